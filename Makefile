@@ -1,0 +1,51 @@
+# Thin wrapper around CMake. `make check` and `make run` install missing Debian
+# packages first (scripts/install-deps; as root it installs, otherwise it
+# prints the apt-get line and stops).
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+WERROR     ?= OFF
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_ARGS ?=
+
+CMAKE_FLAGS = -DSIPPUSH_WERROR=$(WERROR)
+
+.PHONY: all build deps deps-test check check-asan bench run clean
+
+all: build
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@scripts/install-deps --runtime
+
+deps-test:
+	@scripts/install-deps --test
+
+check: deps-test
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+check-asan: deps-test
+	CC=clang cmake -S . -B $(ASAN_BUILD) $(CMAKE_FLAGS) -DSIPPUSH_SANITIZE=ON \
+		-DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+bench: deps-test build
+	$(BUILD)/bench/bench-tmr
+	$(BUILD)/bench/bench-tmr-stock
+
+# sippushd lands with issue #4; until then `make run` says what it will start.
+run: deps build
+	@echo "sippushd is not built yet (issue #4: the sender in page mode)."
+	@echo "When it is, this target runs: $(BUILD)/cmd/sippushd --sip 127.0.0.1:5060 --http 127.0.0.1:8080 --db sippush.db"
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,17 @@
+/**
+ * @file param.h  Bounded tokenizers for SIP header parameters and lists
+ *
+ * Shared by every parser in src/core. They walk a struct pl and never read
+ * past it; malformed input gives EBADMSG, the end of input ENOENT.
+ */
+
+int  param_next(struct pl *rest, struct pl *name, struct pl *val,
+		bool *quoted);
+int  param_get(const struct pl *params, const char *name, struct pl *val,
+	       bool *quoted);
+int  list_next(struct pl *rest, char sep, struct pl *item);
+bool token_char(char c);
+bool pl_is_token(const struct pl *pl);
+void pl_trim_lws(struct pl *pl);
+int  pl_u32_strict(const struct pl *pl, uint32_t *v);
+int  pl_u64_strict(const struct pl *pl, uint64_t *v);
