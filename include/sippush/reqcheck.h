@@ -1,0 +1,22 @@
+/**
+ * @file reqcheck.h  Is a received SIP request well-formed enough to act on?
+ *
+ * libre is lenient: it never answers 400 itself and passes on requests
+ * without CSeq, Call-ID, From or To (DESIGN.md). Every request goes through
+ * reqcheck_request() first; a failure names the reason for the 400.
+ */
+
+enum { REQCHECK_MAX_BODY = 1 << 20 };
+
+/** A Subscription-State header value (RFC 6665) */
+struct substate {
+	struct pl state;        /**< active, pending, terminated, or other  */
+	struct pl reason;       /**< reason parameter (terminated)          */
+	uint32_t expires;
+	uint32_t retry_after;
+	bool has_expires;
+	bool has_retry_after;
+};
+
+int reqcheck_request(const struct sip_msg *msg, const char **reason);
+int substate_decode(struct substate *ss, const struct pl *hval);

@@ -1,0 +1,210 @@
+/**
+ * @file test_reqcheck.c  Request validation on messages decoded by libre
+ */
+#include "testutil.h"
+#include <sippush/reqcheck.h>
+
+
+#define VIA  "Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-1\r\n"
+#define FROM "From: <sip:alice@example.com>;tag=a1\r\n"
+#define TO   "To: <sip:push@example.com>\r\n"
+#define CID  "Call-ID: c1@127.0.0.1\r\n"
+#define MF   "Max-Forwards: 70\r\n"
+
+#define MESSAGE_OK							\
+	"MESSAGE sip:alice@example.com SIP/2.0\r\n" VIA FROM TO CID MF	\
+	"CSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\n"		\
+	"Content-Length: 5\r\n\r\nhello"
+
+
+/* Decode raw text with libre; NULL when libre itself refuses it. */
+static struct sip_msg *decode(const char *raw, enum sip_transp tp)
+{
+	struct mbuf *mb = mbuf_alloc(strlen(raw) + 1);
+	struct sip_msg *msg = NULL;
+
+	assert_non_null(mb);
+	assert_int_equal(mbuf_write_str(mb, raw), 0);
+	mb->pos = 0;
+	if (sip_msg_decode(&msg, mb))
+		msg = NULL;
+	else
+		msg->tp = tp;
+	mem_deref(mb);
+
+	return msg;
+}
+
+
+struct vcase {
+	const char *raw;
+	const char *reason;     /* NULL: valid */
+	enum sip_transp tp;
+};
+
+static const struct vcase cases[] = {
+	{MESSAGE_OK, NULL, SIP_TRANSP_UDP},
+	{MESSAGE_OK, NULL, SIP_TRANSP_TCP},
+	{"OPTIONS sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 7 OPTIONS\r\n\r\n", NULL, SIP_TRANSP_UDP},
+	{"OPTIONS sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 7 OPTIONS\r\n\r\n", "Missing Content-Length", SIP_TRANSP_TCP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Missing or bad Via", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Missing From", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Missing To", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Missing Call-ID", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "Content-Length: 0\r\n\r\n", "Missing CSeq", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Missing Max-Forwards", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Duplicate From", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+	 "CSeq method does not match the request", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 4294967296 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Bad CSeq number", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID
+	 "Max-Forwards: many\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Bad Max-Forwards", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 4294967296\r\n\r\n",
+	 "Bad Content-Length", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 18446744073709551616\r\n\r\n",
+	 "Bad Content-Length", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 50\r\n\r\nshort",
+	 "Content-Length does not match the body", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nExpires: -1\r\nContent-Length: 0\r\n\r\n",
+	 "Bad Expires", SIP_TRANSP_UDP},
+	{"MESSAGE http://p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Bad Request-URI", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM "To: <sip:p@x\r\n" CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Bad To", SIP_TRANSP_UDP},
+	{"SUBSCRIBE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 SUBSCRIBE\r\nEvent: ua-profile;profile-type=oma-app\r\n"
+	 "Content-Length: 0\r\n\r\n", NULL, SIP_TRANSP_UDP},
+	{"SUBSCRIBE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 SUBSCRIBE\r\nContent-Length: 0\r\n\r\n",
+	 "Missing or duplicate Event", SIP_TRANSP_UDP},
+	{"SUBSCRIBE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 SUBSCRIBE\r\nEvent: ua-profile;profile-type=\"x\r\n"
+	 "Content-Length: 0\r\n\r\n", "Bad Event", SIP_TRANSP_UDP},
+	{"NOTIFY sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 2 NOTIFY\r\nEvent: ua-profile\r\n"
+	 "Subscription-State: active;expires=600\r\n"
+	 "Content-Length: 0\r\n\r\n", NULL, SIP_TRANSP_UDP},
+	{"NOTIFY sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 2 NOTIFY\r\nEvent: ua-profile\r\nContent-Length: 0\r\n\r\n",
+	 "Missing or duplicate Subscription-State", SIP_TRANSP_UDP},
+	{"NOTIFY sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 2 NOTIFY\r\nEvent: refer\r\n"
+	 "Subscription-State: active;expires=soon\r\n"
+	 "Content-Length: 0\r\n\r\n", "Bad Subscription-State",
+	 SIP_TRANSP_UDP},
+};
+
+
+static void test_cases(void **state)
+{
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct sip_msg *msg = decode(cases[i].raw, cases[i].tp);
+		const char *why = NULL;
+		int err;
+
+		if (!msg)
+			fail_msg("case %zu: libre refused it", i);
+
+		err = reqcheck_request(msg, &why);
+		mem_deref(msg);
+
+		if (!cases[i].reason) {
+			if (err)
+				fail_msg("case %zu: rejected (%s)", i, why);
+			continue;
+		}
+
+		if (err != EBADMSG || !why || strcmp(why, cases[i].reason))
+			fail_msg("case %zu: '%s', want '%s'", i,
+				 why ? why : "(valid)", cases[i].reason);
+	}
+}
+
+
+/* What libre refuses to decode never reaches reqcheck (no 400 possible). */
+static void test_libre_drops(void **state)
+{
+	(void)state;
+
+	assert_null(decode("garbage\r\n\r\n", SIP_TRANSP_UDP));
+	assert_null(decode("MESSAGE sip:p@x SIP/3.0\r\n" VIA "\r\n",
+			   SIP_TRANSP_UDP));
+	assert_null(decode("MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+			   "CSeq: abc MESSAGE\r\nContent-Length: 0\r\n\r\n",
+			   SIP_TRANSP_UDP));
+	assert_null(decode("MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+			   "CSeq: 1\r\nContent-Length: 0\r\n\r\n",
+			   SIP_TRANSP_UDP));
+	assert_null(decode("MESSAGE sip:p@x SIP/2.0\r\n" VIA "From: garbage\r\n"
+			   TO CID MF "CSeq: 1 MESSAGE\r\n\r\n",
+			   SIP_TRANSP_UDP));
+}
+
+
+static void test_substate(void **state)
+{
+	struct substate ss;
+	struct pl h;
+	(void)state;
+
+	h = (struct pl)PL_STR("terminated;reason=noresource;retry-after=30");
+	assert_int_equal(substate_decode(&ss, &h), 0);
+	assert_pl_equal(ss.state, "terminated");
+	assert_pl_equal(ss.reason, "noresource");
+	assert_true(ss.has_retry_after);
+	assert_int_equal(ss.retry_after, 30);
+
+	h = (struct pl)PL_STR(" active ; expires=86400 ");
+	assert_int_equal(substate_decode(&ss, &h), 0);
+	assert_pl_equal(ss.state, "active");
+	assert_int_equal(ss.expires, 86400);
+
+	h = (struct pl)PL_STR("");
+	assert_int_equal(substate_decode(&ss, &h), EBADMSG);
+	h = (struct pl)PL_STR("active;expires=1;expires=2");
+	assert_int_equal(substate_decode(&ss, &h), EBADMSG);
+	h = (struct pl)PL_STR("terminated;reason=\"no resource\"");
+	assert_int_equal(substate_decode(&ss, &h), EBADMSG);
+	h = (struct pl)PL_STR("active expires=1");
+	assert_int_equal(substate_decode(&ss, &h), EBADMSG);
+}
+
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_libre_drops),
+		cmocka_unit_test(test_substate),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
