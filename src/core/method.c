@@ -1,0 +1,262 @@
+/**
+ * @file method.c  Push method and terminal selection
+ */
+#include <errno.h>
+#include <string.h>
+#include <re.h>
+#include <sippush/param.h>
+#include <sippush/appid.h>
+#include <sippush/featuretag.h>
+#include <sippush/pagemsg.h>
+#include <sippush/method.h>
+
+
+/**
+ * Does an Accept list ("a/b, c/any, any/any;q=0.5", any being a star)
+ * take ctype? An empty list
+ * means unknown, which is taken as yes.
+ */
+bool ctype_accepted(const struct pl *accept, const char *ctype)
+{
+	struct pl rest, item, want, wtype;
+	const char *slash;
+
+	if (!accept || !accept->l)
+		return true;
+	if (!ctype)
+		return false;
+
+	pl_set_str(&want, ctype);
+	slash = pl_strchr(&want, '/');
+	if (!slash)
+		return false;
+	wtype.p = want.p;
+	wtype.l = (size_t)(slash - want.p);
+
+	rest = *accept;
+	while (0 == list_next(&rest, ',', &item)) {
+		const char *semi = pl_strchr(&item, ';');
+
+		if (semi)
+			item.l = (size_t)(semi - item.p);
+		pl_trim_lws(&item);
+
+		if (!pl_strcmp(&item, "*/*") || !pl_casecmp(&item, &want))
+			return true;
+
+		/* "type/" followed by a star */
+		if (item.l == wtype.l + 2 && item.p[item.l - 1] == '*' &&
+		    item.p[item.l - 2] == '/' &&
+		    !strncasecmp(item.p, wtype.p, wtype.l))
+			return true;
+	}
+
+	return false;
+}
+
+
+/* An unknown methods list allows anything: the terminal said nothing. */
+static bool has_method(const struct term_caps *t, const char *met)
+{
+	return !t->methods.l || ftag_value_has(&t->methods, met);
+}
+
+
+static bool is_target(const struct term_caps *t, const char *target)
+{
+	if (!target || !strcasecmp(target, "all"))
+		return true;
+
+	return (t->instance && !strcmp(t->instance, target)) ||
+		(t->gruu && !strcmp(t->gruu, target)) ||
+		(t->contact && !strcmp(t->contact, target));
+}
+
+
+static void none(struct plan *p, enum plan_reason r)
+{
+	p->kind = PLAN_NONE;
+	p->indirect = false;
+	p->reason = r;
+}
+
+
+static void pick(struct plan *p, enum plan_kind k, bool indirect)
+{
+	p->kind = k;
+	p->indirect = indirect;
+	p->reason = PR_OK;
+}
+
+
+/* MESSAGE inline if it fits, else by indirection if the terminal takes it */
+static void plan_message(struct plan *p, const struct push_spec *ps,
+			 const struct term_caps *t, bool fits)
+{
+	if (!has_method(t, "MESSAGE"))
+		none(p, PR_METHOD);
+	else if (fits)
+		pick(p, PLAN_MESSAGE, false);
+	else if (ctype_accepted(&t->accept, "message/external-body"))
+		pick(p, PLAN_MESSAGE, true);
+	else
+		none(p, PR_TOO_LARGE);
+
+	(void)ps;
+}
+
+
+static void plan_one(struct plan *p, const struct push_spec *ps,
+		     const struct term_caps *t, bool fits)
+{
+	struct pl app;
+
+	pl_set_str(&app, ps->app);
+	if (t->apps.l && !appid_list_has(&t->apps, &app)) {
+		none(p, PR_NO_APP);
+		return;
+	}
+
+	if (!ctype_accepted(&t->accept, ps->ctype)) {
+		none(p, PR_TYPE);
+		return;
+	}
+
+	switch (ps->method) {
+
+	case PM_MESSAGE:
+		plan_message(p, ps, t, fits);
+		return;
+
+	case PM_NOTIFY:
+		if (t->sub_active)
+			pick(p, PLAN_NOTIFY, !fits);
+		else
+			none(p, PR_NO_SUBSCRIPTION);
+		return;
+
+	case PM_REFER:
+		if (has_method(t, "REFER"))
+			pick(p, PLAN_REFER, !fits);
+		else
+			none(p, PR_METHOD);
+		return;
+
+	case PM_SESSION:
+		if (t->methods.l && ftag_value_has(&t->methods, "INVITE"))
+			pick(p, PLAN_SESSION, false);
+		else
+			none(p, PR_METHOD);
+		return;
+
+	case PM_AUTO:
+		break;
+	}
+
+	if (t->sub_active) {
+		pick(p, PLAN_NOTIFY, !fits);
+		return;
+	}
+
+	if (ps->require_sub) {
+		if (has_method(t, "REFER"))
+			pick(p, PLAN_REFER, !fits);
+		else
+			none(p, PR_METHOD);
+		return;
+	}
+
+	if (!fits && t->methods.l && ftag_value_has(&t->methods, "INVITE")) {
+		pick(p, PLAN_SESSION, false);
+		return;
+	}
+
+	plan_message(p, ps, t, fits);
+}
+
+
+/**
+ * Plan the push for each terminal.
+ *
+ * @param planv     One plan per terminal (out)
+ * @param nplanned  Number of terminals with a plan other than PLAN_NONE
+ * @param ps        The push
+ * @param tv        The user's terminals
+ * @param n         Number of terminals
+ *
+ * @return 0, EINVAL, or ENOENT when a named target matches no terminal
+ */
+int method_plan(struct plan *planv, size_t *nplanned,
+		const struct push_spec *ps, const struct term_caps *tv,
+		size_t n)
+{
+	const size_t limit = ps && ps->msg_limit ? ps->msg_limit :
+		PAGEMSG_LIMIT;
+	size_t i, targeted = 0;
+	bool fits;
+
+	if (!planv || !nplanned || !ps || !ps->app || !ps->ctype ||
+	    (n && !tv))
+		return EINVAL;
+
+	*nplanned = 0;
+	fits = ps->msg_size <= limit;
+
+	for (i = 0; i < n; i++) {
+		if (!is_target(&tv[i], ps->target)) {
+			none(&planv[i], PR_NOT_TARGETED);
+			continue;
+		}
+
+		++targeted;
+		plan_one(&planv[i], ps, &tv[i], fits);
+		if (planv[i].kind != PLAN_NONE)
+			++*nplanned;
+	}
+
+	if (ps->target && strcasecmp(ps->target, "all") && !targeted)
+		return ENOENT;
+
+	return 0;
+}
+
+
+static const char *kinds[] = {"none", "message", "notify", "refer",
+			      "session"};
+static const char *reasons[] = {
+	"ok", "not targeted", "application not registered",
+	"content type not accepted", "method not supported",
+	"no active subscription", "too large and no indirection",
+};
+static const char *methods[] = {"auto", "message", "notify", "refer",
+				"session"};
+
+
+const char *plan_kind_name(enum plan_kind k)
+{
+	return (size_t)k < ARRAY_SIZE(kinds) ? kinds[k] : "?";
+}
+
+
+const char *plan_reason_name(enum plan_reason r)
+{
+	return (size_t)r < ARRAY_SIZE(reasons) ? reasons[r] : "?";
+}
+
+
+int push_method_decode(enum push_method *pm, const struct pl *name)
+{
+	size_t i;
+
+	if (!pm || !name)
+		return EINVAL;
+
+	for (i = 0; i < ARRAY_SIZE(methods); i++) {
+		if (!pl_strcmp(name, methods[i])) {
+			*pm = (enum push_method)i;
+			return 0;
+		}
+	}
+
+	return EBADMSG;
+}
