@@ -15,3 +15,5 @@ bool pl_is_token(const struct pl *pl);
 void pl_trim_lws(struct pl *pl);
 int  pl_u32_strict(const struct pl *pl, uint32_t *v);
 int  pl_u64_strict(const struct pl *pl, uint64_t *v);
+int  name_index(const char *const *names, size_t n, const struct pl *name);
+int  addr_decode(struct sip_addr *addr, const struct pl *hval);

@@ -177,11 +177,7 @@ int contact_feat_decode(struct contact_feat *cf, const struct pl *hval)
 
 	memset(cf, 0, sizeof(*cf));
 
-	if (sip_addr_decode(&addr, hval))
-		return EBADMSG;
-
-	/* libre accepts "<sip:a@b" without its closing bracket */
-	if (pl_strchr(hval, '<') && !pl_strchr(hval, '>'))
+	if (addr_decode(&addr, hval))
 		return EBADMSG;
 
 	cf->uri = addr.auri;

@@ -221,14 +221,14 @@ int method_plan(struct plan *planv, size_t *nplanned,
 }
 
 
-static const char *kinds[] = {"none", "message", "notify", "refer",
+static const char *const kinds[] = {"none", "message", "notify", "refer",
 			      "session"};
-static const char *reasons[] = {
+static const char *const reasons[] = {
 	"ok", "not targeted", "application not registered",
 	"content type not accepted", "method not supported",
 	"no active subscription", "too large and no indirection",
 };
-static const char *methods[] = {"auto", "message", "notify", "refer",
+static const char *const methods[] = {"auto", "message", "notify", "refer",
 				"session"};
 
 
@@ -246,17 +246,14 @@ const char *plan_reason_name(enum plan_reason r)
 
 int push_method_decode(enum push_method *pm, const struct pl *name)
 {
-	size_t i;
+	const int i = name_index(methods, ARRAY_SIZE(methods), name);
 
 	if (!pm || !name)
 		return EINVAL;
 
-	for (i = 0; i < ARRAY_SIZE(methods); i++) {
-		if (!pl_strcmp(name, methods[i])) {
-			*pm = (enum push_method)i;
-			return 0;
-		}
-	}
+	if (i < 0)
+		return EBADMSG;
 
-	return EBADMSG;
+	*pm = (enum push_method)i;
+	return 0;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
+#include <sippush/param.h>
 #include <sippush/outcome.h>
 
 
@@ -229,12 +230,12 @@ uint64_t outcome_backoff(uint32_t attempt, uint64_t base_ms, uint64_t max_ms)
 }
 
 
-static const char *ds_names[] = {
+static const char *const ds_names[] = {
 	"pending", "delivered", "undeliverable", "aborted", "timeout",
 	"expired", "cancelled",
 };
 
-static const char *ps_names[] = {
+static const char *const ps_names[] = {
 	"pending", "delivered", "partial", "undeliverable", "aborted",
 	"timeout", "expired", "cancelled",
 };
@@ -254,17 +255,14 @@ const char *push_state_name(enum push_state ps)
 
 int delivery_state_decode(enum delivery_state *ds, const struct pl *name)
 {
-	size_t i;
+	const int i = name_index(ds_names, ARRAY_SIZE(ds_names), name);
 
 	if (!ds || !name)
 		return EINVAL;
 
-	for (i = 0; i < ARRAY_SIZE(ds_names); i++) {
-		if (!pl_strcmp(name, ds_names[i])) {
-			*ds = (enum delivery_state)i;
-			return 0;
-		}
-	}
+	if (i < 0)
+		return EBADMSG;
 
-	return EBADMSG;
+	*ds = (enum delivery_state)i;
+	return 0;
 }

@@ -309,3 +309,39 @@ int pl_u32_strict(const struct pl *pl, uint32_t *v)
 	*v = (uint32_t)x;
 	return 0;
 }
+
+
+/** Index of name in a table of names (exact match), or -1 */
+int name_index(const char *const *names, size_t n, const struct pl *name)
+{
+	size_t i;
+
+	if (!names || !name)
+		return -1;
+
+	for (i = 0; i < n; i++) {
+		if (!pl_strcmp(name, names[i]))
+			return (int)i;
+	}
+
+	return -1;
+}
+
+
+/**
+ * libre's sip_addr_decode(), plus the check it lacks: a name-addr opened
+ * with '<' must be closed with '>'.
+ */
+int addr_decode(struct sip_addr *addr, const struct pl *hval)
+{
+	if (!addr || !hval)
+		return EINVAL;
+
+	if (sip_addr_decode(addr, hval) || !addr->uri.scheme.l)
+		return EBADMSG;
+
+	if (pl_strchr(hval, '<') && !pl_strchr(hval, '>'))
+		return EBADMSG;
+
+	return 0;
+}

@@ -157,7 +157,7 @@ int referto_decode(struct referto *rt, const struct pl *hval)
 
 	memset(rt, 0, sizeof(*rt));
 
-	if (sip_addr_decode(&addr, hval))
+	if (addr_decode(&addr, hval))
 		return EBADMSG;
 
 	rt->uri = addr.auri;
@@ -171,9 +171,6 @@ int referto_decode(struct referto *rt, const struct pl *hval)
 		hdrs.p = q + 1;
 		hdrs.l = addr.auri.l - rt->uri.l - 1;
 	}
-
-	if (pl_strchr(hval, '<') && !pl_strchr(hval, '>'))
-		return EBADMSG;
 
 	if (uri_decode(&uri, &rt->uri))
 		return EBADMSG;

@@ -67,14 +67,7 @@ static const char *check_uri_hdr(const struct sip_msg *msg,
 {
 	struct sip_addr addr;
 
-	if (sip_addr_decode(&addr, hdr_val(msg, id)) || !addr.uri.scheme.l)
-		return bad;
-
-	if (pl_strchr(hdr_val(msg, id), '<') &&
-	    !pl_strchr(hdr_val(msg, id), '>'))
-		return bad;
-
-	return NULL;
+	return addr_decode(&addr, hdr_val(msg, id)) ? bad : NULL;
 }
 
 
