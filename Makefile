@@ -6,6 +6,7 @@ ASAN_BUILD ?= build-asan
 WERROR     ?= OFF
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
+MAKEFLAGS  += --no-print-directory
 
 CMAKE_FLAGS = -DSIPPUSH_WERROR=$(WERROR)
 
