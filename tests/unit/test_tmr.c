@@ -341,6 +341,128 @@ static void test_100k_pending(void **state)
 
 
 /*
+ * Random start/cancel/restart/advance against a reference model (a plain
+ * array searched linearly): every poll must fire exactly the timers the
+ * model says are due, in (expiry, start order). Delays mix SIP's few fixed
+ * values (long lanes) with arbitrary ones (many short lanes).
+ */
+enum { MODEL_N = 512 };
+
+struct model_tmr {
+	struct tmr tmr;
+	uint64_t jfs;
+	uint64_t seq;
+	bool active;
+	int id;
+	int *log;
+	size_t *nlog;
+};
+
+static void model_h(void *arg)
+{
+	struct model_tmr *m = arg;
+
+	m->log[(*m->nlog)++] = m->id;
+}
+
+
+static void test_random_against_model(void **state)
+{
+	static const uint64_t fixed[] = {0, 1, 500, 1000, 2000, 4000, 32000};
+	struct model_tmr *m = calloc(MODEL_N, sizeof(*m));
+	int *log = calloc(MODEL_N, sizeof(*log));
+	size_t nlog = 0, step, i;
+	uint64_t seq = 0;
+	uint32_t seed = 7;
+	(void)state;
+
+	assert_non_null(m);
+	assert_non_null(log);
+
+	for (i = 0; i < MODEL_N; i++) {
+		tmr_init(&m[i].tmr);
+		m[i].id = (int)i;
+		m[i].log = log;
+		m[i].nlog = &nlog;
+	}
+
+	for (step = 0; step < 200000; step++) {
+		const uint32_t r = lcg(&seed);
+		struct model_tmr *x = &m[r % MODEL_N];
+
+		switch ((r >> 12) % 8) {
+
+		case 0: case 1: case 2: case 3: {
+			const uint64_t d = (r >> 16) % 2 ?
+				fixed[(r >> 17) % ARRAY_SIZE(fixed)] :
+				(r >> 17) % 5000;
+
+			tmr_start(&x->tmr, d, model_h, x);
+			x->jfs = fake_now + d;
+			x->seq = seq++;
+			x->active = true;
+			break;
+		}
+
+		case 4:
+			tmr_cancel(&x->tmr);
+			x->active = false;
+			break;
+
+		default: {
+			size_t k, nexp = 0;
+
+			fake_now += (r >> 16) % 700;
+			nlog = 0;
+			tmr_poll(NULL);
+
+			/* the model's due timers, in order */
+			for (;;) {
+				struct model_tmr *best = NULL;
+
+				for (k = 0; k < MODEL_N; k++) {
+					struct model_tmr *c = &m[k];
+
+					if (!c->active || c->jfs > fake_now)
+						continue;
+					if (!best || c->jfs < best->jfs ||
+					    (c->jfs == best->jfs &&
+					     c->seq < best->seq))
+						best = c;
+				}
+				if (!best)
+					break;
+
+				if (nexp >= nlog || log[nexp] != best->id)
+					fail_msg("step %zu: fired #%zu is %d, "
+						 "model says %d", step, nexp,
+						 nexp < nlog ? log[nexp] : -1,
+						 best->id);
+				best->active = false;
+				++nexp;
+			}
+			assert_int_equal(nlog, nexp);
+			break;
+		}
+		}
+
+		if (step % 1024 == 0) {
+			size_t active = 0;
+
+			for (i = 0; i < MODEL_N; i++)
+				active += m[i].active;
+			assert_int_equal(tmrset_count(), active);
+		}
+	}
+
+	for (i = 0; i < MODEL_N; i++)
+		tmr_cancel(&m[i].tmr);
+	free(m);
+	free(log);
+}
+
+
+/*
  * libre's own timers must run through this implementation. A SIP client
  * transaction over UDP to a port that never answers starts Timer E and
  * Timer F inside libre (ctrans.c); they must show up in this thread's set,
@@ -458,6 +580,8 @@ int main(void)
 			test_handler_starts_and_cancels_others,
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(test_100k_pending,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_against_model,
 						setup, teardown),
 		cmocka_unit_test_setup(test_libre_uses_these_timers, setup),
 	};
