@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
 #include <re.h>
 #include <sippush/tmrset.h>
 
@@ -48,6 +49,31 @@ struct tmr_set {
 };
 
 static _Thread_local struct tmr_set tset;
+
+/* A thread's set is freed when the thread exits (a key destructor), so a
+ * worker thread that used timers leaks nothing. */
+static pthread_key_t set_key;
+static pthread_once_t set_once = PTHREAD_ONCE_INIT;
+
+
+static void set_release(void *arg)
+{
+	struct tmr_set *s = arg;
+	size_t i;
+
+	for (i = 0; i < s->nheap; i++)
+		free(s->heap[i]);   /* empty lanes are freed as they empty */
+
+	free(s->heap);
+	mem_deref(s->lanes);
+	memset(s, 0, sizeof(*s));
+}
+
+
+static void key_init(void)
+{
+	(void)pthread_key_create(&set_key, set_release);
+}
 
 
 static uint64_t mono_ms(void)
@@ -203,8 +229,13 @@ static struct lane *lane_get(struct tmr_set *s, uint64_t delay)
 	struct lane *l;
 	struct le *le;
 
-	if (!s->lanes && hash_alloc(&s->lanes, LANE_BUCKETS))
-		oom("lane table");
+	if (!s->lanes) {
+		if (hash_alloc(&s->lanes, LANE_BUCKETS))
+			oom("lane table");
+
+		(void)pthread_once(&set_once, key_init);
+		(void)pthread_setspecific(set_key, s);
+	}
 
 	LIST_FOREACH(hash_list(s->lanes, delay_key(delay)), le) {
 		l = le->data;

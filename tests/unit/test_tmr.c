@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <cmocka.h>
 #include <re.h>
 #include <sippush/tmrset.h>
@@ -462,6 +463,62 @@ static void test_random_against_model(void **state)
 }
 
 
+/* Each thread has its own set: timers started in one are invisible to
+ * another thread's count and poll. */
+struct thr_arg {
+	size_t count_seen;
+	int fired;
+};
+
+static void thr_fire_h(void *arg)
+{
+	++*(int *)arg;
+}
+
+
+static void *thr_main(void *arg)
+{
+	struct thr_arg *ta = arg;
+	struct tmr t[3];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		tmr_init(&t[i]);
+		tmr_start(&t[i], 0, thr_fire_h, &ta->fired);
+	}
+	ta->count_seen = tmrset_count();
+	tmr_poll(NULL);   /* real clock here: delay 0 is due */
+
+	return NULL;
+}
+
+
+static void test_per_thread_sets(void **state)
+{
+	struct thr_arg ta = {0, 0};
+	struct probe p;
+	struct fired log = {.n = 0};
+	pthread_t th;
+	(void)state;
+
+	tmr_init(&p.tmr);
+	p.log = &log;
+	p.id = 1;
+	tmr_start(&p.tmr, 10, probe_h, &p);
+
+	assert_int_equal(pthread_create(&th, NULL, thr_main, &ta), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+
+	assert_int_equal(ta.count_seen, 3);
+	assert_int_equal(ta.fired, 3);
+	assert_int_equal(tmrset_count(), 1);
+	assert_int_equal(log.n, 0);
+
+	advance(10);
+	assert_int_equal(log.n, 1);
+}
+
+
 /*
  * libre's own timers must run through this implementation. A SIP client
  * transaction over UDP to a port that never answers starts Timer E and
@@ -582,6 +639,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_100k_pending,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_against_model,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_per_thread_sets,
 						setup, teardown),
 		cmocka_unit_test_setup(test_libre_uses_these_timers, setup),
 	};
