@@ -90,8 +90,8 @@ static void pick(struct plan *p, enum plan_kind k, bool indirect)
 
 
 /* MESSAGE inline if it fits, else by indirection if the terminal takes it */
-static void plan_message(struct plan *p, const struct push_spec *ps,
-			 const struct term_caps *t, bool fits)
+static void plan_message(struct plan *p, const struct term_caps *t,
+			 bool fits)
 {
 	if (!has_method(t, "MESSAGE"))
 		none(p, PR_METHOD);
@@ -101,8 +101,6 @@ static void plan_message(struct plan *p, const struct push_spec *ps,
 		pick(p, PLAN_MESSAGE, true);
 	else
 		none(p, PR_TOO_LARGE);
-
-	(void)ps;
 }
 
 
@@ -125,7 +123,7 @@ static void plan_one(struct plan *p, const struct push_spec *ps,
 	switch (ps->method) {
 
 	case PM_MESSAGE:
-		plan_message(p, ps, t, fits);
+		plan_message(p, t, fits);
 		return;
 
 	case PM_NOTIFY:
@@ -171,7 +169,7 @@ static void plan_one(struct plan *p, const struct push_spec *ps,
 		return;
 	}
 
-	plan_message(p, ps, t, fits);
+	plan_message(p, t, fits);
 }
 
 

@@ -43,13 +43,11 @@ int referto_print(struct re_printf *pf, const struct referto_spec *rs)
 	const struct ac_spec as = {rs ? rs->app : NULL,
 				   rs ? rs->methods : NULL, false, false};
 	char *event = NULL, *ac = NULL;
-	struct pl app;
 	int err;
 
 	if (!pf || !rs || !rs->uri || !rs->app)
 		return EINVAL;
 
-	pl_set_str(&app, rs->app);
 	if (strchr(rs->uri, '<') || strchr(rs->uri, '>') ||
 	    strchr(rs->uri, '?'))
 		return EINVAL;
