@@ -1,0 +1,470 @@
+/**
+ * @file sippush.c  Command-line client of sippushd's HTTP API
+ *
+ * Exit status: 0 success (for send --wait: delivered), 1 error (one line on
+ * stderr), 2 usage, 3 the push ended in another state than delivered.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+enum { MAX_FILE = 16 << 20, MAX_RESP = 64 << 20 };
+
+struct buf {
+	char *p;
+	size_t len;
+};
+
+static const char *server = "http://127.0.0.1:8080";
+static const char *token;
+
+
+static void die(const char *fmt, const char *arg)
+{
+	(void)fprintf(stderr, "sippush: ");
+	(void)fprintf(stderr, fmt, arg);
+	(void)fputc('\n', stderr);
+	exit(1);
+}
+
+
+static size_t write_cb(char *p, size_t sz, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	size_t len = sz * n;
+	char *q;
+
+	if (b->len + len > MAX_RESP)
+		return 0;
+	q = realloc(b->p, b->len + len + 1);
+	if (!q)
+		return 0;
+	memcpy(q + b->len, p, len);
+	b->p = q;
+	b->len += len;
+	b->p[b->len] = '\0';
+	return len;
+}
+
+
+/* One request; returns the HTTP status and the parsed JSON body */
+static long http(const char *method, const char *path, const char *body,
+		 json_t **out)
+{
+	struct curl_slist *hdrs = NULL;
+	struct buf b = {NULL, 0};
+	char url[2048], auth[512];
+	long status = 0;
+	CURL *c;
+	CURLcode rc;
+
+	c = curl_easy_init();
+	if (!c)
+		die("%s", "cannot initialise libcurl");
+
+	(void)snprintf(url, sizeof(url), "%s%s", server, path);
+	(void)curl_easy_setopt(c, CURLOPT_URL, url);
+	(void)curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	(void)curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (body) {
+		hdrs = curl_slist_append(hdrs,
+					 "Content-Type: application/json");
+		(void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	}
+	if (token) {
+		(void)snprintf(auth, sizeof(auth),
+			       "Authorization: Bearer %s", token);
+		hdrs = curl_slist_append(hdrs, auth);
+	}
+	(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		(void)fprintf(stderr, "sippush: %s: %s\n", server,
+			      curl_easy_strerror(rc));
+		exit(1);
+	}
+	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+
+	*out = b.p ? json_loads(b.p, 0, NULL) : NULL;
+	if (status >= 400) {
+		const char *msg = json_string_value(json_object_get(
+			*out, "error"));
+		(void)fprintf(stderr, "sippush: HTTP %ld: %s\n", status,
+			      msg ? msg : (b.p ? b.p : "no body"));
+		free(b.p);
+		exit(1);
+	}
+	free(b.p);
+	return status;
+}
+
+
+/* Percent-encode a path segment (an AoR holds ':' and '@') */
+static void pct(char *out, size_t sz, const char *in)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *in && o + 4 < sz; in++) {
+		unsigned char ch = (unsigned char)*in;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-._~", ch)) {
+			out[o++] = (char)ch;
+		}
+		else {
+			out[o++] = '%';
+			out[o++] = hx[ch >> 4];
+			out[o++] = hx[ch & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+
+static void print_status(json_t *st, bool all)
+{
+	size_t i;
+	json_t *d;
+
+	(void)printf("%s %s\n", json_string_value(json_object_get(st, "id")),
+		     json_string_value(json_object_get(st, "state")));
+	json_array_foreach(json_object_get(st, "deliveries"), i, d) {
+		const char *err = json_string_value(json_object_get(
+			d, "last_error"));
+		if (!all)
+			continue;
+		(void)printf("  %s %s sip=%lld pap=%lld attempts=%lld%s%s\n",
+			     json_string_value(json_object_get(d, "terminal")),
+			     json_string_value(json_object_get(d, "state")),
+			     json_integer_value(json_object_get(d,
+							      "sip_status")),
+			     json_integer_value(json_object_get(d,
+							      "pap_code")),
+			     json_integer_value(json_object_get(d,
+							      "attempts")),
+			     err ? " " : "", err ? err : "");
+	}
+}
+
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *p;
+
+	if (!f)
+		die("--file: cannot open %s", path);
+	p = malloc(MAX_FILE + 1);
+	if (!p)
+		die("%s", "out of memory");
+	*len = fread(p, 1, MAX_FILE + 1, f);
+	if (ferror(f))
+		die("--file: cannot read %s", path);
+	(void)fclose(f);
+	if (*len > MAX_FILE)
+		die("--file %s: larger than 16 MiB (use --url)", path);
+	return p;
+}
+
+
+static char *b64(const unsigned char *in, size_t n)
+{
+	static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+		"qrstuvwxyz0123456789+/";
+	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+
+	if (!out)
+		die("%s", "out of memory");
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		*o++ = tb[v >> 18 & 63];
+		*o++ = tb[v >> 12 & 63];
+		*o++ = i + 1 < n ? tb[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? tb[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+
+static bool is_final(const char *state)
+{
+	return state && strcmp(state, "pending");
+}
+
+
+static int wait_final(const char *id, unsigned timeout_s)
+{
+	char path[128], last[4096] = "";
+	time_t end = time(NULL) + timeout_s;
+	json_t *st = NULL;
+	int ret = 1;
+
+	(void)snprintf(path, sizeof(path), "/v1/pushes/%s", id);
+	for (;;) {
+		const char *state;
+		char *now;
+
+		json_decref(st);
+		(void)http("GET", path, NULL, &st);
+		state = json_string_value(json_object_get(st, "state"));
+		now = json_dumps(json_object_get(st, "deliveries"),
+				 JSON_COMPACT);
+		/* show progress when something changed */
+		if (now && strcmp(now, last)) {
+			print_status(st, true);
+			(void)snprintf(last, sizeof(last), "%s", now);
+		}
+		free(now);
+		if (is_final(state)) {
+			ret = strcmp(state, "delivered") ? 3 : 0;
+			break;
+		}
+		if (time(NULL) >= end) {
+			(void)fprintf(stderr, "sippush: %s still pending after "
+				      "%u s\n", id, timeout_s);
+			ret = 3;
+			break;
+		}
+		(void)usleep(200 * 1000);
+	}
+	json_decref(st);
+	return ret;
+}
+
+
+static void usage(void)
+{
+	(void)printf(
+"usage: sippush [--server URL] [--token T] COMMAND ...\n"
+"  send --to AOR --app ID [--type T] (--data S | --file F | --url U)\n"
+"       [--method M] [--terminal T] [--ttl S] [--topic X]\n"
+"       [--priority N] [--wait] [--timeout S]\n"
+"  status ID            state and one line per terminal\n"
+"  cancel ID            cancel what is not yet delivered\n"
+"  terminals AOR        the user's registered terminals (JSON)\n"
+"  users add AOR        set digest credentials (password from\n"
+"                       --password or SIPPUSH_PASSWORD)\n"
+"  --server URL (default http://127.0.0.1:8080), --token T\n"
+"  (or SIPPUSH_TOKEN), --help, --version\n");
+}
+
+
+static int cmd_send(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"to", 1, NULL, 't'}, {"app", 1, NULL, 'a'},
+		{"type", 1, NULL, 'y'}, {"data", 1, NULL, 'd'},
+		{"file", 1, NULL, 'f'}, {"url", 1, NULL, 'u'},
+		{"method", 1, NULL, 'm'}, {"terminal", 1, NULL, 'T'},
+		{"ttl", 1, NULL, 'l'}, {"topic", 1, NULL, 'p'},
+		{"priority", 1, NULL, 'P'}, {"wait", 0, NULL, 'w'},
+		{"timeout", 1, NULL, 'o'}, {NULL, 0, NULL, 0},
+	};
+	const char *to = NULL, *app = NULL, *type = NULL, *data = NULL,
+		*file = NULL, *url = NULL;
+	json_t *req = json_object(), *ans = NULL;
+	unsigned timeout = 300;
+	bool wait = false;
+	char *txt, *end;
+	int c, ret = 0;
+	long v;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 't': to = optarg; break;
+		case 'a': app = optarg; break;
+		case 'y': type = optarg; break;
+		case 'd': data = optarg; break;
+		case 'f': file = optarg; break;
+		case 'u': url = optarg; break;
+		case 'm': json_object_set_new(req, "method",
+					      json_string(optarg)); break;
+		case 'T': json_object_set_new(req, "terminals",
+					      json_string(optarg)); break;
+		case 'p': json_object_set_new(req, "topic",
+					      json_string(optarg)); break;
+		case 'l':
+		case 'P':
+		case 'o':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 0)
+				die("not a number: %s", optarg);
+			if (c == 'o')
+				timeout = (unsigned)v;
+			else
+				json_object_set_new(req, c == 'l' ? "ttl" :
+						    "priority",
+						    json_integer(v));
+			break;
+		case 'w': wait = true; break;
+		default: return 2;
+		}
+	}
+
+	if (!to)
+		die("%s", "send: --to AOR is required");
+	if (!app)
+		die("%s", "send: --app ID is required");
+	if (!!data + !!file + !!url != 1)
+		die("%s", "send: give exactly one of --data, --file, --url");
+
+	json_object_set_new(req, "to", json_string(to));
+	json_object_set_new(req, "app", json_string(app));
+	json_object_set_new(req, "content_type", json_string(
+		type ? type : data ? "text/plain" :
+		"application/octet-stream"));
+	if (data) {
+		json_object_set_new(req, "body", json_string(data));
+	}
+	else if (file) {
+		size_t len;
+		char *p = read_file(file, &len), *enc = b64((void *)p, len);
+
+		json_object_set_new(req, "body_base64", json_string(enc));
+		free(p);
+		free(enc);
+	}
+	else {
+		json_object_set_new(req, "url", json_string(url));
+	}
+
+	txt = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	(void)http("POST", "/v1/pushes", txt, &ans);
+	free(txt);
+
+	{
+		const char *id = json_string_value(json_object_get(ans, "id"));
+		char idbuf[64];
+
+		if (!id)
+			die("%s", "server answered without an id");
+		(void)printf("%s\n", id);
+		(void)fflush(stdout);
+		(void)snprintf(idbuf, sizeof(idbuf), "%s", id);
+		json_decref(ans);
+		if (wait)
+			ret = wait_final(idbuf, timeout);
+	}
+	return ret;
+}
+
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"server", 1, NULL, 's'}, {"token", 1, NULL, 't'},
+		{"help", 0, NULL, 'h'}, {"version", 0, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *cmd;
+	char path[1024], enc[768];
+	json_t *ans = NULL;
+	int c;
+
+	token = getenv("SIPPUSH_TOKEN");
+	/* global options stop at the command */
+	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': server = optarg; break;
+		case 't': token = optarg; break;
+		case 'h': usage(); return 0;
+		case 'V': (void)printf("sippush %s\n", SIPPUSH_VERSION);
+			return 0;
+		default: return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage();
+		return 2;
+	}
+	if (strncmp(server, "http://", 7) && strncmp(server, "https://", 8))
+		die("--server %s: must be an http:// or https:// URL", server);
+
+	(void)curl_global_init(CURL_GLOBAL_DEFAULT);
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+
+	if (!strcmp(cmd, "send"))
+		return cmd_send(argc, argv);
+
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "cancel")) {
+		if (argc != 2)
+			die("%s: give one push id", cmd);
+		pct(enc, sizeof(enc), argv[1]);
+		(void)snprintf(path, sizeof(path), "/v1/pushes/%s", enc);
+		(void)http(strcmp(cmd, "status") ? "DELETE" : "GET", path,
+			   NULL, &ans);
+		print_status(ans, true);
+		json_decref(ans);
+		return 0;
+	}
+
+	if (!strcmp(cmd, "terminals")) {
+		char *txt;
+
+		if (argc != 2)
+			die("%s", "terminals: give one AoR");
+		pct(enc, sizeof(enc), argv[1]);
+		(void)snprintf(path, sizeof(path), "/v1/users/%s/terminals",
+			       enc);
+		(void)http("GET", path, NULL, &ans);
+		txt = json_dumps(ans, JSON_INDENT(2));
+		(void)printf("%s\n", txt ? txt : "");
+		free(txt);
+		json_decref(ans);
+		return 0;
+	}
+
+	if (!strcmp(cmd, "users")) {
+		const char *pw = getenv("SIPPUSH_PASSWORD");
+		json_t *req;
+		char *txt;
+
+		if (argc >= 5 && !strcmp(argv[3], "--password"))
+			pw = argv[4];
+		if (argc < 3 || strcmp(argv[1], "add"))
+			die("%s", "users: use 'users add AOR'");
+		if (!pw)
+			die("%s", "users add: give --password P or set "
+			    "SIPPUSH_PASSWORD");
+		pct(enc, sizeof(enc), argv[2]);
+		(void)snprintf(path, sizeof(path),
+			       "/v1/users/%s/credentials", enc);
+		req = json_pack("{s:s}", "password", pw);
+		txt = json_dumps(req, JSON_COMPACT);
+		json_decref(req);
+		(void)http("PUT", path, txt, &ans);
+		free(txt);
+		json_decref(ans);
+		(void)printf("credentials stored for %s\n", argv[2]);
+		return 0;
+	}
+
+	die("unknown command '%s' (send, status, cancel, terminals, users)",
+	    cmd);
+	return 2;
+}

@@ -1,0 +1,454 @@
+/**
+ * @file sippushd.c  The Push Sender Agent daemon: options and wiring only
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <re.h>
+#include <sippush/api.h>
+#include <sippush/cidr.h>
+#include <sippush/log.h>
+#include <sippush/opts.h>
+#include <sippush/sender.h>
+#include <sippush/store.h>
+#include <sippush/udpbuf.h>
+
+#define MOD "sippushd"
+
+enum { MAX_TRUST = 32 };
+
+struct conf {
+	struct sa sip;
+	struct sa http;
+	char db[512];
+	char identity[256];
+	char outbound[256];
+	char realm[128];
+	char token[256];
+	char content_base[256];
+	struct cidr trust[MAX_TRUST];
+	size_t ntrust;
+	bool trust_given;
+	struct sender_conf sc;
+	struct api_conf ac;
+	struct store_opts so;
+	uint32_t rcvbuf;
+};
+
+static const struct option longopts[] = {
+	{"sip",          required_argument, NULL, 's'},
+	{"http",         required_argument, NULL, 'H'},
+	{"db",           required_argument, NULL, 'd'},
+	{"identity",     required_argument, NULL, 'i'},
+	{"trust",        required_argument, NULL, 't'},
+	{"outbound",     required_argument, NULL, 'o'},
+	{"api-token",    required_argument, NULL, 'T'},
+	{"config",       required_argument, NULL, 'c'},
+	{"realm",        required_argument, NULL, 'r'},
+	{"max-push-size", required_argument, NULL, 1},
+	{"max-queue",    required_argument, NULL, 2},
+	{"max-batch",    required_argument, NULL, 3},
+	{"ttl",          required_argument, NULL, 4},
+	{"max-ttl",      required_argument, NULL, 5},
+	{"retry-base",   required_argument, NULL, 6},
+	{"retry-max",    required_argument, NULL, 7},
+	{"pace",         required_argument, NULL, 8},
+	{"pace-burst",   required_argument, NULL, 9},
+	{"retention",    required_argument, NULL, 10},
+	{"sync",         required_argument, NULL, 11},
+	{"content-base", required_argument, NULL, 12},
+	{"content-ttl",  required_argument, NULL, 13},
+	{"relay-is-delivered", no_argument, NULL, 14},
+	{"min-expires",  required_argument, NULL, 15},
+	{"max-expires",  required_argument, NULL, 16},
+	{"udp-rcvbuf",   required_argument, NULL, 17},
+	{"log-level",    required_argument, NULL, 'l'},
+	{"help",         no_argument,       NULL, 'h'},
+	{"version",      no_argument,       NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+
+static void usage(void)
+{
+	(void)printf(
+"usage: sippushd [options]\n"
+"  --sip ADDR:PORT        SIP on UDP and TCP (default 127.0.0.1:5060)\n"
+"  --http ADDR:PORT       HTTP API (default 127.0.0.1:8080)\n"
+"  --db PATH              SQLite file (default sippush.db)\n"
+"  --identity URI         From and P-Asserted-Identity "
+"(default sip:push@localhost)\n"
+"  --trust CIDR           peers whose identity is believed; repeatable "
+"(default 127.0.0.0/8)\n"
+"  --outbound URI         send every request through this SIP/IP core\n"
+"  --api-token TOKEN      require Authorization: Bearer TOKEN\n"
+"  --config FILE          options from a file (name value per line)\n"
+"  --realm REALM          digest realm (default sippush)\n"
+"  --max-push-size SIZE   inline content per push (default 16M)\n"
+"  --max-queue N          pending pushes kept at most (default 1000000)\n"
+"  --max-batch N          pushes per batch request (default 1000)\n"
+"  --ttl DURATION         default push lifetime (default 1d)\n"
+"  --max-ttl DURATION     longest lifetime accepted (default 30d)\n"
+"  --retry-base MS        first retry delay (default 1000)\n"
+"  --retry-max MS         longest retry delay (default 60000)\n"
+"  --pace N               at most N requests/s toward the core (0: off)\n"
+"  --pace-burst N         token bucket depth (default N)\n"
+"  --retention DURATION   keep final pushes this long (default 7d)\n"
+"  --sync full|normal     SQLite synchronous mode (default full)\n"
+"  --content-base URL     base of content-indirection URLs "
+"(default http://<--http>)\n"
+"  --content-ttl DURATION content stays fetchable after the TTL "
+"(default 1h)\n"
+"  --relay-is-delivered   a 202 to MESSAGE counts as delivered\n"
+"  --min-expires S        shortest REGISTER expiry (default 60)\n"
+"  --max-expires S        longest REGISTER expiry (default 86400)\n"
+"  --udp-rcvbuf SIZE      SIP UDP receive buffer (default 8M)\n"
+"  --log-level LEVEL      error, warn, info, debug (default info)\n"
+"  --help, --version\n");
+}
+
+
+static int apply(int c, const char *v, struct conf *cf)
+{
+	uint64_t n;
+	uint32_t u;
+	int err = 0;
+
+	switch (c) {
+
+	case 's': return opts_addr(&cf->sip, v);
+	case 'H': return opts_addr(&cf->http, v);
+	case 'd': str_ncpy(cf->db, v, sizeof(cf->db)); return 0;
+	case 'i': {
+		struct uri uri;
+		struct pl pl;
+
+		pl_set_str(&pl, v);
+		if (uri_decode(&uri, &pl))
+			return EINVAL;
+		str_ncpy(cf->identity, v, sizeof(cf->identity));
+		return 0;
+	}
+	case 't': {
+		struct pl pl;
+
+		if (!cf->trust_given) {
+			cf->ntrust = 0;
+			cf->trust_given = true;
+		}
+		if (cf->ntrust >= MAX_TRUST)
+			return E2BIG;
+		pl_set_str(&pl, v);
+		err = cidr_decode(&cf->trust[cf->ntrust], &pl);
+		if (!err)
+			++cf->ntrust;
+		return err;
+	}
+	case 'o': {
+		struct uri uri;
+		struct pl pl;
+
+		pl_set_str(&pl, v);
+		if (uri_decode(&uri, &pl))
+			return EINVAL;
+		str_ncpy(cf->outbound, v, sizeof(cf->outbound));
+		return 0;
+	}
+	case 'T': str_ncpy(cf->token, v, sizeof(cf->token)); return 0;
+	case 'r': str_ncpy(cf->realm, v, sizeof(cf->realm)); return 0;
+	case 1:
+		err = opts_size(&n, v);
+		if (!err && (n < 1 || n > (1ull << 30)))
+			err = ERANGE;
+		cf->ac.max_push_size = (size_t)n;
+		return err;
+	case 2: return opts_u32(&cf->sc.max_queue, v, 1, 100000000);
+	case 3:
+		err = opts_u32(&u, v, 1, 100000);
+		cf->ac.max_batch = u;
+		return err;
+	case 4:
+		err = opts_duration(&n, v);
+		if (!err && (n < 1 || n > 365 * 86400))
+			err = ERANGE;
+		cf->sc.default_ttl = (uint32_t)n;
+		return err;
+	case 5:
+		err = opts_duration(&n, v);
+		if (!err && (n < 1 || n > 365 * 86400))
+			err = ERANGE;
+		cf->sc.max_ttl = cf->ac.max_ttl = (uint32_t)n;
+		return err;
+	case 6:
+		err = opts_u32(&u, v, 1, 3600000);
+		cf->sc.retry_base_ms = u;
+		return err;
+	case 7:
+		err = opts_u32(&u, v, 1, 86400000);
+		cf->sc.retry_max_ms = u;
+		return err;
+	case 8: return opts_u32(&cf->sc.pace_rate, v, 0, 10000000);
+	case 9: return opts_u32(&cf->sc.pace_burst, v, 1, 10000000);
+	case 10:
+		err = opts_duration(&n, v);
+		cf->sc.retention_ms = (int64_t)n * 1000;
+		return err;
+	case 11:
+		if (!strcmp(v, "full"))
+			cf->so.sync = STORE_SYNC_FULL;
+		else if (!strcmp(v, "normal"))
+			cf->so.sync = STORE_SYNC_NORMAL;
+		else
+			return EINVAL;
+		return 0;
+	case 12:
+		if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+			return EINVAL;
+		str_ncpy(cf->content_base, v, sizeof(cf->content_base));
+		return 0;
+	case 13:
+		err = opts_duration(&n, v);
+		if (!err && n > 30 * 86400)
+			err = ERANGE;
+		cf->sc.content_ttl = (uint32_t)n;
+		return err;
+	case 14: cf->sc.relay_is_delivered = true; return 0;
+	case 15: return opts_u32(&cf->sc.min_expires, v, 1, 86400);
+	case 16: return opts_u32(&cf->sc.max_expires, v, 1, 30 * 86400);
+	case 17:
+		err = opts_size(&n, v);
+		if (!err && n > (1u << 30))
+			err = ERANGE;
+		cf->rcvbuf = (uint32_t)n;
+		return err;
+	case 'l': {
+		enum log_level lvl;
+
+		err = log_level_decode(&lvl, v);
+		if (!err)
+			log_level_set(lvl);
+		return err;
+	}
+	default:
+		return EINVAL;
+	}
+}
+
+
+static int file_h(const char *name, const char *value, void *arg)
+{
+	for (const struct option *o = longopts; o->name; o++) {
+		if (strcmp(o->name, name))
+			continue;
+		if (o->val == 'c' || o->val == 'h' || o->val == 'V')
+			break;
+		return apply(o->val, value, arg);
+	}
+	return ENOENT;
+}
+
+
+static void defaults(struct conf *cf)
+{
+	memset(cf, 0, sizeof(*cf));
+	(void)sa_set_str(&cf->sip, "127.0.0.1", 5060);
+	(void)sa_set_str(&cf->http, "127.0.0.1", 8080);
+	str_ncpy(cf->db, "sippush.db", sizeof(cf->db));
+	str_ncpy(cf->identity, "sip:push@localhost", sizeof(cf->identity));
+	str_ncpy(cf->realm, "sippush", sizeof(cf->realm));
+	{
+		struct pl pl = PL("127.0.0.0/8");
+		(void)cidr_decode(&cf->trust[0], &pl);
+		cf->ntrust = 1;
+	}
+	cf->sc.max_queue = 1000000;
+	cf->sc.default_ttl = 86400;
+	cf->sc.max_ttl = cf->ac.max_ttl = 30 * 86400;
+	cf->sc.retry_base_ms = 1000;
+	cf->sc.retry_max_ms = 60000;
+	cf->sc.min_expires = 60;
+	cf->sc.max_expires = 86400;
+	cf->sc.content_ttl = 3600;
+	cf->sc.retention_ms = 7ll * 86400 * 1000;
+	cf->ac.max_push_size = 16u << 20;
+	cf->ac.max_batch = 1000;
+	cf->so.sync = STORE_SYNC_FULL;
+	cf->rcvbuf = 8u << 20;
+}
+
+
+static int parse(struct conf *cf, int argc, char *argv[])
+{
+	char why[256];
+	int c, err;
+
+	/* --config first, so the command line overrides the file */
+	for (int i = 1; i < argc; i++) {
+		const char *file = NULL;
+
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			file = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			file = argv[i] + 9;
+		if (file && opts_file(file, file_h, cf, why, sizeof(why))) {
+			(void)fprintf(stderr, "sippushd: %s\n", why);
+			return EINVAL;
+		}
+	}
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			usage();
+			exit(0);
+		}
+		if (c == 'V') {
+			(void)printf("sippushd %s\n", SIPPUSH_VERSION);
+			exit(0);
+		}
+		if (c == 'c')
+			continue;
+		if (c == '?')
+			return EINVAL;
+		err = apply(c, optarg, cf);
+		if (err) {
+			const char *name = "?";
+
+			for (const struct option *o = longopts; o->name; o++)
+				if (o->val == c)
+					name = o->name;
+			(void)fprintf(stderr, "sippushd: --%s %s: invalid "
+				      "value (%s)\n", name, optarg,
+				      strerror(err));
+			return err;
+		}
+	}
+
+	if (optind < argc) {
+		(void)fprintf(stderr, "sippushd: unexpected argument '%s'\n",
+			      argv[optind]);
+		return EINVAL;
+	}
+
+	if (!cf->sc.pace_burst)
+		cf->sc.pace_burst = cf->sc.pace_rate ? cf->sc.pace_rate : 1;
+	return 0;
+}
+
+
+static void signal_h(int sig)
+{
+	plog(LOG_INFO, MOD, "signal %d: stopping", sig);
+	re_cancel();
+}
+
+
+static bool sip_req_h(const struct sip_msg *msg, void *arg)
+{
+	return sender_sip_request(arg, msg);
+}
+
+
+int main(int argc, char *argv[])
+{
+	struct conf *cf;
+	struct sip *sip = NULL;
+	struct sip_lsnr *lsnr = NULL;
+	struct store *st = NULL;
+	struct sender *s = NULL;
+	struct api *api = NULL;
+	char secret[33];
+	int err, got = 0;
+
+	cf = calloc(1, sizeof(*cf));
+	if (!cf)
+		return 1;
+	defaults(cf);
+	if (parse(cf, argc, argv)) {
+		free(cf);
+		return 2;
+	}
+
+	err = libre_init();
+	if (err) {
+		(void)fprintf(stderr, "sippushd: libre_init: %s\n",
+			      strerror(err));
+		free(cf);
+		return 1;
+	}
+
+	err = store_open(&st, cf->db, &cf->so);
+	if (err) {
+		(void)fprintf(stderr, "sippushd: --db %s: cannot open (%s)%s\n",
+			      cf->db, strerror(err), err == EBUSY ?
+			      ": another sippushd uses it" : err == EBADMSG ?
+			      ": database is corrupt" : "");
+		goto out;
+	}
+
+	err = sip_alloc(&sip, NULL, 32768, 32768, 32768,
+			"sippushd/" SIPPUSH_VERSION, NULL, NULL);
+	err = err ? err : sip_transp_add(sip, SIP_TRANSP_UDP, &cf->sip);
+	err = err ? err : sip_transp_add(sip, SIP_TRANSP_TCP, &cf->sip);
+	if (err) {
+		(void)re_fprintf(stderr, "sippushd: --sip %J: cannot listen "
+			      "(%s)\n", &cf->sip, strerror(err));
+		goto out;
+	}
+
+	if (cf->rcvbuf && udpbuf_set(&cf->sip, (int)cf->rcvbuf, &got))
+		plog(LOG_WARN, MOD, "cannot size the UDP receive buffer");
+
+	rand_bytes((uint8_t *)secret, 16);
+	for (int i = 0; i < 16; i++)
+		re_snprintf(secret + 2 * i, 3, "%02x", (uint8_t)secret[i]);
+
+	cf->sc.identity = cf->identity;
+	cf->sc.outbound = cf->outbound[0] ? cf->outbound : NULL;
+	cf->sc.realm = cf->realm;
+	cf->sc.secret = secret;
+	cf->sc.trust = cf->trust;
+	cf->sc.ntrust = cf->ntrust;
+	if (!cf->content_base[0])
+		re_snprintf(cf->content_base, sizeof(cf->content_base),
+			    "http://%J", &cf->http);
+	cf->sc.content_base = cf->content_base;
+
+	err = sender_alloc(&s, sip, st, &cf->sc);
+	if (err) {
+		(void)fprintf(stderr, "sippushd: cannot load the store (%s)\n",
+			      strerror(err));
+		goto out;
+	}
+
+	err = sip_listen(&lsnr, sip, true, sip_req_h, s);
+	if (err)
+		goto out;
+
+	cf->ac.laddr = &cf->http;
+	cf->ac.token = cf->token[0] ? cf->token : NULL;
+	err = api_alloc(&api, s, st, &cf->ac);
+	if (err) {
+		(void)re_fprintf(stderr, "sippushd: --http %J: cannot listen "
+			      "(%s)\n", &cf->http, strerror(err));
+		goto out;
+	}
+
+	plog(LOG_INFO, MOD, "SIP on %J (UDP rcvbuf %d), HTTP on %J, "
+	     "store %s", &cf->sip, got, &cf->http, cf->db);
+
+	err = re_main(signal_h);
+
+ out:
+	mem_deref(api);
+	mem_deref(lsnr);
+	mem_deref(s);
+	if (sip)
+		sip_close(sip, true);
+	mem_deref(sip);
+	mem_deref(st);   /* commits what is pending */
+	libre_close();
+	free(cf);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,24 @@
+/**
+ * @file api.h  sippushd's HTTP API (libmicrohttpd on libre's loop)
+ *
+ * libmicrohttpd runs without a thread of its own: its epoll fd is watched
+ * with fd_listen() and its timeout kept in a libre timer. A POST that
+ * creates pushes is suspended until the store's group commit and answered
+ * 202 only then.
+ */
+
+struct api;
+struct sender;
+struct store;
+
+struct api_conf {
+	const struct sa *laddr;
+	const char *token;        /**< Bearer token, or NULL              */
+	size_t max_push_size;     /**< bytes of content per push          */
+	size_t max_batch;         /**< pushes per batch request           */
+	uint32_t max_ttl;
+	uint32_t max_conns;
+};
+
+int api_alloc(struct api **ap, struct sender *s, struct store *st,
+	      const struct api_conf *conf);

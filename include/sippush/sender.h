@@ -1,0 +1,80 @@
+/**
+ * @file sender.h  The Push Sender Agent engine (sippushd without its I/O setup)
+ *
+ * It owns the terminal registry (REGISTER as registrar and third-party
+ * REGISTER from the SIP/IP core), the push queue and page-mode delivery.
+ * Durability: sender_push_accept() writes the push into the store's open
+ * transaction; it is acknowledged only from a store_sync() handler, and
+ * delivery starts only after that commit.
+ */
+
+struct sender;
+struct store;
+struct cidr;
+struct sip;
+struct sip_msg;
+
+struct sender_conf {
+	const char *identity;        /**< From and P-Asserted-Identity     */
+	const char *outbound;        /**< first hop for every request      */
+	const char *realm;           /**< digest realm                     */
+	const char *secret;          /**< nonce secret                     */
+	const struct cidr *trust;
+	size_t ntrust;
+	uint32_t max_queue;          /**< pending pushes kept at most      */
+	uint32_t default_ttl;        /**< seconds                          */
+	uint32_t max_ttl;
+	uint64_t retry_base_ms;
+	uint64_t retry_max_ms;
+	uint32_t pace_rate;          /**< requests/s toward the core; 0: off */
+	uint32_t pace_burst;
+	uint32_t min_expires;        /**< REGISTER expiry bounds           */
+	uint32_t max_expires;
+	uint32_t content_ttl;        /**< seconds an indirect URL lives    */
+	const char *content_base;    /**< "http://host:port"               */
+	int64_t retention_ms;        /**< final pushes are purged after it */
+	bool relay_is_delivered;     /**< 202 to MESSAGE = delivered       */
+};
+
+/** One push as the initiator gave it; strings belong to the caller */
+struct push_req {
+	const char *aor;
+	const char *app;
+	const char *ctype;
+	const uint8_t *body;
+	size_t body_len;
+	const char *url;
+	const char *method;          /**< "auto", "message"                 */
+	const char *target;          /**< NULL or "all": every terminal     */
+	const char *topic;
+	int priority;                /**< 0..9, higher first                */
+	uint32_t ttl;                /**< 0: default                        */
+};
+
+struct sender_stats {
+	uint64_t accepted;
+	uint64_t delivered;          /**< deliveries that ended delivered   */
+	uint64_t failed;             /**< deliveries that ended otherwise   */
+	uint64_t sent;               /**< MESSAGE requests sent (incl. retries) */
+	uint32_t pending;            /**< pushes not final                  */
+	uint32_t terminals;
+	uint32_t inflight;
+};
+
+int  sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
+		  const struct sender_conf *conf);
+bool sender_sip_request(struct sender *s, const struct sip_msg *msg);
+int  sender_push_accept(struct sender *s, struct push_req *r,
+			char *id, size_t idsz);
+bool sender_queue_full(const struct sender *s, uint32_t n);
+int  sender_push_cancel(struct sender *s, const char *id);
+int  sender_user_set(struct sender *s, const char *aor,
+		     const char *password);
+int  sender_terminals_print(struct re_printf *pf, struct sender *s,
+			    const char *aor);
+int  sender_push_print(struct re_printf *pf, struct sender *s,
+		       const char *id);
+int  sender_content(struct sender *s, const char *token, struct mbuf **mbp,
+		    char **ctype, uint8_t sha1[20]);
+void sender_stats(const struct sender *s, struct sender_stats *stats);
+int  sender_purge(struct sender *s);

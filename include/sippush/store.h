@@ -1,0 +1,107 @@
+/**
+ * @file store.h  Durable storage of users, terminals, pushes and deliveries
+ *
+ * The embedded backend is SQLite (WAL). Writes go into one open transaction
+ * per loop turn: every write begins it if needed, and store_sync() asks for
+ * a commit and calls the handler once the data is on disk. The caller
+ * answers "accepted" only from that handler (group commit: all pushes of a
+ * turn share one fsync). Records are passed as views: strings in callbacks
+ * are valid only during the callback.
+ */
+
+struct store;
+
+enum store_sync_mode {
+	STORE_SYNC_NORMAL = 1,
+	STORE_SYNC_FULL   = 2,
+};
+
+struct store_opts {
+	enum store_sync_mode sync;
+};
+
+struct term_rec {
+	const char *aor;
+	const char *tkey;        /**< +sip.instance, or the contact URI     */
+	const char *instance;    /**< NULL: AoR-level record               */
+	const char *contact;
+	const char *pub_gruu;
+	const char *temp_gruu;
+	const char *apps;        /**< "mms.ua,syncml.dm"; NULL: none/unknown */
+	const char *methods;
+	const char *path;        /**< Path header values, comma separated  */
+	const char *source;      /**< "register", "third-party", ...       */
+	int64_t expires_at;      /**< unix seconds                          */
+	bool push;               /**< carries the push feature tags         */
+};
+
+struct push_rec {
+	const char *id;
+	uint64_t seq;
+	const char *aor;
+	const char *app;
+	const char *ctype;
+	const uint8_t *body;
+	size_t body_len;
+	const char *url;
+	const char *method;
+	const char *target;      /**< NULL: all terminals                   */
+	const char *topic;
+	const char *token;       /**< content-indirection token, or NULL    */
+	const char *state;
+	int priority;
+	uint32_t ttl;
+	int64_t created_ms;
+	int64_t expires_ms;
+	int64_t final_ms;        /**< 0 while pending                       */
+};
+
+struct dlv_rec {
+	const char *push_id;
+	const char *tkey;
+	const char *terminal;    /**< what the status shows: GRUU/contact   */
+	const char *ruri;
+	const char *route;       /**< first hop URI, or NULL                */
+	const char *method;
+	const char *state;
+	const char *last_error;
+	const char *call_id;
+	uint16_t sip_status;
+	uint16_t pap_code;
+	uint32_t attempts;
+	uint32_t cseq;
+	bool indirect;
+};
+
+typedef void (store_sync_h)(int err, void *arg);
+typedef void (store_term_h)(const struct term_rec *t, void *arg);
+typedef void (store_push_h)(const struct push_rec *p, void *arg);
+typedef void (store_dlv_h)(const struct dlv_rec *d, void *arg);
+
+int  store_open(struct store **stp, const char *path,
+		const struct store_opts *opts);
+int  store_sync(struct store *st, store_sync_h *h, void *arg);
+int  store_flush(struct store *st);
+int  store_schema_version(struct store *st, int *ver);
+
+int  store_user_set(struct store *st, const char *aor, const char *realm,
+		    const char *ha1hex);
+int  store_user_ha1(struct store *st, const char *aor, char *ha1hex,
+		    size_t sz);
+
+int  store_term_put(struct store *st, const struct term_rec *t);
+int  store_term_del(struct store *st, const char *aor, const char *tkey);
+int  store_term_load(struct store *st, store_term_h *h, void *arg);
+
+int  store_push_add(struct store *st, const struct push_rec *p);
+int  store_push_final(struct store *st, const char *id, const char *state,
+		      int64_t final_ms);
+int  store_push_load_pending(struct store *st, store_push_h *ph,
+			     store_dlv_h *dh, void *arg);
+int  store_push_get(struct store *st, const char *id, store_push_h *ph,
+		    store_dlv_h *dh, void *arg);
+int  store_push_content(struct store *st, const char *token,
+			store_push_h *ph, void *arg);
+int  store_dlv_put(struct store *st, const struct dlv_rec *d);
+int  store_purge(struct store *st, int64_t before_ms, uint32_t *npurged);
+uint64_t store_max_seq(struct store *st);

@@ -1,0 +1,665 @@
+/**
+ * @file api.c  sippushd's HTTP API: routes, auth, group-committed 202s
+ */
+#include <errno.h>
+#include <string.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include "../re_nojson.h"
+#include <re_md5.h>
+#include <sippush/log.h>
+#include <sippush/sender.h>
+#include <sippush/store.h>
+#include <sippush/pushjson.h>
+#include <sippush/api.h>
+
+#define MOD "api"
+
+struct api {
+	struct api_conf conf;
+	struct MHD_Daemon *mhd;
+	struct sender *s;
+	struct store *st;
+	struct tmr tmr;
+	int epfd;
+	char *token;
+	size_t max_body;
+};
+
+/* One request in progress */
+struct req {
+	struct api *api;
+	struct MHD_Connection *conn;
+	struct mbuf *body;
+	bool too_big;
+	bool suspended;
+	unsigned status;          /**< set when the answer is ready      */
+	char *answer;
+	char *ids;
+};
+
+
+static void run(struct api *api);
+
+
+static void req_destructor(void *arg)
+{
+	struct req *r = arg;
+
+	mem_deref(r->body);
+	mem_deref(r->answer);
+	mem_deref(r->ids);
+}
+
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
+			     const char *ctype, const void *body, size_t len,
+			     const char *hname, const char *hval)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(len, (void *)body,
+					       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	(void)MHD_add_response_header(resp, "Content-Type", ctype);
+	if (hname)
+		(void)MHD_add_response_header(resp, hname, hval);
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+
+static enum MHD_Result reply_json(struct MHD_Connection *conn,
+				  unsigned status, const char *txt)
+{
+	return reply(conn, status, "application/json", txt, strlen(txt),
+		     NULL, NULL);
+}
+
+
+static enum MHD_Result reply_error(struct MHD_Connection *conn,
+				   unsigned status, const char *msg)
+{
+	json_t *j = json_pack("{s:s}", "error", msg);
+	char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	enum MHD_Result ret;
+
+	json_decref(j);
+	if (!txt)
+		return MHD_NO;
+	ret = reply_json(conn, status, txt);
+	free(txt);
+	return ret;
+}
+
+
+/* Constant time, so the token cannot be guessed byte by byte */
+static bool token_ok(const struct api *api, struct MHD_Connection *conn)
+{
+	const char *h;
+	size_t n, m;
+	uint8_t diff = 0;
+
+	if (!api->token)
+		return true;
+
+	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					"Authorization");
+	if (!h || strncmp(h, "Bearer ", 7))
+		return false;
+	h += 7;
+	n = strlen(h);
+	m = strlen(api->token);
+	for (size_t i = 0; i < m; i++)
+		diff |= (uint8_t)(api->token[i] ^ (i < n ? h[i] : 0));
+	return diff == 0 && n == m;
+}
+
+
+static int print_mb(const char *p, size_t size, void *arg)
+{
+	return mbuf_write_mem(arg, (const uint8_t *)p, size);
+}
+
+
+typedef int (view_h)(struct re_printf *pf, struct sender *s,
+		     const char *key);
+
+static enum MHD_Result reply_view(struct api *api,
+				  struct MHD_Connection *conn, view_h *vh,
+				  const char *key)
+{
+	struct mbuf *mb = mbuf_alloc(1024);
+	struct re_printf pf = {print_mb, mb};
+	enum MHD_Result ret;
+	int err;
+
+	if (!mb)
+		return MHD_NO;
+
+	err = vh(&pf, api->s, key);
+	if (err == ENOENT)
+		ret = reply_error(conn, 404, "no such push");
+	else if (err)
+		ret = reply_error(conn, 500, "cannot read the store");
+	else
+		ret = reply(conn, 200, "application/json", mb->buf, mb->end,
+			    NULL, NULL);
+	mem_deref(mb);
+	return ret;
+}
+
+
+static void committed_h(int err, void *arg)
+{
+	struct req *r = arg;
+
+	if (err) {
+		r->status = 503;
+		mem_deref(r->answer);
+		(void)re_sdprintf(&r->answer, "{\"error\":\"store: commit "
+				  "failed (%m)\"}", err);
+	}
+	else {
+		r->status = 202;
+	}
+
+	if (r->suspended) {
+		r->suspended = false;
+		MHD_resume_connection(r->conn);
+		run(r->api);
+	}
+	mem_deref(r);
+}
+
+
+static enum MHD_Result post_pushes(struct api *api, struct req *r)
+{
+	const struct pushjson_limits lim = {
+		.max_body = api->conf.max_push_size,
+		.max_ttl = api->conf.max_ttl,
+		.max_batch = api->conf.max_batch,
+	};
+	struct pushjson *pjv = NULL;
+	struct push_req *prv = NULL;
+	json_t *doc, *ids = NULL;
+	json_error_t jerr;
+	size_t n, i;
+	char why[192], id[32];
+	bool batch;
+	int err = 0;
+	enum MHD_Result ret;
+
+	doc = json_loadb((const char *)r->body->buf, r->body->end,
+			 JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc) {
+		re_snprintf(why, sizeof(why), "body: invalid JSON (%s, line "
+			    "%d)", jerr.text, jerr.line);
+		return reply_error(r->conn, 400, why);
+	}
+
+	batch = json_is_array(doc);
+	n = batch ? json_array_size(doc) : 1;
+	if (batch && (n == 0 || n > api->conf.max_batch)) {
+		re_snprintf(why, sizeof(why), "body: a batch holds 1..%zu "
+			    "pushes", api->conf.max_batch);
+		ret = reply_error(r->conn, 400, why);
+		goto out;
+	}
+
+	if (sender_queue_full(api->s, (uint32_t)n)) {
+		ret = reply(r->conn, 503, "application/json",
+			    "{\"error\":\"queue full\"}", 22,
+			    "Retry-After", "5");
+		goto out;
+	}
+
+	pjv = mem_zalloc(n * sizeof(*pjv), NULL);
+	prv = mem_zalloc(n * sizeof(*prv), NULL);
+	if (!pjv || !prv) {
+		ret = reply_error(r->conn, 503, "out of memory");
+		goto out;
+	}
+
+	/* validate all first: a batch is accepted whole or not at all */
+	for (i = 0; i < n; i++) {
+		char one[160];
+
+		err = pushjson_decode(&prv[i], &pjv[i], batch ?
+				      json_array_get(doc, i) : doc, &lim,
+				      one, sizeof(one));
+		if (err) {
+			if (batch)
+				re_snprintf(why, sizeof(why), "[%zu].%s", i,
+					    one);
+			else
+				str_ncpy(why, one, sizeof(why));
+			ret = reply_error(r->conn, err == EINVAL ? 400 : 503,
+					  err == EINVAL ? why :
+					  "out of memory");
+			goto out;
+		}
+	}
+
+	ids = json_array();
+	for (i = 0; i < n; i++) {
+		err = sender_push_accept(api->s, &prv[i], id, sizeof(id));
+		if (err)
+			break;
+		json_array_append_new(ids, json_string(id));
+	}
+
+	if (err) {
+		/* what was written is in the open transaction; it commits,
+		 * but nobody was told: the initiator retries the batch */
+		plog(LOG_WARN, MOD, "accept failed: %m", err);
+		ret = reply_error(r->conn, 503, "store: cannot accept now");
+		goto out;
+	}
+
+	{
+		json_t *ans = batch ? json_pack("{s:O}", "ids", ids) :
+			json_pack("{s:O,s:I}", "id", json_array_get(ids, 0),
+				  "ttl", (json_int_t)prv[0].ttl);
+		char *txt = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+
+		json_decref(ans);
+		err = txt ? str_dup(&r->answer, txt) : ENOMEM;
+		free(txt);
+	}
+
+	if (!err)
+		err = store_sync(api->st, committed_h, mem_ref(r));
+	if (err) {
+		ret = reply_error(r->conn, 503, "out of memory");
+		goto out;
+	}
+
+	r->suspended = true;
+	MHD_suspend_connection(r->conn);
+	ret = MHD_YES;
+
+ out:
+	for (i = 0; pjv && i < n; i++)
+		mem_deref(pjv[i].body);
+	mem_deref(pjv);
+	mem_deref(prv);
+	json_decref(ids);
+	json_decref(doc);
+	return ret;
+}
+
+
+static enum MHD_Result delete_push(struct api *api,
+				   struct MHD_Connection *conn,
+				   const char *id)
+{
+	int err = sender_push_cancel(api->s, id);
+
+	if (err == ENOENT)
+		return reply_error(conn, 404, "no such push");
+	if (err == EALREADY)
+		return reply_error(conn, 409, "push is already final");
+	if (err)
+		return reply_error(conn, 500, "cannot cancel");
+
+	return reply_view(api, conn, sender_push_print, id);
+}
+
+
+static enum MHD_Result put_credentials(struct api *api, struct req *r,
+				       const char *aor_in)
+{
+	char aor[256];
+	json_t *doc, *pw;
+	enum MHD_Result ret;
+	int err;
+
+	if (pushjson_aor(aor, sizeof(aor), aor_in))
+		return reply_error(r->conn, 400, "aor: not a SIP URI with a "
+				   "user");
+
+	doc = json_loadb((const char *)r->body->buf, r->body->end, 0, NULL);
+	pw = json_object_get(doc, "password");
+	if (!json_is_string(pw) || json_string_length(pw) < 1 ||
+	    json_string_length(pw) > 128) {
+		json_decref(doc);
+		return reply_error(r->conn, 400, "password: missing or not "
+				   "1..128 characters");
+	}
+
+	err = sender_user_set(api->s, aor, json_string_value(pw));
+	json_decref(doc);
+	if (err)
+		return reply_error(r->conn, 500, "cannot store credentials");
+
+	/* acknowledged after the commit, like a push */
+	err = str_dup(&r->answer, "{\"stored\":true}");
+	if (!err)
+		err = store_sync(api->st, committed_h, mem_ref(r));
+	if (err)
+		return reply_error(r->conn, 503, "out of memory");
+	r->suspended = true;
+	MHD_suspend_connection(r->conn);
+	ret = MHD_YES;
+	return ret;
+}
+
+
+static enum MHD_Result get_content(struct api *api,
+				   struct MHD_Connection *conn,
+				   const char *token)
+{
+	struct mbuf *mb = NULL;
+	char *ctype = NULL;
+	enum MHD_Result ret;
+	int err;
+
+	err = sender_content(api->s, token, &mb, &ctype, NULL);
+	if (err == ENOENT)
+		return reply_error(conn, 404, "no such content");
+	if (err == ETIMEDOUT)
+		return reply_error(conn, 410, "content expired");
+	if (err)
+		return reply_error(conn, 500, "cannot read the store");
+
+	ret = reply(conn, 200, ctype, mb->buf, mb->end, "Cache-Control",
+		    "no-store");
+	mem_deref(mb);
+	mem_deref(ctype);
+	return ret;
+}
+
+
+static enum MHD_Result get_metrics(struct api *api,
+				   struct MHD_Connection *conn)
+{
+	struct sender_stats st;
+	char buf[1024];
+	int n;
+
+	sender_stats(api->s, &st);
+	n = re_snprintf(buf, sizeof(buf),
+		"# TYPE sippush_pushes_accepted_total counter\n"
+		"sippush_pushes_accepted_total %llu\n"
+		"# TYPE sippush_deliveries_delivered_total counter\n"
+		"sippush_deliveries_delivered_total %llu\n"
+		"# TYPE sippush_deliveries_failed_total counter\n"
+		"sippush_deliveries_failed_total %llu\n"
+		"# TYPE sippush_messages_sent_total counter\n"
+		"sippush_messages_sent_total %llu\n"
+		"# TYPE sippush_pushes_pending gauge\n"
+		"sippush_pushes_pending %u\n"
+		"# TYPE sippush_terminals gauge\n"
+		"sippush_terminals %u\n"
+		"# TYPE sippush_messages_inflight gauge\n"
+		"sippush_messages_inflight %u\n",
+		(unsigned long long)st.accepted,
+		(unsigned long long)st.delivered,
+		(unsigned long long)st.failed, (unsigned long long)st.sent,
+		st.pending, st.terminals, st.inflight);
+	return reply(conn, 200, "text/plain; version=0.0.4", buf,
+		     n > 0 ? (size_t)n : 0, NULL, NULL);
+}
+
+
+/* "/v1/users/{aor}/terminals" -> aor, or NULL */
+static const char *path_arg(char *buf, size_t sz, const char *url,
+			    const char *prefix, const char *suffix)
+{
+	size_t pl = strlen(prefix), sl = suffix ? strlen(suffix) : 0;
+	size_t ul = strlen(url);
+
+	if (strncmp(url, prefix, pl) || ul <= pl + sl)
+		return NULL;
+	if (sl && strcmp(url + ul - sl, suffix))
+		return NULL;
+	if (ul - pl - sl >= sz)
+		return NULL;
+	memcpy(buf, url + pl, ul - pl - sl);
+	buf[ul - pl - sl] = '\0';
+	if (!suffix && strchr(buf, '/'))
+		return NULL;
+	return buf;
+}
+
+
+static enum MHD_Result route(struct api *api, struct req *r,
+			     const char *url, const char *method)
+{
+	struct MHD_Connection *conn = r->conn;
+	char arg[300];
+	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+
+	if (get && path_arg(arg, sizeof(arg), url, "/v1/content/", NULL))
+		return get_content(api, conn, arg);
+
+	if (!token_ok(api, conn))
+		return reply(conn, 401, "application/json",
+			     "{\"error\":\"Authorization: bearer token "
+			     "missing or wrong\"}", 54, "WWW-Authenticate",
+			     "Bearer");
+
+	if (!strcmp(url, "/v1/pushes")) {
+		if (!strcmp(method, "POST"))
+			return post_pushes(api, r);
+		return reply_error(conn, 405, "use POST");
+	}
+
+	if (path_arg(arg, sizeof(arg), url, "/v1/pushes/", NULL)) {
+		if (get)
+			return reply_view(api, conn, sender_push_print, arg);
+		if (!strcmp(method, "DELETE"))
+			return delete_push(api, conn, arg);
+		return reply_error(conn, 405, "use GET or DELETE");
+	}
+
+	if (path_arg(arg, sizeof(arg), url, "/v1/users/", "/terminals")) {
+		char aor[256];
+
+		if (!get)
+			return reply_error(conn, 405, "use GET");
+		if (pushjson_aor(aor, sizeof(aor), arg))
+			return reply_error(conn, 400, "aor: not a SIP URI "
+					   "with a user");
+		return reply_view(api, conn, sender_terminals_print, aor);
+	}
+
+	if (path_arg(arg, sizeof(arg), url, "/v1/users/", "/credentials")) {
+		if (strcmp(method, "PUT"))
+			return reply_error(conn, 405, "use PUT");
+		return put_credentials(api, r, arg);
+	}
+
+	if (get && !strcmp(url, "/metrics"))
+		return get_metrics(api, conn);
+
+	return reply_error(conn, 404, "no such resource");
+}
+
+
+static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
+				const char *url, const char *method,
+				const char *version, const char *upload,
+				size_t *upload_size, void **con_cls)
+{
+	struct api *api = cls;
+	struct req *r = *con_cls;
+	(void)version;
+
+	if (!r) {
+		r = mem_zalloc(sizeof(*r), req_destructor);
+		if (!r)
+			return MHD_NO;
+		r->api = api;
+		r->conn = conn;
+		r->body = mbuf_alloc(1024);
+		if (!r->body) {
+			mem_deref(r);
+			return MHD_NO;
+		}
+		*con_cls = r;
+		return MHD_YES;
+	}
+
+	if (*upload_size) {
+		if (r->body->end + *upload_size > api->max_body)
+			r->too_big = true;
+		else
+			(void)mbuf_write_mem(r->body,
+					     (const uint8_t *)upload,
+					     *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+
+	/* resumed after the commit: the answer is ready */
+	if (r->status) {
+		if (r->status == 202 && r->answer)
+			return reply_json(conn, 202, r->answer);
+		return reply_json(conn, r->status, r->answer ? r->answer :
+				  "{\"error\":\"unavailable\"}");
+	}
+
+	if (r->too_big) {
+		char why[96];
+		re_snprintf(why, sizeof(why), "body: larger than %zu bytes",
+			    api->max_body);
+		return reply_error(conn, 413, why);
+	}
+
+	return route(api, r, url, method);
+}
+
+
+static void completed_h(void *cls, struct MHD_Connection *conn,
+			void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	*con_cls = mem_deref(*con_cls);
+}
+
+
+static void mhd_tmr_h(void *arg)
+{
+	run(arg);
+}
+
+
+static void run(struct api *api)
+{
+	MHD_UNSIGNED_LONG_LONG ms = 0;
+
+	(void)MHD_run(api->mhd);
+	if (MHD_get_timeout(api->mhd, &ms) == MHD_YES)
+		tmr_start(&api->tmr, ms > 60000 ? 60000 : ms, mhd_tmr_h, api);
+	else
+		tmr_start(&api->tmr, 1000, mhd_tmr_h, api);
+}
+
+
+static void mhd_fd_h(int flags, void *arg)
+{
+	(void)flags;
+	run(arg);
+}
+
+
+static void destructor(void *arg)
+{
+	struct api *api = arg;
+
+	tmr_cancel(&api->tmr);
+	if (api->epfd >= 0)
+		fd_close(api->epfd);
+	if (api->mhd)
+		MHD_stop_daemon(api->mhd);
+	mem_deref(api->token);
+}
+
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[256];
+	(void)cls;
+
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	plog(LOG_DEBUG, "mhd", "%s", buf);
+}
+
+
+int api_alloc(struct api **ap, struct sender *s, struct store *st,
+	      const struct api_conf *conf)
+{
+	const union MHD_DaemonInfo *info;
+	struct api *api;
+	int err = 0;
+
+	if (!ap || !s || !st || !conf || !conf->laddr)
+		return EINVAL;
+
+	api = mem_zalloc(sizeof(*api), destructor);
+	if (!api)
+		return ENOMEM;
+
+	api->conf = *conf;
+	api->s = s;
+	api->st = st;
+	api->epfd = -1;
+	tmr_init(&api->tmr);
+	/* base64 grows content by 4/3; leave room for the other fields */
+	api->max_body = conf->max_push_size / 3 * 4 + 65536;
+	if (conf->max_batch > 1)
+		api->max_body += conf->max_batch * 4096;
+	if (conf->token)
+		err = str_dup(&api->token, conf->token);
+	if (err)
+		goto out;
+
+	api->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME
+				    | MHD_USE_ERROR_LOG,
+				    sa_port(conf->laddr), NULL, NULL,
+				    access_h, api,
+				    MHD_OPTION_SOCK_ADDR, &conf->laddr->u.sa,
+				    MHD_OPTION_NOTIFY_COMPLETED, completed_h,
+				    api,
+				    MHD_OPTION_CONNECTION_LIMIT,
+				    (unsigned)(conf->max_conns ?
+					       conf->max_conns : 1024),
+				    MHD_OPTION_CONNECTION_TIMEOUT,
+				    (unsigned)30,
+				    MHD_OPTION_LISTEN_BACKLOG_SIZE,
+				    (unsigned)1024,
+				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, api,
+				    MHD_OPTION_END);
+	if (!api->mhd) {
+		err = EADDRINUSE;
+		goto out;
+	}
+
+	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info) {
+		err = ENOTSUP;
+		goto out;
+	}
+	api->epfd = info->epoll_fd;
+
+	err = fd_listen(api->epfd, FD_READ, mhd_fd_h, api);
+	if (err)
+		goto out;
+
+	run(api);
+
+ out:
+	if (err)
+		mem_deref(api);
+	else
+		*ap = api;
+	return err;
+}

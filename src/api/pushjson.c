@@ -1,0 +1,292 @@
+/**
+ * @file pushjson.c  The JSON push request of POST /v1/pushes, validated
+ */
+#include <errno.h>
+#include <string.h>
+#include <jansson.h>
+#include "../re_nojson.h"
+#include <re_base64.h>
+#include <sippush/appid.h>
+#include <sippush/param.h>
+#include <sippush/sender.h>
+#include <sippush/pushjson.h>
+
+enum { MAX_STR = 1024, MAX_TOPIC = 128, MAX_TARGET = 256 };
+
+static const char *const fields[] = {
+	"to", "app", "content_type", "body", "body_base64", "url", "method",
+	"terminals", "ttl", "topic", "priority",
+};
+
+
+static int fail(char *why, size_t sz, const char *field, const char *msg)
+{
+	re_snprintf(why, sz, "%s: %s", field, msg);
+	return EINVAL;
+}
+
+
+/* Printable ASCII only: nothing that could end or split a header */
+static bool header_safe(const char *s, bool allow_quote)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+		if (!allow_quote && (*s == '"' || *s == '\\'))
+			return false;
+	}
+	return true;
+}
+
+
+/** "sip:user@host" (no parameters, no port unless given) of a URI */
+int pushjson_aor(char *buf, size_t sz, const char *uri)
+{
+	struct uri u;
+	struct pl pl;
+
+	if (!buf || !uri || strlen(uri) > 255 || !header_safe(uri, false))
+		return EINVAL;
+
+	pl_set_str(&pl, uri);
+	if (uri_decode(&u, &pl) || !pl_isset(&u.host))
+		return EINVAL;
+
+	if (pl_strcasecmp(&u.scheme, "sip") &&
+	    pl_strcasecmp(&u.scheme, "sips"))
+		return EINVAL;
+
+	if (!pl_isset(&u.user))
+		return EINVAL;
+
+	if (u.port)
+		re_snprintf(buf, sz, "%r:%r@%r:%u", &u.scheme, &u.user,
+			    &u.host, u.port);
+	else
+		re_snprintf(buf, sz, "%r:%r@%r", &u.scheme, &u.user,
+			    &u.host);
+	return 0;
+}
+
+
+static bool ctype_ok(const char *ct)
+{
+	struct pl pl, type, sub, rest;
+
+	if (strlen(ct) > 128 || !header_safe(ct, true))
+		return false;
+
+	pl_set_str(&pl, ct);
+	if (re_regex(pl.p, pl.l, "[^/]+/[^;]+[^]*", &type, &sub, &rest))
+		return false;
+	if (type.p != pl.p)
+		return false;
+	pl_trim_lws(&sub);
+	return pl_is_token(&type) && pl_is_token(&sub);
+}
+
+
+static int get_str(const char **v, json_t *obj, const char *name,
+		   bool required, char *why, size_t sz)
+{
+	json_t *j = json_object_get(obj, name);
+
+	*v = NULL;
+	if (!j || json_is_null(j))
+		return required ? fail(why, sz, name, "missing") : 0;
+	if (!json_is_string(j))
+		return fail(why, sz, name, "must be a string");
+	if (json_string_length(j) != strlen(json_string_value(j)))
+		return fail(why, sz, name, "contains NUL");
+	*v = json_string_value(j);
+	return 0;
+}
+
+
+static int get_int(json_int_t *v, bool *set, json_t *obj, const char *name,
+		   json_int_t min, json_int_t max, char *why, size_t sz)
+{
+	json_t *j = json_object_get(obj, name);
+
+	*set = false;
+	if (!j || json_is_null(j))
+		return 0;
+	if (!json_is_integer(j))
+		return fail(why, sz, name, "must be an integer");
+	*v = json_integer_value(j);
+	if (*v < min || *v > max) {
+		char msg[64];
+		re_snprintf(msg, sizeof(msg), "must be in %lld..%lld",
+			    (long long)min, (long long)max);
+		return fail(why, sz, name, msg);
+	}
+	*set = true;
+	return 0;
+}
+
+
+static int check_fields(json_t *obj, char *why, size_t sz)
+{
+	const char *key;
+	json_t *val;
+
+	json_object_foreach(obj, key, val) {
+		bool known = false;
+
+		(void)val;
+		for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+			known |= !strcmp(key, fields[i]);
+		if (!known)
+			return fail(why, sz, key, "unknown field");
+	}
+	return 0;
+}
+
+
+static int content(struct push_req *r, struct pushjson *pj, json_t *obj,
+		   const struct pushjson_limits *lim, char *why, size_t sz)
+{
+	const char *body, *b64, *url;
+	int n = 0, err;
+
+	err  = get_str(&body, obj, "body", false, why, sz);
+	err = err ? err : get_str(&b64, obj, "body_base64", false, why, sz);
+	err = err ? err : get_str(&url, obj, "url", false, why, sz);
+	if (err)
+		return err;
+
+	n = !!body + !!b64 + !!url;
+	if (n != 1)
+		return fail(why, sz, "body", n ? "give only one of body, "
+			    "body_base64, url" : "missing (or body_base64, "
+			    "url)");
+
+	if (body) {
+		r->body = (const uint8_t *)body;
+		r->body_len = strlen(body);
+	}
+	else if (b64) {
+		size_t ilen = strlen(b64), olen = ilen / 4 * 3 + 3;
+
+		if (olen > lim->max_body + 3)
+			return fail(why, sz, "body_base64", "too large");
+		pj->body = mem_alloc(olen ? olen : 1, NULL);
+		if (!pj->body)
+			return ENOMEM;
+		if (base64_decode(b64, ilen, pj->body, &olen))
+			return fail(why, sz, "body_base64", "not base64");
+		r->body = pj->body;
+		r->body_len = olen;
+	}
+	else {
+		if (strlen(url) > MAX_STR || !header_safe(url, false) ||
+		    (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+		    || strchr(url, ' '))
+			return fail(why, sz, "url", "must be an http or https "
+				    "URL");
+		r->url = url;
+	}
+
+	if (r->body_len > lim->max_body)
+		return fail(why, sz, body ? "body" : "body_base64",
+			    "larger than --max-push-size");
+	return 0;
+}
+
+
+/**
+ * Validate one push object. EINVAL with *why naming the field;
+ * the caller frees pj->body with mem_deref().
+ */
+int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
+		    const struct pushjson_limits *lim, char *why,
+		    size_t whysz)
+{
+	const char *to, *app, *ct, *method, *target, *topic;
+	json_int_t v;
+	bool set;
+	struct pl in, norm;
+	int err;
+
+	if (!r || !pj || !lim || !why)
+		return EINVAL;
+
+	memset(r, 0, sizeof(*r));
+	memset(pj, 0, sizeof(*pj));
+	if (!json_is_object(obj))
+		return fail(why, whysz, "push", "must be a JSON object");
+
+	err = check_fields(obj, why, whysz);
+	err = err ? err : get_str(&to, obj, "to", true, why, whysz);
+	if (err)
+		return err;
+	if (pushjson_aor(pj->aor, sizeof(pj->aor), to))
+		return fail(why, whysz, "to", "not a SIP URI with a user "
+			    "(sip:user@host)");
+	r->aor = pj->aor;
+
+	err = get_str(&app, obj, "app", true, why, whysz);
+	if (err)
+		return err;
+	pl_set_str(&in, app);
+	if (strlen(app) > 64 || appid_normalize(&norm, &in) ||
+	    !pl_is_token(&norm) || pl_strcpy(&norm, pj->app, sizeof(pj->app)))
+		return fail(why, whysz, "app", "not an application ID "
+			    "(e.g. mms.ua)");
+	r->app = pj->app;
+
+	err = get_str(&ct, obj, "content_type", true, why, whysz);
+	if (err)
+		return err;
+	if (!ctype_ok(ct))
+		return fail(why, whysz, "content_type", "not a media type "
+			    "(type/subtype)");
+	r->ctype = ct;
+
+	err = content(r, pj, obj, lim, why, whysz);
+	if (err)
+		return err;
+
+	err = get_str(&method, obj, "method", false, why, whysz);
+	if (err)
+		return err;
+	if (method && strcmp(method, "auto") && strcmp(method, "message")) {
+		if (!strcmp(method, "notify") || !strcmp(method, "refer") ||
+		    !strcmp(method, "session"))
+			return fail(why, whysz, "method", "not available in "
+				    "this version (page mode: auto, message)");
+		return fail(why, whysz, "method", "must be auto, message, "
+			    "notify, refer or session");
+	}
+	r->method = method ? method : "auto";
+
+	err = get_str(&target, obj, "terminals", false, why, whysz);
+	if (err)
+		return err;
+	if (target && (!*target || strlen(target) > MAX_TARGET ||
+		       !header_safe(target, true)))
+		return fail(why, whysz, "terminals", "must be \"all\", a GRUU "
+			    "or a +sip.instance");
+	r->target = target;
+
+	err = get_str(&topic, obj, "topic", false, why, whysz);
+	if (err)
+		return err;
+	if (topic && (!*topic || strlen(topic) > MAX_TOPIC ||
+		      !header_safe(topic, true)))
+		return fail(why, whysz, "topic", "must be 1..128 printable "
+			    "characters");
+	r->topic = topic;
+
+	err = get_int(&v, &set, obj, "ttl", 1, lim->max_ttl, why, whysz);
+	if (err)
+		return err;
+	r->ttl = set ? (uint32_t)v : 0;
+
+	err = get_int(&v, &set, obj, "priority", 0, 9, why, whysz);
+	if (err)
+		return err;
+	r->priority = set ? (int)v : 0;
+
+	return 0;
+}

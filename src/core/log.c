@@ -1,0 +1,56 @@
+/**
+ * @file log.c  Leveled logging to stderr
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <re.h>
+#include <sippush/log.h>
+
+static enum log_level level = LOG_INFO;
+static const char *const names[] = {"error", "warn", "info", "debug"};
+
+
+void log_level_set(enum log_level lvl)
+{
+	level = lvl;
+}
+
+
+int log_level_decode(enum log_level *lvl, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (name && !strcmp(name, names[i])) {
+			*lvl = (enum log_level)i;
+			return 0;
+		}
+	}
+	return EINVAL;
+}
+
+
+bool log_enabled(enum log_level lvl)
+{
+	return lvl <= level;
+}
+
+
+void plog(enum log_level lvl, const char *module, const char *fmt, ...)
+{
+	char buf[1024];
+	struct timespec ts;
+	va_list ap;
+
+	if (!log_enabled(lvl))
+		return;
+
+	va_start(ap, fmt);
+	(void)re_vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	(void)fprintf(stderr, "%lld.%03ld %s %s: %s\n", (long long)ts.tv_sec,
+		      ts.tv_nsec / 1000000, names[lvl], module, buf);
+}

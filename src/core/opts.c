@@ -1,0 +1,150 @@
+/**
+ * @file opts.c  Command-line and config-file helpers
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <re.h>
+#include <sippush/opts.h>
+
+
+static int number(uint64_t *v, const char *s, char **end)
+{
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return EINVAL;
+	errno = 0;
+	*v = strtoull(s, end, 10);
+	return (errno || *end == s) ? EINVAL : 0;
+}
+
+
+/** "30", "30s", "5m", "2h", "7d" -> seconds */
+int opts_duration(uint64_t *secs, const char *s)
+{
+	uint64_t v, mul = 1;
+	char *end;
+
+	if (!secs || number(&v, s, &end))
+		return EINVAL;
+
+	switch (*end) {
+	case '\0':
+	case 's': mul = 1; break;
+	case 'm': mul = 60; break;
+	case 'h': mul = 3600; break;
+	case 'd': mul = 86400; break;
+	default:  return EINVAL;
+	}
+	if (*end && end[1])
+		return EINVAL;
+	if (v > UINT64_MAX / mul / 1000)
+		return ERANGE;
+	*secs = v * mul;
+	return 0;
+}
+
+
+/** "1300", "64k", "16M", "1G" -> bytes */
+int opts_size(uint64_t *bytes, const char *s)
+{
+	uint64_t v, mul = 1;
+	char *end;
+
+	if (!bytes || number(&v, s, &end))
+		return EINVAL;
+
+	switch (*end) {
+	case '\0': mul = 1; break;
+	case 'k': case 'K': mul = 1ull << 10; break;
+	case 'm': case 'M': mul = 1ull << 20; break;
+	case 'g': case 'G': mul = 1ull << 30; break;
+	default:  return EINVAL;
+	}
+	if (*end && end[1])
+		return EINVAL;
+	if (v > UINT64_MAX / mul)
+		return ERANGE;
+	*bytes = v * mul;
+	return 0;
+}
+
+
+int opts_u32(uint32_t *v, const char *s, uint32_t min, uint32_t max)
+{
+	uint64_t n;
+	char *end;
+
+	if (!v || number(&n, s, &end) || *end)
+		return EINVAL;
+	if (n < min || n > max)
+		return ERANGE;
+	*v = (uint32_t)n;
+	return 0;
+}
+
+
+/** "127.0.0.1:5060" or "[::1]:5060" */
+int opts_addr(struct sa *sa, const char *s)
+{
+	if (!sa || !s)
+		return EINVAL;
+	return sa_decode(sa, s, strlen(s)) ? EINVAL : 0;
+}
+
+
+int opts_file(const char *path, opts_apply_h *h, void *arg, char *why,
+	      size_t whysz)
+{
+	char line[1024];
+	unsigned lineno = 0;
+	FILE *f;
+	int err = 0;
+
+	if (!path || !h || !why)
+		return EINVAL;
+
+	f = fopen(path, "r");
+	if (!f) {
+		err = errno;
+		re_snprintf(why, whysz, "%s: %m", path, err);
+		return err;
+	}
+
+	while (!err && fgets(line, sizeof(line), f)) {
+		char *p = line, *name, *val;
+
+		++lineno;
+		if (!strchr(line, '\n') && !feof(f)) {
+			re_snprintf(why, whysz, "%s:%u: line too long", path,
+				    lineno);
+			err = EINVAL;
+			break;
+		}
+		p[strcspn(p, "#\r\n")] = '\0';
+		while (*p == ' ' || *p == '\t')
+			++p;
+		if (!*p)
+			continue;
+
+		name = p;
+		p += strcspn(p, " \t=");
+		if (*p) {
+			*p++ = '\0';
+			while (*p == ' ' || *p == '\t' || *p == '=')
+				++p;
+		}
+		val = p;
+		for (size_t n = strlen(val); n && (val[n - 1] == ' ' ||
+						    val[n - 1] == '\t'); n--)
+			val[n - 1] = '\0';
+
+		err = h(name, val, arg);
+		if (err)
+			re_snprintf(why, whysz, "%s:%u: %s: invalid (%m)",
+				    path, lineno, name, err);
+	}
+
+	fclose(f);
+	return err;
+}

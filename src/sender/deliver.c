@@ -1,0 +1,428 @@
+/**
+ * @file deliver.c  Page-mode delivery: one queue per destination, at most one
+ *                  MESSAGE outstanding on each (RFC 3428), retries with
+ *                  backoff while the TTL lasts, optional outbound pacing
+ *
+ * Every attempt of one delivery reuses its stored Call-ID and From tag with
+ * a higher CSeq, so the terminal can recognise a re-sent push.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/sha.h>
+#include <re.h>
+#include <sippush/pagemsg.h>
+#include <sippush/featuretag.h>
+#include <sippush/extbody.h>
+#include "sender.h"
+
+#include <sippush/log.h>
+
+#define MOD "deliver"
+
+
+static void kick_tmr(void *arg);
+
+
+static void target_destructor(void *arg)
+{
+	struct target *t = arg;
+
+	tmr_cancel(&t->tmr);
+	hash_unlink(&t->he);
+	list_unlink(&t->ple);
+	mem_deref(t->req);
+	mem_deref(t->key);
+}
+
+
+static bool key_cmp(struct le *le, void *arg)
+{
+	const struct target *t = le->data;
+	return !str_cmp(t->key, arg);
+}
+
+
+int dlv_save(struct delivery *d)
+{
+	const struct dlv_rec r = {
+		.push_id = d->p->id, .tkey = d->tkey, .terminal = d->terminal,
+		.ruri = d->ruri, .route = d->route, .method = "message",
+		.state = delivery_state_name(d->state),
+		.last_error = d->last_error, .call_id = d->call_id,
+		.sip_status = d->scode, .pap_code = d->pap,
+		.attempts = d->attempts, .cseq = d->cseq,
+		.indirect = d->indirect,
+	};
+
+	return store_dlv_put(d->p->s->st, &r);
+}
+
+
+static void later(struct target *t, uint64_t ms)
+{
+	tmr_start(&t->tmr, ms, kick_tmr, t);
+}
+
+
+/** Put a delivery at its place in its destination's queue */
+int deliver_enqueue(struct delivery *d)
+{
+	struct sender *s = d->p->s;
+	struct target *t;
+	struct le *le;
+	char key[600];
+
+	re_snprintf(key, sizeof(key), "%s\n%s", d->ruri,
+		    d->route ? d->route : "");
+	le = hash_lookup(s->targets, hash_joaat_str(key), key_cmp, key);
+	if (le) {
+		t = le->data;
+	}
+	else {
+		t = mem_zalloc(sizeof(*t), target_destructor);
+		if (!t || str_dup(&t->key, key)) {
+			mem_deref(t);
+			return ENOMEM;
+		}
+		t->s = s;
+		hash_append(s->targets, hash_joaat_str(key), &t->he, t);
+	}
+
+	d->t = t;
+
+	/* higher priority first; equal priority in acceptance order */
+	for (le = t->q.tail; le; le = le->prev) {
+		const struct delivery *o = le->data;
+
+		if (o == t->busy || o->p->priority >= d->p->priority ||
+		    (o->attempts && le == t->q.head))
+			break;
+	}
+	if (le)
+		list_insert_after(&t->q, le, &d->qle, d);
+	else
+		list_prepend(&t->q, &d->qle, d);
+
+	/* asynchronous, so no caller sees its push finish under its feet */
+	if (!t->busy && !tmr_isrunning(&t->tmr))
+		later(t, 0);
+
+	return 0;
+}
+
+
+static void finish(struct delivery *d, enum delivery_state ds, uint16_t pap)
+{
+	struct target *t = d->t;
+
+	if (t && t->busy == d)
+		t->busy = NULL;
+	list_unlink(&d->qle);
+	d->t = NULL;
+	d->state = ds;
+	d->pap = pap;
+	(void)dlv_save(d);
+	push_delivery_final(d);   /* may free d and its push */
+}
+
+
+/** The TTL ran out on a delivery a relay accepted (202) */
+void deliver_ttl_end(struct delivery *d)
+{
+	if (d->relayed && d->state == DS_PENDING)
+		finish(d, DS_DELIVERED, 1001);
+}
+
+
+void deliver_cancel(struct delivery *d)
+{
+	struct target *t = d->t;
+
+	if (t && t->busy == d) {
+		d->cancelled = true;   /* in flight: its answer decides */
+		return;
+	}
+
+	finish(d, DS_CANCELLED, 1000);
+	if (t)
+		deliver_kick(t);
+}
+
+
+static bool take_token(struct sender *s)
+{
+	uint64_t now = tmr_jiffies();
+
+	if (!s->conf.pace_rate)
+		return true;
+
+	s->tokens += (double)(now - s->pace_last) * s->conf.pace_rate / 1000.;
+	if (s->tokens > s->conf.pace_burst)
+		s->tokens = s->conf.pace_burst;
+	s->pace_last = now;
+
+	if (s->tokens < 1.)
+		return false;
+
+	s->tokens -= 1.;
+	return true;
+}
+
+
+static void pace_tmr(void *arg)
+{
+	struct sender *s = arg;
+
+	while (s->paced.head) {
+		struct target *t = s->paced.head->data;
+
+		list_unlink(&t->ple);
+		t->paced = false;
+		deliver_kick(t);
+		if (t->paced)   /* out of tokens again */
+			break;
+	}
+}
+
+
+static void resp_h(int err, const struct sip_msg *msg, void *arg);
+
+
+static int content_url(char *buf, size_t sz, const struct push *p)
+{
+	if (p->url)
+		return re_snprintf(buf, sz, "%s", p->url) < 0 ? ENOMEM : 0;
+	if (!p->s->conf.content_base || !p->token)
+		return ENOTSUP;
+	return re_snprintf(buf, sz, "%s/v1/content/%s",
+			   p->s->conf.content_base, p->token) < 0 ? ENOMEM : 0;
+}
+
+
+static int send_message(struct target *t, struct delivery *d)
+{
+	struct push *p = d->p;
+	struct sender *s = t->s;
+	const struct ac_spec ac = {.app = p->app, .require = true,
+				   .explicit_ = true};
+	char from_tag[17], url[512], cid[64];
+	char *ctype = NULL, *entity = NULL;
+	const uint8_t *body = NULL;
+	size_t body_len = 0;
+	uint8_t sha1[20];
+	struct pagemsg_spec ms;
+	struct uri route;
+	struct pl hop;
+	int err;
+
+	str_ncpy(from_tag, d->call_id, sizeof(from_tag));
+
+	if (d->indirect || !p->body) {
+		struct extbody_spec es = {
+			.url = url, .size = -1, .ctype = p->ctype, .cid = cid,
+			.disposition = "render",
+			.expiration = (uint64_t)(p->expires_ms / 1000) +
+				s->conf.content_ttl,
+		};
+
+		err = content_url(url, sizeof(url), p);
+		if (err)
+			return err;
+		re_snprintf(cid, sizeof(cid), "%s@sippush", p->id);
+		if (!p->url && p->body) {
+			SHA1(p->body->buf, p->body->end, sha1);
+			es.sha1 = sha1;
+			es.size = (int64_t)p->body->end;
+		}
+		err  = re_sdprintf(&ctype, "%H", extbody_ctype_print, &es);
+		err |= re_sdprintf(&entity, "%H", extbody_entity_print, &es);
+		if (err)
+			goto out;
+		body = (const uint8_t *)entity;
+		body_len = strlen(entity);
+		d->indirect = true;
+	}
+	else {
+		body = p->body->buf;
+		body_len = p->body->end;
+	}
+
+	ms = (struct pagemsg_spec){
+		.ruri = d->ruri, .from = s->conf.identity,
+		.from_tag = from_tag, .to = p->aor, .call_id = d->call_id,
+		.cseq = d->cseq, .pai = s->conf.identity, .ac = &ac,
+		.ctype = ctype ? ctype : p->ctype, .body_len = body_len,
+	};
+
+	if (s->conf.outbound)
+		pl_set_str(&hop, s->conf.outbound);
+	else if (d->route) {
+		struct sip_addr a;
+		struct pl rs;
+
+		pl_set_str(&rs, d->route);
+		if (sip_addr_decode(&a, &rs)) {
+			err = EINVAL;
+			goto out;
+		}
+		hop = a.auri;
+	}
+	else
+		pl_set_str(&hop, d->ruri);
+
+	err = uri_decode(&route, &hop);
+	if (err)
+		goto out;
+
+	err = sip_requestf(&t->req, s->sip, true, "MESSAGE", d->ruri, &route,
+			   NULL, NULL, resp_h, t, "%s%s%s%H%b",
+			   d->route ? "Route: " : "",
+			   d->route ? d->route : "",
+			   d->route ? "\r\n" : "",
+			   pagemsg_hdrs_print, &ms, body, body_len);
+ out:
+	mem_deref(ctype);
+	mem_deref(entity);
+	return err;
+}
+
+
+static bool ttl_left(const struct push *p, uint64_t after_ms)
+{
+	return sender_now_ms() + (int64_t)after_ms < p->expires_ms;
+}
+
+
+/* Apply one attempt's outcome; true when the delivery is still queued */
+static void apply(struct target *t, struct delivery *d,
+		  enum outcome_event ev, uint16_t scode, const char *why)
+{
+	struct sender *s = t->s;
+	const struct outcome_policy pol = {
+		.relay_is_delivered = s->conf.relay_is_delivered};
+	uint64_t backoff = outcome_backoff(d->attempts, s->conf.retry_base_ms,
+					   s->conf.retry_max_ms);
+	struct outcome o;
+
+	outcome_map(&o, ev, scode, ttl_left(d->p, backoff), &pol);
+	d->scode = scode;
+	d->last_error = mem_deref(d->last_error);
+	if (why)
+		(void)str_dup(&d->last_error, why);
+
+	if (o.state == DS_PENDING && d->cancelled)
+		o = (struct outcome){.state = DS_CANCELLED, .pap_code = 1000};
+
+	if (o.state != DS_PENDING) {
+		finish(d, o.state, o.pap_code);
+		deliver_kick(t);
+		return;
+	}
+
+	if (!o.retry) {
+		/* 202: a relay took it; no final word will come. It leaves
+		 * the queue and ends with the TTL (deliver_ttl_end). */
+		d->relayed = true;
+		d->pap = o.pap_code;
+		t->busy = NULL;
+		list_unlink(&d->qle);
+		d->t = NULL;
+		(void)dlv_save(d);
+		deliver_kick(t);
+		return;
+	}
+
+	/* retry at the head of the queue: order per target holds */
+	t->busy = NULL;
+	(void)dlv_save(d);
+	later(t, backoff);
+}
+
+
+static void resp_h(int err, const struct sip_msg *msg, void *arg)
+{
+	struct target *t = arg;
+	struct delivery *d = t->busy;
+	char why[64];
+
+	--t->s->stats.inflight;
+	if (!d)
+		return;
+
+	if (err) {
+		re_snprintf(why, sizeof(why), "%m", err);
+		apply(t, d, OE_TIMEOUT, 0, why);
+		return;
+	}
+
+	if (msg->scode < 200)
+		return;
+
+	re_snprintf(why, sizeof(why), "%u %r", msg->scode, &msg->reason);
+	apply(t, d, OE_SIP, msg->scode, msg->scode < 300 ? NULL : why);
+}
+
+
+/** Send the head of a queue if nothing is outstanding on it */
+void deliver_kick(struct target *t)
+{
+	struct sender *s = t->s;
+	struct delivery *d;
+	const struct outcome_policy pol = {
+		.relay_is_delivered = s->conf.relay_is_delivered};
+	struct outcome o;
+	int err;
+
+	if (tmr_isrunning(&t->tmr))
+		return;
+
+	while (!t->busy && !t->paced && t->q.head) {
+		d = t->q.head->data;
+
+		if (!ttl_left(d->p, 0)) {
+			if (!d->attempts)
+				outcome_map(&o, OE_TTL_PASSED, 0, false, NULL);
+			else
+				outcome_map(&o, d->scode ? OE_SIP : OE_TIMEOUT,
+					    d->scode, false, &pol);
+			finish(d, o.state, o.pap_code);
+			continue;
+		}
+
+		if (!take_token(s)) {
+			t->paced = true;
+			list_append(&s->paced, &t->ple, t);
+			if (!tmr_isrunning(&s->tmr_pace))
+				tmr_start(&s->tmr_pace, 1000 /
+					  s->conf.pace_rate + 1, pace_tmr, s);
+			return;
+		}
+
+		++d->attempts;
+		++d->cseq;
+		t->busy = d;
+		err = send_message(t, d);
+		if (err) {
+			char why[64];
+
+			re_snprintf(why, sizeof(why), "cannot send: %m", err);
+			t->busy = NULL;
+			apply(t, d, OE_TIMEOUT, 0, why);
+			return;
+		}
+		++s->stats.sent;
+		++s->stats.inflight;
+		(void)dlv_save(d);
+		return;
+	}
+
+	if (!t->busy && !t->q.head && !tmr_isrunning(&t->tmr))
+		mem_deref(t);
+}
+
+
+static void kick_tmr(void *arg)
+{
+	deliver_kick(arg);
+}

@@ -1,0 +1,642 @@
+/**
+ * @file push.c  Pushes: acceptance, topics, planning onto terminals, states
+ */
+#include <errno.h>
+#include <string.h>
+#include <re.h>
+#include <sippush/pagemsg.h>
+#include <sippush/featuretag.h>
+#include "sender.h"
+
+#include <sippush/log.h>
+
+#define MOD "push"
+
+
+static void dlv_destructor(void *arg)
+{
+	struct delivery *d = arg;
+
+	list_unlink(&d->le);
+	list_unlink(&d->qle);
+	mem_deref(d->tkey);
+	mem_deref(d->terminal);
+	mem_deref(d->ruri);
+	mem_deref(d->route);
+	mem_deref(d->call_id);
+	mem_deref(d->last_error);
+}
+
+
+static void push_destructor(void *arg)
+{
+	struct push *p = arg;
+
+	tmr_cancel(&p->tmr);
+	hash_unlink(&p->he);
+	list_unlink(&p->wle);
+	hash_unlink(&p->tle);
+	list_flush(&p->dlvs);
+	mem_deref(p->aor);
+	mem_deref(p->app);
+	mem_deref(p->ctype);
+	mem_deref(p->url);
+	mem_deref(p->method);
+	mem_deref(p->target);
+	mem_deref(p->topic);
+	mem_deref(p->token);
+	mem_deref(p->body);
+}
+
+
+static int dup_opt(char **dst, const char *src)
+{
+	return src ? str_dup(dst, src) : 0;
+}
+
+
+static void rand_hex(char *buf, size_t sz)
+{
+	re_snprintf(buf, sz, "%016llx", (unsigned long long)rand_u64());
+}
+
+
+/* The push is final: record it, forget it (GET reads the store) */
+static void push_finish(struct push *p, enum push_state ps)
+{
+	struct sender *s = p->s;
+
+	if (p->final)
+		return;
+	p->final = true;
+	(void)store_push_final(s->st, p->id, push_state_name(ps),
+			       sender_now_ms());
+	--s->stats.pending;
+	mem_deref(p);
+}
+
+
+static void check_final(struct push *p)
+{
+	enum delivery_state v[64];
+	size_t n = 0;
+	enum push_state ps;
+
+	for (struct le *le = p->dlvs.head; le; le = le->next) {
+		const struct delivery *d = le->data;
+
+		if (d->state == DS_PENDING)
+			return;
+		if (n < ARRAY_SIZE(v))
+			v[n++] = d->state;
+	}
+
+	ps = push_state_of(v, n);
+	push_finish(p, ps);
+}
+
+
+/** A delivery reached its final state (already saved by the caller) */
+void push_delivery_final(struct delivery *d)
+{
+	struct sender *s = d->p->s;
+
+	if (d->state == DS_DELIVERED)
+		++s->stats.delivered;
+	else
+		++s->stats.failed;
+
+	check_final(d->p);
+}
+
+
+static void ttl_tmr(void *arg)
+{
+	struct push *p = arg;
+
+	/* no delivery was ever possible: the push expired unsent */
+	if (!p->dlvs.head) {
+		push_finish(p, PS_EXPIRED);
+		return;
+	}
+
+	/* deliveries still queued behind others end at their turn */
+	mem_ref(p);
+	for (struct le *le = p->dlvs.head; le && !p->final; ) {
+		struct delivery *d = le->data;
+
+		le = le->next;
+		if (d->relayed)
+			deliver_ttl_end(d);
+		else if (d->t)
+			deliver_kick(d->t);
+	}
+	mem_deref(p);
+}
+
+
+static int msg_size(size_t *sz, const struct push *p, const char *ruri)
+{
+	const struct ac_spec ac = {.app = p->app, .require = true,
+				   .explicit_ = true};
+	struct sa laddr;
+	struct pagemsg_spec ms = {
+		.ruri = ruri, .from = p->s->conf.identity,
+		.from_tag = "0123456789abcdef", .to = p->aor,
+		.call_id = "0123456789abcdef@sippush", .cseq = 1,
+		.pai = p->s->conf.identity, .ac = &ac, .ctype = p->ctype,
+		.body_len = p->body ? p->body->end : 0,
+		.software = NULL, .laddr = &laddr, .transport = "UDP",
+	};
+
+	/* the longest address libre could put in Via */
+	(void)sa_set_str(&laddr, "255.255.255.255", 65535);
+	return pagemsg_size(sz, &ms);
+}
+
+
+static const char *dest_ruri(const struct terminal *t, const char *aor)
+{
+	if (t->pub_gruu && t->u->s->conf.outbound)
+		return t->pub_gruu;
+	if (!t->instance && !str_cmp(t->source, "third-party"))
+		return aor;   /* AoR-level: the core forks it */
+	return t->contact;
+}
+
+
+static int dlv_new(struct delivery **dp, struct push *p,
+		   const struct terminal *t, const struct plan *pl)
+{
+	char cid[40];
+	struct delivery *d;
+	int err;
+
+	d = mem_zalloc(sizeof(*d), dlv_destructor);
+	if (!d)
+		return ENOMEM;
+
+	d->p = p;
+	rand_hex(cid, 17);
+	str_ncpy(cid + 16, "@sippush", sizeof(cid) - 16);
+
+	err  = str_dup(&d->tkey, t->tkey);
+	err |= str_dup(&d->terminal, t->pub_gruu ? t->pub_gruu :
+		       t->contact);
+	err |= str_dup(&d->ruri, dest_ruri(t, p->aor));
+	err |= dup_opt(&d->route, t->path);
+	err |= str_dup(&d->call_id, cid);
+	if (err) {
+		mem_deref(d);
+		return ENOMEM;
+	}
+
+	d->indirect = pl->indirect;
+	list_append(&p->dlvs, &d->le, d);
+	*dp = d;
+	return 0;
+}
+
+
+/**
+ * Plan the push onto the user's terminals. Returns the number of
+ * deliveries made; 0 leaves it waiting (or final, when it cannot go).
+ */
+static int push_plan(struct push *p, size_t *ndlv)
+{
+	struct user *u = user_find(p->s, p->aor);
+	struct term_caps tv[32];
+	const struct terminal *terms[32];
+	struct plan planv[32];
+	struct push_spec ps;
+	size_t n = 0, nplanned = 0;
+	int err;
+
+	*ndlv = 0;
+	for (struct le *le = u ? u->terms.head : NULL; le; le = le->next) {
+		const struct terminal *t = le->data;
+
+		if (!t->push || n >= ARRAY_SIZE(tv))
+			continue;
+		term_caps_of(&tv[n], t);
+		terms[n++] = t;
+	}
+
+	if (!n)
+		return 0;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.app = p->app;
+	ps.ctype = p->ctype;
+	ps.method = PM_MESSAGE;
+	ps.target = p->target;
+	err = msg_size(&ps.msg_size, p, p->aor);
+	if (err)
+		return err;
+
+	err = method_plan(planv, &nplanned, &ps, tv, n);
+	if (err == ENOENT)   /* the named terminal is not registered (yet) */
+		return 0;
+	if (err)
+		return err;
+
+	for (size_t i = 0; i < n; i++) {
+		struct delivery *d;
+
+		if (planv[i].kind != PLAN_MESSAGE)
+			continue;
+		err = dlv_new(&d, p, terms[i], &planv[i]);
+		if (err)
+			return err;
+		++*ndlv;
+	}
+
+	return 0;
+}
+
+
+static void push_start(struct push *p)
+{
+	size_t n = 0;
+	int err;
+
+	err = push_plan(p, &n);
+	if (err)
+		plog(LOG_WARN, MOD, "%s: planning failed (%m)", p->id, err);
+
+	if (!n) {
+		struct user *u;
+
+		if (user_get(&u, p->s, p->aor) == 0 && !list_contains(
+			    &u->waiting, &p->wle))
+			list_append(&u->waiting, &p->wle, p);
+		return;
+	}
+
+	list_unlink(&p->wle);
+	for (struct le *le = p->dlvs.head; le; ) {
+		struct delivery *d = le->data;
+
+		le = le->next;
+		(void)dlv_save(d);
+		(void)deliver_enqueue(d);
+	}
+}
+
+
+/** A terminal that takes pushes appeared: waiting pushes may go */
+void push_user_ready(struct user *u)
+{
+	struct le *le;
+
+	if (!u)
+		return;
+
+	le = u->waiting.head;
+	while (le) {
+		struct push *p = le->data;
+
+		le = le->next;
+		if (p->committed)
+			push_start(p);
+	}
+}
+
+
+static bool topic_cmp(struct le *le, void *arg)
+{
+	const struct push *a = le->data, *b = arg;
+
+	return !str_casecmp(a->aor, b->aor) && !str_casecmp(a->app, b->app)
+		&& !str_cmp(a->topic, b->topic);
+}
+
+
+static uint32_t topic_hash(const struct push *p)
+{
+	return hash_joaat_str_ci(p->aor) ^ hash_joaat_str(p->topic);
+}
+
+
+/* A newer push with the same user+app+topic replaces the older one */
+static void topic_replace(struct push *p)
+{
+	struct le *le;
+
+	le = hash_lookup(p->s->topics, topic_hash(p), topic_cmp, p);
+	if (le) {
+		struct push *old = le->data;
+
+		hash_unlink(&old->tle);
+		(void)sender_push_cancel(p->s, old->id);
+	}
+
+	hash_append(p->s->topics, topic_hash(p), &p->tle, p);
+}
+
+
+static void committed_h(int err, void *arg)
+{
+	struct sender *s = arg;
+
+	s->sync_pending = false;
+	while (s->uncommitted.head) {
+		struct push *p = s->uncommitted.head->data;
+
+		list_unlink(&p->wle);
+		if (err) {
+			/* never acknowledged: the API answers 503 */
+			--s->stats.pending;
+			p->final = true;
+			mem_deref(p);
+			continue;
+		}
+		p->committed = true;
+		push_start(p);
+	}
+}
+
+
+static int push_alloc(struct push **pp, struct sender *s)
+{
+	struct push *p = mem_zalloc(sizeof(*p), push_destructor);
+
+	if (!p)
+		return ENOMEM;
+	p->s = s;
+	tmr_init(&p->tmr);
+	*pp = p;
+	return 0;
+}
+
+
+static void push_arm(struct push *p)
+{
+	int64_t left = p->expires_ms - sender_now_ms();
+
+	hash_append(p->s->pushes, hash_joaat_str(p->id), &p->he, p);
+	tmr_start(&p->tmr, left > 0 ? (uint64_t)left : 0, ttl_tmr, p);
+	++p->s->stats.pending;
+}
+
+
+int sender_push_accept(struct sender *s, struct push_req *r,
+		       char *id, size_t idsz)
+{
+	struct push *p = NULL;
+	struct push_rec rec;
+	char token[33];
+	int err;
+
+	if (!s || !r || !r->aor || !r->app || !r->ctype || !id)
+		return EINVAL;
+
+	err = push_alloc(&p, s);
+	if (err)
+		return err;
+
+	rand_hex(p->id, sizeof(p->id));
+	rand_hex(token, 17);
+	rand_hex(token + 16, 17);
+	p->seq = ++s->seq;
+	p->priority = r->priority;
+	p->ttl = r->ttl ? r->ttl : s->conf.default_ttl;
+	r->ttl = p->ttl;   /* echoed back to the initiator */
+	p->created_ms = sender_now_ms();
+	p->expires_ms = p->created_ms + (int64_t)p->ttl * 1000;
+
+	err  = str_dup(&p->aor, r->aor);
+	err |= str_dup(&p->app, r->app);
+	err |= str_dup(&p->ctype, r->ctype);
+	err |= str_dup(&p->method, r->method ? r->method : "auto");
+	err |= dup_opt(&p->url, r->url);
+	err |= dup_opt(&p->topic, r->topic);
+	err |= str_dup(&p->token, token);
+	if (r->target && str_casecmp(r->target, "all"))
+		err |= str_dup(&p->target, r->target);
+	if (err) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	if (r->body) {
+		p->body = mbuf_alloc(r->body_len ? r->body_len : 1);
+		if (!p->body) {
+			err = ENOMEM;
+			goto out;
+		}
+		(void)mbuf_write_mem(p->body, r->body, r->body_len);
+	}
+
+	rec = (struct push_rec){
+		.id = p->id, .seq = p->seq, .aor = p->aor, .app = p->app,
+		.ctype = p->ctype, .body = r->body, .body_len = r->body_len,
+		.url = p->url, .method = p->method, .target = p->target,
+		.topic = p->topic, .token = p->token, .state = "pending",
+		.priority = p->priority, .ttl = p->ttl,
+		.created_ms = p->created_ms, .expires_ms = p->expires_ms,
+	};
+	err = store_push_add(s->st, &rec);
+	if (err)
+		goto out;
+
+	if (!s->sync_pending) {
+		err = store_sync(s->st, committed_h, s);
+		if (err)
+			goto out;
+		s->sync_pending = true;
+	}
+
+	list_append(&s->uncommitted, &p->wle, p);
+	push_arm(p);
+	if (p->topic)
+		topic_replace(p);
+	++s->stats.accepted;
+	str_ncpy(id, p->id, idsz);
+	p = NULL;
+
+ out:
+	mem_deref(p);
+	return err;
+}
+
+
+bool sender_queue_full(const struct sender *s, uint32_t n)
+{
+	return !s || s->stats.pending + n > s->conf.max_queue;
+}
+
+
+static bool id_cmp(struct le *le, void *arg)
+{
+	const struct push *p = le->data;
+	return !str_cmp(p->id, arg);
+}
+
+
+static void noop_h(const struct push_rec *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+}
+
+
+/**
+ * Cancel what is not yet delivered. ENOENT: unknown id;
+ * EALREADY: already final.
+ */
+int sender_push_cancel(struct sender *s, const char *id)
+{
+	struct push *p;
+	struct le *le;
+
+	if (!s || !id)
+		return EINVAL;
+
+	le = hash_lookup(s->pushes, hash_joaat_str(id), id_cmp, (void *)id);
+	if (!le) {
+		/* known to the store? then it is final already */
+		return store_push_get(s->st, id, noop_h, NULL, NULL) ? ENOENT
+			: EALREADY;
+	}
+
+	p = le->data;
+	if (!p->dlvs.head) {
+		push_finish(p, PS_CANCELLED);
+		return 0;
+	}
+
+	/* a cancel may finish the push: keep it alive for the walk */
+	mem_ref(p);
+	for (le = p->dlvs.head; le && !p->final; ) {
+		struct delivery *d = le->data;
+
+		le = le->next;
+		if (d->state == DS_PENDING)
+			deliver_cancel(d);
+	}
+	mem_deref(p);
+
+	return 0;
+}
+
+
+static void load_push_h(const struct push_rec *r, void *arg)
+{
+	struct sender *s = arg;
+	struct push *p;
+	int err;
+
+	if (push_alloc(&p, s))
+		return;
+
+	str_ncpy(p->id, r->id, sizeof(p->id));
+	p->seq = r->seq;
+	p->priority = r->priority;
+	p->ttl = r->ttl;
+	p->created_ms = r->created_ms;
+	p->expires_ms = r->expires_ms;
+	p->committed = true;
+	err  = str_dup(&p->aor, r->aor);
+	err |= str_dup(&p->app, r->app);
+	err |= str_dup(&p->ctype, r->ctype);
+	err |= str_dup(&p->method, r->method);
+	err |= dup_opt(&p->url, r->url);
+	err |= dup_opt(&p->target, r->target);
+	err |= dup_opt(&p->topic, r->topic);
+	err |= dup_opt(&p->token, r->token);
+	if (!err && r->body) {
+		p->body = mbuf_alloc(r->body_len ? r->body_len : 1);
+		err = p->body ? mbuf_write_mem(p->body, r->body, r->body_len)
+			: ENOMEM;
+	}
+	if (err) {
+		plog(LOG_WARN, MOD, "%s: cannot load (%m)", r->id, err);
+		mem_deref(p);
+		return;
+	}
+
+	if (r->seq > s->seq)
+		s->seq = r->seq;
+	push_arm(p);
+	if (p->topic)
+		hash_append(s->topics, topic_hash(p), &p->tle, p);
+	if (s->loading)
+		list_append(s->loading, &p->wle, p);
+}
+
+
+static void load_dlv_h(const struct dlv_rec *r, void *arg)
+{
+	struct sender *s = arg;
+	struct delivery *d;
+	struct le *le;
+	struct push *p;
+	int err;
+
+	le = hash_lookup(s->pushes, hash_joaat_str(r->push_id), id_cmp,
+			 (void *)r->push_id);
+	if (!le)
+		return;
+	p = le->data;
+
+	d = mem_zalloc(sizeof(*d), dlv_destructor);
+	if (!d)
+		return;
+
+	d->p = p;
+	err  = str_dup(&d->tkey, r->tkey);
+	err |= dup_opt(&d->terminal, r->terminal);
+	err |= str_dup(&d->ruri, r->ruri);
+	err |= dup_opt(&d->route, r->route);
+	err |= str_dup(&d->call_id, r->call_id);
+	err |= dup_opt(&d->last_error, r->last_error);
+	if (err) {
+		mem_deref(d);
+		return;
+	}
+	{
+		struct pl st;
+		pl_set_str(&st, r->state);
+		if (delivery_state_decode(&d->state, &st))
+			d->state = DS_PENDING;
+	}
+	d->scode = r->sip_status;
+	d->pap = r->pap_code;
+	d->attempts = r->attempts;
+	d->cseq = r->cseq;
+	d->indirect = r->indirect;
+	list_append(&p->dlvs, &d->le, d);
+}
+
+
+/** After a restart: every push not final goes back to work */
+int push_load(struct sender *s)
+{
+	struct list loaded = LIST_INIT;
+	int err;
+
+	s->loading = &loaded;
+	err = store_push_load_pending(s->st, load_push_h, load_dlv_h, s);
+	s->loading = NULL;
+
+	/* in acceptance order (the query's), so per-target order holds */
+	while (loaded.head) {
+		struct push *p = loaded.head->data;
+
+		list_unlink(&p->wle);
+		if (!p->dlvs.head) {
+			push_start(p);
+			continue;
+		}
+		for (struct le *le = p->dlvs.head; le; le = le->next) {
+			struct delivery *d = le->data;
+
+			if (d->state == DS_PENDING)
+				(void)deliver_enqueue(d);
+		}
+		check_final(p);
+	}
+
+	return err;
+}

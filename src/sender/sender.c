@@ -1,0 +1,378 @@
+/**
+ * @file sender.c  The Push Sender Agent engine: setup, SIP entry, views
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <jansson.h>
+#include <openssl/sha.h>
+#include "../re_nojson.h"
+#include <sippush/digest.h>
+#include <sippush/param.h>
+#include <sippush/reqcheck.h>
+#include "sender.h"
+
+#include <sippush/log.h>
+
+#define MOD "sender"
+
+enum { PURGE_INTERVAL_MS = 60 * 1000 };
+
+
+int64_t sender_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+static void destructor(void *arg)
+{
+	struct sender *s = arg;
+
+	tmr_cancel(&s->tmr_pace);
+	tmr_cancel(&s->tmr_purge);
+	hash_flush(s->targets);
+	hash_flush(s->pushes);
+	hash_flush(s->users);
+	mem_deref(s->targets);
+	mem_deref(s->pushes);
+	mem_deref(s->users);
+	mem_deref(s->topics);
+}
+
+
+static void purge_tmr(void *arg)
+{
+	struct sender *s = arg;
+
+	(void)sender_purge(s);
+	tmr_start(&s->tmr_purge, PURGE_INTERVAL_MS, purge_tmr, s);
+}
+
+
+int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
+		 const struct sender_conf *conf)
+{
+	struct sender *s;
+	int err;
+
+	if (!sp || !sip || !st || !conf || !conf->identity || !conf->realm ||
+	    !conf->secret)
+		return EINVAL;
+
+	s = mem_zalloc(sizeof(*s), destructor);
+	if (!s)
+		return ENOMEM;
+
+	s->conf = *conf;
+	s->sip = sip;
+	s->st = st;
+	s->pace_last = tmr_jiffies();
+	s->tokens = conf->pace_burst;
+	tmr_init(&s->tmr_pace);
+	tmr_init(&s->tmr_purge);
+
+	err  = hash_alloc(&s->users, 4096);
+	err |= hash_alloc(&s->pushes, 65536);
+	err |= hash_alloc(&s->targets, 4096);
+	err |= hash_alloc(&s->topics, 1024);
+	if (err) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	err = term_load(s);
+	if (err)
+		goto out;
+
+	err = push_load(s);
+	if (err)
+		goto out;
+
+	tmr_start(&s->tmr_purge, 0, purge_tmr, s);
+
+ out:
+	if (err)
+		mem_deref(s);
+	else
+		*sp = s;
+	return err;
+}
+
+
+/**
+ * Entry for every SIP request sippushd receives. Returns true when handled.
+ */
+bool sender_sip_request(struct sender *s, const struct sip_msg *msg)
+{
+	const char *reason = NULL;
+
+	if (!s || !msg)
+		return false;
+
+	if (reqcheck_request(msg, &reason)) {
+		(void)sip_reply(s->sip, msg, 400, reason ? reason :
+				"Bad Request");
+		return true;
+	}
+
+	if (registrar_request(s, msg))
+		return true;
+
+	if (!pl_strcmp(&msg->met, "OPTIONS")) {
+		(void)sip_replyf(s->sip, msg, 200, "OK",
+				 "Allow: REGISTER, OPTIONS\r\n"
+				 "Accept: application/sdp\r\n"
+				 "Supported: gruu, path\r\n"
+				 "Content-Length: 0\r\n\r\n");
+		return true;
+	}
+
+	if (!pl_strcmp(&msg->met, "ACK"))
+		return true;
+
+	(void)sip_replyf(s->sip, msg, 405, "Method Not Allowed",
+			 "Allow: REGISTER, OPTIONS\r\n"
+			 "Content-Length: 0\r\n\r\n");
+	return true;
+}
+
+
+/** Digest credentials of an AoR; the username is the AoR's user part */
+int sender_user_set(struct sender *s, const char *aor, const char *password)
+{
+	char ha1[DIGEST_HA1_HEX + 1], user[128];
+	struct uri u;
+	struct pl pl;
+	int err;
+
+	if (!s || !aor || !password)
+		return EINVAL;
+
+	pl_set_str(&pl, aor);
+	if (uri_decode(&u, &pl) || !pl_isset(&u.user))
+		return EINVAL;
+
+	(void)pl_strcpy(&u.user, user, sizeof(user));
+	err = digest_ha1_hex(ha1, user, s->conf.realm, password);
+	if (err)
+		return err;
+
+	return store_user_set(s->st, aor, s->conf.realm, ha1);
+}
+
+
+static json_t *jstr(const char *v)
+{
+	return v ? json_string(v) : json_null();
+}
+
+
+/* "mms.ua,syncml.dm" (as stored) to a JSON array */
+static json_t *jlist(const char *v)
+{
+	json_t *a = json_array();
+	struct pl rest, item;
+
+	if (!v)
+		return a;
+	pl_set_str(&rest, v);
+	while (!list_next(&rest, ',', &item)) {
+		pl_trim_lws(&item);
+		if (item.l)
+			json_array_append_new(a, json_stringn(item.p, item.l));
+	}
+	return a;
+}
+
+
+static int json_out(struct re_printf *pf, json_t *j)
+{
+	char *txt;
+	int err;
+
+	if (!j)
+		return ENOMEM;
+	txt = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!txt)
+		return ENOMEM;
+	err = re_hprintf(pf, "%s", txt);
+	free(txt);
+	return err;
+}
+
+
+int sender_terminals_print(struct re_printf *pf, struct sender *s,
+			   const char *aor)
+{
+	struct user *u = s ? user_find(s, aor) : NULL;
+	int64_t now = (int64_t)time(NULL);
+	json_t *arr = json_array();
+
+	for (struct le *le = u ? u->terms.head : NULL; le; le = le->next) {
+		const struct terminal *t = le->data;
+
+		json_array_append_new(arr, json_pack(
+			"{s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:I,s:s,s:o}",
+			"contact", jstr(t->contact),
+			"instance", jstr(t->instance),
+			"gruu", jstr(t->pub_gruu),
+			"temp_gruu", jstr(t->temp_gruu),
+			"apps", jlist(t->apps),
+			"methods", jlist(t->methods),
+			"push", t->push,
+			"path", jstr(t->path),
+			"expires", (json_int_t)(t->expires_at - now),
+			"source", t->source,
+			"subscriptions", json_array()));
+	}
+
+	return json_out(pf, json_pack("{s:s,s:o}", "aor", aor, "terminals",
+				      arr));
+}
+
+
+struct status {
+	json_t *push;
+	json_t *dlvs;
+};
+
+
+static void status_push_h(const struct push_rec *r, void *arg)
+{
+	struct status *st = arg;
+
+	st->dlvs = json_array();
+	st->push = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:i,s:I,s:I,"
+			     "s:o}",
+			     "id", r->id, "state", r->state, "to", r->aor,
+			     "app", r->app, "method", r->method,
+			     "terminals", r->target ? json_string(r->target)
+			     : json_string("all"),
+			     "topic", jstr(r->topic),
+			     "ttl", (json_int_t)r->ttl,
+			     "priority", r->priority,
+			     "created_ms", (json_int_t)r->created_ms,
+			     "expires_ms", (json_int_t)r->expires_ms,
+			     "final_ms", r->final_ms ?
+			     json_integer(r->final_ms) : json_null());
+}
+
+
+static void status_dlv_h(const struct dlv_rec *r, void *arg)
+{
+	struct status *st = arg;
+
+	json_array_append_new(st->dlvs, json_pack(
+		"{s:o,s:s,s:i,s:s,s:i,s:I,s:o,s:b,s:s}",
+		"terminal", jstr(r->terminal), "method", r->method,
+		"sip_status", r->sip_status, "state", r->state,
+		"pap_code", r->pap_code, "attempts", (json_int_t)r->attempts,
+		"last_error", jstr(r->last_error), "indirect", r->indirect,
+		"call_id", r->call_id));
+}
+
+
+/** The push's status as JSON, from the store (ENOENT when unknown) */
+int sender_push_print(struct re_printf *pf, struct sender *s, const char *id)
+{
+	struct status st = {NULL, NULL};
+	int err;
+
+	if (!s || !id)
+		return EINVAL;
+
+	err = store_push_get(s->st, id, status_push_h, status_dlv_h, &st);
+	if (err || !st.push) {
+		json_decref(st.push);
+		json_decref(st.dlvs);
+		return err ? err : ENOENT;
+	}
+
+	json_object_set_new(st.push, "deliveries", st.dlvs);
+	return json_out(pf, st.push);
+}
+
+
+struct content {
+	struct mbuf *mb;
+	char *ctype;
+	int64_t expires_ms;
+	bool has_body;
+};
+
+
+static void content_h(const struct push_rec *r, void *arg)
+{
+	struct content *c = arg;
+
+	c->expires_ms = r->expires_ms;
+	if (!r->body)
+		return;
+	c->has_body = true;
+	c->mb = mbuf_alloc(r->body_len ? r->body_len : 1);
+	if (c->mb)
+		(void)mbuf_write_mem(c->mb, r->body, r->body_len);
+	(void)str_dup(&c->ctype, r->ctype);
+}
+
+
+/** Content served for indirection; ENOENT unknown, ETIMEDOUT expired */
+int sender_content(struct sender *s, const char *token, struct mbuf **mbp,
+		   char **ctype, uint8_t sha1[20])
+{
+	struct content c = {0};
+	int err;
+
+	if (!s || !token || !mbp || !ctype)
+		return EINVAL;
+
+	err = store_push_content(s->st, token, content_h, &c);
+	if (err)
+		return err;
+
+	if (!c.has_body || !c.mb || !c.ctype) {
+		mem_deref(c.mb);
+		mem_deref(c.ctype);
+		return c.has_body ? ENOMEM : ENOENT;
+	}
+
+	if (sender_now_ms() > c.expires_ms +
+	    (int64_t)s->conf.content_ttl * 1000) {
+		mem_deref(c.mb);
+		mem_deref(c.ctype);
+		return ETIMEDOUT;
+	}
+
+	if (sha1)
+		SHA1(c.mb->buf, c.mb->end, sha1);
+	*mbp = c.mb;
+	*ctype = c.ctype;
+	return 0;
+}
+
+
+void sender_stats(const struct sender *s, struct sender_stats *stats)
+{
+	if (s && stats)
+		*stats = s->stats;
+}
+
+
+int sender_purge(struct sender *s)
+{
+	uint32_t n = 0;
+	int err;
+
+	if (!s || !s->conf.retention_ms)
+		return 0;
+
+	err = store_purge(s->st, sender_now_ms() - s->conf.retention_ms, &n);
+	if (!err && n)
+		plog(LOG_INFO, MOD, "purged %u final pushes", n);
+	return err;
+}

@@ -1,0 +1,124 @@
+/**
+ * @file src/sender/sender.h  Internals of the Push Sender Agent engine
+ */
+#include <sippush/outcome.h>
+#include <sippush/method.h>
+#include <sippush/store.h>
+#include <sippush/sender.h>
+
+struct user {
+	struct le he;            /**< in sender.users, by AoR              */
+	char *aor;
+	struct list terms;       /**< struct terminal                      */
+	struct list waiting;     /**< pushes with no delivery yet (offline) */
+	struct sender *s;
+};
+
+struct terminal {
+	struct le le;            /**< in user.terms                        */
+	struct user *u;
+	char *tkey;
+	char *instance;
+	char *contact;
+	char *pub_gruu;
+	char *temp_gruu;
+	char *apps;
+	char *methods;
+	char *path;
+	char *source;
+	int64_t expires_at;      /**< unix seconds                         */
+	bool push;
+	struct tmr tmr;          /**< expiry                               */
+};
+
+struct push {
+	struct le he;            /**< in sender.pushes, by id              */
+	struct le wle;           /**< in user.waiting while offline        */
+	struct le tle;           /**< in sender.topics                     */
+	struct sender *s;
+	char id[17];
+	uint64_t seq;
+	char *aor, *app, *ctype, *url, *method, *target, *topic, *token;
+	struct mbuf *body;
+	int priority;
+	uint32_t ttl;
+	int64_t created_ms, expires_ms;
+	struct list dlvs;        /**< struct delivery                      */
+	struct tmr tmr;          /**< TTL                                  */
+	bool committed;
+	bool final;
+};
+
+struct target;
+
+struct delivery {
+	struct le le;            /**< in push.dlvs                         */
+	struct le qle;           /**< in target.q                          */
+	struct push *p;
+	struct target *t;
+	char *tkey, *terminal, *ruri, *route, *call_id, *last_error;
+	enum delivery_state state;
+	uint16_t scode, pap;
+	uint32_t attempts, cseq;
+	bool indirect;
+	bool cancelled;          /**< cancel asked while in flight          */
+	bool relayed;            /**< 202: out of the queue, ends at the TTL */
+};
+
+struct target {
+	struct le he;            /**< in sender.targets, by key            */
+	struct le ple;           /**< in sender.paced while waiting a token */
+	struct sender *s;
+	char *key;
+	struct list q;           /**< struct delivery, in order            */
+	struct delivery *busy;   /**< the one MESSAGE outstanding          */
+	struct sip_request *req;
+	struct tmr tmr;          /**< retry backoff                        */
+	bool paced;
+};
+
+struct sender {
+	struct sender_conf conf;
+	struct sip *sip;
+	struct store *st;
+	struct hash *users;
+	struct hash *pushes;
+	struct hash *targets;
+	struct hash *topics;
+	struct list uncommitted; /**< accepted this turn, not yet durable  */
+	struct list paced;       /**< targets waiting for a pacing token   */
+	struct tmr tmr_pace;
+	struct tmr tmr_purge;
+	double tokens;
+	uint64_t pace_last;
+	uint64_t seq;
+	bool sync_pending;
+	struct list *loading;    /**< push_load() collects here          */
+	struct sender_stats stats;
+};
+
+int64_t sender_now_ms(void);
+
+/* terminal.c */
+struct user *user_find(struct sender *s, const char *aor);
+int  user_get(struct user **up, struct sender *s, const char *aor);
+int  term_upsert(struct sender *s, const struct term_rec *r, bool *became);
+void term_remove(struct terminal *t);
+struct terminal *term_find(struct user *u, const char *tkey);
+void term_caps_of(struct term_caps *tc, const struct terminal *t);
+int  term_load(struct sender *s);
+
+/* registrar.c */
+bool registrar_request(struct sender *s, const struct sip_msg *msg);
+
+/* push.c */
+void push_user_ready(struct user *u);
+void push_delivery_final(struct delivery *d);
+int  push_load(struct sender *s);
+
+/* deliver.c */
+int  deliver_enqueue(struct delivery *d);
+void deliver_kick(struct target *t);
+void deliver_cancel(struct delivery *d);
+void deliver_ttl_end(struct delivery *d);
+int  dlv_save(struct delivery *d);

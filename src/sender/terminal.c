@@ -1,0 +1,245 @@
+/**
+ * @file terminal.c  The registry of users' terminals, mirrored in the store
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <re.h>
+#include "sender.h"
+
+#include <sippush/log.h>
+
+#define MOD "terminal"
+
+
+static void user_destructor(void *arg)
+{
+	struct user *u = arg;
+
+	hash_unlink(&u->he);
+	list_flush(&u->terms);
+	/* pushes in u->waiting belong to sender.pushes; just unlink them */
+	while (u->waiting.head)
+		list_unlink(u->waiting.head);
+	mem_deref(u->aor);
+}
+
+
+static bool aor_cmp(struct le *le, void *arg)
+{
+	struct user *u = le->data;
+	return 0 == str_casecmp(u->aor, arg);
+}
+
+
+struct user *user_find(struct sender *s, const char *aor)
+{
+	struct le *le;
+
+	le = hash_lookup(s->users, hash_joaat_str_ci(aor), aor_cmp,
+			 (void *)aor);
+	return le ? le->data : NULL;
+}
+
+
+int user_get(struct user **up, struct sender *s, const char *aor)
+{
+	struct user *u = user_find(s, aor);
+	int err;
+
+	if (u) {
+		*up = u;
+		return 0;
+	}
+
+	u = mem_zalloc(sizeof(*u), user_destructor);
+	if (!u)
+		return ENOMEM;
+
+	err = str_dup(&u->aor, aor);
+	if (err) {
+		mem_deref(u);
+		return err;
+	}
+
+	u->s = s;
+	hash_append(s->users, hash_joaat_str_ci(aor), &u->he, u);
+	*up = u;
+	return 0;
+}
+
+
+static void term_destructor(void *arg)
+{
+	struct terminal *t = arg;
+
+	tmr_cancel(&t->tmr);
+	list_unlink(&t->le);
+	mem_deref(t->tkey);
+	mem_deref(t->instance);
+	mem_deref(t->contact);
+	mem_deref(t->pub_gruu);
+	mem_deref(t->temp_gruu);
+	mem_deref(t->apps);
+	mem_deref(t->methods);
+	mem_deref(t->path);
+	mem_deref(t->source);
+}
+
+
+struct terminal *term_find(struct user *u, const char *tkey)
+{
+	for (struct le *le = u ? u->terms.head : NULL; le; le = le->next) {
+		struct terminal *t = le->data;
+		if (!str_cmp(t->tkey, tkey))
+			return t;
+	}
+	return NULL;
+}
+
+
+/** Remove a terminal from memory and the store */
+void term_remove(struct terminal *t)
+{
+	struct sender *s = t->u->s;
+
+	(void)store_term_del(s->st, t->u->aor, t->tkey);
+	--s->stats.terminals;
+	mem_deref(t);
+}
+
+
+static void expire_tmr(void *arg)
+{
+	struct terminal *t = arg;
+
+	plog(LOG_INFO, MOD, "%s: terminal %s expired", t->u->aor, t->tkey);
+	term_remove(t);
+}
+
+
+static int set_str(char **dst, const char *src)
+{
+	*dst = mem_deref(*dst);
+	return src && *src ? str_dup(dst, src) : 0;
+}
+
+
+static int term_fill(struct terminal *t, const struct term_rec *r)
+{
+	int err = 0;
+
+	err |= set_str(&t->instance, r->instance);
+	err |= set_str(&t->contact, r->contact);
+	err |= set_str(&t->pub_gruu, r->pub_gruu);
+	err |= set_str(&t->temp_gruu, r->temp_gruu);
+	err |= set_str(&t->apps, r->apps);
+	err |= set_str(&t->methods, r->methods);
+	err |= set_str(&t->path, r->path);
+	err |= set_str(&t->source, r->source);
+	t->expires_at = r->expires_at;
+	t->push = r->push;
+	return err ? ENOMEM : 0;
+}
+
+
+static void arm(struct terminal *t, int64_t now_s)
+{
+	int64_t left = t->expires_at - now_s;
+
+	tmr_start(&t->tmr, left > 0 ? (uint64_t)left * 1000 : 0,
+		  expire_tmr, t);
+}
+
+
+/**
+ * Insert or refresh a terminal (memory + store). *became is true when it
+ * now takes pushes and did not before, so waiting pushes can go out.
+ */
+int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
+{
+	struct terminal *t;
+	struct user *u;
+	bool was_push = false;
+	int err;
+
+	err = user_get(&u, s, r->aor);
+	if (err)
+		return err;
+
+	t = term_find(u, r->tkey);
+	if (t) {
+		was_push = t->push;
+	}
+	else {
+		t = mem_zalloc(sizeof(*t), term_destructor);
+		if (!t)
+			return ENOMEM;
+		err = str_dup(&t->tkey, r->tkey);
+		if (err) {
+			mem_deref(t);
+			return err;
+		}
+		t->u = u;
+		list_append(&u->terms, &t->le, t);
+		++s->stats.terminals;
+	}
+
+	err = term_fill(t, r);
+	if (err)
+		return err;
+
+	arm(t, (int64_t)time(NULL));
+
+	if (became)
+		*became = t->push && !was_push;
+
+	return store_term_put(s->st, r);
+}
+
+
+void term_caps_of(struct term_caps *tc, const struct terminal *t)
+{
+	memset(tc, 0, sizeof(*tc));
+	tc->instance = t->instance;
+	tc->gruu = t->pub_gruu;
+	tc->contact = t->contact;
+	if (t->apps)
+		pl_set_str(&tc->apps, t->apps);
+	if (t->methods)
+		pl_set_str(&tc->methods, t->methods);
+}
+
+
+static void load_h(const struct term_rec *r, void *arg)
+{
+	struct sender *s = arg;
+	int64_t now = (int64_t)time(NULL);
+	struct terminal *t;
+	struct user *u;
+
+	if (r->expires_at <= now) {
+		(void)store_term_del(s->st, r->aor, r->tkey);
+		return;
+	}
+
+	if (user_get(&u, s, r->aor))
+		return;
+
+	t = mem_zalloc(sizeof(*t), term_destructor);
+	if (!t || str_dup(&t->tkey, r->tkey) || term_fill(t, r)) {
+		mem_deref(t);
+		return;
+	}
+
+	t->u = u;
+	list_append(&u->terms, &t->le, t);
+	++s->stats.terminals;
+	arm(t, now);
+}
+
+
+int term_load(struct sender *s)
+{
+	return store_term_load(s->st, load_h, s);
+}

@@ -1,0 +1,747 @@
+/**
+ * @file sqlite.c  The embedded store: SQLite in WAL mode, group commit
+ */
+#include <errno.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <re.h>
+#include <sippush/store.h>
+
+#include <sippush/log.h>
+
+#define MOD "store"
+
+enum { SCHEMA_VERSION = 1 };
+
+enum stmt_id {
+	S_BEGIN, S_COMMIT, S_USER_SET, S_USER_GET, S_TERM_PUT, S_TERM_DEL,
+	S_TERM_LOAD, S_PUSH_ADD, S_PUSH_FINAL, S_PUSH_PENDING, S_DLV_BY_PUSH,
+	S_PUSH_GET, S_PUSH_TOKEN, S_DLV_PUT, S_MAX_SEQ, S_PURGE_DLV,
+	S_PURGE_PUSH, S_COUNT
+};
+
+static const char *stmt_sql[S_COUNT] = {
+	[S_BEGIN]  = "BEGIN",
+	[S_COMMIT] = "COMMIT",
+	[S_USER_SET] = "INSERT OR REPLACE INTO users(aor,realm,ha1) "
+		       "VALUES(?,?,?)",
+	[S_USER_GET] = "SELECT ha1 FROM users WHERE aor=?",
+	[S_TERM_PUT] = "INSERT OR REPLACE INTO terminals(aor,tkey,instance,"
+		       "contact,pub_gruu,temp_gruu,apps,methods,path,source,"
+		       "expires_at,push) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+	[S_TERM_DEL] = "DELETE FROM terminals WHERE aor=? AND tkey=?",
+	[S_TERM_LOAD] = "SELECT aor,tkey,instance,contact,pub_gruu,temp_gruu,"
+			"apps,methods,path,source,expires_at,push "
+			"FROM terminals",
+	[S_PUSH_ADD] = "INSERT INTO pushes(id,seq,aor,app,ctype,body,url,"
+		       "method,target,topic,token,state,priority,ttl,"
+		       "created_ms,expires_ms,final_ms) "
+		       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)",
+	[S_PUSH_FINAL] = "UPDATE pushes SET state=?,final_ms=? WHERE id=?",
+#define PUSH_COLS "id,seq,aor,app,ctype,body,url,method,target,topic,token," \
+		  "state,priority,ttl,created_ms,expires_ms,final_ms"
+	[S_PUSH_PENDING] = "SELECT " PUSH_COLS " FROM pushes "
+			   "WHERE final_ms=0 ORDER BY seq",
+	[S_DLV_BY_PUSH] = "SELECT push_id,tkey,terminal,ruri,route,method,"
+			  "state,last_error,call_id,sip_status,pap_code,"
+			  "attempts,cseq,indirect FROM deliveries "
+			  "WHERE push_id=? ORDER BY rowid",
+	[S_PUSH_GET] = "SELECT " PUSH_COLS " FROM pushes WHERE id=?",
+	[S_PUSH_TOKEN] = "SELECT " PUSH_COLS " FROM pushes WHERE token=?",
+	[S_DLV_PUT] = "INSERT OR REPLACE INTO deliveries(push_id,tkey,"
+		      "terminal,ruri,route,method,state,last_error,call_id,"
+		      "sip_status,pap_code,attempts,cseq,indirect) "
+		      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[S_MAX_SEQ] = "SELECT COALESCE(MAX(seq),0) FROM pushes",
+	[S_PURGE_DLV] = "DELETE FROM deliveries WHERE push_id IN (SELECT id "
+			"FROM pushes WHERE final_ms>0 AND final_ms<?)",
+	[S_PURGE_PUSH] = "DELETE FROM pushes WHERE final_ms>0 AND final_ms<?",
+};
+
+/* Migrations: index i takes the schema from version i to i+1 */
+static const char *migrations[] = {
+	"CREATE TABLE users(aor TEXT PRIMARY KEY, realm TEXT NOT NULL,"
+	" ha1 TEXT NOT NULL);"
+	"CREATE TABLE terminals(aor TEXT NOT NULL, tkey TEXT NOT NULL,"
+	" instance TEXT, contact TEXT NOT NULL, pub_gruu TEXT, temp_gruu TEXT,"
+	" apps TEXT, methods TEXT, path TEXT, source TEXT NOT NULL,"
+	" expires_at INTEGER NOT NULL, push INTEGER NOT NULL,"
+	" PRIMARY KEY(aor, tkey));"
+	"CREATE TABLE pushes(id TEXT PRIMARY KEY, seq INTEGER NOT NULL,"
+	" aor TEXT NOT NULL, app TEXT NOT NULL, ctype TEXT NOT NULL,"
+	" body BLOB, url TEXT, method TEXT NOT NULL, target TEXT, topic TEXT,"
+	" token TEXT, state TEXT NOT NULL, priority INTEGER NOT NULL,"
+	" ttl INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL, final_ms INTEGER NOT NULL);"
+	"CREATE INDEX pushes_final ON pushes(final_ms);"
+	"CREATE UNIQUE INDEX pushes_token ON pushes(token);"
+	"CREATE TABLE deliveries(push_id TEXT NOT NULL, tkey TEXT NOT NULL,"
+	" terminal TEXT, ruri TEXT NOT NULL, route TEXT, method TEXT NOT NULL,"
+	" state TEXT NOT NULL, last_error TEXT, call_id TEXT NOT NULL,"
+	" sip_status INTEGER NOT NULL, pap_code INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL, cseq INTEGER NOT NULL,"
+	" indirect INTEGER NOT NULL, PRIMARY KEY(push_id, tkey));",
+};
+
+struct waiter {
+	struct le le;
+	store_sync_h *h;
+	void *arg;
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT];
+	bool in_txn;
+	struct list waiters;
+	struct tmr tmr_commit;
+};
+
+
+static void destructor(void *arg)
+{
+	struct store *st = arg;
+
+	tmr_cancel(&st->tmr_commit);
+	(void)store_flush(st);
+	list_flush(&st->waiters);
+
+	for (size_t i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+}
+
+
+static int db_err(struct store *st, int rc)
+{
+	plog(LOG_WARN, MOD, "sqlite: %s (%d)", sqlite3_errmsg(st->db), rc);
+	switch (rc) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:    return EBUSY;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:    return EBADMSG;
+	case SQLITE_FULL:      return ENOSPC;
+	case SQLITE_CONSTRAINT: return EEXIST;
+	case SQLITE_NOMEM:     return ENOMEM;
+	default:               return EIO;
+	}
+}
+
+
+static int exec(struct store *st, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		plog(LOG_WARN, MOD, "%s: %s", sql, msg ? msg : "?");
+		sqlite3_free(msg);
+		return db_err(st, rc);
+	}
+	return 0;
+}
+
+
+/* Run a prepared statement that returns no rows, then reset it */
+static int step_done(struct store *st, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? 0 : db_err(st, rc);
+}
+
+
+static void bind_str(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+
+static const char *col_str(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+
+static int migrate(struct store *st)
+{
+	int ver = 0, err;
+
+	err = exec(st, "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY,"
+		   " v INTEGER NOT NULL)");
+	if (err)
+		return err;
+
+	err = store_schema_version(st, &ver);
+	if (err)
+		return err;
+
+	if (ver > (int)ARRAY_SIZE(migrations)) {
+		plog(LOG_WARN, MOD, "database schema %d is newer than this program "
+			      "(%d)", ver, (int)ARRAY_SIZE(migrations));
+		return ENOTSUP;
+	}
+
+	for (; ver < (int)ARRAY_SIZE(migrations); ver++) {
+		char sql[96];
+
+		err = exec(st, "BEGIN");
+		err = err ? err : exec(st, migrations[ver]);
+		re_snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta "
+			    "VALUES('schema_version', %d)", ver + 1);
+		err = err ? err : exec(st, sql);
+		err = err ? err : exec(st, "COMMIT");
+		if (err) {
+			(void)exec(st, "ROLLBACK");
+			return err;
+		}
+	}
+
+	return 0;
+}
+
+
+int store_schema_version(struct store *st, int *ver)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !ver)
+		return EINVAL;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT v FROM meta WHERE "
+				"k='schema_version'", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return db_err(st, rc);
+
+	*ver = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	sqlite3_finalize(s);
+	return 0;
+}
+
+
+static int check_integrity(struct store *st)
+{
+	sqlite3_stmt *s;
+	int rc, err = 0;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return db_err(st, rc);
+
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		err = db_err(st, rc);
+	else if (strcmp(col_str(s, 0), "ok")) {
+		plog(LOG_WARN, MOD, "integrity check: %s", col_str(s, 0));
+		err = EBADMSG;
+	}
+	sqlite3_finalize(s);
+	return err;
+}
+
+
+int store_open(struct store **stp, const char *path,
+	       const struct store_opts *opts)
+{
+	struct store *st;
+	int rc, err;
+
+	if (!stp || !path)
+		return EINVAL;
+
+	st = mem_zalloc(sizeof(*st), destructor);
+	if (!st)
+		return ENOMEM;
+
+	tmr_init(&st->tmr_commit);
+
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		err = st->db ? db_err(st, rc) : ENOMEM;
+		goto out;
+	}
+
+	/* a second process on the same file fails at once, not later */
+	sqlite3_busy_timeout(st->db, 200);
+
+	err = exec(st, "PRAGMA locking_mode=EXCLUSIVE");
+	err = err ? err : exec(st, "PRAGMA journal_mode=WAL");
+	err = err ? err : exec(st, (opts && opts->sync == STORE_SYNC_NORMAL)
+			      ? "PRAGMA synchronous=NORMAL"
+			      : "PRAGMA synchronous=FULL");
+	err = err ? err : check_integrity(st);
+	err = err ? err : migrate(st);
+	if (err)
+		goto out;
+
+	for (size_t i = 0; i < S_COUNT; i++) {
+		rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
+					SQLITE_PREPARE_PERSISTENT,
+					&st->stmt[i], NULL);
+		if (rc != SQLITE_OK) {
+			err = db_err(st, rc);
+			goto out;
+		}
+	}
+
+ out:
+	if (err)
+		mem_deref(st);
+	else
+		*stp = st;
+
+	return err;
+}
+
+
+static int txn(struct store *st)
+{
+	int err;
+
+	if (st->in_txn)
+		return 0;
+
+	err = step_done(st, st->stmt[S_BEGIN]);
+	if (!err)
+		st->in_txn = true;
+
+	return err;
+}
+
+
+/** Commit the open transaction now and tell every waiter */
+int store_flush(struct store *st)
+{
+	int err = 0;
+
+	if (!st)
+		return EINVAL;
+
+	if (st->in_txn) {
+		err = step_done(st, st->stmt[S_COMMIT]);
+		st->in_txn = false;
+		if (err)
+			(void)exec(st, "ROLLBACK");
+	}
+
+	while (st->waiters.head) {
+		struct waiter *w = st->waiters.head->data;
+
+		list_unlink(&w->le);
+		w->h(err, w->arg);
+		mem_deref(w);
+	}
+
+	return err;
+}
+
+
+static void commit_tmr(void *arg)
+{
+	(void)store_flush(arg);
+}
+
+
+static void schedule(struct store *st)
+{
+	/* delay 0: fires after the fd handlers of this loop turn */
+	if (!tmr_isrunning(&st->tmr_commit))
+		tmr_start(&st->tmr_commit, 0, commit_tmr, st);
+}
+
+
+/** Ask for a commit at the end of this loop turn; h runs after it */
+int store_sync(struct store *st, store_sync_h *h, void *arg)
+{
+	struct waiter *w;
+
+	if (!st || !h)
+		return EINVAL;
+
+	w = mem_zalloc(sizeof(*w), NULL);
+	if (!w)
+		return ENOMEM;
+
+	w->h = h;
+	w->arg = arg;
+	list_append(&st->waiters, &w->le, w);
+	schedule(st);
+	return 0;
+}
+
+
+/* Every write joins the turn's transaction and makes sure it commits */
+static sqlite3_stmt *wstmt(struct store *st, enum stmt_id id, int *err)
+{
+	*err = txn(st);
+	if (*err)
+		return NULL;
+	schedule(st);
+	return st->stmt[id];
+}
+
+
+int store_user_set(struct store *st, const char *aor, const char *realm,
+		   const char *ha1hex)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!st || !aor || !realm || !ha1hex)
+		return EINVAL;
+
+	s = wstmt(st, S_USER_SET, &err);
+	if (!s)
+		return err;
+	bind_str(s, 1, aor);
+	bind_str(s, 2, realm);
+	bind_str(s, 3, ha1hex);
+	return step_done(st, s);
+}
+
+
+int store_user_ha1(struct store *st, const char *aor, char *ha1hex,
+		   size_t sz)
+{
+	sqlite3_stmt *s;
+	int rc, err = 0;
+
+	if (!st || !aor || !ha1hex || !sz)
+		return EINVAL;
+
+	s = st->stmt[S_USER_GET];
+	bind_str(s, 1, aor);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		str_ncpy(ha1hex, col_str(s, 0), sz);
+	else if (rc == SQLITE_DONE)
+		err = ENOENT;
+	else
+		err = db_err(st, rc);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return err;
+}
+
+
+int store_term_put(struct store *st, const struct term_rec *t)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!st || !t || !t->aor || !t->tkey || !t->contact || !t->source)
+		return EINVAL;
+
+	s = wstmt(st, S_TERM_PUT, &err);
+	if (!s)
+		return err;
+	bind_str(s, 1, t->aor);
+	bind_str(s, 2, t->tkey);
+	bind_str(s, 3, t->instance);
+	bind_str(s, 4, t->contact);
+	bind_str(s, 5, t->pub_gruu);
+	bind_str(s, 6, t->temp_gruu);
+	bind_str(s, 7, t->apps);
+	bind_str(s, 8, t->methods);
+	bind_str(s, 9, t->path);
+	bind_str(s, 10, t->source);
+	sqlite3_bind_int64(s, 11, t->expires_at);
+	sqlite3_bind_int(s, 12, t->push);
+	return step_done(st, s);
+}
+
+
+int store_term_del(struct store *st, const char *aor, const char *tkey)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!st || !aor || !tkey)
+		return EINVAL;
+
+	s = wstmt(st, S_TERM_DEL, &err);
+	if (!s)
+		return err;
+	bind_str(s, 1, aor);
+	bind_str(s, 2, tkey);
+	return step_done(st, s);
+}
+
+
+int store_term_load(struct store *st, store_term_h *h, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !h)
+		return EINVAL;
+
+	s = st->stmt[S_TERM_LOAD];
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct term_rec t = {
+			.aor = col_str(s, 0), .tkey = col_str(s, 1),
+			.instance = col_str(s, 2), .contact = col_str(s, 3),
+			.pub_gruu = col_str(s, 4), .temp_gruu = col_str(s, 5),
+			.apps = col_str(s, 6), .methods = col_str(s, 7),
+			.path = col_str(s, 8), .source = col_str(s, 9),
+			.expires_at = sqlite3_column_int64(s, 10),
+			.push = sqlite3_column_int(s, 11),
+		};
+		h(&t, arg);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : db_err(st, rc);
+}
+
+
+int store_push_add(struct store *st, const struct push_rec *p)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!st || !p || !p->id || !p->aor || !p->app || !p->ctype ||
+	    !p->method || !p->state)
+		return EINVAL;
+
+	s = wstmt(st, S_PUSH_ADD, &err);
+	if (!s)
+		return err;
+	bind_str(s, 1, p->id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)p->seq);
+	bind_str(s, 3, p->aor);
+	bind_str(s, 4, p->app);
+	bind_str(s, 5, p->ctype);
+	if (p->body)
+		sqlite3_bind_blob64(s, 6, p->body, p->body_len,
+				    SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 6);
+	bind_str(s, 7, p->url);
+	bind_str(s, 8, p->method);
+	bind_str(s, 9, p->target);
+	bind_str(s, 10, p->topic);
+	bind_str(s, 11, p->token);
+	bind_str(s, 12, p->state);
+	sqlite3_bind_int(s, 13, p->priority);
+	sqlite3_bind_int64(s, 14, p->ttl);
+	sqlite3_bind_int64(s, 15, p->created_ms);
+	sqlite3_bind_int64(s, 16, p->expires_ms);
+	return step_done(st, s);
+}
+
+
+int store_push_final(struct store *st, const char *id, const char *state,
+		     int64_t final_ms)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!st || !id || !state)
+		return EINVAL;
+
+	s = wstmt(st, S_PUSH_FINAL, &err);
+	if (!s)
+		return err;
+	bind_str(s, 1, state);
+	sqlite3_bind_int64(s, 2, final_ms);
+	bind_str(s, 3, id);
+	return step_done(st, s);
+}
+
+
+int store_dlv_put(struct store *st, const struct dlv_rec *d)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!st || !d || !d->push_id || !d->tkey || !d->ruri || !d->method ||
+	    !d->state || !d->call_id)
+		return EINVAL;
+
+	s = wstmt(st, S_DLV_PUT, &err);
+	if (!s)
+		return err;
+	bind_str(s, 1, d->push_id);
+	bind_str(s, 2, d->tkey);
+	bind_str(s, 3, d->terminal);
+	bind_str(s, 4, d->ruri);
+	bind_str(s, 5, d->route);
+	bind_str(s, 6, d->method);
+	bind_str(s, 7, d->state);
+	bind_str(s, 8, d->last_error);
+	bind_str(s, 9, d->call_id);
+	sqlite3_bind_int(s, 10, d->sip_status);
+	sqlite3_bind_int(s, 11, d->pap_code);
+	sqlite3_bind_int64(s, 12, d->attempts);
+	sqlite3_bind_int64(s, 13, d->cseq);
+	sqlite3_bind_int(s, 14, d->indirect);
+	return step_done(st, s);
+}
+
+
+static void push_row(struct push_rec *p, sqlite3_stmt *s)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = col_str(s, 0);
+	p->seq = (uint64_t)sqlite3_column_int64(s, 1);
+	p->aor = col_str(s, 2);
+	p->app = col_str(s, 3);
+	p->ctype = col_str(s, 4);
+	p->body = sqlite3_column_blob(s, 5);
+	p->body_len = (size_t)sqlite3_column_bytes(s, 5);
+	p->url = col_str(s, 6);
+	p->method = col_str(s, 7);
+	p->target = col_str(s, 8);
+	p->topic = col_str(s, 9);
+	p->token = col_str(s, 10);
+	p->state = col_str(s, 11);
+	p->priority = sqlite3_column_int(s, 12);
+	p->ttl = (uint32_t)sqlite3_column_int64(s, 13);
+	p->created_ms = sqlite3_column_int64(s, 14);
+	p->expires_ms = sqlite3_column_int64(s, 15);
+	p->final_ms = sqlite3_column_int64(s, 16);
+}
+
+
+static int dlv_of(struct store *st, const char *id, store_dlv_h *dh,
+		  void *arg)
+{
+	sqlite3_stmt *s = st->stmt[S_DLV_BY_PUSH];
+	int rc;
+
+	bind_str(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct dlv_rec d = {
+			.push_id = col_str(s, 0), .tkey = col_str(s, 1),
+			.terminal = col_str(s, 2), .ruri = col_str(s, 3),
+			.route = col_str(s, 4), .method = col_str(s, 5),
+			.state = col_str(s, 6), .last_error = col_str(s, 7),
+			.call_id = col_str(s, 8),
+			.sip_status = (uint16_t)sqlite3_column_int(s, 9),
+			.pap_code = (uint16_t)sqlite3_column_int(s, 10),
+			.attempts = (uint32_t)sqlite3_column_int64(s, 11),
+			.cseq = (uint32_t)sqlite3_column_int64(s, 12),
+			.indirect = sqlite3_column_int(s, 13),
+		};
+		dh(&d, arg);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? 0 : db_err(st, rc);
+}
+
+
+/* Walk the rows of a push query, with each push's deliveries after it */
+static int push_rows(struct store *st, sqlite3_stmt *s, store_push_h *ph,
+		     store_dlv_h *dh, void *arg, bool *found)
+{
+	int rc, err = 0;
+
+	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct push_rec p;
+
+		push_row(&p, s);
+		if (found)
+			*found = true;
+		ph(&p, arg);
+		if (dh)
+			err = dlv_of(st, p.id, dh, arg);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = db_err(st, rc);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return err;
+}
+
+
+int store_push_load_pending(struct store *st, store_push_h *ph,
+			    store_dlv_h *dh, void *arg)
+{
+	if (!st || !ph)
+		return EINVAL;
+
+	return push_rows(st, st->stmt[S_PUSH_PENDING], ph, dh, arg, NULL);
+}
+
+
+int store_push_get(struct store *st, const char *id, store_push_h *ph,
+		   store_dlv_h *dh, void *arg)
+{
+	bool found = false;
+	int err;
+
+	if (!st || !id || !ph)
+		return EINVAL;
+
+	bind_str(st->stmt[S_PUSH_GET], 1, id);
+	err = push_rows(st, st->stmt[S_PUSH_GET], ph, dh, arg, &found);
+	return err ? err : found ? 0 : ENOENT;
+}
+
+
+int store_push_content(struct store *st, const char *token,
+		       store_push_h *ph, void *arg)
+{
+	bool found = false;
+	int err;
+
+	if (!st || !token || !ph)
+		return EINVAL;
+
+	bind_str(st->stmt[S_PUSH_TOKEN], 1, token);
+	err = push_rows(st, st->stmt[S_PUSH_TOKEN], ph, NULL, arg, &found);
+	return err ? err : found ? 0 : ENOENT;
+}
+
+
+uint64_t store_max_seq(struct store *st)
+{
+	sqlite3_stmt *s;
+	uint64_t v = 0;
+
+	if (!st)
+		return 0;
+
+	s = st->stmt[S_MAX_SEQ];
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return v;
+}
+
+
+/** Remove final pushes (and their deliveries) that ended before a time */
+int store_purge(struct store *st, int64_t before_ms, uint32_t *npurged)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!st)
+		return EINVAL;
+
+	s = wstmt(st, S_PURGE_DLV, &err);
+	if (!s)
+		return err;
+	sqlite3_bind_int64(s, 1, before_ms);
+	err = step_done(st, s);
+	if (err)
+		return err;
+
+	s = st->stmt[S_PURGE_PUSH];
+	sqlite3_bind_int64(s, 1, before_ms);
+	err = step_done(st, s);
+	if (!err && npurged)
+		*npurged = (uint32_t)sqlite3_changes(st->db);
+
+	return err;
+}
