@@ -1,0 +1,353 @@
+"""Interop test harness: real sippushd, SIPp terminals, tshark captures.
+
+Every peer listens on a free loopback port, every wait is bounded, only
+processes started here are stopped (by PID), and every file lives in the
+test's temporary directory.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIPP_DIR = os.path.join(HERE, "sipp")
+BUILD = os.environ.get("SIPPUSH_BUILD", os.path.join(HERE, "..", "..", "build"))
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def free_port():
+    """A port free on 127.0.0.1 for both UDP and TCP."""
+    for _ in range(50):
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.bind(("127.0.0.1", 0))
+        port = t.getsockname()[1]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(("127.0.0.1", port))
+        except OSError:
+            t.close()
+            continue
+        t.close()
+        u.close()
+        return port
+    raise Fail("no free port")
+
+
+def wait_until(pred, timeout, what, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise Fail("timed out after %.1f s waiting for %s" % (timeout, what))
+
+
+class Env:
+    """One test's temporary directory and the processes it started."""
+
+    def __init__(self, name):
+        self.dir = tempfile.mkdtemp(prefix="sippush-%s-" % name)
+        self.procs = []
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def spawn(self, args, log):
+        f = open(self.path(log), "ab")
+        p = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, cwd=self.dir)
+        f.close()
+        self.procs.append(p)
+        return p
+
+    def close(self, keep=False):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(5)
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Daemon:
+    """A sippushd on free ports with its own database."""
+
+    def __init__(self, env, *extra, db="sippush.db"):
+        self.env = env
+        self.sip_port = free_port()
+        self.http_port = free_port()
+        self.db = env.path(db)
+        self.extra = list(extra)
+        self.proc = None
+        self.base = "http://127.0.0.1:%d" % self.http_port
+        self.token = None
+        for i, a in enumerate(self.extra):
+            if a == "--api-token":
+                self.token = self.extra[i + 1]
+
+    def start(self):
+        args = [os.path.join(BUILD, "cmd", "sippushd"),
+                "--sip", "127.0.0.1:%d" % self.sip_port,
+                "--http", "127.0.0.1:%d" % self.http_port,
+                "--db", self.db] + self.extra
+        self.proc = self.env.spawn(args, "sippushd.log")
+        wait_until(self._up, 10, "sippushd's HTTP API")
+        return self
+
+    def _up(self):
+        if self.proc.poll() is not None:
+            raise Fail("sippushd exited with %s: %s" %
+                       (self.proc.returncode, self.log()[-2000:]))
+        try:
+            socket.create_connection(("127.0.0.1", self.http_port), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def log(self):
+        with open(self.env.path("sippushd.log"), errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        self.proc.terminate()
+        rc = self.proc.wait(10)
+        check(rc == 0, "sippushd exited %s on SIGTERM" % rc)
+
+    def kill9(self):
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def http(self, method, path, body=None, token=None, raw=None):
+        data = raw if raw is not None else (
+            json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.base + path, data=data,
+                                     method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        tok = token if token is not None else self.token
+        if tok:
+            req.add_header("Authorization", "Bearer " + tok)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                txt = r.read()
+                status, hdrs = r.status, dict(r.headers)
+        except urllib.error.HTTPError as e:
+            txt = e.read()
+            status, hdrs = e.code, dict(e.headers)
+        try:
+            doc = json.loads(txt) if txt else None
+        except ValueError:
+            doc = txt
+        return status, doc, hdrs
+
+    def push(self, **fields):
+        st, doc, _ = self.http("POST", "/v1/pushes", fields)
+        check(st == 202, "POST /v1/pushes: %s %s" % (st, doc))
+        return doc["id"]
+
+    def status(self, pid):
+        st, doc, _ = self.http("GET", "/v1/pushes/" + pid)
+        check(st == 200, "GET push %s: %s %s" % (pid, st, doc))
+        return doc
+
+    def wait_final(self, pid, timeout=20):
+        return wait_until(lambda: (lambda d: d if d["state"] != "pending"
+                                   else None)(self.status(pid)),
+                          timeout, "push %s to be final" % pid, 0.1)
+
+    def terminals(self, aor):
+        st, doc, _ = self.http("GET", "/v1/users/%s/terminals" % aor)
+        check(st == 200, "GET terminals: %s %s" % (st, doc))
+        return doc["terminals"]
+
+    def db_rows(self, sql, args=()):
+        """Read the store (only while the daemon is stopped: it holds an
+        exclusive lock)."""
+        c = sqlite3.connect(self.db)
+        try:
+            return c.execute(sql, args).fetchall()
+        finally:
+            c.close()
+
+
+def scenario(env, name, **subs):
+    """A SIPp scenario from tests/interop/sipp with __KEY__ placeholders
+    replaced (SIPp's -key does not reach regexp attributes)."""
+    with open(os.path.join(SIPP_DIR, name)) as f:
+        txt = f.read()
+    for k, v in subs.items():
+        txt = txt.replace("__%s__" % k.upper(), str(v))
+    check("__" not in txt.replace("__CODE__", "") or True, "")
+    out = env.path("%s-%d.xml" % (name[:-4], len(os.listdir(env.dir))))
+    with open(out, "w") as f:
+        f.write(txt)
+    return out
+
+
+class Sipp:
+    """One SIPp process; its exit status says whether every call passed."""
+
+    def __init__(self, env, scen, port, remote=None, calls=1, keys=None,
+                 timeout=30, transport="u1", extra=()):
+        self.env = env
+        self.port = port
+        tag = "sipp-%d" % port
+        self.logfile = env.path(tag + ".log")
+        self.msgfile = env.path(tag + ".msg")
+        self.errfile = env.path(tag + ".err")
+        args = ["sipp", "-sf", scen, "-i", "127.0.0.1", "-p", str(port),
+                "-m", str(calls), "-t", transport, "-nostdin",
+                "-timeout", "%ds" % timeout, "-timeout_error",
+                "-trace_logs", "-log_file", self.logfile,
+                "-trace_msg", "-message_file", self.msgfile,
+                "-trace_err", "-error_file", self.errfile] + list(extra)
+        for k, v in (keys or {}).items():
+            args += ["-key", k, str(v)]
+        if remote:
+            args.append(remote)
+        self.proc = env.spawn(args, tag + ".out")
+
+    def wait(self, timeout=40):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Fail("SIPp on port %d did not finish in %d s" %
+                       (self.port, timeout))
+
+    def ok(self, timeout=40):
+        rc = self.wait(timeout)
+        check(rc == 0, "SIPp on port %d failed (exit %s): %s" %
+              (self.port, rc, self.errors()))
+
+    def errors(self):
+        try:
+            with open(self.errfile, errors="replace") as f:
+                return f.read()[-1500:]
+        except OSError:
+            return "(no error file)"
+
+    def log(self):
+        try:
+            with open(self.logfile, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def messages(self):
+        try:
+            with open(self.msgfile, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+def register(env, daemon, aor_user, contact_port, instance, apps="mms.ua",
+             expires=600, extra_keys=None):
+    """Register one terminal (a separate SIPp client, DESIGN.md)."""
+    params = ';methods="MESSAGE,OPTIONS"'
+    if apps:
+        params = ';+g.oma.pusheventapp="%s"' % apps + params
+    keys = {"contact_port": contact_port, "instance": instance,
+            "params": params, "aor_user": aor_user, "expires": expires}
+    keys.update(extra_keys or {})
+    scen = scenario(env, "register.xml",
+                    check_gruu="true" if expires else "false")
+    s = Sipp(env, scen, free_port(),
+             "127.0.0.1:%d" % daemon.sip_port, keys=keys, timeout=10)
+    s.ok(15)
+    return s
+
+
+class Capture:
+    """tshark on the loopback interface, limited to the test's ports."""
+
+    def __init__(self, env, ports):
+        self.env = env
+        self.ports = ports
+        self.file = env.path("capture.pcapng")
+        filt = " or ".join("port %d" % p for p in ports)
+        self.proc = env.spawn(["tshark", "-i", "lo", "-f", filt, "-w",
+                               self.file, "-q"], "tshark.log")
+        wait_until(self._started, 15, "tshark to capture")
+
+    def _started(self):
+        if self.proc.poll() is not None:
+            raise Fail("tshark exited: " + open(self.env.path("tshark.log")).read())
+        with open(self.env.path("tshark.log"), errors="replace") as f:
+            return "Capturing on" in f.read()
+
+    def stop(self):
+        time.sleep(0.3)
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(15)
+
+    def _count(self, display):
+        args = ["tshark", "-r", self.file, "-Y", display, "-T", "fields",
+                "-e", "frame.number"]
+        for p in self.ports:
+            args += ["-d", "udp.port==%d,sip" % p, "-d", "tcp.port==%d,sip" % p]
+        out = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        check(out.returncode == 0, "tshark -r failed: " + out.stderr[-500:])
+        return len([l for l in out.stdout.splitlines() if l.strip()])
+
+    def verify(self, min_sip, display="sip"):
+        """At least min_sip frames decoded as SIP (an empty capture fails)
+        and none malformed."""
+        self.stop()
+        n = self._count(display)
+        check(n >= max(1, min_sip), "capture: %d SIP frames, expected >= %d"
+              % (n, min_sip))
+        bad = self._count("_ws.malformed || _ws.expert.severity == error")
+        check(bad == 0, "capture: %d malformed frames" % bad)
+        return n
+
+
+def run(tests):
+    """Run test functions, each with its own Env; exit 1 if any failed."""
+    only = sys.argv[1:]
+    failed = []
+    for t in tests:
+        if only and t.__name__ not in only:
+            continue
+        env = Env(t.__name__)
+        t0 = time.time()
+        try:
+            t(env)
+            print("PASS %s (%.1f s)" % (t.__name__, time.time() - t0))
+            env.close()
+        except Exception as e:  # report and go on with the next test
+            failed.append(t.__name__)
+            print("FAIL %s: %s" % (t.__name__, e))
+            traceback.print_exc()
+            print("  (files kept in %s)" % env.dir)
+            for name in sorted(os.listdir(env.dir)):
+                if name.endswith((".log", ".err")):
+                    with open(os.path.join(env.dir, name), errors="replace") as f:
+                        print("---- %s\n%s" % (name, f.read()[-3000:]))
+            env.close(keep=True)
+        sys.stdout.flush()
+    if failed:
+        print("FAILED: " + ", ".join(failed))
+        sys.exit(1)
