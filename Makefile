@@ -43,10 +43,11 @@ bench: deps-test build
 	$(BUILD)/bench/bench-tmr
 	$(BUILD)/bench/bench-tmr-stock
 
-# sippushd lands with issue #4; until then `make run` says what it will start.
+# The Push Sender Agent on its defaults (SIP 127.0.0.1:5060 UDP+TCP, HTTP API
+# 127.0.0.1:8080, SQLite sippush.db here). RUN_ARGS adds options.
+RUN_ARGS ?=
 run: deps build
-	@echo "sippushd is not built yet (issue #4: the sender in page mode)."
-	@echo "When it is, this target runs: $(BUILD)/cmd/sippushd --sip 127.0.0.1:5060 --http 127.0.0.1:8080 --db sippush.db"
+	$(BUILD)/cmd/sippushd $(RUN_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

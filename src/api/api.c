@@ -613,10 +613,9 @@ int api_alloc(struct api **ap, struct sender *s, struct store *st,
 	api->st = st;
 	api->epfd = -1;
 	tmr_init(&api->tmr);
-	/* base64 grows content by 4/3; leave room for the other fields */
-	api->max_body = conf->max_push_size / 3 * 4 + 65536;
-	if (conf->max_batch > 1)
-		api->max_body += conf->max_batch * 4096;
+	/* base64 grows content by 4/3; 1 MiB for the other fields and
+	 * for batches (a batch is for many small pushes) */
+	api->max_body = conf->max_push_size / 3 * 4 + (1u << 20);
 	if (conf->token)
 		err = str_dup(&api->token, conf->token);
 	if (err)

@@ -1,6 +1,7 @@
 /**
  * @file pushjson.c  The JSON push request of POST /v1/pushes, validated
  */
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <jansson.h>
@@ -143,6 +144,28 @@ static int check_fields(json_t *obj, char *why, size_t sz)
 }
 
 
+/* libre's decoder skips what it does not know; refuse it instead */
+static bool b64_strict(const char *s, size_t n)
+{
+	size_t pad = 0;
+
+	if (n % 4)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const char c = s[i];
+
+		if (c == '=') {
+			++pad;     /* only at the end: a later char fails */
+			continue;
+		}
+		if (pad || !(isalnum((unsigned char)c) || c == '+' ||
+			     c == '/'))
+			return false;
+	}
+	return pad <= 2;
+}
+
+
 static int content(struct push_req *r, struct pushjson *pj, json_t *obj,
 		   const struct pushjson_limits *lim, char *why, size_t sz)
 {
@@ -170,6 +193,8 @@ static int content(struct push_req *r, struct pushjson *pj, json_t *obj,
 
 		if (olen > lim->max_body + 3)
 			return fail(why, sz, "body_base64", "too large");
+		if (!b64_strict(b64, ilen))
+			return fail(why, sz, "body_base64", "not base64");
 		pj->body = mem_alloc(olen ? olen : 1, NULL);
 		if (!pj->body)
 			return ENOMEM;

@@ -342,10 +342,17 @@ static int decode_part(struct sip_msg **req, struct sip_msg **resp,
 	struct mbuf *mb;
 	int err;
 
-	mb = mbuf_alloc(body->l + 1);
+	mb = mbuf_alloc(body->l + 4);
 	if (!mb)
 		return ENOMEM;
 	(void)mbuf_write_pl(mb, body);
+
+	/* a header-only message/sip may end with the body, without the
+	 * empty line libre's decoder looks for */
+	if (body->l < 4 || memcmp(body->p + body->l - 4, "\r\n\r\n", 4))
+		(void)mbuf_write_str(mb, body->l >= 2 && !memcmp(
+			body->p + body->l - 2, "\r\n", 2) ? "\r\n" :
+			"\r\n\r\n");
 	mb->pos = 0;
 
 	err = sip_msg_decode(&m, mb);
@@ -377,10 +384,10 @@ static int body_msgs(struct sip_msg **req, struct sip_msg **resp,
 	size_t n = 0;
 	int err;
 
-	if (!msg_ctype_cmp(&msg->ctyp, "message", "sip"))
+	if (msg_ctype_cmp(&msg->ctyp, "message", "sip"))
 		return decode_part(req, resp, &body);
 
-	if (!msg_ctype_cmp(&msg->ctyp, "multipart", "mixed")) {
+	if (msg_ctype_cmp(&msg->ctyp, "multipart", "mixed")) {
 		const struct sip_hdr *h = sip_msg_hdr(msg,
 						      SIP_HDR_CONTENT_TYPE);
 		ctype = h ? h->val : ctype;
@@ -468,6 +475,12 @@ static int third_party(struct reg_ctx *rc)
 	if (err)
 		goto out;
 
+	/* the terminal is reached through the core that registered it */
+	rc->path[0] = '\0';
+	if (core->n)
+		re_snprintf(rc->path, sizeof(rc->path), "<%r;lr>",
+			    &core->v[0].uri);
+
 	if (!mbuf_get_left(rc->msg->mb)) {
 		/* no body: the Contact is the core's; an AoR-level record */
 		err = apply_all(rc, core, NULL, true);
@@ -493,12 +506,6 @@ static int third_party(struct reg_ctx *rc)
 		rc->reason = "Bad Contact in message/sip body";
 		goto out;
 	}
-
-	/* the terminal is reached through the core that registered it */
-	rc->path[0] = '\0';
-	if (core->n)
-		re_snprintf(rc->path, sizeof(rc->path), "<%r;lr>",
-			    &core->v[0].uri);
 
 	err = apply_all(rc, creq, resp ? cok : NULL, false);
 

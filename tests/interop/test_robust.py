@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""sippushd: durability across kill -9, bad input, identity (digest,
+trust, third-party REGISTER), Require handling, and the sippush CLI."""
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (BUILD, Daemon, Sipp, check, free_port, register, run,
+                     scenario, wait_until)
+from test_pagemode import INST1, PAI, uas
+
+CLI = os.path.join(BUILD, "cmd", "sippush")
+
+
+def test_kill9_durability(env):
+    d = Daemon(env, "--retry-base", "300").start()
+    bport = free_port()
+    register(env, d, "bob", bport, INST1)          # no terminal listens yet
+    ids = {"bob": [], "ivan": []}
+    for i in range(25):
+        for user in ("bob", "ivan"):               # ivan is offline
+            ids[user].append(d.push(to="sip:%s@example.com" % user,
+                                    app="mms.ua", content_type="text/plain",
+                                    body="%s%d" % (user, i)))
+    d.kill9()                                     # right after the last 202
+    rows = d.db_rows("SELECT COUNT(*) FROM pushes WHERE final_ms=0")
+    check(rows == [(50,)], "every acknowledged push is in the store: %s" %
+          rows)
+
+    d.start()
+    check(len(d.terminals("sip:bob@example.com")) == 1,
+          "bob's terminal survived the restart")
+    bob = uas(env, bport, calls=25, body="bob[0-9]+")
+    bob.ok(60)
+    for pid in ids["bob"]:
+        check(d.wait_final(pid)["state"] == "delivered", "bob " + pid)
+    order = re.findall(r"BODY=bob([0-9]+)", bob.log())
+    check([int(x) for x in order] == list(range(25)),
+          "per-target order kept: %s" % order)
+
+    iport = free_port()
+    ivan = uas(env, iport, calls=25, body="ivan[0-9]+")
+    register(env, d, "ivan", iport, INST1)
+    ivan.ok(60)
+    for pid in ids["ivan"]:
+        check(d.wait_final(pid)["state"] == "delivered", "ivan " + pid)
+    d.stop()
+    rows = d.db_rows("SELECT state, COUNT(*) FROM pushes GROUP BY state")
+    check(rows == [("delivered", 50)], "store after delivery: %s" % rows)
+
+
+def test_bad_input(env):
+    d = Daemon(env, "--api-token", "s3cret", "--max-push-size", "1k",
+               "--max-queue", "3").start()
+    ok = {"to": "sip:a@example.com", "app": "mms.ua",
+          "content_type": "text/plain", "body": "x"}
+
+    st, doc, h = d.http("POST", "/v1/pushes", ok, token="")
+    check(st == 401 and h.get("WWW-Authenticate") == "Bearer", "no token")
+    st, doc, _ = d.http("POST", "/v1/pushes", ok, token="wrong")
+    check(st == 401, "wrong token: %s" % st)
+
+    def bad(body, field, status=400, raw=None):
+        st, doc, _ = d.http("POST", "/v1/pushes", body, raw=raw)
+        check(st == status and isinstance(doc, dict) and
+              doc.get("error", "").startswith(field),
+              "%r: expected %d naming %s, got %s %s" % (
+                  body if raw is None else raw[:40], status, field, st, doc))
+
+    bad(None, "body: invalid JSON", raw=b'{"to": ')
+    bad(None, "body: invalid JSON", raw=b'\xff\xfe')
+    bad({k: v for k, v in ok.items() if k != "to"}, "to: missing")
+    bad(dict(ok, to="mailto:a@example.com"), "to:")
+    bad(dict(ok, to="sip:example.com"), "to:")
+    bad(dict(ok, to=5), "to: must be a string")
+    bad(dict(ok, app="mms ua"), "app:")
+    bad(dict(ok, content_type="text/plain\r\nX-Evil: 1"), "content_type:")
+    bad(dict(ok, content_type="textplain"), "content_type:")
+    bad(dict(ok, url="http://x/"), "body:")
+    bad({k: v for k, v in ok.items() if k != "body"}, "body: missing")
+    bad(dict(ok, url="ftp://x/", body=None), "url:")
+    bad(dict(ok, ttl=-1), "ttl:")
+    bad(dict(ok, ttl="60"), "ttl: must be an integer")
+    bad(dict(ok, priority=10), "priority:")
+    bad(dict(ok, method="session"), "method:")
+    bad(dict(ok, method="carrier-pigeon"), "method:")
+    bad(dict(ok, terminals=""), "terminals:")
+    bad(dict(ok, colour="red"), "colour: unknown field")
+    bad(dict(ok, body_base64="!!!", body=None), "body_base64:")
+    bad(dict(ok, body="y" * 2000), "body: larger")
+    bad([], "body: a batch")
+    bad(None, "body: larger than", status=413, raw=b"x" * 1500000)
+
+    st, doc, _ = d.http("GET", "/nope")
+    check(st == 404, "unknown path: %s" % st)
+    st, doc, _ = d.http("PUT", "/v1/pushes")
+    check(st == 405, "wrong method: %s" % st)
+    st, doc, _ = d.http("GET", "/v1/pushes/0123")
+    check(st == 404, "unknown push: %s" % st)
+    st, doc, _ = d.http("GET", "/v1/users/nobody/terminals")
+    check(st == 400 and doc["error"].startswith("aor:"), "bad aor: %s" % doc)
+
+    # the daemon kept serving; the queue bound answers 503 + Retry-After
+    for i in range(3):
+        d.push(**ok)
+    st, doc, h = d.http("POST", "/v1/pushes", ok)
+    check(st == 503 and h.get("Retry-After"), "queue full: %s %s" % (st, doc))
+    st, doc, _ = d.http("GET", "/metrics")
+    check(st == 200 and "sippush_pushes_accepted_total 3" in doc.decode(),
+          "metrics: %s" % doc)
+    d.stop()
+    check(d.db_rows("SELECT COUNT(*) FROM pushes") == [(3,)],
+          "only valid pushes were stored")
+
+
+def test_digest_and_trust(env):
+    d = Daemon(env, "--trust", "10.255.0.0/16").start()
+    # no credentials yet: 403
+    s = Sipp(env, scenario(env, "register_once.xml", final=403,
+                           check="No credentials"), free_port(),
+             "127.0.0.1:%d" % d.sip_port,
+             keys={"user": "alice", "from_user": "alice", "extra": "X-Test: 1"})
+    s.ok()
+    out = subprocess.run([CLI, "--server", d.base, "users", "add",
+                          "sip:alice@example.com", "--password", "pw1"],
+                         capture_output=True, text=True, timeout=20)
+    check(out.returncode == 0, "users add: %s" % out.stderr)
+
+    good = Sipp(env, scenario(env, "register_auth.xml", final=200,
+                              user="alice", password="pw1"),
+                free_port(), "127.0.0.1:%d" % d.sip_port,
+                keys={"user": "alice"})
+    good.ok()
+    check(len(d.terminals("sip:alice@example.com")) == 1, "registered")
+
+    wrong = Sipp(env, scenario(env, "register_auth.xml", final=403,
+                               user="alice", password="nope"),
+                 free_port(), "127.0.0.1:%d" % d.sip_port,
+                 keys={"user": "alice"})
+    wrong.ok()
+    # someone else's AoR with alice's credentials is refused too
+    other = Sipp(env, scenario(env, "register_once.xml", final=403,
+                               check="Third-party"),
+                 free_port(), "127.0.0.1:%d" % d.sip_port,
+                 keys={"user": "bob", "from_user": "alice", "extra": "X-Test: 1"})
+    other.ok()
+    check(d.terminals("sip:bob@example.com") == [], "bob not registered")
+
+
+def test_require_420(env):
+    d = Daemon(env).start()
+    s = Sipp(env, scenario(env, "register_once.xml", final=420,
+                           check="Unsupported: *foo"),
+             free_port(), "127.0.0.1:%d" % d.sip_port,
+             keys={"user": "kim", "from_user": "kim",
+                   "extra": "Require: pref, foo"})
+    s.ok()
+    s = Sipp(env, scenario(env, "register_once.xml", final=200,
+                           check="200 OK"),
+             free_port(), "127.0.0.1:%d" % d.sip_port,
+             keys={"user": "kim", "from_user": "kim",
+                   "extra": "Require: pref"})
+    s.ok()
+
+
+def test_third_party_register(env):
+    d = Daemon(env).start()
+    core, tport = free_port(), free_port()
+    s = Sipp(env, os.path.join(os.path.dirname(__file__), "sipp",
+                               "register_3pty.xml"), free_port(),
+             "127.0.0.1:%d" % d.sip_port,
+             keys={"user": "lea", "tport": tport, "instance": INST1,
+                   "core_port": core})
+    s.ok()
+    t = d.terminals("sip:lea@example.com")
+    check(len(t) == 1 and t[0]["source"] == "third-party" and
+          t[0]["instance"] == INST1 and t[0]["apps"] == ["mms.ua"] and
+          t[0]["contact"] == "sip:lea@127.0.0.1:%d" % tport and
+          t[0]["path"] == "<sip:scscf@127.0.0.1:%d;lr>" % core,
+          "terminal from the message/sip body: %s" % t)
+    # the push goes to the terminal's contact through the core
+    c = uas(env, core, ruri=re.escape("sip:lea@127.0.0.1:%d" % tport))
+    pid = d.push(to="sip:lea@example.com", app="mms.ua",
+                 content_type="text/plain", body="via-core")
+    c.ok()
+    check("Route: <sip:scscf@127.0.0.1:%d;lr>" % core in c.messages(),
+          "Route to the core")
+    check(d.wait_final(pid)["state"] == "delivered", "delivered")
+
+    # no body: an AoR-level record, reached by the AoR through the core
+    core2 = free_port()
+    s = Sipp(env, os.path.join(os.path.dirname(__file__), "sipp",
+                               "register_3pty_nobody.xml"), free_port(),
+             "127.0.0.1:%d" % d.sip_port,
+             keys={"user": "max", "core_port": core2})
+    s.ok()
+    t = d.terminals("sip:max@example.com")
+    check(len(t) == 1 and t[0]["instance"] is None and
+          t[0]["source"] == "third-party" and t[0]["push"],
+          "AoR-level record: %s" % t)
+    c2 = uas(env, core2, ruri=re.escape("sip:max@example.com"))
+    pid = d.push(to="sip:max@example.com", app="mms.ua",
+                 content_type="text/plain", body="by-aor")
+    c2.ok()
+    check(d.wait_final(pid)["state"] == "delivered", "AoR push delivered")
+
+
+def cli(d, *args, timeout=60):
+    return subprocess.run([CLI, "--server", d.base] + list(args),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_cli(env):
+    d = Daemon(env).start()
+    tport = free_port()
+    term = uas(env, tport, body="from-cli")
+    register(env, d, "nora", tport, INST1)
+    out = cli(d, "send", "--to", "sip:nora@example.com", "--app", "mms.ua",
+              "--data", "from-cli", "--wait")
+    check(out.returncode == 0, "send --wait: %s %s" % (out.stdout,
+                                                       out.stderr))
+    pid = out.stdout.split()[0]
+    check(re.search(r"%s delivered" % pid, out.stdout) and
+          "sip=200 pap=1000" in out.stdout, out.stdout)
+    term.ok()
+
+    out = cli(d, "status", pid)
+    check(out.returncode == 0 and out.stdout.startswith(pid + " delivered"),
+          out.stdout)
+    out = cli(d, "terminals", "sip:nora@example.com")
+    check(out.returncode == 0 and INST1 in out.stdout, out.stdout)
+
+    # a refused push: exit 3
+    t2 = uas(env, tport, code=486)
+    out = cli(d, "send", "--to", "sip:nora@example.com", "--app", "mms.ua",
+              "--data", "x", "--wait")
+    check(out.returncode == 3 and "aborted" in out.stdout,
+          "486: %s %s" % (out.returncode, out.stdout))
+    t2.ok()
+
+    # pending push, then cancel
+    out = cli(d, "send", "--to", "sip:nobody@example.com", "--app",
+              "mms.ua", "--data", "x")
+    pid = out.stdout.strip()
+    out = cli(d, "cancel", pid)
+    check(out.returncode == 0 and "cancelled" in out.stdout, out.stdout)
+
+    # errors: one line, non-zero
+    for args, msg in ((["send", "--app", "mms.ua", "--data", "x"], "--to"),
+                      (["send", "--to", "sip:a@b.c", "--app", "mms.ua"],
+                       "exactly one"),
+                      (["send", "--to", "bad", "--app", "mms.ua", "--data",
+                        "x"], "to:"),
+                      (["status", "ffff"], "no such push"),
+                      (["frobnicate"], "unknown command")):
+        out = cli(d, *args)
+        check(out.returncode == 1 and msg in out.stderr and
+              out.stderr.count("\n") == 1, "%s: %r" % (args, out.stderr))
+    out = subprocess.run([CLI, "--server", "http://127.0.0.1:%d" %
+                          free_port(), "status", "x"],
+                         capture_output=True, text=True, timeout=20)
+    check(out.returncode == 1 and out.stderr.count("\n") == 1,
+          "server down: %r" % out.stderr)
+
+
+if __name__ == "__main__":
+    run([test_kill9_durability, test_bad_input, test_digest_and_trust,
+         test_require_420, test_third_party_register, test_cli])
