@@ -1,0 +1,313 @@
+/**
+ * @file test_store.c  The SQLite store: schema, records, group commit,
+ *                     what survives a crash, purge, a second opener
+ */
+#include "testutil.h"
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <sippush/store.h>
+
+struct fix {
+	char dir[64];
+	char path[96];
+};
+
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	str_ncpy(f->dir, "/tmp/sippush-store-XXXXXX", sizeof(f->dir));
+	assert_non_null(mkdtemp(f->dir));
+	re_snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	char p[128];
+
+	for (const char *ext = ""; ; ext = ext[0] ? NULL : "-wal") {
+		if (!ext)
+			break;
+		re_snprintf(p, sizeof(p), "%s%s", f->path, ext);
+		(void)unlink(p);
+	}
+	re_snprintf(p, sizeof(p), "%s-shm", f->path);
+	(void)unlink(p);
+	(void)rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+
+static struct push_rec push(const char *id, uint64_t seq)
+{
+	static const uint8_t body[] = {'h', 'i', 0, 1};
+
+	return (struct push_rec){
+		.id = id, .seq = seq, .aor = "sip:a@example.com",
+		.app = "mms.ua", .ctype = "text/plain", .body = body,
+		.body_len = sizeof(body), .method = "auto",
+		.token = id, .state = "pending", .ttl = 60,
+		.created_ms = 1000, .expires_ms = 61000,
+	};
+}
+
+
+struct seen {
+	int pushes;
+	int dlvs;
+	char last_id[32];
+	char dstate[32];
+	size_t body_len;
+};
+
+
+static void push_h(const struct push_rec *p, void *arg)
+{
+	struct seen *s = arg;
+
+	++s->pushes;
+	str_ncpy(s->last_id, p->id, sizeof(s->last_id));
+	s->body_len = p->body_len;
+	if (p->body_len == 4)
+		assert_memory_equal(p->body, "hi\0\1", 4);
+}
+
+
+static void dlv_h(const struct dlv_rec *d, void *arg)
+{
+	struct seen *s = arg;
+
+	++s->dlvs;
+	str_ncpy(s->dstate, d->state, sizeof(s->dstate));
+}
+
+
+static void test_schema_and_records(void **state)
+{
+	struct fix *f = *state;
+	struct store *st = NULL;
+	struct seen seen = {0};
+	struct push_rec p = push("p1", 1);
+	struct dlv_rec d = {
+		.push_id = "p1", .tkey = "urn:uuid:1", .terminal = "sip:g",
+		.ruri = "sip:c", .method = "message", .state = "pending",
+		.call_id = "c1@x", .attempts = 1, .cseq = 1,
+	};
+	int ver = 0;
+	uint32_t n = 0;
+
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_schema_version(st, &ver), 0);
+	assert_int_equal(ver, 1);
+
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_push_add(st, &p), EEXIST);   /* same id */
+	assert_int_equal(store_dlv_put(st, &d), 0);
+	d.state = "delivered";
+	d.sip_status = 200;
+	assert_int_equal(store_dlv_put(st, &d), 0);         /* replaces */
+	assert_int_equal(store_flush(st), 0);
+
+	assert_int_equal(store_push_get(st, "p1", push_h, dlv_h, &seen), 0);
+	assert_int_equal(seen.pushes, 1);
+	assert_int_equal(seen.dlvs, 1);
+	assert_string_equal(seen.dstate, "delivered");
+	assert_int_equal(seen.body_len, 4);
+	assert_int_equal(store_push_get(st, "nope", push_h, dlv_h, &seen),
+			 ENOENT);
+	assert_int_equal(store_max_seq(st), 1);
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_push_content(st, "p1", push_h, &seen), 0);
+	assert_int_equal(seen.pushes, 1);
+
+	/* pending ones load; final ones do not, and purge removes them */
+	p = push("p2", 2);
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_push_final(st, "p1", "delivered", 5000), 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_push_load_pending(st, push_h, dlv_h, &seen),
+			 0);
+	assert_int_equal(seen.pushes, 1);
+	assert_string_equal(seen.last_id, "p2");
+	assert_int_equal(store_purge(st, 4000, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_purge(st, 6000, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_push_get(st, "p1", push_h, dlv_h, &seen),
+			 ENOENT);
+	mem_deref(st);
+
+	/* reopening runs no migration again and keeps the data */
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_schema_version(st, &ver), 0);
+	assert_int_equal(ver, 1);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_push_get(st, "p2", push_h, NULL, &seen), 0);
+	mem_deref(st);
+}
+
+
+static void term_h(const struct term_rec *t, void *arg)
+{
+	int *n = arg;
+
+	assert_string_equal(t->aor, "sip:a@example.com");
+	assert_string_equal(t->apps, "mms.ua");
+	assert_true(t->push);
+	assert_null(t->temp_gruu);
+	++*n;
+}
+
+
+static void test_terminals_users(void **state)
+{
+	struct fix *f = *state;
+	struct store *st = NULL;
+	struct term_rec t = {
+		.aor = "sip:a@example.com", .tkey = "urn:uuid:1",
+		.instance = "urn:uuid:1", .contact = "sip:a@127.0.0.1:1",
+		.pub_gruu = "sip:a@example.com;gr=urn:uuid:1",
+		.apps = "mms.ua", .methods = "MESSAGE", .source = "register",
+		.expires_at = 99, .push = true,
+	};
+	char ha1[40];
+	int n = 0;
+
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_term_put(st, &t), 0);
+	assert_int_equal(store_term_put(st, &t), 0);   /* upsert */
+	t.tkey = "urn:uuid:2";
+	assert_int_equal(store_term_put(st, &t), 0);
+	assert_int_equal(store_term_load(st, term_h, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_term_del(st, "sip:a@example.com", "urn:uuid:2"),
+			 0);
+	n = 0;
+	assert_int_equal(store_term_load(st, term_h, &n), 0);
+	assert_int_equal(n, 1);
+
+	assert_int_equal(store_user_ha1(st, "sip:a@example.com", ha1,
+					sizeof(ha1)), ENOENT);
+	assert_int_equal(store_user_set(st, "sip:a@example.com", "r",
+					"0123456789abcdef0123456789abcdef"), 0);
+	assert_int_equal(store_user_ha1(st, "sip:a@example.com", ha1,
+					sizeof(ha1)), 0);
+	assert_string_equal(ha1, "0123456789abcdef0123456789abcdef");
+	mem_deref(st);
+}
+
+
+static void sync_h(int err, void *arg)
+{
+	assert_int_equal(err, 0);
+	++*(int *)arg;
+}
+
+
+/*
+ * A child writes two pushes: one it waits for (store_sync's handler ran:
+ * it would have been acknowledged) and one it never syncs, then dies
+ * without closing anything. The first must be in the file, the second not.
+ */
+static void test_crash_keeps_acknowledged(void **state)
+{
+	struct fix *f = *state;
+	struct seen seen = {0};
+	struct store *st = NULL;
+	int status = 0;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct push_rec p = push("acked", 1);
+		int done = 0;
+
+		if (store_open(&st, f->path, NULL))
+			_exit(10);
+		if (store_push_add(st, &p) || store_sync(st, sync_h, &done))
+			_exit(11);
+		/* the commit runs from a 0 ms timer, like in the daemon */
+		for (int i = 0; i < 100 && !done; i++)
+			tmr_poll(NULL);
+		if (done != 1)
+			_exit(12);
+		p = push("unacked", 2);
+		if (store_push_add(st, &p))
+			_exit(13);
+		_exit(0);   /* a crash: no destructor, no commit */
+	}
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_push_get(st, "acked", push_h, NULL, &seen), 0);
+	assert_int_equal(store_push_get(st, "unacked", push_h, NULL, &seen),
+			 ENOENT);
+	mem_deref(st);
+}
+
+
+/* sippushd takes the database exclusively: a second one fails at once */
+static void test_second_opener(void **state)
+{
+	struct fix *f = *state;
+	struct store *a = NULL, *b = NULL;
+	struct push_rec p = push("x", 1);
+	int status = 0;
+	pid_t pid;
+
+	assert_int_equal(store_open(&a, f->path, NULL), 0);
+	assert_int_equal(store_push_add(a, &p), 0);
+	assert_int_equal(store_flush(a), 0);
+
+	pid = fork();
+	if (pid == 0)
+		_exit(store_open(&b, f->path, NULL) == EBUSY ? 0 : 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	mem_deref(a);
+}
+
+
+static void test_corrupt(void **state)
+{
+	struct fix *f = *state;
+	struct store *st = NULL;
+	FILE *fp = fopen(f->path, "wb");
+
+	assert_non_null(fp);
+	for (int i = 0; i < 64; i++)
+		fputs("this is not a database file at all ", fp);
+	fclose(fp);
+	assert_int_equal(store_open(&st, f->path, NULL), EBADMSG);
+	assert_null(st);
+}
+
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_schema_and_records,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_terminals_users,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_keeps_acknowledged,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_opener,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
