@@ -3,9 +3,10 @@
  *
  * The embedded backend is SQLite (WAL). Writes go into one open transaction
  * per loop turn: every write begins it if needed, and store_sync() asks for
- * a commit and calls the handler once the data is on disk. The caller
- * answers "accepted" only from that handler (group commit: all pushes of a
- * turn share one fsync). Records are passed as views: strings in callbacks
+ * a commit at the end of the loop turn and calls the handler once the
+ * data is on disk. The caller answers "accepted" only from that handler
+ * (group commit: all pushes of a turn share one fsync). Writes nobody
+ * waits for (delivery progress) commit within lazy_ms. Records are passed as views: strings in callbacks
  * are valid only during the callback.
  */
 
@@ -18,6 +19,7 @@ enum store_sync_mode {
 
 struct store_opts {
 	enum store_sync_mode sync;
+	uint32_t lazy_ms;        /**< commit delay when nobody waits (50)   */
 };
 
 struct term_rec {

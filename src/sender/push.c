@@ -604,7 +604,7 @@ static void load_dlv_h(const struct dlv_rec *r, void *arg)
 	d->scode = r->sip_status;
 	d->pap = r->pap_code;
 	d->attempts = r->attempts;
-	d->cseq = r->cseq;
+	d->cseq = r->cseq + 1;   /* the last send may not have been stored */
 	d->indirect = r->indirect;
 	list_append(&p->dlvs, &d->le, d);
 }

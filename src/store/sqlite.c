@@ -90,6 +90,7 @@ struct waiter {
 };
 
 struct store {
+	uint32_t lazy_ms;
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
 	bool in_txn;
@@ -260,6 +261,7 @@ int store_open(struct store **stp, const char *path,
 		return ENOMEM;
 
 	tmr_init(&st->tmr_commit);
+	st->lazy_ms = opts && opts->lazy_ms ? opts->lazy_ms : 50;
 
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -276,6 +278,10 @@ int store_open(struct store **stp, const char *path,
 	err = err ? err : exec(st, (opts && opts->sync == STORE_SYNC_NORMAL)
 			      ? "PRAGMA synchronous=NORMAL"
 			      : "PRAGMA synchronous=FULL");
+	/* pages in memory and mapped, so reads of hot rows need no syscall */
+	err = err ? err : exec(st, "PRAGMA cache_size=-65536");
+	err = err ? err : exec(st, "PRAGMA mmap_size=268435456");
+	err = err ? err : exec(st, "PRAGMA temp_store=MEMORY");
 	err = err ? err : check_integrity(st);
 	err = err ? err : migrate(st);
 	if (err)
@@ -349,11 +355,23 @@ static void commit_tmr(void *arg)
 }
 
 
+/*
+ * Someone waits (an acknowledgement): commit at the end of this loop turn.
+ * Otherwise (delivery progress, registrations) within lazy_ms: losing
+ * those to a crash only repeats a delivery, which carries the same
+ * identity (DESIGN.md "at least once on the wire").
+ */
 static void schedule(struct store *st)
 {
-	/* delay 0: fires after the fd handlers of this loop turn */
+	if (st->waiters.head) {
+		if (!tmr_isrunning(&st->tmr_commit) ||
+		    tmr_get_expire(&st->tmr_commit) > 0)
+			tmr_start(&st->tmr_commit, 0, commit_tmr, st);
+		return;
+	}
+
 	if (!tmr_isrunning(&st->tmr_commit))
-		tmr_start(&st->tmr_commit, 0, commit_tmr, st);
+		tmr_start(&st->tmr_commit, st->lazy_ms, commit_tmr, st);
 }
 
 

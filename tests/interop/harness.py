@@ -351,3 +351,29 @@ def run(tests):
     if failed:
         print("FAILED: " + ", ".join(failed))
         sys.exit(1)
+
+
+def register_udp(daemon, user, contact_port, instance, apps="mms.ua",
+                 expires=3600, timeout=5):
+    """A plain REGISTER from a UDP socket (for benchmarks registering many
+    terminals; the tests use SIPp)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(timeout)
+    lport = s.getsockname()[1]
+    msg = ("REGISTER sip:example.com SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s-%d\r\n"
+           "From: <sip:%s@example.com>;tag=r%d\r\n"
+           "To: <sip:%s@example.com>\r\n"
+           "Call-ID: reg-%s-%d@bench\r\n"
+           "CSeq: 1 REGISTER\r\n"
+           "Contact: <sip:%s@127.0.0.1:%d>;+sip.instance=\"<%s>\";"
+           "+g.oma.pusheventapp=\"%s\";methods=\"MESSAGE,OPTIONS\"\r\n"
+           "Expires: %d\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n" % (
+               lport, user, lport, user, lport, user, user, lport, user,
+               contact_port, instance, apps, expires))
+    s.sendto(msg.encode(), ("127.0.0.1", daemon.sip_port))
+    data, _ = s.recvfrom(65535)
+    s.close()
+    check(data.startswith(b"SIP/2.0 200"), "REGISTER %s: %r" % (user,
+                                                                data[:80]))

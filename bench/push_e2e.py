@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""bench/push-e2e: pushes over HTTP to sippushd, delivered as MESSAGE to
+registered SIPp terminals answering 200, with the store durable (WAL,
+synchronous=FULL, group commit).
+
+Reports accepted/s (wrk, keep-alive, several connections), delivered/s
+(from the first POST until the queue is empty), p50/p99 accept->delivered
+latency (created_ms -> final_ms in the store, i.e. 202 to the 200 OK of
+the MESSAGE), sippushd's CPU and peak RSS, and RSS per in-flight push.
+
+usage: bench/push_e2e.py [SECONDS] [USERS] [CONNECTIONS] [UAS_PROCS]
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "interop"))
+from harness import Daemon, Env, free_port, register_udp  # noqa: E402
+
+UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="terminal">
+  <recv request="MESSAGE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]t[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+</scenario>
+"""
+
+LUA = """
+local n = 0
+request = function()
+  n = n + 1
+  local u = math.random(0, %d)
+  local body = string.format('{"to":"sip:u%%d@example.com","app":"mms.ua",'
+    .. '"content_type":"text/plain","body":"push %%d from wrk"}', u, n)
+  return wrk.format("POST", "/v1/pushes",
+                    {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def proc_cpu(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss_kb(pid, key="VmRSS"):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def metrics(d):
+    with urllib.request.urlopen(d.base + "/metrics", timeout=10) as r:
+        txt = r.read().decode()
+    return {m.group(1): float(m.group(2)) for m in
+            re.finditer(r"^(sippush_\w+) ([\d.]+)$", txt, re.M)}
+
+
+def pct(v, p):
+    if not v:
+        return float("nan")
+    v = sorted(v)
+    return v[min(len(v) - 1, int(p / 100.0 * len(v)))]
+
+
+def main():
+    secs = int(sys.argv[1]) if len(sys.argv) > 1 else 60
+    users = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    conns = int(sys.argv[3]) if len(sys.argv) > 3 else 16
+    nuas = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    env = Env("bench-push-e2e")
+    try:
+        d = Daemon(env, "--log-level", "warn").start()
+        with open(env.path("uas.xml"), "w") as f:
+            f.write(UAS)
+        ports = [free_port() for _ in range(nuas)]
+        for p in ports:
+            env.spawn(["sipp", "-sf", env.path("uas.xml"), "-i",
+                       "127.0.0.1", "-p", str(p), "-nostdin", "-trace_err",
+                       "-error_file", env.path("uas-%d.err" % p)],
+                      "uas-%d.out" % p)
+        for i in range(users):
+            register_udp(d, "u%d" % i, ports[i % nuas],
+                         "urn:uuid:00000000-0000-4000-8000-%012d" % i)
+        time.sleep(0.5)
+        with open(env.path("push.lua"), "w") as f:
+            f.write(LUA % (users - 1))
+
+        rss0 = proc_rss_kb(d.proc.pid)
+        cpu0 = proc_cpu(d.proc.pid)
+        peak_pending = [0]
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                try:
+                    peak_pending[0] = max(peak_pending[0], metrics(d).get(
+                        "sippush_pushes_pending", 0))
+                except OSError:
+                    pass
+                time.sleep(0.5)
+        th = threading.Thread(target=sample)
+        th.start()
+
+        t0 = time.time()
+        wrk = ["wrk", "-t", "1", "-c", str(conns), "-d", "%ds" % secs,
+               "--latency", "-s", env.path("push.lua"), d.base]
+        out = subprocess.run(wrk, capture_output=True, text=True,
+                             timeout=secs + 60).stdout
+        t_post = time.time() - t0
+        # the queue drains
+        end = time.time() + 120
+        while time.time() < end and metrics(d).get(
+                "sippush_pushes_pending", 1) > 0:
+            time.sleep(0.05)
+        t_all = time.time() - t0
+        stop.set()
+        th.join()
+        m = metrics(d)
+        cpu = proc_cpu(d.proc.pid) - cpu0
+        hwm = proc_rss_kb(d.proc.pid, "VmHWM")
+        d.stop()
+
+        reqs = re.search(r"(\d+) requests in", out)
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        errs = re.search(r"Socket errors: (.*)", out)
+        accepted = m.get("sippush_pushes_accepted_total", 0)
+        rows = d.db_rows("SELECT state, COUNT(*) FROM pushes GROUP BY state")
+        lat = [r[0] for r in d.db_rows(
+            "SELECT final_ms - created_ms FROM pushes WHERE state="
+            "'delivered'")]
+        delivered = dict(rows).get("delivered", 0)
+
+        print("bench/push-e2e: %d s of POST /v1/pushes (wrk, %d "
+              "connections, keep-alive), %d users with one registered "
+              "terminal each on %d SIPp UAS, store SQLite WAL "
+              "synchronous=FULL" % (secs, conns, users, nuas))
+        print("  wrk: %s" % " ".join(wrk))
+        print("  requests %s, non-2xx %s, socket errors: %s" % (
+            reqs.group(1) if reqs else "?",
+            non2xx.group(1) if non2xx else 0,
+            errs.group(1) if errs else "none"))
+        print("  accepted:  %d pushes, %.0f/s" % (accepted,
+                                                 accepted / t_post))
+        print("  delivered: %d pushes, %.0f/s (first POST to empty queue, "
+              "%.1f s)" % (delivered, delivered / t_all, t_all))
+        print("  final states in the store: %s" % dict(rows))
+        print("  accept->delivered (202 .. 200 OK to the MESSAGE): "
+              "p50 %.0f ms, p99 %.0f ms, max %.0f ms" % (
+                  pct(lat, 50), pct(lat, 99), max(lat) if lat else 0))
+        print("  sippushd CPU: %.1f s over %.1f s (%.0f%% of one core); "
+              "RSS %d kB at start, peak %d kB" % (cpu, t_all,
+                                                   100 * cpu / t_all, rss0,
+                                                   hwm))
+        if peak_pending[0]:
+            print("  peak pending %d pushes: %.2f kB RSS per in-flight "
+                  "push" % (peak_pending[0], (hwm - rss0) /
+                            peak_pending[0]))
+        print("  lost: %d (accepted but not delivered)" % (
+            accepted - delivered))
+        print("  command: %s" % " ".join(sys.argv))
+    finally:
+        env.close()
+
+
+if __name__ == "__main__":
+    main()
