@@ -6,7 +6,11 @@
  * UAS (a SIPp answering 200, or Kamailio relaying to it) over UDP, built
  * exactly as sippushd builds them, and counts final responses per second.
  *
- * usage: bench-message-uac TARGET_ADDR:PORT RURI SECONDS WINDOW
+ * usage: bench-message-uac TARGET_ADDR:PORT RURI SECONDS WINDOW [USERS TOTAL]
+ *
+ * With USERS, the Request-URI and To cycle through sip:u<i>@<RURI's host>
+ * (many users' AoRs, e.g. for a store-and-forward server); with TOTAL, it
+ * stops after that many requests instead of after SECONDS.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +33,9 @@ struct bench {
 	uint32_t inflight;
 	uint32_t run;
 	uint16_t fail_code;
+	uint32_t users;
+	uint64_t total;
+	char host[128];
 };
 
 static double now_s(void)
@@ -59,7 +66,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		b->fail_code = msg->scode;
 	}
 
-	if (now_s() >= b->t_end) {
+	if (now_s() >= b->t_end || (b->total && b->sent >= b->total)) {
 		if (!b->stopping) {
 			b->stopping = true;
 		}
@@ -78,22 +85,30 @@ static int send_one(struct bench *b)
 		"notification would roughly carry, padded to size.....";
 	const struct ac_spec ac = {.app = "mms.ua", .require = true,
 				   .explicit_ = true};
-	char cid[40], tag[20];
+	char cid[40], tag[20], aor[160];
+	const char *ruri = b->ruri;
 	struct pagemsg_spec ms;
 	int err;
+
+	if (b->users) {
+		re_snprintf(aor, sizeof(aor), "sip:u%u@%s",
+			    (unsigned)(b->seq % b->users), b->host);
+		ruri = aor;
+	}
 
 	/* unique across runs: SIPp treats a known Call-ID as a retransmission */
 	re_snprintf(cid, sizeof(cid), "%08x-%llx@bench", b->run,
 		    (unsigned long long)++b->seq);
 	re_snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)b->seq);
 	ms = (struct pagemsg_spec){
-		.ruri = b->ruri, .from = "sip:push@localhost", .from_tag = tag,
-		.to = "sip:user@example.com", .call_id = cid, .cseq = 1,
+		.ruri = ruri, .from = "sip:push@localhost", .from_tag = tag,
+		.to = b->users ? ruri : "sip:user@example.com",
+		.call_id = cid, .cseq = 1,
 		.pai = "sip:push@localhost", .ac = &ac,
 		.ctype = "text/plain", .body_len = sizeof(body) - 1,
 	};
 
-	err = sip_requestf(NULL, b->sip, true, "MESSAGE", b->ruri, &b->route,
+	err = sip_requestf(NULL, b->sip, true, "MESSAGE", ruri, &b->route,
 			   NULL, NULL, resp_h, b, "%H%b", pagemsg_hdrs_print,
 			   &ms, body, sizeof(body) - 1);
 	if (err)
@@ -113,12 +128,23 @@ int main(int argc, char *argv[])
 	unsigned window;
 	int err, got = 0;
 
-	if (argc != 5) {
+	if (argc != 5 && argc != 7) {
 		(void)fprintf(stderr, "usage: bench-message-uac ADDR:PORT RURI "
-			      "SECONDS WINDOW\n");
+			      "SECONDS WINDOW [USERS TOTAL]\n");
 		return 2;
 	}
 	memset(&b, 0, sizeof(b));
+	if (argc == 7) {
+		struct uri u;
+		struct pl r;
+
+		b.users = (uint32_t)atoi(argv[5]);
+		b.total = (uint64_t)atoll(argv[6]);
+		pl_set_str(&r, argv[2]);
+		if (uri_decode(&u, &r))
+			return 2;
+		(void)pl_strcpy(&u.host, b.host, sizeof(b.host));
+	}
 	b.run = (uint32_t)rand_u32();
 	secs = atof(argv[3]);
 	window = (unsigned)atoi(argv[4]);
@@ -144,7 +170,7 @@ int main(int argc, char *argv[])
 	t0 = now_s();
 	b.t_end = t0 + secs;
 	for (unsigned i = 0; i < window; i++)
-		if (send_one(&b))
+		if ((b.total && b.sent >= b.total) || send_one(&b))
 			break;
 
 	(void)re_main(NULL);

@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""bench/offline-drain: store-and-forward for offline users.
+
+100,000 pushes for 1,000 offline users are accepted (HTTP batches of 100,
+several keep-alive connections); then the 1,000 users register within
+~1 s (SIPp, 1,000 REGISTER/s) and the queue drains to SIPp terminals.
+In the same run, Kamailio 5.6 with msilo on SQLite (WAL) stores the same
+MESSAGEs for the same offline users (m_store, answering 202) and dumps them
+on REGISTER (m_dump) to the same terminals.
+
+usage: bench/offline_drain.py [PUSHES] [USERS] [UAS_PROCS]
+"""
+import http.client
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "interop"))
+from harness import BUILD, Daemon, Env, free_port, wait_until  # noqa: E402
+
+UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="terminal">
+  <recv request="MESSAGE">
+    <action>
+      <ereg regexp="[^ ]+" search_in="hdr" header="Call-ID:" check_it="true" assign_to="cid"/>
+      <log message="CID [$cid]"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]t[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+</scenario>
+"""
+
+KAMAILIO = """#!KAMAILIO
+debug=0
+log_stderror=yes
+fork=yes
+children=1
+disable_tcp=yes
+auto_aliases=no
+alias="example.com"
+listen=udp:127.0.0.1:{port}
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "db_sqlite.so"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "maxfwd.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "textops.so"
+loadmodule "pv.so"
+loadmodule "msilo.so"
+modparam("usrloc", "db_mode", 0)
+modparam("msilo", "db_url", "sqlite://{db}")
+modparam("msilo", "from_address", "sip:msilo@example.com")
+modparam("msilo", "contact_hdr", "Contact: <sip:msilo@127.0.0.1:{port}>\\r\\n")
+modparam("msilo", "use_contact", 0)
+# dumped MESSAGEs go to the AoR through this same Kamailio (lookup, relay),
+# never to a DNS lookup of the AoR's domain
+modparam("msilo", "outbound_proxy", "sip:127.0.0.1:{port}")
+# delivered rows leave the table on msilo's timer: every second
+modparam("msilo", "check_time", 1)
+modparam("msilo", "clean_period", 1)
+request_route {{
+    if (!mf_process_maxfwd_header("10")) {{
+        sl_send_reply("483", "Too Many Hops");
+        exit;
+    }}
+    if (is_method("REGISTER")) {{
+        if (save("location")) {{
+            m_dump();
+        }}
+        exit;
+    }}
+    if (is_method("MESSAGE")) {{
+        if (!lookup("location")) {{
+            if (m_store("$ru")) {{
+                sl_send_reply("202", "Accepted");
+            }} else {{
+                sl_send_reply("503", "Service Unavailable");
+            }}
+            exit;
+        }}
+        t_relay();
+        exit;
+    }}
+    sl_send_reply("405", "Method Not Allowed");
+}}
+"""
+
+
+def metrics(d):
+    with urllib.request.urlopen(d.base + "/metrics", timeout=10) as r:
+        txt = r.read().decode()
+    return {m.group(1): float(m.group(2)) for m in
+            re.finditer(r"^(sippush_\w+) ([\d.]+)$", txt, re.M)}
+
+
+def post_batches(d, bodies, conns):
+    """POST the batches over `conns` keep-alive connections."""
+    errors = []
+    parts = [bodies[i::conns] for i in range(conns)]
+
+    def worker(part):
+        c = http.client.HTTPConnection("127.0.0.1", d.http_port, timeout=60)
+        for b in part:
+            c.request("POST", "/v1/pushes", b,
+                      {"Content-Type": "application/json"})
+            r = c.getresponse()
+            r.read()
+            if r.status != 202:
+                errors.append(r.status)
+        c.close()
+    ths = [threading.Thread(target=worker, args=(p,)) for p in parts]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    return errors
+
+
+def start_uas(env, ports, tag):
+    procs = []
+    for p in ports:
+        procs.append(env.spawn(
+            ["sipp", "-sf", env.path("uas.xml"), "-i", "127.0.0.1", "-p",
+             str(p), "-nostdin", "-trace_logs", "-log_file",
+             env.path("uas-%s-%d.log" % (tag, p)), "-trace_err",
+             "-error_file", env.path("uas-%s-%d.err" % (tag, p))],
+            "uas-%s-%d.out" % (tag, p)))
+    time.sleep(0.5)
+    return procs
+
+
+def stop_uas(env, procs, ports, tag):
+    for p in procs:
+        p.terminate()
+        p.wait(10)
+    cids = []
+    for port in ports:
+        with open(env.path("uas-%s-%d.log" % (tag, port))) as f:
+            cids += re.findall(r"^CID (\S+)", f.read(), re.M)
+    return len(cids), len(set(cids))
+
+
+def register_all(env, target_port, users, ports):
+    csv = env.path("users.csv")
+    with open(csv, "w") as f:
+        f.write("SEQUENTIAL\n")
+        for i in range(users):
+            f.write("u%d;%d;urn:uuid:00000000-0000-4000-8000-%012d\n" % (
+                i, ports[i % len(ports)], i))
+    t0 = time.time()
+    out = subprocess.run(
+        ["sipp", "-sf", os.path.join(HERE, "register_csv.xml"), "-inf", csv,
+         "-i", "127.0.0.1", "-p", str(free_port()), "-r", "1000", "-m",
+         str(users), "-nostdin", "-timeout", "30s",
+         "127.0.0.1:%d" % target_port], capture_output=True, text=True,
+        timeout=60)
+    if out.returncode != 0:
+        raise SystemExit("registration failed: %s" % out.stdout[-800:])
+    return time.time() - t0
+
+
+def main():
+    total = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
+    users = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    nuas = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    batch, conns = 100, 8
+    env = Env("bench-offline-drain")
+    try:
+        with open(env.path("uas.xml"), "w") as f:
+            f.write(UAS)
+        ports = [free_port() for _ in range(nuas)]
+
+        # ---- sippushd
+        d = Daemon(env, "--log-level", "warn").start()
+        bodies = []
+        for b in range(0, total, batch):
+            bodies.append(json.dumps([
+                {"to": "sip:u%d@example.com" % ((b + i) % users),
+                 "app": "mms.ua", "content_type": "text/plain",
+                 "body": "offline push %d" % (b + i)}
+                for i in range(min(batch, total - b))]))
+        t0 = time.time()
+        errors = post_batches(d, bodies, conns)
+        t_acc = time.time() - t0
+        accepted = metrics(d)["sippush_pushes_accepted_total"]
+
+        uas = start_uas(env, ports, "sippush")
+        sent0 = metrics(d)["sippush_messages_sent_total"]
+        t1 = time.time()
+        t_reg = register_all(env, d.sip_port, users, ports)
+        wait_until(lambda: metrics(d)["sippush_pushes_pending"] == 0, 300,
+                   "the queue to drain", 0.05)
+        t_drain = time.time() - t1
+        m = metrics(d)
+        got, distinct = stop_uas(env, uas, ports, "sippush")
+        d.stop()
+        states = dict(d.db_rows("SELECT state, COUNT(*) FROM pushes "
+                                "GROUP BY state"))
+
+        # ---- Kamailio + msilo
+        kport = free_port()
+        kdb = env.path("msilo.db")
+        c = sqlite3.connect(kdb)
+        c.executescript(open("/usr/share/kamailio/db_sqlite/"
+                             "standard-create.sql").read())
+        c.executescript(open("/usr/share/kamailio/db_sqlite/"
+                             "msilo-create.sql").read())
+        c.execute("PRAGMA journal_mode=WAL")
+        c.commit()
+        c.close()
+        with open(env.path("kamailio.cfg"), "w") as f:
+            f.write(KAMAILIO.format(port=kport, db=kdb))
+        kam = env.spawn(["kamailio", "-f", env.path("kamailio.cfg"), "-DD",
+                         "-E", "-m", "1024", "-M", "32", "-P",
+                         env.path("kamailio.pid")], "kamailio.log")
+        wait_until(lambda: "Listening on" in open(
+            env.path("kamailio.log")).read() or kam.poll() is not None,
+                   15, "kamailio")
+        if kam.poll() is not None:
+            raise SystemExit("kamailio did not start: " +
+                             open(env.path("kamailio.log")).read()[-1500:])
+        time.sleep(1)
+        cmd = [os.path.join(BUILD, "bench", "bench-message-uac"),
+               "127.0.0.1:%d" % kport, "sip:u0@example.com", "600", "200",
+               str(users), str(total)]
+        t0 = time.time()
+        out = subprocess.run(cmd, capture_output=True, text=True,
+                             timeout=900).stdout
+        t_kacc = time.time() - t0
+        km = re.search(r"ok=(\d+) fail=(\d+) timeout=(\d+)", out)
+        kstored = sqlite3.connect(kdb).execute(
+            "SELECT COUNT(*) FROM silo").fetchone()[0]
+
+        uas = start_uas(env, ports, "kamailio")
+        t1 = time.time()
+        kt_reg = register_all(env, kport, users, ports)
+
+        # done when the terminals have all (or nothing new came for 10 s)
+        def received():
+            n = 0
+            for port in ports:
+                try:
+                    with open(env.path("uas-kamailio-%d.log" % port)) as f:
+                        n += f.read().count("CID ")
+                except OSError:
+                    pass
+            return n
+        last_n, last_t, end = -1, time.time(), time.time() + 300
+        while time.time() < end:
+            n = received()
+            if n != last_n:
+                last_n, last_t = n, time.time()
+            if n >= kstored or time.time() - last_t > 10:
+                break
+            time.sleep(0.1)
+        kt_drain = last_t - t1
+        left = sqlite3.connect(kdb, timeout=5).execute(
+            "SELECT COUNT(*) FROM silo").fetchone()[0]
+        kgot, kdistinct = stop_uas(env, uas, ports, "kamailio")
+
+        acc_rate = accepted / t_acc
+        drain_rate = states.get("delivered", 0) / t_drain
+        kacc_rate = kstored / t_kacc
+        kdrain_rate = last_n / kt_drain
+        print("bench/offline-drain: %d pushes for %d offline users, then "
+              "they register; terminals: %d SIPp UAS" % (total, users, nuas))
+        print("  sippushd (SQLite WAL, synchronous=FULL, group commit):")
+        print("    accepted %d in %.2f s = %.0f pushes/s (HTTP batches of "
+              "%d, %d connections; %d errors)" % (accepted, t_acc, acc_rate,
+                                                  batch, conns, len(errors)))
+        print("    %d REGISTER in %.2f s; drained in %.2f s = %.0f "
+              "delivered/s" % (users, t_reg, t_drain, drain_rate))
+        print("    store: %s; MESSAGEs sent %d (re-sends %d); terminals got "
+              "%d, distinct Call-IDs %d (duplicates %d); lost %d" % (
+                  states, m["sippush_messages_sent_total"] - sent0,
+                  m["sippush_messages_sent_total"] - sent0 - total, got,
+                  distinct, got - distinct,
+                  accepted - states.get("delivered", 0)))
+        print("  Kamailio 5.6 msilo (db_sqlite, WAL), same users and "
+              "terminals:")
+        print("    %s" % " ".join(cmd))
+        print("    stored %d in %.2f s = %.0f MESSAGE/s (202: %s, failed: "
+              "%s, timed out: %s)" % (kstored, t_kacc, kacc_rate,
+                                      km.group(1) if km else "?",
+                                      km.group(2) if km else "?",
+                                      km.group(3) if km else "?"))
+        print("    %d REGISTER in %.2f s; drained in %.2f s = %.0f "
+              "delivered/s; terminals got %d, distinct %d; left in silo "
+              "%d (drain = REGISTER start to the last MESSAGE a terminal "
+              "received)" % (
+                  users, kt_reg, kt_drain, kdrain_rate, kgot, kdistinct,
+                  left))
+        print("  ratios sippushd/msilo: accept %.2f, drain %.2f" % (
+            acc_rate / max(kacc_rate, 1), drain_rate / max(kdrain_rate, 1)))
+        print("  command: %s" % " ".join(sys.argv))
+    finally:
+        env.close()
+
+
+if __name__ == "__main__":
+    main()
