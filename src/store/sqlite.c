@@ -692,33 +692,33 @@ int store_push_load_pending(struct store *st, store_push_h *ph,
 }
 
 
-int store_push_get(struct store *st, const char *id, store_push_h *ph,
-		   store_dlv_h *dh, void *arg)
+/* One push by a unique key (id or token); ENOENT when there is none */
+static int push_by(struct store *st, enum stmt_id id, const char *key,
+		   store_push_h *ph, store_dlv_h *dh, void *arg)
 {
 	bool found = false;
 	int err;
 
-	if (!st || !id || !ph)
+	if (!st || !key || !ph)
 		return EINVAL;
 
-	bind_str(st->stmt[S_PUSH_GET], 1, id);
-	err = push_rows(st, st->stmt[S_PUSH_GET], ph, dh, arg, &found);
+	bind_str(st->stmt[id], 1, key);
+	err = push_rows(st, st->stmt[id], ph, dh, arg, &found);
 	return err ? err : found ? 0 : ENOENT;
+}
+
+
+int store_push_get(struct store *st, const char *id, store_push_h *ph,
+		   store_dlv_h *dh, void *arg)
+{
+	return push_by(st, S_PUSH_GET, id, ph, dh, arg);
 }
 
 
 int store_push_content(struct store *st, const char *token,
 		       store_push_h *ph, void *arg)
 {
-	bool found = false;
-	int err;
-
-	if (!st || !token || !ph)
-		return EINVAL;
-
-	bind_str(st->stmt[S_PUSH_TOKEN], 1, token);
-	err = push_rows(st, st->stmt[S_PUSH_TOKEN], ph, NULL, arg, &found);
-	return err ? err : found ? 0 : ENOENT;
+	return push_by(st, S_PUSH_TOKEN, token, ph, NULL, arg);
 }
 
 

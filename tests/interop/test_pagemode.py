@@ -223,8 +223,44 @@ def test_batch(env):
     check(n == 20, "a rejected batch stored nothing: %d rows" % n)
 
 
+def test_tcp_terminal(env):
+    # registration and push over TCP: Contact ;transport=tcp
+    d = Daemon(env).start()
+    tport = free_port()
+    scen = scenario(env, "uas_message.xml", app=re.escape("mms.ua"),
+                    pai=re.escape(PAI), body="over-tcp", code=200,
+                    ruri=re.escape("sip:pat@127.0.0.1:%d;transport=tcp" %
+                                   tport))
+    term = Sipp(env, scen, tport, transport="t1")
+    reg = Sipp(env, scenario(env, "register.xml", check_gruu="true"),
+               free_port(), "127.0.0.1:%d" % d.sip_port, transport="t1",
+               keys={"contact_port": "%d;transport=tcp" % tport,
+                     "instance": INST1, "aor_user": "pat", "expires": 600,
+                     "params": ';+g.oma.pusheventapp="mms.ua"'})
+    reg.ok()
+    pid = d.push(to="sip:pat@example.com", app="mms.ua",
+                 content_type="text/plain", body="over-tcp")
+    term.ok()
+    check(d.wait_final(pid)["state"] == "delivered", "TCP push")
+    check("TCP message received" in term.messages() or
+          "TCP message" in term.messages(), "went over TCP")
+
+
+def test_outbound_gruu(env):
+    # through a core (--outbound): the Request-URI is the terminal's GRUU
+    core = free_port()
+    d = Daemon(env, "--outbound", "sip:127.0.0.1:%d" % core).start()
+    register(env, d, "quinn", free_port(), INST1)
+    c = uas(env, core, ruri=re.escape("sip:quinn@example.com;gr=" + INST1))
+    pid = d.push(to="sip:quinn@example.com", app="mms.ua",
+                 content_type="text/plain", body="via-outbound")
+    c.ok()
+    check(d.wait_final(pid)["state"] == "delivered", "delivered")
+
+
 if __name__ == "__main__":
     run([test_register_and_push, test_retry_same_call_id, test_refused_404,
          test_two_terminals, test_offline_then_register,
          test_content_indirection, test_expiry_and_deregister,
-         test_topic_and_cancel, test_batch])
+         test_topic_and_cancel, test_batch, test_tcp_terminal,
+         test_outbound_gruu])

@@ -266,6 +266,64 @@ def test_cli(env):
           "server down: %r" % out.stderr)
 
 
+def sip_exchange(d, msg, tcp=False):
+    """Send one raw request; return the status line of the answer."""
+    import socket
+    if tcp:
+        s = socket.create_connection(("127.0.0.1", d.sip_port), 5)
+        s.sendall(msg.encode())
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.sendto(msg.encode(), ("127.0.0.1", d.sip_port))
+    s.settimeout(5)
+    data = s.recv(65535)
+    s.close()
+    return data.split(b"\r\n", 1)[0].decode()
+
+
+def test_malformed_sip(env):
+    d = Daemon(env).start()
+    base = ("REGISTER sip:example.com SIP/2.0\r\n"
+            "Via: SIP/2.0/{tp} 127.0.0.1:9;rport;branch=z9hG4bK-{n}\r\n"
+            "From: <sip:rita@example.com>;tag=1\r\n"
+            "To: <sip:rita@example.com>\r\n"
+            "Call-ID: bad-{n}@x\r\n"
+            "CSeq: 1 REGISTER\r\n"
+            "Contact: <sip:rita@127.0.0.1:9>;+g.oma.pusheventapp=\"mms.ua\"\r\n"
+            "Max-Forwards: 70\r\n"
+            "Expires: 60\r\n"
+            "Content-Length: 0\r\n\r\n")
+    cases = [
+        ("CSeq: 1 REGISTER\r\n", "CSeq: 1 INVITE\r\n"),
+        ("Expires: 60\r\n", "Expires: soon\r\n"),
+        ("Max-Forwards: 70\r\n", ""),
+        ("Content-Length: 0\r\n", "Content-Length: 4294967296\r\n"),
+        ('+g.oma.pusheventapp=\"mms.ua\"', '+g.oma.pusheventapp=\"mms.ua'),
+    ]
+    n = 0
+    for tcp in (False, True):
+        for old, new in cases:
+            n += 1
+            msg = base.format(tp="TCP" if tcp else "UDP", n=n).replace(
+                old, new)
+            try:
+                line = sip_exchange(d, msg, tcp)
+            except OSError as e:
+                line = "no answer (%s)" % e
+            check(line.startswith("SIP/2.0 400"), "%r over %s: %s" % (
+                new, "TCP" if tcp else "UDP", line))
+        n += 1
+        line = sip_exchange(d, base.format(tp="TCP" if tcp else "UDP", n=n),
+                            tcp)
+        check(line.startswith("SIP/2.0 200"), "valid after bad: " + line)
+    # a method sippushd does not serve
+    line = sip_exchange(d, base.format(tp="UDP", n=99).replace(
+        "REGISTER sip:", "INFO sip:").replace("1 REGISTER", "1 INFO"))
+    check(line.startswith("SIP/2.0 405"), "INFO: " + line)
+
+
 if __name__ == "__main__":
     run([test_kill9_durability, test_bad_input, test_digest_and_trust,
-         test_require_420, test_third_party_register, test_cli])
+         test_require_420, test_third_party_register, test_cli,
+         test_malformed_sip])
