@@ -8,7 +8,7 @@ Reports accepted/s (wrk, keep-alive, several connections), delivered/s
 latency (created_ms -> final_ms in the store, i.e. 202 to the 200 OK of
 the MESSAGE), sippushd's CPU and peak RSS, and RSS per in-flight push.
 
-usage: bench/push_e2e.py [SECONDS] [USERS] [CONNECTIONS] [UAS_PROCS]
+usage: bench/push_e2e.py [SECONDS] [USERS] [CONNECTIONS] [UAS_PROCS] ["sippushd options"]
 """
 import json
 import os
@@ -85,9 +85,10 @@ def main():
     users = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     conns = int(sys.argv[3]) if len(sys.argv) > 3 else 16
     nuas = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    extra = sys.argv[5].split() if len(sys.argv) > 5 else []
     env = Env("bench-push-e2e")
     try:
-        d = Daemon(env, "--log-level", "warn").start()
+        d = Daemon(env, "--log-level", "warn", *extra).start()
         with open(env.path("uas.xml"), "w") as f:
             f.write(UAS)
         ports = [free_port() for _ in range(nuas)]

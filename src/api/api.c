@@ -15,6 +15,9 @@
 
 #define MOD "api"
 
+/* a string literal and its length, for reply() */
+#define LIT(s) (s), (sizeof(s) - 1)
+
 struct api {
 	struct api_conf conf;
 	struct MHD_Daemon *mhd;
@@ -24,7 +27,11 @@ struct api {
 	int epfd;
 	char *token;
 	size_t max_body;
+	size_t body_bytes;        /**< request bodies held, all connections */
 };
+
+/* All request bodies held at once, whatever the number of connections */
+enum { MAX_BODY_BYTES = 256u << 20 };
 
 /* One request in progress */
 struct req {
@@ -32,6 +39,7 @@ struct req {
 	struct MHD_Connection *conn;
 	struct mbuf *body;
 	bool too_big;
+	bool overload;
 	bool suspended;
 	unsigned status;          /**< set when the answer is ready      */
 	char *answer;
@@ -46,6 +54,8 @@ static void req_destructor(void *arg)
 {
 	struct req *r = arg;
 
+	if (r->body)
+		r->api->body_bytes -= r->body->end;
 	mem_deref(r->body);
 	mem_deref(r->answer);
 	mem_deref(r->ids);
@@ -212,7 +222,7 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 
 	if (sender_queue_full(api->s, (uint32_t)n)) {
 		ret = reply(r->conn, 503, "application/json",
-			    "{\"error\":\"queue full\"}", 22,
+			    LIT("{\"error\":\"queue full\"}"),
 			    "Retry-After", "5");
 		goto out;
 	}
@@ -439,8 +449,8 @@ static enum MHD_Result route(struct api *api, struct req *r,
 
 	if (!token_ok(api, conn))
 		return reply(conn, 401, "application/json",
-			     "{\"error\":\"Authorization: bearer token "
-			     "missing or wrong\"}", 54, "WWW-Authenticate",
+			     LIT("{\"error\":\"Authorization: bearer token "
+				 "missing or wrong\"}"), "WWW-Authenticate",
 			     "Bearer");
 
 	if (!strcmp(url, "/v1/pushes")) {
@@ -508,10 +518,12 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 	if (*upload_size) {
 		if (r->body->end + *upload_size > api->max_body)
 			r->too_big = true;
-		else
-			(void)mbuf_write_mem(r->body,
-					     (const uint8_t *)upload,
-					     *upload_size);
+		else if (api->body_bytes + *upload_size > MAX_BODY_BYTES)
+			r->overload = true;
+		else if (!r->too_big && !r->overload &&
+			 !mbuf_write_mem(r->body, (const uint8_t *)upload,
+					 *upload_size))
+			api->body_bytes += *upload_size;
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -523,6 +535,11 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 		return reply_json(conn, r->status, r->answer ? r->answer :
 				  "{\"error\":\"unavailable\"}");
 	}
+
+	if (r->overload)
+		return reply(conn, 503, "application/json",
+			     LIT("{\"error\":\"too many request bodies in "
+				 "progress\"}"), "Retry-After", "1");
 
 	if (r->too_big) {
 		char why[96];

@@ -395,14 +395,20 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	if (err)
 		return err;
 
-	rand_hex(p->id, sizeof(p->id));
-	rand_hex(token, 17);
-	rand_hex(token + 16, 17);
 	p->seq = ++s->seq;
+	p->created_ms = sender_now_ms();
+
+	/* ids grow with time, so the store's B-trees take inserts and
+	 * updates at their end instead of on random pages; the content
+	 * token adds 64 random bits, so content URLs stay unguessable */
+	re_snprintf(p->id, sizeof(p->id), "%011llx%05x",
+		    (unsigned long long)p->created_ms & 0xfffffffffffull,
+		    (unsigned)(p->seq & 0xfffff));
+	re_snprintf(token, sizeof(token), "%s", p->id);
+	rand_hex(token + 16, 17);
 	p->priority = r->priority;
 	p->ttl = r->ttl ? r->ttl : s->conf.default_ttl;
 	r->ttl = p->ttl;   /* echoed back to the initiator */
-	p->created_ms = sender_now_ms();
 	p->expires_ms = p->created_ms + (int64_t)p->ttl * 1000;
 
 	err  = str_dup(&p->aor, r->aor);
