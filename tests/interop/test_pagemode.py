@@ -223,6 +223,46 @@ def test_batch(env):
     check(n == 20, "a rejected batch stored nothing: %d rows" % n)
 
 
+def test_partial_expired_url(env):
+    d = Daemon(env).start()
+    p1, p2 = free_port(), free_port()
+    t1 = uas(env, p1, code=200)
+    t2 = uas(env, p2, code=404)
+    register(env, d, "ruth", p1, INST1)
+    register(env, d, "ruth", p2, INST2)
+    pid = d.push(to="sip:ruth@example.com", app="mms.ua",
+                 content_type="text/plain", body="half")
+    t1.ok()
+    t2.ok()
+    st = d.wait_final(pid)
+    states = sorted(x["state"] for x in st["deliveries"])
+    check(st["state"] == "partial" and
+          states == ["delivered", "undeliverable"], "partial: %s" % st)
+
+    # nobody registered for the whole TTL: expired, PAP 2001 on no delivery
+    pid = d.push(to="sip:nobody@example.com", app="mms.ua",
+                 content_type="text/plain", body="x", ttl=1)
+    st = d.wait_final(pid, 5)
+    check(st["state"] == "expired" and st["deliveries"] == [],
+          "expired: %s" % st)
+
+    # the push's own URL goes into message/external-body
+    tport = free_port()
+    t3 = uas(env, tport)
+    register(env, d, "sam", tport, INST1)
+    url = "http://127.0.0.1:1/content/42"
+    pid = d.push(to="sip:sam@example.com", app="mms.ua",
+                 content_type="application/vnd.wap.mms-message", url=url)
+    t3.ok()
+    st = d.wait_final(pid)
+    check(st["state"] == "delivered" and st["deliveries"][0]["indirect"],
+          "url push: %s" % st)
+    msgs = t3.messages()
+    check('URL="%s"' % url in msgs and "access-type=\"URL\"" in msgs and
+          "Content-Type: application/vnd.wap.mms-message" in msgs,
+          "external-body with the push's URL: " + msgs[-1500:])
+
+
 def test_tcp_terminal(env):
     # registration and push over TCP: Contact ;transport=tcp
     d = Daemon(env).start()
@@ -263,4 +303,4 @@ if __name__ == "__main__":
          test_two_terminals, test_offline_then_register,
          test_content_indirection, test_expiry_and_deregister,
          test_topic_and_cancel, test_batch, test_tcp_terminal,
-         test_outbound_gruu])
+         test_outbound_gruu, test_partial_expired_url])
