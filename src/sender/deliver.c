@@ -216,7 +216,9 @@ static int send_message(struct target *t, struct delivery *d)
 	struct pl hop;
 	int err;
 
-	str_ncpy(from_tag, d->call_id, sizeof(from_tag));
+	/* the From tag is stable per delivery, like the Call-ID */
+	re_snprintf(from_tag, sizeof(from_tag), "%08x",
+		    hash_joaat_str(d->call_id));
 
 	if (d->indirect || !p->body) {
 		struct extbody_spec es = {

@@ -177,8 +177,11 @@ static int dlv_new(struct delivery **dp, struct push *p,
 		return ENOMEM;
 
 	d->p = p;
-	rand_hex(cid, 17);
-	str_ncpy(cid + 16, "@sippush", sizeof(cid) - 16);
+
+	/* derived, not drawn: a delivery planned again after a crash keeps
+	 * the Call-ID its first attempt may already have carried */
+	re_snprintf(cid, sizeof(cid), "%s.%08x@sippush", p->id,
+		    hash_joaat_str(t->tkey));
 
 	err  = str_dup(&d->tkey, t->tkey);
 	err |= str_dup(&d->terminal, t->pub_gruu ? t->pub_gruu :
@@ -278,7 +281,8 @@ static void push_start(struct push *p)
 		struct delivery *d = le->data;
 
 		le = le->next;
-		(void)dlv_save(d);
+		/* its row is written with its first outcome; a crash before
+		 * that plans it again, with the same Call-ID */
 		(void)deliver_enqueue(d);
 	}
 }
