@@ -8,7 +8,8 @@ Reports accepted/s (wrk, keep-alive, several connections), delivered/s
 latency (created_ms -> final_ms in the store, i.e. 202 to the 200 OK of
 the MESSAGE), sippushd's CPU and peak RSS, and RSS per in-flight push.
 
-usage: bench/push_e2e.py [SECONDS] [USERS] [CONNECTIONS] [UAS_PROCS] ["sippushd options"]
+usage: bench/push_e2e.py [SECONDS] [USERS] [CONNECTIONS] [UAS_PROCS]
+                         ["sippushd options"] [OFFERED_RATE/s]
 """
 import json
 import os
@@ -51,6 +52,14 @@ request = function()
 end
 """
 
+# an offered rate instead of as fast as possible: each connection waits
+# between requests (wrk's delay() hook)
+LUA_RATE = """
+function delay()
+  return %d
+end
+"""
+
 
 def proc_cpu(pid):
     with open("/proc/%d/stat" % pid) as f:
@@ -86,6 +95,7 @@ def main():
     conns = int(sys.argv[3]) if len(sys.argv) > 3 else 16
     nuas = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     extra = sys.argv[5].split() if len(sys.argv) > 5 else []
+    rate = int(sys.argv[6]) if len(sys.argv) > 6 else 0
     env = Env("bench-push-e2e")
     try:
         d = Daemon(env, "--log-level", "warn", *extra).start()
@@ -103,6 +113,8 @@ def main():
         time.sleep(0.5)
         with open(env.path("push.lua"), "w") as f:
             f.write(LUA % (users - 1))
+            if rate:
+                f.write(LUA_RATE % max(1, conns * 1000 // rate))
 
         rss0 = proc_rss_kb(d.proc.pid)
         cpu0 = proc_cpu(d.proc.pid)
@@ -150,9 +162,11 @@ def main():
         delivered = dict(rows).get("delivered", 0)
 
         print("bench/push-e2e: %d s of POST /v1/pushes (wrk, %d "
-              "connections, keep-alive), %d users with one registered "
+              "connections, keep-alive, %s), %d users with one registered "
               "terminal each on %d SIPp UAS, store SQLite WAL "
-              "synchronous=FULL" % (secs, conns, users, nuas))
+              "synchronous=FULL" % (secs, conns, "offered ~%d/s" % rate if
+                                    rate else "as fast as accepted", users,
+                                    nuas))
         print("  wrk: %s" % " ".join(wrk))
         print("  requests %s, non-2xx %s, socket errors: %s" % (
             reqs.group(1) if reqs else "?",
@@ -170,7 +184,7 @@ def main():
               "RSS %d kB at start, peak %d kB" % (cpu, t_all,
                                                    100 * cpu / t_all, rss0,
                                                    hwm))
-        if peak_pending[0]:
+        if peak_pending[0] >= 1000:   # else the ratio means nothing
             print("  peak pending %d pushes: %.2f kB RSS per in-flight "
                   "push" % (peak_pending[0], (hwm - rss0) /
                             peak_pending[0]))
