@@ -1,0 +1,542 @@
+/**
+ * @file sippush-agent.c  The Push Receiver Agent daemon: options, handlers
+ *
+ * Handlers (--app ID=HANDLER):
+ *   dir:/path   one file per push, written atomically (temp + rename), with
+ *               a metadata sidecar <id>.meta written first
+ *   exec:/path  the program runs with the content on stdin and SIPPUSH_APP,
+ *               SIPPUSH_FROM, SIPPUSH_CONTENT_TYPE, SIPPUSH_METHOD,
+ *               SIPPUSH_PUSH_ID in its environment; at most --exec-max at
+ *               once (beyond: 503, the sender retries), killed after
+ *               --exec-timeout, exit status logged
+ * SIGUSR1 withdraws SIP Push (stays registered), SIGUSR2 restores it,
+ * SIGTERM/SIGINT de-register and exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <re.h>
+#include <sippush/cidr.h>
+#include <sippush/log.h>
+#include <sippush/opts.h>
+#include <sippush/receiver.h>
+
+#define MOD "agent"
+
+enum { MAX_APPS = 16, MAX_TRUST = 16, MAX_CHILD = 64 };
+
+struct handler {
+	char kind;             /* 'd' dir, 'e' exec */
+	char path[400];
+};
+
+struct child {
+	pid_t pid;
+	uint64_t started;
+	char push_id[128];
+};
+
+static struct {
+	struct receiver_app appv[MAX_APPS];
+	struct handler hv[MAX_APPS];
+	char ids[MAX_APPS][64];
+	char accepts[MAX_APPS][256];
+	size_t appn;
+	struct cidr trust[MAX_TRUST];
+	size_t ntrust;
+	bool trust_given;
+	struct sa sip;
+	char aor[256], registrar[256], instance[64], state_dir[400];
+	char auth_user[128], auth_pass[128];
+	uint32_t expires, exec_max, exec_timeout_s;
+	bool no_pref;
+	struct child children[MAX_CHILD];
+	uint32_t nchildren;
+	struct receiver *r;
+	struct tmr tmr;
+	bool quitting;
+} g;
+
+static volatile sig_atomic_t sig_withdraw, sig_restore;
+
+
+static void usage(void)
+{
+	(void)printf(
+"usage: sippush-agent --aor URI --registrar URI --app ID=HANDLER [options]\n"
+"  --aor URI            the user's public identity\n"
+"  --registrar URI      where to REGISTER (sippushd or a SIP/IP core)\n"
+"  --sip ADDR:PORT      own SIP address, UDP and TCP (default 127.0.0.1:5062)\n"
+"  --app ID=HANDLER     push application and its handler, repeatable;\n"
+"                       HANDLER is dir:/path or exec:/path; the first is\n"
+"                       the default when a push names no application\n"
+"  --accept ID=TYPES    content types the app takes (comma list; default\n"
+"                       any)\n"
+"  --instance URN       +sip.instance (default: generated once, kept in\n"
+"                       --state-dir)\n"
+"  --state-dir DIR      instance and seen pushes (default ./sippush-agent)\n"
+"  --trust CIDR         where P-Asserted-Identity is believed from;\n"
+"                       repeatable (default 127.0.0.0/8)\n"
+"  --auth-user U, --auth-pass P   digest credentials\n"
+"  --expires S          registration lifetime asked (default 3600)\n"
+"  --no-require-pref    do not send Require: pref\n"
+"  --exec-max N         exec handlers at once (default 8)\n"
+"  --exec-timeout S     kill an exec handler after S s (default 30)\n"
+"  --log-level LEVEL    error, warn, info, debug\n"
+"  --help, --version\n");
+}
+
+
+static void die(const char *what, const char *val)
+{
+	(void)fprintf(stderr, "sippush-agent: %s%s%s\n", what,
+		      val ? ": " : "", val ? val : "");
+	exit(2);
+}
+
+
+static void parse_app(const char *v)
+{
+	const char *eq = strchr(v, '=');
+	size_t i = g.appn;
+
+	if (!eq || eq == v || i >= MAX_APPS)
+		die("--app: use ID=dir:/path or ID=exec:/path", v);
+	if ((size_t)(eq - v) >= sizeof(g.ids[i]))
+		die("--app: ID too long", v);
+	memcpy(g.ids[i], v, (size_t)(eq - v));
+	g.ids[i][eq - v] = '\0';
+	if (!strncmp(eq + 1, "dir:", 4))
+		g.hv[i].kind = 'd';
+	else if (!strncmp(eq + 1, "exec:", 5))
+		g.hv[i].kind = 'e';
+	else
+		die("--app: HANDLER must be dir:/path or exec:/path", v);
+	str_ncpy(g.hv[i].path, strchr(eq + 1, ':') + 1,
+		 sizeof(g.hv[i].path));
+	if (!g.hv[i].path[0])
+		die("--app: empty handler path", v);
+	if (g.hv[i].kind == 'd' && mkdir(g.hv[i].path, 0755) &&
+	    errno != EEXIST)
+		die("--app: cannot create directory", g.hv[i].path);
+	if (g.hv[i].kind == 'e' && access(g.hv[i].path, X_OK))
+		die("--app: not executable", g.hv[i].path);
+	g.appv[i].id = g.ids[i];
+	++g.appn;
+}
+
+
+static void parse_accept(const char *v)
+{
+	const char *eq = strchr(v, '=');
+
+	for (size_t i = 0; eq && i < g.appn; i++) {
+		if (strlen(g.ids[i]) == (size_t)(eq - v) &&
+		    !strncmp(g.ids[i], v, (size_t)(eq - v))) {
+			str_ncpy(g.accepts[i], eq + 1, sizeof(g.accepts[i]));
+			g.appv[i].accept = g.accepts[i];
+			return;
+		}
+	}
+	die("--accept: use ID=type/sub[,type/sub] after its --app", v);
+}
+
+
+static void safe_name(char *out, size_t sz, const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i] && i + 1 < sz; i++)
+		out[i] = (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+				 "QRSTUVWXYZ0123456789._-", id[i]) && id[i])
+			? id[i] : '_';
+	out[i] = '\0';
+}
+
+
+static int write_file(const char *dir, const char *name, const void *p,
+		      size_t n)
+{
+	char tmp[600], dst[600];
+	int fd, err = 0;
+
+	re_snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	re_snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return errno;
+	if ((n && write(fd, p, n) != (ssize_t)n) || fsync(fd))
+		err = errno ? errno : EIO;
+	(void)close(fd);
+	if (!err && rename(tmp, dst))
+		err = errno;
+	if (err)
+		(void)unlink(tmp);
+	return err;
+}
+
+
+static int to_dir(const struct handler *h, const struct receiver_push *p)
+{
+	char name[200], meta[1024];
+	int n, err;
+
+	safe_name(name, sizeof(name) - 8, p->push_id);
+	n = re_snprintf(meta, sizeof(meta), "app: %s\nfrom: %s\n"
+			"content-type: %s\nmethod: %s\npush-id: %s\n%s%s%s",
+			p->app, p->from, p->ctype, p->method, p->push_id,
+			p->error ? "error: " : "", p->error ? p->error : "",
+			p->error ? "\n" : "");
+	{
+		char mname[210];
+
+		re_snprintf(mname, sizeof(mname), "%s.meta", name);
+		err = write_file(h->path, mname, meta, n > 0 ? (size_t)n : 0);
+	}
+	if (!err && !p->error)
+		err = write_file(h->path, name, p->body, p->body_len);
+	if (err)
+		plog(LOG_ERROR, MOD, "%s: cannot write: %m", h->path, err);
+	return err;
+}
+
+
+static int to_exec(const struct handler *h, const struct receiver_push *p)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (g.nchildren >= g.exec_max || g.nchildren >= MAX_CHILD)
+		return EBUSY;
+	if (pipe(fds))
+		return errno;
+
+	pid = fork();
+	if (pid < 0) {
+		(void)close(fds[0]);
+		(void)close(fds[1]);
+		return errno;
+	}
+	if (pid == 0) {
+		(void)dup2(fds[0], 0);
+		(void)close(fds[0]);
+		(void)close(fds[1]);
+		(void)setenv("SIPPUSH_APP", p->app, 1);
+		(void)setenv("SIPPUSH_FROM", p->from, 1);
+		(void)setenv("SIPPUSH_CONTENT_TYPE", p->ctype, 1);
+		(void)setenv("SIPPUSH_METHOD", p->method, 1);
+		(void)setenv("SIPPUSH_PUSH_ID", p->push_id, 1);
+		if (p->error)
+			(void)setenv("SIPPUSH_ERROR", p->error, 1);
+		execl(h->path, h->path, (char *)NULL);
+		_exit(127);
+	}
+
+	(void)close(fds[0]);
+	/* the pipe is written whole; a handler that does not read its
+	 * stdin only loses its content (SIGPIPE is ignored) */
+	for (size_t off = 0; off < p->body_len; ) {
+		ssize_t w = write(fds[1], p->body + off, p->body_len - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	(void)close(fds[1]);
+
+	g.children[g.nchildren].pid = pid;
+	g.children[g.nchildren].started = tmr_jiffies();
+	str_ncpy(g.children[g.nchildren].push_id, p->push_id,
+		 sizeof(g.children[0].push_id));
+	++g.nchildren;
+	return 0;
+}
+
+
+static int push_h(const struct receiver_push *p, void *arg)
+{
+	(void)arg;
+
+	for (size_t i = 0; i < g.appn; i++) {
+		if (strcmp(g.ids[i], p->app))
+			continue;
+		plog(LOG_INFO, MOD, "push %s for %s (%s, %zu bytes)%s%s",
+		     p->push_id, p->app, p->ctype, p->body_len,
+		     p->error ? ": " : "", p->error ? p->error : "");
+		return g.hv[i].kind == 'd' ? to_dir(&g.hv[i], p) :
+			to_exec(&g.hv[i], p);
+	}
+	return ENOENT;
+}
+
+
+static void reg_h(int err, uint16_t scode, const char *gruu,
+		  uint32_t expires, void *arg)
+{
+	(void)arg;
+	(void)gruu;
+	(void)expires;
+
+	if (g.quitting) {
+		plog(LOG_INFO, MOD, "de-registered (%u)", scode);
+		re_cancel();
+		return;
+	}
+	if (err)
+		plog(LOG_WARN, MOD, "registration: %m (%u)", err, scode);
+}
+
+
+static void reap(void)
+{
+	uint64_t now = tmr_jiffies();
+
+	for (uint32_t i = 0; i < g.nchildren; ) {
+		struct child *c = &g.children[i];
+		int status;
+		pid_t w = waitpid(c->pid, &status, WNOHANG);
+
+		if (w == c->pid) {
+			plog(LOG_INFO, MOD, "handler for %s exited %d",
+			     c->push_id, WIFEXITED(status) ?
+			     WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			g.children[i] = g.children[--g.nchildren];
+			continue;
+		}
+		if (now - c->started > (uint64_t)g.exec_timeout_s * 1000) {
+			plog(LOG_WARN, MOD, "handler for %s timed out: killed",
+			     c->push_id);
+			(void)kill(c->pid, SIGKILL);
+		}
+		++i;
+	}
+}
+
+
+static void poll_tmr(void *arg)
+{
+	(void)arg;
+
+	reap();
+	if (sig_withdraw) {
+		sig_withdraw = 0;
+		plog(LOG_INFO, MOD, "withdrawing SIP Push");
+		(void)receiver_withdraw(g.r, true);
+	}
+	if (sig_restore) {
+		sig_restore = 0;
+		plog(LOG_INFO, MOD, "restoring SIP Push");
+		(void)receiver_withdraw(g.r, false);
+	}
+	tmr_start(&g.tmr, 100, poll_tmr, NULL);
+}
+
+
+static void quit_tmr(void *arg)
+{
+	(void)arg;
+	plog(LOG_WARN, MOD, "no answer to the de-registration: exiting");
+	re_cancel();
+}
+
+
+static void signal_h(int sig)
+{
+	if (g.quitting) {
+		re_cancel();
+		return;
+	}
+	plog(LOG_INFO, MOD, "signal %d: de-registering", sig);
+	g.quitting = true;
+	if (receiver_unregister(g.r))
+		re_cancel();
+	else
+		tmr_start(&g.tmr, 5000, quit_tmr, NULL);
+}
+
+
+static void usr_h(int sig)
+{
+	if (sig == SIGUSR1)
+		sig_withdraw = 1;
+	else
+		sig_restore = 1;
+}
+
+
+static bool sip_req_h(const struct sip_msg *msg, void *arg)
+{
+	(void)arg;
+	return receiver_sip_request(g.r, msg);
+}
+
+
+static void parse(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{"aor", 1, NULL, 'a'}, {"registrar", 1, NULL, 'r'},
+		{"sip", 1, NULL, 's'}, {"app", 1, NULL, 'A'},
+		{"accept", 1, NULL, 'C'}, {"instance", 1, NULL, 'i'},
+		{"state-dir", 1, NULL, 'd'}, {"trust", 1, NULL, 't'},
+		{"auth-user", 1, NULL, 'u'}, {"auth-pass", 1, NULL, 'p'},
+		{"expires", 1, NULL, 'e'}, {"no-require-pref", 0, NULL, 'N'},
+		{"exec-max", 1, NULL, 'm'}, {"exec-timeout", 1, NULL, 'T'},
+		{"log-level", 1, NULL, 'l'}, {"help", 0, NULL, 'h'},
+		{"version", 0, NULL, 'V'}, {NULL, 0, NULL, 0},
+	};
+	enum log_level lvl;
+	struct pl pl;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'a': str_ncpy(g.aor, optarg, sizeof(g.aor)); break;
+		case 'r': str_ncpy(g.registrar, optarg, sizeof(g.registrar));
+			break;
+		case 's':
+			if (opts_addr(&g.sip, optarg))
+				die("--sip: not ADDR:PORT", optarg);
+			break;
+		case 'A': parse_app(optarg); break;
+		case 'C': parse_accept(optarg); break;
+		case 'i': str_ncpy(g.instance, optarg, sizeof(g.instance));
+			break;
+		case 'd': str_ncpy(g.state_dir, optarg, sizeof(g.state_dir));
+			break;
+		case 't':
+			if (!g.trust_given)
+				g.ntrust = 0;
+			g.trust_given = true;
+			pl_set_str(&pl, optarg);
+			if (g.ntrust >= MAX_TRUST ||
+			    cidr_decode(&g.trust[g.ntrust], &pl))
+				die("--trust: not a CIDR", optarg);
+			++g.ntrust;
+			break;
+		case 'u': str_ncpy(g.auth_user, optarg, sizeof(g.auth_user));
+			break;
+		case 'p': str_ncpy(g.auth_pass, optarg, sizeof(g.auth_pass));
+			break;
+		case 'e':
+			if (opts_u32(&g.expires, optarg, 0, 86400 * 7))
+				die("--expires: not a number of seconds",
+				    optarg);
+			break;
+		case 'N': g.no_pref = true; break;
+		case 'm':
+			if (opts_u32(&g.exec_max, optarg, 1, MAX_CHILD))
+				die("--exec-max: 1..64", optarg);
+			break;
+		case 'T':
+			if (opts_u32(&g.exec_timeout_s, optarg, 1, 3600))
+				die("--exec-timeout: 1..3600 s", optarg);
+			break;
+		case 'l':
+			if (log_level_decode(&lvl, optarg))
+				die("--log-level: error, warn, info, debug",
+				    optarg);
+			log_level_set(lvl);
+			break;
+		case 'h': usage(); exit(0);
+		case 'V': (void)printf("sippush-agent %s\n", SIPPUSH_VERSION);
+			exit(0);
+		default: exit(2);
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument", argv[optind]);
+	if (!g.aor[0] || !g.registrar[0])
+		die("--aor and --registrar are required", NULL);
+	if (!g.appn)
+		die("at least one --app ID=HANDLER is required", NULL);
+}
+
+
+int main(int argc, char *argv[])
+{
+	struct receiver_conf rc;
+	struct sip *sip = NULL;
+	struct sip_lsnr *lsnr = NULL;
+	struct sigaction sa;
+	struct pl pl = PL("127.0.0.0/8");
+	int err;
+
+	(void)sa_set_str(&g.sip, "127.0.0.1", 5062);
+	str_ncpy(g.state_dir, "sippush-agent", sizeof(g.state_dir));
+	(void)cidr_decode(&g.trust[0], &pl);
+	g.ntrust = 1;
+	g.expires = 3600;
+	g.exec_max = 8;
+	g.exec_timeout_s = 30;
+	parse(argc, argv);
+
+	err = libre_init();
+	if (err)
+		die("libre_init failed", NULL);
+
+	if (!g.instance[0] && receiver_instance_load(g.instance,
+						     sizeof(g.instance),
+						     g.state_dir))
+		die("--state-dir: cannot keep the instance in", g.state_dir);
+	(void)mkdir(g.state_dir, 0700);
+
+	err = sip_alloc(&sip, NULL, 1024, 1024, 1024,
+			"sippush-agent/" SIPPUSH_VERSION, NULL, NULL);
+	err = err ? err : sip_transp_add(sip, SIP_TRANSP_UDP, &g.sip);
+	err = err ? err : sip_transp_add(sip, SIP_TRANSP_TCP, &g.sip);
+	if (err) {
+		(void)re_fprintf(stderr, "sippush-agent: --sip %J: cannot "
+				 "listen (%s)\n", &g.sip, strerror(err));
+		return 1;
+	}
+
+	memset(&rc, 0, sizeof(rc));
+	rc.aor = g.aor;
+	rc.registrar = g.registrar;
+	rc.instance = g.instance;
+	rc.auth_user = g.auth_user[0] ? g.auth_user : NULL;
+	rc.auth_pass = g.auth_pass[0] ? g.auth_pass : NULL;
+	rc.appv = g.appv;
+	rc.appn = g.appn;
+	rc.trust = g.trust;
+	rc.ntrust = g.ntrust;
+	rc.state_dir = g.state_dir;
+	rc.expires = g.expires;
+	rc.reg_id = 1;
+	rc.require_pref = !g.no_pref;
+
+	err = receiver_alloc(&g.r, sip, &rc, push_h, reg_h, NULL);
+	err = err ? err : sip_listen(&lsnr, sip, true, sip_req_h, NULL);
+	err = err ? err : receiver_register(g.r);
+	if (err) {
+		(void)fprintf(stderr, "sippush-agent: cannot start: %s\n",
+			      strerror(err));
+		return 1;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = usr_h;
+	(void)sigaction(SIGUSR1, &sa, NULL);
+	(void)sigaction(SIGUSR2, &sa, NULL);
+	(void)signal(SIGPIPE, SIG_IGN);
+	tmr_init(&g.tmr);
+	tmr_start(&g.tmr, 100, poll_tmr, NULL);
+
+	plog(LOG_INFO, MOD, "%s (%s) on %J, registering at %s", g.aor,
+	     g.instance, &g.sip, g.registrar);
+	(void)re_main(signal_h);
+
+	tmr_cancel(&g.tmr);
+	mem_deref(lsnr);
+	g.r = mem_deref(g.r);
+	sip_close(sip, true);
+	mem_deref(sip);
+	libre_close();
+	return 0;
+}

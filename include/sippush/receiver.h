@@ -1,0 +1,73 @@
+/**
+ * @file receiver.h  The Push Receiver Agent engine (libsippush, terminal side)
+ *
+ * Embeddable without sippushd: give it a libre `struct sip` with a
+ * transport, pass it every SIP request (receiver_sip_request) and receive
+ * pushes through a callback. It registers with its own REGISTER client
+ * (libre's sipreg cannot change its Contact parameters and de-registers
+ * when freed): push feature tags, +sip.instance, reg-id, methods,
+ * Supported: gruu, Require: pref (dropped once on a 420), digest auth,
+ * refresh before expiry, withdraw/restore push, de-register.
+ *
+ * Page mode today: MESSAGE with P-Asserted-Identity from a trusted peer
+ * (else 403), application from Accept-Contact (unknown: 404), content type
+ * checked (415 + Accept), duplicates (same Call-ID) handed over once, the
+ * set of seen pushes bounded and kept in the state directory.
+ */
+
+struct receiver;
+struct cidr;
+struct sip;
+struct sip_msg;
+
+/** One push application on this terminal */
+struct receiver_app {
+	const char *id;           /**< ARI, e.g. "mms.ua"                */
+	const char *accept;       /**< "type/sub,type/sub"; NULL: any    */
+};
+
+struct receiver_conf {
+	const char *aor;
+	const char *registrar;    /**< URI REGISTER goes to              */
+	const char *instance;     /**< "urn:uuid:..."                    */
+	const char *auth_user;    /**< digest; NULL: none                */
+	const char *auth_pass;
+	const struct receiver_app *appv;   /**< must outlive the receiver */
+	size_t appn;
+	const struct cidr *trust;
+	size_t ntrust;
+	const char *state_dir;    /**< seen pushes are kept here          */
+	uint32_t expires;         /**< asked registration lifetime, s    */
+	uint32_t reg_id;
+	uint32_t seen_max;        /**< identities remembered (10000)     */
+	bool require_pref;
+};
+
+/** One push handed to the application; views valid during the call */
+struct receiver_push {
+	const char *app;
+	const char *from;         /**< P-Asserted-Identity              */
+	const char *ctype;
+	const char *method;       /**< "MESSAGE"                        */
+	const char *push_id;      /**< the sender's identity: Call-ID   */
+	const uint8_t *body;
+	size_t body_len;
+	const char *error;        /**< non-NULL: the push failed (e.g. a
+				       content fetch), no content       */
+};
+
+/** 0: taken; EBUSY: answer 503 (the sender retries); else 500 */
+typedef int  (receiver_push_h)(const struct receiver_push *p, void *arg);
+/** Registration state: err/scode of the last attempt, GRUU when known */
+typedef void (receiver_reg_h)(int err, uint16_t scode, const char *gruu,
+			      uint32_t expires, void *arg);
+
+int  receiver_alloc(struct receiver **rp, struct sip *sip,
+		    const struct receiver_conf *conf, receiver_push_h *ph,
+		    receiver_reg_h *rh, void *arg);
+int  receiver_register(struct receiver *r);
+int  receiver_withdraw(struct receiver *r, bool withdraw);
+int  receiver_unregister(struct receiver *r);
+bool receiver_sip_request(struct receiver *r, const struct sip_msg *msg);
+const char *receiver_gruu(const struct receiver *r);
+int  receiver_instance_load(char *buf, size_t sz, const char *state_dir);

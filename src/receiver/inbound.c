@@ -1,0 +1,172 @@
+/**
+ * @file inbound.c  Requests to the terminal: page-mode pushes (MESSAGE)
+ */
+#include <errno.h>
+#include <string.h>
+#include <re.h>
+#include <sippush/appid.h>
+#include <sippush/cidr.h>
+#include <sippush/extbody.h>
+#include <sippush/featuretag.h>
+#include <sippush/log.h>
+#include <sippush/method.h>
+#include <sippush/reqcheck.h>
+#include "receiver.h"
+
+#define MOD "inbound"
+
+static const char allow[] = "Allow: MESSAGE, OPTIONS\r\n";
+
+
+/* The application Accept-Contact names, or NULL when it names none */
+static int ac_app(struct pl *app, const struct sip_msg *msg)
+{
+	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_ACCEPT_CONTACT);
+	struct ac_pred predv[AC_MAX];
+	size_t n = 0;
+
+	if (!h)
+		return ENOENT;
+	if (ac_decode(predv, ARRAY_SIZE(predv), &n, &h->val))
+		return EBADMSG;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ftag *t = ftag_find(&predv[i].tags,
+						 "+g.oma.pusheventapp");
+		struct pl rest, item;
+
+		if (!t)
+			continue;
+		rest = t->value;
+		if (ftag_value_next(&rest, &item))
+			return EBADMSG;
+		return appid_normalize(app, &item) ? EBADMSG : 0;
+	}
+	return ENOENT;
+}
+
+
+static const struct receiver_app *app_find(const struct receiver *r,
+					   const struct pl *id)
+{
+	for (size_t i = 0; i < r->conf.appn; i++) {
+		struct pl a;
+
+		pl_set_str(&a, r->conf.appv[i].id);
+		if (appid_equal(&a, id))
+			return &r->conf.appv[i];
+	}
+	return NULL;
+}
+
+
+static int handle_message(struct receiver *r, const struct sip_msg *msg)
+{
+	const struct sip_hdr *pai = sip_msg_hdr(msg,
+					       SIP_HDR_P_ASSERTED_IDENTITY);
+	const struct receiver_app *app;
+	char from[256], ctype[160], cid[256];
+	struct receiver_push p;
+	struct sip_addr addr;
+	struct pl id, acc;
+	int err;
+
+	if (!pai || !cidr_list_match(r->conf.trust, r->conf.ntrust,
+				     &msg->src))
+		return sip_reply(r->sip, msg, 403, "No trusted "
+				 "P-Asserted-Identity");
+	if (sip_addr_decode(&addr, &pai->val))
+		return sip_reply(r->sip, msg, 400, "Bad P-Asserted-Identity");
+
+	err = ac_app(&id, msg);
+	if (err == EBADMSG)
+		return sip_reply(r->sip, msg, 400, "Bad Accept-Contact");
+	if (err)
+		pl_set_str(&id, r->conf.appv[0].id);   /* the default app */
+
+	app = app_find(r, &id);
+	if (!app)
+		return sip_reply(r->sip, msg, 404, "Unknown push "
+				 "application");
+
+	if (!pl_isset(&msg->ctyp.type))
+		return sip_reply(r->sip, msg, 400, "No Content-Type");
+	re_snprintf(ctype, sizeof(ctype), "%r/%r", &msg->ctyp.type,
+		    &msg->ctyp.subtype);
+
+	/* external-body is always taken: the type that counts is inside */
+	if (app->accept && !extbody_is(&msg->ctyp.type)) {
+		pl_set_str(&acc, app->accept);
+		if (!ctype_accepted(&acc, ctype))
+			return sip_replyf(r->sip, msg, 415, "Unsupported "
+					  "Media Type", "Accept: %s\r\n"
+					  "Content-Length: 0\r\n\r\n",
+					  app->accept);
+	}
+
+	(void)pl_strcpy(&msg->callid, cid, sizeof(cid));
+	if (seen_has(r->seen, cid)) {
+		plog(LOG_INFO, MOD, "%s: already handed over", cid);
+		return sip_reply(r->sip, msg, 200, "OK");
+	}
+
+	re_snprintf(from, sizeof(from), "%r", &addr.auri);
+	memset(&p, 0, sizeof(p));
+	p.app = app->id;
+	p.from = from;
+	p.ctype = ctype;
+	p.method = "MESSAGE";
+	p.push_id = cid;
+	p.body = mbuf_buf(msg->mb);
+	p.body_len = mbuf_get_left(msg->mb);
+	if (extbody_is(&msg->ctyp.type)) {
+		/* RFC 4483 fetching is not in this version: say so */
+		p.body = NULL;
+		p.body_len = 0;
+		p.error = "content indirection is not supported yet";
+	}
+
+	err = r->ph(&p, r->arg);
+	if (err == EBUSY)
+		return sip_replyf(r->sip, msg, 503, "Busy", "Retry-After: 5\r\n"
+				  "Content-Length: 0\r\n\r\n");
+	if (err)
+		return sip_reply(r->sip, msg, 500, "Application failed");
+
+	err = seen_add(r->seen, cid);
+	if (err)
+		plog(LOG_WARN, MOD, "%s: not remembered: %m", cid, err);
+
+	/* RFC 3428: no Contact, no body */
+	return sip_reply(r->sip, msg, 200, "OK");
+}
+
+
+bool inbound_request(struct receiver *r, const struct sip_msg *msg)
+{
+	const char *reason = NULL;
+
+	if (reqcheck_request(msg, &reason)) {
+		(void)sip_reply(r->sip, msg, 400, reason ? reason :
+				"Bad Request");
+		return true;
+	}
+
+	if (!pl_strcmp(&msg->met, "MESSAGE")) {
+		(void)handle_message(r, msg);
+		return true;
+	}
+
+	if (!pl_strcmp(&msg->met, "OPTIONS")) {
+		(void)sip_replyf(r->sip, msg, 200, "OK", "%s"
+				 "Content-Length: 0\r\n\r\n", allow);
+		return true;
+	}
+
+	if (!pl_strcmp(&msg->met, "ACK"))
+		return true;
+
+	(void)sip_replyf(r->sip, msg, 405, "Method Not Allowed",
+			 "%sContent-Length: 0\r\n\r\n", allow);
+	return true;
+}

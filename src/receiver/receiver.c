@@ -1,0 +1,206 @@
+/**
+ * @file receiver.c  The Push Receiver Agent engine: setup and controls
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <re.h>
+#include <sippush/log.h>
+#include "receiver.h"
+
+#define MOD "receiver"
+
+
+static void destructor(void *arg)
+{
+	struct receiver *r = arg;
+
+	tmr_cancel(&r->tmr);
+	mem_deref(r->req);
+	mem_deref(r->auth);
+	mem_deref(r->seen);
+	mem_deref(r->aor);
+	mem_deref(r->registrar);
+	mem_deref(r->instance);
+	mem_deref(r->apps);
+	mem_deref(r->auth_user);
+	mem_deref(r->auth_pass);
+}
+
+
+static int auth_h(char **user, char **pass, const char *realm, void *arg)
+{
+	struct receiver *r = arg;
+	int err;
+	(void)realm;
+
+	if (!r->auth_user || !r->auth_pass)
+		return EAUTH;
+
+	err  = str_dup(user, r->auth_user);
+	err |= str_dup(pass, r->auth_pass);
+	return err;
+}
+
+
+int receiver_alloc(struct receiver **rp, struct sip *sip,
+		   const struct receiver_conf *conf, receiver_push_h *ph,
+		   receiver_reg_h *rh, void *arg)
+{
+	struct receiver *r;
+	struct mbuf *mb = NULL;
+	int err;
+
+	if (!rp || !sip || !conf || !conf->aor || !conf->registrar ||
+	    !conf->instance || !conf->appn || !conf->state_dir || !ph)
+		return EINVAL;
+
+	r = mem_zalloc(sizeof(*r), destructor);
+	if (!r)
+		return ENOMEM;
+
+	r->conf = *conf;
+	/* conf->appv stays the caller's: it must outlive the receiver */
+	r->sip = sip;
+	r->ph = ph;
+	r->rh = rh;
+	r->arg = arg;
+	r->pref = conf->require_pref;
+	r->expires = conf->expires ? conf->expires : 3600;
+	tmr_init(&r->tmr);
+	re_snprintf(r->call_id, sizeof(r->call_id), "%016llx@sippush-agent",
+		    (unsigned long long)rand_u64());
+	re_snprintf(r->from_tag, sizeof(r->from_tag), "%016llx",
+		    (unsigned long long)rand_u64());
+
+	err  = str_dup(&r->aor, conf->aor);
+	err |= str_dup(&r->registrar, conf->registrar);
+	err |= str_dup(&r->instance, conf->instance);
+	if (conf->auth_user)
+		err |= str_dup(&r->auth_user, conf->auth_user);
+	if (conf->auth_pass)
+		err |= str_dup(&r->auth_pass, conf->auth_pass);
+	if (err) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	mb = mbuf_alloc(128);
+	for (size_t i = 0; mb && i < conf->appn; i++)
+		err |= mbuf_printf(mb, "%s%s", i ? "," : "",
+				   conf->appv[i].id);
+	if (!mb || err) {
+		err = ENOMEM;
+		goto out;
+	}
+	mb->pos = 0;
+	err = mbuf_strdup(mb, &r->apps, mb->end);
+	if (err)
+		goto out;
+
+	/* no reference back to r: r owns the auth object */
+	err = sip_auth_alloc(&r->auth, auth_h, r, false);
+	if (err)
+		goto out;
+
+	err = seen_open(&r->seen, conf->state_dir, conf->seen_max);
+	if (err)
+		plog(LOG_ERROR, MOD, "%s: cannot keep seen pushes: %m",
+		     conf->state_dir, err);
+
+ out:
+	mem_deref(mb);
+	if (err)
+		mem_deref(r);
+	else
+		*rp = r;
+	return err;
+}
+
+
+int receiver_register(struct receiver *r)
+{
+	if (!r)
+		return EINVAL;
+	r->stopping = false;
+	return reg_send(r);
+}
+
+
+/** Stay registered, with (false) or without (true) the push feature tags */
+int receiver_withdraw(struct receiver *r, bool withdraw)
+{
+	if (!r)
+		return EINVAL;
+	r->withdrawn = withdraw;
+	r->req = mem_deref(r->req);
+	return reg_send(r);
+}
+
+
+int receiver_unregister(struct receiver *r)
+{
+	if (!r)
+		return EINVAL;
+	r->stopping = true;
+	r->expires = 0;
+	tmr_cancel(&r->tmr);
+	r->req = mem_deref(r->req);
+	return reg_send(r);
+}
+
+
+const char *receiver_gruu(const struct receiver *r)
+{
+	return r && r->gruu[0] ? r->gruu : NULL;
+}
+
+
+bool receiver_sip_request(struct receiver *r, const struct sip_msg *msg)
+{
+	return r && msg && inbound_request(r, msg);
+}
+
+
+/**
+ * The terminal's +sip.instance, generated once (a random UUID) and kept in
+ * <state_dir>/instance.
+ */
+int receiver_instance_load(char *buf, size_t sz, const char *state_dir)
+{
+	char path[512];
+	uint8_t u[16];
+	FILE *f;
+
+	if (!buf || sz < 46 || !state_dir)
+		return EINVAL;
+
+	(void)mkdir(state_dir, 0700);
+	re_snprintf(path, sizeof(path), "%s/instance", state_dir);
+	f = fopen(path, "r");
+	if (f) {
+		bool ok = fgets(buf, (int)sz, f) != NULL;
+
+		(void)fclose(f);
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (ok && !strncmp(buf, "urn:uuid:", 9) && strlen(buf) == 45)
+			return 0;
+		return EBADMSG;
+	}
+
+	rand_bytes(u, sizeof(u));
+	u[6] = (u[6] & 0x0f) | 0x40;   /* version 4 */
+	u[8] = (u[8] & 0x3f) | 0x80;   /* RFC 4122 variant */
+	re_snprintf(buf, sz, "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+		    "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2],
+		    u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+		    u[12], u[13], u[14], u[15]);
+
+	f = fopen(path, "w");
+	if (!f)
+		return errno;
+	(void)fprintf(f, "%s\n", buf);
+	(void)fclose(f);
+	return 0;
+}

@@ -1,0 +1,183 @@
+/**
+ * @file register.c  The terminal's own REGISTER client
+ *
+ * On sip_request rather than libre's sipreg, which can change neither its
+ * Contact's parameters (withdrawing push needs that) nor whether it
+ * de-registers when freed.
+ */
+#include <errno.h>
+#include <string.h>
+#include <re.h>
+#include <sippush/featuretag.h>
+#include <sippush/log.h>
+#include "receiver.h"
+
+#define MOD "register"
+
+enum { RETRY_MS = 30000, MAX_AUTH = 3 };
+
+static const char *const methods = "MESSAGE,OPTIONS";
+
+
+static int contact_print(struct re_printf *pf, const struct receiver *r)
+{
+	struct contact_spec cs = {
+		.instance = r->instance,
+		.apps = r->withdrawn ? NULL : r->apps,
+		.methods = methods,
+		.reg_id = r->conf.reg_id,
+		.expires = -1,
+	};
+	struct sa laddr;
+	char uri[256];
+	struct uri ru;
+	struct pl pl;
+
+	pl_set_str(&pl, r->aor);
+	if (uri_decode(&ru, &pl))
+		return EINVAL;
+	if (sip_transp_laddr(r->sip, &laddr, SIP_TRANSP_UDP, NULL))
+		return EINVAL;
+	re_snprintf(uri, sizeof(uri), "sip:%r@%J", &ru.user, &laddr);
+	cs.uri = uri;
+	return contact_spec_print(pf, &cs);
+}
+
+
+static void resp_h(int err, const struct sip_msg *msg, void *arg);
+
+
+int reg_send(struct receiver *r)
+{
+	++r->cseq;
+	return sip_requestf(&r->req, r->sip, true, "REGISTER", r->registrar,
+			    NULL, r->auth, NULL, resp_h, r,
+			    "From: <%s>;tag=%s\r\n"
+			    "To: <%s>\r\n"
+			    "Call-ID: %s\r\n"
+			    "CSeq: %u REGISTER\r\n"
+			    "Contact: %H\r\n"
+			    "Expires: %u\r\n"
+			    "Supported: gruu, path\r\n"
+			    "%s"
+			    "Content-Length: 0\r\n\r\n",
+			    r->aor, r->from_tag, r->aor, r->call_id, r->cseq,
+			    contact_print, r, r->expires,
+			    r->pref ? "Require: pref\r\n" : "");
+}
+
+
+static void reg_tmr_h(void *arg)
+{
+	struct receiver *r = arg;
+	int err = reg_send(r);
+
+	if (err) {
+		plog(LOG_WARN, MOD, "cannot send REGISTER: %m", err);
+		tmr_start(&r->tmr, RETRY_MS, reg_tmr_h, r);
+	}
+}
+
+
+static void later(struct receiver *r, uint64_t ms)
+{
+	tmr_start(&r->tmr, ms, reg_tmr_h, r);
+}
+
+
+struct ours {
+	const struct receiver *r;
+	struct contact_feat cf;
+	bool found;
+};
+
+
+static bool contact_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
+		      void *arg)
+{
+	struct ours *o = arg;
+	struct contact_feat cf;
+	(void)msg;
+
+	if (contact_feat_decode(&cf, &hdr->val))
+		return false;
+	if (pl_strcmp(&cf.instance, o->r->instance))
+		return false;
+	o->cf = cf;
+	o->found = true;
+	return true;
+}
+
+
+static void report(struct receiver *r, int err, uint16_t scode,
+		   uint32_t expires)
+{
+	if (r->rh)
+		r->rh(err, scode, r->gruu[0] ? r->gruu : NULL, expires,
+		      r->arg);
+}
+
+
+static void resp_h(int err, const struct sip_msg *msg, void *arg)
+{
+	struct receiver *r = arg;
+	struct ours o = {.r = r};
+	uint32_t expires;
+
+	if (err) {
+		plog(LOG_WARN, MOD, "REGISTER failed: %m", err);
+		report(r, err, 0, 0);
+		if (!r->stopping)
+			later(r, RETRY_MS);
+		return;
+	}
+	if (msg->scode < 200)
+		return;
+
+	if ((msg->scode == 401 || msg->scode == 407) &&
+	    r->auth_tries++ < MAX_AUTH &&
+	    !sip_auth_authenticate(r->auth, msg)) {
+		(void)reg_send(r);
+		return;
+	}
+
+	if (msg->scode == 420 && r->pref) {
+		plog(LOG_WARN, MOD, "the registrar does not support "
+		     "'Require: pref' (420); registering without it");
+		r->pref = false;
+		(void)reg_send(r);
+		return;
+	}
+
+	r->auth_tries = 0;
+	if (msg->scode >= 300) {
+		plog(LOG_WARN, MOD, "REGISTER answered %u %r", msg->scode,
+		     &msg->reason);
+		report(r, EPROTO, msg->scode, 0);
+		if (!r->stopping)
+			later(r, RETRY_MS);
+		return;
+	}
+
+	if (r->stopping) {
+		report(r, 0, msg->scode, 0);
+		return;
+	}
+
+	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT, contact_h, &o);
+	expires = r->expires;
+	if (o.found && o.cf.has_expires)
+		expires = o.cf.expires;
+	r->gruu[0] = '\0';
+	if (o.found && pl_isset(&o.cf.pub_gruu))
+		(void)pl_strcpy(&o.cf.pub_gruu, r->gruu, sizeof(r->gruu));
+
+	plog(LOG_INFO, MOD, "registered %s for %u s%s%s%s", r->aor, expires,
+	     r->gruu[0] ? ", GRUU " : "", r->gruu,
+	     r->withdrawn ? " (push withdrawn)" : "");
+	report(r, 0, msg->scode, expires);
+
+	/* refresh well before expiry */
+	later(r, expires > 120 ? (uint64_t)(expires - 60) * 1000
+	      : (uint64_t)expires * 500 + 1);
+}

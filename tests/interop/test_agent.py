@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""sippush-agent (the Push Receiver Agent) with real peers: SIPp as its
+registrar and as a sender, and sippushd end to end."""
+import base64
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (BUILD, Capture, Daemon, Sipp, check, free_port, run,
+                     scenario, wait_until)
+
+AGENT = os.path.join(BUILD, "cmd", "sippush-agent")
+
+
+class Agent:
+    def __init__(self, env, user, registrar_port, *extra, name="agent"):
+        self.env = env
+        self.port = free_port()
+        self.name = name
+        self.inbox = env.path(name + "-inbox")
+        self.state = env.path(name + "-state")
+        self.args = [AGENT, "--aor", "sip:%s@example.com" % user,
+                     "--registrar", "sip:127.0.0.1:%d" % registrar_port,
+                     "--sip", "127.0.0.1:%d" % self.port, "--state-dir",
+                     self.state, "--log-level", "debug",
+                     "--app", "mms.ua=dir:" + self.inbox] + list(extra)
+        self.proc = None
+
+    def start(self):
+        self.proc = self.env.spawn(self.args, self.name + ".log")
+        return self
+
+    def log(self):
+        with open(self.env.path(self.name + ".log"), errors="replace") as f:
+            return f.read()
+
+    def files(self):
+        try:
+            return sorted(f for f in os.listdir(self.inbox)
+                          if not f.startswith("."))
+        except OSError:
+            return []
+
+    def instance(self):
+        with open(os.path.join(self.state, "instance")) as f:
+            return f.read().strip()
+
+
+def test_agent_and_sippushd(env):
+    d = Daemon(env).start()
+    script = env.path("handler.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\n{ env | grep '^SIPPUSH_' | sort; cat; } > %s/"
+                "exec-$$.out\n" % env.dir)
+    os.chmod(script, stat.S_IRWXU)
+    cap_port = None
+    a = Agent(env, "alice", d.sip_port, "--app",
+              "syncml.dm=exec:" + script)
+    cap = Capture(env, [d.sip_port, a.port])
+    a.start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "the agent to register")
+    t = d.terminals("sip:alice@example.com")[0]
+    check(t["instance"] == a.instance() and
+          t["apps"] == ["mms.ua", "syncml.dm"] and
+          t["methods"] == ["MESSAGE", "OPTIONS"], "registered: %s" % t)
+    check("GRUU sip:alice@example.com;gr=" + a.instance() in a.log(),
+          "the agent read its GRUU")
+
+    # byte for byte, NULs and all (octet-stream: tshark would dissect
+    # random bytes typed as an MMS PDU and call them malformed)
+    blob = bytes(range(256)) * 3
+    st, doc, _ = d.http("POST", "/v1/pushes", {
+        "to": "sip:alice@example.com", "app": "mms.ua",
+        "content_type": "application/octet-stream",
+        "body_base64": base64.b64encode(blob).decode()})
+    check(st == 202, "push: %s" % doc)
+    pid = doc["id"]
+    check(d.wait_final(pid)["state"] == "delivered", "delivered")
+    files = a.files()
+    data = [f for f in files if not f.endswith(".meta")]
+    check(len(data) == 1, "one file: %s" % files)
+    with open(os.path.join(a.inbox, data[0]), "rb") as f:
+        check(f.read() == blob, "content differs")
+    with open(os.path.join(a.inbox, data[0] + ".meta")) as f:
+        meta = f.read()
+    check("app: mms.ua" in meta and "from: sip:push@localhost" in meta and
+          "content-type: application/octet-stream" in meta and
+          "push-id: %s." % pid in meta, "meta: " + meta)
+
+    # the exec handler: content on stdin, metadata in the environment
+    pid2 = d.push(to="sip:alice@example.com", app="syncml.dm",
+                  content_type="application/vnd.syncml.notification",
+                  body="dm-trigger")
+    check(d.wait_final(pid2)["state"] == "delivered", "exec delivered")
+    out = wait_until(lambda: [f for f in os.listdir(env.dir)
+                              if f.startswith("exec-")], 5, "handler")
+    with open(os.path.join(env.dir, out[0])) as f:
+        txt = f.read()
+    check("SIPPUSH_APP=syncml.dm" in txt and
+          "SIPPUSH_CONTENT_TYPE=application/vnd.syncml.notification" in txt
+          and "SIPPUSH_METHOD=MESSAGE" in txt and
+          "SIPPUSH_FROM=sip:push@localhost" in txt and
+          "SIPPUSH_PUSH_ID=%s." % pid2 in txt and
+          txt.endswith("dm-trigger"), "exec handler saw: " + txt)
+
+    # withdraw and restore SIP Push while staying registered
+    os.kill(a.proc.pid, signal.SIGUSR1)
+    wait_until(lambda: not d.terminals("sip:alice@example.com")[0]["push"],
+               5, "push withdrawn")
+    os.kill(a.proc.pid, signal.SIGUSR2)
+    wait_until(lambda: d.terminals("sip:alice@example.com")[0]["push"],
+               5, "push restored")
+
+    # shutdown de-registers; the instance survives a restart
+    inst = a.instance()
+    a.proc.terminate()
+    check(a.proc.wait(10) == 0, "agent exit status")
+    check(d.terminals("sip:alice@example.com") == [], "de-registered")
+    a.start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "re-registered")
+    check(d.terminals("sip:alice@example.com")[0]["instance"] == inst,
+          "same instance after restart")
+    cap.verify(8)
+
+
+def test_agent_registrar_checks(env):
+    reg_port = free_port()
+    r = Sipp(env, scenario(env, "uas_registrar.xml", apps="mms.ua"),
+             reg_port, timeout=20)
+    a = Agent(env, "tom", reg_port).start()
+    r.ok(25)
+    wait_until(lambda: "registered sip:tom@example.com" in a.log(), 5,
+               "the agent to take the 200")
+    check("does not support 'Require: pref'" in a.log(),
+          "the 420 retry is logged")
+    check("GRUU sip:tom@example.com;gr=urn:uuid:" in a.log(),
+          "GRUU read from the 200")
+    # the registrar's check_it_inverse failed the call if Require came
+    check(re.search(r"RETRY +<sip:tom@127\.0\.0\.1:%d>" % a.port, r.log()),
+          "retry without Require: " + r.log())
+
+
+def sender(env, a, code, headers, ctype="text/plain", check_re=".",
+           twice=False):
+    scen = scenario(env, "uac_message_twice.xml" if twice else
+                    "uac_message.xml", code=code, headers=headers,
+                    ctype=ctype, check=check_re)
+    s = Sipp(env, scen, free_port(), "127.0.0.1:%d" % a.port,
+             keys={"user": "uma"}, timeout=10)
+    s.ok(15)
+    return s
+
+
+def test_agent_inbound_checks(env):
+    # a registrar that answers 200 to everything is enough here
+    d = Daemon(env).start()
+    a = Agent(env, "uma", d.sip_port, "--accept",
+              "mms.ua=application/vnd.wap.mms-message,text/plain").start()
+    wait_until(lambda: "registered sip:uma" in a.log(), 10, "registered")
+    pai = "P-Asserted-Identity: <sip:push@localhost>"
+    ac = 'Accept-Contact: *;+g.oma.pusheventapp="mms.ua";require;explicit'
+    sender(env, a, 403, ac)                       # no PAI
+    sender(env, a, 404, pai + "\r\n" +
+           'Accept-Contact: *;+g.oma.pusheventapp="ulp.ua";require')
+    sender(env, a, 415, pai + "\r\n" + ac, ctype="image/png",
+           check_re="Accept: application/vnd.wap.mms-message,text/plain")
+    check(a.files() == [], "nothing handed over yet: %s" % a.files())
+    sender(env, a, 200, pai + "\r\n" + ac, twice=True)
+    data = [f for f in a.files() if not f.endswith(".meta")]
+    check(len(data) == 1, "a re-sent push is handed over once: %s" %
+          a.files())
+    sender(env, a, 200, pai)                      # no AC: the default app
+    check(len([f for f in a.files() if not f.endswith(".meta")]) == 2,
+          "default application")
+
+    # an agent that does not trust loopback refuses even a PAI
+    b = Agent(env, "uma", d.sip_port, "--trust", "10.9.0.0/16",
+              name="agent2").start()
+    wait_until(lambda: "registered sip:uma" in b.log(), 10, "registered")
+    sender(env, b, 403, pai + "\r\n" + ac)
+
+
+if __name__ == "__main__":
+    run([test_agent_and_sippushd, test_agent_registrar_checks,
+         test_agent_inbound_checks])
