@@ -47,11 +47,27 @@ static int contact_print(struct re_printf *pf, const struct receiver *r)
 static void resp_h(int err, const struct sip_msg *msg, void *arg);
 
 
+/*
+ * Request-URI: the AoR's domain (RFC 3261 §10.2); --registrar is where it
+ * is sent (a proxy or registrar address).
+ */
 int reg_send(struct receiver *r)
 {
+	char ruri[256];
+	struct uri aor, route;
+	struct pl pl;
+
+	pl_set_str(&pl, r->aor);
+	if (uri_decode(&aor, &pl))
+		return EINVAL;
+	pl_set_str(&pl, r->registrar);
+	if (uri_decode(&route, &pl))
+		return EINVAL;
+	re_snprintf(ruri, sizeof(ruri), "%r:%r", &aor.scheme, &aor.host);
+
 	++r->cseq;
-	return sip_requestf(&r->req, r->sip, true, "REGISTER", r->registrar,
-			    NULL, r->auth, NULL, resp_h, r,
+	return sip_requestf(&r->req, r->sip, true, "REGISTER", ruri,
+			    &route, r->auth, NULL, resp_h, r,
 			    "From: <%s>;tag=%s\r\n"
 			    "To: <%s>\r\n"
 			    "Call-ID: %s\r\n"

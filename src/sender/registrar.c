@@ -203,7 +203,7 @@ static int apply_contact(struct reg_ctx *rc, const struct contact_feat *cf,
 
 	if (ok && pl_isset(&ok->pub_gruu))
 		re_snprintf(pub, sizeof(pub), "%r", &ok->pub_gruu);
-	else if (!rc->third_party && inst[0])
+	else if (inst[0])   /* the core's format too (DESIGN.md) */
 		re_snprintf(pub, sizeof(pub), "%s;gr=%s", rc->aor, inst);
 	if (ok && pl_isset(&ok->temp_gruu))
 		re_snprintf(temp, sizeof(temp), "%r", &ok->temp_gruu);

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Through Kamailio as the SIP/IP core: two sippush-agents register one AoR
+at Kamailio (registrar with GRUU); Kamailio sends sippushd a third-party
+REGISTER carrying each terminal's REGISTER; sippushd pushes through
+Kamailio (--outbound) by GRUU. All push traffic goes via Kamailio."""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Capture, Daemon, check, free_port, run, wait_until
+from test_agent import Agent
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def kamailio(env, port, as_port):
+    with open(os.path.join(HERE, "kamailio", "core.cfg")) as f:
+        cfg = f.read().replace("__PORT__", str(port)).replace(
+            "__AS_PORT__", str(as_port))
+    path = env.path("core.cfg")
+    with open(path, "w") as f:
+        f.write(cfg)
+    p = env.spawn(["kamailio", "-f", path, "-DD", "-E", "-m", "64", "-M",
+                   "8", "-P", env.path("kamailio.pid")], "kamailio.log")
+    wait_until(lambda: p.poll() is not None or "Listening on" in open(
+        env.path("kamailio.log")).read(), 15, "kamailio")
+    check(p.poll() is None, "kamailio exited: " +
+          open(env.path("kamailio.log")).read()[-2000:])
+    time.sleep(0.5)
+    return p
+
+
+def test_two_agents_via_kamailio(env):
+    kport = free_port()
+    d = Daemon(env, "--outbound", "sip:127.0.0.1:%d" % kport)
+    kam = kamailio(env, kport, d.sip_port)
+    d.start()
+    a1 = Agent(env, "vera", kport, name="agent1")
+    a2 = Agent(env, "vera", kport, name="agent2")
+    cap = Capture(env, [kport, d.sip_port, a1.port, a2.port])
+    a1.start()
+    a2.start()
+    wait_until(lambda: len(d.terminals("sip:vera@example.com")) == 2, 15,
+               "sippushd to learn both terminals from Kamailio")
+    terms = d.terminals("sip:vera@example.com")
+    check(all(t["source"] == "third-party" and t["apps"] == ["mms.ua"] and
+              t["path"] == "<sip:scscf@127.0.0.1:%d;lr>" % kport
+              for t in terms), "records from the core: %s" % terms)
+    check(sorted(t["instance"] for t in terms) ==
+          sorted([a1.instance(), a2.instance()]), "both instances")
+
+    pid = d.push(to="sip:vera@example.com", app="mms.ua",
+                 content_type="text/plain", body="to-both")
+    st = d.wait_final(pid)
+    check(st["state"] == "delivered" and len(st["deliveries"]) == 2 and
+          all(x["sip_status"] == 200 for x in st["deliveries"]),
+          "push to all: %s" % st)
+    check(len([f for f in a1.files() if not f.endswith(".meta")]) == 1 and
+          len([f for f in a2.files() if not f.endswith(".meta")]) == 1,
+          "each handler got it")
+
+    pid = d.push(to="sip:vera@example.com", app="mms.ua",
+                 content_type="text/plain", body="to-one",
+                 terminals=a2.instance())
+    st = d.wait_final(pid)
+    check(st["state"] == "delivered" and len(st["deliveries"]) == 1,
+          "push to one: %s" % st)
+    check(len([f for f in a1.files() if not f.endswith(".meta")]) == 1 and
+          len([f for f in a2.files() if not f.endswith(".meta")]) == 2,
+          "only agent2 got the second push")
+
+    # every MESSAGE reached the agents from Kamailio, none from sippushd
+    cap.stop()
+    out = subprocess.run(
+        ["tshark", "-r", cap.file, "-Y", "sip.Method == \"MESSAGE\"",
+         "-T", "fields", "-e", "udp.srcport", "-e", "udp.dstport"] +
+        sum([["-d", "udp.port==%d,sip" % p] for p in cap.ports], []),
+        capture_output=True, text=True, timeout=60).stdout.split("\n")
+    pairs = [tuple(int(x) for x in l.split()) for l in out if l.strip()]
+    to_agents = [p for p in pairs if p[1] in (a1.port, a2.port)]
+    check(len(to_agents) >= 3 and all(p[0] == kport for p in to_agents),
+          "MESSAGEs to the agents came from Kamailio: %s" % pairs)
+    check(all(p[1] == kport for p in pairs if p[0] == d.sip_port),
+          "sippushd sent every MESSAGE to Kamailio: %s" % pairs)
+    bad = cap._count("_ws.malformed || _ws.expert.severity == error")
+    check(bad == 0, "%d malformed frames" % bad)
+
+    # de-registration travels the same way
+    a1.proc.terminate()
+    a1.proc.wait(10)
+    wait_until(lambda: len(d.terminals("sip:vera@example.com")) == 1, 10,
+               "sippushd to drop the de-registered terminal")
+    check(kam.poll() is None, "kamailio still running")
+
+
+if __name__ == "__main__":
+    run([test_two_agents_via_kamailio])
