@@ -55,8 +55,9 @@ static struct {
 	struct sa sip;
 	char aor[256], registrar[256], instance[64], state_dir[400];
 	char auth_user[128], auth_pass[128];
-	uint32_t expires, exec_max, exec_timeout_s;
-	bool no_pref;
+	uint32_t expires, exec_max, exec_timeout_s, fetch_timeout_s;
+	uint64_t fetch_max;
+	bool no_pref, allow_private;
 	struct child children[MAX_CHILD];
 	uint32_t nchildren;
 	struct receiver *r;
@@ -89,6 +90,9 @@ static void usage(void)
 "  --no-require-pref    do not send Require: pref\n"
 "  --exec-max N         exec handlers at once (default 8)\n"
 "  --exec-timeout S     kill an exec handler after S s (default 30)\n"
+"  --fetch-max SIZE     content-indirection size cap (default 16M)\n"
+"  --fetch-timeout S    content-indirection time limit (default 30)\n"
+"  --allow-private-fetch  fetch from loopback/private addresses too\n"
 "  --log-level LEVEL    error, warn, info, debug\n"
 "  --help, --version\n");
 }
@@ -387,6 +391,8 @@ static void parse(int argc, char *argv[])
 		{"auth-user", 1, NULL, 'u'}, {"auth-pass", 1, NULL, 'p'},
 		{"expires", 1, NULL, 'e'}, {"no-require-pref", 0, NULL, 'N'},
 		{"exec-max", 1, NULL, 'm'}, {"exec-timeout", 1, NULL, 'T'},
+		{"fetch-max", 1, NULL, 'F'}, {"fetch-timeout", 1, NULL, 'O'},
+		{"allow-private-fetch", 0, NULL, 'P'},
 		{"log-level", 1, NULL, 'l'}, {"help", 0, NULL, 'h'},
 		{"version", 0, NULL, 'V'}, {NULL, 0, NULL, 0},
 	};
@@ -437,6 +443,16 @@ static void parse(int argc, char *argv[])
 			if (opts_u32(&g.exec_timeout_s, optarg, 1, 3600))
 				die("--exec-timeout: 1..3600 s", optarg);
 			break;
+		case 'F':
+			if (opts_size(&g.fetch_max, optarg) || !g.fetch_max ||
+			    g.fetch_max > (1ull << 32))
+				die("--fetch-max: a size like 16M", optarg);
+			break;
+		case 'O':
+			if (opts_u32(&g.fetch_timeout_s, optarg, 1, 3600))
+				die("--fetch-timeout: 1..3600 s", optarg);
+			break;
+		case 'P': g.allow_private = true; break;
 		case 'l':
 			if (log_level_decode(&lvl, optarg))
 				die("--log-level: error, warn, info, debug",
@@ -474,6 +490,8 @@ int main(int argc, char *argv[])
 	g.expires = 3600;
 	g.exec_max = 8;
 	g.exec_timeout_s = 30;
+	g.fetch_max = 16u << 20;
+	g.fetch_timeout_s = 30;
 	parse(argc, argv);
 
 	err = libre_init();
@@ -510,6 +528,9 @@ int main(int argc, char *argv[])
 	rc.expires = g.expires;
 	rc.reg_id = 1;
 	rc.require_pref = !g.no_pref;
+	rc.fetch_max = (size_t)g.fetch_max;
+	rc.fetch_timeout_ms = g.fetch_timeout_s * 1000;
+	rc.allow_private_fetch = g.allow_private;
 
 	err = receiver_alloc(&g.r, sip, &rc, push_h, reg_h, NULL);
 	err = err ? err : sip_listen(&lsnr, sip, true, sip_req_h, NULL);

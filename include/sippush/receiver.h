@@ -12,7 +12,10 @@
  * Page mode today: MESSAGE with P-Asserted-Identity from a trusted peer
  * (else 403), application from Accept-Contact (unknown: 404), content type
  * checked (415 + Accept), duplicates (same Call-ID) handed over once, the
- * set of seen pushes bounded and kept in the state directory.
+ * set of seen pushes bounded and kept in the state directory. Content
+ * indirection (message/external-body) is answered 200 and fetched inside
+ * the loop (fetch.h); a failed fetch reaches the application as a push
+ * with `error` set.
  */
 
 struct receiver;
@@ -41,6 +44,9 @@ struct receiver_conf {
 	uint32_t reg_id;
 	uint32_t seen_max;        /**< identities remembered (10000)     */
 	bool require_pref;
+	size_t fetch_max;         /**< content-indirection cap (16 MiB)  */
+	uint32_t fetch_timeout_ms;/**< (30000)                           */
+	bool allow_private_fetch; /**< fetch from loopback/private hosts */
 };
 
 /** One push handed to the application; views valid during the call */

@@ -3,11 +3,13 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <re.h>
 #include <sippush/appid.h>
 #include <sippush/cidr.h>
 #include <sippush/extbody.h>
 #include <sippush/featuretag.h>
+#include <sippush/fetch.h>
 #include <sippush/log.h>
 #include <sippush/method.h>
 #include <sippush/reqcheck.h>
@@ -60,6 +62,105 @@ static const struct receiver_app *app_find(const struct receiver *r,
 }
 
 
+struct pending {
+	struct receiver *r;
+	char *app, *from, *ctype, *push_id;
+};
+
+
+static void pending_destructor(void *arg)
+{
+	struct pending *pd = arg;
+
+	mem_deref(pd->app);
+	mem_deref(pd->from);
+	mem_deref(pd->ctype);
+	mem_deref(pd->push_id);
+}
+
+
+static void fetched_h(int err, const char *why, struct mbuf *mb, void *arg)
+{
+	struct pending *pd = arg;
+	struct receiver_push p = {
+		.app = pd->app, .from = pd->from, .ctype = pd->ctype,
+		.method = "MESSAGE", .push_id = pd->push_id,
+		.body = mb ? mb->buf : NULL, .body_len = mb ? mb->end : 0,
+		.error = err ? why : NULL,
+	};
+
+	if (err)
+		plog(LOG_WARN, MOD, "%s: %s", pd->push_id, why);
+	(void)pd->r->ph(&p, pd->r->arg);
+	mem_deref(pd);
+}
+
+
+/* A failed indirection is the application's news, not a SIP error */
+static void fail_push(struct receiver *r, struct receiver_push *p,
+		      const char *why)
+{
+	p->body = NULL;
+	p->body_len = 0;
+	p->error = why;
+	plog(LOG_WARN, MOD, "%s: %s", p->push_id, why);
+	(void)r->ph(p, r->arg);
+}
+
+
+/*
+ * RFC 4483: answer 200 at once, then fetch. The push is remembered as
+ * seen before the answer, so a re-sent MESSAGE does not fetch twice.
+ */
+static int indirect(struct receiver *r, const struct sip_msg *msg,
+		    struct receiver_push *p)
+{
+	const struct sip_hdr *ct = sip_msg_hdr(msg, SIP_HDR_CONTENT_TYPE);
+	struct pl body = {(const char *)mbuf_buf(msg->mb),
+			  mbuf_get_left(msg->mb)};
+	struct pending *pd;
+	struct extbody eb;
+	char url[1024], inner[160];
+	int err;
+
+	if (!ct || extbody_decode(&eb, &ct->val, &body))
+		return sip_reply(r->sip, msg, 400, "Bad message/external-body");
+
+	(void)seen_add(r->seen, p->push_id);
+	(void)sip_reply(r->sip, msg, 200, "OK");
+
+	re_snprintf(inner, sizeof(inner), "%r", &eb.ctype);
+	p->ctype = inner[0] ? inner : "application/octet-stream";
+	if (eb.expiration && eb.expiration < (uint64_t)time(NULL)) {
+		fail_push(r, p, "content expired before it could be fetched");
+		return 0;
+	}
+	if (pl_strcpy(&eb.url, url, sizeof(url))) {
+		fail_push(r, p, "URL too long");
+		return 0;
+	}
+
+	pd = mem_zalloc(sizeof(*pd), pending_destructor);
+	if (!pd || str_dup(&pd->app, p->app) || str_dup(&pd->from, p->from)
+	    || str_dup(&pd->ctype, p->ctype) ||
+	    str_dup(&pd->push_id, p->push_id)) {
+		mem_deref(pd);
+		fail_push(r, p, "out of memory");
+		return 0;
+	}
+	pd->r = r;
+
+	err = fetch_start(r->fetcher, url, eb.has_size ? (int64_t)eb.size :
+			  -1, eb.has_hash ? eb.sha1 : NULL, fetched_h, pd);
+	if (err) {
+		mem_deref(pd);
+		fail_push(r, p, err == EFBIG ? "announced size above the "
+			  "limit" : "URL not fetchable (http/https only)");
+	}
+	return 0;
+}
+
+
 static int handle_message(struct receiver *r, const struct sip_msg *msg)
 {
 	const struct sip_hdr *pai = sip_msg_hdr(msg,
@@ -69,6 +170,7 @@ static int handle_message(struct receiver *r, const struct sip_msg *msg)
 	struct receiver_push p;
 	struct sip_addr addr;
 	struct pl id, acc;
+	bool is_ext;
 	int err;
 
 	if (!pai || !cidr_list_match(r->conf.trust, r->conf.ntrust,
@@ -94,8 +196,10 @@ static int handle_message(struct receiver *r, const struct sip_msg *msg)
 	re_snprintf(ctype, sizeof(ctype), "%r/%r", &msg->ctyp.type,
 		    &msg->ctyp.subtype);
 
+	is_ext = msg_ctype_cmp(&msg->ctyp, "message", "external-body");
+
 	/* external-body is always taken: the type that counts is inside */
-	if (app->accept && !extbody_is(&msg->ctyp.type)) {
+	if (app->accept && !is_ext) {
 		pl_set_str(&acc, app->accept);
 		if (!ctype_accepted(&acc, ctype))
 			return sip_replyf(r->sip, msg, 415, "Unsupported "
@@ -119,12 +223,8 @@ static int handle_message(struct receiver *r, const struct sip_msg *msg)
 	p.push_id = cid;
 	p.body = mbuf_buf(msg->mb);
 	p.body_len = mbuf_get_left(msg->mb);
-	if (extbody_is(&msg->ctyp.type)) {
-		/* RFC 4483 fetching is not in this version: say so */
-		p.body = NULL;
-		p.body_len = 0;
-		p.error = "content indirection is not supported yet";
-	}
+	if (is_ext)
+		return indirect(r, msg, &p);
 
 	err = r->ph(&p, r->arg);
 	if (err == EBUSY)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <re.h>
+#include <sippush/fetch.h>
 #include <sippush/log.h>
 #include "receiver.h"
 
@@ -20,6 +21,7 @@ static void destructor(void *arg)
 	mem_deref(r->req);
 	mem_deref(r->auth);
 	mem_deref(r->seen);
+	mem_deref(r->fetcher);
 	mem_deref(r->aor);
 	mem_deref(r->registrar);
 	mem_deref(r->instance);
@@ -103,6 +105,20 @@ int receiver_alloc(struct receiver **rp, struct sip *sip,
 	err = sip_auth_alloc(&r->auth, auth_h, r, false);
 	if (err)
 		goto out;
+
+	{
+		const struct fetch_limits lim = {
+			.max_size = conf->fetch_max ? conf->fetch_max :
+				16u << 20,
+			.timeout_ms = conf->fetch_timeout_ms ?
+				conf->fetch_timeout_ms : 30000,
+			.allow_private = conf->allow_private_fetch,
+		};
+
+		err = fetcher_alloc(&r->fetcher, &lim);
+		if (err)
+			goto out;
+	}
 
 	err = seen_open(&r->seen, conf->state_dir, conf->seen_max);
 	if (err)

@@ -4,6 +4,7 @@
 #include <sippush/receiver.h>
 
 struct seen;
+struct fetcher;
 
 struct receiver {
 	struct receiver_conf conf;
@@ -12,6 +13,7 @@ struct receiver {
 	struct sip_auth *auth;
 	struct tmr tmr;
 	struct seen *seen;
+	struct fetcher *fetcher;
 	receiver_push_h *ph;
 	receiver_reg_h *rh;
 	void *arg;

@@ -187,6 +187,131 @@ def test_agent_inbound_checks(env):
     sender(env, b, 403, pai + "\r\n" + ac)
 
 
+def raw_message(agent, cid, ctype, body, pai=True):
+    """One MESSAGE from a Python UDP socket; returns the status line."""
+    import socket
+    sk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sk.bind(("127.0.0.1", 0))
+    sk.settimeout(5)
+    lp = sk.getsockname()[1]
+    msg = ("MESSAGE sip:u@127.0.0.1:%d SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 127.0.0.1:%d;rport;branch=z9hG4bK-%s\r\n"
+           "From: <sip:push@localhost>;tag=t%s\r\nTo: <sip:u@example.com>\r\n"
+           "Call-ID: %s\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"
+           "%sContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s" % (
+               agent.port, lp, cid, cid, cid,
+               "P-Asserted-Identity: <sip:push@localhost>\r\n" if pai
+               else "", ctype, len(body), body))
+    sk.sendto(msg.encode(), ("127.0.0.1", agent.port))
+    data = sk.recv(65535)
+    sk.close()
+    return data.split(b"\r\n", 1)[0].decode()
+
+
+def extbody(url, extra=""):
+    ctype = ('message/external-body; access-type="URL"; '
+             'expiration="Mon, 24 Jun 2030 09:00:00 GMT"; URL="%s"%s' % (
+                 url, extra))
+    body = ("Content-Type: text/plain\r\nContent-ID: <x@y>\r\n"
+            "Content-Disposition: render\r\n\r\n")
+    return ctype, body
+
+
+def meta_of(agent, cid):
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", cid) + ".meta"
+    path = os.path.join(agent.inbox, name)
+    wait_until(lambda: os.path.exists(path), 10, "the push %s" % cid)
+    with open(path) as f:
+        return f.read()
+
+
+def test_agent_fetch(env):
+    import hashlib
+    import http.server
+    import threading
+    ok_body = b"fetched content " * 40
+    big_body = b"x" * 100000
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            data = {"/ok": ok_body, "/big": big_body}.get(self.path)
+            if data is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    base = "http://127.0.0.1:%d" % srv.server_address[1]
+    try:
+        d = Daemon(env).start()
+        a = Agent(env, "walt", d.sip_port, "--allow-private-fetch",
+                  "--fetch-max", "64k", name="agentA").start()
+        b = Agent(env, "xena", d.sip_port, name="agentB").start()
+        wait_until(lambda: d.terminals("sip:walt@example.com") and
+                   d.terminals("sip:xena@example.com"), 10, "registered")
+
+        # sippushd's own content indirection, end to end
+        big = ("0123456789abcdef" * 200)[:3000]
+        pid = d.push(to="sip:walt@example.com", app="mms.ua",
+                     content_type="text/plain", body=big)
+        check(d.wait_final(pid)["state"] == "delivered", "delivered")
+        wait_until(lambda: [f for f in a.files() if not
+                            f.endswith(".meta")], 10, "the fetched file")
+        data = [f for f in a.files() if not f.endswith(".meta")][0]
+        with open(os.path.join(a.inbox, data)) as f:
+            check(f.read() == big, "fetched content differs")
+        check("content-type: text/plain" in open(os.path.join(
+            a.inbox, data + ".meta")).read(), "inner content type")
+
+        # an agent that may not fetch from loopback reports a failed push
+        pid = d.push(to="sip:xena@example.com", app="mms.ua",
+                     content_type="text/plain", body=big)
+        check(d.wait_final(pid)["state"] == "delivered", "200 anyway")
+        metas = wait_until(lambda: [f for f in b.files()
+                                    if f.endswith(".meta")], 10, "meta")
+        txt = open(os.path.join(b.inbox, metas[0])).read()
+        check("error: address not allowed" in txt, "refused: " + txt)
+        check([f for f in b.files() if not f.endswith(".meta")] == [],
+              "no content file for a failed push")
+
+        cases = [
+            ("good", base + "/ok", "; size=%d; hash=%s" % (
+                len(ok_body), hashlib.sha1(ok_body).hexdigest()), None),
+            ("badhash", base + "/ok", "; hash=" + "0" * 40, "SHA-1"),
+            ("announced", base + "/ok", "; size=1000000",
+             "announced size above the limit"),
+            ("toobig", base + "/big", "", "larger than the limit"),
+            ("missing", base + "/nope", "", "HTTP status 404"),
+            ("scheme", "ftp://127.0.0.1/x", "", "http/https only"),
+        ]
+        for cid, url, extra, err in cases:
+            ctype, body = extbody(url, extra)
+            line = raw_message(a, cid + "@t", ctype, body)
+            check(line.startswith("SIP/2.0 200"), "%s: %s" % (cid, line))
+            txt = meta_of(a, cid + "@t")
+            if err:
+                check("error: " in txt and err in txt, "%s: %s" % (cid, txt))
+            else:
+                check("error" not in txt, "%s: %s" % (cid, txt))
+                with open(os.path.join(a.inbox, "good_t")) as f:
+                    check(f.read().encode() == ok_body, "good content")
+        ctype, body = extbody(base + "/ok")
+        ctype = ctype.replace("2030", "2001")
+        check(raw_message(a, "old@t", ctype, body).startswith("SIP/2.0 200"),
+              "expired: 200")
+        check("error: content expired" in meta_of(a, "old@t"), "expired")
+    finally:
+        srv.shutdown()
+
+
 if __name__ == "__main__":
     run([test_agent_and_sippushd, test_agent_registrar_checks,
-         test_agent_inbound_checks])
+         test_agent_inbound_checks, test_agent_fetch])

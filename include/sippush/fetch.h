@@ -1,0 +1,27 @@
+/**
+ * @file fetch.h  Content-indirection fetches (RFC 4483) inside libre's loop
+ *
+ * libcurl's multi interface with its sockets in fd_listen() and its timeout
+ * in a libre timer: no thread. Every fetch is bounded: http and https only
+ * (redirects too, at most 3), a size cap (also against the announced size),
+ * a time limit, and no connection to a loopback, private, link-local or
+ * otherwise non-public address unless allowed (checked on the address
+ * actually connected to, after DNS). The SHA-1 is checked when given.
+ */
+
+struct fetcher;
+
+struct fetch_limits {
+	size_t max_size;          /**< bytes                             */
+	uint32_t timeout_ms;
+	bool allow_private;       /**< loopback/private targets allowed  */
+};
+
+/** err 0: mb holds the content; else why (a short reason) */
+typedef void (fetch_h)(int err, const char *why, struct mbuf *mb,
+		       void *arg);
+
+int fetcher_alloc(struct fetcher **fp, const struct fetch_limits *lim);
+int fetch_start(struct fetcher *f, const char *url, int64_t size,
+		const uint8_t *sha1, fetch_h *h, void *arg);
+bool fetch_addr_public(const struct sa *sa);
