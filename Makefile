@@ -10,7 +10,7 @@ MAKEFLAGS  += --no-print-directory
 
 CMAKE_FLAGS = -DSIPPUSH_WERROR=$(WERROR)
 
-.PHONY: all build deps deps-test check check-asan bench run clean
+.PHONY: all build deps deps-test check check-asan bench run demo clean
 
 all: build
 
@@ -52,6 +52,10 @@ bench: deps-test build
 RUN_ARGS ?=
 run: deps build
 	$(BUILD)/cmd/sippushd $(RUN_ARGS)
+
+# Two sippush-agents of one user and a push to both (scripts/demo)
+demo: deps build
+	BUILD=$(BUILD) scripts/demo
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -312,6 +312,24 @@ def test_agent_fetch(env):
         srv.shutdown()
 
 
+def test_example_program(env):
+    # examples/receiver_min.c: the library embedded in ~100 lines
+    d = Daemon(env).start()
+    port = free_port()
+    p = env.spawn([os.path.join(BUILD, "examples", "receiver-min"),
+                   "sip:yan@example.com", "sip:127.0.0.1:%d" % d.sip_port,
+                   "127.0.0.1:%d" % port, env.path("yan-state")],
+                  "example.log")
+    wait_until(lambda: d.terminals("sip:yan@example.com"), 10, "register")
+    pid = d.push(to="sip:yan@example.com", app="mms.ua",
+                 content_type="text/plain", body="hi example")
+    check(d.wait_final(pid)["state"] == "delivered", "delivered")
+    wait_until(lambda: "hi example" in open(env.path("example.log")).read(),
+               5, "the example to print the push")
+    p.terminate()
+    check(p.wait(10) == 0, "example exit status")
+
+
 if __name__ == "__main__":
     run([test_agent_and_sippushd, test_agent_registrar_checks,
-         test_agent_inbound_checks, test_agent_fetch])
+         test_agent_inbound_checks, test_agent_fetch, test_example_program])
