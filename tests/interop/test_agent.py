@@ -312,6 +312,39 @@ def test_agent_fetch(env):
         srv.shutdown()
 
 
+def test_agent_digest_and_exec_limits(env):
+    # sippushd does not trust loopback here: the agent must authenticate
+    d = Daemon(env, "--trust", "10.200.0.0/16", "--retry-base", "300").start()
+    st, doc, _ = d.http("PUT", "/v1/users/sip:zoe@example.com/credentials",
+                        {"password": "s3cret"})
+    check(st == 202, "credentials: %s %s" % (st, doc))
+    slow = env.path("slow.sh")
+    with open(slow, "w") as f:
+        f.write("#!/bin/sh\ncat > /dev/null\nsleep 30\n")
+    os.chmod(slow, stat.S_IRWXU)
+    a = Agent(env, "zoe", d.sip_port, "--auth-user", "zoe", "--auth-pass",
+              "s3cret", "--app", "syncml.dm=exec:" + slow, "--exec-max", "1",
+              "--exec-timeout", "1").start()
+    wait_until(lambda: d.terminals("sip:zoe@example.com"), 10,
+               "digest registration")
+    bad = Agent(env, "zoe", d.sip_port, "--auth-user", "zoe",
+                "--auth-pass", "wrong", name="agent-bad").start()
+    wait_until(lambda: "REGISTER answered 403" in bad.log(), 10,
+               "wrong password refused")
+
+    # one handler at a time: the second push gets 503 and is retried
+    p1 = d.push(to="sip:zoe@example.com", app="syncml.dm",
+                content_type="text/plain", body="one")
+    p2 = d.push(to="sip:zoe@example.com", app="syncml.dm",
+                content_type="text/plain", body="two")
+    s1, s2 = d.wait_final(p1, 20), d.wait_final(p2, 20)
+    check(s1["state"] == "delivered" and s2["state"] == "delivered",
+          "both delivered: %s %s" % (s1, s2))
+    check(s2["deliveries"][0]["attempts"] >= 2, "503 then retry: %s" % s2)
+    wait_until(lambda: "timed out: killed" in a.log(), 10,
+               "the slow handler to be killed")
+
+
 def test_example_program(env):
     # examples/receiver_min.c: the library embedded in ~100 lines
     d = Daemon(env).start()
@@ -332,4 +365,5 @@ def test_example_program(env):
 
 if __name__ == "__main__":
     run([test_agent_and_sippushd, test_agent_registrar_checks,
-         test_agent_inbound_checks, test_agent_fetch, test_example_program])
+         test_agent_inbound_checks, test_agent_fetch, test_example_program,
+         test_agent_digest_and_exec_limits])
