@@ -19,54 +19,57 @@ static int number(uint64_t *v, const char *s, char **end)
 }
 
 
-/** "30", "30s", "5m", "2h", "7d" -> seconds */
-int opts_duration(uint64_t *secs, const char *s)
+struct unit {
+	char suffix;
+	uint64_t mul;
+};
+
+
+/* A number with an optional one-letter unit from the table */
+static int scaled(uint64_t *out, const char *s, const struct unit *units,
+		  size_t n)
 {
 	uint64_t v, mul = 1;
 	char *end;
+	size_t i;
 
-	if (!secs || number(&v, s, &end))
+	if (!out || number(&v, s, &end))
 		return EINVAL;
 
-	switch (*end) {
-	case '\0':
-	case 's': mul = 1; break;
-	case 'm': mul = 60; break;
-	case 'h': mul = 3600; break;
-	case 'd': mul = 86400; break;
-	default:  return EINVAL;
+	if (*end) {
+		for (i = 0; i < n && units[i].suffix != *end; i++)
+			;
+		if (i == n || end[1])
+			return EINVAL;
+		mul = units[i].mul;
 	}
-	if (*end && end[1])
-		return EINVAL;
 	if (v > UINT64_MAX / mul / 1000)
 		return ERANGE;
-	*secs = v * mul;
+	*out = v * mul;
 	return 0;
+}
+
+
+/** "30", "30s", "5m", "2h", "7d" -> seconds */
+int opts_duration(uint64_t *secs, const char *s)
+{
+	static const struct unit u[] = {
+		{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400},
+	};
+
+	return scaled(secs, s, u, ARRAY_SIZE(u));
 }
 
 
 /** "1300", "64k", "16M", "1G" -> bytes */
 int opts_size(uint64_t *bytes, const char *s)
 {
-	uint64_t v, mul = 1;
-	char *end;
+	static const struct unit u[] = {
+		{'k', 1ull << 10}, {'K', 1ull << 10}, {'m', 1ull << 20},
+		{'M', 1ull << 20}, {'g', 1ull << 30}, {'G', 1ull << 30},
+	};
 
-	if (!bytes || number(&v, s, &end))
-		return EINVAL;
-
-	switch (*end) {
-	case '\0': mul = 1; break;
-	case 'k': case 'K': mul = 1ull << 10; break;
-	case 'm': case 'M': mul = 1ull << 20; break;
-	case 'g': case 'G': mul = 1ull << 30; break;
-	default:  return EINVAL;
-	}
-	if (*end && end[1])
-		return EINVAL;
-	if (v > UINT64_MAX / mul)
-		return ERANGE;
-	*bytes = v * mul;
-	return 0;
+	return scaled(bytes, s, u, ARRAY_SIZE(u));
 }
 
 
