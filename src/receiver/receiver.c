@@ -19,6 +19,7 @@ static void destructor(void *arg)
 
 	tmr_cancel(&r->tmr);
 	mem_deref(r->req);
+	mem_deref(r->ka);
 	mem_deref(r->auth);
 	mem_deref(r->seen);
 	mem_deref(r->fetcher);
@@ -161,6 +162,7 @@ int receiver_unregister(struct receiver *r)
 		return EINVAL;
 	r->stopping = true;
 	r->expires = 0;
+	r->ka = mem_deref(r->ka);
 	tmr_cancel(&r->tmr);
 	r->req = mem_deref(r->req);
 	return reg_send(r);

@@ -11,6 +11,7 @@ struct receiver {
 	struct sip *sip;
 	struct sip_request *req;
 	struct sip_auth *auth;
+	struct sip_keepalive *ka;  /**< RFC 5626 flow keep-alive          */
 	struct tmr tmr;
 	struct seen *seen;
 	struct fetcher *fetcher;

@@ -125,6 +125,40 @@ static bool contact_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
 }
 
 
+static void ka_h(int err, void *arg)
+{
+	struct receiver *r = arg;
+
+	plog(LOG_WARN, MOD, "flow keep-alive failed (%m): registering again",
+	     err);
+	r->ka = mem_deref(r->ka);
+	if (!r->stopping)
+		(void)reg_send(r);
+}
+
+
+/*
+ * RFC 5626 §4.4: with reg-id, keep the flow to the registrar open (STUN
+ * over UDP, CRLF over TCP) at the registrar's Flow-Timer, if it gave one.
+ */
+static void keepalive(struct receiver *r, const struct sip_msg *msg)
+{
+	const struct sip_hdr *ft = sip_msg_xhdr(msg, "Flow-Timer");
+	uint32_t interval = 0;
+	int err;
+
+	if (!r->conf.reg_id)
+		return;
+	if (ft)
+		interval = pl_u32(&ft->val);
+
+	r->ka = mem_deref(r->ka);
+	err = sip_keepalive_start(&r->ka, r->sip, msg, interval, ka_h, r);
+	if (err)
+		plog(LOG_WARN, MOD, "no flow keep-alive: %m", err);
+}
+
+
 static void report(struct receiver *r, int err, uint16_t scode,
 		   uint32_t expires)
 {
@@ -192,6 +226,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	     r->gruu[0] ? ", GRUU " : "", r->gruu,
 	     r->withdrawn ? " (push withdrawn)" : "");
 	report(r, 0, msg->scode, expires);
+	keepalive(r, msg);
 
 	/* refresh well before expiry */
 	later(r, expires > 120 ? (uint64_t)(expires - 60) * 1000

@@ -128,6 +128,18 @@ def test_agent_and_sippushd(env):
     check(d.terminals("sip:alice@example.com")[0]["instance"] == inst,
           "same instance after restart")
     cap.verify(8)
+    # reg-id: the flow to the registrar is kept alive with STUN (RFC 5626)
+    out = subprocess.run(["tshark", "-r", cap.file, "-Y",
+                          "stun && udp.srcport == %d" % a.port, "-T",
+                          "fields", "-e", "stun.type"],
+                         capture_output=True, text=True, timeout=60).stdout
+    resp = subprocess.run(["tshark", "-r", cap.file, "-Y",
+                           "stun && udp.dstport == %d" % a.port, "-T",
+                           "fields", "-e", "stun.type"],
+                          capture_output=True, text=True, timeout=60).stdout
+    check("0x0001" in out and "0x0101" in resp,
+          "STUN keep-alive to the registrar and its answer: %r %r" % (
+              out, resp))
 
 
 def test_agent_registrar_checks(env):
