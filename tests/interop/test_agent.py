@@ -160,10 +160,10 @@ def test_agent_registrar_checks(env):
 
 
 def sender(env, a, code, headers, ctype="text/plain", check_re=".",
-           twice=False):
+           twice=False, body="push body [call_id]"):
     scen = scenario(env, "uac_message_twice.xml" if twice else
                     "uac_message.xml", code=code, headers=headers,
-                    ctype=ctype, check=check_re)
+                    ctype=ctype, check=check_re, body=body)
     s = Sipp(env, scen, free_port(), "127.0.0.1:%d" % a.port,
              keys={"user": "uma"}, timeout=10)
     s.ok(15)
@@ -199,27 +199,6 @@ def test_agent_inbound_checks(env):
     sender(env, b, 403, pai + "\r\n" + ac)
 
 
-def raw_message(agent, cid, ctype, body, pai=True):
-    """One MESSAGE from a Python UDP socket; returns the status line."""
-    import socket
-    sk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sk.bind(("127.0.0.1", 0))
-    sk.settimeout(5)
-    lp = sk.getsockname()[1]
-    msg = ("MESSAGE sip:u@127.0.0.1:%d SIP/2.0\r\n"
-           "Via: SIP/2.0/UDP 127.0.0.1:%d;rport;branch=z9hG4bK-%s\r\n"
-           "From: <sip:push@localhost>;tag=t%s\r\nTo: <sip:u@example.com>\r\n"
-           "Call-ID: %s\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"
-           "%sContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s" % (
-               agent.port, lp, cid, cid, cid,
-               "P-Asserted-Identity: <sip:push@localhost>\r\n" if pai
-               else "", ctype, len(body), body))
-    sk.sendto(msg.encode(), ("127.0.0.1", agent.port))
-    data = sk.recv(65535)
-    sk.close()
-    return data.split(b"\r\n", 1)[0].decode()
-
-
 def extbody(url, extra=""):
     ctype = ('message/external-body; access-type="URL"; '
              'expiration="Mon, 24 Jun 2030 09:00:00 GMT"; URL="%s"%s' % (
@@ -227,14 +206,6 @@ def extbody(url, extra=""):
     body = ("Content-Type: text/plain\r\nContent-ID: <x@y>\r\n"
             "Content-Disposition: render\r\n\r\n")
     return ctype, body
-
-
-def meta_of(agent, cid):
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", cid) + ".meta"
-    path = os.path.join(agent.inbox, name)
-    wait_until(lambda: os.path.exists(path), 10, "the push %s" % cid)
-    with open(path) as f:
-        return f.read()
 
 
 def test_agent_fetch(env):
@@ -304,22 +275,30 @@ def test_agent_fetch(env):
             ("missing", base + "/nope", "", "HTTP status 404"),
             ("scheme", "ftp://127.0.0.1/x", "", "http/https only"),
         ]
+        pai = "P-Asserted-Identity: <sip:push@localhost>"
         for cid, url, extra, err in cases:
             ctype, body = extbody(url, extra)
-            line = raw_message(a, cid + "@t", ctype, body)
-            check(line.startswith("SIP/2.0 200"), "%s: %s" % (cid, line))
-            txt = meta_of(a, cid + "@t")
+            before = set(a.files())
+            sender(env, a, 200, pai, ctype=ctype,
+                   body=body.replace("\r\n", "\n"))
+            new = wait_until(lambda: [f for f in a.files() if f not in
+                                      before and f.endswith(".meta")],
+                             10, "the push of case " + cid)
+            txt = open(os.path.join(a.inbox, new[0])).read()
             if err:
                 check("error: " in txt and err in txt, "%s: %s" % (cid, txt))
             else:
                 check("error" not in txt, "%s: %s" % (cid, txt))
-                with open(os.path.join(a.inbox, "good_t")) as f:
-                    check(f.read().encode() == ok_body, "good content")
+                with open(os.path.join(a.inbox, new[0][:-5]), "rb") as f:
+                    check(f.read() == ok_body, "good content")
         ctype, body = extbody(base + "/ok")
         ctype = ctype.replace("2030", "2001")
-        check(raw_message(a, "old@t", ctype, body).startswith("SIP/2.0 200"),
-              "expired: 200")
-        check("error: content expired" in meta_of(a, "old@t"), "expired")
+        before = set(a.files())
+        sender(env, a, 200, pai, ctype=ctype, body=body.replace("\r\n", "\n"))
+        new = wait_until(lambda: [f for f in a.files() if f not in before
+                                  and f.endswith(".meta")], 10, "expired")
+        check("error: content expired" in open(os.path.join(
+            a.inbox, new[0])).read(), "expired")
     finally:
         srv.shutdown()
 
