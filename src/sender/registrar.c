@@ -32,6 +32,7 @@ struct reg_ctx {
 	char path[512];
 	const char *source;
 	uint32_t dflt_expires;
+	bool held;               /**< msg referenced until the commit      */
 	bool third_party;
 	bool gruu;
 	int err;
@@ -519,6 +520,27 @@ static int third_party(struct reg_ctx *rc)
 }
 
 
+static void committed_h(int err, void *arg)
+{
+	struct reg_ctx *rc = arg;
+
+	if (err)
+		(void)sip_reply(rc->s->sip, rc->msg, 500, "Store failed");
+	else
+		(void)reply_ok(rc);
+	mem_deref(rc);
+}
+
+
+static void reg_ctx_destructor(void *arg)
+{
+	struct reg_ctx *rc = arg;
+
+	if (rc->held)
+		mem_deref((void *)rc->msg);
+}
+
+
 bool registrar_request(struct sender *s, const struct sip_msg *msg)
 {
 	struct reg_ctx *rc;
@@ -537,7 +559,7 @@ bool registrar_request(struct sender *s, const struct sip_msg *msg)
 		return true;
 	}
 
-	rc = mem_zalloc(sizeof(*rc), NULL);
+	rc = mem_zalloc(sizeof(*rc), reg_ctx_destructor);
 	if (!rc) {
 		(void)sip_reply(s->sip, msg, 500, "Out of memory");
 		return true;
@@ -573,8 +595,15 @@ bool registrar_request(struct sender *s, const struct sip_msg *msg)
 		err = err ? err : apply_all(rc, cs, NULL, false);
 	}
 
-	if (!err)
-		(void)reply_ok(rc);
+	if (!err) {
+		/* the 200 goes out once the bindings are on disk */
+		rc->msg = mem_ref((void *)msg);
+		rc->held = true;
+		if (!store_sync(s->st, committed_h, mem_ref(rc)))
+			goto out;
+		mem_deref(rc);
+		(void)sip_reply(s->sip, msg, 500, "Server Internal Error");
+	}
 	else if (rc->scode == 423)
 		(void)sip_replyf(s->sip, msg, 423, rc->reason,
 				 "Min-Expires: %u\r\nContent-Length: 0\r\n\r\n",

@@ -52,6 +52,18 @@ def test_kill9_durability(env):
     check(rows == [("delivered", 50)], "store after delivery: %s" % rows)
 
 
+def test_register_acked_survives_kill9(env):
+    # the 200 to REGISTER is sent only after the binding is committed
+    d = Daemon(env).start()
+    register(env, d, "yuri", free_port(), INST1)
+    d.kill9()                                     # right after the 200
+    rows = d.db_rows("SELECT aor, instance FROM terminals")
+    check(rows == [("sip:yuri@example.com", INST1)],
+          "acknowledged binding in the file: %s" % rows)
+    d.start()
+    check(len(d.terminals("sip:yuri@example.com")) == 1, "after restart")
+
+
 def test_bad_input(env):
     d = Daemon(env, "--api-token", "s3cret", "--max-push-size", "1k",
                "--max-queue", "3").start()
@@ -324,6 +336,7 @@ def test_malformed_sip(env):
 
 
 if __name__ == "__main__":
-    run([test_kill9_durability, test_bad_input, test_digest_and_trust,
+    run([test_kill9_durability, test_register_acked_survives_kill9,
+         test_bad_input, test_digest_and_trust,
          test_require_420, test_third_party_register, test_cli,
          test_malformed_sip])
