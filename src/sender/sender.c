@@ -48,8 +48,16 @@ static void purge_tmr(void *arg)
 {
 	struct sender *s = arg;
 
+	uint64_t every = PURGE_INTERVAL_MS;
+
 	(void)sender_purge(s);
-	tmr_start(&s->tmr_purge, PURGE_INTERVAL_MS, purge_tmr, s);
+
+	/* a short retention is purged at its own pace, at most once a second */
+	if (s->conf.retention_ms && (uint64_t)s->conf.retention_ms / 2 < every)
+		every = (uint64_t)s->conf.retention_ms / 2;
+	if (every < 1000)
+		every = 1000;
+	tmr_start(&s->tmr_purge, every, purge_tmr, s);
 }
 
 

@@ -64,6 +64,26 @@ def test_register_acked_survives_kill9(env):
     check(len(d.terminals("sip:yuri@example.com")) == 1, "after restart")
 
 
+def test_retention_purge(env):
+    # final pushes and their content go after --retention; pending ones stay
+    d = Daemon(env, "--retention", "2s").start()
+    tport = free_port()
+    term = uas(env, tport)
+    register(env, d, "zack", tport, INST1)
+    done = d.push(to="sip:zack@example.com", app="mms.ua",
+                  content_type="text/plain", body="x" * 2000)
+    term.ok()
+    check(d.wait_final(done)["state"] == "delivered", "delivered")
+    waiting = d.push(to="sip:nobody@example.com", app="mms.ua",
+                     content_type="text/plain", body="y")
+    wait_until(lambda: d.http("GET", "/v1/pushes/" + done)[0] == 404, 10,
+               "the final push to be purged")
+    check(d.status(waiting)["state"] == "pending", "pending push kept")
+    d.stop()
+    check(d.db_rows("SELECT COUNT(*) FROM deliveries WHERE push_id=?",
+                    (done,)) == [(0,)], "its deliveries purged too")
+
+
 def test_bad_input(env):
     d = Daemon(env, "--api-token", "s3cret", "--max-push-size", "1k",
                "--max-queue", "3").start()
@@ -337,6 +357,6 @@ def test_malformed_sip(env):
 
 if __name__ == "__main__":
     run([test_kill9_durability, test_register_acked_survives_kill9,
-         test_bad_input, test_digest_and_trust,
+         test_retention_purge, test_bad_input, test_digest_and_trust,
          test_require_420, test_third_party_register, test_cli,
          test_malformed_sip])
