@@ -12,25 +12,9 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "interop"))
-from harness import BUILD, Env, free_port, wait_until  # noqa: E402
+from benchlib import harness, proc_cpu, uas_scenario
 
-UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="uas 200">
-  <recv request="MESSAGE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]t[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>
-"""
+BUILD, Env, free_port = harness.BUILD, harness.Env, harness.free_port
 
 KAMAILIO = """#!KAMAILIO
 debug=0
@@ -70,12 +54,6 @@ def client(target, ruri, secs, window):
         ("sent", "ok", "fail", "timeout", "seconds", "rate"), m.groups())}
 
 
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def main():
     secs = float(sys.argv[1]) if len(sys.argv) > 1 else 10
     window = int(sys.argv[2]) if len(sys.argv) > 2 else 200
@@ -84,7 +62,7 @@ def main():
     try:
         uas_port, kam_port = free_port(), free_port()
         with open(env.path("uas.xml"), "w") as f:
-            f.write(UAS)
+            f.write(uas_scenario())
         uas = env.spawn(["sipp", "-sf", env.path("uas.xml"), "-i",
                          "127.0.0.1", "-p", str(uas_port), "-nostdin",
                          "-trace_err", "-error_file", env.path("uas.err")],
@@ -92,19 +70,13 @@ def main():
         time.sleep(0.5)
         ruri = "sip:user@127.0.0.1:%d" % uas_port
 
-        c0 = cpu_seconds(uas.pid)
+        c0 = proc_cpu(uas.pid)
         cmd1, direct = client("127.0.0.1:%d" % uas_port, ruri, secs, window)
-        uas_cpu_direct = cpu_seconds(uas.pid) - c0
+        uas_cpu_direct = proc_cpu(uas.pid) - c0
 
-        with open(env.path("kamailio.cfg"), "w") as f:
-            f.write(KAMAILIO.format(port=kam_port, children=children))
-        kam = env.spawn(["kamailio", "-f", env.path("kamailio.cfg"), "-DD",
-                         "-E", "-m", "2048", "-M", "16", "-P",
-                         env.path("kamailio.pid")], "kamailio.log")
-        wait_until(lambda: "Listening on" in open(
-            env.path("kamailio.log")).read() or kam.poll() is not None,
-                   15, "kamailio")
-        time.sleep(1)
+        harness.start_kamailio(env, KAMAILIO.format(port=kam_port,
+                                                    children=children),
+                               2048, 16)
         cmd2, relay = client("127.0.0.1:%d" % kam_port, ruri, secs, window)
 
         print("bench/message-uac: page-mode MESSAGE over UDP, stateful, "

@@ -19,32 +19,11 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "interop"))
-from harness import BUILD, Daemon, Env, free_port, wait_until  # noqa: E402
+from benchlib import HERE, harness, metrics, uas_scenario
 
-UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="terminal">
-  <recv request="MESSAGE">
-    <action>
-      <ereg regexp="[^ ]+" search_in="hdr" header="Call-ID:" check_it="true" assign_to="cid"/>
-      <log message="CID [$cid]"/>
-    </action>
-  </recv>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]t[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>
-"""
+BUILD, Daemon, Env = harness.BUILD, harness.Daemon, harness.Env
+free_port, wait_until = harness.free_port, harness.wait_until
 
 KAMAILIO = """#!KAMAILIO
 debug=0
@@ -102,13 +81,6 @@ request_route {{
     sl_send_reply("405", "Method Not Allowed");
 }}
 """
-
-
-def metrics(d):
-    with urllib.request.urlopen(d.base + "/metrics", timeout=10) as r:
-        txt = r.read().decode()
-    return {m.group(1): float(m.group(2)) for m in
-            re.finditer(r"^(sippush_\w+) ([\d.]+)$", txt, re.M)}
 
 
 def post_batches(d, bodies, conns):
@@ -186,7 +158,7 @@ def main():
     env = Env("bench-offline-drain")
     try:
         with open(env.path("uas.xml"), "w") as f:
-            f.write(UAS)
+            f.write(uas_scenario(log_callid=True))
         ports = [free_port() for _ in range(nuas)]
 
         # ---- sippushd
@@ -227,18 +199,8 @@ def main():
         c.execute("PRAGMA journal_mode=WAL")
         c.commit()
         c.close()
-        with open(env.path("kamailio.cfg"), "w") as f:
-            f.write(KAMAILIO.format(port=kport, db=kdb))
-        kam = env.spawn(["kamailio", "-f", env.path("kamailio.cfg"), "-DD",
-                         "-E", "-m", "1024", "-M", "32", "-P",
-                         env.path("kamailio.pid")], "kamailio.log")
-        wait_until(lambda: "Listening on" in open(
-            env.path("kamailio.log")).read() or kam.poll() is not None,
-                   15, "kamailio")
-        if kam.poll() is not None:
-            raise SystemExit("kamailio did not start: " +
-                             open(env.path("kamailio.log")).read()[-1500:])
-        time.sleep(1)
+        harness.start_kamailio(env, KAMAILIO.format(port=kport, db=kdb),
+                               1024, 32)
         cmd = [os.path.join(BUILD, "bench", "bench-message-uac"),
                "127.0.0.1:%d" % kport, "sip:u0@example.com", "600", "200",
                str(users), str(total)]

@@ -11,34 +11,16 @@ the MESSAGE), sippushd's CPU and peak RSS, and RSS per in-flight push.
 usage: bench/push_e2e.py [SECONDS] [USERS] [CONNECTIONS] [UAS_PROCS]
                          ["sippushd options"] [OFFERED_RATE/s]
 """
-import json
-import os
 import re
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "interop"))
-from harness import Daemon, Env, free_port, register_udp  # noqa: E402
+from benchlib import harness, metrics, proc_cpu, proc_rss_kb, uas_scenario
 
-UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="terminal">
-  <recv request="MESSAGE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]t[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>
-"""
+Daemon, Env, free_port = harness.Daemon, harness.Env, harness.free_port
+register_udp = harness.register_udp
 
 LUA = """
 local n = 0
@@ -61,27 +43,6 @@ end
 """
 
 
-def proc_cpu(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_rss_kb(pid, key="VmRSS"):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def metrics(d):
-    with urllib.request.urlopen(d.base + "/metrics", timeout=10) as r:
-        txt = r.read().decode()
-    return {m.group(1): float(m.group(2)) for m in
-            re.finditer(r"^(sippush_\w+) ([\d.]+)$", txt, re.M)}
-
-
 def pct(v, p):
     if not v:
         return float("nan")
@@ -100,7 +61,7 @@ def main():
     try:
         d = Daemon(env, "--log-level", "warn", *extra).start()
         with open(env.path("uas.xml"), "w") as f:
-            f.write(UAS)
+            f.write(uas_scenario())
         ports = [free_port() for _ in range(nuas)]
         for p in ports:
             env.spawn(["sipp", "-sf", env.path("uas.xml"), "-i",

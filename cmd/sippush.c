@@ -14,6 +14,9 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <re_types.h>
+#include <re_fmt.h>
+#include <re_base64.h>
 
 enum { MAX_FILE = 16 << 20, MAX_RESP = 64 << 20 };
 
@@ -112,26 +115,17 @@ static long http(const char *method, const char *path, const char *body,
 }
 
 
-/* Percent-encode a path segment (an AoR holds ':' and '@') */
-static void pct(char *out, size_t sz, const char *in)
+/* "/v1/<prefix><segment><suffix>", the segment percent-encoded (an AoR
+ * holds ':' and '@') */
+static void api_path(char *out, size_t sz, const char *prefix,
+		     const char *seg, const char *suffix)
 {
-	static const char hx[] = "0123456789ABCDEF";
-	size_t o = 0;
+	char *enc = curl_easy_escape(NULL, seg, 0);
 
-	for (; *in && o + 4 < sz; in++) {
-		unsigned char ch = (unsigned char)*in;
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || strchr("-._~", ch)) {
-			out[o++] = (char)ch;
-		}
-		else {
-			out[o++] = '%';
-			out[o++] = hx[ch >> 4];
-			out[o++] = hx[ch & 15];
-		}
-	}
-	out[o] = '\0';
+	if (!enc)
+		die("%s", "out of memory");
+	(void)snprintf(out, sz, "%s%s%s", prefix, enc, suffix);
+	curl_free(enc);
 }
 
 
@@ -183,25 +177,12 @@ static char *read_file(const char *path, size_t *len)
 
 static char *b64(const unsigned char *in, size_t n)
 {
-	static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-		"qrstuvwxyz0123456789+/";
-	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	size_t olen = (n + 2) / 3 * 4 + 1;
+	char *out = malloc(olen);
 
-	if (!out)
+	if (!out || base64_encode(in, n, out, &olen))
 		die("%s", "out of memory");
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)in[i] << 16;
-
-		if (i + 1 < n)
-			v |= (unsigned)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		*o++ = tb[v >> 18 & 63];
-		*o++ = tb[v >> 12 & 63];
-		*o++ = i + 1 < n ? tb[v >> 6 & 63] : '=';
-		*o++ = i + 2 < n ? tb[v & 63] : '=';
-	}
-	*o = '\0';
+	out[olen] = '\0';
 	return out;
 }
 
@@ -380,7 +361,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *cmd;
-	char path[1024], enc[768];
+	char path[1024];
 	json_t *ans = NULL;
 	int c;
 
@@ -414,8 +395,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "cancel")) {
 		if (argc != 2)
 			die("%s: give one push id", cmd);
-		pct(enc, sizeof(enc), argv[1]);
-		(void)snprintf(path, sizeof(path), "/v1/pushes/%s", enc);
+		api_path(path, sizeof(path), "/v1/pushes/", argv[1], "");
 		(void)http(strcmp(cmd, "status") ? "DELETE" : "GET", path,
 			   NULL, &ans);
 		print_status(ans, true);
@@ -428,9 +408,8 @@ int main(int argc, char **argv)
 
 		if (argc != 2)
 			die("%s", "terminals: give one AoR");
-		pct(enc, sizeof(enc), argv[1]);
-		(void)snprintf(path, sizeof(path), "/v1/users/%s/terminals",
-			       enc);
+		api_path(path, sizeof(path), "/v1/users/", argv[1],
+			 "/terminals");
 		(void)http("GET", path, NULL, &ans);
 		txt = json_dumps(ans, JSON_INDENT(2));
 		(void)printf("%s\n", txt ? txt : "");
@@ -451,9 +430,8 @@ int main(int argc, char **argv)
 		if (!pw)
 			die("%s", "users add: give --password P or set "
 			    "SIPPUSH_PASSWORD");
-		pct(enc, sizeof(enc), argv[2]);
-		(void)snprintf(path, sizeof(path),
-			       "/v1/users/%s/credentials", enc);
+		api_path(path, sizeof(path), "/v1/users/", argv[2],
+			 "/credentials");
 		req = json_pack("{s:s}", "password", pw);
 		txt = json_dumps(req, JSON_COMPACT);
 		json_decref(req);

@@ -400,9 +400,12 @@ int main(int argc, char *argv[])
 	if (cf->rcvbuf && udpbuf_set(&cf->sip, (int)cf->rcvbuf, &got))
 		plog(LOG_WARN, MOD, "cannot size the UDP receive buffer");
 
-	rand_bytes((uint8_t *)secret, 16);
-	for (int i = 0; i < 16; i++)
-		re_snprintf(secret + 2 * i, 3, "%02x", (uint8_t)secret[i]);
+	{
+		uint8_t key[16];
+
+		rand_bytes(key, sizeof(key));
+		re_snprintf(secret, sizeof(secret), "%w", key, sizeof(key));
+	}
 
 	cf->sc.identity = cf->identity;
 	cf->sc.outbound = cf->outbound[0] ? cf->outbound : NULL;

@@ -60,13 +60,7 @@ int pushjson_aor(char *buf, size_t sz, const char *uri)
 	if (!pl_isset(&u.user))
 		return EINVAL;
 
-	if (u.port)
-		re_snprintf(buf, sz, "%r:%r@%r:%u", &u.scheme, &u.user,
-			    &u.host, u.port);
-	else
-		re_snprintf(buf, sz, "%r:%r@%r", &u.scheme, &u.user,
-			    &u.host);
-	return 0;
+	return aor_print(buf, sz, &u) ? EINVAL : 0;
 }
 
 

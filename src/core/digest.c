@@ -9,19 +9,6 @@
 #include <sippush/digest.h>
 
 
-static int hex_print(char *out, const uint8_t *v, size_t n)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i]     = hx[v[i] >> 4];
-		out[2 * i + 1] = hx[v[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-	return 0;
-}
-
-
 int digest_ha1_hex(char ha1hex[DIGEST_HA1_HEX + 1], const char *user,
 		   const char *realm, const char *password)
 {
@@ -35,7 +22,8 @@ int digest_ha1_hex(char ha1hex[DIGEST_HA1_HEX + 1], const char *user,
 	if (err)
 		return err;
 
-	return hex_print(ha1hex, ha1, sizeof(ha1));
+	return re_snprintf(ha1hex, DIGEST_HA1_HEX + 1, "%w", ha1,
+			   sizeof(ha1)) < 0 ? ENOMEM : 0;
 }
 
 
@@ -44,7 +32,9 @@ static int nonce_mac(char mac[33], const char *secret, const char ts[17])
 	uint8_t d[MD5_SIZE];
 	int err = md5_printf(d, "%s:%s", secret, ts);
 
-	return err ? err : hex_print(mac, d, sizeof(d));
+	if (err)
+		return err;
+	return re_snprintf(mac, 33, "%w", d, sizeof(d)) < 0 ? ENOMEM : 0;
 }
 
 

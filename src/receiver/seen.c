@@ -23,6 +23,7 @@ struct seen {
 	struct hash *ht;
 	struct list fifo;
 	uint32_t max;
+	uint32_t count;          /**< entries in fifo                    */
 	uint32_t lines;
 	char *path;
 	FILE *f;
@@ -80,8 +81,11 @@ static int remember(struct seen *s, const char *id)
 	hash_append(s->ht, hash_joaat_str(id), &e->he, e);
 	list_append(&s->fifo, &e->le, e);
 
-	while (list_count(&s->fifo) > s->max)
+	/* a counter, not list_count(): that walks the whole list per push */
+	if (++s->count > s->max) {
 		mem_deref(s->fifo.head->data);
+		--s->count;
+	}
 	return 0;
 }
 
@@ -108,7 +112,7 @@ static int rewrite(struct seen *s)
 	if (s->f)
 		(void)fclose(s->f);
 	s->f = fopen(s->path, "a");
-	s->lines = list_count(&s->fifo);
+	s->lines = s->count;
 	return s->f ? 0 : errno;
 }
 

@@ -270,8 +270,9 @@ static void push_start(struct push *p)
 	if (!n) {
 		struct user *u;
 
-		if (user_get(&u, p->s, p->aor) == 0 && !list_contains(
-			    &u->waiting, &p->wle))
+		/* wle is in no list here unless already waiting: O(1),
+		 * where list_contains() walks every waiting push */
+		if (user_get(&u, p->s, p->aor) == 0 && !p->wle.list)
 			list_append(&u->waiting, &p->wle, p);
 		return;
 	}

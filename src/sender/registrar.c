@@ -41,21 +41,6 @@ struct reg_ctx {
 };
 
 
-/** "sip:user@host[:port]" of a URI, without parameters */
-static int aor_print(char *buf, size_t sz, const struct uri *u)
-{
-	if (!pl_isset(&u->scheme) || !pl_isset(&u->host))
-		return EBADMSG;
-	if (u->port)
-		return re_snprintf(buf, sz, "%r:%r%s%r:%u", &u->scheme,
-				   &u->user, pl_isset(&u->user) ? "@" : "",
-				   &u->host, u->port) < 0 ? ENOMEM : 0;
-	return re_snprintf(buf, sz, "%r:%r%s%r", &u->scheme, &u->user,
-			   pl_isset(&u->user) ? "@" : "", &u->host) < 0
-		? ENOMEM : 0;
-}
-
-
 static bool unsupported_h(const struct sip_hdr *hdr,
 			  const struct sip_msg *msg, void *arg)
 {

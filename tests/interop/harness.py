@@ -199,7 +199,6 @@ def scenario(env, name, **subs):
         txt = f.read()
     for k, v in subs.items():
         txt = txt.replace("__%s__" % k.upper(), str(v))
-    check("__" not in txt.replace("__CODE__", "") or True, "")
     out = env.path("%s-%d.xml" % (name[:-4], len(os.listdir(env.dir))))
     with open(out, "w") as f:
         f.write(txt)
@@ -377,3 +376,19 @@ def register_udp(daemon, user, contact_port, instance, apps="mms.ua",
     s.close()
     check(data.startswith(b"SIP/2.0 200"), "REGISTER %s: %r" % (user,
                                                                 data[:80]))
+
+
+def start_kamailio(env, cfg, shm_mb=64, pkg_mb=8):
+    """Kamailio on a config text, in the foreground; fails if it exits."""
+    path = env.path("kamailio.cfg")
+    with open(path, "w") as f:
+        f.write(cfg)
+    log = env.path("kamailio.log")
+    p = env.spawn(["kamailio", "-f", path, "-DD", "-E", "-m", str(shm_mb),
+                   "-M", str(pkg_mb), "-P", env.path("kamailio.pid")],
+                  "kamailio.log")
+    wait_until(lambda: p.poll() is not None or
+               "Listening on" in open(log).read(), 15, "kamailio")
+    check(p.poll() is None, "kamailio exited: " + open(log).read()[-2000:])
+    time.sleep(0.5)
+    return p

@@ -8,7 +8,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BUILD, Capture, Daemon, Sipp, check, free_port, run,
@@ -58,7 +57,6 @@ def test_agent_and_sippushd(env):
         f.write("#!/bin/sh\n{ env | grep '^SIPPUSH_' | sort; cat; } > %s/"
                 "exec-$$.out\n" % env.dir)
     os.chmod(script, stat.S_IRWXU)
-    cap_port = None
     a = Agent(env, "alice", d.sip_port, "--app",
               "syncml.dm=exec:" + script)
     cap = Capture(env, [d.sip_port, a.port])

@@ -6,10 +6,10 @@ Kamailio (--outbound) by GRUU. All push traffic goes via Kamailio."""
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Capture, Daemon, check, free_port, run, wait_until
+from harness import (Capture, Daemon, check, free_port, run,
+                     start_kamailio, wait_until)
 from test_agent import Agent
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -19,17 +19,7 @@ def kamailio(env, port, as_port):
     with open(os.path.join(HERE, "kamailio", "core.cfg")) as f:
         cfg = f.read().replace("__PORT__", str(port)).replace(
             "__AS_PORT__", str(as_port))
-    path = env.path("core.cfg")
-    with open(path, "w") as f:
-        f.write(cfg)
-    p = env.spawn(["kamailio", "-f", path, "-DD", "-E", "-m", "64", "-M",
-                   "8", "-P", env.path("kamailio.pid")], "kamailio.log")
-    wait_until(lambda: p.poll() is not None or "Listening on" in open(
-        env.path("kamailio.log")).read(), 15, "kamailio")
-    check(p.poll() is None, "kamailio exited: " +
-          open(env.path("kamailio.log")).read()[-2000:])
-    time.sleep(0.5)
-    return p
+    return start_kamailio(env, cfg)
 
 
 def test_two_agents_via_kamailio(env):

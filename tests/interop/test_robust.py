@@ -5,12 +5,11 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BUILD, Daemon, Sipp, check, free_port, register, run,
                      scenario, wait_until)
-from test_pagemode import INST1, PAI, uas
+from test_pagemode import INST1, uas
 
 CLI = os.path.join(BUILD, "cmd", "sippush")
 

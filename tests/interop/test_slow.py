@@ -3,7 +3,6 @@
 parallel with the rest: a terminal that never answers (the transaction
 times out after 32 s), and outbound pacing."""
 import os
-import re
 import sys
 import time
 

@@ -1,0 +1,62 @@
+"""What the benchmarks share: the interop harness, a SIPp terminal that
+answers 200 to every MESSAGE, and readings of a process and of sippushd."""
+import os
+import re
+import sys
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "interop"))
+import harness  # noqa: E402,F401  (re-exported for the benches)
+
+_UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="terminal">
+  <recv request="MESSAGE">%s</recv>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]t[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+</scenario>
+"""
+
+_LOG_CALLID = """
+    <action>
+      <ereg regexp="[^ ]+" search_in="hdr" header="Call-ID:" check_it="true" assign_to="cid"/>
+      <log message="CID [$cid]"/>
+    </action>
+  """
+
+
+def uas_scenario(log_callid=False):
+    """A terminal answering 200; with log_callid, one 'CID <Call-ID>' log
+    line per MESSAGE (to count what arrived, and duplicates)."""
+    return _UAS % (_LOG_CALLID if log_callid else "")
+
+
+def proc_cpu(pid):
+    """User + system CPU seconds of a process."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss_kb(pid, key="VmRSS"):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def metrics(d):
+    """sippushd's /metrics as a dict."""
+    with urllib.request.urlopen(d.base + "/metrics", timeout=10) as r:
+        txt = r.read().decode()
+    return {m.group(1): float(m.group(2)) for m in
+            re.finditer(r"^(sippush_\w+) ([\d.]+)$", txt, re.M)}
