@@ -17,7 +17,7 @@
 
 #define MOD "sippushd"
 
-enum { MAX_TRUST = 32 };
+enum { MAX_TRUST = 32, MAX_PREFS = 32 };
 
 struct conf {
 	struct sa sip;
@@ -35,6 +35,10 @@ struct conf {
 	struct api_conf ac;
 	struct store_opts so;
 	uint32_t rcvbuf;
+	char pref_app[MAX_PREFS][64];
+	char pref_method[MAX_PREFS][16];
+	struct app_pref prefs[MAX_PREFS];
+	char contact_user[64];
 };
 
 static const struct option longopts[] = {
@@ -64,6 +68,11 @@ static const struct option longopts[] = {
 	{"min-expires",  required_argument, NULL, 15},
 	{"max-expires",  required_argument, NULL, 16},
 	{"udp-rcvbuf",   required_argument, NULL, 17},
+	{"min-sub-expires", required_argument, NULL, 18},
+	{"max-sub-expires", required_argument, NULL, 19},
+	{"app",          required_argument, NULL, 20},
+	{"allow-private-fetch", no_argument, NULL, 21},
+	{"uaprof-max",   required_argument, NULL, 22},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -105,6 +114,12 @@ static void usage(void)
 "  --min-expires S        shortest REGISTER expiry (default 60)\n"
 "  --max-expires S        longest REGISTER expiry (default 86400)\n"
 "  --udp-rcvbuf SIZE      SIP UDP receive buffer (default 8M)\n"
+"  --min-sub-expires S    shortest SUBSCRIBE expiry (default 60)\n"
+"  --max-sub-expires S    longest SUBSCRIBE expiry (default 86400)\n"
+"  --app \"ID method=M\"    per-application preference; M: auto or notify\n"
+"                         (notify: auto uses subscription mode, REFER first)\n"
+"  --allow-private-fetch  UAProf documents from loopback/private hosts\n"
+"  --uaprof-max SIZE      largest UAProf document read (default 256K)\n"
 "  --log-level LEVEL      error, warn, info, debug (default info)\n"
 "  --help, --version\n");
 }
@@ -223,6 +238,35 @@ static int apply(int c, const char *v, struct conf *cf)
 			err = ERANGE;
 		cf->rcvbuf = (uint32_t)n;
 		return err;
+	case 18: return opts_u32(&cf->sc.min_sub_expires, v, 1, 86400);
+	case 19: return opts_u32(&cf->sc.max_sub_expires, v, 1, 30 * 86400);
+	case 20: {
+		/* "mms.ua method=notify" */
+		const size_t i = cf->sc.prefn;
+		char app[64], met[16];
+
+		if (i >= MAX_PREFS)
+			return E2BIG;
+		if (re_regex(v, strlen(v), "[^ \t]+[ \t]+method=[a-z]+", NULL,
+			     NULL, NULL) ||
+		    sscanf(v, "%63s method=%15s", app, met) != 2 ||
+		    (strcmp(met, "auto") && strcmp(met, "notify")))
+			return EINVAL;
+		str_ncpy(cf->pref_app[i], app, sizeof(cf->pref_app[i]));
+		str_ncpy(cf->pref_method[i], met, sizeof(cf->pref_method[i]));
+		cf->prefs[i].app = cf->pref_app[i];
+		cf->prefs[i].method = cf->pref_method[i];
+		cf->sc.prefv = cf->prefs;
+		cf->sc.prefn = i + 1;
+		return 0;
+	}
+	case 21: cf->sc.allow_private_fetch = true; return 0;
+	case 22:
+		err = opts_size(&n, v);
+		if (!err && (n < 1024 || n > (16u << 20)))
+			err = ERANGE;
+		cf->sc.uaprof_max = (size_t)n;
+		return err;
 	case 'l': {
 		enum log_level lvl;
 
@@ -270,6 +314,9 @@ static void defaults(struct conf *cf)
 	cf->sc.retry_max_ms = 60000;
 	cf->sc.min_expires = 60;
 	cf->sc.max_expires = 86400;
+	cf->sc.min_sub_expires = 60;
+	cf->sc.max_sub_expires = 86400;
+	cf->sc.uaprof_max = 256u << 10;
 	cf->sc.content_ttl = 3600;
 	cf->sc.retention_ms = 7ll * 86400 * 1000;
 	cf->ac.max_push_size = 16u << 20;
@@ -417,6 +464,19 @@ int main(int argc, char *argv[])
 		re_snprintf(cf->content_base, sizeof(cf->content_base),
 			    "http://%J", &cf->http);
 	cf->sc.content_base = cf->content_base;
+	{
+		struct uri u;
+		struct pl pl;
+
+		pl_set_str(&pl, cf->identity);
+		if (!uri_decode(&u, &pl) && pl_isset(&u.user))
+			(void)pl_strcpy(&u.user, cf->contact_user,
+					sizeof(cf->contact_user));
+		else
+			str_ncpy(cf->contact_user, "push",
+				 sizeof(cf->contact_user));
+		cf->sc.contact_user = cf->contact_user;
+	}
 
 	err = sender_alloc(&s, sip, st, &cf->sc);
 	if (err) {

@@ -34,6 +34,19 @@ struct sender_conf {
 	const char *content_base;    /**< "http://host:port"               */
 	int64_t retention_ms;        /**< final pushes are purged after it */
 	bool relay_is_delivered;     /**< 202 to MESSAGE = delivered       */
+	const char *contact_user;    /**< user part of our Contact ("push") */
+	uint32_t min_sub_expires;    /**< SUBSCRIBE expiry bounds          */
+	uint32_t max_sub_expires;
+	const struct app_pref *prefv;/**< per-application method preference */
+	size_t prefn;
+	size_t uaprof_max;           /**< largest UAProf document read     */
+	bool allow_private_fetch;    /**< UAProf from loopback/private     */
+};
+
+/** Per-application preference: "app mms.ua method=notify" */
+struct app_pref {
+	const char *app;
+	const char *method;          /**< "notify": subscription mode      */
 };
 
 /** One push as the initiator gave it; strings belong to the caller */
@@ -44,7 +57,7 @@ struct push_req {
 	const uint8_t *body;
 	size_t body_len;
 	const char *url;
-	const char *method;          /**< "auto", "message"                 */
+	const char *method;          /**< auto, message, notify, refer      */
 	const char *target;          /**< NULL or "all": every terminal     */
 	const char *topic;
 	int priority;                /**< 0..9, higher first                */
@@ -59,6 +72,7 @@ struct sender_stats {
 	uint32_t pending;            /**< pushes not final                  */
 	uint32_t terminals;
 	uint32_t inflight;
+	uint32_t subscriptions;      /**< active oma-app subscriptions      */
 };
 
 int  sender_alloc(struct sender **sp, struct sip *sip, struct store *st,

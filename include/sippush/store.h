@@ -73,12 +73,48 @@ struct dlv_rec {
 	uint32_t attempts;
 	uint32_t cseq;
 	bool indirect;
+	const char *steps;       /**< what happened, e.g. "refer 202; notify" */
+};
+
+/** An oma-app subscription: the notifier side of its dialog */
+struct sub_rec {
+	const char *call_id;
+	const char *aor;
+	const char *tkey;        /**< the subscribing terminal's key        */
+	const char *app;
+	const char *ltag;        /**< our tag (To of the SUBSCRIBE)         */
+	const char *rtag;        /**< the subscriber's tag                  */
+	const char *local;       /**< our name-addr, without tag            */
+	const char *remote;      /**< the subscriber's name-addr, w/o tag   */
+	const char *target;      /**< remote target (its Contact URI)       */
+	const char *route;       /**< route set, "<uri>,<uri>", or NULL     */
+	const char *accept;      /**< its Accept                            */
+	const char *methods;     /**< methods from its Accept-Contact       */
+	uint32_t lseq;           /**< last CSeq we sent                     */
+	uint32_t rseq;           /**< last CSeq it sent                     */
+	int64_t expires_at;      /**< unix seconds                          */
+};
+
+/** What a terminal told of itself (ua-profile Event, UAProf document) */
+struct caps_rec {
+	const char *aor;
+	const char *tkey;
+	const char *vendor;
+	const char *model;
+	const char *version;
+	const char *dev_cap;     /**< UAProf URL                            */
+	const char *push_accept; /**< UAProf Push-Accept types, comma list  */
+	const char *push_appids; /**< UAProf Push-Accept-AppID, comma list  */
+	uint32_t push_msgsize;   /**< UAProf Push-MsgSize; 0: unknown       */
+	int64_t updated_at;
 };
 
 typedef void (store_sync_h)(int err, void *arg);
 typedef void (store_term_h)(const struct term_rec *t, void *arg);
 typedef void (store_push_h)(const struct push_rec *p, void *arg);
 typedef void (store_dlv_h)(const struct dlv_rec *d, void *arg);
+typedef void (store_sub_h)(const struct sub_rec *r, void *arg);
+typedef void (store_caps_h)(const struct caps_rec *r, void *arg);
 
 int  store_open(struct store **stp, const char *path,
 		const struct store_opts *opts);
@@ -107,3 +143,9 @@ int  store_push_content(struct store *st, const char *token,
 int  store_dlv_put(struct store *st, const struct dlv_rec *d);
 int  store_purge(struct store *st, int64_t before_ms, uint32_t *npurged);
 uint64_t store_max_seq(struct store *st);
+
+int  store_sub_put(struct store *st, const struct sub_rec *r);
+int  store_sub_del(struct store *st, const char *call_id);
+int  store_sub_load(struct store *st, store_sub_h *h, void *arg);
+int  store_caps_put(struct store *st, const struct caps_rec *r);
+int  store_caps_load(struct store *st, store_caps_h *h, void *arg);

@@ -269,11 +269,11 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 	err = get_str(&method, obj, "method", false, why, whysz);
 	if (err)
 		return err;
-	if (method && strcmp(method, "auto") && strcmp(method, "message")) {
-		if (!strcmp(method, "notify") || !strcmp(method, "refer") ||
-		    !strcmp(method, "session"))
-			return fail(why, whysz, "method", "not available in "
-				    "this version (page mode: auto, message)");
+	if (method && strcmp(method, "auto") && strcmp(method, "message") &&
+	    strcmp(method, "notify") && strcmp(method, "refer")) {
+		if (!strcmp(method, "session"))
+			return fail(why, whysz, "method", "session is not "
+				    "available in this version");
 		return fail(why, whysz, "method", "must be auto, message, "
 			    "notify, refer or session");
 	}

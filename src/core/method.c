@@ -207,7 +207,10 @@ int method_plan(struct plan *planv, size_t *nplanned,
 		}
 
 		++targeted;
-		plan_one(&planv[i], ps, &tv[i], fits);
+		/* the terminal's own limit (UAProf Push-MsgSize) counts too */
+		plan_one(&planv[i], ps, &tv[i], fits && (!tv[i].msg_max ||
+						       ps->msg_size <=
+						       tv[i].msg_max));
 		if (planv[i].kind != PLAN_NONE)
 			++*nplanned;
 	}

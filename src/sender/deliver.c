@@ -29,6 +29,8 @@ static void target_destructor(void *arg)
 	struct target *t = arg;
 
 	tmr_cancel(&t->tmr);
+	if (t->sub)
+		t->sub->t = NULL;
 	hash_unlink(&t->he);
 	list_unlink(&t->ple);
 	mem_deref(t->req);
@@ -47,12 +49,13 @@ int dlv_save(struct delivery *d)
 {
 	const struct dlv_rec r = {
 		.push_id = d->p->id, .tkey = d->tkey, .terminal = d->terminal,
-		.ruri = d->ruri, .route = d->route, .method = "message",
+		.ruri = d->ruri, .route = d->route,
+		.method = plan_kind_name(d->kind),
 		.state = delivery_state_name(d->state),
 		.last_error = d->last_error, .call_id = d->call_id,
 		.sip_status = d->scode, .pap_code = d->pap,
 		.attempts = d->attempts, .cseq = d->cseq,
-		.indirect = d->indirect,
+		.indirect = d->indirect, .steps = d->steps,
 	};
 
 	return store_dlv_put(d->p->s->st, &r);
@@ -65,28 +68,58 @@ static void later(struct target *t, uint64_t ms)
 }
 
 
+static int target_get(struct target **tp, struct sender *s, const char *key)
+{
+	struct target *t;
+	struct le *le;
+
+	le = hash_lookup(s->targets, hash_joaat_str(key), key_cmp,
+			 (void *)key);
+	if (le) {
+		*tp = le->data;
+		return 0;
+	}
+
+	t = mem_zalloc(sizeof(*t), target_destructor);
+	if (!t || str_dup(&t->key, key)) {
+		mem_deref(t);
+		return ENOMEM;
+	}
+	t->s = s;
+	hash_append(s->targets, hash_joaat_str(key), &t->he, t);
+	*tp = t;
+	return 0;
+}
+
+
 /** Put a delivery at its place in its destination's queue */
 int deliver_enqueue(struct delivery *d)
 {
 	struct sender *s = d->p->s;
+	struct sub *sub = NULL;
 	struct target *t;
 	struct le *le;
 	char key[600];
+	int err;
 
-	re_snprintf(key, sizeof(key), "%s\n%s", d->ruri,
-		    d->route ? d->route : "");
-	le = hash_lookup(s->targets, hash_joaat_str(key), key_cmp, key);
-	if (le) {
-		t = le->data;
+	if (d->kind == PLAN_NOTIFY) {
+		sub = sub_find(user_find(s, d->p->aor), d->tkey, d->p->app);
+		if (!sub)
+			return dlv_fallback(d, "no active subscription");
+		/* a queue per dialog: its NOTIFYs go one at a time */
+		re_snprintf(key, sizeof(key), "sub\n%s", sub->call_id);
 	}
 	else {
-		t = mem_zalloc(sizeof(*t), target_destructor);
-		if (!t || str_dup(&t->key, key)) {
-			mem_deref(t);
-			return ENOMEM;
-		}
-		t->s = s;
-		hash_append(s->targets, hash_joaat_str(key), &t->he, t);
+		re_snprintf(key, sizeof(key), "%s\n%s", d->ruri,
+			    d->route ? d->route : "");
+	}
+
+	err = target_get(&t, s, key);
+	if (err)
+		return err;
+	if (sub) {
+		t->sub = sub;
+		sub->t = t;
 	}
 
 	d->t = t;
@@ -200,55 +233,83 @@ static int content_url(char *buf, size_t sz, const struct push *p)
 }
 
 
+/**
+ * The body of a delivery: the content inline, or a message/external-body
+ * pointing at it (RFC 4483) when planned so or when only a URL is known.
+ * *ctype is NULL for inline content (the push's type applies).
+ */
+int dlv_content(const struct delivery *d, char **ctype, char **entity,
+		const uint8_t **body, size_t *body_len, bool *indirect)
+{
+	const struct push *p = d->p;
+	const struct sender *s = p->s;
+	char url[512], cid[64];
+	uint8_t sha1[20];
+	int err;
+
+	*ctype = NULL;
+	*entity = NULL;
+	if (!d->indirect && p->body) {
+		*body = p->body->buf;
+		*body_len = p->body->end;
+		*indirect = false;
+		return 0;
+	}
+
+	struct extbody_spec es = {
+		.url = url, .size = -1, .ctype = p->ctype, .cid = cid,
+		.disposition = "render",
+		.expiration = (uint64_t)(p->expires_ms / 1000) +
+			s->conf.content_ttl,
+	};
+
+	err = content_url(url, sizeof(url), p);
+	if (err)
+		return err;
+	re_snprintf(cid, sizeof(cid), "%s@sippush", p->id);
+	if (!p->url && p->body) {
+		SHA1(p->body->buf, p->body->end, sha1);
+		es.sha1 = sha1;
+		es.size = (int64_t)p->body->end;
+	}
+	err  = re_sdprintf(ctype, "%H", extbody_ctype_print, &es);
+	err |= re_sdprintf(entity, "%H", extbody_entity_print, &es);
+	if (err) {
+		*ctype = mem_deref(*ctype);
+		*entity = mem_deref(*entity);
+		return ENOMEM;
+	}
+	*body = (const uint8_t *)*entity;
+	*body_len = strlen(*entity);
+	*indirect = true;
+	return 0;
+}
+
+
 static int send_message(struct target *t, struct delivery *d)
 {
 	struct push *p = d->p;
 	struct sender *s = t->s;
 	const struct ac_spec ac = {.app = p->app, .require = true,
 				   .explicit_ = true};
-	char from_tag[17], url[512], cid[64];
+	char from_tag[17];
 	char *ctype = NULL, *entity = NULL;
 	const uint8_t *body = NULL;
 	size_t body_len = 0;
-	uint8_t sha1[20];
 	struct pagemsg_spec ms;
 	struct uri route;
 	struct pl hop;
+	bool indirect;
 	int err;
 
 	/* the From tag is stable per delivery, like the Call-ID */
 	re_snprintf(from_tag, sizeof(from_tag), "%08x",
 		    hash_joaat_str(d->call_id));
 
-	if (d->indirect || !p->body) {
-		struct extbody_spec es = {
-			.url = url, .size = -1, .ctype = p->ctype, .cid = cid,
-			.disposition = "render",
-			.expiration = (uint64_t)(p->expires_ms / 1000) +
-				s->conf.content_ttl,
-		};
-
-		err = content_url(url, sizeof(url), p);
-		if (err)
-			return err;
-		re_snprintf(cid, sizeof(cid), "%s@sippush", p->id);
-		if (!p->url && p->body) {
-			SHA1(p->body->buf, p->body->end, sha1);
-			es.sha1 = sha1;
-			es.size = (int64_t)p->body->end;
-		}
-		err  = re_sdprintf(&ctype, "%H", extbody_ctype_print, &es);
-		err |= re_sdprintf(&entity, "%H", extbody_entity_print, &es);
-		if (err)
-			goto out;
-		body = (const uint8_t *)entity;
-		body_len = strlen(entity);
-		d->indirect = true;
-	}
-	else {
-		body = p->body->buf;
-		body_len = p->body->end;
-	}
+	err = dlv_content(d, &ctype, &entity, &body, &body_len, &indirect);
+	if (err)
+		return err;
+	d->indirect = indirect;
 
 	ms = (struct pagemsg_spec){
 		.ruri = d->ruri, .from = s->conf.identity,
@@ -352,6 +413,21 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	if (!d)
 		return;
 
+	if (d->kind == PLAN_NOTIFY && (err || msg->scode == 481 ||
+				       msg->scode == 408)) {
+		/* RFC 6665: the subscription is gone; the push is not */
+		re_snprintf(why, sizeof(why), "NOTIFY %s", err ? "timed out"
+			    : "481");
+		t->busy = NULL;
+		list_unlink(&d->qle);
+		d->t = NULL;
+		if (t->sub)
+			sub_gone(t->sub, why);
+		(void)dlv_fallback(d, why);
+		deliver_kick(t);
+		return;
+	}
+
 	if (err) {
 		re_snprintf(why, sizeof(why), "%m", err);
 		apply(t, d, OE_TIMEOUT, 0, why);
@@ -379,6 +455,13 @@ void deliver_kick(struct target *t)
 	if (tmr_isrunning(&t->tmr))
 		return;
 
+	/* a subscription's state NOTIFY goes before its content */
+	if (t->sub && (t->sub->busy || t->sub->state_due)) {
+		if (!t->busy)
+			sub_kick(t->sub);
+		return;
+	}
+
 	while (!t->busy && !t->paced && t->q.head) {
 		d = t->q.head->data;
 
@@ -404,7 +487,19 @@ void deliver_kick(struct target *t)
 		++d->attempts;
 		++d->cseq;
 		t->busy = d;
-		err = send_message(t, d);
+		if (d->kind == PLAN_NOTIFY && t->sub)
+			err = sub_notify_send(t->sub, d, resp_h, t);
+		else if (d->kind == PLAN_NOTIFY)
+			err = ENOENT;   /* the dialog ended under it */
+		else
+			err = send_message(t, d);
+		if (err && d->kind == PLAN_NOTIFY) {
+			t->busy = NULL;
+			list_unlink(&d->qle);
+			d->t = NULL;
+			(void)dlv_fallback(d, "subscription gone");
+			continue;
+		}
 		if (err) {
 			char why[64];
 
@@ -428,4 +523,12 @@ void deliver_kick(struct target *t)
 static void kick_tmr(void *arg)
 {
 	deliver_kick(arg);
+}
+
+
+/** Look at the queue again from the loop (never frees t under a caller) */
+void deliver_soon(struct target *t)
+{
+	if (!tmr_isrunning(&t->tmr))
+		later(t, 0);
 }

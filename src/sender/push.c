@@ -2,10 +2,12 @@
  * @file push.c  Pushes: acceptance, topics, planning onto terminals, states
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 #include <re.h>
 #include <sippush/pagemsg.h>
 #include <sippush/featuretag.h>
+#include <sippush/appid.h>
 #include "sender.h"
 
 #include <sippush/log.h>
@@ -25,6 +27,7 @@ static void dlv_destructor(void *arg)
 	mem_deref(d->route);
 	mem_deref(d->call_id);
 	mem_deref(d->last_error);
+	mem_deref(d->steps);
 }
 
 
@@ -195,9 +198,53 @@ static int dlv_new(struct delivery **dp, struct push *p,
 	}
 
 	d->indirect = pl->indirect;
+	d->kind = pl->kind;
+	dlv_step(d, "%s", plan_kind_name(pl->kind));
 	list_append(&p->dlvs, &d->le, d);
 	*dp = d;
 	return 0;
+}
+
+
+static bool app_prefers_sub(const struct sender *s, const char *app)
+{
+	struct pl a, b;
+
+	pl_set_str(&a, app);
+	for (size_t i = 0; i < s->conf.prefn; i++) {
+		pl_set_str(&b, s->conf.prefv[i].app);
+		if (appid_equal(&a, &b))
+			return !str_casecmp(s->conf.prefv[i].method, "notify");
+	}
+	return false;
+}
+
+
+/* What the sender knows of a terminal, for this push's application */
+static void caps_for(struct term_caps *tc, const struct terminal *t,
+		     const struct push *p)
+{
+	const struct sub *sub = sub_find(t->u, t->tkey, p->app);
+	const struct caps *c = caps_find(p->s, p->aor, t->tkey);
+
+	term_caps_of(tc, t);
+	tc->sub_active = sub != NULL;
+	/* the SUBSCRIBE's Accept speaks for this app; else the UAProf */
+	if (sub && sub->accept)
+		pl_set_str(&tc->accept, sub->accept);
+	else if (c && c->push_accept)
+		pl_set_str(&tc->accept, c->push_accept);
+	if (c && c->push_appids && !t->apps)
+		pl_set_str(&tc->apps, c->push_appids);
+	if (c)
+		tc->msg_max = c->push_msgsize;
+}
+
+
+/* Refusals that waiting cannot cure: the terminal said it cannot */
+static bool refusal(enum plan_reason r)
+{
+	return r == PR_TYPE || r == PR_METHOD || r == PR_TOO_LARGE;
 }
 
 
@@ -212,6 +259,7 @@ static int push_plan(struct push *p, size_t *ndlv)
 	const struct terminal *terms[32];
 	struct plan planv[32];
 	struct push_spec ps;
+	struct pl mname;
 	size_t n = 0, nplanned = 0;
 	int err;
 
@@ -221,7 +269,7 @@ static int push_plan(struct push *p, size_t *ndlv)
 
 		if (!t->push || n >= ARRAY_SIZE(tv))
 			continue;
-		term_caps_of(&tv[n], t);
+		caps_for(&tv[n], t, p);
 		terms[n++] = t;
 	}
 
@@ -231,7 +279,10 @@ static int push_plan(struct push *p, size_t *ndlv)
 	memset(&ps, 0, sizeof(ps));
 	ps.app = p->app;
 	ps.ctype = p->ctype;
-	ps.method = PM_MESSAGE;
+	pl_set_str(&mname, p->method);
+	if (push_method_decode(&ps.method, &mname))
+		ps.method = PM_AUTO;
+	ps.require_sub = app_prefers_sub(p->s, p->app);
 	ps.target = p->target;
 	err = msg_size(&ps.msg_size, p, p->aor);
 	if (err)
@@ -246,11 +297,22 @@ static int push_plan(struct push *p, size_t *ndlv)
 	for (size_t i = 0; i < n; i++) {
 		struct delivery *d;
 
-		if (planv[i].kind != PLAN_MESSAGE)
+		if (planv[i].kind == PLAN_NONE &&
+		    !(nplanned == 0 && refusal(planv[i].reason)))
 			continue;
+		if (planv[i].kind == PLAN_SESSION)
+			continue;   /* not in this version: see README */
+
 		err = dlv_new(&d, p, terms[i], &planv[i]);
 		if (err)
 			return err;
+		if (planv[i].kind == PLAN_NONE) {
+			/* shown in the status with the terminal's reason */
+			d->state = DS_UNDELIVERABLE;
+			d->pap = 2005;   /* capabilities mismatch */
+			(void)str_dup(&d->last_error,
+				      plan_reason_name(planv[i].reason));
+		}
 		++*ndlv;
 	}
 
@@ -278,14 +340,106 @@ static void push_start(struct push *p)
 	}
 
 	list_unlink(&p->wle);
-	for (struct le *le = p->dlvs.head; le; ) {
+	mem_ref(p);
+	for (struct le *le = p->dlvs.head; le && !p->final; ) {
 		struct delivery *d = le->data;
 
 		le = le->next;
+		if (d->state != DS_PENDING) {
+			(void)dlv_save(d);
+			push_delivery_final(d);
+			continue;
+		}
 		/* its row is written with its first outcome; a crash before
 		 * that plans it again, with the same Call-ID */
 		(void)deliver_enqueue(d);
 	}
+	mem_deref(p);
+}
+
+
+/** Note a step of a delivery for its status: "refer 202; notify 200" */
+void dlv_step(struct delivery *d, const char *fmt, ...)
+{
+	char *prev = d->steps, *add = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)re_vsdprintf(&add, fmt, ap);
+	va_end(ap);
+	if (!add)
+		return;
+
+	/* bounded: a long retry story keeps its start and its end */
+	if (prev && strlen(prev) > 400) {
+		d->steps = NULL;
+		(void)re_sdprintf(&d->steps, "%.200s; ...; %s", prev, add);
+	}
+	else if (prev) {
+		d->steps = NULL;
+		(void)re_sdprintf(&d->steps, "%s; %s", prev, add);
+	}
+	else {
+		d->steps = mem_ref(add);
+		prev = NULL;
+	}
+	if (!d->steps)
+		d->steps = mem_ref(prev);
+	mem_deref(prev);
+	mem_deref(add);
+}
+
+
+/**
+ * The planned method cannot be used any more (the subscription is gone):
+ * another subscription of the terminal, else MESSAGE to the terminal.
+ */
+int dlv_fallback(struct delivery *d, const char *why)
+{
+	struct push *p = d->p;
+	struct user *u = user_find(p->s, p->aor);
+	const struct terminal *t = u ? term_find(u, d->tkey) : NULL;
+
+	d->awaiting_sub = false;
+	if (sub_find(u, d->tkey, p->app)) {
+		d->kind = PLAN_NOTIFY;
+		dlv_step(d, "%s: notify again", why);
+		return deliver_enqueue(d);
+	}
+
+	struct pl mets;
+
+	if (t && t->methods)
+		pl_set_str(&mets, t->methods);
+	if (!t || (t->methods && !ftag_value_has(&mets, "MESSAGE"))) {
+		dlv_step(d, "%s: no other method", why);
+		d->state = DS_UNDELIVERABLE;
+		d->pap = 2002;
+		d->last_error = mem_deref(d->last_error);
+		(void)str_dup(&d->last_error, why);
+		(void)dlv_save(d);
+		push_delivery_final(d);
+		return 0;
+	}
+
+	d->kind = PLAN_MESSAGE;
+	d->ruri = mem_deref(d->ruri);
+	d->route = mem_deref(d->route);
+	if (str_dup(&d->ruri, dest_ruri(t, p->aor)) ||
+	    dup_opt(&d->route, t->path))
+		return ENOMEM;
+	dlv_step(d, "%s: message", why);
+	(void)dlv_save(d);
+	return deliver_enqueue(d);
+}
+
+
+/** A subscription became active: what waits for it can go */
+void push_sub_ready(struct sub *sub)
+{
+	struct user *u = sub->u;
+
+	push_user_ready(u);
 }
 
 
@@ -617,6 +771,10 @@ static void load_dlv_h(const struct dlv_rec *r, void *arg)
 	d->attempts = r->attempts;
 	d->cseq = r->cseq + 1;   /* the last send may not have been stored */
 	d->indirect = r->indirect;
+	d->kind = !str_cmp(r->method, "notify") ? PLAN_NOTIFY :
+		!str_cmp(r->method, "refer") ? PLAN_REFER : PLAN_MESSAGE;
+	if (r->steps)
+		(void)str_dup(&d->steps, r->steps);
 	list_append(&p->dlvs, &d->le, d);
 }
 

@@ -72,29 +72,20 @@ static int challenge(struct sender *s, const struct sip_msg *msg,
 
 
 /**
- * Is the sender of this REGISTER allowed to act for the AoR?
- * Returns true when it may go on; otherwise the answer has been sent.
+ * Digest authentication of an untrusted peer acting for aor, whose user
+ * part is the username. True when proven; otherwise the answer (401 or
+ * 403) has been sent.
  */
-static bool authorize(struct reg_ctx *rc)
+bool auth_digest(struct sender *s, const struct sip_msg *msg,
+		 const char *aor, const struct pl *aor_user)
 {
-	const struct sip_msg *msg = rc->msg;
-	struct sender *s = rc->s;
 	const struct sip_hdr *hdr;
 	char ha1[DIGEST_HA1_HEX + 1];
-	struct pl user, aor_user;
+	struct pl user;
 	bool stale = false;
 	int err;
 
-	if (cidr_list_match(s->conf.trust, s->conf.ntrust, &msg->src))
-		return true;
-
-	if (rc->third_party) {
-		(void)sip_reply(s->sip, msg, 403, "Third-party REGISTER "
-				"only from a trusted core");
-		return false;
-	}
-
-	if (store_user_ha1(s->st, rc->aor, ha1, sizeof(ha1))) {
+	if (store_user_ha1(s->st, aor, ha1, sizeof(ha1))) {
 		(void)sip_reply(s->sip, msg, 403, "No credentials for this "
 				"AoR");
 		return false;
@@ -109,17 +100,38 @@ static bool authorize(struct reg_ctx *rc)
 	err = digest_verify(&hdr->val, &msg->met, s->conf.realm, ha1,
 			    s->conf.secret, (uint64_t)time(NULL),
 			    NONCE_MAX_AGE, &user, &stale);
-	aor_user = msg->to.uri.user;
 	if (!err && stale) {
 		(void)challenge(s, msg, true);
 		return false;
 	}
-	if (err || pl_cmp(&user, &aor_user)) {
+	if (err || pl_cmp(&user, aor_user)) {
 		(void)sip_reply(s->sip, msg, 403, "Authentication failed");
 		return false;
 	}
 
 	return true;
+}
+
+
+/**
+ * Is the sender of this REGISTER allowed to act for the AoR?
+ * Returns true when it may go on; otherwise the answer has been sent.
+ */
+static bool authorize(struct reg_ctx *rc)
+{
+	const struct sip_msg *msg = rc->msg;
+	struct sender *s = rc->s;
+
+	if (cidr_list_match(s->conf.trust, s->conf.ntrust, &msg->src))
+		return true;
+
+	if (rc->third_party) {
+		(void)sip_reply(s->sip, msg, 403, "Third-party REGISTER "
+				"only from a trusted core");
+		return false;
+	}
+
+	return auth_digest(s, msg, rc->aor, &msg->to.uri.user);
 }
 
 

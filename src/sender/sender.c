@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 #include "../re_nojson.h"
 #include <sippush/digest.h>
+#include <sippush/fetch.h>
 #include <sippush/param.h>
 #include <sippush/reqcheck.h>
 #include "sender.h"
@@ -35,12 +36,17 @@ static void destructor(void *arg)
 	tmr_cancel(&s->tmr_pace);
 	tmr_cancel(&s->tmr_purge);
 	hash_flush(s->targets);
+	hash_flush(s->subs);
 	hash_flush(s->pushes);
 	hash_flush(s->users);
 	mem_deref(s->targets);
 	mem_deref(s->pushes);
 	mem_deref(s->users);
 	mem_deref(s->topics);
+	hash_flush(s->caps);
+	mem_deref(s->subs);
+	mem_deref(s->caps);
+	mem_deref(s->fetcher);
 }
 
 
@@ -87,6 +93,8 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	err |= hash_alloc(&s->pushes, 65536);
 	err |= hash_alloc(&s->targets, 4096);
 	err |= hash_alloc(&s->topics, 1024);
+	err |= hash_alloc(&s->subs, 4096);
+	err |= hash_alloc(&s->caps, 4096);
 	if (err) {
 		err = ENOMEM;
 		goto out;
@@ -96,7 +104,22 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	if (err)
 		goto out;
 
-	err = push_load(s);
+	{
+		const struct fetch_limits lim = {
+			.max_size = conf->uaprof_max ? conf->uaprof_max :
+				256u << 10,
+			.timeout_ms = 10000,
+			.allow_private = conf->allow_private_fetch,
+		};
+
+		err = fetcher_alloc(&s->fetcher, &lim);
+		if (err)
+			goto out;
+	}
+
+	err = caps_load(s);
+	err = err ? err : sub_load(s);
+	err = err ? err : push_load(s);
 	if (err)
 		goto out;
 
@@ -130,9 +153,14 @@ bool sender_sip_request(struct sender *s, const struct sip_msg *msg)
 	if (registrar_request(s, msg))
 		return true;
 
+	if (notifier_request(s, msg))
+		return true;
+
 	if (!pl_strcmp(&msg->met, "OPTIONS")) {
 		(void)sip_replyf(s->sip, msg, 200, "OK",
-				 "Allow: REGISTER, OPTIONS\r\n"
+				 "Allow: REGISTER, SUBSCRIBE, NOTIFY, "
+				 "OPTIONS\r\n"
+				 "Allow-Events: ua-profile, refer\r\n"
 				 "Accept: application/sdp\r\n"
 				 "Supported: gruu, path\r\n"
 				 "Content-Length: 0\r\n\r\n");
@@ -143,7 +171,7 @@ bool sender_sip_request(struct sender *s, const struct sip_msg *msg)
 		return true;
 
 	(void)sip_replyf(s->sip, msg, 405, "Method Not Allowed",
-			 "Allow: REGISTER, OPTIONS\r\n"
+			 "Allow: REGISTER, SUBSCRIBE, NOTIFY, OPTIONS\r\n"
 			 "Content-Length: 0\r\n\r\n");
 	return true;
 }
@@ -214,6 +242,41 @@ static int json_out(struct re_printf *pf, json_t *j)
 }
 
 
+static json_t *subs_json(const struct terminal *t, int64_t now)
+{
+	json_t *arr = json_array();
+
+	for (struct le *le = t->u->subs.head; le; le = le->next) {
+		const struct sub *sub = le->data;
+
+		if (str_cmp(sub->tkey, t->tkey))
+			continue;
+		json_array_append_new(arr, json_pack(
+			"{s:s,s:s,s:s,s:o,s:o,s:I}",
+			"app", sub->app, "event", "ua-profile;oma-app",
+			"call_id", sub->call_id, "accept", jlist(sub->accept),
+			"methods", jlist(sub->methods),
+			"expires", (json_int_t)(sub->expires_at - now)));
+	}
+	return arr;
+}
+
+
+static json_t *caps_json(const struct caps *c)
+{
+	if (!c)
+		return json_null();
+
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:I}",
+			 "vendor", jstr(c->vendor), "model", jstr(c->model),
+			 "version", jstr(c->version),
+			 "dev_cap", jstr(c->dev_cap),
+			 "push_accept", jlist(c->push_accept),
+			 "push_appids", jlist(c->push_appids),
+			 "push_msgsize", (json_int_t)c->push_msgsize);
+}
+
+
 int sender_terminals_print(struct re_printf *pf, struct sender *s,
 			   const char *aor)
 {
@@ -225,7 +288,7 @@ int sender_terminals_print(struct re_printf *pf, struct sender *s,
 		const struct terminal *t = le->data;
 
 		json_array_append_new(arr, json_pack(
-			"{s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:I,s:s,s:o}",
+			"{s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:I,s:s,s:o,s:o}",
 			"contact", jstr(t->contact),
 			"instance", jstr(t->instance),
 			"gruu", jstr(t->pub_gruu),
@@ -236,7 +299,8 @@ int sender_terminals_print(struct re_printf *pf, struct sender *s,
 			"path", jstr(t->path),
 			"expires", (json_int_t)(t->expires_at - now),
 			"source", t->source,
-			"subscriptions", json_array()));
+			"capabilities", caps_json(caps_find(s, aor, t->tkey)),
+			"subscriptions", subs_json(t, now)));
 	}
 
 	return json_out(pf, json_pack("{s:s,s:o}", "aor", aor, "terminals",
@@ -276,12 +340,12 @@ static void status_dlv_h(const struct dlv_rec *r, void *arg)
 	struct status *st = arg;
 
 	json_array_append_new(st->dlvs, json_pack(
-		"{s:o,s:s,s:i,s:s,s:i,s:I,s:o,s:b,s:s}",
+		"{s:o,s:s,s:i,s:s,s:i,s:I,s:o,s:b,s:s,s:o}",
 		"terminal", jstr(r->terminal), "method", r->method,
 		"sip_status", r->sip_status, "state", r->state,
 		"pap_code", r->pap_code, "attempts", (json_int_t)r->attempts,
 		"last_error", jstr(r->last_error), "indirect", r->indirect,
-		"call_id", r->call_id));
+		"call_id", r->call_id, "steps", jstr(r->steps)));
 }
 
 

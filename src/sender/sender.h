@@ -5,12 +5,14 @@
 #include <sippush/method.h>
 #include <sippush/store.h>
 #include <sippush/sender.h>
+#include <sippush/uaprofile.h>
 
 struct user {
 	struct le he;            /**< in sender.users, by AoR              */
 	char *aor;
 	struct list terms;       /**< struct terminal                      */
 	struct list waiting;     /**< pushes with no delivery yet (offline) */
+	struct list subs;        /**< struct sub                           */
 	struct sender *s;
 };
 
@@ -31,6 +33,40 @@ struct terminal {
 	struct tmr tmr;          /**< expiry                               */
 };
 
+/** Capabilities of a terminal (ua-profile Event, UAProf document) */
+struct caps {
+	struct le he;            /**< in sender.caps, by aor + tkey        */
+	struct sender *s;
+	char *aor, *tkey;
+	char *vendor, *model, *version, *dev_cap;
+	char *push_accept;       /**< UAProf Push-Accept                   */
+	char *push_appids;       /**< UAProf Push-Accept-AppID             */
+	uint32_t push_msgsize;   /**< UAProf Push-MsgSize; 0: unknown      */
+	int64_t updated_at;
+	bool fetching;
+};
+
+struct target;
+
+/** An oma-app subscription, sippushd being the notifier */
+struct sub {
+	struct le he;            /**< in sender.subs, by Call-ID           */
+	struct le ule;           /**< in user.subs                         */
+	struct sender *s;
+	struct user *u;
+	char *aor, *tkey, *app;
+	char *call_id, *ltag, *rtag, *local, *remote, *target, *route;
+	char *accept, *methods;
+	uint32_t lseq, rseq;
+	int64_t expires_at;      /**< unix seconds                         */
+	struct tmr tmr;          /**< expiry                               */
+	struct target *t;        /**< its content NOTIFY queue, if any     */
+	struct sip_request *req; /**< state NOTIFY in flight               */
+	bool state_due;          /**< a state NOTIFY must go next          */
+	bool ending;             /**< its final NOTIFY is due or in flight */
+	bool busy;               /**< a state NOTIFY is in flight          */
+};
+
 struct push {
 	struct le he;            /**< in sender.pushes, by id              */
 	struct le wle;           /**< in user.waiting while offline        */
@@ -49,8 +85,6 @@ struct push {
 	bool final;
 };
 
-struct target;
-
 struct delivery {
 	struct le le;            /**< in push.dlvs                         */
 	struct le qle;           /**< in target.q                          */
@@ -60,8 +94,11 @@ struct delivery {
 	enum delivery_state state;
 	uint16_t scode, pap;
 	uint32_t attempts, cseq;
+	char *steps;             /**< methods tried, for the status        */
+	enum plan_kind kind;     /**< MESSAGE, NOTIFY or REFER             */
 	bool indirect;
 	bool cancelled;          /**< cancel asked while in flight          */
+	bool awaiting_sub;       /**< REFER accepted: waits for SUBSCRIBE  */
 	bool relayed;            /**< 202: out of the queue, ends at the TTL */
 };
 
@@ -71,7 +108,8 @@ struct target {
 	struct sender *s;
 	char *key;
 	struct list q;           /**< struct delivery, in order            */
-	struct delivery *busy;   /**< the one MESSAGE outstanding          */
+	struct delivery *busy;   /**< the one request outstanding          */
+	struct sub *sub;         /**< NOTIFY queue of this subscription    */
 	struct sip_request *req;
 	struct tmr tmr;          /**< retry backoff                        */
 	bool paced;
@@ -85,6 +123,9 @@ struct sender {
 	struct hash *pushes;
 	struct hash *targets;
 	struct hash *topics;
+	struct hash *subs;
+	struct hash *caps;
+	struct fetcher *fetcher; /**< UAProf documents                    */
 	struct list uncommitted; /**< accepted this turn, not yet durable  */
 	struct list paced;       /**< targets waiting for a pacing token   */
 	struct tmr tmr_pace;
@@ -110,15 +151,44 @@ int  term_load(struct sender *s);
 
 /* registrar.c */
 bool registrar_request(struct sender *s, const struct sip_msg *msg);
+bool auth_digest(struct sender *s, const struct sip_msg *msg,
+		 const char *aor, const struct pl *aor_user);
+
+/* notifier.c */
+bool notifier_request(struct sender *s, const struct sip_msg *msg);
+struct sub *sub_find(const struct user *u, const char *tkey,
+		     const char *app);
+int  sub_load(struct sender *s);
+void sub_kick(struct sub *sub);
+void sub_gone(struct sub *sub, const char *why);
+int  sub_notify_send(struct sub *sub, struct delivery *d,
+		     sip_resp_h *resph, void *arg);
+
+/* caps.c */
+struct caps *caps_find(const struct sender *s, const char *aor,
+		       const char *tkey);
+int  caps_update(struct sender *s, const char *aor, const char *tkey,
+		 const struct uaprof_event *ev);
+int  caps_load(struct sender *s);
+int  caps_save(const struct sender *s, const struct caps *c);
+
+/* uaprof.c */
+void uaprof_fetch(struct sender *s, struct caps *c);
 
 /* push.c */
 void push_user_ready(struct user *u);
 void push_delivery_final(struct delivery *d);
+void push_sub_ready(struct sub *sub);
+int  dlv_fallback(struct delivery *d, const char *why);
+void dlv_step(struct delivery *d, const char *fmt, ...);
 int  push_load(struct sender *s);
 
 /* deliver.c */
 int  deliver_enqueue(struct delivery *d);
 void deliver_kick(struct target *t);
+void deliver_soon(struct target *t);
 void deliver_cancel(struct delivery *d);
 void deliver_ttl_end(struct delivery *d);
 int  dlv_save(struct delivery *d);
+int  dlv_content(const struct delivery *d, char **ctype, char **entity,
+		 const uint8_t **body, size_t *body_len, bool *indirect);

@@ -11,13 +11,12 @@
 
 #define MOD "store"
 
-enum { SCHEMA_VERSION = 1 };
-
 enum stmt_id {
 	S_BEGIN, S_COMMIT, S_USER_SET, S_USER_GET, S_TERM_PUT, S_TERM_DEL,
 	S_TERM_LOAD, S_PUSH_ADD, S_PUSH_FINAL, S_PUSH_PENDING, S_DLV_BY_PUSH,
 	S_PUSH_GET, S_PUSH_TOKEN, S_DLV_PUT, S_MAX_SEQ, S_PURGE_DLV,
-	S_PURGE_PUSH, S_COUNT
+	S_PURGE_PUSH, S_SUB_PUT, S_SUB_DEL, S_SUB_LOAD, S_CAPS_PUT,
+	S_CAPS_LOAD, S_COUNT
 };
 
 static const char *stmt_sql[S_COUNT] = {
@@ -44,18 +43,29 @@ static const char *stmt_sql[S_COUNT] = {
 			   "WHERE final_ms=0 ORDER BY seq",
 	[S_DLV_BY_PUSH] = "SELECT push_id,tkey,terminal,ruri,route,method,"
 			  "state,last_error,call_id,sip_status,pap_code,"
-			  "attempts,cseq,indirect FROM deliveries "
+			  "attempts,cseq,indirect,steps FROM deliveries "
 			  "WHERE push_id=? ORDER BY rowid",
 	[S_PUSH_GET] = "SELECT " PUSH_COLS " FROM pushes WHERE id=?",
 	[S_PUSH_TOKEN] = "SELECT " PUSH_COLS " FROM pushes WHERE token=?",
 	[S_DLV_PUT] = "INSERT OR REPLACE INTO deliveries(push_id,tkey,"
 		      "terminal,ruri,route,method,state,last_error,call_id,"
-		      "sip_status,pap_code,attempts,cseq,indirect) "
-		      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		      "sip_status,pap_code,attempts,cseq,indirect,steps) "
+		      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_MAX_SEQ] = "SELECT COALESCE(MAX(seq),0) FROM pushes",
 	[S_PURGE_DLV] = "DELETE FROM deliveries WHERE push_id IN (SELECT id "
 			"FROM pushes WHERE final_ms>0 AND final_ms<?)",
 	[S_PURGE_PUSH] = "DELETE FROM pushes WHERE final_ms>0 AND final_ms<?",
+#define SUB_COLS "call_id,aor,tkey,app,ltag,rtag,local,remote,target," \
+		 "route,accept,methods,lseq,rseq,expires_at"
+	[S_SUB_PUT] = "INSERT OR REPLACE INTO subs(" SUB_COLS ") "
+		      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[S_SUB_DEL] = "DELETE FROM subs WHERE call_id=?",
+	[S_SUB_LOAD] = "SELECT " SUB_COLS " FROM subs",
+#define CAPS_COLS "aor,tkey,vendor,model,version,dev_cap,push_accept," \
+		  "push_appids,push_msgsize,updated_at"
+	[S_CAPS_PUT] = "INSERT OR REPLACE INTO caps(" CAPS_COLS ") "
+		       "VALUES(?,?,?,?,?,?,?,?,?,?)",
+	[S_CAPS_LOAD] = "SELECT " CAPS_COLS " FROM caps",
 };
 
 /* Migrations: index i takes the schema from version i to i+1 */
@@ -81,6 +91,19 @@ static const char *migrations[] = {
 	" sip_status INTEGER NOT NULL, pap_code INTEGER NOT NULL,"
 	" attempts INTEGER NOT NULL, cseq INTEGER NOT NULL,"
 	" indirect INTEGER NOT NULL, PRIMARY KEY(push_id, tkey));",
+
+	/* 2: subscription mode (oma-app subscriptions, capabilities) */
+	"ALTER TABLE deliveries ADD COLUMN steps TEXT;"
+	"CREATE TABLE subs(call_id TEXT PRIMARY KEY, aor TEXT NOT NULL,"
+	" tkey TEXT NOT NULL, app TEXT NOT NULL, ltag TEXT NOT NULL,"
+	" rtag TEXT NOT NULL, local TEXT NOT NULL, remote TEXT NOT NULL,"
+	" target TEXT NOT NULL, route TEXT, accept TEXT, methods TEXT,"
+	" lseq INTEGER NOT NULL, rseq INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL);"
+	"CREATE TABLE caps(aor TEXT NOT NULL, tkey TEXT NOT NULL, vendor TEXT,"
+	" model TEXT, version TEXT, dev_cap TEXT, push_accept TEXT,"
+	" push_appids TEXT, push_msgsize INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL, PRIMARY KEY(aor, tkey));",
 };
 
 struct waiter {
@@ -601,6 +624,7 @@ int store_dlv_put(struct store *st, const struct dlv_rec *d)
 	sqlite3_bind_int64(s, 12, d->attempts);
 	sqlite3_bind_int64(s, 13, d->cseq);
 	sqlite3_bind_int(s, 14, d->indirect);
+	bind_str(s, 15, d->steps);
 	return step_done(st, s);
 }
 
@@ -648,6 +672,7 @@ static int dlv_of(struct store *st, const char *id, store_dlv_h *dh,
 			.attempts = (uint32_t)sqlite3_column_int64(s, 11),
 			.cseq = (uint32_t)sqlite3_column_int64(s, 12),
 			.indirect = sqlite3_column_int(s, 13),
+			.steps = col_str(s, 14),
 		};
 		dh(&d, arg);
 	}
@@ -762,4 +787,130 @@ int store_purge(struct store *st, int64_t before_ms, uint32_t *npurged)
 		*npurged = (uint32_t)sqlite3_changes(st->db);
 
 	return err;
+}
+
+
+int store_sub_put(struct store *st, const struct sub_rec *r)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!st || !r || !r->call_id || !r->aor || !r->tkey || !r->app ||
+	    !r->ltag || !r->rtag || !r->local || !r->remote || !r->target)
+		return EINVAL;
+
+	s = wstmt(st, S_SUB_PUT, &err);
+	if (!s)
+		return err;
+	bind_str(s, 1, r->call_id);
+	bind_str(s, 2, r->aor);
+	bind_str(s, 3, r->tkey);
+	bind_str(s, 4, r->app);
+	bind_str(s, 5, r->ltag);
+	bind_str(s, 6, r->rtag);
+	bind_str(s, 7, r->local);
+	bind_str(s, 8, r->remote);
+	bind_str(s, 9, r->target);
+	bind_str(s, 10, r->route);
+	bind_str(s, 11, r->accept);
+	bind_str(s, 12, r->methods);
+	sqlite3_bind_int64(s, 13, r->lseq);
+	sqlite3_bind_int64(s, 14, r->rseq);
+	sqlite3_bind_int64(s, 15, r->expires_at);
+	return step_done(st, s);
+}
+
+
+int store_sub_del(struct store *st, const char *call_id)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!st || !call_id)
+		return EINVAL;
+
+	s = wstmt(st, S_SUB_DEL, &err);
+	if (!s)
+		return err;
+	bind_str(s, 1, call_id);
+	return step_done(st, s);
+}
+
+
+int store_sub_load(struct store *st, store_sub_h *h, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !h)
+		return EINVAL;
+
+	s = st->stmt[S_SUB_LOAD];
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct sub_rec r = {
+			.call_id = col_str(s, 0), .aor = col_str(s, 1),
+			.tkey = col_str(s, 2), .app = col_str(s, 3),
+			.ltag = col_str(s, 4), .rtag = col_str(s, 5),
+			.local = col_str(s, 6), .remote = col_str(s, 7),
+			.target = col_str(s, 8), .route = col_str(s, 9),
+			.accept = col_str(s, 10), .methods = col_str(s, 11),
+			.lseq = (uint32_t)sqlite3_column_int64(s, 12),
+			.rseq = (uint32_t)sqlite3_column_int64(s, 13),
+			.expires_at = sqlite3_column_int64(s, 14),
+		};
+		h(&r, arg);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : db_err(st, rc);
+}
+
+
+int store_caps_put(struct store *st, const struct caps_rec *r)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!st || !r || !r->aor || !r->tkey)
+		return EINVAL;
+
+	s = wstmt(st, S_CAPS_PUT, &err);
+	if (!s)
+		return err;
+	bind_str(s, 1, r->aor);
+	bind_str(s, 2, r->tkey);
+	bind_str(s, 3, r->vendor);
+	bind_str(s, 4, r->model);
+	bind_str(s, 5, r->version);
+	bind_str(s, 6, r->dev_cap);
+	bind_str(s, 7, r->push_accept);
+	bind_str(s, 8, r->push_appids);
+	sqlite3_bind_int64(s, 9, r->push_msgsize);
+	sqlite3_bind_int64(s, 10, r->updated_at);
+	return step_done(st, s);
+}
+
+
+int store_caps_load(struct store *st, store_caps_h *h, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !h)
+		return EINVAL;
+
+	s = st->stmt[S_CAPS_LOAD];
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct caps_rec r = {
+			.aor = col_str(s, 0), .tkey = col_str(s, 1),
+			.vendor = col_str(s, 2), .model = col_str(s, 3),
+			.version = col_str(s, 4), .dev_cap = col_str(s, 5),
+			.push_accept = col_str(s, 6),
+			.push_appids = col_str(s, 7),
+			.push_msgsize = (uint32_t)sqlite3_column_int64(s, 8),
+			.updated_at = sqlite3_column_int64(s, 9),
+		};
+		h(&r, arg);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : db_err(st, rc);
 }

@@ -105,7 +105,7 @@ static void test_schema_and_records(void **state)
 
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_schema_version(st, &ver), 0);
-	assert_int_equal(ver, 1);
+	assert_int_equal(ver, 2);
 
 	assert_int_equal(store_push_add(st, &p), 0);
 	assert_int_equal(store_push_add(st, &p), EEXIST);   /* same id */
@@ -148,7 +148,7 @@ static void test_schema_and_records(void **state)
 	/* reopening runs no migration again and keeps the data */
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_schema_version(st, &ver), 0);
-	assert_int_equal(ver, 1);
+	assert_int_equal(ver, 2);
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(store_push_get(st, "p2", push_h, NULL, &seen), 0);
 	mem_deref(st);
@@ -280,6 +280,85 @@ static void test_second_opener(void **state)
 }
 
 
+struct subseen {
+	int subs, caps;
+	uint32_t lseq;
+	char route[64], dev_cap[64], accept[64];
+	uint32_t msgsize;
+};
+
+
+static void sub_h(const struct sub_rec *r, void *arg)
+{
+	struct subseen *ss = arg;
+
+	++ss->subs;
+	ss->lseq = r->lseq;
+	str_ncpy(ss->route, r->route ? r->route : "", sizeof(ss->route));
+}
+
+
+static void caps_h(const struct caps_rec *r, void *arg)
+{
+	struct subseen *ss = arg;
+
+	++ss->caps;
+	ss->msgsize = r->push_msgsize;
+	str_ncpy(ss->dev_cap, r->dev_cap ? r->dev_cap : "",
+		 sizeof(ss->dev_cap));
+	str_ncpy(ss->accept, r->push_accept ? r->push_accept : "",
+		 sizeof(ss->accept));
+}
+
+
+/* Subscriptions and capabilities survive a reopen; deletes hold */
+static void test_subs_caps(void **state)
+{
+	struct fix *f = *state;
+	struct store *st = NULL;
+	struct sub_rec r = {
+		.call_id = "c1@t", .aor = "sip:a@example.com",
+		.tkey = "urn:uuid:1", .app = "mms.ua", .ltag = "l1",
+		.rtag = "r1", .local = "<sip:push@localhost>",
+		.remote = "<sip:a@example.com>", .target = "sip:a@127.0.0.1",
+		.route = "<sip:p1;lr>,<sip:p2;lr>", .accept = "text/plain",
+		.methods = "NOTIFY", .lseq = 7, .rseq = 1, .expires_at = 99,
+	};
+	struct caps_rec c = {
+		.aor = "sip:a@example.com", .tkey = "urn:uuid:1",
+		.vendor = "v", .model = "m", .version = "1",
+		.dev_cap = "http://x/p.rdf", .push_accept = "text/plain",
+		.push_msgsize = 1400, .updated_at = 5,
+	};
+	struct subseen ss;
+
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_sub_put(st, &r), 0);
+	r.lseq = 8;
+	assert_int_equal(store_sub_put(st, &r), 0);   /* replaces */
+	r.call_id = "c2@t";
+	assert_int_equal(store_sub_put(st, &r), 0);
+	assert_int_equal(store_sub_del(st, "c2@t"), 0);
+	assert_int_equal(store_caps_put(st, &c), 0);
+	r.target = NULL;
+	assert_int_equal(store_sub_put(st, &r), EINVAL);
+	mem_deref(st);
+
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	memset(&ss, 0, sizeof(ss));
+	assert_int_equal(store_sub_load(st, sub_h, &ss), 0);
+	assert_int_equal(store_caps_load(st, caps_h, &ss), 0);
+	assert_int_equal(ss.subs, 1);
+	assert_int_equal(ss.lseq, 8);
+	assert_string_equal(ss.route, "<sip:p1;lr>,<sip:p2;lr>");
+	assert_int_equal(ss.caps, 1);
+	assert_int_equal(ss.msgsize, 1400);
+	assert_string_equal(ss.dev_cap, "http://x/p.rdf");
+	assert_string_equal(ss.accept, "text/plain");
+	mem_deref(st);
+}
+
+
 static void test_corrupt(void **state)
 {
 	struct fix *f = *state;
@@ -307,6 +386,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_second_opener,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subs_caps, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,955 @@
+/**
+ * @file notifier.c  sippushd as the notifier of ua-profile;profile-type=oma-app
+ *                   subscriptions (TS §7.2, RFC 6665, RFC 6080)
+ *
+ * Each subscription is a dialog kept as plain strings (subdlg.h) in memory
+ * and in the store, so it outlives a restart. NOTIFYs of one dialog go one
+ * at a time: state NOTIFYs (enrollment confirmation, refresh, end) before
+ * content NOTIFYs, which wait in the subscription's delivery queue
+ * (deliver.c) and fall back to MESSAGE when the dialog is gone.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <re.h>
+#include <sippush/cidr.h>
+#include <sippush/appid.h>
+#include <sippush/featuretag.h>
+#include <sippush/param.h>
+#include <sippush/subdlg.h>
+#include "sender.h"
+
+#include <sippush/log.h>
+
+#define MOD "notifier"
+
+enum { SUB_DEFAULT_EXPIRES = 86400 };
+
+
+static void sub_destructor(void *arg)
+{
+	struct sub *sub = arg;
+
+	tmr_cancel(&sub->tmr);
+	if (sub->he.list)
+		--sub->s->stats.subscriptions;
+	hash_unlink(&sub->he);
+	list_unlink(&sub->ule);
+	mem_deref(sub->req);
+	if (sub->t)
+		sub->t->sub = NULL;
+	mem_deref(sub->aor);
+	mem_deref(sub->tkey);
+	mem_deref(sub->app);
+	mem_deref(sub->call_id);
+	mem_deref(sub->ltag);
+	mem_deref(sub->rtag);
+	mem_deref(sub->local);
+	mem_deref(sub->remote);
+	mem_deref(sub->target);
+	mem_deref(sub->route);
+	mem_deref(sub->accept);
+	mem_deref(sub->methods);
+}
+
+
+static int sub_save(const struct sub *sub)
+{
+	const struct sub_rec r = {
+		.call_id = sub->call_id, .aor = sub->aor, .tkey = sub->tkey,
+		.app = sub->app, .ltag = sub->ltag, .rtag = sub->rtag,
+		.local = sub->local, .remote = sub->remote,
+		.target = sub->target, .route = sub->route,
+		.accept = sub->accept, .methods = sub->methods,
+		.lseq = sub->lseq, .rseq = sub->rseq,
+		.expires_at = sub->expires_at,
+	};
+
+	return store_sub_put(sub->s->st, &r);
+}
+
+
+static bool callid_cmp(struct le *le, void *arg)
+{
+	const struct sub *sub = le->data;
+	return !str_cmp(sub->call_id, arg);
+}
+
+
+static struct sub *sub_by_callid(const struct sender *s, const char *cid)
+{
+	struct le *le = hash_lookup(s->subs, hash_joaat_str(cid), callid_cmp,
+				    (void *)cid);
+	return le ? le->data : NULL;
+}
+
+
+struct sub *sub_find(const struct user *u, const char *tkey,
+		     const char *app)
+{
+	struct pl a;
+
+	if (!u || !tkey)
+		return NULL;
+
+	if (app)
+		pl_set_str(&a, app);
+	for (struct le *le = u->subs.head; le; le = le->next) {
+		struct sub *sub = le->data;
+		struct pl b;
+
+		pl_set_str(&b, sub->app);
+		if (!str_cmp(sub->tkey, tkey) && (!app || appid_equal(&a, &b)))
+			return sub;
+	}
+	return NULL;
+}
+
+
+static uint32_t left_s(const struct sub *sub)
+{
+	const int64_t left = sub->expires_at - (int64_t)time(NULL);
+
+	return left > 0 ? (uint32_t)left : 0;
+}
+
+
+/*
+ * Out of every index: no new delivery picks it. Content waiting in its
+ * queue falls back (MESSAGE, or another subscription of the terminal).
+ */
+static bool detach(struct sub *sub, const char *why)
+{
+	struct target *t = sub->t;
+
+	if (!sub->he.list && !sub->ule.list)
+		return false;
+
+	if (sub->he.list)
+		--sub->s->stats.subscriptions;
+	hash_unlink(&sub->he);
+	list_unlink(&sub->ule);
+	(void)store_sub_del(sub->s->st, sub->call_id);
+	plog(LOG_INFO, MOD, "%s %s %s: subscription ended (%s)", sub->aor,
+	     sub->tkey, sub->app, why);
+
+	/* a terminal known only from its subscription goes with it */
+	{
+		struct terminal *term = term_find(sub->u, sub->tkey);
+
+		if (term && !str_cmp(term->source, "subscribe") &&
+		    !sub_find(sub->u, sub->tkey, NULL))
+			term_remove(term);
+	}
+
+	if (!t)
+		return true;
+
+	sub->t = NULL;
+	t->sub = NULL;
+	for (struct le *le = t->q.head; le; ) {
+		struct delivery *d = le->data;
+
+		le = le->next;
+		if (d == t->busy)
+			continue;
+		list_unlink(&d->qle);
+		d->t = NULL;
+		(void)dlv_fallback(d, why);
+	}
+	deliver_soon(t);   /* an empty queue frees itself, later */
+	return true;
+}
+
+
+/** The dialog is gone (481, timeout): forget it, content falls back */
+void sub_gone(struct sub *sub, const char *why)
+{
+	if (detach(sub, why))
+		mem_deref(sub);   /* the reference the indexes stood for */
+}
+
+
+static int contact_h(enum sip_transp tp, const struct sa *src,
+		     const struct sa *dst, struct mbuf *mb, void *arg)
+{
+	struct sub *sub = arg;
+	struct sip_contact c;
+	(void)dst;
+
+	sip_contact_set(&c, sub->s->conf.contact_user, src, tp);
+	return mbuf_printf(mb, "%H", sip_contact_print, &c);
+}
+
+
+static void subdlg_of(struct subdlg *dl, const struct sub *sub)
+{
+	*dl = (struct subdlg){
+		.call_id = sub->call_id, .ltag = sub->ltag,
+		.rtag = sub->rtag, .local = sub->local,
+		.remote = sub->remote, .route = sub->route,
+		.cseq = sub->lseq,
+	};
+}
+
+
+/*
+ * Where the NOTIFY goes: the remote target through the route set, or the
+ * core (--outbound). A GRUU we minted ourselves (no core in front) is
+ * retargeted to the registered contact, as the core's proxy would.
+ */
+static int next_hop(struct sub *sub, const char **ruri, struct uri *hop,
+		    struct pl *buf)
+{
+	const struct sender *s = sub->s;
+	const struct terminal *t;
+	struct pl gr, tpl;
+	struct uri tu;
+
+	*ruri = sub->target;
+	if (s->conf.outbound && !sub->route) {
+		pl_set_str(buf, s->conf.outbound);
+		return uri_decode(hop, buf) ? EINVAL : 0;
+	}
+
+	pl_set_str(&tpl, sub->target);
+	t = term_find(sub->u, sub->tkey);
+	if (!sub->route && !s->conf.outbound && t && t->contact &&
+	    !uri_decode(&tu, &tpl) &&
+	    !msg_param_decode(&tu.params, "gr", &gr))
+		*ruri = t->contact;
+
+	return subdlg_first_hop(hop, buf, sub->route, *ruri);
+}
+
+
+static int send_notify(struct sub *sub, struct sip_request **reqp,
+		       const struct notify_spec *nsp, const uint8_t *body,
+		       sip_resp_h *resph, void *arg)
+{
+	struct notify_spec ns = *nsp;
+	struct subdlg dl;
+	const char *ruri;
+	struct uri hop;
+	struct pl buf;
+	int err;
+
+	err = next_hop(sub, &ruri, &hop, &buf);
+	if (err)
+		return err;
+
+	++sub->lseq;
+	subdlg_of(&dl, sub);
+	ns.dlg = &dl;
+	(void)sub_save(sub);   /* the CSeq goes on after a restart */
+
+	return sip_requestf(reqp, sub->s->sip, true, "NOTIFY", ruri, &hop,
+			    NULL, contact_h, resph, arg, "%H%b",
+			    notify_hdrs_print, &ns, body,
+			    ns.ctype ? ns.body_len : (size_t)0);
+}
+
+
+static void state_resp_h(int err, const struct sip_msg *msg, void *arg)
+{
+	struct sub *sub = arg;
+
+	if (!err && msg->scode < 200)
+		return;
+
+	sub->busy = false;
+	if (sub->ending) {
+		mem_deref(sub);
+		return;
+	}
+
+	/* RFC 6665 §4.2.2: 481 or a timeout ends the subscription */
+	if (err || msg->scode == 481 || msg->scode == 408) {
+		char why[64];
+
+		re_snprintf(why, sizeof(why), "state NOTIFY: %s",
+			    err ? "timeout" : "481");
+		sub_gone(sub, why);
+		return;
+	}
+
+	sub_kick(sub);
+}
+
+
+/** Send what is due on the dialog: a state NOTIFY first, then content */
+void sub_kick(struct sub *sub)
+{
+	struct notify_spec ns;
+	int err;
+
+	if (sub->busy || (sub->t && sub->t->busy))
+		return;
+
+	if (!sub->state_due) {
+		if (sub->t)
+			deliver_kick(sub->t);
+		return;
+	}
+
+	sub->state_due = false;
+	memset(&ns, 0, sizeof(ns));
+	ns.event = "ua-profile";
+	ns.pai = sub->s->conf.identity;
+	if (sub->ending) {
+		ns.state = "terminated";
+		ns.reason = left_s(sub) ? NULL : "timeout";
+	}
+	else {
+		ns.state = "active";
+		ns.expires = left_s(sub);
+	}
+
+	err = send_notify(sub, &sub->req, &ns, NULL, state_resp_h, sub);
+	if (err) {
+		plog(LOG_WARN, MOD, "%s: cannot send NOTIFY (%m)",
+		     sub->call_id, err);
+		if (sub->ending)
+			mem_deref(sub);
+		else
+			sub_gone(sub, "cannot send NOTIFY");
+		return;
+	}
+	sub->busy = true;
+}
+
+
+/* End by us (expiry) or by the subscriber (Expires: 0): final NOTIFY */
+static void sub_end(struct sub *sub, const char *why)
+{
+	if (!detach(sub, why))
+		return;
+	sub->ending = true;
+	sub->state_due = true;
+	tmr_cancel(&sub->tmr);
+	sub_kick(sub);   /* frees it once the final NOTIFY is answered */
+}
+
+
+static void expire_tmr(void *arg)
+{
+	struct sub *sub = arg;
+
+	sub->expires_at = (int64_t)time(NULL);
+	sub_end(sub, "expired");
+}
+
+
+static void arm(struct sub *sub)
+{
+	tmr_start(&sub->tmr, (uint64_t)left_s(sub) * 1000, expire_tmr, sub);
+}
+
+
+/* Content NOTIFY of one delivery, in the dialog */
+int sub_notify_send(struct sub *sub, struct delivery *d,
+		    sip_resp_h *resph, void *arg)
+{
+	char *ctype = NULL, *entity = NULL;
+	const uint8_t *body = NULL;
+	struct notify_spec ns;
+	bool indirect = false;
+	int err;
+
+	err = dlv_content(d, &ctype, &entity, &body, &ns.body_len,
+			  &indirect);
+	if (err)
+		goto out;
+
+	ns.event = "ua-profile";
+	ns.state = "active";
+	ns.reason = NULL;
+	ns.expires = left_s(sub);
+	ns.pai = sub->s->conf.identity;
+	ns.content_id = d->call_id;   /* the push's identity at the terminal */
+	ns.ctype = ctype ? ctype : d->p->ctype;
+	d->indirect = indirect;
+
+	err = send_notify(sub, &d->t->req, &ns, body, resph, arg);
+ out:
+	mem_deref(ctype);
+	mem_deref(entity);
+	return err;
+}
+
+
+/* --- SUBSCRIBE ------------------------------------------------------ */
+
+struct sub_ctx {
+	struct sender *s;
+	const struct sip_msg *msg;
+	struct sub *sub;
+	uint32_t expires;
+	bool unsubscribe;
+};
+
+
+static void ctx_destructor(void *arg)
+{
+	struct sub_ctx *c = arg;
+
+	mem_deref((void *)c->msg);
+	mem_deref(c->sub);
+}
+
+
+static int reply_200(struct sender *s, const struct sip_msg *msg,
+		     uint32_t expires)
+{
+	struct sip_contact c;
+
+	sip_contact_set(&c, s->conf.contact_user, &msg->dst, msg->tp);
+	return sip_replyf(s->sip, msg, 200, "OK", "%HExpires: %u\r\n"
+			  "Content-Length: 0\r\n\r\n", sip_contact_print, &c,
+			  expires);
+}
+
+
+static void committed_h(int err, void *arg)
+{
+	struct sub_ctx *c = arg;
+	struct sub *sub = c->sub;
+
+	if (err) {
+		(void)sip_reply(c->s->sip, c->msg, 500, "Store failed");
+		if (sub && !c->unsubscribe)
+			sub_gone(sub, "store failed");
+		mem_deref(c);
+		return;
+	}
+
+	(void)reply_200(c->s, c->msg, c->expires);
+
+	/* RFC 6665: a NOTIFY follows every accepted SUBSCRIBE */
+	if (sub && c->unsubscribe) {
+		sub_end(sub, "unsubscribed");
+	}
+	else if (sub && sub->he.list) {
+		sub->state_due = true;
+		sub_kick(sub);
+		push_sub_ready(sub);
+	}
+	mem_deref(c);
+}
+
+
+static int commit_then_reply(struct sender *s, const struct sip_msg *msg,
+			     struct sub *sub, uint32_t expires, bool unsub)
+{
+	struct sub_ctx *c = mem_zalloc(sizeof(*c), ctx_destructor);
+	int err;
+
+	if (!c)
+		return ENOMEM;
+
+	c->s = s;
+	c->msg = mem_ref((void *)msg);
+	c->sub = mem_ref(sub);
+	c->expires = expires;
+	c->unsubscribe = unsub;
+	err = store_sync(s->st, committed_h, c);
+	if (err)
+		mem_deref(c);
+	return err;
+}
+
+
+/* The application: event-app-id, else the ICSI, else the ARI (TS §7.2) */
+static int app_of(char *buf, size_t sz, const struct sip_msg *msg,
+		  const struct uaprof_event *ev, char *methods, size_t msz)
+{
+	const struct sip_hdr *ac = sip_msg_hdr(msg, SIP_HDR_ACCEPT_CONTACT);
+	const struct sip_hdr *ps;
+	struct ac_pred predv[AC_MAX];
+	const struct ftag *icsi = NULL, *ari = NULL;
+	struct pl rest, item, norm;
+	size_t n = 0;
+
+	methods[0] = '\0';
+	if (ac && ac_decode(predv, ARRAY_SIZE(predv), &n, &ac->val))
+		return EBADMSG;
+	for (size_t i = 0; i < n; i++) {
+		const struct ftag *m = ftag_find(&predv[i].tags, "methods");
+		const struct ftag *a = ftag_find(&predv[i].tags,
+						 "+g.oma.pusheventapp");
+
+		if (a && !ari) {
+			ari = a;
+			if (m)
+				re_snprintf(methods, msz, "%r", &m->value);
+		}
+		if (!icsi)
+			icsi = ftag_find(&predv[i].tags, "+g.3gpp.icsi-ref");
+	}
+
+	if (pl_isset(&ev->app_ids)) {
+		/* one application per dialog: the first of a list */
+		rest = ev->app_ids;
+		if (list_next(&rest, ',', &item))
+			return EBADMSG;
+		pl_trim_lws(&item);
+	}
+	else if (icsi) {
+		rest = icsi->value;
+		if (ftag_value_next(&rest, &item))
+			return EBADMSG;
+	}
+	else if ((ps = sip_msg_xhdr(msg, "P-Preferred-Service"))) {
+		item = ps->val;
+		pl_trim_lws(&item);
+	}
+	else if (ari) {
+		rest = ari->value;
+		if (ftag_value_next(&rest, &item))
+			return EBADMSG;
+	}
+	else {
+		return ENOENT;
+	}
+
+	if (appid_normalize(&norm, &item) || !norm.l)
+		return EBADMSG;
+	return pl_strcpy(&norm, buf, sz);
+}
+
+
+/* The terminal behind the SUBSCRIBE's Contact: gr= (a GRUU), the
+ * +sip.instance parameter, else the Contact URI itself */
+static int tkey_of(char *buf, size_t sz, char *target, size_t tsz,
+		   const struct sip_msg *msg)
+{
+	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_CONTACT);
+	struct contact_feat cf;
+	struct pl gr;
+
+	if (!h || sip_msg_hdr_count(msg, SIP_HDR_CONTACT) != 1)
+		return ENOENT;
+	if (contact_feat_decode(&cf, &h->val))
+		return EBADMSG;
+	if (pl_strcpy(&cf.uri, target, tsz))
+		return EOVERFLOW;
+
+	if (!msg_param_decode(&cf.uri, "gr", &gr) && gr.l) {
+		return re_snprintf(buf, sz, "%r", &gr) < 0 ? EOVERFLOW : 0;
+	}
+	if (pl_isset(&cf.instance))
+		return re_snprintf(buf, sz, "%r", &cf.instance) < 0 ?
+			EOVERFLOW : 0;
+	return re_snprintf(buf, sz, "%r", &cf.uri) < 0 ? EOVERFLOW : 0;
+}
+
+
+struct route_acc {
+	char buf[1024];
+	size_t len;
+	bool full;
+};
+
+
+static bool rr_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
+		 void *arg)
+{
+	struct route_acc *ra = arg;
+	int n;
+	(void)msg;
+
+	n = re_snprintf(ra->buf + ra->len, sizeof(ra->buf) - ra->len, "%s%r",
+			ra->len ? "," : "", &hdr->val);
+	if (n < 0 || (size_t)n >= sizeof(ra->buf) - ra->len) {
+		ra->full = true;
+		return true;
+	}
+	ra->len += (size_t)n;
+	return false;
+}
+
+
+struct accept_acc {
+	char buf[512];
+	size_t len;
+};
+
+
+static bool accept_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
+		     void *arg)
+{
+	struct accept_acc *aa = arg;
+	int n;
+	(void)msg;
+
+	n = re_snprintf(aa->buf + aa->len, sizeof(aa->buf) - aa->len,
+			"%s%r", aa->len ? "," : "", &hdr->val);
+	if (n > 0 && (size_t)n < sizeof(aa->buf) - aa->len)
+		aa->len += (size_t)n;
+	return false;
+}
+
+
+/* Who asks: the asserted identity from a trusted peer, else digest */
+static int identity(char *aor, size_t sz, struct sender *s,
+		    const struct sip_msg *msg)
+{
+	const struct sip_hdr *pai;
+	struct sip_addr a;
+
+	if (cidr_list_match(s->conf.trust, s->conf.ntrust, &msg->src)) {
+		pai = sip_msg_hdr(msg, SIP_HDR_P_ASSERTED_IDENTITY);
+		if (pai) {
+			if (addr_decode(&a, &pai->val))
+				return EBADMSG;
+			return aor_print(aor, sz, &a.uri);
+		}
+		return aor_print(aor, sz, &msg->from.uri);
+	}
+
+	if (aor_print(aor, sz, &msg->from.uri))
+		return EBADMSG;
+	return auth_digest(s, msg, aor, &msg->from.uri.user) ? 0 : EPERM;
+}
+
+
+static uint32_t sub_expires(const struct sip_msg *msg)
+{
+	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_EXPIRES);
+	uint32_t v;
+
+	if (!h || pl_u32_strict(&h->val, &v))
+		return SUB_DEFAULT_EXPIRES;
+	return v;
+}
+
+
+static int sub_new(struct sub **subp, struct sender *s, struct user *u,
+		   const struct sip_msg *msg, const char *tkey,
+		   const char *target, const char *app, const char *methods)
+{
+	struct route_acc *ra = mem_zalloc(sizeof(*ra), NULL);
+	struct accept_acc aa;
+	struct sub *sub;
+	char ltag[17];
+	int err;
+
+	sub = mem_zalloc(sizeof(*sub), sub_destructor);
+	if (!sub || !ra) {
+		mem_deref(ra);
+		mem_deref(sub);
+		return ENOMEM;
+	}
+
+	aa.len = 0;
+	aa.buf[0] = '\0';
+	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_RECORD_ROUTE, rr_h, ra);
+	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_ACCEPT, accept_h, &aa);
+	if (ra->full) {
+		err = EOVERFLOW;
+		goto out;
+	}
+
+	re_snprintf(ltag, sizeof(ltag), "%016llx",
+		    (unsigned long long)rand_u64());
+	sub->s = s;
+	sub->u = u;
+	sub->rseq = msg->cseq.num;
+	sub->lseq = rand_u16();
+	tmr_init(&sub->tmr);
+	err  = str_dup(&sub->aor, u->aor);
+	err |= str_dup(&sub->tkey, tkey);
+	err |= str_dup(&sub->app, app);
+	err |= pl_strdup(&sub->call_id, &msg->callid);
+	err |= str_dup(&sub->ltag, ltag);
+	err |= pl_strdup(&sub->rtag, &msg->from.tag);
+	err |= re_sdprintf(&sub->local, "<%r>", &msg->to.auri);
+	err |= re_sdprintf(&sub->remote, "<%r>", &msg->from.auri);
+	err |= str_dup(&sub->target, target);
+	if (ra->len)
+		err |= str_dup(&sub->route, ra->buf);
+	if (aa.len)
+		err |= str_dup(&sub->accept, aa.buf);
+	if (methods[0])
+		err |= str_dup(&sub->methods, methods);
+	if (err)
+		err = ENOMEM;
+
+ out:
+	mem_deref(ra);
+	if (err)
+		mem_deref(sub);
+	else
+		*subp = sub;
+	return err;
+}
+
+
+/*
+ * A terminal that subscribes without the sender having seen its
+ * registration (no third-party REGISTER from the core) is known from the
+ * subscription: reachable through its dialog, for as long as it lasts.
+ */
+static int term_from_sub(const struct sub *sub)
+{
+	struct terminal *t = term_find(sub->u, sub->tkey);
+	struct term_rec r;
+
+	if (t && str_cmp(t->source, "subscribe"))
+		return 0;
+
+	r = (struct term_rec){
+		.aor = sub->aor, .tkey = sub->tkey,
+		.instance = !strncmp(sub->tkey, "urn:", 4) ? sub->tkey : NULL,
+		.contact = sub->target, .apps = sub->app,
+		.methods = sub->methods, .source = "subscribe",
+		.expires_at = sub->expires_at, .push = true,
+	};
+	return term_upsert(sub->s, &r, NULL);
+}
+
+
+static void sub_index(struct sub *sub)
+{
+	hash_append(sub->s->subs, hash_joaat_str(sub->call_id), &sub->he,
+		    sub);
+	list_append(&sub->u->subs, &sub->ule, sub);
+	++sub->s->stats.subscriptions;
+}
+
+
+static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
+			      const struct uaprof_event *ev)
+{
+	char aor[256], tkey[384], target[384], app[128], methods[64];
+	struct sub *sub = NULL, *old;
+	uint32_t expires;
+	struct user *u;
+	int err;
+
+	err = identity(aor, sizeof(aor), s, msg);
+	if (err == EPERM)
+		return;   /* challenged or refused already */
+	if (err) {
+		(void)sip_reply(s->sip, msg, 403, "No asserted identity");
+		return;
+	}
+
+	if (uaprof_check_caps(ev)) {
+		(void)sip_reply(s->sip, msg, 400, "Event needs dev-cap or "
+				"vendor, model and version");
+		return;
+	}
+
+	err = app_of(app, sizeof(app), msg, ev, methods, sizeof(methods));
+	if (err) {
+		(void)sip_reply(s->sip, msg, 400, err == ENOENT ?
+				"No push application (event-app-id)" :
+				"Bad event-app-id or Accept-Contact");
+		return;
+	}
+
+	err = tkey_of(tkey, sizeof(tkey), target, sizeof(target), msg);
+	if (err) {
+		(void)sip_reply(s->sip, msg, 400, err == ENOENT ?
+				"Missing Contact" : "Bad Contact");
+		return;
+	}
+
+	expires = sub_expires(msg);
+	if (expires && expires < s->conf.min_sub_expires) {
+		(void)sip_replyf(s->sip, msg, 423, "Interval Too Brief",
+				 "Min-Expires: %u\r\nContent-Length: 0\r\n\r\n",
+				 s->conf.min_sub_expires);
+		return;
+	}
+	if (expires > s->conf.max_sub_expires)
+		expires = s->conf.max_sub_expires;
+
+	err = user_get(&u, s, aor);
+	err = err ? err : caps_update(s, aor, tkey, ev);
+	if (err)
+		goto fail;
+
+	if (!expires) {
+		/* RFC 6080: Expires 0 is a one-time fetch; nothing to keep */
+		plog(LOG_INFO, MOD, "%s %s: one-time SUBSCRIBE", aor, tkey);
+		(void)reply_200(s, msg, 0);
+		return;
+	}
+
+	err = sub_new(&sub, s, u, msg, tkey, target, app, methods);
+	if (err)
+		goto fail;
+	sub->expires_at = (int64_t)time(NULL) + expires;
+
+	/* one subscription per terminal and application: a new dialog
+	 * replaces the old one, and content queued there moves over */
+	old = sub_find(u, tkey, app);
+	sub_index(sub);
+	arm(sub);
+	if (old)
+		sub_gone(old, "replaced by a new SUBSCRIBE");
+
+	err = sub_save(sub);
+	err = err ? err : term_from_sub(sub);
+	err = err ? err : commit_then_reply(s, msg, sub, expires, false);
+	if (err) {
+		sub_gone(sub, "store failed");
+		sub = NULL;
+		goto fail;
+	}
+
+	/* its one reference is the subscription itself: sub_gone() or the
+	 * answer to its final NOTIFY frees it */
+	plog(LOG_INFO, MOD, "%s %s %s: subscribed for %us", aor, tkey, app,
+	     expires);
+	return;
+
+ fail:
+	(void)sip_reply(s->sip, msg, 500, "Server Internal Error");
+}
+
+
+static void in_dialog_subscribe(struct sender *s, const struct sip_msg *msg)
+{
+	char cid[256];
+	struct sub *sub;
+	uint32_t expires;
+	int err;
+
+	(void)pl_strcpy(&msg->callid, cid, sizeof(cid));
+	sub = sub_by_callid(s, cid);
+	if (!sub || pl_strcmp(&msg->to.tag, sub->ltag) ||
+	    pl_strcmp(&msg->from.tag, sub->rtag)) {
+		(void)sip_reply(s->sip, msg, 481, "Subscription Does Not "
+				"Exist");
+		return;
+	}
+
+	if (msg->cseq.num <= sub->rseq) {
+		(void)sip_reply(s->sip, msg, 500, "CSeq Out of Order");
+		return;
+	}
+	sub->rseq = msg->cseq.num;
+
+	expires = sub_expires(msg);
+	if (expires && expires < s->conf.min_sub_expires) {
+		(void)sip_replyf(s->sip, msg, 423, "Interval Too Brief",
+				 "Min-Expires: %u\r\nContent-Length: 0\r\n\r\n",
+				 s->conf.min_sub_expires);
+		return;
+	}
+	if (expires > s->conf.max_sub_expires)
+		expires = s->conf.max_sub_expires;
+
+	if (!expires) {
+		err = store_sub_del(s->st, sub->call_id);
+		err = err ? err : commit_then_reply(s, msg, sub, 0, true);
+	}
+	else {
+		sub->expires_at = (int64_t)time(NULL) + expires;
+		arm(sub);
+		err = sub_save(sub);
+		err = err ? err : term_from_sub(sub);
+		err = err ? err : commit_then_reply(s, msg, sub, expires,
+						    false);
+	}
+	if (err)
+		(void)sip_reply(s->sip, msg, 500, "Server Internal Error");
+}
+
+
+static void subscribe(struct sender *s, const struct sip_msg *msg)
+{
+	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_EVENT);
+	struct uaprof_event ev;
+
+	/* reqcheck_request() parsed the Event already */
+	if (!h || uaprof_event_decode(&ev, &h->val)) {
+		(void)sip_reply(s->sip, msg, 400, "Bad Event");
+		return;
+	}
+
+	if (!uaprof_is_oma_app(&ev)) {
+		(void)sip_replyf(s->sip, msg, 489, "Bad Event",
+				 "Allow-Events: ua-profile\r\n"
+				 "Content-Length: 0\r\n\r\n");
+		return;
+	}
+
+	if (pl_isset(&msg->to.tag))
+		in_dialog_subscribe(s, msg);
+	else
+		initial_subscribe(s, msg, &ev);
+}
+
+
+bool notifier_request(struct sender *s, const struct sip_msg *msg)
+{
+	if (!pl_strcmp(&msg->met, "SUBSCRIBE")) {
+		subscribe(s, msg);
+		return true;
+	}
+
+	return false;
+}
+
+
+/* --- restart ----------------------------------------------------------- */
+
+static void load_h(const struct sub_rec *r, void *arg)
+{
+	struct sender *s = arg;
+	struct sub *sub;
+	struct user *u;
+	int err;
+
+	if (r->expires_at <= (int64_t)time(NULL)) {
+		(void)store_sub_del(s->st, r->call_id);
+		return;
+	}
+
+	if (user_get(&u, s, r->aor))
+		return;
+
+	sub = mem_zalloc(sizeof(*sub), sub_destructor);
+	if (!sub)
+		return;
+
+	sub->s = s;
+	sub->u = u;
+	sub->lseq = r->lseq;
+	sub->rseq = r->rseq;
+	sub->expires_at = r->expires_at;
+	tmr_init(&sub->tmr);
+	err  = str_dup(&sub->aor, r->aor);
+	err |= str_dup(&sub->tkey, r->tkey);
+	err |= str_dup(&sub->app, r->app);
+	err |= str_dup(&sub->call_id, r->call_id);
+	err |= str_dup(&sub->ltag, r->ltag);
+	err |= str_dup(&sub->rtag, r->rtag);
+	err |= str_dup(&sub->local, r->local);
+	err |= str_dup(&sub->remote, r->remote);
+	err |= str_dup(&sub->target, r->target);
+	if (r->route)
+		err |= str_dup(&sub->route, r->route);
+	if (r->accept)
+		err |= str_dup(&sub->accept, r->accept);
+	if (r->methods)
+		err |= str_dup(&sub->methods, r->methods);
+	if (err) {
+		mem_deref(sub);
+		return;
+	}
+
+	sub_index(sub);
+	arm(sub);
+}
+
+
+/** After a restart: the dialogs go on where they were */
+int sub_load(struct sender *s)
+{
+	return store_sub_load(s->st, load_h, s);
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Subscription mode at sippushd: SIPp terminals subscribe (ua-profile,
+oma-app), take the enrollment NOTIFY and content NOTIFYs; refusals (489,
+403, 400); a NOTIFY answered 481 falls back to MESSAGE. Assertions on the
+wire (SIPp regexps, tshark) and in the store (HTTP status, SQLite)."""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Capture, Daemon, Sipp, check, free_port, register,
+                     run, scenario, wait_until)
+
+INST1 = "urn:uuid:7d3c1a2b-0000-4000-8000-000000000001"
+PAI = "sip:push@localhost"
+EVENT = ('ua-profile;profile-type=oma-app;event-app-id="mms.ua";'
+         'vendor="vendor.example";model="X100";version="2.1"')
+
+
+def content_block(code, body, ctype):
+    """SIPp recv/send pair for one content NOTIFY."""
+    return """
+  <recv request="NOTIFY">
+    <action>
+      <ereg regexp="^ *ua-profile" search_in="hdr" header="Event:" check_it="true" assign_to="ev"/>
+      <ereg regexp="^ *active;expires=[0-9]+" search_in="hdr" header="Subscription-State:" check_it="true" assign_to="ss"/>
+      <ereg regexp="^ *&lt;%s&gt;$" search_in="hdr" header="P-Asserted-Identity:" check_it="true" assign_to="pai"/>
+      <ereg regexp="^ *%s" search_in="hdr" header="Content-Type:" check_it="true" assign_to="ct"/>
+      <ereg regexp="^ *&lt;[^&gt;]+@sippush&gt;$" search_in="hdr" header="Content-ID:" check_it="true" assign_to="cid"/>
+      <ereg regexp="%s" search_in="body" check_it="true" assign_to="body"/>
+      <log message="CONTENT EVENT=[$ev] STATE=[$ss] PAI=[$pai] CT=[$ct] CID=[$cid] BODY=[$body]"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+SIP/2.0 %d Answer
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+""" % (re.escape(PAI), re.escape(ctype), body, code)
+
+
+def subscriber(env, d, port, contact, pushes=(), expires=600, event=EVENT,
+               timeout=30):
+    blocks = "".join(content_block(*p) for p in pushes)
+    scen = scenario(env, "uac_subscribe.xml", aor="alice@example.com",
+                    event=event, instance=INST1, expires=expires,
+                    content=blocks)
+    with open(scen) as f:
+        txt = f.read().replace(
+            "Contact: <sip:alice@example.com;gr=%s>" % INST1,
+            "Contact: " + contact)
+    with open(scen, "w") as f:
+        f.write(txt)
+    return Sipp(env, scen, port, "127.0.0.1:%d" % d.sip_port,
+                timeout=timeout)
+
+
+def test_subscribe_enroll_notify(env):
+    """Subscribe with the GRUU as Contact: capabilities stored and shown,
+    enrollment NOTIFY, then a push by NOTIFY (method notify) and one by
+    auto (the active subscription wins) reach the terminal in the
+    dialog; both delivered with the 200 as the report."""
+    d = Daemon(env).start()
+    sport = free_port()
+    cap = Capture(env, [d.sip_port, sport])
+    # the terminal registers the port it subscribes from
+    register(env, d, "alice", sport, INST1)
+    sub = subscriber(env, d, sport,
+                     "<sip:alice@example.com;gr=%s>" % INST1,
+                     pushes=[(200, "^first$", "text/plain"),
+                             (200, "^second$", "text/plain")])
+    wait_until(lambda: d.terminals("sip:alice@example.com")[0]
+               ["subscriptions"], 10, "the subscription")
+    t = d.terminals("sip:alice@example.com")[0]
+    s0 = t["subscriptions"][0]
+    check(s0["app"] == "mms.ua" and 0 < s0["expires"] <= 600 and
+          "message/external-body" in s0["accept"] and
+          s0["methods"] == ["NOTIFY", "MESSAGE"], "subscription: %s" % s0)
+    c = t["capabilities"]
+    check(c["vendor"] == "vendor.example" and c["model"] == "X100" and
+          c["version"] == "2.1" and c["dev_cap"] is None,
+          "capabilities: %s" % c)
+
+    p1 = d.push(to="sip:alice@example.com", app="mms.ua",
+                content_type="text/plain", body="first", method="notify")
+    st1 = d.wait_final(p1)
+    p2 = d.push(to="sip:alice@example.com", app="mms.ua",
+                content_type="text/plain", body="second")
+    st2 = d.wait_final(p2)
+    sub.ok()
+    for st in (st1, st2):
+        dl = st["deliveries"]
+        check(st["state"] == "delivered" and len(dl) == 1 and
+              dl[0]["method"] == "notify" and dl[0]["sip_status"] == 200
+              and dl[0]["pap_code"] == 1000, "status: %s" % st)
+    log = sub.log()
+    check("ENROLL EVENT=" in log and "CL=Content-Length: 0" in log,
+          "no empty enrollment NOTIFY: " + log[-800:])
+    check("CID= <%s>" % st1["deliveries"][0]["call_id"] in log,
+          "Content-ID is not the delivery's identity: " + log[-800:])
+    # REGISTER + 200, SUBSCRIBE + 200, 3 NOTIFY + 3 200
+    cap.verify(10)
+    d.stop()
+    rows = d.db_rows("SELECT aor, tkey, app FROM subs")
+    check(rows == [("sip:alice@example.com", INST1, "mms.ua")],
+          "store: %s" % rows)
+    rows = d.db_rows("SELECT vendor, model, version FROM caps")
+    check(rows == [("vendor.example", "X100", "2.1")], "store: %s" % rows)
+
+
+def test_subscribe_refused(env):
+    """489 with Allow-Events for another package, 400 for a malformed
+    Event and for one without capabilities, 403 from an untrusted peer
+    without credentials; then a valid SUBSCRIBE still works."""
+    d = Daemon(env, "--trust", "127.0.0.2/32").start()
+    cases = [
+        ("presence", 489, "Allow-Events: *ua-profile", ""),
+        ('ua-profile;profile-type="', 400, "Bad Event", ""),
+        ("ua-profile;profile-type=oma-app;event-app-id=mms.ua", 403,
+         "SIP/2.0 403", ""),
+    ]
+    for ev, code, chk, extra in cases:
+        s = Sipp(env, scenario(env, "uac_subscribe_code.xml", event=ev,
+                               code=code, check=chk, extra=extra),
+                 free_port(), "127.0.0.1:%d" % d.sip_port, timeout=10)
+        s.ok(15)
+    d.stop()
+    # from a trusted peer: no capabilities -> 400, complete -> 200
+    d2 = Daemon(env).start()
+    s = Sipp(env, scenario(env, "uac_subscribe_code.xml",
+                           event="ua-profile;profile-type=oma-app;"
+                           "event-app-id=mms.ua", code=400,
+                           check="dev-cap or vendor", extra=""),
+             free_port(), "127.0.0.1:%d" % d2.sip_port, timeout=10)
+    s.ok(15)
+    s = Sipp(env, scenario(env, "uac_subscribe_code.xml", event=EVENT,
+                           code=200, check="Expires: 600", extra=""),
+             free_port(), "127.0.0.1:%d" % d2.sip_port, timeout=10)
+    s.ok(15)
+    d2.stop()
+    check(d2.db_rows("SELECT count(*) FROM subs") == [(1,)],
+          "the good SUBSCRIBE is not stored")
+
+
+def test_notify_481_falls_back(env):
+    """A content NOTIFY answered 481: the subscription is purged and the
+    push goes by MESSAGE to the registered contact, visibly."""
+    d = Daemon(env).start()
+    sport, mport = free_port(), free_port()
+    term = Sipp(env, scenario(env, "uas_message.xml", app="mms\\.ua",
+                              pai=re.escape(PAI), body="^fallback$",
+                              code=200, ruri="sip:[^ ]+"), mport)
+    register(env, d, "alice", mport, INST1)
+    sub = subscriber(env, d, sport,
+                     '<sip:alice@127.0.0.1:%d>;+sip.instance="<%s>"'
+                     % (sport, INST1),
+                     pushes=[(481, "^fallback$", "text/plain")])
+    wait_until(lambda: d.terminals("sip:alice@example.com")[0]
+               ["subscriptions"], 10, "the subscription")
+    pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                 content_type="text/plain", body="fallback")
+    st = d.wait_final(pid)
+    sub.ok()
+    term.ok()
+    dl = st["deliveries"]
+    check(st["state"] == "delivered" and len(dl) == 1 and
+          dl[0]["method"] == "message" and "481" in (dl[0]["steps"] or "")
+          and dl[0]["steps"].startswith("notify"), "status: %s" % st)
+    t = d.terminals("sip:alice@example.com")[0]
+    check(t["subscriptions"] == [], "subscription kept: %s" % t)
+    d.stop()
+    check(d.db_rows("SELECT count(*) FROM subs") == [(0,)],
+          "subscription still stored")
+
+
+if __name__ == "__main__":
+    run([test_subscribe_enroll_notify, test_subscribe_refused,
+         test_notify_481_falls_back])
