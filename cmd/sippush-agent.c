@@ -57,6 +57,11 @@ static struct {
 	char auth_user[128], auth_pass[128];
 	uint32_t expires, exec_max, exec_timeout_s, fetch_timeout_s;
 	uint64_t fetch_max;
+	char subscribe[256], vendor[128], model[128], version[64];
+	char dev_cap[256], ppi[256];
+	char sub_apps[MAX_APPS][64];
+	size_t nsub_apps;
+	uint32_t sub_expires;
 	bool no_pref, allow_private;
 	struct child children[MAX_CHILD];
 	uint32_t nchildren;
@@ -93,6 +98,15 @@ static void usage(void)
 "  --fetch-max SIZE     content-indirection size cap (default 16M)\n"
 "  --fetch-timeout S    content-indirection time limit (default 30)\n"
 "  --allow-private-fetch  fetch from loopback/private addresses too\n"
+"  --subscribe URI      after registering, SUBSCRIBE (ua-profile, oma-app)\n"
+"                       at URI: the Push Sender Agent's URI or the AoR\n"
+"  --subscribe-app ID   subscribe only for these apps (repeatable;\n"
+"                       default: every --app)\n"
+"  --vendor V, --model M, --ua-version V (or --version=V)\n"
+"                       oma-app Event parameters\n"
+"  --dev-cap URL        UAProf document URL (Event dev-cap)\n"
+"  --ppi URI            P-Preferred-Identity in SUBSCRIBE\n"
+"  --sub-expires S      subscription lifetime asked (default 86400)\n"
 "  --log-level LEVEL    error, warn, info, debug\n"
 "  --help, --version\n");
 }
@@ -381,6 +395,28 @@ static bool sip_req_h(const struct sip_msg *msg, void *arg)
 }
 
 
+static void uri_arg(char *dst, size_t sz, const char *v, const char *name)
+{
+	struct uri u;
+	struct pl pl;
+
+	pl_set_str(&pl, v);
+	if (strlen(v) >= sz || uri_decode(&u, &pl) || strpbrk(v, "<>\r\n "))
+		die(name, "not a SIP URI");
+	str_ncpy(dst, v, sz);
+}
+
+
+/* Event parameters are quoted strings: no quote, backslash or control */
+static void quoted_arg(char *dst, size_t sz, const char *v,
+		       const char *name)
+{
+	if (!*v || strlen(v) >= sz || strpbrk(v, "\"\\\r\n"))
+		die(name, "empty, too long, or has a quote");
+	str_ncpy(dst, v, sz);
+}
+
+
 static void parse(int argc, char *argv[])
 {
 	static const struct option lo[] = {
@@ -393,8 +429,13 @@ static void parse(int argc, char *argv[])
 		{"exec-max", 1, NULL, 'm'}, {"exec-timeout", 1, NULL, 'T'},
 		{"fetch-max", 1, NULL, 'F'}, {"fetch-timeout", 1, NULL, 'O'},
 		{"allow-private-fetch", 0, NULL, 'P'},
+		{"subscribe", 1, NULL, 1}, {"subscribe-app", 1, NULL, 2},
+		{"vendor", 1, NULL, 3}, {"model", 1, NULL, 4},
+		{"version", 2, NULL, 5}, {"ua-version", 1, NULL, 5},
+		{"dev-cap", 1, NULL, 6},
+		{"ppi", 1, NULL, 7}, {"sub-expires", 1, NULL, 8},
 		{"log-level", 1, NULL, 'l'}, {"help", 0, NULL, 'h'},
-		{"version", 0, NULL, 'V'}, {NULL, 0, NULL, 0},
+		{NULL, 0, NULL, 0},
 	};
 	enum log_level lvl;
 	struct pl pl;
@@ -453,6 +494,41 @@ static void parse(int argc, char *argv[])
 				die("--fetch-timeout: 1..3600 s", optarg);
 			break;
 		case 'P': g.allow_private = true; break;
+		case 1: uri_arg(g.subscribe, sizeof(g.subscribe), optarg,
+				"--subscribe"); break;
+		case 2:
+			if (g.nsub_apps >= MAX_APPS)
+				die("too many --subscribe-app", NULL);
+			str_ncpy(g.sub_apps[g.nsub_apps++], optarg,
+				 sizeof(g.sub_apps[0]));
+			break;
+		case 3: quoted_arg(g.vendor, sizeof(g.vendor), optarg,
+				   "--vendor"); break;
+		case 4: quoted_arg(g.model, sizeof(g.model), optarg,
+				   "--model"); break;
+		case 5:
+			/* --version alone prints ours (every program has
+			 * it); --version=V is the Event parameter */
+			if (!optarg) {
+				(void)printf("sippush-agent %s\n",
+					     SIPPUSH_VERSION);
+				exit(0);
+			}
+			quoted_arg(g.version, sizeof(g.version), optarg,
+				   "--version");
+			break;
+		case 6:
+			if (strncmp(optarg, "http://", 7) &&
+			    strncmp(optarg, "https://", 8))
+				die("--dev-cap must be an http(s) URL", optarg);
+			quoted_arg(g.dev_cap, sizeof(g.dev_cap), optarg,
+				   "--dev-cap");
+			break;
+		case 7: uri_arg(g.ppi, sizeof(g.ppi), optarg, "--ppi"); break;
+		case 8:
+			if (opts_u32(&g.sub_expires, optarg, 1, 30 * 86400))
+				die("bad --sub-expires", optarg);
+			break;
 		case 'l':
 			if (log_level_decode(&lvl, optarg))
 				die("--log-level: error, warn, info, debug",
@@ -531,6 +607,29 @@ int main(int argc, char *argv[])
 	rc.fetch_max = (size_t)g.fetch_max;
 	rc.fetch_timeout_ms = g.fetch_timeout_s * 1000;
 	rc.allow_private_fetch = g.allow_private;
+	if (g.subscribe[0]) {
+		if (!g.dev_cap[0] &&
+		    !(g.vendor[0] && g.model[0] && g.version[0])) {
+			(void)fprintf(stderr, "sippush-agent: --subscribe needs "
+				      "--dev-cap or --vendor, --model and "
+				      "--version\n");
+			return 2;
+		}
+		rc.subscribe = g.subscribe;
+		for (size_t i = 0; i < g.appn; i++) {
+			bool on = !g.nsub_apps;
+
+			for (size_t j = 0; j < g.nsub_apps; j++)
+				on |= !strcmp(g.sub_apps[j], g.ids[i]);
+			g.appv[i].subscribe = on;
+		}
+	}
+	rc.vendor = g.vendor[0] ? g.vendor : NULL;
+	rc.model = g.model[0] ? g.model : NULL;
+	rc.version = g.version[0] ? g.version : NULL;
+	rc.dev_cap = g.dev_cap[0] ? g.dev_cap : NULL;
+	rc.ppi = g.ppi[0] ? g.ppi : NULL;
+	rc.sub_expires = g.sub_expires;
 
 	err = receiver_alloc(&g.r, sip, &rc, push_h, reg_h, NULL);
 	err = err ? err : sip_listen(&lsnr, sip, true, sip_req_h, NULL);

@@ -9,7 +9,14 @@
  * Supported: gruu, Require: pref (dropped once on a 420), digest auth,
  * refresh before expiry, withdraw/restore push, de-register.
  *
- * Page mode today: MESSAGE with P-Asserted-Identity from a trusted peer
+ * Subscription mode: after registering, one SUBSCRIBE (ua-profile;
+ * profile-type=oma-app) per application with `subscribe` set, each in its
+ * own dialog, refreshed, re-established after a retryable termination,
+ * ended with Expires: 0 by receiver_unregister(); content NOTIFYs reach
+ * the application like MESSAGE pushes; a REFER from a trusted peer makes
+ * it subscribe as the Refer-To says (TS §7.2.3).
+ *
+ * Page mode: MESSAGE with P-Asserted-Identity from a trusted peer
  * (else 403), application from Accept-Contact (unknown: 404), content type
  * checked (415 + Accept), duplicates (same Call-ID) handed over once, the
  * set of seen pushes bounded and kept in the state directory. Content
@@ -27,6 +34,7 @@ struct sip_msg;
 struct receiver_app {
 	const char *id;           /**< ARI, e.g. "mms.ua"                */
 	const char *accept;       /**< "type/sub,type/sub"; NULL: any    */
+	bool subscribe;           /**< subscription mode (conf.subscribe) */
 };
 
 struct receiver_conf {
@@ -47,6 +55,14 @@ struct receiver_conf {
 	size_t fetch_max;         /**< content-indirection cap (16 MiB)  */
 	uint32_t fetch_timeout_ms;/**< (30000)                           */
 	bool allow_private_fetch; /**< fetch from loopback/private hosts */
+	const char *subscribe;    /**< SUBSCRIBE Request-URI (the PSA or
+				       the AoR); NULL: page mode only  */
+	const char *vendor;       /**< ua-profile Event parameters       */
+	const char *model;
+	const char *version;
+	const char *dev_cap;      /**< UAProf URL                        */
+	const char *ppi;          /**< P-Preferred-Identity, or NULL     */
+	uint32_t sub_expires;     /**< asked subscription lifetime (86400) */
 };
 
 /** One push handed to the application; views valid during the call */
@@ -54,8 +70,9 @@ struct receiver_push {
 	const char *app;
 	const char *from;         /**< P-Asserted-Identity              */
 	const char *ctype;
-	const char *method;       /**< "MESSAGE"                        */
-	const char *push_id;      /**< the sender's identity: Call-ID   */
+	const char *method;       /**< "MESSAGE" or "NOTIFY"            */
+	const char *push_id;      /**< the sender's identity: Call-ID of
+				       a MESSAGE, Content-ID of a NOTIFY */
 	const uint8_t *body;
 	size_t body_len;
 	const char *error;        /**< non-NULL: the push failed (e.g. a

@@ -17,7 +17,7 @@
 
 #define MOD "inbound"
 
-static const char allow[] = "Allow: MESSAGE, OPTIONS\r\n";
+static const char allow[] = "Allow: MESSAGE, NOTIFY, REFER, OPTIONS\r\n";
 
 
 /* The application Accept-Contact names, or NULL when it names none */
@@ -48,8 +48,8 @@ static int ac_app(struct pl *app, const struct sip_msg *msg)
 }
 
 
-static const struct receiver_app *app_find(const struct receiver *r,
-					   const struct pl *id)
+const struct receiver_app *app_find(const struct receiver *r,
+				    const struct pl *id)
 {
 	for (size_t i = 0; i < r->conf.appn; i++) {
 		struct pl a;
@@ -65,6 +65,7 @@ static const struct receiver_app *app_find(const struct receiver *r,
 struct pending {
 	struct receiver *r;
 	char *app, *from, *ctype, *push_id;
+	const char *method;
 };
 
 
@@ -84,7 +85,7 @@ static void fetched_h(int err, const char *why, struct mbuf *mb, void *arg)
 	struct pending *pd = arg;
 	struct receiver_push p = {
 		.app = pd->app, .from = pd->from, .ctype = pd->ctype,
-		.method = "MESSAGE", .push_id = pd->push_id,
+		.method = pd->method, .push_id = pd->push_id,
 		.body = mb ? mb->buf : NULL, .body_len = mb ? mb->end : 0,
 		.error = err ? why : NULL,
 	};
@@ -149,6 +150,7 @@ static int indirect(struct receiver *r, const struct sip_msg *msg,
 		return 0;
 	}
 	pd->r = r;
+	pd->method = p->method;
 
 	err = fetch_start(r->fetcher, url, eb.has_size ? (int64_t)eb.size :
 			  -1, eb.has_hash ? eb.sha1 : NULL, fetched_h, pd);
@@ -161,35 +163,71 @@ static int indirect(struct receiver *r, const struct sip_msg *msg,
 }
 
 
-static int handle_message(struct receiver *r, const struct sip_msg *msg)
+/* Who pushed: the P-Asserted-Identity of a trusted peer */
+static int asserted(char *from, size_t sz, struct receiver *r,
+		    const struct sip_msg *msg)
 {
 	const struct sip_hdr *pai = sip_msg_hdr(msg,
 					       SIP_HDR_P_ASSERTED_IDENTITY);
-	const struct receiver_app *app;
-	char from[256], ctype[160], cid[256];
-	struct receiver_push p;
 	struct sip_addr addr;
-	struct pl id, acc;
-	bool is_ext;
-	int err;
 
 	if (!pai || !cidr_list_match(r->conf.trust, r->conf.ntrust,
 				     &msg->src))
+		return EPERM;
+	if (sip_addr_decode(&addr, &pai->val))
+		return EBADMSG;
+	re_snprintf(from, sz, "%r", &addr.auri);
+	return 0;
+}
+
+
+/*
+ * The identity a push keeps across re-sends: a NOTIFY's Content-ID (its
+ * CSeq changes, its dialog's Call-ID is shared by every push), else the
+ * request's Call-ID (a MESSAGE re-sent keeps it).
+ */
+static void push_identity(char *buf, size_t sz, const struct sip_msg *msg)
+{
+	const struct sip_hdr *cid = sip_msg_xhdr(msg, "Content-ID");
+	struct pl v;
+
+	if (cid && !re_regex(cid->val.p, cid->val.l, "<[^>]+>", &v)) {
+		(void)pl_strcpy(&v, buf, sz);
+		return;
+	}
+	if (!pl_strcmp(&msg->met, "NOTIFY"))
+		re_snprintf(buf, sz, "%r;%u", &msg->callid, msg->cseq.num);
+	else
+		(void)pl_strcpy(&msg->callid, buf, sz);
+}
+
+
+/**
+ * Hand one push (a MESSAGE, or a NOTIFY with content) to its application
+ * and answer it: 415 for a type the app does not take, 200 once taken
+ * (or once seen before), 503 when the application is busy.
+ */
+int inbound_push(struct receiver *r, const struct sip_msg *msg,
+		 const struct receiver_app *app, const char *method)
+{
+	char from[256], ctype[160], cid[256];
+	struct receiver_push p;
+	struct pl acc;
+	bool is_ext;
+	int err;
+
+	err = asserted(from, sizeof(from), r, msg);
+	if (err == EPERM && !pl_strcmp(&msg->met, "NOTIFY") &&
+	    cidr_list_match(r->conf.trust, r->conf.ntrust, &msg->src)) {
+		/* in our dialog from a trusted peer: the dialog's peer */
+		re_snprintf(from, sizeof(from), "%r", &msg->from.auri);
+		err = 0;
+	}
+	if (err == EPERM)
 		return sip_reply(r->sip, msg, 403, "No trusted "
 				 "P-Asserted-Identity");
-	if (sip_addr_decode(&addr, &pai->val))
-		return sip_reply(r->sip, msg, 400, "Bad P-Asserted-Identity");
-
-	err = ac_app(&id, msg);
-	if (err == EBADMSG)
-		return sip_reply(r->sip, msg, 400, "Bad Accept-Contact");
 	if (err)
-		pl_set_str(&id, r->conf.appv[0].id);   /* the default app */
-
-	app = app_find(r, &id);
-	if (!app)
-		return sip_reply(r->sip, msg, 404, "Unknown push "
-				 "application");
+		return sip_reply(r->sip, msg, 400, "Bad P-Asserted-Identity");
 
 	if (!pl_isset(&msg->ctyp.type))
 		return sip_reply(r->sip, msg, 400, "No Content-Type");
@@ -208,18 +246,17 @@ static int handle_message(struct receiver *r, const struct sip_msg *msg)
 					  app->accept);
 	}
 
-	(void)pl_strcpy(&msg->callid, cid, sizeof(cid));
+	push_identity(cid, sizeof(cid), msg);
 	if (seen_has(r->seen, cid)) {
 		plog(LOG_INFO, MOD, "%s: already handed over", cid);
 		return sip_reply(r->sip, msg, 200, "OK");
 	}
 
-	re_snprintf(from, sizeof(from), "%r", &addr.auri);
 	memset(&p, 0, sizeof(p));
 	p.app = app->id;
 	p.from = from;
 	p.ctype = ctype;
-	p.method = "MESSAGE";
+	p.method = method;
 	p.push_id = cid;
 	p.body = mbuf_buf(msg->mb);
 	p.body_len = mbuf_get_left(msg->mb);
@@ -242,6 +279,36 @@ static int handle_message(struct receiver *r, const struct sip_msg *msg)
 }
 
 
+static int handle_message(struct receiver *r, const struct sip_msg *msg)
+{
+	const struct receiver_app *app;
+	char from[256];
+	struct pl id;
+	int err;
+
+	/* identity first: nobody learns which applications exist */
+	err = asserted(from, sizeof(from), r, msg);
+	if (err == EPERM)
+		return sip_reply(r->sip, msg, 403, "No trusted "
+				 "P-Asserted-Identity");
+	if (err)
+		return sip_reply(r->sip, msg, 400, "Bad P-Asserted-Identity");
+
+	err = ac_app(&id, msg);
+	if (err == EBADMSG)
+		return sip_reply(r->sip, msg, 400, "Bad Accept-Contact");
+	if (err)
+		pl_set_str(&id, r->conf.appv[0].id);   /* the default app */
+
+	app = app_find(r, &id);
+	if (!app)
+		return sip_reply(r->sip, msg, 404, "Unknown push "
+				 "application");
+
+	return inbound_push(r, msg, app, "MESSAGE");
+}
+
+
 bool inbound_request(struct receiver *r, const struct sip_msg *msg)
 {
 	const char *reason = NULL;
@@ -254,6 +321,18 @@ bool inbound_request(struct receiver *r, const struct sip_msg *msg)
 
 	if (!pl_strcmp(&msg->met, "MESSAGE")) {
 		(void)handle_message(r, msg);
+		return true;
+	}
+
+	if (!pl_strcmp(&msg->met, "NOTIFY")) {
+		if (!rsub_notify(r, msg))
+			(void)sip_reply(r->sip, msg, 481, "Subscription Does "
+					"Not Exist");
+		return true;
+	}
+
+	if (!pl_strcmp(&msg->met, "REFER")) {
+		inbound_refer(r, msg);
 		return true;
 	}
 

@@ -18,6 +18,7 @@ static void destructor(void *arg)
 	struct receiver *r = arg;
 
 	tmr_cancel(&r->tmr);
+	list_flush(&r->subs);
 	mem_deref(r->req);
 	mem_deref(r->ka);
 	mem_deref(r->auth);
@@ -161,6 +162,7 @@ int receiver_unregister(struct receiver *r)
 	if (!r)
 		return EINVAL;
 	r->stopping = true;
+	rsub_stop_all(r);
 	r->expires = 0;
 	r->ka = mem_deref(r->ka);
 	tmr_cancel(&r->tmr);

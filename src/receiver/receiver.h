@@ -5,6 +5,29 @@
 
 struct seen;
 struct fetcher;
+struct refer;
+
+/** What the agent implements: every one goes in Accept-Contact methods */
+#define RECEIVER_METHODS "MESSAGE,NOTIFY,REFER"
+
+/** One oma-app subscription of this terminal (its own libre dialog) */
+struct rsub {
+	struct le le;            /**< in receiver.subs                   */
+	struct receiver *r;
+	const struct receiver_app *app;
+	char *uri;               /**< Request-URI: the PSA or the AoR    */
+	char *event;             /**< the whole Event header value       */
+	char *ac;                /**< Accept-Contact                     */
+	struct sip_dialog *dlg;
+	struct sip_request *req;
+	struct refer *refer;     /**< a REFER waiting for its outcome    */
+	struct tmr tmr;          /**< refresh or retry                   */
+	uint32_t expires;
+	uint32_t auth_tries;
+	bool active;
+	bool notified;           /**< its first NOTIFY came              */
+	bool unsubscribing;
+};
 
 struct receiver {
 	struct receiver_conf conf;
@@ -30,6 +53,7 @@ struct receiver {
 	uint32_t cseq;
 	uint32_t expires;        /**< what we ask; 0 while de-registering */
 	uint32_t auth_tries;
+	struct list subs;        /**< struct rsub                        */
 	bool withdrawn;
 	bool pref;               /**< send Require: pref                 */
 	bool stopping;
@@ -37,6 +61,19 @@ struct receiver {
 
 /* register.c */
 int  reg_send(struct receiver *r);
+int  reg_contact_print(struct re_printf *pf, const struct receiver *r);
+
+/* subscribe.c */
+int  rsub_start(struct rsub **rsp, struct receiver *r,
+		const struct receiver_app *app, const char *uri,
+		const char *event, const char *ac);
+void rsub_start_all(struct receiver *r);
+void rsub_stop_all(struct receiver *r);
+bool rsub_notify(struct receiver *r, const struct sip_msg *msg);
+
+/* refer.c */
+void inbound_refer(struct receiver *r, const struct sip_msg *msg);
+void refer_report(struct rsub *rs, uint16_t code);
 
 /* seen.c: identities of pushes already handed over */
 int  seen_open(struct seen **sp, const char *dir, uint32_t max);
@@ -45,3 +82,7 @@ int  seen_add(struct seen *s, const char *id);
 
 /* inbound.c */
 bool inbound_request(struct receiver *r, const struct sip_msg *msg);
+int  inbound_push(struct receiver *r, const struct sip_msg *msg,
+		  const struct receiver_app *app, const char *method);
+const struct receiver_app *app_find(const struct receiver *r,
+				    const struct pl *id);

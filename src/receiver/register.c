@@ -16,10 +16,10 @@
 
 enum { RETRY_MS = 30000, MAX_AUTH = 3 };
 
-static const char *const methods = "MESSAGE,OPTIONS";
+static const char *const methods = RECEIVER_METHODS ",OPTIONS";
 
 
-static int contact_print(struct re_printf *pf, const struct receiver *r)
+int reg_contact_print(struct re_printf *pf, const struct receiver *r)
 {
 	struct contact_spec cs = {
 		.instance = r->instance,
@@ -78,7 +78,7 @@ int reg_send(struct receiver *r)
 			    "%s"
 			    "Content-Length: 0\r\n\r\n",
 			    r->aor, r->from_tag, r->aor, r->call_id, r->cseq,
-			    contact_print, r, r->expires,
+			    reg_contact_print, r, r->expires,
 			    r->pref ? "Require: pref\r\n" : "");
 }
 
@@ -227,6 +227,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	     r->withdrawn ? " (push withdrawn)" : "");
 	report(r, 0, msg->scode, expires);
 	keepalive(r, msg);
+	rsub_start_all(r);   /* TS §7.2: after the initial registration */
 
 	/* refresh well before expiry */
 	later(r, expires > 120 ? (uint64_t)(expires - 60) * 1000

@@ -152,6 +152,9 @@ static void finish(struct delivery *d, enum delivery_state ds, uint16_t pap)
 	if (t && t->busy == d)
 		t->busy = NULL;
 	list_unlink(&d->qle);
+	list_unlink(&d->ale);
+	tmr_cancel(&d->tmr);
+	d->awaiting_sub = false;
 	d->t = NULL;
 	d->state = ds;
 	d->pap = pap;
@@ -165,6 +168,14 @@ void deliver_ttl_end(struct delivery *d)
 {
 	if (d->relayed && d->state == DS_PENDING)
 		finish(d, DS_DELIVERED, 1001);
+	else if (d->awaiting_sub && d->state == DS_PENDING)
+		finish(d, DS_TIMEOUT, 4000);   /* it never subscribed */
+}
+
+
+void deliver_finish(struct delivery *d, enum delivery_state ds, uint16_t pap)
+{
+	finish(d, ds, pap);
 }
 
 
@@ -286,6 +297,30 @@ int dlv_content(const struct delivery *d, char **ctype, char **entity,
 }
 
 
+/** The first hop of an out-of-dialog request: the core, Path, or R-URI */
+int dlv_first_hop(const struct delivery *d, struct uri *route)
+{
+	const struct sender *s = d->p->s;
+	struct pl hop;
+
+	if (s->conf.outbound)
+		pl_set_str(&hop, s->conf.outbound);
+	else if (d->route) {
+		struct sip_addr a;
+		struct pl rs;
+
+		pl_set_str(&rs, d->route);
+		if (sip_addr_decode(&a, &rs))
+			return EINVAL;
+		hop = a.auri;
+	}
+	else
+		pl_set_str(&hop, d->ruri);
+
+	return uri_decode(route, &hop);
+}
+
+
 static int send_message(struct target *t, struct delivery *d)
 {
 	struct push *p = d->p;
@@ -298,7 +333,6 @@ static int send_message(struct target *t, struct delivery *d)
 	size_t body_len = 0;
 	struct pagemsg_spec ms;
 	struct uri route;
-	struct pl hop;
 	bool indirect;
 	int err;
 
@@ -318,23 +352,7 @@ static int send_message(struct target *t, struct delivery *d)
 		.ctype = ctype ? ctype : p->ctype, .body_len = body_len,
 	};
 
-	if (s->conf.outbound)
-		pl_set_str(&hop, s->conf.outbound);
-	else if (d->route) {
-		struct sip_addr a;
-		struct pl rs;
-
-		pl_set_str(&rs, d->route);
-		if (sip_addr_decode(&a, &rs)) {
-			err = EINVAL;
-			goto out;
-		}
-		hop = a.auri;
-	}
-	else
-		pl_set_str(&hop, d->ruri);
-
-	err = uri_decode(&route, &hop);
+	err = dlv_first_hop(d, &route);
 	if (err)
 		goto out;
 
@@ -409,6 +427,9 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	struct delivery *d = t->busy;
 	char why[64];
 
+	if (!err && msg->scode < 200)
+		return;
+
 	--t->s->stats.inflight;
 	if (!d)
 		return;
@@ -428,14 +449,14 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		return;
 	}
 
+	if (d->kind == PLAN_REFER && refer_response(t, d, err, msg))
+		return;
+
 	if (err) {
 		re_snprintf(why, sizeof(why), "%m", err);
 		apply(t, d, OE_TIMEOUT, 0, why);
 		return;
 	}
-
-	if (msg->scode < 200)
-		return;
 
 	re_snprintf(why, sizeof(why), "%u %r", msg->scode, &msg->reason);
 	apply(t, d, OE_SIP, msg->scode, msg->scode < 300 ? NULL : why);
@@ -489,6 +510,8 @@ void deliver_kick(struct target *t)
 		t->busy = d;
 		if (d->kind == PLAN_NOTIFY && t->sub)
 			err = sub_notify_send(t->sub, d, resp_h, t);
+		else if (d->kind == PLAN_REFER)
+			err = refer_send(t, d, resp_h);
 		else if (d->kind == PLAN_NOTIFY)
 			err = ENOENT;   /* the dialog ended under it */
 		else

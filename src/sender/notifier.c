@@ -650,8 +650,9 @@ static int sub_new(struct sub **subp, struct sender *s, struct user *u,
 		goto out;
 	}
 
+	/* the To tag libre's sip_reply() gives the 200 (reply.c) */
 	re_snprintf(ltag, sizeof(ltag), "%016llx",
-		    (unsigned long long)rand_u64());
+		    (unsigned long long)msg->tag);
 	sub->s = s;
 	sub->u = u;
 	sub->rseq = msg->cseq.num;
@@ -889,6 +890,20 @@ bool notifier_request(struct sender *s, const struct sip_msg *msg)
 {
 	if (!pl_strcmp(&msg->met, "SUBSCRIBE")) {
 		subscribe(s, msg);
+		return true;
+	}
+
+	if (!pl_strcmp(&msg->met, "NOTIFY")) {
+		const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_EVENT);
+		struct pl pkg;
+
+		/* NOTIFYs come only from the refer subscriptions of REFERs */
+		if (h && !re_regex(h->val.p, h->val.l, "[^;]+", &pkg) &&
+		    !pl_strcasecmp(&pkg, "refer"))
+			return refer_notify(s, msg);
+		(void)sip_replyf(s->sip, msg, 489, "Bad Event",
+				 "Allow-Events: refer\r\n"
+				 "Content-Length: 0\r\n\r\n");
 		return true;
 	}
 

@@ -21,6 +21,8 @@ static void dlv_destructor(void *arg)
 
 	list_unlink(&d->le);
 	list_unlink(&d->qle);
+	list_unlink(&d->ale);
+	tmr_cancel(&d->tmr);
 	mem_deref(d->tkey);
 	mem_deref(d->terminal);
 	mem_deref(d->ruri);
@@ -129,7 +131,7 @@ static void ttl_tmr(void *arg)
 		struct delivery *d = le->data;
 
 		le = le->next;
-		if (d->relayed)
+		if (d->relayed || d->awaiting_sub)
 			deliver_ttl_end(d);
 		else if (d->t)
 			deliver_kick(d->t);
@@ -401,6 +403,8 @@ int dlv_fallback(struct delivery *d, const char *why)
 	const struct terminal *t = u ? term_find(u, d->tkey) : NULL;
 
 	d->awaiting_sub = false;
+	list_unlink(&d->ale);
+	tmr_cancel(&d->tmr);
 	if (sub_find(u, d->tkey, p->app)) {
 		d->kind = PLAN_NOTIFY;
 		dlv_step(d, "%s: notify again", why);
@@ -437,9 +441,8 @@ int dlv_fallback(struct delivery *d, const char *why)
 /** A subscription became active: what waits for it can go */
 void push_sub_ready(struct sub *sub)
 {
-	struct user *u = sub->u;
-
-	push_user_ready(u);
+	refer_sub_ready(sub);
+	push_user_ready(sub->u);
 }
 
 

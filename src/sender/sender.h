@@ -88,6 +88,8 @@ struct push {
 struct delivery {
 	struct le le;            /**< in push.dlvs                         */
 	struct le qle;           /**< in target.q                          */
+	struct le ale;           /**< in sender.awaiting (REFER accepted)  */
+	struct tmr tmr;          /**< how long a REFER's SUBSCRIBE may take */
 	struct push *p;
 	struct target *t;
 	char *tkey, *terminal, *ruri, *route, *call_id, *last_error;
@@ -128,6 +130,7 @@ struct sender {
 	struct fetcher *fetcher; /**< UAProf documents                    */
 	struct list uncommitted; /**< accepted this turn, not yet durable  */
 	struct list paced;       /**< targets waiting for a pacing token   */
+	struct list awaiting;    /**< deliveries whose REFER was accepted  */
 	struct tmr tmr_pace;
 	struct tmr tmr_purge;
 	double tokens;
@@ -183,12 +186,22 @@ int  dlv_fallback(struct delivery *d, const char *why);
 void dlv_step(struct delivery *d, const char *fmt, ...);
 int  push_load(struct sender *s);
 
+/* refer.c */
+int  refer_send(struct target *t, struct delivery *d, sip_resp_h *resph);
+bool refer_response(struct target *t, struct delivery *d, int err,
+		    const struct sip_msg *msg);
+bool refer_notify(struct sender *s, const struct sip_msg *msg);
+void refer_sub_ready(struct sub *sub);
+
 /* deliver.c */
 int  deliver_enqueue(struct delivery *d);
 void deliver_kick(struct target *t);
 void deliver_soon(struct target *t);
 void deliver_cancel(struct delivery *d);
 void deliver_ttl_end(struct delivery *d);
+void deliver_finish(struct delivery *d, enum delivery_state ds,
+		    uint16_t pap);
 int  dlv_save(struct delivery *d);
+int  dlv_first_hop(const struct delivery *d, struct uri *route);
 int  dlv_content(const struct delivery *d, char **ctype, char **entity,
 		 const uint8_t **body, size_t *body_len, bool *indirect);

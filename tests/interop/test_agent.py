@@ -66,7 +66,7 @@ def test_agent_and_sippushd(env):
     t = d.terminals("sip:alice@example.com")[0]
     check(t["instance"] == a.instance() and
           t["apps"] == ["mms.ua", "syncml.dm"] and
-          t["methods"] == ["MESSAGE", "OPTIONS"], "registered: %s" % t)
+          t["methods"] == ["MESSAGE", "NOTIFY", "REFER", "OPTIONS"], "registered: %s" % t)
     check("GRUU sip:alice@example.com;gr=" + a.instance() in a.log(),
           "the agent read its GRUU")
 
