@@ -44,6 +44,7 @@ struct term_caps {
 	struct pl apps;          /**< +g.oma.pusheventapp list             */
 	struct pl methods;       /**< methods list                         */
 	struct pl accept;        /**< accepted content types (Accept)      */
+	struct pl dev_accept;    /**< the device's (UAProf Push-Accept)    */
 	size_t msg_max;          /**< UAProf Push-MsgSize; 0: unknown      */
 	bool sub_active;         /**< active oma-app subscription for app  */
 };

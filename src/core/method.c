@@ -115,7 +115,9 @@ static void plan_one(struct plan *p, const struct push_spec *ps,
 		return;
 	}
 
-	if (!ctype_accepted(&t->accept, ps->ctype)) {
+	/* what the app's subscription takes, and what the device can */
+	if (!ctype_accepted(&t->accept, ps->ctype) ||
+	    !ctype_accepted(&t->dev_accept, ps->ctype)) {
 		none(p, PR_TYPE);
 		return;
 	}

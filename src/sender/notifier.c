@@ -241,7 +241,8 @@ static int send_notify(struct sub *sub, struct sip_request **reqp,
 	++sub->lseq;
 	subdlg_of(&dl, sub);
 	ns.dlg = &dl;
-	(void)sub_save(sub);   /* the CSeq goes on after a restart */
+	if (sub->he.list)
+		(void)sub_save(sub);   /* the CSeq goes on after a restart */
 
 	return sip_requestf(reqp, sub->s->sip, true, "NOTIFY", ruri, &hop,
 			    NULL, contact_h, resph, arg, "%H%b",

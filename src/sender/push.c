@@ -234,8 +234,8 @@ static void caps_for(struct term_caps *tc, const struct terminal *t,
 	/* the SUBSCRIBE's Accept speaks for this app; else the UAProf */
 	if (sub && sub->accept)
 		pl_set_str(&tc->accept, sub->accept);
-	else if (c && c->push_accept)
-		pl_set_str(&tc->accept, c->push_accept);
+	if (c && c->push_accept)
+		pl_set_str(&tc->dev_accept, c->push_accept);
 	if (c && c->push_appids && !t->apps)
 		pl_set_str(&tc->apps, c->push_appids);
 	if (c)

@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Subscription mode end to end: sippush-agent <-> sippushd (subscribe,
+enrollment, content NOTIFY embedded and indirect, refresh, unsubscribe,
+REFER -> SUBSCRIBE -> NOTIFY, two terminals of one AoR, the UAProf path),
+and SIPp against the agent (NOTIFY before the 200, empty NOTIFY, REFER
+refusals)."""
+import http.server
+import os
+import re
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Capture, Daemon, Sipp, check, free_port, run, scenario,
+                     wait_until)
+from test_agent import Agent
+
+AOR = "sip:alice@example.com"
+CAPS = ("--vendor", "vendor.example", "--model", "X100", "--ua-version",
+        "2.1")
+
+
+def subs(d, aor=AOR):
+    return [s for t in d.terminals(aor) for s in t["subscriptions"]]
+
+
+def data_files(a):
+    return [f for f in a.files() if not f.endswith(".meta")]
+
+
+def read(a, name):
+    with open(os.path.join(a.inbox, name), "rb") as f:
+        return f.read()
+
+
+def test_subscribe_notify_refresh_unsubscribe(env):
+    d = Daemon(env, "--min-sub-expires", "1").start()
+    a = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
+              "--sub-expires", "4", "--allow-private-fetch", *CAPS)
+    cap = Capture(env, [d.sip_port, a.port])
+    a.start()
+    wait_until(lambda: subs(d), 10, "the agent's subscription")
+    s0 = subs(d)[0]
+    t = d.terminals(AOR)[0]
+    check(s0["app"] == "mms.ua" and "*/*" in s0["accept"] and
+          "message/external-body" in s0["accept"] and
+          s0["methods"] == ["MESSAGE", "NOTIFY", "REFER"],
+          "subscription: %s" % s0)
+    check(t["capabilities"]["vendor"] == "vendor.example" and
+          t["capabilities"]["model"] == "X100" and
+          t["capabilities"]["version"] == "2.1", "caps: %s" % t)
+
+    # embedded (method notify) and indirect (auto, too large to embed)
+    p1 = d.push(to=AOR, app="mms.ua", content_type="text/plain",
+                body="by notify", method="notify")
+    big = "x" * 5000
+    p2 = d.push(to=AOR, app="mms.ua", content_type="text/plain", body=big)
+    for pid, want_indirect in ((p1, False), (p2, True)):
+        st = d.wait_final(pid)
+        dl = st["deliveries"]
+        check(st["state"] == "delivered" and dl[0]["method"] == "notify" and
+              dl[0]["indirect"] == want_indirect, "status: %s" % st)
+    wait_until(lambda: len(data_files(a)) == 2, 10, "both in the inbox")
+    got = sorted(read(a, f) for f in data_files(a))
+    check(got == sorted([b"by notify", big.encode()]), "contents")
+    meta = [read(a, f).decode() for f in a.files() if f.endswith(".meta")]
+    check(all("method: NOTIFY" in m for m in meta), "meta: %s" % meta)
+
+    # refresh: a 4 s subscription is still there after 7 s
+    call_id = subs(d)[0]["call_id"]
+    import time
+    time.sleep(7)
+    s1 = subs(d)
+    check(len(s1) == 1 and s1[0]["call_id"] == call_id and
+          s1[0]["expires"] > 0, "refreshed in its dialog: %s" % s1)
+    check(a.log().count("subscribed at sip:push@localhost") >= 3,
+          "refresh SUBSCRIBEs: " + a.log()[-600:])
+
+    # unsubscribe on shutdown (Expires: 0, final NOTIFY terminated)
+    a.proc.terminate()
+    check(a.proc.wait(10) == 0, "agent exit")
+    wait_until(lambda: "unsubscribed" in d.log(), 5, "the unsubscribe")
+    check(subs(d) == [], "subscription gone")
+    cap.verify(12)
+    d.stop()
+    check(d.db_rows("SELECT count(*) FROM subs") == [(0,)], "store")
+
+
+def test_refer_then_notify(env):
+    """The app prefers subscription mode: auto REFERs the page-mode agent,
+    which subscribes as told; the push then goes by NOTIFY and the refer
+    subscription ends terminated;reason=noresource."""
+    d = Daemon(env, "--app", "mms.ua method=notify").start()
+    a = Agent(env, "alice", d.sip_port, *CAPS)
+    cap = Capture(env, [d.sip_port, a.port])
+    a.start()
+    wait_until(lambda: d.terminals(AOR), 10, "registered")
+    check(subs(d) == [], "no subscription before the REFER")
+    pid = d.push(to=AOR, app="mms.ua", content_type="text/plain",
+                 body="after refer")
+    st = d.wait_final(pid)
+    dl = st["deliveries"][0]
+    check(st["state"] == "delivered" and dl["method"] == "notify" and
+          dl["steps"].startswith("refer; refer 202") and
+          "subscribed: notify" in dl["steps"], "status: %s" % st)
+    wait_until(lambda: "refer NOTIFY 200" in (
+        d.status(pid)["deliveries"][0]["steps"] or ""), 5,
+        "the final refer NOTIFY")
+    check([read(a, f) for f in data_files(a)] == [b"after refer"], "inbox")
+    check(len(subs(d)) == 1, "the referred subscription stays")
+    d.stop()
+    cap.stop()
+    # on the wire: the final refer NOTIFY
+    import subprocess
+    out = subprocess.run(
+        ["tshark", "-r", cap.file, "-Y", 'sip.Method == "NOTIFY" && '
+         'sip.Event == "refer"', "-T", "fields", "-e",
+         "sip.Subscription-State"], capture_output=True, text=True,
+        timeout=60).stdout
+    check("active;expires=60" in out and
+          "terminated;reason=noresource" in out,
+          "refer NOTIFYs on the wire: %r" % out)
+    cap.verify(14)
+
+
+def test_two_terminals_one_instance(env):
+    d = Daemon(env).start()
+    a = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
+              *CAPS, name="a1").start()
+    b = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
+              *CAPS, name="a2").start()
+    wait_until(lambda: len(subs(d)) == 2, 10, "two subscriptions")
+    pid = d.push(to=AOR, app="mms.ua", content_type="text/plain",
+                 body="only b", terminals=b.instance())
+    st = d.wait_final(pid)
+    check(st["state"] == "delivered" and len(st["deliveries"]) == 1 and
+          st["deliveries"][0]["method"] == "notify" and
+          b.instance() in st["deliveries"][0]["terminal"],
+          "status: %s" % st)
+    wait_until(lambda: data_files(b), 5, "b's inbox")
+    check(data_files(a) == [], "a got it too")
+    pid = d.push(to=AOR, app="mms.ua", content_type="text/plain",
+                 body="both")
+    st = d.wait_final(pid)
+    check(st["state"] == "delivered" and len(st["deliveries"]) == 2,
+          "status: %s" % st)
+
+
+class RdfHandler(http.server.BaseHTTPRequestHandler):
+    doc = b""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rdf+xml")
+        self.send_header("Content-Length", str(len(self.doc)))
+        self.end_headers()
+        self.wfile.write(self.doc)
+
+    def log_message(self, *args):
+        pass
+
+
+RDF = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+ xmlns:prf="http://www.openmobilealliance.org/tech/profiles/UAPROF/ccppschema-20021212#">
+<rdf:Description rdf:ID="Profile"><prf:component>
+<rdf:Description rdf:ID="PushCharacteristics">
+<prf:Push-Accept><rdf:Bag><rdf:li>application/vnd.wap.mms-message</rdf:li>
+</rdf:Bag></prf:Push-Accept>
+<prf:Push-Accept-AppID><rdf:Bag><rdf:li>x-wap-application:mms.ua</rdf:li>
+</rdf:Bag></prf:Push-Accept-AppID>
+<prf:Push-MsgSize>1400</prf:Push-MsgSize>
+</rdf:Description></prf:component></rdf:Description></rdf:RDF>
+"""
+
+
+def test_uaprof(env):
+    """dev-cap: sippushd fetches the RDF document from a local server and
+    keeps its PushCharacteristics; a push of a type it does not list is
+    refused with the reason, one it lists goes through."""
+    RdfHandler.doc = RDF
+    srv = http.server.HTTPServer(("127.0.0.1", 0), RdfHandler)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        url = "http://127.0.0.1:%d/X100.rdf" % srv.server_address[1]
+        d = Daemon(env, "--allow-private-fetch").start()
+        a = Agent(env, "alice", d.sip_port, "--subscribe",
+                  "sip:push@localhost", "--dev-cap", url).start()
+        wait_until(lambda: d.terminals(AOR) and d.terminals(AOR)[0]
+                   ["capabilities"] and d.terminals(AOR)[0]
+                   ["capabilities"]["push_msgsize"], 10, "the UAProf")
+        c = d.terminals(AOR)[0]["capabilities"]
+        check(c["dev_cap"] == url and
+              c["push_accept"] == ["application/vnd.wap.mms-message"] and
+              c["push_appids"] == ["mms.ua"] and c["push_msgsize"] == 1400,
+              "caps: %s" % c)
+        # a type the UAProf does not list: refused, with the reason
+        pid = d.push(to=AOR, app="mms.ua", content_type="text/plain",
+                     body="not for this device")
+        st = d.wait_final(pid)
+        dl = st["deliveries"]
+        check(st["state"] == "undeliverable" and len(dl) == 1 and
+              dl[0]["last_error"] == "content type not accepted" and
+              dl[0]["pap_code"] == 2005, "status: %s" % st)
+        # a listed one goes (by NOTIFY: the subscription is active)
+        pid = d.push(to=AOR, app="mms.ua",
+                     content_type="application/vnd.wap.mms-message",
+                     body_base64="jAAA")
+        st = d.wait_final(pid)
+        check(st["state"] == "delivered" and
+              st["deliveries"][0]["method"] == "notify", "status: %s" % st)
+        check(len(data_files(a)) == 1, "inbox: %s" % a.files())
+    finally:
+        srv.shutdown()
+    check("Push-MsgSize 1400" in d.log(), "logged: " + d.log()[-500:])
+
+
+
+
+def test_agent_against_sipp_notifier(env):
+    """SIPp plays registrar and notifier: a NOTIFY before the 200 to the
+    SUBSCRIBE is taken, an empty NOTIFY is answered 200 and keeps the
+    subscription, a content NOTIFY reaches the application (SUBSCRIBE-only
+    Event parameters ignored), terminated;reason=rejected ends it."""
+    port = free_port()
+    psa = Sipp(env, scenario(env, "uas_psa.xml"), port, calls=2,
+               timeout=20)
+    a = Agent(env, "alice", port, "--subscribe", "sip:push@localhost",
+              "--no-require-pref", *CAPS)
+    cap = Capture(env, [port, a.port])
+    a.start()
+    psa.ok(25)
+    wait_until(lambda: data_files(a), 5, "the pushed content")
+    # SIPp ends its body with CRLF
+    check([read(a, f) for f in data_files(a)] == [b"by sipp notify\r\n"],
+          "inbox: %s" % [read(a, f) for f in data_files(a)])
+    meta = [read(a, f).decode() for f in a.files() if f.endswith(".meta")]
+    check("push-id: sipp-push-1@psa" in meta[0], "meta: %s" % meta)
+    wait_until(lambda: "subscription terminated" in a.log(), 5, "the end")
+    import time
+    time.sleep(1.5)
+    check(a.log().count("SUBSCRIBE answered") == 0 and
+          "subscribed at" in a.log(), a.log()[-800:])
+    check("subscription terminated (rejected)" in a.log(), a.log()[-500:])
+    # no new SUBSCRIBE after a rejection (SIPp would have failed a call)
+    cap.verify(12)
+
+
+def test_agent_refuses_bad_refer(env):
+    d = Daemon(env).start()
+    a = Agent(env, "uma", d.sip_port, *CAPS).start()
+    wait_until(lambda: "registered sip:uma" in a.log(), 10, "registered")
+    pai = "P-Asserted-Identity: <sip:push@localhost>\r\n"
+    good = ("<sip:push@localhost;method=SUBSCRIBE?Event=ua-profile%3B"
+            "profile-type%3Doma-app%3Bevent-app-id%3Dmms.ua>")
+    cases = [
+        (400, pai, "Refer-To: <sip:push@localhost?Event=%ZZ\r\n"),
+        (400, pai, ""),
+        (403, "", "Refer-To: %s\r\n" % good),
+        (603, pai, "Refer-To: %s\r\n" % good.replace("SUBSCRIBE",
+                                                     "INVITE")),
+        (489, pai, "Refer-To: <sip:push@localhost;method=SUBSCRIBE?"
+                   "Event=presence>\r\n"),
+        (603, pai, "Refer-To: %s\r\n" % good.replace("mms.ua", "ulp.ua")),
+    ]
+    for code, p, rt in cases:
+        s = Sipp(env, scenario(env, "uac_refer_code.xml", code=code,
+                               pai=p, referto=rt), free_port(),
+                 "127.0.0.1:%d" % a.port, keys={"user": "uma"},
+                 timeout=10)
+        s.ok(15)
+    check(d.terminals("sip:uma@example.com")[0]["subscriptions"] == [],
+          "a refused REFER subscribed anyway")
+
+
+if __name__ == "__main__":
+    run([test_subscribe_notify_refresh_unsubscribe, test_refer_then_notify,
+         test_two_terminals_one_instance, test_uaprof,
+         test_agent_against_sipp_notifier, test_agent_refuses_bad_refer])
