@@ -935,7 +935,9 @@ static void load_h(const struct sub_rec *r, void *arg)
 
 	sub->s = s;
 	sub->u = u;
-	sub->lseq = r->lseq;
+	/* CSeqs sent after the last save that reached the disk (it is
+	 * lazy) are skipped: the subscriber only needs them to grow */
+	sub->lseq = r->lseq + 1000;
 	sub->rseq = r->rseq;
 	sub->expires_at = r->expires_at;
 	tmr_init(&sub->tmr);

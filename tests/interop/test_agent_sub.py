@@ -218,6 +218,35 @@ def test_uaprof(env):
 
 
 
+def test_restart_keeps_subscription(env):
+    """kill -9 of sippushd: the subscription comes back from the store and
+    the next push goes by NOTIFY in the same dialog, with a higher CSeq
+    (the agent answers 500 to a lower one)."""
+    d = Daemon(env).start()
+    a = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
+              *CAPS).start()
+    wait_until(lambda: subs(d), 10, "subscribed")
+    call_id = subs(d)[0]["call_id"]
+    pid = d.push(to=AOR, app="mms.ua", content_type="text/plain",
+                 body="before")
+    check(d.wait_final(pid)["deliveries"][0]["method"] == "notify",
+          "by notify")
+    d.kill9()
+    d.start()
+    s = subs(d)
+    check(len(s) == 1 and s[0]["call_id"] == call_id,
+          "subscription after restart: %s" % s)
+    pid = d.push(to=AOR, app="mms.ua", content_type="text/plain",
+                 body="after")
+    st = d.wait_final(pid)
+    check(st["state"] == "delivered" and
+          st["deliveries"][0]["method"] == "notify" and
+          st["deliveries"][0]["sip_status"] == 200, "status: %s" % st)
+    wait_until(lambda: len(data_files(a)) == 2, 5, "both pushes")
+    check(sorted(read(a, f) for f in data_files(a)) ==
+          [b"after", b"before"], "inbox")
+
+
 def test_agent_against_sipp_notifier(env):
     """SIPp plays registrar and notifier: a NOTIFY before the 200 to the
     SUBSCRIBE is taken, an empty NOTIFY is answered 200 and keeps the
@@ -277,4 +306,5 @@ def test_agent_refuses_bad_refer(env):
 if __name__ == "__main__":
     run([test_subscribe_notify_refresh_unsubscribe, test_refer_then_notify,
          test_two_terminals_one_instance, test_uaprof,
-         test_agent_against_sipp_notifier, test_agent_refuses_bad_refer])
+         test_restart_keeps_subscription, test_agent_against_sipp_notifier,
+         test_agent_refuses_bad_refer])
