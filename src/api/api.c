@@ -406,11 +406,13 @@ static enum MHD_Result get_metrics(struct api *api,
 		"# TYPE sippush_terminals gauge\n"
 		"sippush_terminals %u\n"
 		"# TYPE sippush_messages_inflight gauge\n"
-		"sippush_messages_inflight %u\n",
+		"sippush_messages_inflight %u\n"
+		"# TYPE sippush_subscriptions gauge\n"
+		"sippush_subscriptions %u\n",
 		(unsigned long long)st.accepted,
 		(unsigned long long)st.delivered,
 		(unsigned long long)st.failed, (unsigned long long)st.sent,
-		st.pending, st.terminals, st.inflight);
+		st.pending, st.terminals, st.inflight, st.subscriptions);
 	return reply(conn, 200, "text/plain; version=0.0.4", buf,
 		     n > 0 ? (size_t)n : 0, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <sippush/appid.h>
 #include <sippush/featuretag.h>
 #include <sippush/param.h>
+#include <sippush/referto.h>
 #include <sippush/subdlg.h>
 #include "sender.h"
 
@@ -469,6 +470,7 @@ static int app_of(char *buf, size_t sz, const struct sip_msg *msg,
 	struct ac_pred predv[AC_MAX];
 	const struct ftag *icsi = NULL, *ari = NULL;
 	struct pl rest, item, norm;
+	char icsibuf[128];
 	size_t n = 0;
 
 	methods[0] = '\0';
@@ -496,9 +498,12 @@ static int app_of(char *buf, size_t sz, const struct sip_msg *msg,
 		pl_trim_lws(&item);
 	}
 	else if (icsi) {
+		/* 24.229 escapes the URN's colons inside the feature tag */
 		rest = icsi->value;
-		if (ftag_value_next(&rest, &item))
+		if (ftag_value_next(&rest, &item) ||
+		    pct_decode(icsibuf, sizeof(icsibuf), &item))
 			return EBADMSG;
+		pl_set_str(&item, icsibuf);
 	}
 	else if ((ps = sip_msg_xhdr(msg, "P-Preferred-Service"))) {
 		item = ps->val;
@@ -545,49 +550,41 @@ static int tkey_of(char *buf, size_t sz, char *target, size_t tsz,
 }
 
 
-struct route_acc {
-	char buf[1024];
-	size_t len;
+/* The values of every header hid, joined by commas, into buf */
+struct join {
+	char *buf;
+	size_t sz, len;
 	bool full;
 };
 
 
-static bool rr_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
-		 void *arg)
+static bool join_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
+		   void *arg)
 {
-	struct route_acc *ra = arg;
+	struct join *j = arg;
 	int n;
 	(void)msg;
 
-	n = re_snprintf(ra->buf + ra->len, sizeof(ra->buf) - ra->len, "%s%r",
-			ra->len ? "," : "", &hdr->val);
-	if (n < 0 || (size_t)n >= sizeof(ra->buf) - ra->len) {
-		ra->full = true;
+	n = re_snprintf(j->buf + j->len, j->sz - j->len, "%s%r",
+			j->len ? "," : "", &hdr->val);
+	if (n < 0 || (size_t)n >= j->sz - j->len) {
+		j->buf[j->len] = '\0';
+		j->full = true;
 		return true;
 	}
-	ra->len += (size_t)n;
+	j->len += (size_t)n;
 	return false;
 }
 
 
-struct accept_acc {
-	char buf[512];
-	size_t len;
-};
-
-
-static bool accept_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
-		     void *arg)
+static int hdr_join(char *buf, size_t sz, const struct sip_msg *msg,
+		    enum sip_hdrid hid)
 {
-	struct accept_acc *aa = arg;
-	int n;
-	(void)msg;
+	struct join j = {buf, sz, 0, false};
 
-	n = re_snprintf(aa->buf + aa->len, sizeof(aa->buf) - aa->len,
-			"%s%r", aa->len ? "," : "", &hdr->val);
-	if (n > 0 && (size_t)n < sizeof(aa->buf) - aa->len)
-		aa->len += (size_t)n;
-	return false;
+	buf[0] = '\0';
+	(void)sip_msg_hdr_apply(msg, true, hid, join_h, &j);
+	return j.full ? EOVERFLOW : 0;
 }
 
 
@@ -629,29 +626,24 @@ static int sub_new(struct sub **subp, struct sender *s, struct user *u,
 		   const struct sip_msg *msg, const char *tkey,
 		   const char *target, const char *app, const char *methods)
 {
-	struct route_acc *ra = mem_zalloc(sizeof(*ra), NULL);
-	struct accept_acc aa;
+	char *route = mem_zalloc(1024, NULL), accept[512];
 	struct sub *sub;
 	char ltag[17];
 	int err;
 
 	sub = mem_zalloc(sizeof(*sub), sub_destructor);
-	if (!sub || !ra) {
-		mem_deref(ra);
+	if (!sub || !route) {
+		mem_deref(route);
 		mem_deref(sub);
 		return ENOMEM;
 	}
 
-	aa.len = 0;
-	aa.buf[0] = '\0';
-	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_RECORD_ROUTE, rr_h, ra);
-	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_ACCEPT, accept_h, &aa);
-	if (ra->full) {
-		err = EOVERFLOW;
+	/* the route set must be whole; a long Accept only loses its tail */
+	err = hdr_join(route, 1024, msg, SIP_HDR_RECORD_ROUTE);
+	(void)hdr_join(accept, sizeof(accept), msg, SIP_HDR_ACCEPT);
+	if (err)
 		goto out;
-	}
 
-	/* the To tag libre's sip_reply() gives the 200 (reply.c) */
 	re_snprintf(ltag, sizeof(ltag), "%016llx",
 		    (unsigned long long)msg->tag);
 	sub->s = s;
@@ -668,17 +660,17 @@ static int sub_new(struct sub **subp, struct sender *s, struct user *u,
 	err |= re_sdprintf(&sub->local, "<%r>", &msg->to.auri);
 	err |= re_sdprintf(&sub->remote, "<%r>", &msg->from.auri);
 	err |= str_dup(&sub->target, target);
-	if (ra->len)
-		err |= str_dup(&sub->route, ra->buf);
-	if (aa.len)
-		err |= str_dup(&sub->accept, aa.buf);
+	if (route[0])
+		err |= str_dup(&sub->route, route);
+	if (accept[0])
+		err |= str_dup(&sub->accept, accept);
 	if (methods[0])
 		err |= str_dup(&sub->methods, methods);
 	if (err)
 		err = ENOMEM;
 
  out:
-	mem_deref(ra);
+	mem_deref(route);
 	if (err)
 		mem_deref(sub);
 	else

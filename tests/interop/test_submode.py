@@ -144,9 +144,25 @@ def test_subscribe_refused(env):
                            code=200, check="Expires: 600", extra=""),
              free_port(), "127.0.0.1:%d" % d2.sip_port, timeout=10)
     s.ok(15)
+    # no event-app-id: the ICSI in Accept-Contact names the application
+    icsi = "urn:urn-7:3gpp-service.ims.icsi.oma.push"
+    s = Sipp(env, scenario(env, "uac_subscribe_code.xml",
+                           event='ua-profile;profile-type=oma-app;'
+                           'vendor="v";model="m";version="1"', code=200,
+                           check="Expires: 600",
+                           extra='Accept-Contact: *;+g.3gpp.icsi-ref="%s"'
+                           '\r\n' % icsi.replace(":", "%3A")),
+             free_port(), "127.0.0.1:%d" % d2.sip_port, timeout=10)
+    s.ok(15)
+    apps = sorted(x["app"] for t in d2.terminals("sip:alice@example.com")
+                  for x in t["subscriptions"])
+    check(apps == sorted(["mms.ua", icsi]),
+          "applications: %s" % apps)
+    st, txt, _ = d2.http("GET", "/metrics")
+    check(b"sippush_subscriptions 2" in txt, "metrics: %s" % txt)
     d2.stop()
-    check(d2.db_rows("SELECT count(*) FROM subs") == [(1,)],
-          "the good SUBSCRIBE is not stored")
+    check(d2.db_rows("SELECT count(*) FROM subs") == [(2,)],
+          "the good SUBSCRIBEs are not stored")
 
 
 def test_notify_481_falls_back(env):
