@@ -10,7 +10,7 @@ MAKEFLAGS  += --no-print-directory
 
 CMAKE_FLAGS = -DSIPPUSH_WERROR=$(WERROR)
 
-.PHONY: all build deps deps-test check check-asan bench run demo clean
+.PHONY: all build deps deps-test check check-asan fuzz bench run demo clean
 
 all: build
 
@@ -38,6 +38,15 @@ check-asan: deps-test
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# The libFuzzer targets for FUZZ_SECONDS each (check-asan runs them 20 s)
+FUZZ_SECONDS ?= 600
+fuzz: deps-test
+	CC=clang cmake -S . -B $(ASAN_BUILD) $(CMAKE_FLAGS) -DSIPPUSH_SANITIZE=ON \
+		-DCMAKE_BUILD_TYPE=Debug -DFUZZ_SECONDS=$(FUZZ_SECONDS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ctest --output-on-failure -R '^fuzz_' $(CTEST_ARGS)
+	CC=clang cmake -S . -B $(ASAN_BUILD) -DFUZZ_SECONDS=20 >/dev/null
 
 bench: deps-test build
 	$(BUILD)/bench/bench-tmr
