@@ -61,7 +61,8 @@ static struct {
 	char dev_cap[256], ppi[256];
 	char sub_apps[MAX_APPS][64];
 	size_t nsub_apps;
-	uint32_t sub_expires;
+	uint32_t sub_expires, min_se, max_sessions;
+	uint64_t session_max;
 	bool no_pref, allow_private;
 	struct child children[MAX_CHILD];
 	uint32_t nchildren;
@@ -107,6 +108,9 @@ static void usage(void)
 "  --dev-cap URL        UAProf document URL (Event dev-cap)\n"
 "  --ppi URI            P-Preferred-Identity in SUBSCRIBE\n"
 "  --sub-expires S      subscription lifetime asked (default 86400)\n"
+"  --session-max SIZE   largest file taken by session mode (default 1G)\n"
+"  --min-se S           shortest session-timer interval (default 90)\n"
+"  --max-sessions N     session-mode pushes at once (default 8; 486)\n"
 "  --log-level LEVEL    error, warn, info, debug\n"
 "  --help, --version\n");
 }
@@ -201,6 +205,49 @@ static int write_file(const char *dir, const char *name, const void *p,
 }
 
 
+/* A session-mode file: renamed into dir, or copied (another fs) */
+static int move_file(const char *dir, const char *name, const char *src)
+{
+	char tmp[600], dst[600];
+	static uint8_t buf[1 << 16];
+	int in, out, err = 0;
+	ssize_t n;
+
+	re_snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+	if (!rename(src, dst))
+		return 0;
+	if (errno != EXDEV)
+		return errno;
+
+	re_snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	in = open(src, O_RDONLY);
+	if (in < 0)
+		return errno;
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (out < 0) {
+		err = errno;
+		(void)close(in);
+		return err;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			err = errno ? errno : EIO;
+			break;
+		}
+	if (n < 0)
+		err = errno;
+	if (!err && fsync(out))
+		err = errno;
+	(void)close(in);
+	(void)close(out);
+	if (!err && rename(tmp, dst))
+		err = errno;
+	if (err)
+		(void)unlink(tmp);
+	return err;
+}
+
+
 static int to_dir(const struct handler *h, const struct receiver_push *p)
 {
 	char name[200], meta[1024];
@@ -208,17 +255,26 @@ static int to_dir(const struct handler *h, const struct receiver_push *p)
 
 	safe_name(name, sizeof(name) - 8, p->push_id);
 	n = re_snprintf(meta, sizeof(meta), "app: %s\nfrom: %s\n"
-			"content-type: %s\nmethod: %s\npush-id: %s\n%s%s%s",
+			"content-type: %s\nmethod: %s\npush-id: %s\n%s%s%s"
+			"%s%s%s%s%s%s",
 			p->app, p->from, p->ctype, p->method, p->push_id,
 			p->error ? "error: " : "", p->error ? p->error : "",
-			p->error ? "\n" : "");
+			p->error ? "\n" : "",
+			p->filename ? "filename: " : "",
+			p->filename ? p->filename : "",
+			p->filename ? "\n" : "",
+			p->disposition ? "disposition: " : "",
+			p->disposition ? p->disposition : "",
+			p->disposition ? "\n" : "");
 	{
 		char mname[210];
 
 		re_snprintf(mname, sizeof(mname), "%s.meta", name);
 		err = write_file(h->path, mname, meta, n > 0 ? (size_t)n : 0);
 	}
-	if (!err && !p->error)
+	if (!err && !p->error && p->file)
+		err = move_file(h->path, name, p->file);
+	else if (!err && !p->error)
 		err = write_file(h->path, name, p->body, p->body_len);
 	if (err)
 		plog(LOG_ERROR, MOD, "%s: cannot write: %m", h->path, err);
@@ -233,19 +289,32 @@ static int to_exec(const struct handler *h, const struct receiver_push *p)
 
 	if (g.nchildren >= g.exec_max || g.nchildren >= MAX_CHILD)
 		return EBUSY;
-	if (pipe(fds))
+	if (p->file) {
+		/* the file itself is stdin: opened here, it outlives its
+		 * name, which the receiver removes after this call */
+		fds[0] = open(p->file, O_RDONLY);
+		fds[1] = -1;
+		if (fds[0] < 0)
+			return errno;
+	}
+	else if (pipe(fds)) {
 		return errno;
+	}
 
 	pid = fork();
 	if (pid < 0) {
 		(void)close(fds[0]);
-		(void)close(fds[1]);
+		if (fds[1] >= 0)
+			(void)close(fds[1]);
 		return errno;
 	}
 	if (pid == 0) {
 		(void)dup2(fds[0], 0);
 		(void)close(fds[0]);
-		(void)close(fds[1]);
+		if (fds[1] >= 0)
+			(void)close(fds[1]);
+		if (p->filename)
+			(void)setenv("SIPPUSH_FILENAME", p->filename, 1);
 		(void)setenv("SIPPUSH_APP", p->app, 1);
 		(void)setenv("SIPPUSH_FROM", p->from, 1);
 		(void)setenv("SIPPUSH_CONTENT_TYPE", p->ctype, 1);
@@ -260,13 +329,14 @@ static int to_exec(const struct handler *h, const struct receiver_push *p)
 	(void)close(fds[0]);
 	/* the pipe is written whole; a handler that does not read its
 	 * stdin only loses its content (SIGPIPE is ignored) */
-	for (size_t off = 0; off < p->body_len; ) {
+	for (size_t off = 0; fds[1] >= 0 && off < p->body_len; ) {
 		ssize_t w = write(fds[1], p->body + off, p->body_len - off);
 		if (w <= 0)
 			break;
 		off += (size_t)w;
 	}
-	(void)close(fds[1]);
+	if (fds[1] >= 0)
+		(void)close(fds[1]);
 
 	g.children[g.nchildren].pid = pid;
 	g.children[g.nchildren].started = tmr_jiffies();
@@ -434,6 +504,8 @@ static void parse(int argc, char *argv[])
 		{"version", 2, NULL, 5}, {"ua-version", 1, NULL, 5},
 		{"dev-cap", 1, NULL, 6},
 		{"ppi", 1, NULL, 7}, {"sub-expires", 1, NULL, 8},
+		{"session-max", 1, NULL, 9}, {"min-se", 1, NULL, 10},
+		{"max-sessions", 1, NULL, 11},
 		{"log-level", 1, NULL, 'l'}, {"help", 0, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -528,6 +600,19 @@ static void parse(int argc, char *argv[])
 		case 8:
 			if (opts_u32(&g.sub_expires, optarg, 1, 30 * 86400))
 				die("bad --sub-expires", optarg);
+			break;
+		case 9:
+			if (opts_size(&g.session_max, optarg) ||
+			    !g.session_max)
+				die("bad --session-max", optarg);
+			break;
+		case 10:
+			if (opts_u32(&g.min_se, optarg, 1, 86400))
+				die("bad --min-se", optarg);
+			break;
+		case 11:
+			if (opts_u32(&g.max_sessions, optarg, 1, 1000))
+				die("bad --max-sessions", optarg);
 			break;
 		case 'l':
 			if (log_level_decode(&lvl, optarg))
@@ -630,6 +715,9 @@ int main(int argc, char *argv[])
 	rc.dev_cap = g.dev_cap[0] ? g.dev_cap : NULL;
 	rc.ppi = g.ppi[0] ? g.ppi : NULL;
 	rc.sub_expires = g.sub_expires;
+	rc.session_max = g.session_max;
+	rc.min_se = g.min_se;
+	rc.max_sessions = g.max_sessions;
 
 	err = receiver_alloc(&g.r, sip, &rc, push_h, reg_h, NULL);
 	err = err ? err : sip_listen(&lsnr, sip, true, sip_req_h, NULL);

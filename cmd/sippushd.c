@@ -73,6 +73,8 @@ static const struct option longopts[] = {
 	{"app",          required_argument, NULL, 20},
 	{"allow-private-fetch", no_argument, NULL, 21},
 	{"uaprof-max",   required_argument, NULL, 22},
+	{"session-expires", required_argument, NULL, 23},
+	{"msrp-chunk",   required_argument, NULL, 24},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -120,6 +122,8 @@ static void usage(void)
 "                         (notify: auto uses subscription mode, REFER first)\n"
 "  --allow-private-fetch  UAProf documents from loopback/private hosts\n"
 "  --uaprof-max SIZE      largest UAProf document read (default 256K)\n"
+"  --session-expires S    session-mode RFC 4028 interval (default 1800)\n"
+"  --msrp-chunk SIZE      MSRP chunk size sent (default 64K)\n"
 "  --log-level LEVEL      error, warn, info, debug (default info)\n"
 "  --help, --version\n");
 }
@@ -267,6 +271,13 @@ static int apply(int c, const char *v, struct conf *cf)
 			err = ERANGE;
 		cf->sc.uaprof_max = (size_t)n;
 		return err;
+	case 23: return opts_u32(&cf->sc.session_expires, v, 2, 86400);
+	case 24:
+		err = opts_size(&n, v);
+		if (!err && (n < 256 || n > (4u << 20)))
+			err = ERANGE;
+		cf->sc.msrp_chunk = (size_t)n;
+		return err;
 	case 'l': {
 		enum log_level lvl;
 
@@ -317,6 +328,8 @@ static void defaults(struct conf *cf)
 	cf->sc.min_sub_expires = 60;
 	cf->sc.max_sub_expires = 86400;
 	cf->sc.uaprof_max = 256u << 10;
+	cf->sc.session_expires = 1800;
+	cf->sc.msrp_chunk = 64u << 10;
 	cf->sc.content_ttl = 3600;
 	cf->sc.retention_ms = 7ll * 86400 * 1000;
 	cf->ac.max_push_size = 16u << 20;

@@ -20,3 +20,4 @@
 #include <re_net.h>
 #include <re_tcp.h>
 #include <re_udp.h>
+#include <re_sipsess.h>

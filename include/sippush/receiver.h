@@ -63,6 +63,9 @@ struct receiver_conf {
 	const char *dev_cap;      /**< UAProf URL                        */
 	const char *ppi;          /**< P-Preferred-Identity, or NULL     */
 	uint32_t sub_expires;     /**< asked subscription lifetime (86400) */
+	uint64_t session_max;     /**< largest file by MSRP (1 GiB)      */
+	uint32_t min_se;          /**< RFC 4028 Min-SE (90)              */
+	uint32_t max_sessions;    /**< INVITE sessions at once (8; 486)  */
 };
 
 /** One push handed to the application; views valid during the call */
@@ -70,13 +73,18 @@ struct receiver_push {
 	const char *app;
 	const char *from;         /**< P-Asserted-Identity              */
 	const char *ctype;
-	const char *method;       /**< "MESSAGE" or "NOTIFY"            */
+	const char *method;       /**< "MESSAGE", "NOTIFY" or "INVITE"  */
 	const char *push_id;      /**< the sender's identity: Call-ID of
 				       a MESSAGE, Content-ID of a NOTIFY */
 	const uint8_t *body;
 	size_t body_len;
 	const char *error;        /**< non-NULL: the push failed (e.g. a
 				       content fetch), no content       */
+	const char *file;         /**< session mode: the content is this
+				       file (body NULL); the handler may
+				       rename it, else it is removed    */
+	const char *filename;     /**< the sender's name for it, or NULL */
+	const char *disposition;  /**< "render"/"attachment", or NULL   */
 };
 
 /** 0: taken; EBUSY: answer 503 (the sender retries); else 500 */

@@ -40,6 +40,8 @@ struct sender_conf {
 	const struct app_pref *prefv;/**< per-application method preference */
 	size_t prefn;
 	size_t uaprof_max;           /**< largest UAProf document read     */
+	uint32_t session_expires;    /**< RFC 4028 interval asked (1800 s) */
+	size_t msrp_chunk;           /**< MSRP chunk size sent (64 KiB)    */
 	bool allow_private_fetch;    /**< UAProf from loopback/private     */
 };
 
@@ -60,6 +62,8 @@ struct push_req {
 	const char *method;          /**< auto, message, notify, refer      */
 	const char *target;          /**< NULL or "all": every terminal     */
 	const char *topic;
+	const char *filename;        /**< session mode: file-selector name */
+	const char *disposition;     /**< "render" or "attachment"         */
 	int priority;                /**< 0..9, higher first                */
 	uint32_t ttl;                /**< 0: default                        */
 };

@@ -50,6 +50,8 @@ struct push_rec {
 	const char *target;      /**< NULL: all terminals                   */
 	const char *topic;
 	const char *token;       /**< content-indirection token, or NULL    */
+	const char *filename;    /**< session mode: the file's name, or NULL */
+	const char *disposition; /**< "render"/"attachment", or NULL       */
 	const char *state;
 	int priority;
 	uint32_t ttl;

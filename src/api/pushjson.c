@@ -16,7 +16,7 @@ enum { MAX_STR = 1024, MAX_TOPIC = 128, MAX_TARGET = 256 };
 
 static const char *const fields[] = {
 	"to", "app", "content_type", "body", "body_base64", "url", "method",
-	"terminals", "ttl", "topic", "priority",
+	"terminals", "ttl", "topic", "priority", "filename", "disposition",
 };
 
 
@@ -270,13 +270,10 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 	if (err)
 		return err;
 	if (method && strcmp(method, "auto") && strcmp(method, "message") &&
-	    strcmp(method, "notify") && strcmp(method, "refer")) {
-		if (!strcmp(method, "session"))
-			return fail(why, whysz, "method", "session is not "
-				    "available in this version");
+	    strcmp(method, "notify") && strcmp(method, "refer") &&
+	    strcmp(method, "session"))
 		return fail(why, whysz, "method", "must be auto, message, "
 			    "notify, refer or session");
-	}
 	r->method = method ? method : "auto";
 
 	err = get_str(&target, obj, "terminals", false, why, whysz);
@@ -296,6 +293,25 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 		return fail(why, whysz, "topic", "must be 1..128 printable "
 			    "characters");
 	r->topic = topic;
+
+	/* session mode: the file-selector name and Content-Disposition */
+	err = get_str(&r->filename, obj, "filename", false, why, whysz);
+	if (err)
+		return err;
+	if (r->filename && (!*r->filename || strlen(r->filename) > 255 ||
+			    !header_safe(r->filename, true) ||
+			    strchr(r->filename, '"') ||
+			    strchr(r->filename, '/')))
+		return fail(why, whysz, "filename", "must be 1..255 printable "
+			    "characters without '\"' or '/'");
+	err = get_str(&r->disposition, obj, "disposition", false, why,
+		      whysz);
+	if (err)
+		return err;
+	if (r->disposition && strcmp(r->disposition, "render") &&
+	    strcmp(r->disposition, "attachment"))
+		return fail(why, whysz, "disposition", "must be render or "
+			    "attachment");
 
 	err = get_int(&v, &set, obj, "ttl", 1, lim->max_ttl, why, whysz);
 	if (err)

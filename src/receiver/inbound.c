@@ -17,11 +17,12 @@
 
 #define MOD "inbound"
 
-static const char allow[] = "Allow: MESSAGE, NOTIFY, REFER, OPTIONS\r\n";
+static const char allow[] = "Allow: MESSAGE, NOTIFY, REFER, INVITE, ACK, "
+	"CANCEL, BYE, UPDATE, OPTIONS\r\n";
 
 
 /* The application Accept-Contact names, or NULL when it names none */
-static int ac_app(struct pl *app, const struct sip_msg *msg)
+int inbound_ac_app(struct pl *app, const struct sip_msg *msg)
 {
 	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_ACCEPT_CONTACT);
 	struct ac_pred predv[AC_MAX];
@@ -164,8 +165,8 @@ static int indirect(struct receiver *r, const struct sip_msg *msg,
 
 
 /* Who pushed: the P-Asserted-Identity of a trusted peer */
-static int asserted(char *from, size_t sz, struct receiver *r,
-		    const struct sip_msg *msg)
+int inbound_asserted(char *from, size_t sz, struct receiver *r,
+		     const struct sip_msg *msg)
 {
 	const struct sip_hdr *pai = sip_msg_hdr(msg,
 					       SIP_HDR_P_ASSERTED_IDENTITY);
@@ -216,7 +217,7 @@ int inbound_push(struct receiver *r, const struct sip_msg *msg,
 	bool is_ext;
 	int err;
 
-	err = asserted(from, sizeof(from), r, msg);
+	err = inbound_asserted(from, sizeof(from), r, msg);
 	if (err == EPERM && !pl_strcmp(&msg->met, "NOTIFY") &&
 	    cidr_list_match(r->conf.trust, r->conf.ntrust, &msg->src)) {
 		/* in our dialog from a trusted peer: the dialog's peer */
@@ -287,14 +288,14 @@ static int handle_message(struct receiver *r, const struct sip_msg *msg)
 	int err;
 
 	/* identity first: nobody learns which applications exist */
-	err = asserted(from, sizeof(from), r, msg);
+	err = inbound_asserted(from, sizeof(from), r, msg);
 	if (err == EPERM)
 		return sip_reply(r->sip, msg, 403, "No trusted "
 				 "P-Asserted-Identity");
 	if (err)
 		return sip_reply(r->sip, msg, 400, "Bad P-Asserted-Identity");
 
-	err = ac_app(&id, msg);
+	err = inbound_ac_app(&id, msg);
 	if (err == EBADMSG)
 		return sip_reply(r->sip, msg, 400, "Bad Accept-Contact");
 	if (err)
@@ -342,8 +343,17 @@ bool inbound_request(struct receiver *r, const struct sip_msg *msg)
 		return true;
 	}
 
-	if (!pl_strcmp(&msg->met, "ACK"))
+	/* INVITE dialogs are libre's sipsess (session.c); UPDATE is ours */
+	if (!pl_strcmp(&msg->met, "INVITE") || !pl_strcmp(&msg->met, "BYE") ||
+	    !pl_strcmp(&msg->met, "ACK"))
+		return false;
+
+	if (!pl_strcmp(&msg->met, "UPDATE")) {
+		if (!rsess_update(r, msg))
+			(void)sip_reply(r->sip, msg, 481, "Call/Transaction "
+					"Does Not Exist");
 		return true;
+	}
 
 	(void)sip_replyf(r->sip, msg, 405, "Method Not Allowed",
 			 "%sContent-Length: 0\r\n\r\n", allow);

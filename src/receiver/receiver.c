@@ -19,6 +19,10 @@ static void destructor(void *arg)
 
 	tmr_cancel(&r->tmr);
 	list_flush(&r->subs);
+	while (r->sessions.head)
+		mem_deref(r->sessions.head->data);
+	mem_deref(r->sess_sock);
+	mem_deref(r->msrp);
 	mem_deref(r->req);
 	mem_deref(r->ka);
 	mem_deref(r->auth);
@@ -120,6 +124,16 @@ int receiver_alloc(struct receiver **rp, struct sip *sip,
 		err = fetcher_alloc(&r->fetcher, &lim);
 		if (err)
 			goto out;
+	}
+
+	if (!r->conf.session_max)
+		r->conf.session_max = 1ull << 30;
+	if (!r->conf.min_se)
+		r->conf.min_se = 90;
+	err = rsess_init(r);
+	if (err) {
+		plog(LOG_ERROR, MOD, "session mode unavailable: %m", err);
+		goto out;
 	}
 
 	err = seen_open(&r->seen, conf->state_dir, conf->seen_max);

@@ -8,7 +8,7 @@ struct fetcher;
 struct refer;
 
 /** What the agent implements: every one goes in Accept-Contact methods */
-#define RECEIVER_METHODS "MESSAGE,NOTIFY,REFER"
+#define RECEIVER_METHODS "MESSAGE,NOTIFY,REFER,INVITE"
 
 /** One oma-app subscription of this terminal (its own libre dialog) */
 struct rsub {
@@ -54,6 +54,9 @@ struct receiver {
 	uint32_t expires;        /**< what we ask; 0 while de-registering */
 	uint32_t auth_tries;
 	struct list subs;        /**< struct rsub                        */
+	struct list sessions;    /**< struct rsess (session mode)        */
+	struct sipsess_sock *sess_sock;
+	struct msrp_listener *msrp;
 	bool withdrawn;
 	bool pref;               /**< send Require: pref                 */
 	bool stopping;
@@ -86,3 +89,10 @@ int  inbound_push(struct receiver *r, const struct sip_msg *msg,
 		  const struct receiver_app *app, const char *method);
 const struct receiver_app *app_find(const struct receiver *r,
 				    const struct pl *id);
+int  inbound_ac_app(struct pl *app, const struct sip_msg *msg);
+int  inbound_asserted(char *from, size_t sz, struct receiver *r,
+		      const struct sip_msg *msg);
+
+/* session.c */
+int  rsess_init(struct receiver *r);
+bool rsess_update(struct receiver *r, const struct sip_msg *msg);

@@ -185,6 +185,8 @@ void deliver_cancel(struct delivery *d)
 
 	if (t && t->busy == d) {
 		d->cancelled = true;   /* in flight: its answer decides */
+		if (d->kind == PLAN_SESSION)
+			(void)session_cancel(d);   /* CANCEL if unanswered */
 		return;
 	}
 
@@ -463,6 +465,22 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 }
 
 
+/** A session-mode attempt ended (session.c): apply it like a response */
+void deliver_outcome(struct target *t, struct delivery *d,
+		     enum outcome_event ev, uint16_t scode, const char *why)
+{
+	--t->s->stats.inflight;
+	if (t->busy != d)
+		return;
+	if (ev == OE_CANCELLED) {
+		finish(d, DS_CANCELLED, 1000);
+		deliver_kick(t);
+		return;
+	}
+	apply(t, d, ev, scode, ev == OE_SIP && scode < 300 ? NULL : why);
+}
+
+
 /** Send the head of a queue if nothing is outstanding on it */
 void deliver_kick(struct target *t)
 {
@@ -512,6 +530,8 @@ void deliver_kick(struct target *t)
 			err = sub_notify_send(t->sub, d, resp_h, t);
 		else if (d->kind == PLAN_REFER)
 			err = refer_send(t, d, resp_h);
+		else if (d->kind == PLAN_SESSION)
+			err = session_start(t, d);
 		else if (d->kind == PLAN_NOTIFY)
 			err = ENOENT;   /* the dialog ended under it */
 		else

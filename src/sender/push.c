@@ -50,6 +50,8 @@ static void push_destructor(void *arg)
 	mem_deref(p->target);
 	mem_deref(p->topic);
 	mem_deref(p->token);
+	mem_deref(p->filename);
+	mem_deref(p->disposition);
 	mem_deref(p->body);
 }
 
@@ -302,8 +304,6 @@ static int push_plan(struct push *p, size_t *ndlv)
 		if (planv[i].kind == PLAN_NONE &&
 		    !(nplanned == 0 && refusal(planv[i].reason)))
 			continue;
-		if (planv[i].kind == PLAN_SESSION)
-			continue;   /* not in this version: see README */
 
 		err = dlv_new(&d, p, terms[i], &planv[i]);
 		if (err)
@@ -579,6 +579,8 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	err |= str_dup(&p->method, r->method ? r->method : "auto");
 	err |= dup_opt(&p->url, r->url);
 	err |= dup_opt(&p->topic, r->topic);
+	err |= dup_opt(&p->filename, r->filename);
+	err |= dup_opt(&p->disposition, r->disposition);
 	err |= str_dup(&p->token, token);
 	if (r->target && str_casecmp(r->target, "all"))
 		err |= str_dup(&p->target, r->target);
@@ -601,6 +603,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 		.ctype = p->ctype, .body = r->body, .body_len = r->body_len,
 		.url = p->url, .method = p->method, .target = p->target,
 		.topic = p->topic, .token = p->token, .state = "pending",
+		.filename = p->filename, .disposition = p->disposition,
 		.priority = p->priority, .ttl = p->ttl,
 		.created_ms = p->created_ms, .expires_ms = p->expires_ms,
 	};
@@ -713,6 +716,8 @@ static void load_push_h(const struct push_rec *r, void *arg)
 	err |= dup_opt(&p->target, r->target);
 	err |= dup_opt(&p->topic, r->topic);
 	err |= dup_opt(&p->token, r->token);
+	err |= dup_opt(&p->filename, r->filename);
+	err |= dup_opt(&p->disposition, r->disposition);
 	if (!err && r->body) {
 		p->body = mbuf_alloc(r->body_len ? r->body_len : 1);
 		err = p->body ? mbuf_write_mem(p->body, r->body, r->body_len)
@@ -775,7 +780,8 @@ static void load_dlv_h(const struct dlv_rec *r, void *arg)
 	d->cseq = r->cseq + 1;   /* the last send may not have been stored */
 	d->indirect = r->indirect;
 	d->kind = !str_cmp(r->method, "notify") ? PLAN_NOTIFY :
-		!str_cmp(r->method, "refer") ? PLAN_REFER : PLAN_MESSAGE;
+		!str_cmp(r->method, "refer") ? PLAN_REFER :
+		!str_cmp(r->method, "session") ? PLAN_SESSION : PLAN_MESSAGE;
 	if (r->steps)
 		(void)str_dup(&d->steps, r->steps);
 	list_append(&p->dlvs, &d->le, d);

@@ -44,6 +44,7 @@ static void destructor(void *arg)
 	mem_deref(s->users);
 	mem_deref(s->topics);
 	hash_flush(s->caps);
+	mem_deref(s->sess_sock);
 	mem_deref(s->subs);
 	mem_deref(s->caps);
 	mem_deref(s->fetcher);
@@ -64,6 +65,15 @@ static void purge_tmr(void *arg)
 	if (every < 1000)
 		every = 1000;
 	tmr_start(&s->tmr_purge, every, purge_tmr, s);
+}
+
+
+/* sippushd originates sessions; it takes none */
+static void sess_conn_h(const struct sip_msg *msg, void *arg)
+{
+	struct sender *s = arg;
+
+	(void)sip_treply(NULL, s->sip, msg, 488, "Not Acceptable Here");
 }
 
 
@@ -117,6 +127,10 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 			goto out;
 	}
 
+	err = sipsess_listen(&s->sess_sock, sip, 64, sess_conn_h, s);
+	if (err)
+		goto out;
+
 	err = caps_load(s);
 	err = err ? err : sub_load(s);
 	err = err ? err : push_load(s);
@@ -167,8 +181,10 @@ bool sender_sip_request(struct sender *s, const struct sip_msg *msg)
 		return true;
 	}
 
-	if (!pl_strcmp(&msg->met, "ACK"))
-		return true;
+	/* in-dialog requests of sessions: libre's sipsess has them */
+	if (!pl_strcmp(&msg->met, "ACK") || !pl_strcmp(&msg->met, "BYE") ||
+	    !pl_strcmp(&msg->met, "INVITE"))
+		return false;
 
 	(void)sip_replyf(s->sip, msg, 405, "Method Not Allowed",
 			 "Allow: REGISTER, SUBSCRIBE, NOTIFY, OPTIONS\r\n"

@@ -75,6 +75,7 @@ struct push {
 	char id[17];
 	uint64_t seq;
 	char *aor, *app, *ctype, *url, *method, *target, *topic, *token;
+	char *filename, *disposition;
 	struct mbuf *body;
 	int priority;
 	uint32_t ttl;
@@ -101,6 +102,7 @@ struct delivery {
 	bool indirect;
 	bool cancelled;          /**< cancel asked while in flight          */
 	bool awaiting_sub;       /**< REFER accepted: waits for SUBSCRIBE  */
+	struct psess *ps;        /**< its INVITE session, while one runs   */
 	bool relayed;            /**< 202: out of the queue, ends at the TTL */
 };
 
@@ -128,6 +130,7 @@ struct sender {
 	struct hash *subs;
 	struct hash *caps;
 	struct fetcher *fetcher; /**< UAProf documents                    */
+	struct sipsess_sock *sess_sock;
 	struct list uncommitted; /**< accepted this turn, not yet durable  */
 	struct list paced;       /**< targets waiting for a pacing token   */
 	struct list awaiting;    /**< deliveries whose REFER was accepted  */
@@ -193,6 +196,10 @@ bool refer_response(struct target *t, struct delivery *d, int err,
 bool refer_notify(struct sender *s, const struct sip_msg *msg);
 void refer_sub_ready(struct sub *sub);
 
+/* session.c */
+int  session_start(struct target *t, struct delivery *d);
+bool session_cancel(struct delivery *d);
+
 /* deliver.c */
 int  deliver_enqueue(struct delivery *d);
 void deliver_kick(struct target *t);
@@ -201,6 +208,8 @@ void deliver_cancel(struct delivery *d);
 void deliver_ttl_end(struct delivery *d);
 void deliver_finish(struct delivery *d, enum delivery_state ds,
 		    uint16_t pap);
+void deliver_outcome(struct target *t, struct delivery *d,
+		     enum outcome_event ev, uint16_t scode, const char *why);
 int  dlv_save(struct delivery *d);
 int  dlv_first_hop(const struct delivery *d, struct uri *route);
 int  dlv_content(const struct delivery *d, char **ctype, char **entity,

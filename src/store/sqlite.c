@@ -34,11 +34,12 @@ static const char *stmt_sql[S_COUNT] = {
 			"FROM terminals",
 	[S_PUSH_ADD] = "INSERT INTO pushes(id,seq,aor,app,ctype,body,url,"
 		       "method,target,topic,token,state,priority,ttl,"
-		       "created_ms,expires_ms,final_ms) "
-		       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)",
+		       "created_ms,expires_ms,final_ms,filename,disposition) "
+		       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?)",
 	[S_PUSH_FINAL] = "UPDATE pushes SET state=?,final_ms=? WHERE id=?",
 #define PUSH_COLS "id,seq,aor,app,ctype,body,url,method,target,topic,token," \
-		  "state,priority,ttl,created_ms,expires_ms,final_ms"
+		  "state,priority,ttl,created_ms,expires_ms,final_ms,filename," \
+		  "disposition"
 	[S_PUSH_PENDING] = "SELECT " PUSH_COLS " FROM pushes "
 			   "WHERE final_ms=0 ORDER BY seq",
 	[S_DLV_BY_PUSH] = "SELECT push_id,tkey,terminal,ruri,route,method,"
@@ -104,6 +105,10 @@ static const char *migrations[] = {
 	" model TEXT, version TEXT, dev_cap TEXT, push_accept TEXT,"
 	" push_appids TEXT, push_msgsize INTEGER NOT NULL,"
 	" updated_at INTEGER NOT NULL, PRIMARY KEY(aor, tkey));",
+
+	/* 3: session mode (file name and disposition of a push) */
+	"ALTER TABLE pushes ADD COLUMN filename TEXT;"
+	"ALTER TABLE pushes ADD COLUMN disposition TEXT;",
 };
 
 struct waiter {
@@ -575,6 +580,8 @@ int store_push_add(struct store *st, const struct push_rec *p)
 	sqlite3_bind_int64(s, 14, p->ttl);
 	sqlite3_bind_int64(s, 15, p->created_ms);
 	sqlite3_bind_int64(s, 16, p->expires_ms);
+	bind_str(s, 17, p->filename);
+	bind_str(s, 18, p->disposition);
 	return step_done(st, s);
 }
 
@@ -650,6 +657,8 @@ static void push_row(struct push_rec *p, sqlite3_stmt *s)
 	p->created_ms = sqlite3_column_int64(s, 14);
 	p->expires_ms = sqlite3_column_int64(s, 15);
 	p->final_ms = sqlite3_column_int64(s, 16);
+	p->filename = col_str(s, 17);
+	p->disposition = col_str(s, 18);
 }
 
 

@@ -1,0 +1,537 @@
+/**
+ * @file session.c  Session-mode pushes at the terminal (TS §7.3): INVITE
+ *                  with an MSRP offer, files received over MSRP
+ *
+ * The page-mode rules first (trusted P-Asserted-Identity, else 403; the
+ * application from Accept-Contact, 404 for an unknown one); each offered
+ * file is taken (its MSRP session listens) or refused (its m-line answered
+ * with port 0); none taken: 488. The 200 carries Require: timer and
+ * Session-Expires (RFC 4028), the sender refreshes (UPDATE or re-INVITE),
+ * and a session nobody refreshes ends. Files stream to a temporary file
+ * in the state directory, never to memory, and reach the application by
+ * path when complete.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <re.h>
+#include <sippush/log.h>
+#include <sippush/method.h>
+#include <sippush/msrp.h>
+#include <sippush/msrpsdp.h>
+#include <sippush/msrpsess.h>
+#include "receiver.h"
+
+#define MOD "session"
+
+enum { MSRP_CONNECT_MS = 30000 };
+
+static const char allow[] = "Allow: MESSAGE, NOTIFY, REFER, INVITE, ACK, "
+	"CANCEL, BYE, UPDATE, OPTIONS\r\n";
+
+struct rfile;
+
+
+/* The delta-seconds of a Session-Expires header, 0 if none */
+static uint32_t se_secs(const struct sip_msg *msg)
+{
+	const struct sip_hdr *h = sip_msg_xhdr(msg, "Session-Expires");
+	struct pl v;
+
+	if (!h || re_regex(h->val.p, h->val.l, "[0-9]+", &v))
+		return 0;
+	return pl_u32(&v);
+}
+
+struct rsess {
+	struct le le;            /**< in receiver.sessions               */
+	struct receiver *r;
+	const struct receiver_app *app;
+	struct sipsess *ss;
+	struct mbuf *answer;     /**< for a re-INVITE                    */
+	struct rfile *files[MSRPSDP_MAX];
+	size_t n;
+	char from[256];
+	struct tmr tmr;          /**< session timer                      */
+	uint32_t se;
+};
+
+struct rfile {
+	struct rsess *rs;
+	struct msrp_sess *ms;
+	char ftid[128];
+	char name[256];
+	char type[128];
+	char disp[32];
+	char path[512];
+	int fd;
+	bool done;
+};
+
+
+static void rfile_destructor(void *arg)
+{
+	struct rfile *f = arg;
+
+	mem_deref(f->ms);
+	if (f->fd >= 0)
+		(void)close(f->fd);
+	if (f->path[0])
+		(void)unlink(f->path);   /* incomplete, or not taken */
+}
+
+
+static void rsess_destructor(void *arg)
+{
+	struct rsess *rs = arg;
+
+	list_unlink(&rs->le);
+	tmr_cancel(&rs->tmr);
+	for (size_t i = 0; i < rs->n; i++)
+		mem_deref(rs->files[i]);
+	mem_deref(rs->answer);
+	mem_deref(rs->ss);   /* BYE when still up */
+}
+
+
+static void session_end(struct rsess *rs, const char *why)
+{
+	plog(LOG_INFO, MOD, "%s: session ends (%s)", rs->app->id, why);
+	mem_deref(rs);
+}
+
+
+static void timer_expired(void *arg)
+{
+	struct rsess *rs = arg;
+
+	/* RFC 4028 §10: nobody refreshed it */
+	session_end(rs, "session timer expired");
+}
+
+
+static void timer_restart(struct rsess *rs)
+{
+	if (rs->se)
+		tmr_start(&rs->tmr, (uint64_t)rs->se * 1000, timer_expired,
+			  rs);
+}
+
+
+static int begin_h(void **ctxp, const struct msrp_hdrs *h, uint64_t total,
+		   void *arg)
+{
+	struct rfile *f = arg;
+	struct receiver *r = f->rs->r;
+
+	if (f->fd >= 0)
+		return 400;   /* one message per file session */
+	if (r->conf.session_max && total > r->conf.session_max)
+		return 413;
+
+	re_snprintf(f->path, sizeof(f->path), "%s/.msrp-XXXXXX",
+		    r->conf.state_dir);
+	f->fd = mkstemp(f->path);
+	if (f->fd < 0) {
+		f->path[0] = '\0';
+		return 500;
+	}
+	if (pl_isset(&h->ctype))
+		(void)pl_strcpy(&h->ctype, f->type, sizeof(f->type));
+	*ctxp = f;
+	return 0;
+}
+
+
+static int chunk_h(void *ctx, uint64_t off, const uint8_t *p, size_t n,
+		   void *arg)
+{
+	struct rfile *f = ctx;
+	(void)arg;
+
+	while (n) {
+		ssize_t w = pwrite(f->fd, p, n, (off_t)off);
+
+		if (w <= 0)
+			return errno ? errno : EIO;
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+
+static void done_h(void *ctx, int err, void *arg)
+{
+	struct rfile *f = ctx;
+	struct receiver *r = f->rs->r;
+	struct receiver_push p;
+	(void)arg;
+
+	f->done = true;
+	if (err) {
+		plog(LOG_WARN, MOD, "%s: file not received (%m)", f->ftid, err);
+		return;
+	}
+	if (fsync(f->fd))
+		plog(LOG_WARN, MOD, "%s: fsync: %m", f->ftid, errno);
+	(void)close(f->fd);
+	f->fd = -1;
+
+	if (seen_has(r->seen, f->ftid)) {
+		plog(LOG_INFO, MOD, "%s: already handed over", f->ftid);
+		return;
+	}
+
+	memset(&p, 0, sizeof(p));
+	p.app = f->rs->app->id;
+	p.from = f->rs->from;
+	p.ctype = f->type[0] ? f->type : "application/octet-stream";
+	p.method = "INVITE";
+	p.push_id = f->ftid;
+	p.file = f->path;
+	p.filename = f->name[0] ? f->name : NULL;
+	p.disposition = f->disp[0] ? f->disp : NULL;
+	err = r->ph(&p, r->arg);
+	if (err) {
+		plog(LOG_WARN, MOD, "%s: the application refused it (%m)",
+		     f->ftid, err);
+		return;
+	}
+	if (seen_add(r->seen, f->ftid))
+		plog(LOG_WARN, MOD, "%s: not remembered", f->ftid);
+}
+
+
+static void ms_closed(int err, void *arg)
+{
+	struct rfile *f = arg;
+
+	if (!f->done)
+		plog(LOG_INFO, MOD, "%s: MSRP connection closed (%m)",
+		     f->ftid, err);
+}
+
+
+static int offer_h(struct mbuf **descp, const struct sip_msg *msg,
+		   void *arg)
+{
+	struct rsess *rs = arg;
+	const uint32_t se = se_secs(msg);
+
+	/* a re-INVITE refresh: the same answer, the timer again */
+	if (se >= rs->r->conf.min_se)
+		rs->se = se;
+	timer_restart(rs);
+	*descp = mem_ref(rs->answer);
+	rs->answer->pos = 0;
+	return 0;
+}
+
+
+static int answer_h(const struct sip_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return 0;
+}
+
+
+static void estab_h(const struct sip_msg *msg, void *arg)
+{
+	struct rsess *rs = arg;
+	(void)msg;
+
+	plog(LOG_INFO, MOD, "%s: session established (%zu files)",
+	     rs->app->id, rs->n);
+}
+
+
+static void close_h(int err, const struct sip_msg *msg, void *arg)
+{
+	struct rsess *rs = arg;
+	(void)msg;
+
+	rs->ss = NULL;   /* libre frees it */
+	session_end(rs, err ? "closed" : "BYE");
+}
+
+
+/* Can this app take the offered file? */
+static bool wanted(const struct receiver *r, const struct receiver_app *app,
+		   const struct msrpsdp_media *m)
+{
+	struct pl acc;
+	char type[128];
+
+	if (!m->msrp || !m->port || !pl_isset(&m->path))
+		return false;
+	if (r->conf.session_max && m->has_size &&
+	    m->size > r->conf.session_max)
+		return false;
+	if (!app->accept)
+		return true;
+
+	/* the file's type (file-selector), else the accept-types */
+	if (pl_strcpy(pl_isset(&m->type) ? &m->type : &m->accept_types,
+		      type, sizeof(type)))
+		return false;
+	pl_set_str(&acc, app->accept);
+	return ctype_accepted(&acc, type);
+}
+
+
+static int rfile_alloc(struct rfile **fp, struct rsess *rs,
+		       const struct msrpsdp_media *m, const char *push_id,
+		       size_t idx)
+{
+	const struct msrp_sess_conf c = {
+		.max_size = rs->r->conf.session_max,
+		.beginh = begin_h, .chunkh = chunk_h, .doneh = done_h,
+		.closeh = ms_closed,
+	};
+	struct msrp_sess_conf cc = c;
+	struct rfile *f;
+	int err;
+
+	f = mem_zalloc(sizeof(*f), rfile_destructor);
+	if (!f)
+		return ENOMEM;
+	f->rs = rs;
+	f->fd = -1;
+	if (pl_isset(&m->ftid))
+		(void)pl_strcpy(&m->ftid, f->ftid, sizeof(f->ftid));
+	else
+		re_snprintf(f->ftid, sizeof(f->ftid), "%s.%zu", push_id, idx);
+	(void)pl_strcpy(&m->name, f->name, sizeof(f->name));
+	(void)pl_strcpy(&m->disposition, f->disp, sizeof(f->disp));
+	if (pl_isset(&m->type))
+		(void)pl_strcpy(&m->type, f->type, sizeof(f->type));
+
+	cc.arg = f;
+	err = msrp_sess_alloc(&f->ms, rs->r->msrp, NULL, &cc);
+	if (err) {
+		mem_deref(f);
+		return err;
+	}
+	*fp = f;
+	return 0;
+}
+
+
+static int answer_print(struct rsess *rs, const struct msrpsdp *sd)
+{
+	struct msrpsdp_file fv[MSRPSDP_MAX];
+	char types[MSRPSDP_MAX][128], ftids[MSRPSDP_MAX][128];
+	struct msrpsdp_spec spec;
+	struct sa laddr;
+	char addr[64];
+	int err;
+
+	err = msrp_listener_laddr(rs->r->msrp, &laddr);
+	if (err)
+		return err;
+	re_snprintf(addr, sizeof(addr), "%j", &laddr);
+
+	for (size_t i = 0; i < sd->n; i++) {
+		const struct msrpsdp_media *m = &sd->m[i];
+		const struct rfile *f = rs->files[i];
+
+		(void)pl_strcpy(pl_isset(&m->type) ? &m->type :
+				&m->accept_types, types[i], sizeof(types[i]));
+		if (!types[i][0])
+			str_ncpy(types[i], "*", sizeof(types[i]));
+		(void)pl_strcpy(&m->ftid, ftids[i], sizeof(ftids[i]));
+		fv[i] = (struct msrpsdp_file){
+			.type = types[i], .size = m->size,
+			.ftid = ftids[i][0] ? ftids[i] : "-",
+			.path = f ? msrp_sess_path(f->ms) : NULL,
+			.port = f ? sa_port(&laddr) : 0,
+		};
+	}
+
+	spec = (struct msrpsdp_spec){
+		.addr = addr, .sess_id = rand_u32(), .sess_ver = 1,
+		.answer = true, .max_size = rs->r->conf.session_max,
+		.filev = fv, .n = sd->n,
+	};
+	rs->answer = mbuf_alloc(1024);
+	if (!rs->answer)
+		return ENOMEM;
+	err = mbuf_printf(rs->answer, "%H", msrpsdp_print, &spec);
+	rs->answer->pos = 0;
+	return err;
+}
+
+
+static void conn_h(const struct sip_msg *msg, void *arg)
+{
+	struct receiver *r = arg;
+	const struct receiver_app *app;
+	struct pl id, body;
+	struct msrpsdp *sd = NULL;
+	struct rsess *rs = NULL;
+	char cid[128], user[64];
+	size_t taken = 0;
+	uint32_t se;
+	struct uri au;
+	int err;
+
+	rs = mem_zalloc(sizeof(*rs), rsess_destructor);
+	sd = mem_zalloc(sizeof(*sd), NULL);
+	if (!rs || !sd) {
+		(void)sip_treply(NULL, r->sip, msg, 500, "Out of memory");
+		goto out;
+	}
+	rs->r = r;
+	tmr_init(&rs->tmr);
+
+	err = inbound_asserted(rs->from, sizeof(rs->from), r, msg);
+	if (err) {
+		(void)sip_treply(NULL, r->sip, msg, err == EPERM ? 403 : 400,
+				 err == EPERM ? "No trusted "
+				 "P-Asserted-Identity" :
+				 "Bad P-Asserted-Identity");
+		goto out;
+	}
+
+	err = inbound_ac_app(&id, msg);
+	if (err == EBADMSG) {
+		(void)sip_treply(NULL, r->sip, msg, 400, "Bad Accept-Contact");
+		goto out;
+	}
+	if (err)
+		pl_set_str(&id, r->conf.appv[0].id);
+	app = app_find(r, &id);
+	if (!app) {
+		(void)sip_treply(NULL, r->sip, msg, 404, "Unknown push "
+				 "application");
+		goto out;
+	}
+	rs->app = app;
+
+	if (list_count(&r->sessions) >= (r->conf.max_sessions ?
+					  r->conf.max_sessions : 8)) {
+		(void)sip_treply(NULL, r->sip, msg, 486, "Busy Here");
+		goto out;
+	}
+
+	/* RFC 4028: an interval below our Min-SE gets 422 */
+	se = se_secs(msg) ? se_secs(msg) : 1800;
+	if (se < r->conf.min_se) {
+		(void)sip_treplyf(NULL, NULL, r->sip, msg, false, 422,
+				  "Session Interval Too Small",
+				  "Min-SE: %u\r\nContent-Length: 0\r\n\r\n",
+				  r->conf.min_se);
+		goto out;
+	}
+	rs->se = se;
+
+	body = (struct pl){(const char *)mbuf_buf(msg->mb),
+			   mbuf_get_left(msg->mb)};
+	if (!msg_ctype_cmp(&msg->ctyp, "application", "sdp") ||
+	    msrpsdp_decode(sd, &body)) {
+		(void)sip_treply(NULL, r->sip, msg, 488, "Not Acceptable "
+				 "Here: no MSRP offer");
+		goto out;
+	}
+
+	(void)pl_strcpy(&msg->callid, cid, sizeof(cid));
+	for (size_t i = 0; i < sd->n; i++) {
+		if (!wanted(r, app, &sd->m[i]))
+			continue;
+		err = rfile_alloc(&rs->files[i], rs, &sd->m[i], cid, i);
+		if (err) {
+			(void)sip_treply(NULL, r->sip, msg, 503, "Service "
+					 "Unavailable");
+			goto out;
+		}
+		++taken;
+	}
+	rs->n = sd->n;
+
+	if (!taken) {
+		(void)sip_treply(NULL, r->sip, msg, 488, "Not Acceptable "
+				 "Here: no acceptable file");
+		goto out;
+	}
+
+	err = answer_print(rs, sd);
+	if (err) {
+		(void)sip_treply(NULL, r->sip, msg, 500, "Server Error");
+		goto out;
+	}
+
+	pl_set_str(&id, r->aor);
+	if (uri_decode(&au, &id) || pl_strcpy(&au.user, user, sizeof(user)))
+		str_ncpy(user, "push", sizeof(user));
+
+	err = sipsess_accept(&rs->ss, r->sess_sock, msg, 200, "OK", user,
+			     "application/sdp", rs->answer, NULL, NULL, false,
+			     offer_h, answer_h, estab_h, NULL, NULL, close_h,
+			     rs, "Require: timer\r\n"
+			     "Session-Expires: %u;refresher=uac\r\n%s",
+			     rs->se, allow);
+	if (err) {
+		(void)sip_treply(NULL, r->sip, msg, 500, "Server Error");
+		goto out;
+	}
+
+	list_append(&r->sessions, &rs->le, rs);
+	timer_restart(rs);
+	plog(LOG_INFO, MOD, "%s: INVITE from %s: %zu of %zu files taken",
+	     app->id, rs->from, taken, sd->n);
+	rs = NULL;
+
+ out:
+	mem_deref(sd);
+	mem_deref(rs);
+}
+
+
+/** A session refresh by UPDATE (RFC 4028 §7.4) */
+bool rsess_update(struct receiver *r, const struct sip_msg *msg)
+{
+	const uint32_t se = se_secs(msg);
+
+	for (struct le *le = r->sessions.head; le; le = le->next) {
+		struct rsess *rs = le->data;
+
+		if (!rs->ss || !sip_dialog_cmp(sipsess_dialog(rs->ss), msg))
+			continue;
+		if (se >= r->conf.min_se)
+			rs->se = se;
+		timer_restart(rs);
+		(void)sip_replyf(r->sip, msg, 200, "OK",
+				 "Require: timer\r\n"
+				 "Session-Expires: %u;refresher=uac\r\n"
+				 "Contact: %H\r\n"
+				 "Content-Length: 0\r\n\r\n", rs->se,
+				 reg_contact_print, r);
+		return true;
+	}
+	return false;
+}
+
+
+/** Sessions: libre's sipsess for INVITE, an MSRP listener for files */
+int rsess_init(struct receiver *r)
+{
+	struct sa laddr;
+	int err;
+
+	err = sip_transp_laddr(r->sip, &laddr, SIP_TRANSP_TCP, NULL);
+	if (err)
+		err = sip_transp_laddr(r->sip, &laddr, SIP_TRANSP_UDP, NULL);
+	if (err)
+		return err;
+	sa_set_port(&laddr, 0);
+
+	err = msrp_listener_alloc(&r->msrp, &laddr);
+	err = err ? err : sipsess_listen(&r->sess_sock, r->sip, 32, conn_h,
+					 r);
+	return err;
+}

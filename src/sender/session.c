@@ -1,0 +1,439 @@
+/**
+ * @file session.c  Session-mode delivery (TS §7.3): INVITE with an MSRP
+ *                  offer, the content sent over MSRP, then BYE
+ *
+ * libre's sipsess carries the INVITE dialog (ACK, CANCEL, BYE); session
+ * timers (RFC 4028) are ours: Supported: timer and Session-Expires in the
+ * INVITE, a refresh by UPDATE at half the interval (libre's re-INVITE
+ * would carry no Session-Expires: DESIGN.md). The content goes in one
+ * MSRP session per file (one m-line each), the sender connecting as the
+ * offerer, chunked, with Success-Report: yes; its REPORT completes it.
+ */
+#include <errno.h>
+#include <string.h>
+#include <openssl/sha.h>
+#include <re.h>
+#include <sippush/featuretag.h>
+#include <sippush/msrp.h>
+#include <sippush/msrpsdp.h>
+#include <sippush/msrpsess.h>
+#include "sender.h"
+
+#include <sippush/log.h>
+
+#define MOD "session"
+
+static const char allow[] = "Allow: INVITE, ACK, CANCEL, BYE, UPDATE\r\n";
+
+/* The delta-seconds of a Session-Expires or Min-SE header, 0 if none */
+static uint32_t hdr_secs(const struct sip_msg *msg, const char *name)
+{
+	const struct sip_hdr *h = sip_msg_xhdr(msg, name);
+	struct pl v;
+
+	if (!h || re_regex(h->val.p, h->val.l, "[0-9]+", &v))
+		return 0;
+	return pl_u32(&v);
+}
+
+
+struct psess {
+	struct delivery *d;
+	struct target *t;
+	struct sipsess *ss;
+	struct msrp_sess *ms[MSRPSDP_MAX];
+	size_t n;                /**< files (m-lines)                     */
+	size_t nleft;            /**< files still being sent              */
+	size_t nok;              /**< files confirmed                     */
+	size_t nrefused;         /**< m-lines answered with port 0        */
+	uint16_t fail;           /**< first MSRP failure status           */
+	struct sip_request *upd;
+	struct tmr tmr;          /**< session refresh                     */
+	uint32_t se;             /**< Session-Expires in force            */
+	bool answered;
+	bool ending;
+	bool retried_422;
+};
+
+
+static int invite(struct psess *ps);
+
+
+static void psess_destructor(void *arg)
+{
+	struct psess *ps = arg;
+
+	tmr_cancel(&ps->tmr);
+	mem_deref(ps->upd);
+	for (size_t i = 0; i < ps->n; i++)
+		mem_deref(ps->ms[i]);
+	mem_deref(ps->ss);   /* BYE, or CANCEL before an answer */
+}
+
+
+/* The session is over: free it (BYE/CANCEL), then the outcome */
+static void end(struct psess *ps, enum outcome_event ev, uint16_t scode,
+		const char *why)
+{
+	struct delivery *d = ps->d;
+	struct target *t = ps->t;
+
+	if (ps->ending)
+		return;
+	ps->ending = true;
+	d->ps = NULL;
+	mem_deref(ps);
+	dlv_step(d, "%s", why);
+	deliver_outcome(t, d, ev, scode, why);
+}
+
+
+static void check_done(struct psess *ps)
+{
+	char why[64];
+
+	if (ps->nleft)
+		return;
+
+	if (ps->nok && !ps->fail) {
+		re_snprintf(why, sizeof(why), "msrp %zu/%zu files", ps->nok,
+			    ps->n);
+		end(ps, OE_SIP, 200, ps->nrefused ? why : "msrp 200");
+		return;
+	}
+	if (ps->fail) {
+		re_snprintf(why, sizeof(why), "msrp %u", ps->fail);
+		end(ps, OE_MSRP, ps->fail, why);
+		return;
+	}
+	/* every file refused by the terminal (port 0) */
+	end(ps, OE_SIP, 603, "all files refused");
+}
+
+
+static void sent_h(int err, uint16_t scode, void *arg)
+{
+	struct psess *ps = arg;
+
+	--ps->nleft;
+	if (!err)
+		++ps->nok;
+	else if (!ps->fail)
+		ps->fail = scode ? scode : 408;
+	check_done(ps);
+}
+
+
+static void ms_closed(int err, void *arg)
+{
+	struct psess *ps = arg;
+
+	plog(LOG_INFO, MOD, "%s: MSRP connection closed (%m)", ps->d->call_id,
+	     err);
+}
+
+
+static int contact_h(enum sip_transp tp, const struct sa *src,
+		     const struct sa *dst, struct mbuf *mb, void *arg)
+{
+	struct psess *ps = arg;
+	struct sip_contact c;
+	(void)dst;
+
+	sip_contact_set(&c, ps->t->s->conf.contact_user, src, tp);
+	return mbuf_printf(mb, "%H", sip_contact_print, &c);
+}
+
+
+static void refresh_tmr(void *arg);
+
+
+static void update_resp_h(int err, const struct sip_msg *msg, void *arg)
+{
+	struct psess *ps = arg;
+
+	if (!err && msg->scode < 200)
+		return;
+	if (err || msg->scode >= 300) {
+		/* RFC 4028 §10: a failed refresh ends the session */
+		char why[48];
+
+		re_snprintf(why, sizeof(why), "session refresh failed (%u)",
+			    err ? 408 : msg->scode);
+		end(ps, OE_SIP, err ? 408 : msg->scode, why);
+		return;
+	}
+	dlv_step(ps->d, "refreshed");
+	tmr_start(&ps->tmr, (uint64_t)ps->se * 500, refresh_tmr, ps);
+}
+
+
+static void refresh_tmr(void *arg)
+{
+	struct psess *ps = arg;
+	int err;
+
+	ps->upd = mem_deref(ps->upd);
+	err = sip_drequestf(&ps->upd, ps->t->s->sip, true, "UPDATE",
+			    sipsess_dialog(ps->ss), 0, NULL, contact_h,
+			    update_resp_h, ps,
+			    "Supported: timer\r\n"
+			    "Session-Expires: %u;refresher=uac\r\n"
+			    "Content-Length: 0\r\n\r\n", ps->se);
+	if (err)
+		end(ps, OE_TIMEOUT, 0, "cannot refresh the session");
+}
+
+
+/* The answer: connect to every accepted file's path and send */
+static int answer_h(const struct sip_msg *msg, void *arg)
+{
+	struct psess *ps = arg;
+	const struct push *p = ps->d->p;
+	struct msrpsdp sd;
+	struct pl body = {(const char *)mbuf_buf(msg->mb),
+			  mbuf_get_left(msg->mb)};
+	int err;
+
+	if (msrpsdp_decode(&sd, &body) || sd.n != ps->n)
+		return EPROTO;
+
+	ps->answered = true;
+	ps->nleft = ps->n;
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct msrp_out_spec o = {
+			.data = p->body->buf, .fd = -1, .size = p->body->end,
+			.ctype = p->ctype, .success_report = true,
+			.cdisp = p->disposition ? p->disposition :
+				"attachment",
+		};
+		char path[512];
+
+		if (!sd.m[i].msrp || !sd.m[i].port || !pl_isset(&sd.m[i].path)) {
+			++ps->nrefused;
+			--ps->nleft;
+			continue;
+		}
+		(void)pl_strcpy(&sd.m[i].path, path, sizeof(path));
+		err = msrp_sess_connect(ps->ms[i], path);
+		err = err ? err : msrp_sess_send(ps->ms[i], &o, sent_h, ps);
+		if (err) {
+			plog(LOG_WARN, MOD, "%s: MSRP to %s: %m",
+			     ps->d->call_id, path, err);
+			--ps->nleft;
+			if (!ps->fail)
+				ps->fail = 400;
+		}
+	}
+	return 0;
+}
+
+
+static void estab_h(const struct sip_msg *msg, void *arg)
+{
+	struct psess *ps = arg;
+	const uint32_t se = hdr_secs(msg, "Session-Expires");
+
+	dlv_step(ps->d, "invite 200");
+	if (se && se < ps->se)
+		ps->se = se;
+	if (ps->se)
+		tmr_start(&ps->tmr, (uint64_t)ps->se * 500, refresh_tmr, ps);
+
+	/* nothing accepted or sent: decide now */
+	check_done(ps);
+}
+
+
+static int offer_h(struct mbuf **descp, const struct sip_msg *msg,
+		   void *arg)
+{
+	(void)descp;
+	(void)msg;
+	(void)arg;
+	return EPROTO;   /* the terminal sends no offers to us */
+}
+
+
+static void close_h(int err, const struct sip_msg *msg, void *arg)
+{
+	struct psess *ps = arg;
+	char why[64];
+
+	ps->ss = NULL;   /* libre frees it */
+	if (err) {
+		re_snprintf(why, sizeof(why), "invite: %m", err);
+		end(ps, OE_TIMEOUT, 0, why);
+		return;
+	}
+	if (msg && msg->scode == 422 && !ps->retried_422 &&
+	    hdr_secs(msg, "Min-SE") > ps->se) {
+		/* RFC 4028 §8: again with the interval the terminal wants */
+		ps->retried_422 = true;
+		ps->se = hdr_secs(msg, "Min-SE");
+		dlv_step(ps->d, "invite 422: Session-Expires %u", ps->se);
+		if (!invite(ps))
+			return;
+	}
+	if (msg && msg->scode >= 300) {
+		re_snprintf(why, sizeof(why), "invite %u %r", msg->scode,
+			    &msg->reason);
+		end(ps, OE_SIP, msg->scode, why);
+		return;
+	}
+	/* the terminal hung up (BYE) before the content was confirmed */
+	end(ps, OE_MSRP, 408, "closed by the terminal");
+}
+
+
+static int offer_print(struct mbuf **mbp, struct psess *ps,
+		       const struct sa *laddr)
+{
+	const struct push *p = ps->d->p;
+	struct msrpsdp_file f[MSRPSDP_MAX];
+	char ftid[MSRPSDP_MAX][80], addr[64];
+	uint8_t sha[20];
+	struct msrpsdp_spec spec;
+	struct mbuf *mb;
+	int err;
+
+	SHA1(p->body->buf, p->body->end, sha);
+	re_snprintf(addr, sizeof(addr), "%j", laddr);
+	for (size_t i = 0; i < ps->n; i++) {
+		/* stable per delivery and file: the terminal's identity */
+		re_snprintf(ftid[i], sizeof(ftid[i]), "%s.%zu", ps->d->call_id,
+			    i);
+		f[i] = (struct msrpsdp_file){
+			.name = p->filename, .type = p->ctype,
+			.size = p->body->end, .sha1 = sha, .ftid = ftid[i],
+			.disposition = p->disposition ? p->disposition :
+				"attachment",
+			.path = msrp_sess_path(ps->ms[i]), .port = 9,
+		};
+	}
+	spec = (struct msrpsdp_spec){
+		.addr = addr, .sess_id = rand_u32(), .sess_ver = 1,
+		.filev = f, .n = ps->n,
+	};
+
+	mb = mbuf_alloc(1024);
+	if (!mb)
+		return ENOMEM;
+	err = mbuf_printf(mb, "%H", msrpsdp_print, &spec);
+	if (err) {
+		mem_deref(mb);
+		return err;
+	}
+	mb->pos = 0;
+	*mbp = mb;
+	return 0;
+}
+
+
+/* The INVITE (again after a 422): offer, route, timer headers */
+static int invite(struct psess *ps)
+{
+	struct delivery *d = ps->d;
+	struct sender *s = ps->t->s;
+	const struct push *p = d->p;
+	const struct ac_spec ac = {.app = p->app, .require = true,
+				   .explicit_ = true};
+	const char *routev[1] = {NULL};
+	char route[512];
+	struct mbuf *desc = NULL;
+	struct sa laddr;
+	int err;
+
+	err = sip_transp_laddr(s->sip, &laddr, SIP_TRANSP_UDP, NULL);
+	err = err ? err : offer_print(&desc, ps, &laddr);
+	if (err)
+		goto out;
+
+	/* the first hop: the core, or the Path the terminal registered */
+	if (s->conf.outbound) {
+		routev[0] = s->conf.outbound;
+	}
+	else if (d->route) {
+		struct sip_addr a;
+		struct pl rp;
+
+		pl_set_str(&rp, d->route);
+		if (sip_addr_decode(&a, &rp) ||
+		    pl_strcpy(&a.auri, route, sizeof(route))) {
+			err = EINVAL;
+			goto out;
+		}
+		routev[0] = route;
+	}
+
+	ps->ss = NULL;
+	err = sipsess_connect(&ps->ss, s->sess_sock, d->ruri, NULL,
+			      s->conf.identity, s->conf.contact_user, routev,
+			      routev[0] ? 1 : 0, "application/sdp", desc,
+			      NULL, NULL, false, offer_h, answer_h, NULL,
+			      estab_h, NULL, NULL, close_h, ps,
+			      "P-Asserted-Identity: <%s>\r\n"
+			      "Accept-Contact: %H\r\n"
+			      "Supported: timer\r\n"
+			      "Session-Expires: %u;refresher=uac\r\n"
+			      "%s", s->conf.identity, ac_print, &ac,
+			      ps->se, allow);
+ out:
+	mem_deref(desc);
+	return err;
+}
+
+
+/** Start a session-mode delivery on target t (its one outstanding) */
+int session_start(struct target *t, struct delivery *d)
+{
+	struct sender *s = t->s;
+	const struct push *p = d->p;
+	const struct msrp_sess_conf mc = {
+		.closeh = ms_closed, .chunk = s->conf.msrp_chunk,
+	};
+	struct psess *ps;
+	struct sa laddr;
+	int err;
+
+	if (!p->body || !p->body->end || !s->sess_sock)
+		return EINVAL;
+
+	ps = mem_zalloc(sizeof(*ps), psess_destructor);
+	if (!ps)
+		return ENOMEM;
+	ps->d = d;
+	ps->t = t;
+	ps->n = 1;
+	ps->se = s->conf.session_expires;
+	tmr_init(&ps->tmr);
+
+	err = sip_transp_laddr(s->sip, &laddr, SIP_TRANSP_UDP, NULL);
+	for (size_t i = 0; i < ps->n && !err; i++) {
+		struct msrp_sess_conf c = mc;
+
+		c.arg = ps;
+		err = msrp_sess_alloc(&ps->ms[i], NULL, &laddr, &c);
+	}
+	err = err ? err : invite(ps);
+	if (err) {
+		mem_deref(ps);
+		return err;
+	}
+
+	d->ps = ps;
+	dlv_step(d, "invite");
+	return 0;
+}
+
+
+/** The push was cancelled: CANCEL before an answer, else let it end */
+bool session_cancel(struct delivery *d)
+{
+	struct psess *ps = d->ps;
+
+	if (!ps || ps->answered)
+		return false;
+	end(ps, OE_CANCELLED, 0, "cancelled: CANCEL");
+	return true;
+}
