@@ -63,6 +63,8 @@ static struct {
 	size_t nsub_apps;
 	uint32_t sub_expires, min_se, max_sessions;
 	uint64_t session_max;
+	struct sa msrp;
+	bool msrp_set;
 	bool no_pref, allow_private;
 	struct child children[MAX_CHILD];
 	uint32_t nchildren;
@@ -111,6 +113,7 @@ static void usage(void)
 "  --session-max SIZE   largest file taken by session mode (default 1G)\n"
 "  --min-se S           shortest session-timer interval (default 90)\n"
 "  --max-sessions N     session-mode pushes at once (default 8; 486)\n"
+"  --msrp ADDR:PORT     MSRP listen address (default: --sip's, any port)\n"
 "  --log-level LEVEL    error, warn, info, debug\n"
 "  --help, --version\n");
 }
@@ -505,7 +508,7 @@ static void parse(int argc, char *argv[])
 		{"dev-cap", 1, NULL, 6},
 		{"ppi", 1, NULL, 7}, {"sub-expires", 1, NULL, 8},
 		{"session-max", 1, NULL, 9}, {"min-se", 1, NULL, 10},
-		{"max-sessions", 1, NULL, 11},
+		{"max-sessions", 1, NULL, 11}, {"msrp", 1, NULL, 12},
 		{"log-level", 1, NULL, 'l'}, {"help", 0, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -614,6 +617,11 @@ static void parse(int argc, char *argv[])
 			if (opts_u32(&g.max_sessions, optarg, 1, 1000))
 				die("bad --max-sessions", optarg);
 			break;
+		case 12:
+			if (opts_addr(&g.msrp, optarg))
+				die("bad --msrp address", optarg);
+			g.msrp_set = true;
+			break;
 		case 'l':
 			if (log_level_decode(&lvl, optarg))
 				die("--log-level: error, warn, info, debug",
@@ -718,9 +726,11 @@ int main(int argc, char *argv[])
 	rc.session_max = g.session_max;
 	rc.min_se = g.min_se;
 	rc.max_sessions = g.max_sessions;
+	rc.msrp_laddr = g.msrp_set ? &g.msrp : NULL;
 
-	err = receiver_alloc(&g.r, sip, &rc, push_h, reg_h, NULL);
-	err = err ? err : sip_listen(&lsnr, sip, true, sip_req_h, NULL);
+	/* ahead of libre's sipsess listener (made by receiver_alloc) */
+	err = sip_listen(&lsnr, sip, true, sip_req_h, NULL);
+	err = err ? err : receiver_alloc(&g.r, sip, &rc, push_h, reg_h, NULL);
 	err = err ? err : receiver_register(g.r);
 	if (err) {
 		(void)fprintf(stderr, "sippush-agent: cannot start: %s\n",

@@ -404,9 +404,13 @@ static void signal_h(int sig)
 }
 
 
+/* arg: where the sender will be; it listens before libre's sipsess so
+ * that requests outside a session (INFO, ...) are answered here first */
 static bool sip_req_h(const struct sip_msg *msg, void *arg)
 {
-	return sender_sip_request(arg, msg);
+	struct sender **sp = arg;
+
+	return *sp && sender_sip_request(*sp, msg);
 }
 
 
@@ -491,16 +495,13 @@ int main(int argc, char *argv[])
 		cf->sc.contact_user = cf->contact_user;
 	}
 
-	err = sender_alloc(&s, sip, st, &cf->sc);
+	err = sip_listen(&lsnr, sip, true, sip_req_h, &s);
+	err = err ? err : sender_alloc(&s, sip, st, &cf->sc);
 	if (err) {
 		(void)fprintf(stderr, "sippushd: cannot load the store (%s)\n",
 			      strerror(err));
 		goto out;
 	}
-
-	err = sip_listen(&lsnr, sip, true, sip_req_h, s);
-	if (err)
-		goto out;
 
 	cf->ac.laddr = &cf->http;
 	cf->ac.token = cf->token[0] ? cf->token : NULL;

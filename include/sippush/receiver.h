@@ -66,6 +66,8 @@ struct receiver_conf {
 	uint64_t session_max;     /**< largest file by MSRP (1 GiB)      */
 	uint32_t min_se;          /**< RFC 4028 Min-SE (90)              */
 	uint32_t max_sessions;    /**< INVITE sessions at once (8; 486)  */
+	const struct sa *msrp_laddr; /**< MSRP listen address; NULL: the
+				       SIP address, any port             */
 };
 
 /** One push handed to the application; views valid during the call */

@@ -21,6 +21,7 @@ static void destructor(void *arg)
 	list_flush(&r->subs);
 	while (r->sessions.head)
 		mem_deref(r->sessions.head->data);
+	sipsess_close_all(r->sess_sock);   /* also ended ones libre keeps */
 	mem_deref(r->sess_sock);
 	mem_deref(r->msrp);
 	mem_deref(r->req);

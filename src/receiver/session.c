@@ -454,6 +454,8 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 	rs->n = sd->n;
 
 	if (!taken) {
+		plog(LOG_INFO, MOD, "%s: INVITE refused: no acceptable file",
+		     app->id);
 		(void)sip_treply(NULL, r->sip, msg, 488, "Not Acceptable "
 				 "Here: no acceptable file");
 		goto out;
@@ -523,12 +525,18 @@ int rsess_init(struct receiver *r)
 	struct sa laddr;
 	int err;
 
-	err = sip_transp_laddr(r->sip, &laddr, SIP_TRANSP_TCP, NULL);
-	if (err)
-		err = sip_transp_laddr(r->sip, &laddr, SIP_TRANSP_UDP, NULL);
-	if (err)
-		return err;
-	sa_set_port(&laddr, 0);
+	if (r->conf.msrp_laddr) {
+		laddr = *r->conf.msrp_laddr;
+	}
+	else {
+		err = sip_transp_laddr(r->sip, &laddr, SIP_TRANSP_TCP, NULL);
+		if (err)
+			err = sip_transp_laddr(r->sip, &laddr,
+					       SIP_TRANSP_UDP, NULL);
+		if (err)
+			return err;
+		sa_set_port(&laddr, 0);
+	}
 
 	err = msrp_listener_alloc(&r->msrp, &laddr);
 	err = err ? err : sipsess_listen(&r->sess_sock, r->sip, 32, conn_h,

@@ -44,6 +44,7 @@ static void destructor(void *arg)
 	mem_deref(s->users);
 	mem_deref(s->topics);
 	hash_flush(s->caps);
+	sipsess_close_all(s->sess_sock);
 	mem_deref(s->sess_sock);
 	mem_deref(s->subs);
 	mem_deref(s->caps);

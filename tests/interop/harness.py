@@ -263,9 +263,9 @@ class Sipp:
 
 
 def register(env, daemon, aor_user, contact_port, instance, apps="mms.ua",
-             expires=600, extra_keys=None):
+             expires=600, extra_keys=None, methods="MESSAGE,OPTIONS"):
     """Register one terminal (a separate SIPp client, DESIGN.md)."""
-    params = ';methods="MESSAGE,OPTIONS"'
+    params = ';methods="%s"' % methods
     if apps:
         params = ';+g.oma.pusheventapp="%s"' % apps + params
     keys = {"contact_port": contact_port, "instance": instance,
@@ -282,11 +282,12 @@ def register(env, daemon, aor_user, contact_port, instance, apps="mms.ua",
 class Capture:
     """tshark on the loopback interface, limited to the test's ports."""
 
-    def __init__(self, env, ports):
+    def __init__(self, env, ports, msrp=()):
         self.env = env
         self.ports = ports
+        self.msrp = list(msrp)
         self.file = env.path("capture.pcapng")
-        filt = " or ".join("port %d" % p for p in ports)
+        filt = " or ".join("port %d" % p for p in list(ports) + self.msrp)
         self.proc = env.spawn(["tshark", "-i", "lo", "-f", filt, "-w",
                                self.file, "-q"], "tshark.log")
         wait_until(self._started, 15, "tshark to capture")
@@ -307,6 +308,8 @@ class Capture:
                 "-e", "frame.number"]
         for p in self.ports:
             args += ["-d", "udp.port==%d,sip" % p, "-d", "tcp.port==%d,sip" % p]
+        for p in self.msrp:
+            args += ["-d", "tcp.port==%d,msrp" % p]
         out = subprocess.run(args, capture_output=True, text=True, timeout=60)
         check(out.returncode == 0, "tshark -r failed: " + out.stderr[-500:])
         return len([l for l in out.stdout.splitlines() if l.strip()])

@@ -66,7 +66,7 @@ def test_agent_and_sippushd(env):
     t = d.terminals("sip:alice@example.com")[0]
     check(t["instance"] == a.instance() and
           t["apps"] == ["mms.ua", "syncml.dm"] and
-          t["methods"] == ["MESSAGE", "NOTIFY", "REFER", "OPTIONS"], "registered: %s" % t)
+          t["methods"] == ["MESSAGE", "NOTIFY", "REFER", "INVITE", "OPTIONS"], "registered: %s" % t)
     check("GRUU sip:alice@example.com;gr=" + a.instance() in a.log(),
           "the agent read its GRUU")
 
@@ -242,7 +242,7 @@ def test_agent_fetch(env):
         # sippushd's own content indirection, end to end
         big = ("0123456789abcdef" * 200)[:3000]
         pid = d.push(to="sip:walt@example.com", app="mms.ua",
-                     content_type="text/plain", body=big)
+                     content_type="text/plain", body=big, method="message")
         check(d.wait_final(pid)["state"] == "delivered", "delivered")
         wait_until(lambda: [f for f in a.files() if not
                             f.endswith(".meta")], 10, "the fetched file")
@@ -254,7 +254,7 @@ def test_agent_fetch(env):
 
         # an agent that may not fetch from loopback reports a failed push
         pid = d.push(to="sip:xena@example.com", app="mms.ua",
-                     content_type="text/plain", body=big)
+                     content_type="text/plain", body=big, method="message")
         check(d.wait_final(pid)["state"] == "delivered", "200 anyway")
         metas = wait_until(lambda: [f for f in b.files()
                                     if f.endswith(".meta")], 10, "meta")

@@ -44,7 +44,7 @@ def test_subscribe_notify_refresh_unsubscribe(env):
     t = d.terminals(AOR)[0]
     check(s0["app"] == "mms.ua" and "*/*" in s0["accept"] and
           "message/external-body" in s0["accept"] and
-          s0["methods"] == ["MESSAGE", "NOTIFY", "REFER"],
+          s0["methods"] == ["MESSAGE", "NOTIFY", "REFER", "INVITE"],
           "subscription: %s" % s0)
     check(t["capabilities"]["vendor"] == "vendor.example" and
           t["capabilities"]["model"] == "X100" and

@@ -116,7 +116,6 @@ def test_bad_input(env):
     bad(dict(ok, ttl=-1), "ttl:")
     bad(dict(ok, ttl="60"), "ttl: must be an integer")
     bad(dict(ok, priority=10), "priority:")
-    bad(dict(ok, method="session"), "method:")
     bad(dict(ok, method="carrier-pigeon"), "method:")
     bad(dict(ok, terminals=""), "terminals:")
     bad(dict(ok, colour="red"), "colour: unknown field")

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Session mode (INVITE + MSRP) end to end: sippushd -> sippush-agent with
+5 MiB byte for byte (SHA-1), auto choosing a session for large content,
+488 when no offered type is acceptable, CANCEL of a push cancelled before
+the answer (SIPp terminal), UPDATE refreshes on the wire (SIPp terminal),
+and the agent ending a session nobody refreshes (SIPp sender). tshark
+decodes the SIP, SDP and MSRP."""
+import base64
+import hashlib
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Capture, Daemon, Sipp, check, free_port, register, run,
+                     scenario, wait_until)
+from test_agent import Agent
+
+AOR = "sip:alice@example.com"
+INST = "urn:uuid:5e551011-0000-4000-8000-000000000001"
+
+
+def data_files(a):
+    return [f for f in a.files() if not f.endswith(".meta")]
+
+
+def read(a, name):
+    with open(os.path.join(a.inbox, name), "rb") as f:
+        return f.read()
+
+
+def test_session_5mib(env):
+    d = Daemon(env).start()
+    mport = free_port()
+    a = Agent(env, "alice", d.sip_port, "--msrp", "127.0.0.1:%d" % mport)
+    cap = Capture(env, [d.sip_port, a.port], msrp=[mport])
+    a.start()
+    wait_until(lambda: d.terminals(AOR), 10, "registered")
+    t = d.terminals(AOR)[0]
+    check("INVITE" in t["methods"], "the agent lists INVITE: %s" % t)
+
+    blob = os.urandom(5 << 20)
+    pid = d.push(to=AOR, app="mms.ua", content_type="application/zip",
+                 body_base64=base64.b64encode(blob).decode(),
+                 method="session", filename="photos.zip",
+                 disposition="attachment")
+    st = d.wait_final(pid, 60)
+    dl = st["deliveries"]
+    check(st["state"] == "delivered" and dl[0]["method"] == "session" and
+          dl[0]["sip_status"] == 200 and dl[0]["pap_code"] == 1000 and
+          dl[0]["steps"] == "session; invite; invite 200; msrp 200",
+          "status: %s" % st)
+    wait_until(lambda: data_files(a), 10, "the file")
+    got = read(a, data_files(a)[0])
+    check(hashlib.sha1(got).digest() == hashlib.sha1(blob).digest(),
+          "SHA-1 differs (%d bytes)" % len(got))
+    meta = read(a, [f for f in a.files() if f.endswith(".meta")][0])
+    meta = meta.decode()
+    check("method: INVITE" in meta and "filename: photos.zip" in meta and
+          "disposition: attachment" in meta and
+          "content-type: application/zip" in meta, "meta: " + meta)
+
+    # auto: too large for a MESSAGE, the terminal lists INVITE -> session
+    pid = d.push(to=AOR, app="mms.ua", content_type="text/plain",
+                 body="y" * 20000)
+    st = d.wait_final(pid, 30)
+    check(st["state"] == "delivered" and
+          st["deliveries"][0]["method"] == "session", "auto: %s" % st)
+    wait_until(lambda: len(data_files(a)) == 2, 10, "the second file")
+
+    # SIP (REGISTER, INVITE, ACK, BYE ...) and MSRP all decoded
+    cap.stop()
+    import subprocess
+    # tshark does not reassemble MSRP across TCP segments: a message is
+    # decoded where a segment starts with it (some SENDs, most of the
+    # 200s, the REPORT); none may be malformed (cap.verify below)
+    out = subprocess.run(["tshark", "-r", cap.file, "-d",
+                          "tcp.port==%d,msrp" % mport, "-Y", "msrp", "-T",
+                          "fields", "-e", "msrp.method", "-e",
+                          "msrp.status.code"], capture_output=True,
+                         text=True, timeout=120).stdout.split()
+    check(out.count("SEND") >= 1 and "REPORT" in out and
+          out.count("200") >= 10,
+          "MSRP decoded: %d SEND, %d 200, REPORT %s" % (
+              out.count("SEND"), out.count("200"), "REPORT" in out))
+    out = subprocess.run(["tshark", "-r", cap.file, "-d",
+                          "udp.port==%d,sip" % d.sip_port, "-Y",
+                          "sdp.media", "-T", "fields", "-e", "sdp.media"],
+                         capture_output=True, text=True,
+                         timeout=60).stdout
+    check("message 9 TCP/MSRP *" in out and
+          "message %d TCP/MSRP *" % mport in out, "SDP decoded: %r" % out)
+    cap.verify(8)
+
+
+def test_session_488(env):
+    d = Daemon(env).start()
+    a = Agent(env, "alice", d.sip_port, "--accept",
+              "mms.ua=text/plain").start()
+    wait_until(lambda: d.terminals(AOR), 10, "registered")
+    pid = d.push(to=AOR, app="mms.ua", content_type="image/png",
+                 body_base64=base64.b64encode(b"\x89PNG" * 10).decode(),
+                 method="session")
+    st = d.wait_final(pid)
+    dl = st["deliveries"][0]
+    check(st["state"] == "undeliverable" and dl["sip_status"] == 488 and
+          "invite 488" in dl["steps"], "status: %s" % st)
+    check(data_files(a) == [], "nothing arrived")
+    check("no acceptable file" in open(env.path("agent.log")).read(),
+          "the agent's reason")
+
+
+def test_cancel_before_answer(env):
+    d = Daemon(env).start()
+    tport = free_port()
+    term = Sipp(env, scenario(env, "uas_invite_cancel.xml"), tport,
+                timeout=20)
+    register(env, d, "alice", tport, INST, methods="MESSAGE,INVITE")
+    pid = d.push(to=AOR, app="mms.ua", content_type="application/octet-stream",
+                 body_base64=base64.b64encode(b"z" * 4000).decode(),
+                 method="session", filename="f.bin")
+    wait_until(lambda: "INVITE SUP" in term.log(), 10, "the INVITE")
+    st, doc, _ = d.http("DELETE", "/v1/pushes/" + pid)
+    check(st == 200, "cancel: %s %s" % (st, doc))
+    term.ok(20)
+    st = d.wait_final(pid)
+    dl = st["deliveries"][0]
+    check(st["state"] == "cancelled" and dl["state"] == "cancelled" and
+          "CANCEL" in dl["steps"], "status: %s" % st)
+
+
+def test_refresh_by_update(env):
+    """sippushd keeps a session alive with UPDATEs at half of the
+    terminal's Session-Expires (2 s here); MSRP goes to a listener that
+    never answers, so only the refreshes keep it up."""
+    d = Daemon(env).start()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    tport = free_port()
+    term = Sipp(env, scenario(env, "uas_invite_refresh.xml",
+                              msrp_port=silent.getsockname()[1]), tport,
+                timeout=20)
+    cap = Capture(env, [d.sip_port, tport])
+    register(env, d, "alice", tport, INST, methods="MESSAGE,INVITE")
+    pid = d.push(to=AOR, app="mms.ua",
+                 content_type="application/octet-stream",
+                 body_base64=base64.b64encode(b"q" * 3000).decode(),
+                 method="session", ttl=8)
+    term.ok(25)
+    st = d.status(pid)
+    check(st["deliveries"][0]["steps"].count("refreshed") >= 2,
+          "status: %s" % st)
+    silent.close()
+    cap.verify(10)
+
+
+def test_agent_ends_unrefreshed_session(env):
+    d = Daemon(env).start()
+    a = Agent(env, "uma", d.sip_port, "--min-se", "1").start()
+    wait_until(lambda: "registered sip:uma" in a.log(), 10, "registered")
+    s = Sipp(env, scenario(env, "uac_invite_timer.xml"), free_port(),
+             "127.0.0.1:%d" % a.port, keys={"user": "uma"}, timeout=15)
+    s.ok(20)
+    check("session timer expired" in a.log(), a.log()[-600:])
+
+
+if __name__ == "__main__":
+    run([test_session_5mib, test_session_488, test_cancel_before_answer,
+         test_refresh_by_update, test_agent_ends_unrefreshed_session])
