@@ -107,8 +107,8 @@ static const char *migrations[] = {
 	" updated_at INTEGER NOT NULL, PRIMARY KEY(aor, tkey));",
 
 	/* 3: session mode (file name and disposition of a push) */
-	"ALTER TABLE pushes ADD COLUMN filename TEXT;"
-	"ALTER TABLE pushes ADD COLUMN disposition TEXT;",
+	("ALTER TABLE pushes ADD COLUMN filename TEXT;"
+	 "ALTER TABLE pushes ADD COLUMN disposition TEXT;"),
 };
 
 struct waiter {
