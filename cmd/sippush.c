@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -58,9 +59,30 @@ static size_t write_cb(char *p, size_t sz, size_t n, void *arg)
 
 
 /* One request; returns the HTTP status and the parsed JSON body */
+static long http_mime(const char *method, const char *path,
+		      const char *body, struct curl_httppost *unused,
+		      char *const *files, size_t nfiles, const char *type,
+		      json_t **out);
+
+
 static long http(const char *method, const char *path, const char *body,
 		 json_t **out)
 {
+	return http_mime(method, path, body, NULL, NULL, 0, NULL, out);
+}
+
+
+/*
+ * One request; returns the HTTP status and the parsed JSON body. With
+ * files, a multipart/form-data POST: the JSON as part "push", each file a
+ * part "file" read by libcurl as it sends (never loaded here).
+ */
+static long http_mime(const char *method, const char *path,
+		      const char *body, struct curl_httppost *unused,
+		      char *const *files, size_t nfiles, const char *type,
+		      json_t **out)
+{
+	curl_mime *mime = NULL;
 	struct curl_slist *hdrs = NULL;
 	struct buf b = {NULL, 0};
 	char url[2048], auth[512];
@@ -77,9 +99,29 @@ static long http(const char *method, const char *path, const char *body,
 	(void)curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	(void)curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT, nfiles ? 0L : 60L);
 	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (body) {
+	(void)unused;
+	if (nfiles) {
+		curl_mimepart *part;
+
+		mime = curl_mime_init(c);
+		part = curl_mime_addpart(mime);
+		(void)curl_mime_name(part, "push");
+		(void)curl_mime_type(part, "application/json");
+		(void)curl_mime_data(part, body, CURL_ZERO_TERMINATED);
+		for (size_t i = 0; i < nfiles; i++) {
+			part = curl_mime_addpart(mime);
+			(void)curl_mime_name(part, "file");
+			if (curl_mime_filedata(part, files[i]) != CURLE_OK)
+				die("--file: cannot read %s", files[i]);
+			(void)curl_mime_type(part, type);
+		}
+		(void)curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+		/* no "Expect: 100-continue" round trip */
+		hdrs = curl_slist_append(hdrs, "Expect:");
+	}
+	else if (body) {
 		hdrs = curl_slist_append(hdrs,
 					 "Content-Type: application/json");
 		(void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -99,6 +141,7 @@ static long http(const char *method, const char *path, const char *body,
 	}
 	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_slist_free_all(hdrs);
+	curl_mime_free(mime);
 	curl_easy_cleanup(c);
 
 	*out = b.p ? json_loads(b.p, 0, NULL) : NULL;
@@ -152,6 +195,22 @@ static void print_status(json_t *st, bool all)
 							      "attempts")),
 			     err ? " " : "", err ? err : "");
 	}
+}
+
+
+#define ARRAY_N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Files above this go as a multipart stream, not base64 in JSON */
+enum { STREAM_ABOVE = 1 << 20 };
+
+
+static long long file_size(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb))
+		die("--file: cannot open %s", path);
+	return (long long)sb.st_size;
 }
 
 
@@ -237,7 +296,10 @@ static void usage(void)
 {
 	(void)printf(
 "usage: sippush [--server URL] [--token T] COMMAND ...\n"
-"  send --to AOR --app ID [--type T] (--data S | --file F | --url U)\n"
+"  send --to AOR --app ID [--type T] (--data S | --file F... | --url U)\n"
+"       [--stream] [--disposition render|attachment]\n"
+"       several --file, or one above 1 MiB (or --stream), go as a\n"
+"       multipart upload streamed from disk (session mode content)\n"
 "       [--method M] [--terminal T] [--ttl S] [--topic X]\n"
 "       [--priority N] [--wait] [--timeout S]\n"
 "  status ID            state and one line per terminal\n"
@@ -259,10 +321,14 @@ static int cmd_send(int argc, char **argv)
 		{"method", 1, NULL, 'm'}, {"terminal", 1, NULL, 'T'},
 		{"ttl", 1, NULL, 'l'}, {"topic", 1, NULL, 'p'},
 		{"priority", 1, NULL, 'P'}, {"wait", 0, NULL, 'w'},
-		{"timeout", 1, NULL, 'o'}, {NULL, 0, NULL, 0},
+		{"timeout", 1, NULL, 'o'}, {"stream", 0, NULL, 'S'},
+		{"disposition", 1, NULL, 'D'}, {NULL, 0, NULL, 0},
 	};
 	const char *to = NULL, *app = NULL, *type = NULL, *data = NULL,
 		*file = NULL, *url = NULL;
+	char *files[8];
+	size_t nfiles = 0;
+	bool stream = false;
 	json_t *req = json_object(), *ans = NULL;
 	unsigned timeout = 300;
 	bool wait = false;
@@ -277,7 +343,13 @@ static int cmd_send(int argc, char **argv)
 		case 'a': app = optarg; break;
 		case 'y': type = optarg; break;
 		case 'd': data = optarg; break;
-		case 'f': file = optarg; break;
+		case 'f':
+			if (nfiles >= ARRAY_N(files))
+				die("%s", "send: at most 8 --file");
+			files[nfiles++] = optarg;
+			file = optarg;
+			break;
+		case 'S': stream = true; break;
 		case 'u': url = optarg; break;
 		case 'm': json_object_set_new(req, "method",
 					      json_string(optarg)); break;
@@ -300,6 +372,8 @@ static int cmd_send(int argc, char **argv)
 						    json_integer(v));
 			break;
 		case 'w': wait = true; break;
+		case 'D': json_object_set_new(req, "disposition",
+					      json_string(optarg)); break;
 		default: return 2;
 		}
 	}
@@ -316,6 +390,18 @@ static int cmd_send(int argc, char **argv)
 	json_object_set_new(req, "content_type", json_string(
 		type ? type : data ? "text/plain" :
 		"application/octet-stream"));
+
+	/* several files, or a large one: streamed as multipart parts */
+	if (file && (nfiles > 1 || stream || file_size(file) > STREAM_ABOVE)) {
+		txt = json_dumps(req, JSON_COMPACT);
+		json_decref(req);
+		(void)http_mime("POST", "/v1/pushes", txt, NULL, files, nfiles,
+				type ? type : "application/octet-stream",
+				&ans);
+		free(txt);
+		goto answered;
+	}
+
 	if (data) {
 		json_object_set_new(req, "body", json_string(data));
 	}
@@ -336,6 +422,7 @@ static int cmd_send(int argc, char **argv)
 	(void)http("POST", "/v1/pushes", txt, &ans);
 	free(txt);
 
+ answered:
 	{
 		const char *id = json_string_value(json_object_get(ans, "id"));
 		char idbuf[64];

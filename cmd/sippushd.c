@@ -2,6 +2,9 @@
  * @file sippushd.c  The Push Sender Agent daemon: options and wiring only
  */
 #include <errno.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +42,7 @@ struct conf {
 	char pref_method[MAX_PREFS][16];
 	struct app_pref prefs[MAX_PREFS];
 	char contact_user[64];
+	char spool[520];
 };
 
 static const struct option longopts[] = {
@@ -75,6 +79,8 @@ static const struct option longopts[] = {
 	{"uaprof-max",   required_argument, NULL, 22},
 	{"session-expires", required_argument, NULL, 23},
 	{"msrp-chunk",   required_argument, NULL, 24},
+	{"spool",        required_argument, NULL, 25},
+	{"max-file-size", required_argument, NULL, 26},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -124,6 +130,8 @@ static void usage(void)
 "  --uaprof-max SIZE      largest UAProf document read (default 256K)\n"
 "  --session-expires S    session-mode RFC 4028 interval (default 1800)\n"
 "  --msrp-chunk SIZE      MSRP chunk size sent (default 64K)\n"
+"  --spool DIR            files of multipart pushes (default <db>.spool)\n"
+"  --max-file-size SIZE   per file of a multipart push (default 4G)\n"
 "  --log-level LEVEL      error, warn, info, debug (default info)\n"
 "  --help, --version\n");
 }
@@ -278,6 +286,13 @@ static int apply(int c, const char *v, struct conf *cf)
 			err = ERANGE;
 		cf->sc.msrp_chunk = (size_t)n;
 		return err;
+	case 25: str_ncpy(cf->spool, v, sizeof(cf->spool)); return 0;
+	case 26:
+		err = opts_size(&n, v);
+		if (!err && !n)
+			err = ERANGE;
+		cf->ac.max_file_size = n;
+		return err;
 	case 'l': {
 		enum log_level lvl;
 
@@ -330,6 +345,7 @@ static void defaults(struct conf *cf)
 	cf->sc.uaprof_max = 256u << 10;
 	cf->sc.session_expires = 1800;
 	cf->sc.msrp_chunk = 64u << 10;
+	cf->ac.max_file_size = 4ull << 30;
 	cf->sc.content_ttl = 3600;
 	cf->sc.retention_ms = 7ll * 86400 * 1000;
 	cf->ac.max_push_size = 16u << 20;
@@ -414,6 +430,23 @@ static bool sip_req_h(const struct sip_msg *msg, void *arg)
 }
 
 
+static void spool_clean(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[800];
+
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, ".up-", 4))
+			continue;
+		re_snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		(void)unlink(path);
+	}
+	if (d)
+		(void)closedir(d);
+}
+
+
 int main(int argc, char *argv[])
 {
 	struct conf *cf;
@@ -494,6 +527,18 @@ int main(int argc, char *argv[])
 				 sizeof(cf->contact_user));
 		cf->sc.contact_user = cf->contact_user;
 	}
+
+	/* the spool of file pushes: uploads never accepted are removed */
+	if (!cf->spool[0])
+		re_snprintf(cf->spool, sizeof(cf->spool), "%s.spool", cf->db);
+	if (mkdir(cf->spool, 0700) && errno != EEXIST) {
+		(void)fprintf(stderr, "sippushd: --spool %s: %s\n", cf->spool,
+			      strerror(errno));
+		err = errno;
+		goto out;
+	}
+	spool_clean(cf->spool);
+	cf->ac.spool = cf->spool;
 
 	err = sip_listen(&lsnr, sip, true, sip_req_h, &s);
 	err = err ? err : sender_alloc(&s, sip, st, &cf->sc);

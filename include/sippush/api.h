@@ -18,6 +18,8 @@ struct api_conf {
 	size_t max_batch;         /**< pushes per batch request           */
 	uint32_t max_ttl;
 	uint32_t max_conns;
+	const char *spool;        /**< directory of file pushes           */
+	uint64_t max_file_size;   /**< per file of a multipart push       */
 };
 
 int api_alloc(struct api **ap, struct sender *s, struct store *st,

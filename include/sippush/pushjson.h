@@ -15,6 +15,8 @@ struct pushjson_limits {
 	size_t max_body;          /**< --max-push-size                     */
 	uint32_t max_ttl;
 	size_t max_batch;
+	size_t files;             /**< file parts of a multipart POST: no
+				       body fields, content_type optional */
 };
 
 /** Decoded storage for one push: its normalized AoR, app, and body */
@@ -28,3 +30,5 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj,
 		    struct json_t *obj, const struct pushjson_limits *lim,
 		    char *why, size_t whysz);
 int pushjson_aor(char *buf, size_t sz, const char *uri);
+bool pushjson_ctype_ok(const char *ct);
+bool pushjson_name_ok(const char *name);

@@ -51,6 +51,18 @@ struct app_pref {
 	const char *method;          /**< "notify": subscription mode      */
 };
 
+/** A file of a push, already on disk (streamed there by the API) */
+struct push_file {
+	const char *path;            /**< the sender owns it once accepted */
+	const char *filename;        /**< or NULL                          */
+	const char *ctype;
+	const char *disposition;     /**< or NULL (the push's)             */
+	uint64_t size;
+	uint8_t sha1[20];
+};
+
+enum { PUSH_FILES_MAX = 8 };
+
 /** One push as the initiator gave it; strings belong to the caller */
 struct push_req {
 	const char *aor;
@@ -66,6 +78,8 @@ struct push_req {
 	const char *disposition;     /**< "render" or "attachment"         */
 	int priority;                /**< 0..9, higher first                */
 	uint32_t ttl;                /**< 0: default                        */
+	const struct push_file *filev;   /**< content as files, or NULL    */
+	size_t filen;
 };
 
 struct sender_stats {
@@ -93,6 +107,6 @@ int  sender_terminals_print(struct re_printf *pf, struct sender *s,
 int  sender_push_print(struct re_printf *pf, struct sender *s,
 		       const char *id);
 int  sender_content(struct sender *s, const char *token, struct mbuf **mbp,
-		    char **ctype, uint8_t sha1[20]);
+		    char **ctype, char **path, uint8_t sha1[20]);
 void sender_stats(const struct sender *s, struct sender_stats *stats);
 int  sender_purge(struct sender *s);

@@ -111,12 +111,25 @@ struct caps_rec {
 	int64_t updated_at;
 };
 
+/** One file of a push (content streamed to disk, session mode) */
+struct file_rec {
+	const char *push_id;
+	uint32_t idx;
+	const char *path;
+	const char *filename;
+	const char *ctype;
+	const char *disposition;
+	uint64_t size;
+	const uint8_t *sha1;     /**< 20 bytes, or NULL                     */
+};
+
 typedef void (store_sync_h)(int err, void *arg);
 typedef void (store_term_h)(const struct term_rec *t, void *arg);
 typedef void (store_push_h)(const struct push_rec *p, void *arg);
 typedef void (store_dlv_h)(const struct dlv_rec *d, void *arg);
 typedef void (store_sub_h)(const struct sub_rec *r, void *arg);
 typedef void (store_caps_h)(const struct caps_rec *r, void *arg);
+typedef void (store_file_h)(const struct file_rec *f, void *arg);
 
 int  store_open(struct store **stp, const char *path,
 		const struct store_opts *opts);
@@ -151,3 +164,7 @@ int  store_sub_del(struct store *st, const char *call_id);
 int  store_sub_load(struct store *st, store_sub_h *h, void *arg);
 int  store_caps_put(struct store *st, const struct caps_rec *r);
 int  store_caps_load(struct store *st, store_caps_h *h, void *arg);
+int  store_file_add(struct store *st, const struct file_rec *f);
+int  store_files_of(struct store *st, const char *push_id, store_file_h *h,
+		    void *arg);
+int  store_files_final(struct store *st, store_file_h *h, void *arg);

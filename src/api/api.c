@@ -2,6 +2,9 @@
  * @file api.c  sippushd's HTTP API: routes, auth, group-committed 202s
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -12,6 +15,7 @@
 #include <sippush/store.h>
 #include <sippush/pushjson.h>
 #include <sippush/api.h>
+#include "upload.h"
 
 #define MOD "api"
 
@@ -44,6 +48,8 @@ struct req {
 	unsigned status;          /**< set when the answer is ready      */
 	char *answer;
 	char *ids;
+	struct upload *up;        /**< a multipart (file) push            */
+	bool unauth;
 };
 
 
@@ -59,6 +65,7 @@ static void req_destructor(void *arg)
 	mem_deref(r->body);
 	mem_deref(r->answer);
 	mem_deref(r->ids);
+	mem_deref(r->up);
 }
 
 
@@ -303,6 +310,125 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 }
 
 
+/* Per-file dispositions: "dispositions": ["render", "attachment"] */
+static int dispositions(struct push_file *fv, size_t n, json_t *doc,
+			const char **why)
+{
+	json_t *a = json_object_get(doc, "dispositions");
+
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) != n) {
+		*why = "dispositions: one per file part";
+		return EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *v = json_string_value(json_array_get(a, i));
+
+		if (!v || (strcmp(v, "render") && strcmp(v, "attachment"))) {
+			*why = "dispositions: render or attachment";
+			return EINVAL;
+		}
+		fv[i].disposition = v;
+	}
+	json_object_del(doc, "dispositions");
+	return 0;
+}
+
+
+/*
+ * A push whose content came as file parts, already on disk: validate the
+ * JSON part, accept it (the files become the sender's), 202 after the
+ * commit like any push.
+ */
+static enum MHD_Result post_multipart(struct api *api, struct req *r)
+{
+	struct push_file fv[PUSH_FILES_MAX];
+	struct pushjson pj;
+	struct push_req pr;
+	struct pushjson_limits lim = {
+		.max_body = api->conf.max_push_size,
+		.max_ttl = api->conf.max_ttl, .max_batch = 1,
+	};
+	const char *json, *why = NULL;
+	size_t n = 0, jlen = 0;
+	json_t *doc = NULL;
+	json_error_t jerr;
+	char msg[192], id[32];
+	unsigned st;
+	enum MHD_Result ret;
+	int err;
+
+	memset(&pj, 0, sizeof(pj));
+	st = upload_end(r->up, fv, &n, &json, &jlen, &why);
+	if (st)
+		return reply_error(r->conn, st, why);
+
+	doc = json_loadb(json, jlen, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(doc)) {
+		re_snprintf(msg, sizeof(msg), "push: invalid JSON object (%s)",
+			    doc ? "not an object" : jerr.text);
+		ret = reply_error(r->conn, 400, msg);
+		goto out;
+	}
+	if (dispositions(fv, n, doc, &why)) {
+		ret = reply_error(r->conn, 400, why);
+		goto out;
+	}
+
+	lim.files = n;
+	err = pushjson_decode(&pr, &pj, doc, &lim, msg, sizeof(msg));
+	if (err) {
+		ret = reply_error(r->conn, err == EINVAL ? 400 : 503,
+				  err == EINVAL ? msg : "out of memory");
+		goto out;
+	}
+	if (!pr.ctype)
+		pr.ctype = fv[0].ctype;
+	pr.filev = fv;
+	pr.filen = n;
+
+	if (sender_queue_full(api->s, 1)) {
+		ret = reply(r->conn, 503, "application/json",
+			    LIT("{\"error\":\"queue full\"}"),
+			    "Retry-After", "5");
+		goto out;
+	}
+
+	err = sender_push_accept(api->s, &pr, id, sizeof(id));
+	if (err) {
+		ret = reply_error(r->conn, 503, "store: cannot accept now");
+		goto out;
+	}
+	upload_keep(r->up);   /* the sender owns the files now */
+
+	{
+		json_t *ans = json_pack("{s:s,s:I,s:I}", "id", id, "ttl",
+					(json_int_t)pr.ttl, "files",
+					(json_int_t)n);
+		char *txt = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+
+		json_decref(ans);
+		err = txt ? str_dup(&r->answer, txt) : ENOMEM;
+		free(txt);
+	}
+	if (!err)
+		err = store_sync(api->st, committed_h, mem_ref(r));
+	if (err) {
+		ret = reply_error(r->conn, 503, "out of memory");
+		goto out;
+	}
+	r->suspended = true;
+	MHD_suspend_connection(r->conn);
+	ret = MHD_YES;
+
+ out:
+	mem_deref(pj.body);
+	json_decref(doc);
+	return ret;
+}
+
+
 static enum MHD_Result delete_push(struct api *api,
 				   struct MHD_Connection *conn,
 				   const char *id)
@@ -359,16 +485,43 @@ static enum MHD_Result put_credentials(struct api *api, struct req *r,
 }
 
 
+/* A file streamed from disk by libmicrohttpd (never read whole) */
+static enum MHD_Result reply_file(struct MHD_Connection *conn,
+				  const char *ctype, const char *path)
+{
+	struct MHD_Response *resp;
+	struct stat sb;
+	enum MHD_Result ret;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &sb)) {
+		if (fd >= 0)
+			(void)close(fd);
+		return reply_error(conn, 410, "content no longer kept");
+	}
+	resp = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+	if (!resp) {
+		(void)close(fd);
+		return MHD_NO;
+	}
+	(void)MHD_add_response_header(resp, "Content-Type", ctype);
+	(void)MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(conn, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+
 static enum MHD_Result get_content(struct api *api,
 				   struct MHD_Connection *conn,
 				   const char *token)
 {
 	struct mbuf *mb = NULL;
-	char *ctype = NULL;
+	char *ctype = NULL, *path = NULL;
 	enum MHD_Result ret;
 	int err;
 
-	err = sender_content(api->s, token, &mb, &ctype, NULL);
+	err = sender_content(api->s, token, &mb, &ctype, &path, NULL);
 	if (err == ENOENT)
 		return reply_error(conn, 404, "no such content");
 	if (err == ETIMEDOUT)
@@ -376,10 +529,14 @@ static enum MHD_Result get_content(struct api *api,
 	if (err)
 		return reply_error(conn, 500, "cannot read the store");
 
-	ret = reply(conn, 200, ctype, mb->buf, mb->end, "Cache-Control",
-		    "no-store");
+	if (path)
+		ret = reply_file(conn, ctype, path);
+	else
+		ret = reply(conn, 200, ctype, mb->buf, mb->end,
+			    "Cache-Control", "no-store");
 	mem_deref(mb);
 	mem_deref(ctype);
+	mem_deref(path);
 	return ret;
 }
 
@@ -456,6 +613,8 @@ static enum MHD_Result route(struct api *api, struct req *r,
 			     "Bearer");
 
 	if (!strcmp(url, "/v1/pushes")) {
+		if (!strcmp(method, "POST") && r->up)
+			return post_multipart(api, r);
 		if (!strcmp(method, "POST"))
 			return post_pushes(api, r);
 		return reply_error(conn, 405, "use POST");
@@ -514,6 +673,22 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		}
 		*con_cls = r;
+
+		/* files stream to disk: only for whom may push */
+		if (!strcmp(method, "POST") && !strcmp(url, "/v1/pushes")) {
+			if (!token_ok(api, conn))
+				r->unauth = true;
+			else if (upload_begin(&r->up, conn, api->conf.spool,
+					      api->conf.max_file_size))
+				r->too_big = true;
+		}
+		return MHD_YES;
+	}
+
+	if (*upload_size && (r->up || r->unauth)) {
+		if (r->up)
+			upload_data(r->up, upload, *upload_size);
+		*upload_size = 0;   /* unauthenticated: read and dropped */
 		return MHD_YES;
 	}
 

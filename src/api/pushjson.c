@@ -17,6 +17,7 @@ enum { MAX_STR = 1024, MAX_TOPIC = 128, MAX_TARGET = 256 };
 static const char *const fields[] = {
 	"to", "app", "content_type", "body", "body_base64", "url", "method",
 	"terminals", "ttl", "topic", "priority", "filename", "disposition",
+	"dispositions",
 };
 
 
@@ -173,6 +174,9 @@ static int content(struct push_req *r, struct pushjson *pj, json_t *obj,
 		return err;
 
 	n = !!body + !!b64 + !!url;
+	if (lim->files)
+		return n ? fail(why, sz, body ? "body" : b64 ? "body_base64" :
+				"url", "not with file parts") : 0;
 	if (n != 1)
 		return fail(why, sz, "body", n ? "give only one of body, "
 			    "body_base64, url" : "missing (or body_base64, "
@@ -254,10 +258,11 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 			    "(e.g. mms.ua)");
 	r->app = pj->app;
 
-	err = get_str(&ct, obj, "content_type", true, why, whysz);
+	/* with file parts it defaults to the first file's type */
+	err = get_str(&ct, obj, "content_type", !lim->files, why, whysz);
 	if (err)
 		return err;
-	if (!ctype_ok(ct))
+	if (ct && !ctype_ok(ct))
 		return fail(why, whysz, "content_type", "not a media type "
 			    "(type/subtype)");
 	r->ctype = ct;
@@ -298,10 +303,7 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 	err = get_str(&r->filename, obj, "filename", false, why, whysz);
 	if (err)
 		return err;
-	if (r->filename && (!*r->filename || strlen(r->filename) > 255 ||
-			    !header_safe(r->filename, true) ||
-			    strchr(r->filename, '"') ||
-			    strchr(r->filename, '/')))
+	if (r->filename && !pushjson_name_ok(r->filename))
 		return fail(why, whysz, "filename", "must be 1..255 printable "
 			    "characters without '\"' or '/'");
 	err = get_str(&r->disposition, obj, "disposition", false, why,
@@ -324,4 +326,19 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 	r->priority = set ? (int)v : 0;
 
 	return 0;
+}
+
+
+bool pushjson_ctype_ok(const char *ct)
+{
+	return ct && ctype_ok(ct);
+}
+
+
+/** A file name that can go in an SDP file-selector and a file system */
+bool pushjson_name_ok(const char *name)
+{
+	return name && *name && strlen(name) <= 255 &&
+		header_safe(name, true) && !strchr(name, '"') &&
+		!strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
 }

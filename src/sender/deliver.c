@@ -262,7 +262,7 @@ int dlv_content(const struct delivery *d, char **ctype, char **entity,
 
 	*ctype = NULL;
 	*entity = NULL;
-	if (!d->indirect && p->body) {
+	if (!d->indirect && p->body && !p->nfiles) {
 		*body = p->body->buf;
 		*body_len = p->body->end;
 		*indirect = false;
@@ -284,6 +284,12 @@ int dlv_content(const struct delivery *d, char **ctype, char **entity,
 		SHA1(p->body->buf, p->body->end, sha1);
 		es.sha1 = sha1;
 		es.size = (int64_t)p->body->end;
+	}
+	else if (!p->url && p->nfiles) {
+		/* the first file is what /v1/content/{token} serves */
+		es.ctype = p->files[0].ctype;
+		es.size = (int64_t)p->files[0].size;
+		es.sha1 = p->files[0].has_sha1 ? p->files[0].sha1 : NULL;
 	}
 	err  = re_sdprintf(ctype, "%H", extbody_ctype_print, &es);
 	err |= re_sdprintf(entity, "%H", extbody_entity_print, &es);

@@ -3,6 +3,8 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <unistd.h>
+#include <stdio.h>
 #include <string.h>
 #include <re.h>
 #include <sippush/pagemsg.h>
@@ -33,9 +35,21 @@ static void dlv_destructor(void *arg)
 }
 
 
+static void pfile_release(struct pfile *f)
+{
+	mem_deref(f->path);
+	mem_deref(f->filename);
+	mem_deref(f->ctype);
+	mem_deref(f->disposition);
+}
+
+
 static void push_destructor(void *arg)
 {
 	struct push *p = arg;
+
+	for (size_t i = 0; i < p->nfiles; i++)
+		pfile_release(&p->files[i]);
 
 	tmr_cancel(&p->tmr);
 	hash_unlink(&p->he);
@@ -53,12 +67,43 @@ static void push_destructor(void *arg)
 	mem_deref(p->filename);
 	mem_deref(p->disposition);
 	mem_deref(p->body);
+	mem_deref(p->files);
 }
 
 
 static int dup_opt(char **dst, const char *src)
 {
 	return src ? str_dup(dst, src) : 0;
+}
+
+
+/* The push's files, as an array freed with the push */
+static int files_alloc(struct push *p, size_t n)
+{
+	p->files = mem_zalloc(n * sizeof(*p->files), NULL);
+	if (!p->files)
+		return ENOMEM;
+	p->nfiles = n;
+	return 0;
+}
+
+
+static int pfile_set(struct pfile *f, const char *path, const char *name,
+		     const char *ctype, const char *disp, uint64_t size,
+		     const uint8_t *sha1)
+{
+	int err;
+
+	err  = str_dup(&f->path, path);
+	err |= dup_opt(&f->filename, name);
+	err |= str_dup(&f->ctype, ctype);
+	err |= dup_opt(&f->disposition, disp);
+	f->size = size;
+	if (sha1) {
+		memcpy(f->sha1, sha1, 20);
+		f->has_sha1 = true;
+	}
+	return err ? ENOMEM : 0;
 }
 
 
@@ -78,6 +123,11 @@ static void push_finish(struct push *p, enum push_state ps)
 	p->final = true;
 	(void)store_push_final(s->st, p->id, push_state_name(ps),
 			       sender_now_ms());
+
+	/* a final push's files are not needed any more */
+	for (size_t i = 0; i < p->nfiles; i++)
+		if (p->files[i].path)
+			(void)unlink(p->files[i].path);
 	--s->stats.pending;
 	mem_deref(p);
 }
@@ -158,6 +208,10 @@ static int msg_size(size_t *sz, const struct push *p, const char *ruri)
 
 	/* the longest address libre could put in Via */
 	(void)sa_set_str(&laddr, "255.255.255.255", 65535);
+	if (p->nfiles) {
+		/* content on disk: by session, or by indirection */
+		ms.body_len = (size_t)p->files[0].size + PAGEMSG_LIMIT;
+	}
 	return pagemsg_size(sz, &ms);
 }
 
@@ -598,6 +652,44 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 		(void)mbuf_write_mem(p->body, r->body, r->body_len);
 	}
 
+	if (r->filen) {
+		if (r->filen > PUSH_FILES_MAX) {
+			err = EINVAL;
+			goto out;
+		}
+		err = files_alloc(p, r->filen);
+		for (size_t i = 0; !err && i < r->filen; i++) {
+			const struct push_file *f = &r->filev[i];
+			char path[600];
+			const char *slash = strrchr(f->path, '/');
+
+			/* named after the push in the same directory, so an
+			 * upload never accepted (".up-*") can be told apart */
+			re_snprintf(path, sizeof(path), "%b%s.%zu",
+				    f->path, slash ? (size_t)(slash - f->path
+							    + 1) : 0,
+				    p->id, i);
+			if (rename(f->path, path)) {
+				err = errno;
+				break;
+			}
+			const struct file_rec fr = {
+				.push_id = p->id, .idx = (uint32_t)i,
+				.path = path, .filename = f->filename,
+				.ctype = f->ctype,
+				.disposition = f->disposition,
+				.size = f->size, .sha1 = f->sha1,
+			};
+
+			err = pfile_set(&p->files[i], path, f->filename,
+					f->ctype, f->disposition, f->size,
+					f->sha1);
+			err = err ? err : store_file_add(s->st, &fr);
+		}
+		if (err)
+			goto out;
+	}
+
 	rec = (struct push_rec){
 		.id = p->id, .seq = p->seq, .aor = p->aor, .app = p->app,
 		.ctype = p->ctype, .body = r->body, .body_len = r->body_len,
@@ -627,6 +719,10 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	p = NULL;
 
  out:
+	/* not accepted: files already renamed are nobody's */
+	for (size_t i = 0; p && i < p->nfiles; i++)
+		if (p->files[i].path)
+			(void)unlink(p->files[i].path);
 	mem_deref(p);
 	return err;
 }
@@ -692,6 +788,41 @@ int sender_push_cancel(struct sender *s, const char *id)
 }
 
 
+static void count_file_h(const struct file_rec *f, void *arg)
+{
+	struct push *p = arg;
+
+	if (f->idx < p->nfiles && !p->files[f->idx].path)
+		(void)pfile_set(&p->files[f->idx], f->path, f->filename,
+				f->ctype, f->disposition, f->size, f->sha1);
+}
+
+
+static void n_file_h(const struct file_rec *f, void *arg)
+{
+	size_t *n = arg;
+
+	if (f->idx + 1 > *n)
+		*n = f->idx + 1;
+}
+
+
+/* A restarted push gets its files back from the store */
+static int files_load(struct push *p)
+{
+	size_t n = 0;
+	int err;
+
+	err = store_files_of(p->s->st, p->id, n_file_h, &n);
+	if (err || !n)
+		return err;
+	if (n > PUSH_FILES_MAX)
+		return EOVERFLOW;
+	err = files_alloc(p, n);
+	return err ? err : store_files_of(p->s->st, p->id, count_file_h, p);
+}
+
+
 static void load_push_h(const struct push_rec *r, void *arg)
 {
 	struct sender *s = arg;
@@ -723,6 +854,8 @@ static void load_push_h(const struct push_rec *r, void *arg)
 		err = p->body ? mbuf_write_mem(p->body, r->body, r->body_len)
 			: ENOMEM;
 	}
+	if (!err)
+		err = files_load(p);
 	if (err) {
 		plog(LOG_WARN, MOD, "%s: cannot load (%m)", r->id, err);
 		mem_deref(p);

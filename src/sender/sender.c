@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <openssl/sha.h>
 #include "../re_nojson.h"
@@ -66,6 +67,14 @@ static void purge_tmr(void *arg)
 	if (every < 1000)
 		every = 1000;
 	tmr_start(&s->tmr_purge, every, purge_tmr, s);
+}
+
+
+/* The file of a final push left behind by a crash */
+static void unlink_h(const struct file_rec *f, void *arg)
+{
+	(void)arg;
+	(void)unlink(f->path);
 }
 
 
@@ -135,6 +144,8 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	err = caps_load(s);
 	err = err ? err : sub_load(s);
 	err = err ? err : push_load(s);
+	if (!err)
+		(void)store_files_final(st, unlink_h, NULL);
 	if (err)
 		goto out;
 
@@ -390,6 +401,8 @@ int sender_push_print(struct re_printf *pf, struct sender *s, const char *id)
 struct content {
 	struct mbuf *mb;
 	char *ctype;
+	char *id;
+	char *path;
 	int64_t expires_ms;
 	bool has_body;
 };
@@ -400,6 +413,7 @@ static void content_h(const struct push_rec *r, void *arg)
 	struct content *c = arg;
 
 	c->expires_ms = r->expires_ms;
+	(void)str_dup(&c->id, r->id);
 	if (!r->body)
 		return;
 	c->has_body = true;
@@ -410,38 +424,63 @@ static void content_h(const struct push_rec *r, void *arg)
 }
 
 
-/** Content served for indirection; ENOENT unknown, ETIMEDOUT expired */
+/* A push whose content is a file: its first file is served */
+static void first_file_h(const struct file_rec *f, void *arg)
+{
+	struct content *c = arg;
+
+	if (f->idx || c->path)
+		return;
+	(void)str_dup(&c->path, f->path);
+	(void)str_dup(&c->ctype, f->ctype);
+}
+
+
+/**
+ * Content served for indirection: in memory (*mbp) or a file (*path);
+ * ENOENT unknown, ETIMEDOUT expired.
+ */
 int sender_content(struct sender *s, const char *token, struct mbuf **mbp,
-		   char **ctype, uint8_t sha1[20])
+		   char **ctype, char **path, uint8_t sha1[20])
 {
 	struct content c = {0};
 	int err;
 
-	if (!s || !token || !mbp || !ctype)
+	if (!s || !token || !mbp || !ctype || !path)
 		return EINVAL;
 
+	*mbp = NULL;
+	*path = NULL;
 	err = store_push_content(s->st, token, content_h, &c);
+	if (!err && !c.has_body && c.id)
+		err = store_files_of(s->st, c.id, first_file_h, &c);
+	mem_deref(c.id);
 	if (err)
-		return err;
+		goto fail;
 
-	if (!c.has_body || !c.mb || !c.ctype) {
-		mem_deref(c.mb);
-		mem_deref(c.ctype);
-		return c.has_body ? ENOMEM : ENOENT;
+	if ((!c.has_body && !c.path) || !c.ctype) {
+		err = c.has_body ? ENOMEM : ENOENT;
+		goto fail;
 	}
 
 	if (sender_now_ms() > c.expires_ms +
 	    (int64_t)s->conf.content_ttl * 1000) {
-		mem_deref(c.mb);
-		mem_deref(c.ctype);
-		return ETIMEDOUT;
+		err = ETIMEDOUT;
+		goto fail;
 	}
 
-	if (sha1)
+	if (sha1 && c.mb)
 		SHA1(c.mb->buf, c.mb->end, sha1);
 	*mbp = c.mb;
+	*path = c.path;
 	*ctype = c.ctype;
 	return 0;
+
+ fail:
+	mem_deref(c.mb);
+	mem_deref(c.ctype);
+	mem_deref(c.path);
+	return err;
 }
 
 

@@ -67,6 +67,14 @@ struct sub {
 	bool busy;               /**< a state NOTIFY is in flight          */
 };
 
+/** A file of a push, on disk */
+struct pfile {
+	char *path, *filename, *ctype, *disposition;
+	uint64_t size;
+	uint8_t sha1[20];
+	bool has_sha1;
+};
+
 struct push {
 	struct le he;            /**< in sender.pushes, by id              */
 	struct le wle;           /**< in user.waiting while offline        */
@@ -77,6 +85,8 @@ struct push {
 	char *aor, *app, *ctype, *url, *method, *target, *topic, *token;
 	char *filename, *disposition;
 	struct mbuf *body;
+	struct pfile *files;     /**< mem array of nfiles, or NULL         */
+	size_t nfiles;
 	int priority;
 	uint32_t ttl;
 	int64_t created_ms, expires_ms;

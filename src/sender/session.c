@@ -10,7 +10,9 @@
  * offerer, chunked, with Success-Report: yes; its REPORT completes it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <openssl/sha.h>
 #include <re.h>
 #include <sippush/featuretag.h>
@@ -38,6 +40,7 @@ static uint32_t hdr_secs(const struct sip_msg *msg, const char *name)
 
 
 struct psess {
+	int fd[MSRPSDP_MAX];     /**< the files, open while sending       */
 	struct delivery *d;
 	struct target *t;
 	struct sipsess *ss;
@@ -65,8 +68,11 @@ static void psess_destructor(void *arg)
 
 	tmr_cancel(&ps->tmr);
 	mem_deref(ps->upd);
-	for (size_t i = 0; i < ps->n; i++)
+	for (size_t i = 0; i < ps->n; i++) {
 		mem_deref(ps->ms[i]);
+		if (ps->fd[i] >= 0)
+			(void)close(ps->fd[i]);
+	}
 	mem_deref(ps->ss);   /* BYE, or CANCEL before an answer */
 }
 
@@ -201,13 +207,23 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 	ps->answered = true;
 	ps->nleft = ps->n;
 	for (size_t i = 0; i < ps->n; i++) {
-		const struct msrp_out_spec o = {
-			.data = p->body->buf, .fd = -1, .size = p->body->end,
-			.ctype = p->ctype, .success_report = true,
-			.cdisp = p->disposition ? p->disposition :
-				"attachment",
+		const struct pfile *f = p->nfiles ? &p->files[i] : NULL;
+		const char *disp = f && f->disposition ? f->disposition :
+			p->disposition ? p->disposition : "attachment";
+		char cdisp[320], path[512];
+		struct msrp_out_spec o = {
+			.data = f ? NULL : p->body->buf, .fd = ps->fd[i],
+			.size = f ? f->size : p->body->end,
+			.ctype = f ? f->ctype : p->ctype,
+			.success_report = true, .cdisp = cdisp,
 		};
-		char path[512];
+
+		re_snprintf(cdisp, sizeof(cdisp), "%s%s%s%s", disp,
+			    (f && f->filename) || p->filename ?
+			    "; filename=\"" : "",
+			    f && f->filename ? f->filename :
+			    p->filename ? p->filename : "",
+			    (f && f->filename) || p->filename ? "\"" : "");
 
 		if (!sd.m[i].msrp || !sd.m[i].port || !pl_isset(&sd.m[i].path)) {
 			++ps->nrefused;
@@ -292,22 +308,29 @@ static int offer_print(struct mbuf **mbp, struct psess *ps,
 	const struct push *p = ps->d->p;
 	struct msrpsdp_file f[MSRPSDP_MAX];
 	char ftid[MSRPSDP_MAX][80], addr[64];
-	uint8_t sha[20];
+	uint8_t sha[20] = {0};
 	struct msrpsdp_spec spec;
 	struct mbuf *mb;
 	int err;
 
-	SHA1(p->body->buf, p->body->end, sha);
+	if (!p->nfiles)
+		SHA1(p->body->buf, p->body->end, sha);
 	re_snprintf(addr, sizeof(addr), "%j", laddr);
 	for (size_t i = 0; i < ps->n; i++) {
+		const struct pfile *pf = p->nfiles ? &p->files[i] : NULL;
+
 		/* stable per delivery and file: the terminal's identity */
 		re_snprintf(ftid[i], sizeof(ftid[i]), "%s.%zu", ps->d->call_id,
 			    i);
 		f[i] = (struct msrpsdp_file){
-			.name = p->filename, .type = p->ctype,
-			.size = p->body->end, .sha1 = sha, .ftid = ftid[i],
-			.disposition = p->disposition ? p->disposition :
-				"attachment",
+			.name = pf ? pf->filename : p->filename,
+			.type = pf ? pf->ctype : p->ctype,
+			.size = pf ? pf->size : p->body->end,
+			.sha1 = pf ? (pf->has_sha1 ? pf->sha1 : NULL) : sha,
+			.ftid = ftid[i],
+			.disposition = pf && pf->disposition ?
+				pf->disposition : p->disposition ?
+				p->disposition : "attachment",
 			.path = msrp_sess_path(ps->ms[i]), .port = 9,
 		};
 	}
@@ -396,7 +419,8 @@ int session_start(struct target *t, struct delivery *d)
 	struct sa laddr;
 	int err;
 
-	if (!p->body || !p->body->end || !s->sess_sock)
+	if ((!p->nfiles && (!p->body || !p->body->end)) || !s->sess_sock ||
+	    p->nfiles > MSRPSDP_MAX)
 		return EINVAL;
 
 	ps = mem_zalloc(sizeof(*ps), psess_destructor);
@@ -404,7 +428,19 @@ int session_start(struct target *t, struct delivery *d)
 		return ENOMEM;
 	ps->d = d;
 	ps->t = t;
-	ps->n = 1;
+	ps->n = p->nfiles ? p->nfiles : 1;
+	for (size_t i = 0; i < MSRPSDP_MAX; i++)
+		ps->fd[i] = -1;
+	for (size_t i = 0; i < p->nfiles; i++) {
+		ps->fd[i] = open(p->files[i].path, O_RDONLY | O_CLOEXEC);
+		if (ps->fd[i] < 0) {
+			err = errno;
+			plog(LOG_WARN, MOD, "%s: %s: %m", p->id,
+			     p->files[i].path, err);
+			mem_deref(ps);
+			return err;
+		}
+	}
 	ps->se = s->conf.session_expires;
 	tmr_init(&ps->tmr);
 

@@ -16,7 +16,8 @@ enum stmt_id {
 	S_TERM_LOAD, S_PUSH_ADD, S_PUSH_FINAL, S_PUSH_PENDING, S_DLV_BY_PUSH,
 	S_PUSH_GET, S_PUSH_TOKEN, S_DLV_PUT, S_MAX_SEQ, S_PURGE_DLV,
 	S_PURGE_PUSH, S_SUB_PUT, S_SUB_DEL, S_SUB_LOAD, S_CAPS_PUT,
-	S_CAPS_LOAD, S_COUNT
+	S_CAPS_LOAD, S_FILE_ADD, S_FILES_OF, S_FILES_FINAL, S_PURGE_FILES,
+	S_COUNT
 };
 
 static const char *stmt_sql[S_COUNT] = {
@@ -55,6 +56,8 @@ static const char *stmt_sql[S_COUNT] = {
 	[S_MAX_SEQ] = "SELECT COALESCE(MAX(seq),0) FROM pushes",
 	[S_PURGE_DLV] = "DELETE FROM deliveries WHERE push_id IN (SELECT id "
 			"FROM pushes WHERE final_ms>0 AND final_ms<?)",
+	[S_PURGE_FILES] = "DELETE FROM push_files WHERE push_id IN (SELECT id "
+			  "FROM pushes WHERE final_ms>0 AND final_ms<?)",
 	[S_PURGE_PUSH] = "DELETE FROM pushes WHERE final_ms>0 AND final_ms<?",
 #define SUB_COLS "call_id,aor,tkey,app,ltag,rtag,local,remote,target," \
 		 "route,accept,methods,lseq,rseq,expires_at"
@@ -67,6 +70,14 @@ static const char *stmt_sql[S_COUNT] = {
 	[S_CAPS_PUT] = "INSERT OR REPLACE INTO caps(" CAPS_COLS ") "
 		       "VALUES(?,?,?,?,?,?,?,?,?,?)",
 	[S_CAPS_LOAD] = "SELECT " CAPS_COLS " FROM caps",
+	[S_FILE_ADD] = "INSERT INTO push_files(push_id,idx,path,filename,ctype,"
+		       "disposition,size,sha1) VALUES(?,?,?,?,?,?,?,?)",
+	[S_FILES_OF] = "SELECT push_id,idx,path,filename,ctype,disposition,"
+		       "size,sha1 FROM push_files WHERE push_id=? ORDER BY idx",
+	/* files of final pushes, to remove from disk before the rows */
+	[S_FILES_FINAL] = "SELECT f.push_id,f.idx,f.path,f.filename,f.ctype,"
+			  "f.disposition,f.size,f.sha1 FROM push_files f "
+			  "JOIN pushes p ON p.id=f.push_id WHERE p.final_ms>0",
 };
 
 /* Migrations: index i takes the schema from version i to i+1 */
@@ -109,6 +120,12 @@ static const char *migrations[] = {
 	/* 3: session mode (file name and disposition of a push) */
 	("ALTER TABLE pushes ADD COLUMN filename TEXT;"
 	 "ALTER TABLE pushes ADD COLUMN disposition TEXT;"),
+
+	/* 4: file contents streamed to the spool directory */
+	"CREATE TABLE push_files(push_id TEXT NOT NULL, idx INTEGER NOT NULL,"
+	" path TEXT NOT NULL, filename TEXT, ctype TEXT NOT NULL,"
+	" disposition TEXT, size INTEGER NOT NULL, sha1 BLOB,"
+	" PRIMARY KEY(push_id, idx));",
 };
 
 struct waiter {
@@ -789,6 +806,12 @@ int store_purge(struct store *st, int64_t before_ms, uint32_t *npurged)
 	if (err)
 		return err;
 
+	s = st->stmt[S_PURGE_FILES];
+	sqlite3_bind_int64(s, 1, before_ms);
+	err = step_done(st, s);
+	if (err)
+		return err;
+
 	s = st->stmt[S_PURGE_PUSH];
 	sqlite3_bind_int64(s, 1, before_ms);
 	err = step_done(st, s);
@@ -922,4 +945,76 @@ int store_caps_load(struct store *st, store_caps_h *h, void *arg)
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : db_err(st, rc);
+}
+
+
+int store_file_add(struct store *st, const struct file_rec *f)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!st || !f || !f->push_id || !f->path || !f->ctype)
+		return EINVAL;
+
+	s = wstmt(st, S_FILE_ADD, &err);
+	if (!s)
+		return err;
+	bind_str(s, 1, f->push_id);
+	sqlite3_bind_int(s, 2, (int)f->idx);
+	bind_str(s, 3, f->path);
+	bind_str(s, 4, f->filename);
+	bind_str(s, 5, f->ctype);
+	bind_str(s, 6, f->disposition);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)f->size);
+	if (f->sha1)
+		sqlite3_bind_blob(s, 8, f->sha1, 20, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 8);
+	return step_done(st, s);
+}
+
+
+static int file_rows(struct store *st, sqlite3_stmt *s, store_file_h *h,
+		     void *arg)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const struct file_rec f = {
+			.push_id = col_str(s, 0),
+			.idx = (uint32_t)sqlite3_column_int(s, 1),
+			.path = col_str(s, 2), .filename = col_str(s, 3),
+			.ctype = col_str(s, 4), .disposition = col_str(s, 5),
+			.size = (uint64_t)sqlite3_column_int64(s, 6),
+			.sha1 = sqlite3_column_bytes(s, 7) == 20 ?
+				sqlite3_column_blob(s, 7) : NULL,
+		};
+		h(&f, arg);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? 0 : db_err(st, rc);
+}
+
+
+int store_files_of(struct store *st, const char *push_id, store_file_h *h,
+		   void *arg)
+{
+	sqlite3_stmt *s;
+
+	if (!st || !push_id || !h)
+		return EINVAL;
+
+	s = st->stmt[S_FILES_OF];
+	bind_str(s, 1, push_id);
+	return file_rows(st, s, h, arg);
+}
+
+
+/** The files of every final push (the caller removes them from disk) */
+int store_files_final(struct store *st, store_file_h *h, void *arg)
+{
+	if (!st || !h)
+		return EINVAL;
+	return file_rows(st, st->stmt[S_FILES_FINAL], h, arg);
 }
