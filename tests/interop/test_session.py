@@ -166,6 +166,74 @@ def test_agent_ends_unrefreshed_session(env):
     check("session timer expired" in a.log(), a.log()[-600:])
 
 
+
+
+def peak_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_files_streamed_200mib(env):
+    """sippush send --file (twice) streams a multipart upload; sippushd
+    spools it and sends each file in its own m-line and MSRP session;
+    200 MiB arrive byte for byte while neither daemon's peak RSS passes
+    64 MiB."""
+    import subprocess
+    from harness import BUILD
+    d = Daemon(env).start()
+    a = Agent(env, "alice", d.sip_port).start()
+    wait_until(lambda: d.terminals(AOR), 10, "registered")
+
+    big = env.path("big.bin")
+    h = hashlib.sha1()
+    with open(big, "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for i in range(200):
+            block = chunk[i:] + chunk[:i]
+            h.update(block)
+            f.write(block)
+    small = env.path("note.txt")
+    with open(small, "w") as f:
+        f.write("two files, two m-lines\n")
+
+    out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"), "--server",
+                          d.base, "send", "--to", AOR, "--app", "mms.ua",
+                          "--file", big, "--file", small, "--method",
+                          "session", "--wait", "--timeout", "120"],
+                         capture_output=True, text=True, timeout=180)
+    check(out.returncode == 0, "sippush send: %s %s" % (out.stdout,
+                                                       out.stderr))
+    pid = out.stdout.split()[0]
+    st = d.status(pid)
+    check(st["state"] == "delivered" and
+          st["deliveries"][0]["steps"].endswith("msrp 200"),
+          "status: %s" % st)
+    files = sorted(data_files(a))
+    check(len(files) == 2, "two files: %s" % files)
+    got = hashlib.sha1()
+    with open(os.path.join(a.inbox, files[0]), "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            got.update(block)
+    check(got.digest() == h.digest(), "the 200 MiB file differs")
+    check(read(a, files[1]) == b"two files, two m-lines\n", "the note")
+    metas = [read(a, f + ".meta").decode() for f in files]
+    check("filename: big.bin" in metas[0] and
+          "filename: note.txt" in metas[1], "metas: %s" % metas)
+
+    rss_d, rss_a = peak_rss_kb(d.proc.pid), peak_rss_kb(a.proc.pid)
+    print("peak RSS: sippushd %d KiB, sippush-agent %d KiB" % (rss_d,
+                                                             rss_a))
+    check(0 < rss_d < 64 * 1024 and 0 < rss_a < 64 * 1024,
+          "peak RSS sippushd %d KiB, agent %d KiB" % (rss_d, rss_a))
+    # the spool keeps nothing of a final push
+    spool = d.db + ".spool"
+    check(os.listdir(spool) == [], "spool: %s" % os.listdir(spool))
+
+
 if __name__ == "__main__":
     run([test_session_5mib, test_session_488, test_cancel_before_answer,
-         test_refresh_by_update, test_agent_ends_unrefreshed_session])
+         test_refresh_by_update, test_agent_ends_unrefreshed_session,
+         test_files_streamed_200mib])
