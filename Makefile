@@ -55,6 +55,9 @@ bench: deps-test build
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/push_e2e.py 60 1000 16 1
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/push_e2e.py 30 1000 32 1 "" 7000
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/offline_drain.py 100000 1000 2
+	$(BUILD)/bench/bench-msrp single 100
+	$(BUILD)/bench/bench-msrp single 1024
+	$(BUILD)/bench/bench-msrp many 100 1
 
 # The Push Sender Agent on its defaults (SIP 127.0.0.1:5060 UDP+TCP, HTTP API
 # 127.0.0.1:8080, SQLite sippush.db here). RUN_ARGS adds options.

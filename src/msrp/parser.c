@@ -441,6 +441,21 @@ static int body_byte(struct msrp_parser *p, uint8_t c, bool *done)
 }
 
 
+/* Does buf (n bytes, all there is) start the end-line? full: all of it */
+static bool endline_at(const struct msrp_parser *p, const uint8_t *buf,
+		       size_t n, bool *full)
+{
+	const size_t need = p->plen + 3;
+	const size_t m = n < need ? n : need;
+
+	for (size_t k = 0; k < m; k++)
+		if (!pat_match(p, k, buf[k]))
+			return false;
+	*full = n >= need;
+	return true;
+}
+
+
 static int feed_body(struct msrp_parser *p, const uint8_t *buf, size_t len,
 		     size_t *used)
 {
@@ -450,14 +465,37 @@ static int feed_body(struct msrp_parser *p, const uint8_t *buf, size_t len,
 
 	while (i < len && !done && !err) {
 		if (!p->j) {
-			/* fast path: everything before the next CR is body */
-			const uint8_t *cr = memchr(buf + i, '\r', len - i);
-			size_t n = cr ? (size_t)(cr - (buf + i)) : len - i;
+			/* fast path: body up to a CR that starts the
+			 * end-line, handed over in one piece */
+			const size_t start = i;
+			bool full = false, cand = false;
 
-			err = emit(p, buf + i, n);
-			i += n;
+			while (i < len) {
+				const uint8_t *cr = memchr(buf + i, '\r',
+							   len - i);
+
+				if (!cr) {
+					i = len;
+					break;
+				}
+				i = (size_t)(cr - buf);
+				cand = endline_at(p, cr, len - i, &full);
+				if (cand)
+					break;
+				++i;
+			}
+
+			err = emit(p, buf + start, i - start);
 			if (err || i == len)
 				break;
+			if (full) {
+				p->flag = (char)buf[i + p->plen];
+				i += p->plen + 3;
+				*used = i;
+				return finish(p, p->flag);
+			}
+			/* a partial end-line at the end of the data: byte
+			 * by byte from here, across the next feed */
 		}
 		err = body_byte(p, buf[i++], &done);
 	}

@@ -18,6 +18,8 @@ enum {
 	FIRST_MSG_MS = 30000,     /**< a connection must bind within this */
 	MAX_INBOUND = 8,          /**< messages being received at once    */
 	MAX_OUTSTANDING = 64,     /**< chunks awaiting their response     */
+	RX_SIZE = 65536,          /**< bytes read per wake-up (libre: 8K) */
+	LISTEN_BACKLOG = 256,
 };
 
 struct msrp_listener {
@@ -654,6 +656,7 @@ static void accept_h(const struct sa *peer, void *arg)
 		return;
 	}
 	cn->estab = true;
+	tcp_conn_rxsz_set(cn->tc, RX_SIZE);
 	list_append(&l->conns, &cn->le, cn);
 	tmr_start(&cn->tmr, FIRST_MSG_MS, unbound_tmr, cn);
 }
@@ -671,8 +674,12 @@ int msrp_listener_alloc(struct msrp_listener **lp, const struct sa *laddr)
 	if (!l)
 		return ENOMEM;
 
+	/* libre's tcp_listen() has a backlog of 5: bursts of sessions
+	 * would overflow it, so the socket is set up by hand */
 	err = hash_alloc(&l->sessions, 64);
-	err = err ? err : tcp_listen(&l->ts, laddr, accept_h, l);
+	err = err ? err : tcp_sock_alloc(&l->ts, laddr, accept_h, l);
+	err = err ? err : tcp_sock_bind(l->ts, laddr);
+	err = err ? err : tcp_sock_listen(l->ts, LISTEN_BACKLOG);
 	if (err)
 		mem_deref(l);
 	else
@@ -885,8 +892,10 @@ int msrp_sess_connect(struct msrp_sess *s, const char *remote_path)
 	if (err) {
 		s->conn = NULL;
 		mem_deref(cn);
+		return err;
 	}
-	return err;
+	tcp_conn_rxsz_set(cn->tc, RX_SIZE);
+	return 0;
 }
 
 
