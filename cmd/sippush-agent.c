@@ -186,6 +186,21 @@ static void safe_name(char *out, size_t sz, const char *id)
 }
 
 
+/* A file written under a temporary name: synced, closed, then renamed
+ * into place (or removed when err) */
+static int tmp_commit(int fd, const char *tmp, const char *dst, int err)
+{
+	if (!err && fsync(fd))
+		err = errno;
+	(void)close(fd);
+	if (!err && rename(tmp, dst))
+		err = errno;
+	if (err)
+		(void)unlink(tmp);
+	return err;
+}
+
+
 static int write_file(const char *dir, const char *name, const void *p,
 		      size_t n)
 {
@@ -197,14 +212,9 @@ static int write_file(const char *dir, const char *name, const void *p,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
 		return errno;
-	if ((n && write(fd, p, n) != (ssize_t)n) || fsync(fd))
+	if (n && write(fd, p, n) != (ssize_t)n)
 		err = errno ? errno : EIO;
-	(void)close(fd);
-	if (!err && rename(tmp, dst))
-		err = errno;
-	if (err)
-		(void)unlink(tmp);
-	return err;
+	return tmp_commit(fd, tmp, dst, err);
 }
 
 
@@ -239,15 +249,8 @@ static int move_file(const char *dir, const char *name, const char *src)
 		}
 	if (n < 0)
 		err = errno;
-	if (!err && fsync(out))
-		err = errno;
 	(void)close(in);
-	(void)close(out);
-	if (!err && rename(tmp, dst))
-		err = errno;
-	if (err)
-		(void)unlink(tmp);
-	return err;
+	return tmp_commit(out, tmp, dst, err);
 }
 
 

@@ -193,6 +193,30 @@ static void committed_h(int err, void *arg)
 }
 
 
+/*
+ * The 202 body is ready (ans, consumed): it goes out from committed_h()
+ * once the store's group commit has the pushes on disk.
+ */
+static enum MHD_Result answer_after_commit(struct api *api, struct req *r,
+					   json_t *ans)
+{
+	char *txt = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+	int err;
+
+	json_decref(ans);
+	err = txt ? str_dup(&r->answer, txt) : ENOMEM;
+	free(txt);
+	if (!err)
+		err = store_sync(api->st, committed_h, mem_ref(r));
+	if (err)
+		return reply_error(r->conn, 503, "out of memory");
+
+	r->suspended = true;
+	MHD_suspend_connection(r->conn);
+	return MHD_YES;
+}
+
+
 static enum MHD_Result post_pushes(struct api *api, struct req *r)
 {
 	const struct pushjson_limits lim = {
@@ -277,27 +301,11 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 		goto out;
 	}
 
-	{
-		json_t *ans = batch ? json_pack("{s:O}", "ids", ids) :
-			json_pack("{s:O,s:I}", "id", json_array_get(ids, 0),
-				  "ttl", (json_int_t)prv[0].ttl);
-		char *txt = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
-
-		json_decref(ans);
-		err = txt ? str_dup(&r->answer, txt) : ENOMEM;
-		free(txt);
-	}
-
-	if (!err)
-		err = store_sync(api->st, committed_h, mem_ref(r));
-	if (err) {
-		ret = reply_error(r->conn, 503, "out of memory");
-		goto out;
-	}
-
-	r->suspended = true;
-	MHD_suspend_connection(r->conn);
-	ret = MHD_YES;
+	ret = answer_after_commit(api, r, batch ?
+				  json_pack("{s:O}", "ids", ids) :
+				  json_pack("{s:O,s:I}", "id",
+					    json_array_get(ids, 0), "ttl",
+					    (json_int_t)prv[0].ttl));
 
  out:
 	for (i = 0; pjv && i < n; i++)
@@ -402,25 +410,10 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 	}
 	upload_keep(r->up);   /* the sender owns the files now */
 
-	{
-		json_t *ans = json_pack("{s:s,s:I,s:I}", "id", id, "ttl",
-					(json_int_t)pr.ttl, "files",
-					(json_int_t)n);
-		char *txt = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
-
-		json_decref(ans);
-		err = txt ? str_dup(&r->answer, txt) : ENOMEM;
-		free(txt);
-	}
-	if (!err)
-		err = store_sync(api->st, committed_h, mem_ref(r));
-	if (err) {
-		ret = reply_error(r->conn, 503, "out of memory");
-		goto out;
-	}
-	r->suspended = true;
-	MHD_suspend_connection(r->conn);
-	ret = MHD_YES;
+	ret = answer_after_commit(api, r, json_pack("{s:s,s:I,s:I}", "id",
+						    id, "ttl",
+						    (json_int_t)pr.ttl,
+						    "files", (json_int_t)n));
 
  out:
 	mem_deref(pj.body);
@@ -451,7 +444,6 @@ static enum MHD_Result put_credentials(struct api *api, struct req *r,
 {
 	char aor[256];
 	json_t *doc, *pw;
-	enum MHD_Result ret;
 	int err;
 
 	if (pushjson_aor(aor, sizeof(aor), aor_in))
@@ -473,15 +465,7 @@ static enum MHD_Result put_credentials(struct api *api, struct req *r,
 		return reply_error(r->conn, 500, "cannot store credentials");
 
 	/* acknowledged after the commit, like a push */
-	err = str_dup(&r->answer, "{\"stored\":true}");
-	if (!err)
-		err = store_sync(api->st, committed_h, mem_ref(r));
-	if (err)
-		return reply_error(r->conn, 503, "out of memory");
-	r->suspended = true;
-	MHD_suspend_connection(r->conn);
-	ret = MHD_YES;
-	return ret;
+	return answer_after_commit(api, r, json_pack("{s:b}", "stored", 1));
 }
 
 

@@ -611,14 +611,24 @@ static int identity(char *aor, size_t sz, struct sender *s,
 }
 
 
-static uint32_t sub_expires(const struct sip_msg *msg)
+/* The lifetime asked, within --min/max-sub-expires; 423 when too brief */
+static int sub_expires(uint32_t *exp, struct sender *s,
+		       const struct sip_msg *msg)
 {
 	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_EXPIRES);
 	uint32_t v;
 
 	if (!h || pl_u32_strict(&h->val, &v))
-		return SUB_DEFAULT_EXPIRES;
-	return v;
+		v = SUB_DEFAULT_EXPIRES;
+
+	if (v && v < s->conf.min_sub_expires) {
+		(void)sip_replyf(s->sip, msg, 423, "Interval Too Brief",
+				 "Min-Expires: %u\r\nContent-Length: 0\r\n\r\n",
+				 s->conf.min_sub_expires);
+		return EINVAL;
+	}
+	*exp = v > s->conf.max_sub_expires ? s->conf.max_sub_expires : v;
+	return 0;
 }
 
 
@@ -750,15 +760,8 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 		return;
 	}
 
-	expires = sub_expires(msg);
-	if (expires && expires < s->conf.min_sub_expires) {
-		(void)sip_replyf(s->sip, msg, 423, "Interval Too Brief",
-				 "Min-Expires: %u\r\nContent-Length: 0\r\n\r\n",
-				 s->conf.min_sub_expires);
-		return;
-	}
-	if (expires > s->conf.max_sub_expires)
-		expires = s->conf.max_sub_expires;
+	if (sub_expires(&expires, s, msg))
+		return;   /* 423 sent */
 
 	err = user_get(&u, s, aor);
 	err = err ? err : caps_update(s, aor, tkey, ev);
@@ -827,15 +830,8 @@ static void in_dialog_subscribe(struct sender *s, const struct sip_msg *msg)
 	}
 	sub->rseq = msg->cseq.num;
 
-	expires = sub_expires(msg);
-	if (expires && expires < s->conf.min_sub_expires) {
-		(void)sip_replyf(s->sip, msg, 423, "Interval Too Brief",
-				 "Min-Expires: %u\r\nContent-Length: 0\r\n\r\n",
-				 s->conf.min_sub_expires);
-		return;
-	}
-	if (expires > s->conf.max_sub_expires)
-		expires = s->conf.max_sub_expires;
+	if (sub_expires(&expires, s, msg))
+		return;   /* 423 sent */
 
 	if (!expires) {
 		err = store_sub_del(s->st, sub->call_id);
