@@ -288,8 +288,10 @@ class Capture:
         self.msrp = list(msrp)
         self.file = env.path("capture.pcapng")
         filt = " or ".join("port %d" % p for p in list(ports) + self.msrp)
-        self.proc = env.spawn(["tshark", "-i", "lo", "-f", filt, "-w",
-                               self.file, "-q"], "tshark.log")
+        # a large kernel buffer: tests run two at a time, one may be
+        # moving hundreds of MiB over loopback
+        self.proc = env.spawn(["tshark", "-i", "lo", "-B", "64", "-f", filt,
+                               "-w", self.file, "-q"], "tshark.log")
         wait_until(self._started, 15, "tshark to capture")
 
     def _started(self):
@@ -299,7 +301,9 @@ class Capture:
             return "Capturing on" in f.read()
 
     def stop(self):
-        time.sleep(0.3)
+        if self.proc.poll() is not None:
+            return
+        time.sleep(1.0)   # what is in flight reaches the capture
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(15)
 
@@ -321,7 +325,13 @@ class Capture:
         n = self._count(display)
         check(n >= max(1, min_sip), "capture: %d SIP frames, expected >= %d"
               % (n, min_sip))
-        bad = self._count("_ws.malformed || _ws.expert.severity == error")
+        # Wireshark 4.0's MSRP dissector does not reassemble TCP: a SEND
+        # chunk cut by TCP segmentation before its end-line is shown as
+        # malformed. Those (a SEND without msrp.end.line in the frame) are
+        # the only frames let through; everything else must be clean.
+        bad = self._count("(_ws.malformed || _ws.expert.severity == error)"
+                          " && !(msrp.method == \"SEND\" && "
+                          "!msrp.end.line)")
         check(bad == 0, "capture: %d malformed frames" % bad)
         return n
 
