@@ -144,7 +144,7 @@ int main(int argc, char *argv[])
 
 	libre_init();
 	sa_set_str(&laddr, "127.0.0.1", 0);
-	if (msrp_listener_alloc(&l, &laddr))
+	if (msrp_listener_alloc(&l, &laddr, NULL))
 		return 1;
 
 	/* the content: a file for one session, memory for many */

@@ -64,6 +64,7 @@ static struct {
 	uint32_t sub_expires, min_se, max_sessions;
 	uint64_t session_max;
 	struct sa msrp;
+	char msrp_cert[400];
 	bool msrp_set;
 	bool no_pref, allow_private;
 	struct child children[MAX_CHILD];
@@ -114,6 +115,8 @@ static void usage(void)
 "  --min-se S           shortest session-timer interval (default 90)\n"
 "  --max-sessions N     session-mode pushes at once (default 8; 486)\n"
 "  --msrp ADDR:PORT     MSRP listen address (default: --sip's, any port)\n"
+"  --msrp-cert PEM      certificate + key: MSRP over TLS (msrps) only, its\n"
+"                       SHA-256 fingerprint in the SDP answer\n"
 "  --log-level LEVEL    error, warn, info, debug\n"
 "  --help, --version\n");
 }
@@ -512,6 +515,7 @@ static void parse(int argc, char *argv[])
 		{"ppi", 1, NULL, 7}, {"sub-expires", 1, NULL, 8},
 		{"session-max", 1, NULL, 9}, {"min-se", 1, NULL, 10},
 		{"max-sessions", 1, NULL, 11}, {"msrp", 1, NULL, 12},
+		{"msrp-cert", 1, NULL, 13},
 		{"log-level", 1, NULL, 'l'}, {"help", 0, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -625,6 +629,11 @@ static void parse(int argc, char *argv[])
 				die("bad --msrp address", optarg);
 			g.msrp_set = true;
 			break;
+		case 13:
+			if (access(optarg, R_OK))
+				die("--msrp-cert: cannot read", optarg);
+			str_ncpy(g.msrp_cert, optarg, sizeof(g.msrp_cert));
+			break;
 		case 'l':
 			if (log_level_decode(&lvl, optarg))
 				die("--log-level: error, warn, info, debug",
@@ -730,6 +739,7 @@ int main(int argc, char *argv[])
 	rc.min_se = g.min_se;
 	rc.max_sessions = g.max_sessions;
 	rc.msrp_laddr = g.msrp_set ? &g.msrp : NULL;
+	rc.msrp_cert = g.msrp_cert[0] ? g.msrp_cert : NULL;
 
 	/* ahead of libre's sipsess listener (made by receiver_alloc) */
 	err = sip_listen(&lsnr, sip, true, sip_req_h, NULL);

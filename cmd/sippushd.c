@@ -81,6 +81,7 @@ static const struct option longopts[] = {
 	{"msrp-chunk",   required_argument, NULL, 24},
 	{"spool",        required_argument, NULL, 25},
 	{"max-file-size", required_argument, NULL, 26},
+	{"msrps",        no_argument,       NULL, 27},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -132,6 +133,8 @@ static void usage(void)
 "  --msrp-chunk SIZE      MSRP chunk size sent (default 64K)\n"
 "  --spool DIR            files of multipart pushes (default <db>.spool)\n"
 "  --max-file-size SIZE   per file of a multipart push (default 4G)\n"
+"  --msrps                session mode over MSRP/TLS only (the terminal's\n"
+"                         certificate checked against its SDP fingerprint)\n"
 "  --log-level LEVEL      error, warn, info, debug (default info)\n"
 "  --help, --version\n");
 }
@@ -287,6 +290,7 @@ static int apply(int c, const char *v, struct conf *cf)
 		cf->sc.msrp_chunk = (size_t)n;
 		return err;
 	case 25: str_ncpy(cf->spool, v, sizeof(cf->spool)); return 0;
+	case 27: cf->sc.msrps = true; return 0;
 	case 26:
 		err = opts_size(&n, v);
 		if (!err && !n)

@@ -21,3 +21,5 @@
 #include <re_tcp.h>
 #include <re_udp.h>
 #include <re_sipsess.h>
+#include <re_srtp.h>
+#include <re_tls.h>

@@ -26,6 +26,8 @@ struct msrpsdp_spec {
 	uint64_t sess_id;
 	uint64_t sess_ver;
 	bool answer;              /**< recvonly + max-size                */
+	bool tls;                 /**< TCP/TLS/MSRP (msrps paths)         */
+	const uint8_t *fp;        /**< our certificate's SHA-256, or NULL */
 	uint64_t max_size;        /**< answer: a=max-size (0: none)       */
 	const struct msrpsdp_file *filev;
 	size_t n;
@@ -52,6 +54,8 @@ struct msrpsdp_media {
 
 struct msrpsdp {
 	struct pl addr;
+	uint8_t fp[32];           /**< a=fingerprint:SHA-256               */
+	bool has_fp;
 	struct msrpsdp_media m[MSRPSDP_MAX];
 	size_t n;
 };

@@ -9,11 +9,17 @@
  * by the socket (one chunk in flight in the kernel at a time), so a 1 GiB
  * file costs one chunk of memory. Incoming chunks go to the application
  * as they arrive, at their byte offset, in any order.
+ *
+ * msrps (TLS): a listener with a certificate serves TLS, its sessions'
+ * paths say msrps; the active side checks the peer certificate against
+ * the SHA-256 fingerprint the SDP gave (RFC 4572), since libre accepts
+ * any certificate (DESIGN.md).
  */
 
 struct msrp_listener;
 struct msrp_sess;
 struct msrp_hdrs;
+struct tls;
 
 /** A new incoming message: return 0 and set *ctxp, or a status (413...) */
 typedef int  (msrp_begin_h)(void **ctxp, const struct msrp_hdrs *h,
@@ -38,6 +44,7 @@ struct msrp_sess_conf {
 	msrp_done_h *doneh;
 	msrp_close_h *closeh;
 	void *arg;
+	struct tls *tls;          /**< active side: msrps client context  */
 };
 
 /** One outgoing message: from memory (data) or from a file (fd) */
@@ -51,7 +58,8 @@ struct msrp_out_spec {
 	bool success_report;      /**< ask for a REPORT                   */
 };
 
-int msrp_listener_alloc(struct msrp_listener **lp, const struct sa *laddr);
+int msrp_listener_alloc(struct msrp_listener **lp, const struct sa *laddr,
+			struct tls *tls);
 int msrp_listener_laddr(const struct msrp_listener *l, struct sa *laddr);
 
 int msrp_sess_alloc(struct msrp_sess **sp, struct msrp_listener *l,
@@ -61,4 +69,5 @@ int msrp_sess_connect(struct msrp_sess *s, const char *remote_path);
 int msrp_sess_send(struct msrp_sess *s, const struct msrp_out_spec *o,
 		   msrp_sent_h *h, void *arg);
 bool msrp_sess_bound(const struct msrp_sess *s);
+void msrp_sess_expect_fp(struct msrp_sess *s, const uint8_t fp[32]);
 int msrp_path_addr(struct sa *sa, struct pl *id, const struct pl *path);

@@ -68,6 +68,8 @@ struct receiver_conf {
 	uint32_t max_sessions;    /**< INVITE sessions at once (8; 486)  */
 	const struct sa *msrp_laddr; /**< MSRP listen address; NULL: the
 				       SIP address, any port             */
+	const char *msrp_cert;    /**< PEM certificate + key: MSRP over
+				       TLS only (msrps); NULL: TCP only  */
 };
 
 /** One push handed to the application; views valid during the call */

@@ -42,6 +42,7 @@ struct sender_conf {
 	size_t uaprof_max;           /**< largest UAProf document read     */
 	uint32_t session_expires;    /**< RFC 4028 interval asked (1800 s) */
 	size_t msrp_chunk;           /**< MSRP chunk size sent (64 KiB)    */
+	bool msrps;                  /**< offer MSRP over TLS only         */
 	bool allow_private_fetch;    /**< UAProf from loopback/private     */
 };
 

@@ -21,7 +21,8 @@ static int file_print(struct re_printf *pf, const struct msrpsdp_file *f,
 {
 	int err;
 
-	err  = re_hprintf(pf, "m=message %u TCP/MSRP *\r\n", f->port);
+	err  = re_hprintf(pf, "m=message %u %s *\r\n", f->port,
+			  s->tls ? "TCP/TLS/MSRP" : "TCP/MSRP");
 	err |= re_hprintf(pf, "a=%s\r\n", s->answer ? "recvonly" : "sendonly");
 	err |= re_hprintf(pf, "a=accept-types:%s\r\n", f->type);
 	if (f->port || !s->answer)
@@ -78,18 +79,25 @@ int msrpsdp_print(struct re_printf *pf, const struct msrpsdp_spec *s)
 	err |= re_hprintf(pf, "s=-\r\n");
 	err |= re_hprintf(pf, "c=IN IP%c %s\r\n", v6 ? '6' : '4', s->addr);
 	err |= re_hprintf(pf, "t=0 0\r\n");
+	if (s->fp) {
+		/* RFC 4572: what the TLS certificate must hash to */
+		err |= re_hprintf(pf, "a=fingerprint:SHA-256 ");
+		for (int i = 0; i < 32; i++)
+			err |= re_hprintf(pf, "%s%02X", i ? ":" : "", s->fp[i]);
+		err |= re_hprintf(pf, "\r\n");
+	}
 	for (size_t i = 0; i < s->n && !err; i++)
 		err = file_print(pf, &s->filev[i], s);
 	return err;
 }
 
 
-static int hash_decode(uint8_t *md, const struct pl *v)
+static int hash_decode(uint8_t *md, size_t n, const struct pl *v)
 {
 	size_t k = 0;
 
-	/* 20 hex pairs separated by colons */
-	if (v->l != 59)
+	/* n hex pairs separated by colons */
+	if (v->l != n * 3 - 1)
 		return EBADMSG;
 	for (size_t i = 0; i < v->l; i += 3) {
 		char hx[3] = {v->p[i], v->p[i + 1], 0};
@@ -165,7 +173,7 @@ static int selector_decode(struct msrpsdp_media *m, const struct pl *v)
 			hex.p = c + 1;
 			hex.l = item.l - alg.l - 1;
 			if (!pl_strcasecmp(&alg, "sha-1")) {
-				if (hash_decode(m->sha1, &hex))
+				if (hash_decode(m->sha1, 20, &hex))
 					return EBADMSG;
 				m->has_hash = true;
 			}
@@ -262,11 +270,21 @@ int msrpsdp_decode(struct msrpsdp *sd, const struct pl *body)
 		}
 
 		case 'a': {
-			struct pl name, val = PL_INIT;
+			struct pl name, val = PL_INIT, alg, hex;
 			const char *colon = memchr(line.p, ':', line.l);
 
+			if (!re_regex(line.p, line.l,
+				      "a=fingerprint:[^ ]+ [0-9A-Fa-f:]+",
+				      &alg, &hex)) {
+				if (!pl_strcasecmp(&alg, "SHA-256")) {
+					if (hash_decode(sd->fp, 32, &hex))
+						return EBADMSG;
+					sd->has_fp = true;
+				}
+				break;
+			}
 			if (!m)
-				break;   /* session-level attributes */
+				break;   /* other session-level attributes */
 			name.p = line.p + 2;
 			name.l = colon ? (size_t)(colon - name.p) :
 				line.l - 2;

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <re.h>
 #include <sippush/msrp.h>
@@ -24,6 +25,7 @@ enum {
 
 struct msrp_listener {
 	struct tcp_sock *ts;
+	struct tls *tls;          /**< msrps: our certificate             */
 	struct hash *sessions;    /**< by session id                      */
 	struct list conns;        /**< not yet bound                      */
 };
@@ -33,6 +35,7 @@ struct conn {
 	struct msrp_listener *l;
 	struct msrp_sess *s;      /**< bound session                      */
 	struct tcp_conn *tc;
+	struct tls_conn *tlsc;    /**< msrps                              */
 	struct msrp_parser *p;
 	struct tmr tmr;           /**< deadline for the first request     */
 	uint16_t refuse;          /**< status for the current request     */
@@ -72,6 +75,8 @@ struct msrp_sess {
 	struct outmsg *out;
 	struct tmr tmr;           /**< response timer                     */
 	struct msrp_hdrs cur;     /**< headers of the request being read  */
+	uint8_t fp[32];           /**< the peer certificate's SHA-256     */
+	bool has_fp;
 	struct inmsg *cur_in;
 	uint64_t cur_off;
 	bool closed;
@@ -84,6 +89,7 @@ static void conn_destructor(void *arg)
 
 	list_unlink(&cn->le);
 	tmr_cancel(&cn->tmr);
+	mem_deref(cn->tlsc);
 	mem_deref(cn->tc);
 	mem_deref(cn->p);
 }
@@ -136,6 +142,7 @@ static void listener_destructor(void *arg)
 	hash_clear(l->sessions);
 	mem_deref(l->sessions);
 	mem_deref(l->ts);
+	mem_deref(l->tls);
 }
 
 
@@ -650,7 +657,8 @@ static void accept_h(const struct sa *peer, void *arg)
 		return;
 	}
 	cn->l = l;
-	if (tcp_accept(&cn->tc, l->ts, NULL, recv_h, conn_close_h, cn)) {
+	if (tcp_accept(&cn->tc, l->ts, NULL, recv_h, conn_close_h, cn) ||
+	    (l->tls && tls_start_tcp(&cn->tlsc, l->tls, cn->tc, 0))) {
 		mem_deref(cn);
 		tcp_reject(l->ts);
 		return;
@@ -662,7 +670,8 @@ static void accept_h(const struct sa *peer, void *arg)
 }
 
 
-int msrp_listener_alloc(struct msrp_listener **lp, const struct sa *laddr)
+int msrp_listener_alloc(struct msrp_listener **lp, const struct sa *laddr,
+			struct tls *tls)
 {
 	struct msrp_listener *l;
 	int err;
@@ -673,6 +682,7 @@ int msrp_listener_alloc(struct msrp_listener **lp, const struct sa *laddr)
 	l = mem_zalloc(sizeof(*l), listener_destructor);
 	if (!l)
 		return ENOMEM;
+	l->tls = mem_ref(tls);
 
 	/* libre's tcp_listen() has a backlog of 5: bursts of sessions
 	 * would overflow it, so the socket is set up by hand */
@@ -850,6 +860,22 @@ int msrp_sess_send(struct msrp_sess *s, const struct msrp_out_spec *spec,
 static void estab_h(void *arg)
 {
 	struct conn *cn = arg;
+	struct msrp_sess *s = cn->s;
+
+	/* msrps: the certificate must be the one the SDP named */
+	if (s && (s->has_fp || cn->tlsc)) {
+		uint8_t md[32];
+
+		if (!cn->tlsc || !s->has_fp ||
+		    tls_peer_fingerprint(cn->tlsc, TLS_FINGERPRINT_SHA256,
+					 md, sizeof(md)) ||
+		    memcmp(md, s->fp, sizeof(md))) {
+			plog(LOG_WARN, MOD, "%s: peer certificate does not "
+			     "match the SDP fingerprint", s->id);
+			conn_close_h(EAUTH, cn);
+			return;
+		}
+	}
 
 	cn->estab = true;
 	if (cn->s)
@@ -889,6 +915,9 @@ int msrp_sess_connect(struct msrp_sess *s, const char *remote_path)
 	cn->s = s;
 	s->conn = cn;
 	err = tcp_connect(&cn->tc, &sa, estab_h, recv_h, active_close_h, cn);
+	if (!err && !strncasecmp(remote_path, "msrps:", 6))
+		err = s->c.tls ? tls_start_tcp(&cn->tlsc, s->c.tls, cn->tc, 0)
+			: ENOTSUP;
 	if (err) {
 		s->conn = NULL;
 		mem_deref(cn);
@@ -896,6 +925,16 @@ int msrp_sess_connect(struct msrp_sess *s, const char *remote_path)
 	}
 	tcp_conn_rxsz_set(cn->tc, RX_SIZE);
 	return 0;
+}
+
+
+/** msrps: the SHA-256 fingerprint (RFC 4572) the peer must present */
+void msrp_sess_expect_fp(struct msrp_sess *s, const uint8_t fp[32])
+{
+	if (!s || !fp)
+		return;
+	memcpy(s->fp, fp, sizeof(s->fp));
+	s->has_fp = true;
 }
 
 
@@ -951,7 +990,9 @@ int msrp_sess_alloc(struct msrp_sess **sp, struct msrp_listener *l,
 		sa_set_port(&a, 9);
 	}
 
-	err = re_sdprintf(&s->path, "msrp://%J/%s;tcp", &a, s->id);
+	err = re_sdprintf(&s->path, "%s://%J/%s;tcp",
+			  (l && l->tls) || (!l && c->tls) ? "msrps" : "msrp",
+			  &a, s->id);
 	if (err)
 		goto out;
 

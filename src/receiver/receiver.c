@@ -24,6 +24,7 @@ static void destructor(void *arg)
 	sipsess_close_all(r->sess_sock);   /* also ended ones libre keeps */
 	mem_deref(r->sess_sock);
 	mem_deref(r->msrp);
+	mem_deref(r->msrp_tls);
 	mem_deref(r->req);
 	mem_deref(r->ka);
 	mem_deref(r->auth);

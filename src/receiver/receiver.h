@@ -57,6 +57,7 @@ struct receiver {
 	struct list sessions;    /**< struct rsess (session mode)        */
 	struct sipsess_sock *sess_sock;
 	struct msrp_listener *msrp;
+	struct tls *msrp_tls;    /**< msrps: our certificate, or NULL    */
 	bool withdrawn;
 	bool pref;               /**< send Require: pref                 */
 	bool stopping;

@@ -269,6 +269,9 @@ static bool wanted(const struct receiver *r, const struct receiver_app *app,
 
 	if (!m->msrp || !m->port || !pl_isset(&m->path))
 		return false;
+	/* with a certificate only msrps; without one only plain TCP */
+	if (!pl_strcasecmp(&m->proto, "TCP/TLS/MSRP") != !!r->msrp_tls)
+		return false;
 	if (r->conf.session_max && m->has_size &&
 	    m->size > r->conf.session_max)
 		return false;
@@ -328,6 +331,7 @@ static int answer_print(struct rsess *rs, const struct msrpsdp *sd)
 	char types[MSRPSDP_MAX][128], ftids[MSRPSDP_MAX][128];
 	struct msrpsdp_spec spec;
 	struct sa laddr;
+	uint8_t fp[32];
 	char addr[64];
 	int err;
 
@@ -356,8 +360,15 @@ static int answer_print(struct rsess *rs, const struct msrpsdp *sd)
 	spec = (struct msrpsdp_spec){
 		.addr = addr, .sess_id = rand_u32(), .sess_ver = 1,
 		.answer = true, .max_size = rs->r->conf.session_max,
-		.filev = fv, .n = sd->n,
+		.filev = fv, .n = sd->n, .tls = rs->r->msrp_tls != NULL,
 	};
+	if (rs->r->msrp_tls) {
+		err = tls_fingerprint(rs->r->msrp_tls, TLS_FINGERPRINT_SHA256,
+				      fp, sizeof(fp));
+		if (err)
+			return err;
+		spec.fp = fp;
+	}
 	rs->answer = mbuf_alloc(1024);
 	if (!rs->answer)
 		return ENOMEM;
@@ -519,6 +530,38 @@ bool rsess_update(struct receiver *r, const struct sip_msg *msg)
 }
 
 
+/* A TLS context with our certificate and key from one PEM file; set
+ * through libre's tls_set_certificate() so tls_fingerprint() knows it */
+static int cert_load(struct tls **tlsp, const char *path)
+{
+	struct mbuf *mb = mbuf_alloc(8192);
+	uint8_t buf[4096];
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!mb || fd < 0) {
+		err = mb ? errno : ENOMEM;
+		goto out;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && mb->end < 65536)
+		err |= mbuf_write_mem(mb, buf, (size_t)n);
+	if (n < 0)
+		err = errno;
+
+	err = err ? err : tls_alloc(tlsp, TLS_METHOD_SSLV23, NULL, NULL);
+	err = err ? err : tls_set_certificate(*tlsp, (const char *)mb->buf,
+					      mb->end);
+	if (err)
+		*tlsp = mem_deref(*tlsp);
+ out:
+	if (fd >= 0)
+		(void)close(fd);
+	mem_deref(mb);
+	return err;
+}
+
+
 /** Sessions: libre's sipsess for INVITE, an MSRP listener for files */
 int rsess_init(struct receiver *r)
 {
@@ -538,7 +581,16 @@ int rsess_init(struct receiver *r)
 		sa_set_port(&laddr, 0);
 	}
 
-	err = msrp_listener_alloc(&r->msrp, &laddr);
+	if (r->conf.msrp_cert) {
+		err = cert_load(&r->msrp_tls, r->conf.msrp_cert);
+		if (err) {
+			plog(LOG_ERROR, MOD, "%s: not a PEM certificate and "
+			     "key (%m)", r->conf.msrp_cert, err);
+			return err;
+		}
+	}
+
+	err = msrp_listener_alloc(&r->msrp, &laddr, r->msrp_tls);
 	err = err ? err : sipsess_listen(&r->sess_sock, r->sip, 32, conn_h,
 					 r);
 	return err;

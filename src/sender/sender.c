@@ -47,6 +47,7 @@ static void destructor(void *arg)
 	hash_flush(s->caps);
 	sipsess_close_all(s->sess_sock);
 	mem_deref(s->sess_sock);
+	mem_deref(s->msrp_tls);
 	mem_deref(s->subs);
 	mem_deref(s->caps);
 	mem_deref(s->fetcher);
@@ -138,6 +139,8 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	}
 
 	err = sipsess_listen(&s->sess_sock, sip, 64, sess_conn_h, s);
+	if (!err && conf->msrps)
+		err = tls_alloc(&s->msrp_tls, TLS_METHOD_SSLV23, NULL, NULL);
 	if (err)
 		goto out;
 

@@ -141,6 +141,7 @@ struct sender {
 	struct hash *caps;
 	struct fetcher *fetcher; /**< UAProf documents                    */
 	struct sipsess_sock *sess_sock;
+	struct tls *msrp_tls;    /**< msrps client context (--msrps)      */
 	struct list uncommitted; /**< accepted this turn, not yet durable  */
 	struct list paced;       /**< targets waiting for a pacing token   */
 	struct list awaiting;    /**< deliveries whose REFER was accepted  */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <openssl/sha.h>
 #include <re.h>
@@ -231,6 +232,20 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 			continue;
 		}
 		(void)pl_strcpy(&sd.m[i].path, path, sizeof(path));
+
+		/* msrps: only to the certificate the answer names */
+		if (ps->t->s->msrp_tls) {
+			if (!sd.has_fp || strncasecmp(path, "msrps:", 6)) {
+				plog(LOG_WARN, MOD, "%s: msrps answer without "
+				     "a fingerprint or with %s", ps->d->call_id,
+				     path);
+				--ps->nleft;
+				if (!ps->fail)
+					ps->fail = 488;
+				continue;
+			}
+			msrp_sess_expect_fp(ps->ms[i], sd.fp);
+		}
 		err = msrp_sess_connect(ps->ms[i], path);
 		err = err ? err : msrp_sess_send(ps->ms[i], &o, sent_h, ps);
 		if (err) {
@@ -336,7 +351,7 @@ static int offer_print(struct mbuf **mbp, struct psess *ps,
 	}
 	spec = (struct msrpsdp_spec){
 		.addr = addr, .sess_id = rand_u32(), .sess_ver = 1,
-		.filev = f, .n = ps->n,
+		.filev = f, .n = ps->n, .tls = ps->t->s->msrp_tls != NULL,
 	};
 
 	mb = mbuf_alloc(1024);
@@ -414,6 +429,7 @@ int session_start(struct target *t, struct delivery *d)
 	const struct push *p = d->p;
 	const struct msrp_sess_conf mc = {
 		.closeh = ms_closed, .chunk = s->conf.msrp_chunk,
+		.tls = s->msrp_tls,
 	};
 	struct psess *ps;
 	struct sa laddr;

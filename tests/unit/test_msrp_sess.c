@@ -110,7 +110,7 @@ static struct msrp_listener *listener(void)
 	struct sa a;
 
 	assert_int_equal(sa_set_str(&a, "127.0.0.1", 0), 0);
-	assert_int_equal(msrp_listener_alloc(&l, &a), 0);
+	assert_int_equal(msrp_listener_alloc(&l, &a, NULL), 0);
 	return l;
 }
 
