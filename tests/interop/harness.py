@@ -297,8 +297,10 @@ class Capture:
     def _started(self):
         if self.proc.poll() is not None:
             raise Fail("tshark exited: " + open(self.env.path("tshark.log")).read())
+        # "Capturing on" is printed before dumpcap really captures;
+        # "Capture started" after
         with open(self.env.path("tshark.log"), errors="replace") as f:
-            return "Capturing on" in f.read()
+            return "Capture started" in f.read()
 
     def stop(self):
         if self.proc.poll() is not None:
