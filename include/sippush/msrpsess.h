@@ -69,5 +69,6 @@ int msrp_sess_connect(struct msrp_sess *s, const char *remote_path);
 int msrp_sess_send(struct msrp_sess *s, const struct msrp_out_spec *o,
 		   msrp_sent_h *h, void *arg);
 bool msrp_sess_bound(const struct msrp_sess *s);
+struct msrp_sess *msrp_sess_detach(struct msrp_sess *s);
 void msrp_sess_expect_fp(struct msrp_sess *s, const uint8_t fp[32]);
 int msrp_path_addr(struct sa *sa, struct pl *id, const struct pl *path);

@@ -572,11 +572,14 @@ static int end_h(const struct msrp_hdrs *h, char flag, uint64_t len,
 		struct msrp_answer a;
 		char msgid[128];
 
+		const uint64_t total = m->ra.total;
+
 		msrp_answer_rules(&a, h, 200);
 		str_ncpy(msgid, m->msgid, sizeof(msgid));
-		if (a.report)
-			(void)send_report(s, h, msgid, m->ra.total);
+		/* the application has it before the sender hears so */
 		in_end(s, m, 0);
+		if (a.report && s->conn)
+			(void)send_report(s, h, msgid, total);
 	}
 	return 0;
 }
@@ -592,6 +595,8 @@ static void conn_close_h(int err, void *arg)
 		return;
 	}
 
+	/* a handler below may let the session go: it lives to the end */
+	mem_ref(s);
 	s->conn = NULL;
 	cn->s = NULL;
 	mem_deref(cn);
@@ -600,12 +605,14 @@ static void conn_close_h(int err, void *arg)
 		in_end(s, s->in.head->data, err ? err : ECONNRESET);
 	out_finish(s, err ? err : ECONNRESET, 0);
 	closed(s, err ? err : ECONNRESET);
+	mem_deref(s);
 }
 
 
 static void recv_h(struct mbuf *mb, void *arg)
 {
 	struct conn *cn = arg;
+	struct msrp_sess *s = mem_ref(cn->s);   /* outlives its handlers */
 	int err;
 
 	mem_ref(cn);
@@ -615,6 +622,7 @@ static void recv_h(struct mbuf *mb, void *arg)
 		conn_close_h(err, cn);
 	}
 	mem_deref(cn);
+	mem_deref(s);
 }
 
 
@@ -935,6 +943,25 @@ void msrp_sess_expect_fp(struct msrp_sess *s, const uint8_t fp[32])
 		return;
 	memcpy(s->fp, fp, sizeof(s->fp));
 	s->has_fp = true;
+}
+
+
+/**
+ * The owner lets the session go: no handler of its is called any more,
+ * even from a callback in progress. Returns s, for mem_deref().
+ */
+struct msrp_sess *msrp_sess_detach(struct msrp_sess *s)
+{
+	if (!s)
+		return NULL;
+	s->c.beginh = NULL;
+	s->c.chunkh = NULL;
+	s->c.doneh = NULL;
+	s->c.closeh = NULL;
+	s->c.arg = NULL;
+	if (s->out)
+		s->out->h = NULL;
+	return s;
 }
 
 

@@ -75,7 +75,7 @@ static void rfile_destructor(void *arg)
 {
 	struct rfile *f = arg;
 
-	mem_deref(f->ms);
+	mem_deref(msrp_sess_detach(f->ms));
 	if (f->fd >= 0)
 		(void)close(f->fd);
 	if (f->path[0])

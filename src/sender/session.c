@@ -70,7 +70,7 @@ static void psess_destructor(void *arg)
 	tmr_cancel(&ps->tmr);
 	mem_deref(ps->upd);
 	for (size_t i = 0; i < ps->n; i++) {
-		mem_deref(ps->ms[i]);
+		mem_deref(msrp_sess_detach(ps->ms[i]));
 		if (ps->fd[i] >= 0)
 			(void)close(ps->fd[i]);
 	}
