@@ -11,6 +11,8 @@
 #include <string.h>
 #include <re.h>
 #include <sippush/api.h>
+#include <sippush/appid.h>
+#include <sippush/param.h>
 #include <sippush/cidr.h>
 #include <sippush/log.h>
 #include <sippush/opts.h>
@@ -43,6 +45,8 @@ struct conf {
 	struct app_pref prefs[MAX_PREFS];
 	char contact_user[64];
 	char spool[520];
+	char pap_app[65];
+	char plmn_domain[256];
 };
 
 static const struct option longopts[] = {
@@ -82,6 +86,8 @@ static const struct option longopts[] = {
 	{"spool",        required_argument, NULL, 25},
 	{"max-file-size", required_argument, NULL, 26},
 	{"msrps",        no_argument,       NULL, 27},
+	{"pap-app",      required_argument, NULL, 28},
+	{"plmn-domain",  required_argument, NULL, 29},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -135,6 +141,8 @@ static void usage(void)
 "  --max-file-size SIZE   per file of a multipart push (default 4G)\n"
 "  --msrps                session mode over MSRP/TLS only (the terminal's\n"
 "                         certificate checked against its SDP fingerprint)\n"
+"  --pap-app ID           PAP: application when the content names none\n"
+"  --plmn-domain DOMAIN   PAP: TYPE=PLMN +E164 -> sip:+E164@DOMAIN\n"
 "  --log-level LEVEL      error, warn, info, debug (default info)\n"
 "  --help, --version\n");
 }
@@ -291,6 +299,22 @@ static int apply(int c, const char *v, struct conf *cf)
 		return err;
 	case 25: str_ncpy(cf->spool, v, sizeof(cf->spool)); return 0;
 	case 27: cf->sc.msrps = true; return 0;
+	case 28: {
+		struct pl in = PL_INIT, norm;
+
+		pl_set_str(&in, v);
+		if (appid_normalize(&norm, &in) || !pl_is_token(&norm) ||
+		    pl_strcpy(&norm, cf->pap_app, sizeof(cf->pap_app)))
+			return EINVAL;
+		cf->ac.pap_app = cf->pap_app;
+		return 0;
+	}
+	case 29:
+		if (!*v || strpbrk(v, " @;<>\"/"))
+			return EINVAL;
+		str_ncpy(cf->plmn_domain, v, sizeof(cf->plmn_domain));
+		cf->ac.plmn_domain = cf->plmn_domain;
+		return 0;
 	case 26:
 		err = opts_size(&n, v);
 		if (!err && !n)

@@ -19,6 +19,9 @@ struct api_conf {
 	uint32_t max_ttl;
 	uint32_t max_conns;
 	const char *spool;        /**< directory of file pushes           */
+	const char *pap_app;      /**< PAP: application when the content
+				       part names none, or NULL          */
+	const char *plmn_domain;  /**< PAP TYPE=PLMN -> sip:+E164@domain  */
 	uint64_t max_file_size;   /**< per file of a multipart push       */
 };
 

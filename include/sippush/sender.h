@@ -110,4 +110,15 @@ int  sender_push_print(struct re_printf *pf, struct sender *s,
 int  sender_content(struct sender *s, const char *token, struct mbuf **mbp,
 		    char **ctype, char **path, uint8_t sha1[20]);
 void sender_stats(const struct sender *s, struct sender_stats *stats);
+
+/** What became of a push, in PAP terms */
+struct push_outcome {
+	char state[16];              /**< pending, delivered, partial, ... */
+	uint16_t pap_code;
+	int64_t event_ms;
+	char desc[96];
+};
+
+int  sender_push_outcome(struct sender *s, const char *id,
+			 struct push_outcome *o);
 int  sender_purge(struct sender *s);

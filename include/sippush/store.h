@@ -123,6 +123,15 @@ struct file_rec {
 	const uint8_t *sha1;     /**< 20 bytes, or NULL                     */
 };
 
+/** A PAP push-id's push for one address */
+struct pap_rec {
+	const char *pap_id;
+	const char *addr;        /**< the address-value as the PI gave it  */
+	const char *push_id;
+	const char *notify_to;   /**< ppg-notify-requested-to, or NULL     */
+	int64_t created_ms;
+};
+
 typedef void (store_sync_h)(int err, void *arg);
 typedef void (store_term_h)(const struct term_rec *t, void *arg);
 typedef void (store_push_h)(const struct push_rec *p, void *arg);
@@ -130,6 +139,7 @@ typedef void (store_dlv_h)(const struct dlv_rec *d, void *arg);
 typedef void (store_sub_h)(const struct sub_rec *r, void *arg);
 typedef void (store_caps_h)(const struct caps_rec *r, void *arg);
 typedef void (store_file_h)(const struct file_rec *f, void *arg);
+typedef void (store_pap_h)(const struct pap_rec *r, void *arg);
 
 int  store_open(struct store **stp, const char *path,
 		const struct store_opts *opts);
@@ -168,3 +178,6 @@ int  store_file_add(struct store *st, const struct file_rec *f);
 int  store_files_of(struct store *st, const char *push_id, store_file_h *h,
 		    void *arg);
 int  store_files_final(struct store *st, store_file_h *h, void *arg);
+int  store_pap_add(struct store *st, const struct pap_rec *r);
+int  store_pap_get(struct store *st, const char *pap_id, store_pap_h *h,
+		   void *arg);

@@ -16,6 +16,7 @@
 #include <sippush/pushjson.h>
 #include <sippush/api.h>
 #include "upload.h"
+#include "papapi.h"
 
 #define MOD "api"
 
@@ -46,6 +47,7 @@ struct req {
 	bool overload;
 	bool suspended;
 	unsigned status;          /**< set when the answer is ready      */
+	const char *answer_type;  /**< NULL: application/json            */
 	char *answer;
 	char *ids;
 	struct upload *up;        /**< a multipart (file) push            */
@@ -422,6 +424,46 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 }
 
 
+/* POST /pap: OMA PAP; answers are PAP documents (application/xml) */
+static enum MHD_Result post_pap(struct api *api, struct req *r)
+{
+	const struct papapi pa = {api->s, api->st, &api->conf};
+	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						     "Content-Type");
+	unsigned status = 202;
+	char *xml = NULL;
+	bool wait = false;
+	enum MHD_Result ret;
+	int err;
+
+	err = papapi_request(&pa, ct, r->body->buf, r->body->end, &xml,
+			     &status, &wait);
+	if (err || !xml) {
+		mem_deref(xml);
+		return reply_error(r->conn, 503, "cannot answer the PAP "
+				   "request now");
+	}
+
+	if (wait) {
+		/* like a 202 to a push: only once it is on disk */
+		r->answer = xml;
+		r->answer_type = "application/xml";
+		if (store_sync(api->st, committed_h, mem_ref(r))) {
+			mem_deref(r);
+			return reply_error(r->conn, 503, "out of memory");
+		}
+		r->suspended = true;
+		MHD_suspend_connection(r->conn);
+		return MHD_YES;
+	}
+
+	ret = reply(r->conn, status, "application/xml", xml, strlen(xml),
+		    NULL, NULL);
+	mem_deref(xml);
+	return ret;
+}
+
+
 static enum MHD_Result delete_push(struct api *api,
 				   struct MHD_Connection *conn,
 				   const char *id)
@@ -604,6 +646,12 @@ static enum MHD_Result route(struct api *api, struct req *r,
 		return reply_error(conn, 405, "use POST");
 	}
 
+	if (!strcmp(url, "/pap")) {
+		if (!strcmp(method, "POST"))
+			return post_pap(api, r);
+		return reply_error(conn, 405, "use POST");
+	}
+
 	if (path_arg(arg, sizeof(arg), url, "/v1/pushes/", NULL)) {
 		if (get)
 			return reply_view(api, conn, sender_push_print, arg);
@@ -691,6 +739,9 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 
 	/* resumed after the commit: the answer is ready */
 	if (r->status) {
+		if (r->status == 202 && r->answer && r->answer_type)
+			return reply(conn, 202, r->answer_type, r->answer,
+				     strlen(r->answer), NULL, NULL);
 		if (r->status == 202 && r->answer)
 			return reply_json(conn, 202, r->answer);
 		return reply_json(conn, r->status, r->answer ? r->answer :

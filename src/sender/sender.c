@@ -339,6 +339,64 @@ int sender_terminals_print(struct re_printf *pf, struct sender *s,
 }
 
 
+struct outcome_acc {
+	struct push_outcome *o;
+	bool found;
+};
+
+
+static void oc_push_h(const struct push_rec *r, void *arg)
+{
+	struct outcome_acc *a = arg;
+
+	a->found = true;
+	str_ncpy(a->o->state, r->state, sizeof(a->o->state));
+	a->o->event_ms = r->final_ms ? r->final_ms : r->created_ms;
+}
+
+
+static void oc_dlv_h(const struct dlv_rec *r, void *arg)
+{
+	struct outcome_acc *a = arg;
+
+	/* the code of a failed delivery says most; else the first one */
+	if (!a->o->pap_code || (a->o->pap_code == 1000 &&
+				r->pap_code != 1000 && r->pap_code))
+		a->o->pap_code = r->pap_code;
+	if (r->last_error && !a->o->desc[0])
+		str_ncpy(a->o->desc, r->last_error, sizeof(a->o->desc));
+}
+
+
+/** A push's state and PAP code (for PAP status queries); ENOENT */
+int sender_push_outcome(struct sender *s, const char *id,
+			struct push_outcome *o)
+{
+	struct outcome_acc a = {o, false};
+	int err;
+
+	if (!s || !id || !o)
+		return EINVAL;
+	memset(o, 0, sizeof(*o));
+	err = store_push_get(s->st, id, oc_push_h, oc_dlv_h, &a);
+	if (err)
+		return err;
+	if (!a.found)
+		return ENOENT;
+
+	/* PAP codes by state when no delivery gave one (§5.2, §5.4) */
+	if (!strcmp(o->state, "pending"))
+		o->pap_code = 1001;
+	else if (!o->pap_code)
+		o->pap_code = !strcmp(o->state, "delivered") ? 1000 :
+			!strcmp(o->state, "cancelled") ? 1000 :
+			!strcmp(o->state, "expired") ? 2001 :
+			!strcmp(o->state, "aborted") ? 5000 :
+			!strcmp(o->state, "timeout") ? 4000 : 4000;
+	return 0;
+}
+
+
 struct status {
 	json_t *push;
 	json_t *dlvs;

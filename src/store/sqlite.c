@@ -17,7 +17,7 @@ enum stmt_id {
 	S_PUSH_GET, S_PUSH_TOKEN, S_DLV_PUT, S_MAX_SEQ, S_PURGE_DLV,
 	S_PURGE_PUSH, S_SUB_PUT, S_SUB_DEL, S_SUB_LOAD, S_CAPS_PUT,
 	S_CAPS_LOAD, S_FILE_ADD, S_FILES_OF, S_FILES_FINAL, S_PURGE_FILES,
-	S_COUNT
+	S_PAP_ADD, S_PAP_GET, S_PURGE_PAP, S_COUNT
 };
 
 static const char *stmt_sql[S_COUNT] = {
@@ -70,6 +70,12 @@ static const char *stmt_sql[S_COUNT] = {
 	[S_CAPS_PUT] = "INSERT OR REPLACE INTO caps(" CAPS_COLS ") "
 		       "VALUES(?,?,?,?,?,?,?,?,?,?)",
 	[S_CAPS_LOAD] = "SELECT " CAPS_COLS " FROM caps",
+	[S_PAP_ADD] = "INSERT INTO pap_pushes(pap_id,addr,push_id,notify_to,"
+		      "created_ms) VALUES(?,?,?,?,?)",
+	[S_PAP_GET] = "SELECT pap_id,addr,push_id,notify_to,created_ms FROM "
+		      "pap_pushes WHERE pap_id=? ORDER BY rowid",
+	[S_PURGE_PAP] = "DELETE FROM pap_pushes WHERE push_id IN (SELECT id "
+			"FROM pushes WHERE final_ms>0 AND final_ms<?)",
 	[S_FILE_ADD] = "INSERT INTO push_files(push_id,idx,path,filename,ctype,"
 		       "disposition,size,sha1) VALUES(?,?,?,?,?,?,?,?)",
 	[S_FILES_OF] = "SELECT push_id,idx,path,filename,ctype,disposition,"
@@ -126,6 +132,12 @@ static const char *migrations[] = {
 	" path TEXT NOT NULL, filename TEXT, ctype TEXT NOT NULL,"
 	" disposition TEXT, size INTEGER NOT NULL, sha1 BLOB,"
 	" PRIMARY KEY(push_id, idx));",
+
+	/* 5: OMA PAP push-ids and their pushes (one per address) */
+	"CREATE TABLE pap_pushes(pap_id TEXT NOT NULL, addr TEXT NOT NULL,"
+	" push_id TEXT NOT NULL, notify_to TEXT, created_ms INTEGER NOT NULL,"
+	" PRIMARY KEY(pap_id, addr));"
+	"CREATE INDEX pap_by_push ON pap_pushes(push_id);",
 };
 
 struct waiter {
@@ -812,6 +824,12 @@ int store_purge(struct store *st, int64_t before_ms, uint32_t *npurged)
 	if (err)
 		return err;
 
+	s = st->stmt[S_PURGE_PAP];
+	sqlite3_bind_int64(s, 1, before_ms);
+	err = step_done(st, s);
+	if (err)
+		return err;
+
 	s = st->stmt[S_PURGE_PUSH];
 	sqlite3_bind_int64(s, 1, before_ms);
 	err = step_done(st, s);
@@ -1017,4 +1035,54 @@ int store_files_final(struct store *st, store_file_h *h, void *arg)
 	if (!st || !h)
 		return EINVAL;
 	return file_rows(st, st->stmt[S_FILES_FINAL], h, arg);
+}
+
+
+int store_pap_add(struct store *st, const struct pap_rec *r)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!st || !r || !r->pap_id || !r->addr || !r->push_id)
+		return EINVAL;
+
+	s = wstmt(st, S_PAP_ADD, &err);
+	if (!s)
+		return err;
+	bind_str(s, 1, r->pap_id);
+	bind_str(s, 2, r->addr);
+	bind_str(s, 3, r->push_id);
+	bind_str(s, 4, r->notify_to);
+	sqlite3_bind_int64(s, 5, r->created_ms);
+	return step_done(st, s);
+}
+
+
+/** The pushes of a PAP push-id; ENOENT when it has none */
+int store_pap_get(struct store *st, const char *pap_id, store_pap_h *h,
+		  void *arg)
+{
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!st || !pap_id)
+		return EINVAL;
+
+	s = st->stmt[S_PAP_GET];
+	bind_str(s, 1, pap_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const struct pap_rec r = {
+			.pap_id = col_str(s, 0), .addr = col_str(s, 1),
+			.push_id = col_str(s, 2), .notify_to = col_str(s, 3),
+			.created_ms = sqlite3_column_int64(s, 4),
+		};
+		++n;
+		if (h)
+			h(&r, arg);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE)
+		return db_err(st, rc);
+	return n ? 0 : ENOENT;
 }

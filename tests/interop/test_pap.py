@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""OMA PAP on POST /pap, driven by a small push initiator written here:
+push-message (multipart/related) -> push-response 1001 -> the push
+reaches a sippush-agent -> statusquery says delivered 1000; a duplicate
+push-id gets 2007; a TYPE=PLMN address is mapped by --plmn-domain; a push
+to an offline user is cancelled (cancel-result 1000, then statusquery
+cancelled); a ccq-message returns the terminal's capabilities; malformed
+and hostile documents get a badmessage-response naming the fragment."""
+import html
+import os
+import re
+import sys
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Daemon, check, run, wait_until
+from test_agent import Agent
+
+DT = ('<?xml version="1.0"?>\n<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP '
+      '2.1//EN" "http://www.openmobilealliance.org/tech/DTD/pap_2.1.dtd">\n')
+
+
+def post(d, body, ctype):
+    req = urllib.request.Request(d.base + "/pap", data=body, method="POST",
+                                 headers={"Content-Type": ctype})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def push_message(d, push_id, addrs, content=b"hello", app="mms.ua",
+                 extra=""):
+    xml = DT + ('<pap><push-message push-id="%s"%s>' % (push_id, extra) +
+                "".join('<address address-value="%s"/>' % a for a in addrs)
+                + '<quality-of-service priority="high" '
+                'delivery-method="confirmed"/></push-message></pap>')
+    b = "pap-boundary-1"
+    body = ("--%s\r\nContent-Type: application/xml\r\n\r\n%s\r\n"
+            "--%s\r\nContent-Type: text/plain\r\n"
+            "X-Wap-Application-Id: x-wap-application:%s\r\n\r\n"
+            % (b, xml, b, app)).encode() + content + \
+        ("\r\n--%s--\r\n" % b).encode()
+    return post(d, body, 'multipart/related; type="application/xml"; '
+                'boundary=%s' % b)
+
+
+def simple(d, xml):
+    return post(d, (DT + xml).encode(), "application/xml")
+
+
+def code(doc):
+    m = re.search(r'code="(\d+)"', doc)
+    return m.group(1) if m else None
+
+
+def user(name):
+    return "WAPPUSH=sip%%3A%s%%40example.com/TYPE=USER@ppg.example" % name
+
+
+def test_pap_flow(env):
+    d = Daemon(env, "--plmn-domain", "example.com").start()
+    a = Agent(env, "alice", d.sip_port).start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "registered")
+
+    st, doc = push_message(d, "pi-1", [user("alice")])
+    check(st == 202 and "<push-response" in doc and code(doc) == "1001",
+          "push-response: %s %s" % (st, doc))
+    wait_until(lambda: [f for f in a.files() if not f.endswith(".meta")],
+               10, "the push at the agent")
+    wait_until(lambda: 'message-state="delivered"' in simple(
+        d, '<pap><statusquery-message push-id="pi-1"/></pap>')[1], 10,
+        "statusquery delivered")
+    st, doc = simple(d, '<pap><statusquery-message push-id="pi-1"/></pap>')
+    check(st == 202 and 'code="1000"' in doc and
+          user("alice") in doc, "statusquery: %s" % doc)
+
+    st, doc = push_message(d, "pi-1", [user("alice")])
+    check(code(doc) == "2007", "duplicate push-id: %s" % doc)
+
+    # PLMN address, mapped; the user is offline: cancel it
+    st, doc = push_message(d, "pi-2", ["WAPPUSH=%2B15551234567/TYPE=PLMN@"
+                                       "ppg.example"])
+    check(code(doc) == "1001", "PLMN push: %s" % doc)
+    st, doc = simple(d, '<pap><statusquery-message push-id="pi-2"/></pap>')
+    check('message-state="pending"' in doc and 'code="1001"' in doc,
+          "pending: %s" % doc)
+    st, doc = simple(d, '<pap><cancel-message push-id="pi-2"/></pap>')
+    check("<cancel-response" in doc and code(doc) == "1000",
+          "cancel: %s" % doc)
+    st, doc = simple(d, '<pap><statusquery-message push-id="pi-2"/></pap>')
+    check('message-state="cancelled"' in doc, "after cancel: %s" % doc)
+    st, doc = simple(d, '<pap><cancel-message push-id="pi-9"/></pap>')
+    check(code(doc) == "2004", "unknown push-id: %s" % doc)
+
+    st, doc = simple(d, '<pap><ccq-message query-id="q-1"><address '
+                     'address-value="%s"/></ccq-message></pap>' %
+                     user("alice"))
+    check("<ccq-response" in doc and code(doc) == "1000" and
+          "mms.ua" in doc, "ccq: %s" % doc)
+    d.stop()
+    rows = d.db_rows("SELECT pap_id, count(*) FROM pap_pushes GROUP BY "
+                     "pap_id ORDER BY pap_id")
+    check(rows == [("pi-1", 1), ("pi-2", 1)], "store: %s" % rows)
+
+
+def test_pap_bad(env):
+    d = Daemon(env).start()
+    cases = [
+        ("<pap><push-message push-id=\"x\"><address address-value=\"a\">"
+         "</push-message></pap>", "2000", "</push-message>"),
+        ('<?xml version="1.0"?><!DOCTYPE pap [<!ENTITY a "aaaa">'
+         '<!ENTITY b "&a;&a;&a;&a;&a;&a;">]><pap>&b;</pap>', "2000",
+         "ENTITY"),
+        ('<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP 9.0//EN" "x"><pap/>',
+         "3002", ""),
+        ("not xml at all", "2000", ""),
+    ]
+    for xml, c, frag in cases:
+        st, doc = post(d, xml.encode(), "application/xml")
+        check(st == 400 and "<badmessage-response" in doc and
+              code(doc) == c and frag in html.unescape(doc),
+              "%r -> %s %s" % (xml, st, doc))
+    # a push for an address that is no AoR: 2002; no content part: 2000
+    st, doc = push_message(d, "pi-3", ["WAPPUSH=nobody/TYPE=USER@p"])
+    check(code(doc) == "2002", "bad address: %s" % doc)
+    st, doc = simple(d, '<pap><push-message push-id="pi-4"><address '
+                     'address-value="%s"/></push-message></pap>' %
+                     user("bob"))
+    check(code(doc) == "2000", "no content: %s" % doc)
+    # still serving
+    st, doc = push_message(d, "pi-5", [user("bob")])
+    check(code(doc) == "1001", "after bad input: %s" % doc)
+
+
+if __name__ == "__main__":
+    run([test_pap_flow, test_pap_bad])
