@@ -88,6 +88,7 @@ static const struct option longopts[] = {
 	{"msrps",        no_argument,       NULL, 27},
 	{"pap-app",      required_argument, NULL, 28},
 	{"plmn-domain",  required_argument, NULL, 29},
+	{"notify-allow-private", no_argument, NULL, 30},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -143,6 +144,8 @@ static void usage(void)
 "                         certificate checked against its SDP fingerprint)\n"
 "  --pap-app ID           PAP: application when the content names none\n"
 "  --plmn-domain DOMAIN   PAP: TYPE=PLMN +E164 -> sip:+E164@DOMAIN\n"
+"  --notify-allow-private PAP result notifications to loopback/private\n"
+"                         addresses too\n"
 "  --log-level LEVEL      error, warn, info, debug (default info)\n"
 "  --help, --version\n");
 }
@@ -299,6 +302,7 @@ static int apply(int c, const char *v, struct conf *cf)
 		return err;
 	case 25: str_ncpy(cf->spool, v, sizeof(cf->spool)); return 0;
 	case 27: cf->sc.msrps = true; return 0;
+	case 30: cf->sc.notify_allow_private = true; return 0;
 	case 28: {
 		struct pl in = PL_INIT, norm;
 

@@ -24,4 +24,6 @@ typedef void (fetch_h)(int err, const char *why, struct mbuf *mb,
 int fetcher_alloc(struct fetcher **fp, const struct fetch_limits *lim);
 int fetch_start(struct fetcher *f, const char *url, int64_t size,
 		const uint8_t *sha1, fetch_h *h, void *arg);
+int fetch_post(struct fetcher *f, const char *url, const char *ctype,
+	       const uint8_t *body, size_t len, fetch_h *h, void *arg);
 bool fetch_addr_public(const struct sa *sa);

@@ -43,6 +43,7 @@ struct sender_conf {
 	uint32_t session_expires;    /**< RFC 4028 interval asked (1800 s) */
 	size_t msrp_chunk;           /**< MSRP chunk size sent (64 KiB)    */
 	bool msrps;                  /**< offer MSRP over TLS only         */
+	bool notify_allow_private;   /**< PAP notifications to loopback/LAN */
 	bool allow_private_fetch;    /**< UAProf from loopback/private     */
 };
 

@@ -140,6 +140,8 @@ typedef void (store_sub_h)(const struct sub_rec *r, void *arg);
 typedef void (store_caps_h)(const struct caps_rec *r, void *arg);
 typedef void (store_file_h)(const struct file_rec *f, void *arg);
 typedef void (store_pap_h)(const struct pap_rec *r, void *arg);
+typedef void (store_note_h)(int64_t id, const char *url, const char *body,
+			    uint32_t attempts, int64_t next_ms, void *arg);
 
 int  store_open(struct store **stp, const char *path,
 		const struct store_opts *opts);
@@ -181,3 +183,11 @@ int  store_files_final(struct store *st, store_file_h *h, void *arg);
 int  store_pap_add(struct store *st, const struct pap_rec *r);
 int  store_pap_get(struct store *st, const char *pap_id, store_pap_h *h,
 		   void *arg);
+int  store_pap_by_push(struct store *st, const char *push_id,
+		       store_pap_h *h, void *arg);
+int  store_note_add(struct store *st, const char *url, const char *body,
+		    int64_t next_ms, int64_t *id);
+int  store_note_del(struct store *st, int64_t id);
+int  store_note_update(struct store *st, int64_t id, uint32_t attempts,
+		       int64_t next_ms);
+int  store_note_load(struct store *st, store_note_h *h, void *arg);

@@ -32,6 +32,9 @@ struct job {
 	uint8_t sha1[20];
 	bool check_sha1;
 	bool refused;             /**< the address was not allowed       */
+	bool post;                /**< a POST: any 2xx is success        */
+	struct mbuf *req;         /**< its body                          */
+	struct curl_slist *hdrs;
 	bool too_big;
 	char err[CURL_ERROR_SIZE];
 };
@@ -53,6 +56,8 @@ static void job_destructor(void *arg)
 		curl_easy_cleanup(j->easy);
 	}
 	mem_deref(j->mb);
+	mem_deref(j->req);
+	curl_slist_free_all(j->hdrs);
 }
 
 
@@ -152,7 +157,7 @@ static void finish(struct job *j, CURLcode rc)
 		re_snprintf(why, sizeof(why), "fetch failed: %s",
 			    j->err[0] ? j->err : curl_easy_strerror(rc));
 	}
-	else if (status != 200) {
+	else if (j->post ? (status < 200 || status > 299) : status != 200) {
 		err = EIO;
 		re_snprintf(why, sizeof(why), "HTTP status %ld", status);
 	}
@@ -286,6 +291,47 @@ int fetcher_alloc(struct fetcher **fp, const struct fetch_limits *lim)
 	(void)curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	(void)curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
 	*fp = f;
+	return 0;
+}
+
+
+/**
+ * POST a body (a PAP result notification) with the same bounds; any 2xx
+ * is success, redirects are not followed.
+ */
+int fetch_post(struct fetcher *f, const char *url, const char *ctype,
+	       const uint8_t *body, size_t len, fetch_h *h, void *arg)
+{
+	struct job *j;
+	char hdr[160];
+	int err;
+
+	if (!f || !url || !ctype || !body || !h)
+		return EINVAL;
+
+	err = fetch_start(f, url, -1, NULL, h, arg);
+	if (err)
+		return err;
+
+	j = f->jobs.tail->data;
+	(void)curl_multi_remove_handle(f->multi, j->easy);
+	j->post = true;
+	j->req = mbuf_alloc(len ? len : 1);
+	re_snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
+	j->hdrs = curl_slist_append(NULL, hdr);
+	if (!j->req || !j->hdrs || mbuf_write_mem(j->req, body, len)) {
+		mem_deref(j);
+		return ENOMEM;
+	}
+	(void)curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->req->buf);
+	(void)curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+			       (curl_off_t)len);
+	(void)curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->hdrs);
+	(void)curl_easy_setopt(j->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	if (curl_multi_add_handle(f->multi, j->easy) != CURLM_OK) {
+		mem_deref(j);
+		return ENOMEM;
+	}
 	return 0;
 }
 

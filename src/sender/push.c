@@ -123,6 +123,7 @@ static void push_finish(struct push *p, enum push_state ps)
 	p->final = true;
 	(void)store_push_final(s->st, p->id, push_state_name(ps),
 			       sender_now_ms());
+	papnotify_final(p, ps);   /* in the same transaction */
 
 	/* a final push's files are not needed any more */
 	for (size_t i = 0; i < p->nfiles; i++)

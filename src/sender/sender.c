@@ -51,6 +51,8 @@ static void destructor(void *arg)
 	mem_deref(s->subs);
 	mem_deref(s->caps);
 	mem_deref(s->fetcher);
+	list_flush(&s->notes);
+	mem_deref(s->notifier);
 }
 
 
@@ -136,6 +138,17 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 		err = fetcher_alloc(&s->fetcher, &lim);
 		if (err)
 			goto out;
+
+		/* PAP initiators are configured peers: their private
+		 * addresses only with --notify-allow-private */
+		const struct fetch_limits nlim = {
+			.max_size = 65536, .timeout_ms = 10000,
+			.allow_private = conf->notify_allow_private,
+		};
+
+		err = fetcher_alloc(&s->notifier, &nlim);
+		if (err)
+			goto out;
 	}
 
 	err = sipsess_listen(&s->sess_sock, sip, 64, sess_conn_h, s);
@@ -147,6 +160,7 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	err = caps_load(s);
 	err = err ? err : sub_load(s);
 	err = err ? err : push_load(s);
+	err = err ? err : papnotify_load(s);
 	if (!err)
 		(void)store_files_final(st, unlink_h, NULL);
 	if (err)

@@ -142,6 +142,8 @@ struct sender {
 	struct fetcher *fetcher; /**< UAProf documents                    */
 	struct sipsess_sock *sess_sock;
 	struct tls *msrp_tls;    /**< msrps client context (--msrps)      */
+	struct fetcher *notifier;/**< PAP result notifications            */
+	struct list notes;       /**< their queue (papnotify.c)           */
 	struct list uncommitted; /**< accepted this turn, not yet durable  */
 	struct list paced;       /**< targets waiting for a pacing token   */
 	struct list awaiting;    /**< deliveries whose REFER was accepted  */
@@ -206,6 +208,10 @@ bool refer_response(struct target *t, struct delivery *d, int err,
 		    const struct sip_msg *msg);
 bool refer_notify(struct sender *s, const struct sip_msg *msg);
 void refer_sub_ready(struct sub *sub);
+
+/* papnotify.c */
+void papnotify_final(struct push *p, enum push_state ps);
+int  papnotify_load(struct sender *s);
 
 /* session.c */
 int  session_start(struct target *t, struct delivery *d);

@@ -17,7 +17,8 @@ enum stmt_id {
 	S_PUSH_GET, S_PUSH_TOKEN, S_DLV_PUT, S_MAX_SEQ, S_PURGE_DLV,
 	S_PURGE_PUSH, S_SUB_PUT, S_SUB_DEL, S_SUB_LOAD, S_CAPS_PUT,
 	S_CAPS_LOAD, S_FILE_ADD, S_FILES_OF, S_FILES_FINAL, S_PURGE_FILES,
-	S_PAP_ADD, S_PAP_GET, S_PURGE_PAP, S_COUNT
+	S_PAP_ADD, S_PAP_GET, S_PURGE_PAP, S_PAP_BY_PUSH, S_NOTE_ADD,
+	S_NOTE_DEL, S_NOTE_UPD, S_NOTE_LOAD, S_COUNT
 };
 
 static const char *stmt_sql[S_COUNT] = {
@@ -76,6 +77,14 @@ static const char *stmt_sql[S_COUNT] = {
 		      "pap_pushes WHERE pap_id=? ORDER BY rowid",
 	[S_PURGE_PAP] = "DELETE FROM pap_pushes WHERE push_id IN (SELECT id "
 			"FROM pushes WHERE final_ms>0 AND final_ms<?)",
+	[S_PAP_BY_PUSH] = "SELECT pap_id,addr,push_id,notify_to,created_ms "
+			  "FROM pap_pushes WHERE push_id=?",
+	[S_NOTE_ADD] = "INSERT INTO pap_notify(url,body,attempts,next_ms) "
+		       "VALUES(?,?,0,?)",
+	[S_NOTE_DEL] = "DELETE FROM pap_notify WHERE id=?",
+	[S_NOTE_UPD] = "UPDATE pap_notify SET attempts=?,next_ms=? WHERE id=?",
+	[S_NOTE_LOAD] = "SELECT id,url,body,attempts,next_ms FROM pap_notify "
+			"ORDER BY id",
 	[S_FILE_ADD] = "INSERT INTO push_files(push_id,idx,path,filename,ctype,"
 		       "disposition,size,sha1) VALUES(?,?,?,?,?,?,?,?)",
 	[S_FILES_OF] = "SELECT push_id,idx,path,filename,ctype,disposition,"
@@ -138,6 +147,11 @@ static const char *migrations[] = {
 	" push_id TEXT NOT NULL, notify_to TEXT, created_ms INTEGER NOT NULL,"
 	" PRIMARY KEY(pap_id, addr));"
 	"CREATE INDEX pap_by_push ON pap_pushes(push_id);",
+
+	/* 6: PAP result notifications waiting to be POSTed */
+	"CREATE TABLE pap_notify(id INTEGER PRIMARY KEY, url TEXT NOT NULL,"
+	" body TEXT NOT NULL, attempts INTEGER NOT NULL,"
+	" next_ms INTEGER NOT NULL);",
 };
 
 struct waiter {
@@ -1085,4 +1099,98 @@ int store_pap_get(struct store *st, const char *pap_id, store_pap_h *h,
 	if (rc != SQLITE_DONE)
 		return db_err(st, rc);
 	return n ? 0 : ENOENT;
+}
+
+
+int store_pap_by_push(struct store *st, const char *push_id, store_pap_h *h,
+		      void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !push_id || !h)
+		return EINVAL;
+
+	s = st->stmt[S_PAP_BY_PUSH];
+	bind_str(s, 1, push_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const struct pap_rec r = {
+			.pap_id = col_str(s, 0), .addr = col_str(s, 1),
+			.push_id = col_str(s, 2), .notify_to = col_str(s, 3),
+			.created_ms = sqlite3_column_int64(s, 4),
+		};
+		h(&r, arg);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? 0 : db_err(st, rc);
+}
+
+
+int store_note_add(struct store *st, const char *url, const char *body,
+		   int64_t next_ms, int64_t *id)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!st || !url || !body || !id)
+		return EINVAL;
+
+	s = wstmt(st, S_NOTE_ADD, &err);
+	if (!s)
+		return err;
+	bind_str(s, 1, url);
+	bind_str(s, 2, body);
+	sqlite3_bind_int64(s, 3, next_ms);
+	err = step_done(st, s);
+	if (!err)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return err;
+}
+
+
+int store_note_del(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	s = st ? wstmt(st, S_NOTE_DEL, &err) : NULL;
+	if (!s)
+		return st ? err : EINVAL;
+	sqlite3_bind_int64(s, 1, id);
+	return step_done(st, s);
+}
+
+
+int store_note_update(struct store *st, int64_t id, uint32_t attempts,
+		      int64_t next_ms)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	s = st ? wstmt(st, S_NOTE_UPD, &err) : NULL;
+	if (!s)
+		return st ? err : EINVAL;
+	sqlite3_bind_int64(s, 1, attempts);
+	sqlite3_bind_int64(s, 2, next_ms);
+	sqlite3_bind_int64(s, 3, id);
+	return step_done(st, s);
+}
+
+
+int store_note_load(struct store *st, store_note_h *h, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !h)
+		return EINVAL;
+
+	s = st->stmt[S_NOTE_LOAD];
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		h(sqlite3_column_int64(s, 0), col_str(s, 1), col_str(s, 2),
+		  (uint32_t)sqlite3_column_int64(s, 3),
+		  sqlite3_column_int64(s, 4), arg);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : db_err(st, rc);
 }

@@ -136,5 +136,94 @@ def test_pap_bad(env):
     check(code(doc) == "1001", "after bad input: %s" % doc)
 
 
+
+
+class Notes:
+    """The push initiator's HTTP listener for result notifications; the
+    first `fail` requests get 503."""
+
+    def __init__(self, port=0, fail=0):
+        import http.server
+        import threading
+        outer = self
+        self.bodies = []
+        self.fail = fail
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n).decode()
+                if outer.fail > 0:
+                    outer.fail -= 1
+                    self.send_response(503)
+                else:
+                    outer.bodies.append(body)
+                    self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.srv = http.server.HTTPServer(("127.0.0.1", port), H)
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_pap_result_notifications(env):
+    """A resultnotification-message reaches the initiator's listener when
+    the push ends (after a 503 and a retry), and one that could not be
+    sent survives a kill -9 of sippushd."""
+    import socket
+    notes = Notes(fail=1)
+    d = Daemon(env, "--notify-allow-private").start()
+    a = Agent(env, "alice", d.sip_port).start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "registered")
+    url = "http://127.0.0.1:%d/notify" % notes.port
+    st, doc = push_message(d, "rn-1", [user("alice")],
+                           extra=' ppg-notify-requested-to="%s"' % url)
+    check(code(doc) == "1001", "push: %s" % doc)
+    wait_until(lambda: notes.bodies, 15, "the result notification")
+    body = notes.bodies[0]
+    check("<resultnotification-message" in body and 'push-id="rn-1"' in
+          body and 'message-state="delivered"' in body and
+          'code="1000"' in body and user("alice") in body,
+          "notification: %s" % body)
+    check(notes.fail == 0, "the 503 was not retried")
+    notes.close()
+
+    # nobody listens yet: the notification waits in the store
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    url = "http://127.0.0.1:%d/notify" % port
+    st, doc = push_message(d, "rn-2", [user("nobody")],
+                           extra=' ppg-notify-requested-to="%s"' % url)
+    check(code(doc) == "1001", "push: %s" % doc)
+    st, doc = simple(d, '<pap><cancel-message push-id="rn-2"/></pap>')
+    check(code(doc) == "1000", "cancel: %s" % doc)
+    import time
+    time.sleep(0.5)   # a first attempt fails (connection refused)
+    d.kill9()
+    check(d.db_rows("SELECT count(*) FROM pap_notify") == [(1,)],
+          "the notification is not in the store")
+    later = Notes(port=port)
+    d.start()
+    wait_until(lambda: later.bodies, 20, "the notification after restart")
+    check('push-id="rn-2"' in later.bodies[0] and
+          'message-state="cancelled"' in later.bodies[0],
+          "notification: %s" % later.bodies[0])
+    later.close()
+    d.stop()
+    check(d.db_rows("SELECT count(*) FROM pap_notify") == [(0,)],
+          "a confirmed notification stays in the store")
+
+
 if __name__ == "__main__":
-    run([test_pap_flow, test_pap_bad])
+    run([test_pap_flow, test_pap_bad, test_pap_result_notifications])
