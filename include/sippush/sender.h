@@ -80,6 +80,8 @@ struct push_req {
 	const char *disposition;     /**< "render" or "attachment"         */
 	int priority;                /**< 0..9, higher first                */
 	uint32_t ttl;                /**< 0: default                        */
+	int64_t not_before;          /**< unix s: deliver from then (PAP
+					  deliver-after); 0: at once     */
 	const struct push_file *filev;   /**< content as files, or NULL    */
 	size_t filen;
 };

@@ -52,6 +52,7 @@ struct push_rec {
 	const char *token;       /**< content-indirection token, or NULL    */
 	const char *filename;    /**< session mode: the file's name, or NULL */
 	const char *disposition; /**< "render"/"attachment", or NULL       */
+	int64_t not_before_ms;   /**< deferred delivery; 0: none           */
 	const char *state;
 	int priority;
 	uint32_t ttl;

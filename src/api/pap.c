@@ -131,17 +131,12 @@ static int push_message(const struct papapi *pa, const struct pap_doc *d,
 	    !pushjson_ctype_ok(ctype))
 		return badmessage(xml, 2000, "content part without a valid "
 				  "Content-Type", "");
-	if (d->deliver_after > now)
-		return re_sdprintf(xml, "%s<push-response push-id=\"%H\" "
-				   "reply-time=\"%H\"><response-result code="
-				   "\"3001\" desc=\"deliver-after-timestamp "
-				   "is not supported\"/></push-response>"
-				   "</pap>\n", head, pap_escape_print,
-				   d->push_id, now_print, NULL);
 	if (d->deliver_before) {
-		if (d->deliver_before <= now)
+		if (d->deliver_before <= now ||
+		    d->deliver_before <= d->deliver_after)
 			return badmessage(xml, 2000, "deliver-before-"
-					  "timestamp has passed", "");
+					  "timestamp has passed or is not "
+					  "after deliver-after-timestamp", "");
 		ttl = (uint32_t)(d->deliver_before - now);
 	}
 
@@ -180,6 +175,7 @@ static int push_message(const struct papapi *pa, const struct pap_doc *d,
 		pr.ttl = ttl;
 		pr.priority = !strcmp(d->priority, "high") ? 9 :
 			!strcmp(d->priority, "low") ? 1 : 5;
+		pr.not_before = d->deliver_after > now ? d->deliver_after : 0;
 		err = sender_push_accept(pa->s, &pr, id, sizeof(id));
 		rec = (struct pap_rec){
 			.pap_id = d->push_id, .addr = d->addr[i],

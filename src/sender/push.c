@@ -52,6 +52,7 @@ static void push_destructor(void *arg)
 		pfile_release(&p->files[i]);
 
 	tmr_cancel(&p->tmr);
+	tmr_cancel(&p->tmr_defer);
 	hash_unlink(&p->he);
 	list_unlink(&p->wle);
 	hash_unlink(&p->tle);
@@ -377,10 +378,26 @@ static int push_plan(struct push *p, size_t *ndlv)
 }
 
 
+static void push_start(struct push *p);
+
+
+static void defer_tmr(void *arg)
+{
+	push_start(arg);
+}
+
+
 static void push_start(struct push *p)
 {
+	const int64_t wait = p->not_before_ms - sender_now_ms();
 	size_t n = 0;
 	int err;
+
+	/* deferred delivery (PAP deliver-after-timestamp): not yet */
+	if (wait > 0) {
+		tmr_start(&p->tmr_defer, (uint64_t)wait, defer_tmr, p);
+		return;
+	}
 
 	err = push_plan(p, &n);
 	if (err)
@@ -582,6 +599,7 @@ static int push_alloc(struct push **pp, struct sender *s)
 		return ENOMEM;
 	p->s = s;
 	tmr_init(&p->tmr);
+	tmr_init(&p->tmr_defer);
 	*pp = p;
 	return 0;
 }
@@ -626,6 +644,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	p->priority = r->priority;
 	p->ttl = r->ttl ? r->ttl : s->conf.default_ttl;
 	r->ttl = p->ttl;   /* echoed back to the initiator */
+	p->not_before_ms = r->not_before ? r->not_before * 1000 : 0;
 	p->expires_ms = p->created_ms + (int64_t)p->ttl * 1000;
 
 	err  = str_dup(&p->aor, r->aor);
@@ -697,6 +716,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 		.url = p->url, .method = p->method, .target = p->target,
 		.topic = p->topic, .token = p->token, .state = "pending",
 		.filename = p->filename, .disposition = p->disposition,
+		.not_before_ms = p->not_before_ms,
 		.priority = p->priority, .ttl = p->ttl,
 		.created_ms = p->created_ms, .expires_ms = p->expires_ms,
 	};
@@ -839,6 +859,7 @@ static void load_push_h(const struct push_rec *r, void *arg)
 	p->ttl = r->ttl;
 	p->created_ms = r->created_ms;
 	p->expires_ms = r->expires_ms;
+	p->not_before_ms = r->not_before_ms;
 	p->committed = true;
 	err  = str_dup(&p->aor, r->aor);
 	err |= str_dup(&p->app, r->app);

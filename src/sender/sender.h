@@ -92,6 +92,8 @@ struct push {
 	int64_t created_ms, expires_ms;
 	struct list dlvs;        /**< struct delivery                      */
 	struct tmr tmr;          /**< TTL                                  */
+	struct tmr tmr_defer;    /**< deferred delivery                    */
+	int64_t not_before_ms;   /**< 0: at once                           */
 	bool committed;
 	bool final;
 };

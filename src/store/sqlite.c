@@ -36,12 +36,13 @@ static const char *stmt_sql[S_COUNT] = {
 			"FROM terminals",
 	[S_PUSH_ADD] = "INSERT INTO pushes(id,seq,aor,app,ctype,body,url,"
 		       "method,target,topic,token,state,priority,ttl,"
-		       "created_ms,expires_ms,final_ms,filename,disposition) "
-		       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?)",
+		       "created_ms,expires_ms,final_ms,filename,disposition,"
+		       "not_before_ms) "
+		       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?)",
 	[S_PUSH_FINAL] = "UPDATE pushes SET state=?,final_ms=? WHERE id=?",
 #define PUSH_COLS "id,seq,aor,app,ctype,body,url,method,target,topic,token," \
 		  "state,priority,ttl,created_ms,expires_ms,final_ms,filename," \
-		  "disposition"
+		  "disposition,not_before_ms"
 	[S_PUSH_PENDING] = "SELECT " PUSH_COLS " FROM pushes "
 			   "WHERE final_ms=0 ORDER BY seq",
 	[S_DLV_BY_PUSH] = "SELECT push_id,tkey,terminal,ruri,route,method,"
@@ -152,6 +153,10 @@ static const char *migrations[] = {
 	"CREATE TABLE pap_notify(id INTEGER PRIMARY KEY, url TEXT NOT NULL,"
 	" body TEXT NOT NULL, attempts INTEGER NOT NULL,"
 	" next_ms INTEGER NOT NULL);",
+
+	/* 7: deferred delivery (PAP deliver-after-timestamp) */
+	"ALTER TABLE pushes ADD COLUMN not_before_ms INTEGER NOT NULL"
+	" DEFAULT 0;",
 };
 
 struct waiter {
@@ -625,6 +630,7 @@ int store_push_add(struct store *st, const struct push_rec *p)
 	sqlite3_bind_int64(s, 16, p->expires_ms);
 	bind_str(s, 17, p->filename);
 	bind_str(s, 18, p->disposition);
+	sqlite3_bind_int64(s, 19, p->not_before_ms);
 	return step_done(st, s);
 }
 
@@ -702,6 +708,7 @@ static void push_row(struct push_rec *p, sqlite3_stmt *s)
 	p->final_ms = sqlite3_column_int64(s, 16);
 	p->filename = col_str(s, 17);
 	p->disposition = col_str(s, 18);
+	p->not_before_ms = sqlite3_column_int64(s, 19);
 }
 
 

@@ -225,5 +225,33 @@ def test_pap_result_notifications(env):
           "a confirmed notification stays in the store")
 
 
+
+def test_pap_deferred(env):
+    """deliver-after-timestamp: nothing reaches the terminal before it,
+    the push goes once it has passed."""
+    import datetime
+    import time
+    d = Daemon(env).start()
+    a = Agent(env, "alice", d.sip_port).start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "registered")
+    after = datetime.datetime.now(datetime.timezone.utc) + \
+        datetime.timedelta(seconds=3)
+    t0 = time.time()
+    st, doc = push_message(d, "df-1", [user("alice")], extra=
+                           ' deliver-after-timestamp="%s"' %
+                           after.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    check(code(doc) == "1001", "push: %s" % doc)
+    time.sleep(1)
+    check([f for f in a.files() if not f.endswith(".meta")] == [],
+          "delivered before deliver-after-timestamp")
+    st, doc = simple(d, '<pap><statusquery-message push-id="df-1"/></pap>')
+    check('message-state="pending"' in doc, "status: %s" % doc)
+    wait_until(lambda: [f for f in a.files() if not f.endswith(".meta")],
+               10, "the deferred push")
+    check(time.time() - t0 >= 1.5, "too early")
+
+
 if __name__ == "__main__":
-    run([test_pap_flow, test_pap_bad, test_pap_result_notifications])
+    run([test_pap_flow, test_pap_bad, test_pap_result_notifications,
+         test_pap_deferred])
