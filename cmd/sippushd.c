@@ -2,6 +2,7 @@
  * @file sippushd.c  The Push Sender Agent daemon: options and wiring only
  */
 #include <errno.h>
+#include <signal.h>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,6 +47,7 @@ struct conf {
 	char contact_user[64];
 	char spool[520];
 	char pap_app[65];
+	char audit[512];
 	char plmn_domain[256];
 };
 
@@ -89,6 +91,7 @@ static const struct option longopts[] = {
 	{"pap-app",      required_argument, NULL, 28},
 	{"plmn-domain",  required_argument, NULL, 29},
 	{"notify-allow-private", no_argument, NULL, 30},
+	{"audit-log",    required_argument, NULL, 31},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -146,6 +149,8 @@ static void usage(void)
 "  --plmn-domain DOMAIN   PAP: TYPE=PLMN +E164 -> sip:+E164@DOMAIN\n"
 "  --notify-allow-private PAP result notifications to loopback/private\n"
 "                         addresses too\n"
+"  --audit-log FILE       one JSON line per final delivery (reopened on\n"
+"                         SIGHUP, for rotation)\n"
 "  --log-level LEVEL      error, warn, info, debug (default info)\n"
 "  --help, --version\n");
 }
@@ -303,6 +308,10 @@ static int apply(int c, const char *v, struct conf *cf)
 	case 25: str_ncpy(cf->spool, v, sizeof(cf->spool)); return 0;
 	case 27: cf->sc.msrps = true; return 0;
 	case 30: cf->sc.notify_allow_private = true; return 0;
+	case 31:
+		str_ncpy(cf->audit, v, sizeof(cf->audit));
+		cf->sc.audit_path = cf->audit;
+		return 0;
 	case 28: {
 		struct pl in = PL_INIT, norm;
 
@@ -452,6 +461,41 @@ static void signal_h(int sig)
 }
 
 
+static volatile sig_atomic_t hup;
+
+static void hup_h(int sig)
+{
+	(void)sig;
+	hup = 1;
+}
+
+
+/* SIGHUP is acted on from the loop, not from the signal handler */
+static struct tmr *hup_t;
+static struct sender **hup_s;
+
+static void hup_tmr(void *arg)
+{
+	(void)arg;
+	if (hup && *hup_s) {
+		hup = 0;
+		if (sender_reopen_logs(*hup_s))
+			plog(LOG_WARN, MOD, "SIGHUP: cannot reopen the logs");
+		else
+			plog(LOG_INFO, MOD, "SIGHUP: logs reopened");
+	}
+	tmr_start(hup_t, 200, hup_tmr, NULL);
+}
+
+
+static void hup_loop(struct tmr *t, struct sender **sp)
+{
+	hup_t = t;
+	hup_s = sp;
+	tmr_start(t, 200, hup_tmr, NULL);
+}
+
+
 /* arg: where the sender will be; it listens before libre's sipsess so
  * that requests outside a session (INFO, ...) are answered here first */
 static bool sip_req_h(const struct sip_msg *msg, void *arg)
@@ -592,7 +636,16 @@ int main(int argc, char *argv[])
 	plog(LOG_INFO, MOD, "SIP on %J (UDP rcvbuf %d), HTTP on %J, "
 	     "store %s", &cf->sip, got, &cf->http, cf->db);
 
-	err = re_main(signal_h);
+	{
+		struct tmr t;
+
+		/* SIGHUP: reopen the audit log (rotation) */
+		tmr_init(&t);
+		(void)signal(SIGHUP, hup_h);
+		hup_loop(&t, &s);
+		err = re_main(signal_h);
+		tmr_cancel(&t);
+	}
 
  out:
 	mem_deref(api);

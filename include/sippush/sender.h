@@ -44,6 +44,7 @@ struct sender_conf {
 	size_t msrp_chunk;           /**< MSRP chunk size sent (64 KiB)    */
 	bool msrps;                  /**< offer MSRP over TLS only         */
 	bool notify_allow_private;   /**< PAP notifications to loopback/LAN */
+	const char *audit_path;      /**< one JSON line per final delivery */
 	bool allow_private_fetch;    /**< UAProf from loopback/private     */
 };
 
@@ -80,6 +81,8 @@ struct push_req {
 	const char *disposition;     /**< "render" or "attachment"         */
 	int priority;                /**< 0..9, higher first                */
 	uint32_t ttl;                /**< 0: default                        */
+	const char *initiator;       /**< for the audit log: a static string
+					  ("api", "pap"); NULL: "api"    */
 	int64_t not_before;          /**< unix s: deliver from then (PAP
 					  deliver-after); 0: at once     */
 	const struct push_file *filev;   /**< content as files, or NULL    */
@@ -125,3 +128,4 @@ struct push_outcome {
 int  sender_push_outcome(struct sender *s, const char *id,
 			 struct push_outcome *o);
 int  sender_purge(struct sender *s);
+int  sender_reopen_logs(struct sender *s);

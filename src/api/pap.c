@@ -176,6 +176,7 @@ static int push_message(const struct papapi *pa, const struct pap_doc *d,
 		pr.priority = !strcmp(d->priority, "high") ? 9 :
 			!strcmp(d->priority, "low") ? 1 : 5;
 		pr.not_before = d->deliver_after > now ? d->deliver_after : 0;
+		pr.initiator = "pap";
 		err = sender_push_accept(pa->s, &pr, id, sizeof(id));
 		rec = (struct pap_rec){
 			.pap_id = d->push_id, .addr = d->addr[i],

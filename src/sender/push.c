@@ -165,6 +165,7 @@ void push_delivery_final(struct delivery *d)
 	else
 		++s->stats.failed;
 
+	audit_delivery(d);
 	check_final(d->p);
 }
 
@@ -645,6 +646,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	p->ttl = r->ttl ? r->ttl : s->conf.default_ttl;
 	r->ttl = p->ttl;   /* echoed back to the initiator */
 	p->not_before_ms = r->not_before ? r->not_before * 1000 : 0;
+	p->initiator = r->initiator ? r->initiator : "api";
 	p->expires_ms = p->created_ms + (int64_t)p->ttl * 1000;
 
 	err  = str_dup(&p->aor, r->aor);

@@ -53,6 +53,8 @@ static void destructor(void *arg)
 	mem_deref(s->fetcher);
 	list_flush(&s->notes);
 	mem_deref(s->notifier);
+	if (s->audit)
+		(void)fclose(s->audit);
 }
 
 
@@ -149,6 +151,13 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 		err = fetcher_alloc(&s->notifier, &nlim);
 		if (err)
 			goto out;
+	}
+
+	err = audit_reopen(s);
+	if (err) {
+		plog(LOG_ERROR, MOD, "%s: cannot open the audit log: %m",
+		     conf->audit_path, err);
+		goto out;
 	}
 
 	err = sipsess_listen(&s->sess_sock, sip, 64, sess_conn_h, s);
@@ -578,4 +587,11 @@ int sender_purge(struct sender *s)
 	if (!err && n)
 		plog(LOG_INFO, MOD, "purged %u final pushes", n);
 	return err;
+}
+
+
+/** SIGHUP: files that rotate are opened again */
+int sender_reopen_logs(struct sender *s)
+{
+	return audit_reopen(s);
 }

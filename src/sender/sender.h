@@ -1,6 +1,7 @@
 /**
  * @file src/sender/sender.h  Internals of the Push Sender Agent engine
  */
+#include <stdio.h>
 #include <sippush/outcome.h>
 #include <sippush/method.h>
 #include <sippush/store.h>
@@ -84,6 +85,7 @@ struct push {
 	uint64_t seq;
 	char *aor, *app, *ctype, *url, *method, *target, *topic, *token;
 	char *filename, *disposition;
+	const char *initiator;   /**< "api" or "pap" (static)              */
 	struct mbuf *body;
 	struct pfile *files;     /**< mem array of nfiles, or NULL         */
 	size_t nfiles;
@@ -146,6 +148,7 @@ struct sender {
 	struct tls *msrp_tls;    /**< msrps client context (--msrps)      */
 	struct fetcher *notifier;/**< PAP result notifications            */
 	struct list notes;       /**< their queue (papnotify.c)           */
+	FILE *audit;             /**< --audit-log, or NULL                */
 	struct list uncommitted; /**< accepted this turn, not yet durable  */
 	struct list paced;       /**< targets waiting for a pacing token   */
 	struct list awaiting;    /**< deliveries whose REFER was accepted  */
@@ -210,6 +213,10 @@ bool refer_response(struct target *t, struct delivery *d, int err,
 		    const struct sip_msg *msg);
 bool refer_notify(struct sender *s, const struct sip_msg *msg);
 void refer_sub_ready(struct sub *sub);
+
+/* audit.c */
+void audit_delivery(const struct delivery *d);
+int  audit_reopen(struct sender *s);
 
 /* papnotify.c */
 void papnotify_final(struct push *p, enum push_state ps);

@@ -252,6 +252,40 @@ def test_pap_deferred(env):
     check(time.time() - t0 >= 1.5, "too early")
 
 
+
+def test_audit_log(env):
+    """One JSON line per final delivery; SIGHUP reopens the file after a
+    rotation (rename)."""
+    import json
+    import signal
+    log = env.path("audit.log")
+    d = Daemon(env, "--audit-log", log).start()
+    a = Agent(env, "alice", d.sip_port).start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "registered")
+    st, doc = push_message(d, "au-1", [user("alice")])
+    wait_until(lambda: os.path.exists(log) and open(log).read(), 10,
+               "the audit line")
+    line = json.loads(open(log).read().splitlines()[0])
+    check(line["initiator"] == "pap" and line["user"] ==
+          "sip:alice@example.com" and line["app"] == "mms.ua" and
+          line["method"] == "message" and line["state"] == "delivered" and
+          line["sip_status"] == 200 and line["pap_code"] == 1000 and
+          line["size"] == 5, "audit: %s" % line)
+    os.rename(log, log + ".1")
+    os.kill(d.proc.pid, signal.SIGHUP)
+    wait_until(lambda: "logs reopened" in d.log(), 5, "the reopen")
+    pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                 content_type="text/plain", body="second")
+    d.wait_final(pid)
+    wait_until(lambda: os.path.exists(log) and open(log).read(), 10,
+               "a line in the new file")
+    line = json.loads(open(log).read().splitlines()[0])
+    check(line["push"] == pid and line["initiator"] == "api",
+          "after rotation: %s" % line)
+    check(len(open(log + ".1").read().splitlines()) == 1, "old file")
+
+
 if __name__ == "__main__":
     run([test_pap_flow, test_pap_bad, test_pap_result_notifications,
-         test_pap_deferred])
+         test_pap_deferred, test_audit_log])
