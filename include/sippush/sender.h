@@ -129,3 +129,5 @@ int  sender_push_outcome(struct sender *s, const char *id,
 			 struct push_outcome *o);
 int  sender_purge(struct sender *s);
 int  sender_reopen_logs(struct sender *s);
+int  sender_metrics_print(struct re_printf *pf, const struct sender *s);
+void sender_sip_response(struct sender *s, uint16_t scode);

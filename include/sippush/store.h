@@ -192,3 +192,5 @@ int  store_note_del(struct store *st, int64_t id);
 int  store_note_update(struct store *st, int64_t id, uint32_t attempts,
 		       int64_t next_ms);
 int  store_note_load(struct store *st, store_note_h *h, void *arg);
+struct histo;
+const struct histo *store_commit_histo(const struct store *st);

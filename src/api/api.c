@@ -570,34 +570,18 @@ static enum MHD_Result get_content(struct api *api,
 static enum MHD_Result get_metrics(struct api *api,
 				   struct MHD_Connection *conn)
 {
-	struct sender_stats st;
-	char buf[1024];
-	int n;
+	struct mbuf *mb = mbuf_alloc(4096);
+	struct re_printf pf = {print_mb, mb};
+	enum MHD_Result ret;
 
-	sender_stats(api->s, &st);
-	n = re_snprintf(buf, sizeof(buf),
-		"# TYPE sippush_pushes_accepted_total counter\n"
-		"sippush_pushes_accepted_total %llu\n"
-		"# TYPE sippush_deliveries_delivered_total counter\n"
-		"sippush_deliveries_delivered_total %llu\n"
-		"# TYPE sippush_deliveries_failed_total counter\n"
-		"sippush_deliveries_failed_total %llu\n"
-		"# TYPE sippush_messages_sent_total counter\n"
-		"sippush_messages_sent_total %llu\n"
-		"# TYPE sippush_pushes_pending gauge\n"
-		"sippush_pushes_pending %u\n"
-		"# TYPE sippush_terminals gauge\n"
-		"sippush_terminals %u\n"
-		"# TYPE sippush_messages_inflight gauge\n"
-		"sippush_messages_inflight %u\n"
-		"# TYPE sippush_subscriptions gauge\n"
-		"sippush_subscriptions %u\n",
-		(unsigned long long)st.accepted,
-		(unsigned long long)st.delivered,
-		(unsigned long long)st.failed, (unsigned long long)st.sent,
-		st.pending, st.terminals, st.inflight, st.subscriptions);
-	return reply(conn, 200, "text/plain; version=0.0.4", buf,
-		     n > 0 ? (size_t)n : 0, NULL, NULL);
+	if (!mb || sender_metrics_print(&pf, api->s)) {
+		mem_deref(mb);
+		return reply_error(conn, 503, "out of memory");
+	}
+	ret = reply(conn, 200, "text/plain; version=0.0.4", mb->buf, mb->end,
+		    NULL, NULL);
+	mem_deref(mb);
+	return ret;
 }
 
 

@@ -439,6 +439,8 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		return;
 
 	--t->s->stats.inflight;
+	if (!err)
+		sender_sip_response(t->s, msg->scode);
 	if (!d)
 		return;
 

@@ -647,6 +647,8 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	r->ttl = p->ttl;   /* echoed back to the initiator */
 	p->not_before_ms = r->not_before ? r->not_before * 1000 : 0;
 	p->initiator = r->initiator ? r->initiator : "api";
+	if (!strcmp(p->initiator, "pap"))
+		++s->accepted_pap;
 	p->expires_ms = p->created_ms + (int64_t)p->ttl * 1000;
 
 	err  = str_dup(&p->aor, r->aor);

@@ -75,6 +75,10 @@ static void purge_tmr(void *arg)
 }
 
 
+static const double latency_le[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+				     0.5, 1, 5, 30, 300, 3600};
+
+
 /* The file of a final push left behind by a crash */
 static void unlink_h(const struct file_rec *f, void *arg)
 {
@@ -108,6 +112,7 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 
 	s->conf = *conf;
 	s->sip = sip;
+	histo_init(&s->latency, latency_le, ARRAY_SIZE(latency_le));
 	s->st = st;
 	s->pace_last = tmr_jiffies();
 	s->tokens = conf->pace_burst;

@@ -7,6 +7,7 @@
 #include <sippush/store.h>
 #include <sippush/sender.h>
 #include <sippush/uaprofile.h>
+#include <sippush/histo.h>
 
 struct user {
 	struct le he;            /**< in sender.users, by AoR              */
@@ -160,6 +161,11 @@ struct sender {
 	bool sync_pending;
 	struct list *loading;    /**< push_load() collects here          */
 	struct sender_stats stats;
+	/* for /metrics */
+	uint64_t by_method_state[5][7];   /**< plan_kind x delivery_state */
+	uint64_t sip_codes[700];          /**< final responses we got     */
+	uint64_t accepted_pap;
+	struct histo latency;             /**< accepted -> final delivery  */
 };
 
 int64_t sender_now_ms(void);

@@ -266,6 +266,7 @@ static void estab_h(const struct sip_msg *msg, void *arg)
 	const uint32_t se = hdr_secs(msg, "Session-Expires");
 
 	dlv_step(ps->d, "invite 200");
+	sender_sip_response(ps->t->s, msg->scode);
 	if (se && se < ps->se)
 		ps->se = se;
 	if (ps->se)
@@ -292,6 +293,8 @@ static void close_h(int err, const struct sip_msg *msg, void *arg)
 	char why[64];
 
 	ps->ss = NULL;   /* libre frees it */
+	if (msg)
+		sender_sip_response(ps->t->s, msg->scode);
 	if (err) {
 		re_snprintf(why, sizeof(why), "invite: %m", err);
 		end(ps, OE_TIMEOUT, 0, why);

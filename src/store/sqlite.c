@@ -6,6 +6,8 @@
 #include <sqlite3.h>
 #include <re.h>
 #include <sippush/store.h>
+#include <sippush/histo.h>
+#include <time.h>
 
 #include <sippush/log.h>
 
@@ -159,6 +161,9 @@ static const char *migrations[] = {
 	" DEFAULT 0;",
 };
 
+static const double commit_le[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+				    0.05, 0.1, 0.25, 1};
+
 struct waiter {
 	struct le le;
 	store_sync_h *h;
@@ -170,6 +175,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
 	bool in_txn;
+	struct histo commit;     /**< commit latency, seconds              */
 	struct list waiters;
 	struct tmr tmr_commit;
 };
@@ -337,6 +343,7 @@ int store_open(struct store **stp, const char *path,
 		return ENOMEM;
 
 	tmr_init(&st->tmr_commit);
+	histo_init(&st->commit, commit_le, ARRAY_SIZE(commit_le));
 	st->lazy_ms = opts && opts->lazy_ms ? opts->lazy_ms : 50;
 
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
@@ -407,7 +414,13 @@ int store_flush(struct store *st)
 		return EINVAL;
 
 	if (st->in_txn) {
+		struct timespec t0, t1;
+
+		(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 		err = step_done(st, st->stmt[S_COMMIT]);
+		(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+		histo_add(&st->commit, (double)(t1.tv_sec - t0.tv_sec) +
+			  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		st->in_txn = false;
 		if (err)
 			(void)exec(st, "ROLLBACK");
@@ -1200,4 +1213,11 @@ int store_note_load(struct store *st, store_note_h *h, void *arg)
 		  sqlite3_column_int64(s, 4), arg);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : db_err(st, rc);
+}
+
+
+/** Commit latencies so far (for /metrics) */
+const struct histo *store_commit_histo(const struct store *st)
+{
+	return st ? &st->commit : NULL;
 }

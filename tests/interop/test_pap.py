@@ -286,6 +286,41 @@ def test_audit_log(env):
     check(len(open(log + ".1").read().splitlines()) == 1, "old file")
 
 
+
+def test_metrics(env):
+    """/metrics: deliveries by method and state, SIP responses by code,
+    pushes by initiator, the delivery latency and store commit
+    histograms."""
+    d = Daemon(env).start()
+    a = Agent(env, "alice", d.sip_port).start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "registered")
+    st, doc = push_message(d, "m-1", [user("alice")])
+    pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                 content_type="text/plain", body="x")
+    d.wait_final(pid)
+    wait_until(lambda: 'state="delivered"' in simple(
+        d, '<pap><statusquery-message push-id="m-1"/></pap>')[1], 10,
+        "both delivered")
+    st, txt, _ = d.http("GET", "/metrics")
+    txt = txt.decode() if isinstance(txt, bytes) else str(txt)
+    want = [
+        'sippush_deliveries_total{method="message",state="delivered"} 2',
+        'sippush_sip_responses_total{code="200"} 2',
+        'sippush_pushes_accepted_by_initiator_total{initiator="api"} 1',
+        'sippush_pushes_accepted_by_initiator_total{initiator="pap"} 1',
+        'sippush_delivery_latency_seconds_count 2',
+        'sippush_delivery_latency_seconds_bucket{le="+Inf"} 2',
+        'sippush_store_commit_seconds_bucket{le="0.0005"}',
+        "sippush_pushes_accepted_total 2",
+        "sippush_terminals 1",
+    ]
+    for w in want:
+        check(w in txt, "metrics lack %r:\n%s" % (w, txt))
+    m = re.search(r"sippush_store_commit_seconds_count (\d+)", txt)
+    check(m and int(m.group(1)) >= 2, "commit histogram: %s" % txt)
+
+
 if __name__ == "__main__":
     run([test_pap_flow, test_pap_bad, test_pap_result_notifications,
-         test_pap_deferred, test_audit_log])
+         test_pap_deferred, test_audit_log, test_metrics])
