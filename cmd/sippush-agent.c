@@ -275,16 +275,18 @@ static int to_dir(const struct handler *h, const struct receiver_push *p)
 			p->disposition ? "disposition: " : "",
 			p->disposition ? p->disposition : "",
 			p->disposition ? "\n" : "");
-	{
+	/* the content first: a .meta file says its content is there */
+	err = 0;
+	if (!p->error && p->file)
+		err = move_file(h->path, name, p->file);
+	else if (!p->error)
+		err = write_file(h->path, name, p->body, p->body_len);
+	if (!err) {
 		char mname[210];
 
 		re_snprintf(mname, sizeof(mname), "%s.meta", name);
 		err = write_file(h->path, mname, meta, n > 0 ? (size_t)n : 0);
 	}
-	if (!err && !p->error && p->file)
-		err = move_file(h->path, name, p->file);
-	else if (!err && !p->error)
-		err = write_file(h->path, name, p->body, p->body_len);
 	if (err)
 		plog(LOG_ERROR, MOD, "%s: cannot write: %m", h->path, err);
 	return err;

@@ -13,6 +13,7 @@
 #include <re.h>
 #include <sippush/api.h>
 #include <sippush/appid.h>
+#include <sippush/initiator.h>
 #include <sippush/param.h>
 #include <sippush/cidr.h>
 #include <sippush/log.h>
@@ -48,6 +49,8 @@ struct conf {
 	char spool[520];
 	char pap_app[65];
 	char audit[512];
+	struct initiator initv[INITIATOR_MAX];
+	size_t ninit;
 	char plmn_domain[256];
 };
 
@@ -92,6 +95,7 @@ static const struct option longopts[] = {
 	{"plmn-domain",  required_argument, NULL, 29},
 	{"notify-allow-private", no_argument, NULL, 30},
 	{"audit-log",    required_argument, NULL, 31},
+	{"initiator",    required_argument, NULL, 32},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -151,6 +155,8 @@ static void usage(void)
 "                         addresses too\n"
 "  --audit-log FILE       one JSON line per final delivery (reopened on\n"
 "                         SIGHUP, for rotation)\n"
+"  --initiator \"NAME token=T user=U pass=P apps=A,B rate=N identity=URI\n"
+"               [trusted]\"  a named push initiator; repeatable\n"
 "  --log-level LEVEL      error, warn, info, debug (default info)\n"
 "  --help, --version\n");
 }
@@ -311,6 +317,15 @@ static int apply(int c, const char *v, struct conf *cf)
 	case 31:
 		str_ncpy(cf->audit, v, sizeof(cf->audit));
 		cf->sc.audit_path = cf->audit;
+		return 0;
+	case 32:
+		if (cf->ninit >= INITIATOR_MAX)
+			return E2BIG;
+		err = initiator_decode(&cf->initv[cf->ninit], v);
+		if (err)
+			return err;
+		cf->ac.initv = cf->initv;
+		cf->ac.initn = ++cf->ninit;
 		return 0;
 	case 28: {
 		struct pl in = PL_INIT, norm;

@@ -10,6 +10,7 @@
 struct api;
 struct sender;
 struct store;
+struct initiator;
 
 struct api_conf {
 	const struct sa *laddr;
@@ -22,6 +23,8 @@ struct api_conf {
 	const char *pap_app;      /**< PAP: application when the content
 				       part names none, or NULL          */
 	const char *plmn_domain;  /**< PAP TYPE=PLMN -> sip:+E164@domain  */
+	struct initiator *initv;  /**< named initiators (initiator.h)     */
+	size_t initn;
 	uint64_t max_file_size;   /**< per file of a multipart push       */
 };
 

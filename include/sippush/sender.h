@@ -81,6 +81,10 @@ struct push_req {
 	const char *disposition;     /**< "render" or "attachment"         */
 	int priority;                /**< 0..9, higher first                */
 	uint32_t ttl;                /**< 0: default                        */
+	const char *identity;        /**< From of its requests (its
+					  initiator's); NULL: --identity */
+	bool unasserted;             /**< no P-Asserted-Identity (TS §7.1.2:
+					  only for trusted initiators)   */
 	const char *initiator;       /**< for the audit log: a static string
 					  ("api", "pap"); NULL: "api"    */
 	int64_t not_before;          /**< unix s: deliver from then (PAP

@@ -53,6 +53,8 @@ struct push_rec {
 	const char *filename;    /**< session mode: the file's name, or NULL */
 	const char *disposition; /**< "render"/"attachment", or NULL       */
 	int64_t not_before_ms;   /**< deferred delivery; 0: none           */
+	const char *identity;    /**< its From; NULL: the sender's         */
+	bool unasserted;         /**< sent without P-Asserted-Identity     */
 	const char *state;
 	int priority;
 	uint32_t ttl;

@@ -17,6 +17,8 @@
 #include <sippush/api.h>
 #include "upload.h"
 #include "papapi.h"
+#include <sippush/initiator.h>
+#include <time.h>
 
 #define MOD "api"
 
@@ -51,6 +53,7 @@ struct req {
 	char *answer;
 	char *ids;
 	struct upload *up;        /**< a multipart (file) push            */
+	struct initiator *in;     /**< who sent it (NULL: the default)     */
 	bool unauth;
 };
 
@@ -115,26 +118,75 @@ static enum MHD_Result reply_error(struct MHD_Connection *conn,
 }
 
 
-/* Constant time, so the token cannot be guessed byte by byte */
-static bool token_ok(const struct api *api, struct MHD_Connection *conn)
+/*
+ * Who may use the API: --api-token (Bearer), or a named initiator (Bearer
+ * or Basic); nobody configured: everyone. Constant-time comparisons.
+ */
+static bool authorized(const struct api *api, struct MHD_Connection *conn,
+		       struct initiator **inp)
 {
 	const char *h;
 	size_t n, m;
 	uint8_t diff = 0;
 
-	if (!api->token)
+	*inp = NULL;
+	if (!api->token && !api->conf.initn)
 		return true;
 
 	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					"Authorization");
-	if (!h || strncmp(h, "Bearer ", 7))
+	if (!h)
+		return false;
+
+	*inp = initiator_auth(api->conf.initv, api->conf.initn, h);
+	if (*inp)
+		return true;
+
+	if (!api->token || strncmp(h, "Bearer ", 7))
 		return false;
 	h += 7;
 	n = strlen(h);
 	m = strlen(api->token);
 	for (size_t i = 0; i < m; i++)
 		diff |= (uint8_t)(api->token[i] ^ (i < n ? h[i] : 0));
-	return diff == 0 && n == m;
+	return !diff && n == m;
+}
+
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+
+/* The initiator's rules on n pushes for app: NULL when allowed */
+static const char *initiator_refuses(struct initiator *in, const char *app,
+				     uint32_t n, unsigned *status)
+{
+	if (!in)
+		return NULL;
+	if (!initiator_app_ok(in, app)) {
+		*status = 403;
+		return "app: not allowed for this initiator";
+	}
+	if (!initiator_take(in, now_ms(), n)) {
+		*status = 429;
+		return "rate: over this initiator's pushes per second";
+	}
+	return NULL;
+}
+
+
+/* Its pushes carry its identity; asserted only when it is trusted */
+static void as_initiator(struct push_req *r, const struct initiator *in)
+{
+	if (!in)
+		return;
+	r->identity = in->identity[0] ? in->identity : NULL;
+	r->unasserted = !in->trusted;
 }
 
 
@@ -287,6 +339,21 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 		}
 	}
 
+	for (i = 0; i < n; i++) {
+		unsigned st = 0;
+		const char *no = initiator_refuses(r->in, prv[i].app,
+						   i ? 0 : (uint32_t)n, &st);
+
+		if (no) {
+			ret = st == 429 ? reply(r->conn, 429, "application/json",
+				LIT("{\"error\":\"rate: over this initiator's "
+				    "pushes per second\"}"), "Retry-After", "1")
+				: reply_error(r->conn, st, no);
+			goto out;
+		}
+		as_initiator(&prv[i], r->in);
+	}
+
 	ids = json_array();
 	for (i = 0; i < n; i++) {
 		err = sender_push_accept(api->s, &prv[i], id, sizeof(id));
@@ -405,6 +472,17 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 		goto out;
 	}
 
+	{
+		unsigned code = 0;
+		const char *no = initiator_refuses(r->in, pr.app, 1, &code);
+
+		if (no) {
+			ret = reply_error(r->conn, code, no);
+			goto out;
+		}
+		as_initiator(&pr, r->in);
+	}
+
 	err = sender_push_accept(api->s, &pr, id, sizeof(id));
 	if (err) {
 		ret = reply_error(r->conn, 503, "store: cannot accept now");
@@ -427,7 +505,7 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 /* POST /pap: OMA PAP; answers are PAP documents (application/xml) */
 static enum MHD_Result post_pap(struct api *api, struct req *r)
 {
-	const struct papapi pa = {api->s, api->st, &api->conf};
+	const struct papapi pa = {api->s, api->st, &api->conf, r->in};
 	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 						     "Content-Type");
 	unsigned status = 202;
@@ -616,11 +694,11 @@ static enum MHD_Result route(struct api *api, struct req *r,
 	if (get && path_arg(arg, sizeof(arg), url, "/v1/content/", NULL))
 		return get_content(api, conn, arg);
 
-	if (!token_ok(api, conn))
+	if (!r->in && !authorized(api, conn, &r->in))
 		return reply(conn, 401, "application/json",
 			     LIT("{\"error\":\"Authorization: bearer token "
-				 "missing or wrong\"}"), "WWW-Authenticate",
-			     "Bearer");
+				 "(or Basic for PAP) missing or wrong\"}"),
+			     "WWW-Authenticate", "Bearer");
 
 	if (!strcmp(url, "/v1/pushes")) {
 		if (!strcmp(method, "POST") && r->up)
@@ -692,7 +770,7 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 
 		/* files stream to disk: only for whom may push */
 		if (!strcmp(method, "POST") && !strcmp(url, "/v1/pushes")) {
-			if (!token_ok(api, conn))
+			if (!authorized(api, conn, &r->in))
 				r->unauth = true;
 			else if (upload_begin(&r->up, conn, api->conf.spool,
 					      api->conf.max_file_size))

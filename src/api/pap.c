@@ -14,6 +14,7 @@
 #include "../re_nojson.h"
 #include <sippush/api.h>
 #include <sippush/appid.h>
+#include <sippush/initiator.h>
 #include <sippush/param.h>
 #include <sippush/extbody.h>
 #include <sippush/log.h>
@@ -153,6 +154,23 @@ static int push_message(const struct papapi *pa, const struct pap_doc *d,
 					   now_print, NULL, pap_escape_print,
 					   d->addr[i]);
 	}
+	/* the initiator's applications and rate (2001, 4001) */
+	if (pa->in && !initiator_app_ok(pa->in, app))
+		return re_sdprintf(xml, "%s<push-response push-id=\"%H\" "
+				   "reply-time=\"%H\"><response-result code="
+				   "\"2001\" desc=\"application not allowed "
+				   "for this initiator\"/></push-response>"
+				   "</pap>\n", head, pap_escape_print,
+				   d->push_id, now_print, NULL);
+	if (pa->in && !initiator_take(pa->in, (uint64_t)now * 1000,
+				      (uint32_t)d->naddr))
+		return re_sdprintf(xml, "%s<push-response push-id=\"%H\" "
+				   "reply-time=\"%H\"><response-result code="
+				   "\"4001\" desc=\"over this initiator's "
+				   "rate\"/></push-response></pap>\n", head,
+				   pap_escape_print, d->push_id, now_print,
+				   NULL);
+
 	if (sender_queue_full(pa->s, (uint32_t)d->naddr))
 		return re_sdprintf(xml, "%s<push-response push-id=\"%H\" "
 				   "reply-time=\"%H\"><response-result code="
@@ -177,6 +195,11 @@ static int push_message(const struct papapi *pa, const struct pap_doc *d,
 			!strcmp(d->priority, "low") ? 1 : 5;
 		pr.not_before = d->deliver_after > now ? d->deliver_after : 0;
 		pr.initiator = "pap";
+		if (pa->in) {
+			pr.identity = pa->in->identity[0] ? pa->in->identity :
+				NULL;
+			pr.unasserted = !pa->in->trusted;
+		}
 		err = sender_push_accept(pa->s, &pr, id, sizeof(id));
 		rec = (struct pap_rec){
 			.pap_id = d->push_id, .addr = d->addr[i],

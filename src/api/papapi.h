@@ -5,10 +5,13 @@ struct sender;
 struct store;
 struct api_conf;
 
+struct initiator;
+
 struct papapi {
 	struct sender *s;
 	struct store *st;
 	const struct api_conf *conf;
+	struct initiator *in;     /**< who sends it, or NULL              */
 };
 
 int papapi_request(const struct papapi *pa, const char *ctype,

@@ -354,9 +354,9 @@ static int send_message(struct target *t, struct delivery *d)
 	d->indirect = indirect;
 
 	ms = (struct pagemsg_spec){
-		.ruri = d->ruri, .from = s->conf.identity,
+		.ruri = d->ruri, .from = push_from(p),
 		.from_tag = from_tag, .to = p->aor, .call_id = d->call_id,
-		.cseq = d->cseq, .pai = s->conf.identity, .ac = &ac,
+		.cseq = d->cseq, .pai = push_pai(p), .ac = &ac,
 		.ctype = ctype ? ctype : p->ctype, .body_len = body_len,
 	};
 

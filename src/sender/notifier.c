@@ -367,7 +367,7 @@ int sub_notify_send(struct sub *sub, struct delivery *d,
 	ns.state = "active";
 	ns.reason = NULL;
 	ns.expires = left_s(sub);
-	ns.pai = sub->s->conf.identity;
+	ns.pai = push_pai(d->p);
 	ns.content_id = d->call_id;   /* the push's identity at the terminal */
 	ns.ctype = ctype ? ctype : d->p->ctype;
 	d->indirect = indirect;

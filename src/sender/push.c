@@ -67,6 +67,7 @@ static void push_destructor(void *arg)
 	mem_deref(p->token);
 	mem_deref(p->filename);
 	mem_deref(p->disposition);
+	mem_deref(p->identity);
 	mem_deref(p->body);
 	mem_deref(p->files);
 }
@@ -201,10 +202,10 @@ static int msg_size(size_t *sz, const struct push *p, const char *ruri)
 				   .explicit_ = true};
 	struct sa laddr;
 	struct pagemsg_spec ms = {
-		.ruri = ruri, .from = p->s->conf.identity,
+		.ruri = ruri, .from = push_from(p),
 		.from_tag = "0123456789abcdef", .to = p->aor,
 		.call_id = "0123456789abcdef@sippush", .cseq = 1,
-		.pai = p->s->conf.identity, .ac = &ac, .ctype = p->ctype,
+		.pai = push_pai(p), .ac = &ac, .ctype = p->ctype,
 		.body_len = p->body ? p->body->end : 0,
 		.software = NULL, .laddr = &laddr, .transport = "UDP",
 	};
@@ -433,6 +434,20 @@ static void push_start(struct push *p)
 }
 
 
+/** Who the push's requests come from: its initiator, else sippushd */
+const char *push_from(const struct push *p)
+{
+	return p->identity ? p->identity : p->s->conf.identity;
+}
+
+
+/** The identity asserted for it, or NULL (an untrusted initiator) */
+const char *push_pai(const struct push *p)
+{
+	return p->asserted ? push_from(p) : NULL;
+}
+
+
 /** Note a step of a delivery for its status: "refer 202; notify 200" */
 void dlv_step(struct delivery *d, const char *fmt, ...)
 {
@@ -647,6 +662,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	r->ttl = p->ttl;   /* echoed back to the initiator */
 	p->not_before_ms = r->not_before ? r->not_before * 1000 : 0;
 	p->initiator = r->initiator ? r->initiator : "api";
+	p->asserted = !r->unasserted;
 	if (!strcmp(p->initiator, "pap"))
 		++s->accepted_pap;
 	p->expires_ms = p->created_ms + (int64_t)p->ttl * 1000;
@@ -659,6 +675,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	err |= dup_opt(&p->topic, r->topic);
 	err |= dup_opt(&p->filename, r->filename);
 	err |= dup_opt(&p->disposition, r->disposition);
+	err |= dup_opt(&p->identity, r->identity);
 	err |= str_dup(&p->token, token);
 	if (r->target && str_casecmp(r->target, "all"))
 		err |= str_dup(&p->target, r->target);
@@ -721,6 +738,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 		.topic = p->topic, .token = p->token, .state = "pending",
 		.filename = p->filename, .disposition = p->disposition,
 		.not_before_ms = p->not_before_ms,
+		.identity = p->identity, .unasserted = !p->asserted,
 		.priority = p->priority, .ttl = p->ttl,
 		.created_ms = p->created_ms, .expires_ms = p->expires_ms,
 	};
@@ -864,6 +882,7 @@ static void load_push_h(const struct push_rec *r, void *arg)
 	p->created_ms = r->created_ms;
 	p->expires_ms = r->expires_ms;
 	p->not_before_ms = r->not_before_ms;
+	p->asserted = !r->unasserted;
 	p->committed = true;
 	err  = str_dup(&p->aor, r->aor);
 	err |= str_dup(&p->app, r->app);
@@ -875,6 +894,7 @@ static void load_push_h(const struct push_rec *r, void *arg)
 	err |= dup_opt(&p->token, r->token);
 	err |= dup_opt(&p->filename, r->filename);
 	err |= dup_opt(&p->disposition, r->disposition);
+	err |= dup_opt(&p->identity, r->identity);
 	if (!err && r->body) {
 		p->body = mbuf_alloc(r->body_len ? r->body_len : 1);
 		err = p->body ? mbuf_write_mem(p->body, r->body, r->body_len)

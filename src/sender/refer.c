@@ -58,15 +58,18 @@ int refer_send(struct target *t, struct delivery *d, sip_resp_h *resph)
 			    "To: <%s>\r\n"
 			    "Call-ID: r.%s\r\n"
 			    "CSeq: %u REFER\r\n"
-			    "P-Asserted-Identity: <%s>\r\n"
+			    "%s%s%s"
 			    "Accept-Contact: %H\r\n"
 			    "Refer-To: %H\r\n"
 			    "Content-Length: 0\r\n\r\n",
 			    d->route ? "Route: " : "",
 			    d->route ? d->route : "",
 			    d->route ? "\r\n" : "",
-			    s->conf.identity, hash_joaat_str(d->call_id),
-			    p->aor, d->call_id, d->cseq, s->conf.identity,
+			    push_from(p), hash_joaat_str(d->call_id),
+			    p->aor, d->call_id, d->cseq,
+			    push_pai(p) ? "P-Asserted-Identity: <" : "",
+			    push_pai(p) ? push_pai(p) : "",
+			    push_pai(p) ? ">\r\n" : "",
 			    ac_print, &ac, referto_print, &rs);
 }
 

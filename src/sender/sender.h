@@ -87,6 +87,8 @@ struct push {
 	char *aor, *app, *ctype, *url, *method, *target, *topic, *token;
 	char *filename, *disposition;
 	const char *initiator;   /**< "api" or "pap" (static)              */
+	char *identity;          /**< From of its requests; NULL: ours     */
+	bool asserted;           /**< PAI sent (a trusted initiator)       */
 	struct mbuf *body;
 	struct pfile *files;     /**< mem array of nfiles, or NULL         */
 	size_t nfiles;
@@ -207,6 +209,8 @@ void uaprof_fetch(struct sender *s, struct caps *c);
 
 /* push.c */
 void push_user_ready(struct user *u);
+const char *push_from(const struct push *p);
+const char *push_pai(const struct push *p);
 void push_delivery_final(struct delivery *d);
 void push_sub_ready(struct sub *sub);
 int  dlv_fallback(struct delivery *d, const char *why);

@@ -409,16 +409,19 @@ static int invite(struct psess *ps)
 
 	ps->ss = NULL;
 	err = sipsess_connect(&ps->ss, s->sess_sock, d->ruri, NULL,
-			      s->conf.identity, s->conf.contact_user, routev,
+			      push_from(p), s->conf.contact_user, routev,
 			      routev[0] ? 1 : 0, "application/sdp", desc,
 			      NULL, NULL, false, offer_h, answer_h, NULL,
 			      estab_h, NULL, NULL, close_h, ps,
-			      "P-Asserted-Identity: <%s>\r\n"
+			      "%s%s%s"
 			      "Accept-Contact: %H\r\n"
 			      "Supported: timer\r\n"
 			      "Session-Expires: %u;refresher=uac\r\n"
-			      "%s", s->conf.identity, ac_print, &ac,
-			      ps->se, allow);
+			      "%s",
+			      push_pai(p) ? "P-Asserted-Identity: <" : "",
+			      push_pai(p) ? push_pai(p) : "",
+			      push_pai(p) ? ">\r\n" : "",
+			      ac_print, &ac, ps->se, allow);
  out:
 	mem_deref(desc);
 	return err;

@@ -21,9 +21,12 @@ DT = ('<?xml version="1.0"?>\n<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP '
       '2.1//EN" "http://www.openmobilealliance.org/tech/DTD/pap_2.1.dtd">\n')
 
 
-def post(d, body, ctype):
+def post(d, body, ctype, auth=None):
+    headers = {"Content-Type": ctype}
+    if auth:
+        headers["Authorization"] = auth
     req = urllib.request.Request(d.base + "/pap", data=body, method="POST",
-                                 headers={"Content-Type": ctype})
+                                 headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, r.read().decode()
@@ -32,7 +35,7 @@ def post(d, body, ctype):
 
 
 def push_message(d, push_id, addrs, content=b"hello", app="mms.ua",
-                 extra=""):
+                 extra="", auth=None):
     xml = DT + ('<pap><push-message push-id="%s"%s>' % (push_id, extra) +
                 "".join('<address address-value="%s"/>' % a for a in addrs)
                 + '<quality-of-service priority="high" '
@@ -44,7 +47,7 @@ def push_message(d, push_id, addrs, content=b"hello", app="mms.ua",
             % (b, xml, b, app)).encode() + content + \
         ("\r\n--%s--\r\n" % b).encode()
     return post(d, body, 'multipart/related; type="application/xml"; '
-                'boundary=%s' % b)
+                'boundary=%s' % b, auth)
 
 
 def simple(d, xml):
@@ -321,6 +324,71 @@ def test_metrics(env):
     check(m and int(m.group(1)) >= 2, "commit histogram: %s" % txt)
 
 
+
+def test_initiators(env):
+    """Named initiators: Bearer for REST, Basic for PAP, their
+    applications and rate; a trusted one's identity is asserted (the
+    terminal takes the push, From its identity), an untrusted one's is
+    not (the terminal refuses: no trusted P-Asserted-Identity)."""
+    import base64
+    d = Daemon(env, "--initiator", "mmsc token=tok1 apps=mms.ua rate=2 "
+               "identity=sip:mmsc@op.example trusted", "--initiator",
+               "dm user=dm pass=s3cret apps=syncml.dm "
+               "identity=sip:dm@op.example").start()
+    a = Agent(env, "alice", d.sip_port, "--app",
+              "syncml.dm=dir:" + env.path("dm-inbox")).start()
+    wait_until(lambda: d.http("GET", "/v1/users/sip:alice@example.com/"
+                              "terminals", token="tok1")[1]["terminals"],
+               10, "registered")
+    push = {"to": "sip:alice@example.com", "app": "mms.ua",
+            "content_type": "text/plain", "body": "from the mmsc"}
+
+    st, doc, _ = d.http("POST", "/v1/pushes", push)
+    check(st == 401, "no credentials: %s %s" % (st, doc))
+    st, doc, _ = d.http("POST", "/v1/pushes", push, token="nope")
+    check(st == 401, "wrong token: %s" % st)
+    st, doc, _ = d.http("POST", "/v1/pushes", dict(push, app="syncml.dm"),
+                        token="tok1")
+    check(st == 403 and "initiator" in doc["error"], "app: %s %s" % (st,
+                                                                   doc))
+    st, doc, _ = d.http("POST", "/v1/pushes", push, token="tok1")
+    check(st == 202, "push: %s %s" % (st, doc))
+    pid = doc["id"]
+    st2, _, _ = d.http("POST", "/v1/pushes", push, token="tok1")
+    st3, doc3, hdrs = d.http("POST", "/v1/pushes", push, token="tok1")
+    check(st2 == 202 and st3 == 429 and hdrs.get("Retry-After"),
+          "rate 2/s: %s %s" % (st2, st3))
+
+    wait_until(lambda: d.http("GET", "/v1/pushes/" + pid, token="tok1")[1]
+               ["state"] == "delivered", 10, "the trusted push")
+    metas = [open(os.path.join(a.inbox, f)).read() for f in a.files()
+             if f.endswith(".meta")]
+    check(metas and "from: sip:mmsc@op.example" in metas[0],
+          "the terminal saw: %s" % metas)
+
+    basic = "Basic " + base64.b64encode(b"dm:s3cret").decode()
+    st, doc = push_message(d, "dm-1", [user("alice")], app="syncml.dm",
+                           auth="Basic " +
+                           base64.b64encode(b"dm:wrong").decode())
+    check(st == 401, "wrong Basic: %s %s" % (st, doc))
+    st, doc = push_message(d, "dm-0", [user("alice")], app="mms.ua",
+                           auth=basic)
+    check(code(doc) == "2001", "app not allowed: %s" % doc)
+    st, doc = push_message(d, "dm-1", [user("alice")], app="syncml.dm",
+                           auth=basic)
+    check(code(doc) == "1001", "PAP push: %s" % doc)
+    wait_until(lambda: 'message-state="undeliverable"' in post(
+        d, (DT + '<pap><statusquery-message push-id="dm-1"/></pap>')
+        .encode(), "application/xml", basic)[1], 10, "the refusal")
+    st, doc = post(d, (DT + '<pap><statusquery-message push-id="dm-1"/>'
+                       '</pap>').encode(), "application/xml", basic)
+    check('code="2001"' in doc and "403" in doc, "status: %s" % doc)
+    check(not os.path.exists(env.path("dm-inbox")) or
+          not os.listdir(env.path("dm-inbox")), "an unasserted push "
+          "reached the application")
+
+
 if __name__ == "__main__":
     run([test_pap_flow, test_pap_bad, test_pap_result_notifications,
-         test_pap_deferred, test_audit_log, test_metrics])
+         test_pap_deferred, test_audit_log, test_metrics,
+         test_initiators])

@@ -105,7 +105,7 @@ static void test_schema_and_records(void **state)
 
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_schema_version(st, &ver), 0);
-	assert_int_equal(ver, 7);
+	assert_int_equal(ver, 8);
 
 	assert_int_equal(store_push_add(st, &p), 0);
 	assert_int_equal(store_push_add(st, &p), EEXIST);   /* same id */

@@ -1,0 +1,34 @@
+/**
+ * @file initiator.h  Named push initiators (who may push, what, how fast,
+ *                    and as whom)
+ *
+ * "NAME token=T user=U pass=P apps=mms.ua,syncml.dm rate=N
+ *  identity=sip:mmsc@op.example trusted"
+ * token: Bearer for the REST API; user/pass: HTTP Basic for PAP; apps:
+ * the applications it may push to (absent: any); rate: pushes per second
+ * (token bucket, burst = rate; absent: unlimited); identity: the From of
+ * its pushes; trusted: that identity is asserted (P-Asserted-Identity,
+ * TS §7.1.2), otherwise no PAI is sent. Credentials are compared in
+ * constant time. Pure: the clock is passed in.
+ */
+
+enum { INITIATOR_MAX = 32 };
+
+struct initiator {
+	char name[64];
+	char token[128];
+	char user[64];
+	char pass[128];
+	char apps[256];
+	char identity[256];
+	uint32_t rate;
+	bool trusted;
+	double tokens;
+	uint64_t last_ms;
+};
+
+int  initiator_decode(struct initiator *in, const char *spec);
+struct initiator *initiator_auth(struct initiator *v, size_t n,
+				 const char *authorization);
+bool initiator_app_ok(const struct initiator *in, const char *app);
+bool initiator_take(struct initiator *in, uint64_t now_ms, uint32_t n);
