@@ -148,7 +148,7 @@ static void test_schema_and_records(void **state)
 	/* reopening runs no migration again and keeps the data */
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_schema_version(st, &ver), 0);
-	assert_int_equal(ver, 7);
+	assert_int_equal(ver, 8);
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(store_push_get(st, "p2", push_h, NULL, &seen), 0);
 	mem_deref(st);
