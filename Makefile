@@ -10,7 +10,7 @@ MAKEFLAGS  += --no-print-directory
 
 CMAKE_FLAGS = -DSIPPUSH_WERROR=$(WERROR)
 
-.PHONY: all build deps deps-test check check-asan fuzz bench run demo clean
+.PHONY: all build deps deps-test check check-asan fuzz bench run demo install clean
 
 all: build
 
@@ -58,6 +58,12 @@ bench: deps-test build
 	$(BUILD)/bench/bench-msrp single 100
 	$(BUILD)/bench/bench-msrp single 1024
 	$(BUILD)/bench/bench-msrp many 100 1
+
+# Programs, etc/sippush/*.conf, systemd units, man pages under PREFIX
+# (default /usr/local), staged in DESTDIR when given
+PREFIX ?= /usr/local
+install: deps build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The Push Sender Agent on its defaults (SIP 127.0.0.1:5060 UDP+TCP, HTTP API
 # 127.0.0.1:8080, SQLite sippush.db here). RUN_ARGS adds options.

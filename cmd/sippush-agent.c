@@ -117,6 +117,8 @@ static void usage(void)
 "  --msrp ADDR:PORT     MSRP listen address (default: --sip's, any port)\n"
 "  --msrp-cert PEM      certificate + key: MSRP over TLS (msrps) only, its\n"
 "                       SHA-256 fingerprint in the SDP answer\n"
+"  --config FILE        options from a file (name value per line; the\n"
+"                       command line overrides; see etc/sippush-agent.conf)\n"
 "  --log-level LEVEL    error, warn, info, debug\n"
 "  --help, --version\n");
 }
@@ -498,155 +500,196 @@ static void quoted_arg(char *dst, size_t sz, const char *v,
 }
 
 
-static void parse(int argc, char *argv[])
+static const struct option lo[] = {
+	{"aor", 1, NULL, 'a'}, {"registrar", 1, NULL, 'r'},
+	{"sip", 1, NULL, 's'}, {"app", 1, NULL, 'A'},
+	{"accept", 1, NULL, 'C'}, {"instance", 1, NULL, 'i'},
+	{"state-dir", 1, NULL, 'd'}, {"trust", 1, NULL, 't'},
+	{"auth-user", 1, NULL, 'u'}, {"auth-pass", 1, NULL, 'p'},
+	{"expires", 1, NULL, 'e'}, {"no-require-pref", 0, NULL, 'N'},
+	{"exec-max", 1, NULL, 'm'}, {"exec-timeout", 1, NULL, 'T'},
+	{"fetch-max", 1, NULL, 'F'}, {"fetch-timeout", 1, NULL, 'O'},
+	{"allow-private-fetch", 0, NULL, 'P'},
+	{"subscribe", 1, NULL, 1}, {"subscribe-app", 1, NULL, 2},
+	{"vendor", 1, NULL, 3}, {"model", 1, NULL, 4},
+	{"version", 2, NULL, 5}, {"ua-version", 1, NULL, 5},
+	{"dev-cap", 1, NULL, 6},
+	{"ppi", 1, NULL, 7}, {"sub-expires", 1, NULL, 8},
+	{"session-max", 1, NULL, 9}, {"min-se", 1, NULL, 10},
+	{"max-sessions", 1, NULL, 11}, {"msrp", 1, NULL, 12},
+	{"msrp-cert", 1, NULL, 13}, {"config", 1, NULL, 'c'},
+	{"log-level", 1, NULL, 'l'}, {"help", 0, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+
+/* One option, from the command line or a --config file line */
+static void apply(int c, const char *arg)
 {
-	static const struct option lo[] = {
-		{"aor", 1, NULL, 'a'}, {"registrar", 1, NULL, 'r'},
-		{"sip", 1, NULL, 's'}, {"app", 1, NULL, 'A'},
-		{"accept", 1, NULL, 'C'}, {"instance", 1, NULL, 'i'},
-		{"state-dir", 1, NULL, 'd'}, {"trust", 1, NULL, 't'},
-		{"auth-user", 1, NULL, 'u'}, {"auth-pass", 1, NULL, 'p'},
-		{"expires", 1, NULL, 'e'}, {"no-require-pref", 0, NULL, 'N'},
-		{"exec-max", 1, NULL, 'm'}, {"exec-timeout", 1, NULL, 'T'},
-		{"fetch-max", 1, NULL, 'F'}, {"fetch-timeout", 1, NULL, 'O'},
-		{"allow-private-fetch", 0, NULL, 'P'},
-		{"subscribe", 1, NULL, 1}, {"subscribe-app", 1, NULL, 2},
-		{"vendor", 1, NULL, 3}, {"model", 1, NULL, 4},
-		{"version", 2, NULL, 5}, {"ua-version", 1, NULL, 5},
-		{"dev-cap", 1, NULL, 6},
-		{"ppi", 1, NULL, 7}, {"sub-expires", 1, NULL, 8},
-		{"session-max", 1, NULL, 9}, {"min-se", 1, NULL, 10},
-		{"max-sessions", 1, NULL, 11}, {"msrp", 1, NULL, 12},
-		{"msrp-cert", 1, NULL, 13},
-		{"log-level", 1, NULL, 'l'}, {"help", 0, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	enum log_level lvl;
 	struct pl pl;
+
+	switch (c) {
+	case 'a': str_ncpy(g.aor, arg, sizeof(g.aor)); break;
+	case 'r': str_ncpy(g.registrar, arg, sizeof(g.registrar));
+		break;
+	case 's':
+		if (opts_addr(&g.sip, arg))
+			die("--sip: not ADDR:PORT", arg);
+		break;
+	case 'A': parse_app(arg); break;
+	case 'C': parse_accept(arg); break;
+	case 'i': str_ncpy(g.instance, arg, sizeof(g.instance));
+		break;
+	case 'd': str_ncpy(g.state_dir, arg, sizeof(g.state_dir));
+		break;
+	case 't':
+		if (!g.trust_given)
+			g.ntrust = 0;
+		g.trust_given = true;
+		pl_set_str(&pl, arg);
+		if (g.ntrust >= MAX_TRUST ||
+		    cidr_decode(&g.trust[g.ntrust], &pl))
+			die("--trust: not a CIDR", arg);
+		++g.ntrust;
+		break;
+	case 'u': str_ncpy(g.auth_user, arg, sizeof(g.auth_user));
+		break;
+	case 'p': str_ncpy(g.auth_pass, arg, sizeof(g.auth_pass));
+		break;
+	case 'e':
+		if (opts_u32(&g.expires, arg, 0, 86400 * 7))
+			die("--expires: not a number of seconds",
+			    arg);
+		break;
+	case 'N': g.no_pref = true; break;
+	case 'm':
+		if (opts_u32(&g.exec_max, arg, 1, MAX_CHILD))
+			die("--exec-max: 1..64", arg);
+		break;
+	case 'T':
+		if (opts_u32(&g.exec_timeout_s, arg, 1, 3600))
+			die("--exec-timeout: 1..3600 s", arg);
+		break;
+	case 'F':
+		if (opts_size(&g.fetch_max, arg) || !g.fetch_max ||
+		    g.fetch_max > (1ull << 32))
+			die("--fetch-max: a size like 16M", arg);
+		break;
+	case 'O':
+		if (opts_u32(&g.fetch_timeout_s, arg, 1, 3600))
+			die("--fetch-timeout: 1..3600 s", arg);
+		break;
+	case 'P': g.allow_private = true; break;
+	case 1: uri_arg(g.subscribe, sizeof(g.subscribe), arg,
+			"--subscribe"); break;
+	case 2:
+		if (g.nsub_apps >= MAX_APPS)
+			die("too many --subscribe-app", NULL);
+		str_ncpy(g.sub_apps[g.nsub_apps++], arg,
+			 sizeof(g.sub_apps[0]));
+		break;
+	case 3: quoted_arg(g.vendor, sizeof(g.vendor), arg,
+			   "--vendor"); break;
+	case 4: quoted_arg(g.model, sizeof(g.model), arg,
+			   "--model"); break;
+	case 5:
+		/* --version alone prints ours (every program has
+		 * it); --version=V is the Event parameter */
+		if (!arg) {
+			(void)printf("sippush-agent %s\n",
+				     SIPPUSH_VERSION);
+			exit(0);
+		}
+		quoted_arg(g.version, sizeof(g.version), arg,
+			   "--version");
+		break;
+	case 6:
+		if (strncmp(arg, "http://", 7) &&
+		    strncmp(arg, "https://", 8))
+			die("--dev-cap must be an http(s) URL", arg);
+		quoted_arg(g.dev_cap, sizeof(g.dev_cap), arg,
+			   "--dev-cap");
+		break;
+	case 7: uri_arg(g.ppi, sizeof(g.ppi), arg, "--ppi"); break;
+	case 8:
+		if (opts_u32(&g.sub_expires, arg, 1, 30 * 86400))
+			die("bad --sub-expires", arg);
+		break;
+	case 9:
+		if (opts_size(&g.session_max, arg) ||
+		    !g.session_max)
+			die("bad --session-max", arg);
+		break;
+	case 10:
+		if (opts_u32(&g.min_se, arg, 1, 86400))
+			die("bad --min-se", arg);
+		break;
+	case 11:
+		if (opts_u32(&g.max_sessions, arg, 1, 1000))
+			die("bad --max-sessions", arg);
+		break;
+	case 12:
+		if (opts_addr(&g.msrp, arg))
+			die("bad --msrp address", arg);
+		g.msrp_set = true;
+		break;
+	case 13:
+		if (access(arg, R_OK))
+			die("--msrp-cert: cannot read", arg);
+		str_ncpy(g.msrp_cert, arg, sizeof(g.msrp_cert));
+		break;
+	case 'l':
+		if (log_level_decode(&lvl, arg))
+			die("--log-level: error, warn, info, debug",
+			    arg);
+		log_level_set(lvl);
+		break;
+	case 'h': usage(); exit(0);
+	case 'V': (void)printf("sippush-agent %s\n", SIPPUSH_VERSION);
+		exit(0);
+	default: exit(2);
+	}
+}
+
+
+static int file_h(const char *name, const char *value, void *arg)
+{
+	(void)arg;
+	for (const struct option *o = lo; o->name; o++) {
+		if (strcmp(o->name, name) || o->val == 'h' || o->val == 'c')
+			continue;
+		if (o->has_arg == no_argument && value && *value &&
+		    strcmp(value, "yes") && strcmp(value, "true"))
+			return EINVAL;
+		apply(o->val, value && *value ? value : NULL);
+		return 0;
+	}
+	return ENOENT;
+}
+
+
+static void parse(int argc, char *argv[])
+{
+	char why[256];
 	int c;
 
+	/* --config first, so the command line overrides the file */
+	for (int i = 1; i < argc; i++) {
+		const char *file = NULL;
+
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			file = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			file = argv[i] + 9;
+		if (file && opts_file(file, file_h, NULL, why, sizeof(why)))
+			die(why, NULL);
+	}
+
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'a': str_ncpy(g.aor, optarg, sizeof(g.aor)); break;
-		case 'r': str_ncpy(g.registrar, optarg, sizeof(g.registrar));
-			break;
-		case 's':
-			if (opts_addr(&g.sip, optarg))
-				die("--sip: not ADDR:PORT", optarg);
-			break;
-		case 'A': parse_app(optarg); break;
-		case 'C': parse_accept(optarg); break;
-		case 'i': str_ncpy(g.instance, optarg, sizeof(g.instance));
-			break;
-		case 'd': str_ncpy(g.state_dir, optarg, sizeof(g.state_dir));
-			break;
-		case 't':
-			if (!g.trust_given)
-				g.ntrust = 0;
-			g.trust_given = true;
-			pl_set_str(&pl, optarg);
-			if (g.ntrust >= MAX_TRUST ||
-			    cidr_decode(&g.trust[g.ntrust], &pl))
-				die("--trust: not a CIDR", optarg);
-			++g.ntrust;
-			break;
-		case 'u': str_ncpy(g.auth_user, optarg, sizeof(g.auth_user));
-			break;
-		case 'p': str_ncpy(g.auth_pass, optarg, sizeof(g.auth_pass));
-			break;
-		case 'e':
-			if (opts_u32(&g.expires, optarg, 0, 86400 * 7))
-				die("--expires: not a number of seconds",
-				    optarg);
-			break;
-		case 'N': g.no_pref = true; break;
-		case 'm':
-			if (opts_u32(&g.exec_max, optarg, 1, MAX_CHILD))
-				die("--exec-max: 1..64", optarg);
-			break;
-		case 'T':
-			if (opts_u32(&g.exec_timeout_s, optarg, 1, 3600))
-				die("--exec-timeout: 1..3600 s", optarg);
-			break;
-		case 'F':
-			if (opts_size(&g.fetch_max, optarg) || !g.fetch_max ||
-			    g.fetch_max > (1ull << 32))
-				die("--fetch-max: a size like 16M", optarg);
-			break;
-		case 'O':
-			if (opts_u32(&g.fetch_timeout_s, optarg, 1, 3600))
-				die("--fetch-timeout: 1..3600 s", optarg);
-			break;
-		case 'P': g.allow_private = true; break;
-		case 1: uri_arg(g.subscribe, sizeof(g.subscribe), optarg,
-				"--subscribe"); break;
-		case 2:
-			if (g.nsub_apps >= MAX_APPS)
-				die("too many --subscribe-app", NULL);
-			str_ncpy(g.sub_apps[g.nsub_apps++], optarg,
-				 sizeof(g.sub_apps[0]));
-			break;
-		case 3: quoted_arg(g.vendor, sizeof(g.vendor), optarg,
-				   "--vendor"); break;
-		case 4: quoted_arg(g.model, sizeof(g.model), optarg,
-				   "--model"); break;
-		case 5:
-			/* --version alone prints ours (every program has
-			 * it); --version=V is the Event parameter */
-			if (!optarg) {
-				(void)printf("sippush-agent %s\n",
-					     SIPPUSH_VERSION);
-				exit(0);
-			}
-			quoted_arg(g.version, sizeof(g.version), optarg,
-				   "--version");
-			break;
-		case 6:
-			if (strncmp(optarg, "http://", 7) &&
-			    strncmp(optarg, "https://", 8))
-				die("--dev-cap must be an http(s) URL", optarg);
-			quoted_arg(g.dev_cap, sizeof(g.dev_cap), optarg,
-				   "--dev-cap");
-			break;
-		case 7: uri_arg(g.ppi, sizeof(g.ppi), optarg, "--ppi"); break;
-		case 8:
-			if (opts_u32(&g.sub_expires, optarg, 1, 30 * 86400))
-				die("bad --sub-expires", optarg);
-			break;
-		case 9:
-			if (opts_size(&g.session_max, optarg) ||
-			    !g.session_max)
-				die("bad --session-max", optarg);
-			break;
-		case 10:
-			if (opts_u32(&g.min_se, optarg, 1, 86400))
-				die("bad --min-se", optarg);
-			break;
-		case 11:
-			if (opts_u32(&g.max_sessions, optarg, 1, 1000))
-				die("bad --max-sessions", optarg);
-			break;
-		case 12:
-			if (opts_addr(&g.msrp, optarg))
-				die("bad --msrp address", optarg);
-			g.msrp_set = true;
-			break;
-		case 13:
-			if (access(optarg, R_OK))
-				die("--msrp-cert: cannot read", optarg);
-			str_ncpy(g.msrp_cert, optarg, sizeof(g.msrp_cert));
-			break;
-		case 'l':
-			if (log_level_decode(&lvl, optarg))
-				die("--log-level: error, warn, info, debug",
-				    optarg);
-			log_level_set(lvl);
-			break;
-		case 'h': usage(); exit(0);
-		case 'V': (void)printf("sippush-agent %s\n", SIPPUSH_VERSION);
-			exit(0);
-		default: exit(2);
-		}
+		if (c == 'c')
+			continue;   /* read above */
+		apply(c, optarg);
 	}
 	if (optind < argc)
 		die("unexpected argument", argv[optind]);
