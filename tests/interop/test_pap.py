@@ -388,7 +388,60 @@ def test_initiators(env):
           "reached the application")
 
 
+
+def test_cli_pap(env):
+    """sippush pap: a push-message with its content, a status query, a
+    broken document (exit 3), Basic credentials of an initiator."""
+    import subprocess
+    from harness import BUILD
+    d = Daemon(env, "--initiator", "pi user=pi pass=pw apps=mms.ua "
+               "identity=sip:pi@op.example trusted").start()
+    a = Agent(env, "alice", d.sip_port).start()
+    wait_until(lambda: d.http("GET", "/v1/users/sip:alice@example.com/"
+                              "terminals", raw=None, token=None)[0] in
+               (200, 401), 5, "up")
+    doc = env.path("push.xml")
+    with open(doc, "w") as f:
+        f.write(DT + '<pap><push-message push-id="cli-1"><address '
+                'address-value="%s"/></push-message></pap>' %
+                user("alice"))
+    content = env.path("content.txt")
+    with open(content, "w") as f:
+        f.write("from the CLI")
+    cli = [os.path.join(BUILD, "cmd", "sippush"), "--server", d.base]
+
+    def pap(*args, env_pw=None):
+        e = dict(os.environ)
+        if env_pw:
+            e["SIPPUSH_PASSWORD"] = env_pw
+        return subprocess.run(cli + ["pap"] + list(args),
+                              capture_output=True, text=True, timeout=30,
+                              env=e)
+
+    out = pap(doc, "--content", content, "--type", "text/plain", "--app",
+              "x-wap-application:mms.ua", "--user", "pi", env_pw="wrong")
+    check(out.returncode == 1 and "401" in out.stderr, "wrong password: "
+          "%s %s" % (out.returncode, out.stderr))
+    out = pap(doc, "--content", content, "--type", "text/plain", "--app",
+              "mms.ua", "--user", "pi", "--password", "pw")
+    check(out.returncode == 0 and 'code="1001"' in out.stdout,
+          "push: %s %s" % (out.returncode, out.stdout + out.stderr))
+    wait_until(lambda: [f for f in a.files() if not f.endswith(".meta")],
+               10, "the push at the agent")
+    q = env.path("query.xml")
+    with open(q, "w") as f:
+        f.write(DT + '<pap><statusquery-message push-id="cli-1"/></pap>')
+    wait_until(lambda: 'message-state="delivered"' in pap(
+        q, "--user", "pi", "--password", "pw").stdout, 10, "delivered")
+    bad = env.path("bad.xml")
+    with open(bad, "w") as f:
+        f.write("<pap><push-message")
+    out = pap(bad, "--user", "pi", "--password", "pw")
+    check(out.returncode == 3 and "badmessage-response" in out.stdout,
+          "broken: %s %s" % (out.returncode, out.stdout))
+
+
 if __name__ == "__main__":
     run([test_pap_flow, test_pap_bad, test_pap_result_notifications,
          test_pap_deferred, test_audit_log, test_metrics,
-         test_initiators])
+         test_initiators, test_cli_pap])
