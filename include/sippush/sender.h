@@ -117,6 +117,8 @@ int  sender_terminals_print(struct re_printf *pf, struct sender *s,
 			    const char *aor);
 int  sender_push_print(struct re_printf *pf, struct sender *s,
 		       const char *id);
+int  sender_recent_print(struct re_printf *pf, struct sender *s,
+			 const char *limit);
 int  sender_content(struct sender *s, const char *token, struct mbuf **mbp,
 		    char **ctype, char **path, uint8_t sha1[20]);
 void sender_stats(const struct sender *s, struct sender_stats *stats);

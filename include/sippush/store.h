@@ -168,6 +168,8 @@ int  store_push_load_pending(struct store *st, store_push_h *ph,
 			     store_dlv_h *dh, void *arg);
 int  store_push_get(struct store *st, const char *id, store_push_h *ph,
 		    store_dlv_h *dh, void *arg);
+int  store_push_recent(struct store *st, uint32_t limit, store_push_h *ph,
+		       store_dlv_h *dh, void *arg);
 int  store_push_content(struct store *st, const char *token,
 			store_push_h *ph, void *arg);
 int  store_dlv_put(struct store *st, const struct dlv_rec *d);

@@ -2,6 +2,7 @@
  * @file api.c  sippushd's HTTP API: routes, auth, group-committed 202s
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <sippush/api.h>
 #include "upload.h"
 #include "papapi.h"
+#include "statuspage.h"
 #include <sippush/initiator.h>
 #include <time.h>
 
@@ -542,6 +544,14 @@ static enum MHD_Result post_pap(struct api *api, struct req *r)
 }
 
 
+/* GET /v1/pushes?limit=N (newest first; 20 by default, at most 200) */
+static int recent_view(struct re_printf *pf, struct sender *s,
+		       const char *limit)
+{
+	return sender_recent_print(pf, s, limit);
+}
+
+
 static enum MHD_Result delete_push(struct api *api,
 				   struct MHD_Connection *conn,
 				   const char *id)
@@ -694,6 +704,12 @@ static enum MHD_Result route(struct api *api, struct req *r,
 	if (get && path_arg(arg, sizeof(arg), url, "/v1/content/", NULL))
 		return get_content(api, conn, arg);
 
+	/* the page itself is static; what it shows needs the token */
+	if (get && (!strcmp(url, "/") || !strcmp(url, "/index.html")))
+		return reply(conn, 200, "text/html; charset=utf-8",
+			     statuspage_html, statuspage_len,
+			     "Cache-Control", "no-store");
+
 	if (!r->in && !authorized(api, conn, &r->in))
 		return reply(conn, 401, "application/json",
 			     LIT("{\"error\":\"Authorization: bearer token "
@@ -705,6 +721,16 @@ static enum MHD_Result route(struct api *api, struct req *r,
 			return post_multipart(api, r);
 		if (!strcmp(method, "POST"))
 			return post_pushes(api, r);
+		if (get) {
+			const char *lim = MHD_lookup_connection_value(
+				conn, MHD_GET_ARGUMENT_KIND, "limit");
+			long n = lim ? strtol(lim, NULL, 10) : 20;
+
+			if (n < 1 || n > 200 || (lim && strspn(lim,
+				"0123456789") != strlen(lim)))
+				return reply_error(conn, 400, "limit: 1..200");
+			return reply_view(api, conn, recent_view, lim);
+		}
 		return reply_error(conn, 405, "use POST");
 	}
 

@@ -466,6 +466,70 @@ static void status_dlv_h(const struct dlv_rec *r, void *arg)
 }
 
 
+struct recent {
+	struct status st;
+	json_t *list;
+};
+
+
+/* The push before is complete: into the list with its deliveries */
+static void recent_flush(struct recent *r)
+{
+	if (!r->st.push)
+		return;
+	json_object_set_new(r->st.push, "deliveries", r->st.dlvs);
+	json_array_append_new(r->list, r->st.push);
+	r->st.push = NULL;
+	r->st.dlvs = NULL;
+}
+
+
+static void recent_push_h(const struct push_rec *p, void *arg)
+{
+	struct recent *r = arg;
+
+	recent_flush(r);
+	status_push_h(p, &r->st);
+}
+
+
+static void recent_dlv_h(const struct dlv_rec *d, void *arg)
+{
+	struct recent *r = arg;
+
+	status_dlv_h(d, &r->st);
+}
+
+
+/** The newest pushes with their deliveries, as a JSON array */
+int sender_recent_print(struct re_printf *pf, struct sender *s,
+			const char *limit)
+{
+	struct recent r = {{NULL, NULL}, json_array()};
+	uint32_t n = 20;
+	struct pl pl;
+	int err;
+
+	if (!s)
+		return EINVAL;
+	if (limit) {
+		pl_set_str(&pl, limit);
+		if (pl_u32_strict(&pl, &n) || !n || n > 200) {
+			json_decref(r.list);
+			return EINVAL;
+		}
+	}
+
+	err = store_push_recent(s->st, n, recent_push_h, recent_dlv_h, &r);
+	recent_flush(&r);
+	if (err) {
+		json_decref(r.list);
+		return err;
+	}
+	return json_out(pf, json_pack("{s:o}", "pushes", r.list));
+}
+
+
 /** The push's status as JSON, from the store (ENOENT when unknown) */
 int sender_push_print(struct re_printf *pf, struct sender *s, const char *id)
 {

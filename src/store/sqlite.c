@@ -20,7 +20,7 @@ enum stmt_id {
 	S_PURGE_PUSH, S_SUB_PUT, S_SUB_DEL, S_SUB_LOAD, S_CAPS_PUT,
 	S_CAPS_LOAD, S_FILE_ADD, S_FILES_OF, S_FILES_FINAL, S_PURGE_FILES,
 	S_PAP_ADD, S_PAP_GET, S_PURGE_PAP, S_PAP_BY_PUSH, S_NOTE_ADD,
-	S_NOTE_DEL, S_NOTE_UPD, S_NOTE_LOAD, S_COUNT
+	S_NOTE_DEL, S_NOTE_UPD, S_NOTE_LOAD, S_PUSH_RECENT, S_COUNT
 };
 
 static const char *stmt_sql[S_COUNT] = {
@@ -52,6 +52,8 @@ static const char *stmt_sql[S_COUNT] = {
 			  "attempts,cseq,indirect,steps FROM deliveries "
 			  "WHERE push_id=? ORDER BY rowid",
 	[S_PUSH_GET] = "SELECT " PUSH_COLS " FROM pushes WHERE id=?",
+	[S_PUSH_RECENT] = "SELECT " PUSH_COLS " FROM pushes ORDER BY seq DESC "
+			  "LIMIT ?",
 	[S_PUSH_TOKEN] = "SELECT " PUSH_COLS " FROM pushes WHERE token=?",
 	[S_DLV_PUT] = "INSERT OR REPLACE INTO deliveries(push_id,tkey,"
 		      "terminal,ruri,route,method,state,last_error,call_id,"
@@ -817,6 +819,17 @@ int store_push_get(struct store *st, const char *id, store_push_h *ph,
 		   store_dlv_h *dh, void *arg)
 {
 	return push_by(st, S_PUSH_GET, id, ph, dh, arg);
+}
+
+
+/** The newest pushes (for the status page), newest first */
+int store_push_recent(struct store *st, uint32_t limit, store_push_h *ph,
+		      store_dlv_h *dh, void *arg)
+{
+	if (!st || !ph)
+		return EINVAL;
+	sqlite3_bind_int64(st->stmt[S_PUSH_RECENT], 1, limit);
+	return push_rows(st, st->stmt[S_PUSH_RECENT], ph, dh, arg, NULL);
 }
 
 

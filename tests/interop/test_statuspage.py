@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""The status page at / rendered by headless Chromium against a running
+sippushd with data in it (an API token set): the counters, the recent
+pushes with their per-terminal outcome and a user's terminals are in the
+rendered DOM; a screenshot is kept as a test artifact."""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BUILD, Daemon, check, run, wait_until
+from test_agent import Agent
+
+
+def chromium():
+    for name in ("chromium", "chromium-browser"):
+        p = shutil.which(name)
+        if p:
+            return p
+    return None
+
+
+def render(env, url, shot):
+    base = [chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-dev-shm-usage", "--no-first-run",
+            "--user-data-dir=" + env.path("chrome-profile"),
+            "--virtual-time-budget=6000"]
+    dom = subprocess.run(base + ["--dump-dom", url], capture_output=True,
+                         text=True, timeout=120)
+    subprocess.run(base + ["--window-size=1280,900", "--screenshot=" + shot,
+                           url], capture_output=True, timeout=120)
+    return dom.stdout
+
+
+def test_status_page(env):
+    check(chromium() is not None, "chromium is not installed")
+    d = Daemon(env, "--api-token", "tok").start()
+    a = Agent(env, "alice", d.sip_port).start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "registered")
+    pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                 content_type="text/plain", body="for the page")
+    check(d.wait_final(pid)["state"] == "delivered", "delivered")
+    waiting = d.push(to="sip:bob@example.com", app="mms.ua",
+                     content_type="text/plain", body="offline")
+
+    # the page without a token: static HTML, but no data
+    st, html, hdrs = d.http("GET", "/", token="")
+    check(st == 200 and "text/html" in hdrs.get("Content-Type", ""),
+          "GET /: %s %s" % (st, hdrs))
+
+    # the list the page reads: newest first, bounded, and needs the token
+    st, body, _ = d.http("GET", "/v1/pushes?limit=1", token="tok")
+    check(st == 200 and [p["id"] for p in body["pushes"]]
+          == [waiting], "GET /v1/pushes?limit=1: %s %s" % (st, body))
+    for bad in ("0", "201", "x", "-1"):
+        st, body, _ = d.http("GET", "/v1/pushes?limit=" + bad, token="tok")
+        check(st == 400 and "limit" in str(body), "limit=%s: %s %s"
+              % (bad, st, body))
+    st, _, _ = d.http("GET", "/v1/pushes", token="")
+    check(st == 401, "GET /v1/pushes without the token: %s" % st)
+
+    shot = env.path("statuspage.png")
+    dom = render(env, d.base + "/#token=tok&aor=sip:alice@example.com",
+                 shot)
+    check('id="p-%s"' % pid in dom and 'id="p-%s"' % waiting in dom,
+          "recent pushes not rendered: %s" % dom[-2000:])
+    row = dom[dom.index('id="p-%s"' % pid):]
+    row = row[:row.index("</tr>")]
+    check('class="delivered"' in row and "message 200 delivered" in row,
+          "the delivered push's row: %s" % row)
+    check('id="c-sippush_pushes_accepted_total"' in dom and
+          ">2<" in dom[dom.index('id="c-sippush_pushes_accepted_total"'):
+                       dom.index('id="c-sippush_pushes_accepted_total"')
+                       + 200], "counters: %s" % dom[:3000])
+    check('"instance": "%s"' % a.instance() in dom,
+          "terminals lookup: %s" % dom[-3000:])
+    check(os.path.getsize(shot) > 1000, "no screenshot")
+    # the artifact lives in the build tree (the temp dir goes at the end)
+    arts = os.path.join(BUILD,
+                        "test-artifacts")
+    os.makedirs(arts, exist_ok=True)
+    shutil.copy(shot, os.path.join(arts, "statuspage.png"))
+    print("screenshot kept: " + os.path.join(arts, "statuspage.png"))
+
+
+if __name__ == "__main__":
+    run([test_status_page])
