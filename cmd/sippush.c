@@ -28,6 +28,8 @@ struct buf {
 
 static const char *server = "http://127.0.0.1:8080";
 static const char *token;
+static bool soft;   /* a transport error returns -1 instead of exiting */
+static CURLcode soft_rc;
 
 
 static void die(const char *fmt, const char *arg)
@@ -134,6 +136,14 @@ static long http_mime(const char *method, const char *path,
 	(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 
 	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK && soft) {
+		soft_rc = rc;
+		curl_slist_free_all(hdrs);
+		curl_easy_cleanup(c);
+		free(b.p);
+		*out = NULL;
+		return -1;
+	}
 	if (rc != CURLE_OK) {
 		(void)fprintf(stderr, "sippush: %s: %s\n", server,
 			      curl_easy_strerror(rc));
@@ -435,6 +445,192 @@ static int cmd_pap(int argc, char **argv)
 }
 
 
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v ? v : "-";
+}
+
+
+static long long jint(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+
+/* One event as an operator reads it */
+static void print_event(json_t *ev)
+{
+	const char *type = jstr(ev, "type");
+	long long ms = jint(ev, "time_ms");
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char when[32];
+
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	(void)printf("%s.%03lld %-12s ", when, ms % 1000, type);
+
+	if (!strcmp(type, "accepted"))
+		(void)printf("%s to %s app %s by %s\n", jstr(ev, "push"),
+			     jstr(ev, "to"), jstr(ev, "app"),
+			     jstr(ev, "initiator"));
+	else if (!strcmp(type, "attempt")) {
+		(void)printf("%s %s %s #%lld: ", jstr(ev, "push"),
+			     jstr(ev, "terminal"), jstr(ev, "method"),
+			     jint(ev, "attempt"));
+		if (json_object_get(ev, "reason"))
+			(void)printf("%s", jstr(ev, "reason"));
+		else
+			(void)printf("%lld", jint(ev, "sip_status"));
+		if (jint(ev, "retry_ms"))
+			(void)printf(", retry in %.1f s",
+				     (double)jint(ev, "retry_ms") / 1000.);
+		(void)printf("\n");
+	}
+	else if (!strcmp(type, "delivery"))
+		(void)printf("%s %s %s %s (SIP %lld, PAP %lld)\n",
+			     jstr(ev, "push"), jstr(ev, "terminal"),
+			     jstr(ev, "method"), jstr(ev, "state"),
+			     jint(ev, "sip_status"), jint(ev, "pap_code"));
+	else if (!strcmp(type, "push"))
+		(void)printf("%s %s (to %s)\n", jstr(ev, "push"),
+			     jstr(ev, "state"), jstr(ev, "to"));
+	else if (!strcmp(type, "registered") ||
+		 !strcmp(type, "unregistered"))
+		(void)printf("%s %s apps %s (%s)\n", jstr(ev, "user"),
+			     jstr(ev, "terminal"), jstr(ev, "apps"),
+			     jstr(ev, "source"));
+	else {
+		char *txt = json_dumps(ev, JSON_COMPACT);
+
+		(void)printf("%s\n", txt ? txt : "");
+		free(txt);
+	}
+}
+
+
+/*
+ * sippush watch: the daemon's live events, one line each, by long polls
+ * of GET /v1/events. Survives a restart of the daemon (retries every
+ * second). --count N / --for S stop it (exit 0).
+ */
+static int cmd_watch(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"after", 1, NULL, 'a'}, {"json", 0, NULL, 'j'},
+		{"count", 1, NULL, 'c'}, {"for", 1, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	unsigned long long after = 0, count = 0, seen = 0;
+	char boot[24] = "";
+	bool json = false, have_after = false, down = false;
+	long secs = 0;
+	time_t end = 0;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+		char *e;
+
+		switch (c) {
+		case 'a':
+			after = strtoull(optarg, &e, 10);
+			if (*e || *optarg < '0' || *optarg > '9')
+				die("--after %s: an event number", optarg);
+			have_after = true;
+			break;
+		case 'j': json = true; break;
+		case 'c':
+			count = strtoull(optarg, &e, 10);
+			if (*e || !count)
+				die("--count %s: a number above 0", optarg);
+			break;
+		case 'f':
+			secs = strtol(optarg, &e, 10);
+			if (*e || secs <= 0)
+				die("--for %s: seconds above 0", optarg);
+			break;
+		default: return 2;
+		}
+	}
+	if (optind < argc)
+		die("watch: unexpected '%s'", argv[optind]);
+	if (secs)
+		end = time(NULL) + secs;
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);
+
+	for (;;) {
+		char path[96];
+		long wait = 25, status;
+		json_t *ans = NULL, *ev;
+		size_t i;
+
+		if (end) {
+			long left = (long)(end - time(NULL));
+
+			if (left <= 0)
+				return 0;
+			if (left < wait)
+				wait = left;
+		}
+		if (have_after)
+			(void)snprintf(path, sizeof(path),
+				       "/v1/events?after=%llu%s%s&wait=%ld",
+				       after, boot[0] ? "&boot=" : "", boot,
+				       wait);
+		else
+			(void)snprintf(path, sizeof(path),
+				       "/v1/events?wait=%ld", wait);
+
+		/* a daemon that was never there is an error; one that goes
+		 * away (a restart) is waited for */
+		soft = true;
+		status = http("GET", path, NULL, &ans);
+		if (status < 0 && !have_after && !down &&
+		    soft_rc == CURLE_COULDNT_CONNECT)
+			die("%s", curl_easy_strerror(soft_rc));
+		if (status < 0) {
+			if (!down)
+				(void)fprintf(stderr, "sippush: %s: not "
+					      "answering, retrying\n", server);
+			down = true;
+			(void)sleep(1);
+			continue;
+		}
+		if (down)
+			(void)fprintf(stderr, "sippush: %s: back\n", server);
+		down = false;
+
+		if (jint(ans, "missed"))
+			(void)printf("(%lld events missed)\n",
+				     jint(ans, "missed"));
+		json_array_foreach(json_object_get(ans, "events"), i, ev) {
+			char *txt;
+
+			if (json) {
+				txt = json_dumps(ev, JSON_COMPACT |
+						 JSON_PRESERVE_ORDER);
+				(void)printf("%s\n", txt ? txt : "");
+				free(txt);
+			}
+			else {
+				print_event(ev);
+			}
+			if (count && ++seen >= count) {
+				json_decref(ans);
+				return 0;
+			}
+		}
+		after = (unsigned long long)jint(ans, "next");
+		(void)snprintf(boot, sizeof(boot), "%s", jstr(ans, "boot"));
+		have_after = true;
+		json_decref(ans);
+	}
+}
+
+
 static void usage(void)
 {
 	(void)printf(
@@ -454,6 +650,9 @@ static void usage(void)
 "                       POST an OMA PAP document (a push-message with its\n"
 "                       content as multipart/related); prints the answer,\n"
 "                       exit 0 for a 1xxx code, 3 for another\n"
+"  watch [--json] [--after N] [--count N] [--for S]\n"
+"                       live events: pushes accepted, each attempt, each\n"
+"                       delivery and push ending, terminals coming and going\n"
 "  --server URL (default http://127.0.0.1:8080), --token T\n"
 "  (or SIPPUSH_TOKEN), --help, --version\n");
 }
@@ -629,6 +828,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "pap"))
 		return cmd_pap(argc, argv);
 
+	if (!strcmp(cmd, "watch"))
+		return cmd_watch(argc, argv);
+
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "cancel")) {
 		if (argc != 2)
 			die("%s: give one push id", cmd);
@@ -679,7 +881,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	die("unknown command '%s' (send, status, cancel, terminals, users)",
+	die("unknown command '%s' (send, status, cancel, terminals, users, "
+	    "pap, watch)",
 	    cmd);
 	return 2;
 }

@@ -52,6 +52,7 @@ struct conf {
 	struct initiator initv[INITIATOR_MAX];
 	size_t ninit;
 	char plmn_domain[256];
+	uint64_t drain_ms;
 };
 
 static const struct option longopts[] = {
@@ -96,6 +97,7 @@ static const struct option longopts[] = {
 	{"notify-allow-private", no_argument, NULL, 30},
 	{"audit-log",    required_argument, NULL, 31},
 	{"initiator",    required_argument, NULL, 32},
+	{"drain-timeout", required_argument, NULL, 33},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -157,6 +159,9 @@ static void usage(void)
 "                         SIGHUP, for rotation)\n"
 "  --initiator \"NAME token=T user=U pass=P apps=A,B rate=N identity=URI\n"
 "               [trusted]\"  a named push initiator; repeatable\n"
+"  --drain-timeout S      on SIGTERM, wait at most S s (default 32, 0: stop\n"
+"                         at once) for requests in flight; SIGHUP reloads\n"
+"                         the configuration\n"
 "  --log-level LEVEL      error, warn, info, debug (default info)\n"
 "  --help, --version\n");
 }
@@ -318,6 +323,10 @@ static int apply(int c, const char *v, struct conf *cf)
 		str_ncpy(cf->audit, v, sizeof(cf->audit));
 		cf->sc.audit_path = cf->audit;
 		return 0;
+	case 33:
+		err = opts_u32(&u, v, 0, 3600);
+		cf->drain_ms = (uint64_t)u * 1000;
+		return err;
 	case 32:
 		if (cf->ninit >= INITIATOR_MAX)
 			return E2BIG;
@@ -408,6 +417,7 @@ static void defaults(struct conf *cf)
 	cf->ac.max_batch = 1000;
 	cf->so.sync = STORE_SYNC_FULL;
 	cf->rcvbuf = 8u << 20;
+	cf->drain_ms = 32000;     /* a non-INVITE transaction's Timer F */
 }
 
 
@@ -469,14 +479,22 @@ static int parse(struct conf *cf, int argc, char *argv[])
 }
 
 
+/*
+ * Signals only raise flags (libre calls signal_h in signal context); a
+ * 100 ms timer acts on them from the loop. SIGTERM/SIGINT: drain (no new
+ * pushes, nothing new sent, in-flight requests answered) for at most
+ * --drain-timeout, then stop and commit; a second one stops at once.
+ * SIGHUP: reload the configuration (what can change while running) and
+ * reopen the audit log.
+ */
+static volatile sig_atomic_t hup, term;
+
 static void signal_h(int sig)
 {
-	plog(LOG_INFO, MOD, "signal %d: stopping", sig);
-	re_cancel();
+	(void)sig;
+	++term;
 }
 
-
-static volatile sig_atomic_t hup;
 
 static void hup_h(int sig)
 {
@@ -485,29 +503,87 @@ static void hup_h(int sig)
 }
 
 
-/* SIGHUP is acted on from the loop, not from the signal handler */
-static struct tmr *hup_t;
-static struct sender **hup_s;
+struct ctl {
+	struct tmr tmr;
+	struct sender **sp;
+	struct api **ap;
+	struct conf *cf;          /**< as started                        */
+	struct conf *reloaded;    /**< the last SIGHUP's, kept until the next */
+	int argc;
+	char **argv;
+	uint64_t deadline;        /**< draining until then (jiffies)     */
+	bool draining;
+};
 
-static void hup_tmr(void *arg)
+static void reload(struct ctl *c)
 {
-	(void)arg;
-	if (hup && *hup_s) {
-		hup = 0;
-		if (sender_reopen_logs(*hup_s))
-			plog(LOG_WARN, MOD, "SIGHUP: cannot reopen the logs");
-		else
-			plog(LOG_INFO, MOD, "SIGHUP: logs reopened");
+	struct conf *nc = calloc(1, sizeof(*nc));
+
+	if (!nc)
+		return;
+	defaults(nc);
+	optind = 0;
+	if (parse(nc, c->argc, c->argv)) {
+		plog(LOG_WARN, MOD, "SIGHUP: the configuration has an error: "
+		     "nothing reloaded");
+		free(nc);
+		return;
 	}
-	tmr_start(hup_t, 200, hup_tmr, NULL);
+	nc->sc.trust = nc->trust;
+	nc->sc.ntrust = nc->ntrust;
+	nc->ac.token = nc->token[0] ? nc->token : NULL;
+
+	if (sender_reload(*c->sp, &nc->sc))
+		plog(LOG_WARN, MOD, "SIGHUP: cannot open the audit log");
+	if (api_reload(*c->ap, &nc->ac))
+		plog(LOG_WARN, MOD, "SIGHUP: cannot reload the API settings");
+	free(c->reloaded);
+	c->reloaded = nc;
+	plog(LOG_INFO, MOD, "SIGHUP: reloaded (trust, initiators, token, "
+	     "limits, retries, pacing, log level; audit log reopened); "
+	     "addresses, identity and store need a restart");
 }
 
 
-static void hup_loop(struct tmr *t, struct sender **sp)
+static void ctl_tmr(void *arg)
 {
-	hup_t = t;
-	hup_s = sp;
-	tmr_start(t, 200, hup_tmr, NULL);
+	struct ctl *c = arg;
+	uint32_t left;
+
+	if (hup && *c->sp && *c->ap) {
+		hup = 0;
+		reload(c);
+	}
+
+	if (term > 1 || (term && !c->cf->drain_ms)) {
+		plog(LOG_INFO, MOD, "stopping");
+		re_cancel();
+		return;
+	}
+	if (term && !c->draining) {
+		c->draining = true;
+		c->deadline = tmr_jiffies() + c->cf->drain_ms;
+		api_drain(*c->ap);
+		plog(LOG_INFO, MOD, "stopping: draining %u request(s) in "
+		     "flight (at most %llu ms)", sender_drain(*c->sp),
+		     (unsigned long long)c->cf->drain_ms);
+	}
+	if (c->draining) {
+		left = sender_drain(*c->sp);
+		if (!left) {
+			plog(LOG_INFO, MOD, "drained: stopping");
+			re_cancel();
+			return;
+		}
+		if (tmr_jiffies() >= c->deadline) {
+			plog(LOG_WARN, MOD, "drain timeout: %u request(s) "
+			     "still in flight; they go again at the next "
+			     "start", left);
+			re_cancel();
+			return;
+		}
+	}
+	tmr_start(&c->tmr, 100, ctl_tmr, c);
 }
 
 
@@ -652,14 +728,15 @@ int main(int argc, char *argv[])
 	     "store %s", &cf->sip, got, &cf->http, cf->db);
 
 	{
-		struct tmr t;
+		struct ctl c = {.sp = &s, .ap = &api, .cf = cf, .argc = argc,
+				.argv = argv};
 
-		/* SIGHUP: reopen the audit log (rotation) */
-		tmr_init(&t);
+		tmr_init(&c.tmr);
 		(void)signal(SIGHUP, hup_h);
-		hup_loop(&t, &s);
+		tmr_start(&c.tmr, 100, ctl_tmr, &c);
 		err = re_main(signal_h);
-		tmr_cancel(&t);
+		tmr_cancel(&c.tmr);
+		free(c.reloaded);
 	}
 
  out:

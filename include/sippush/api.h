@@ -30,3 +30,5 @@ struct api_conf {
 
 int api_alloc(struct api **ap, struct sender *s, struct store *st,
 	      const struct api_conf *conf);
+int  api_reload(struct api *api, const struct api_conf *conf);
+void api_drain(struct api *api);

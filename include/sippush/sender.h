@@ -135,5 +135,15 @@ int  sender_push_outcome(struct sender *s, const char *id,
 			 struct push_outcome *o);
 int  sender_purge(struct sender *s);
 int  sender_reopen_logs(struct sender *s);
+int  sender_reload(struct sender *s, const struct sender_conf *nc);
+uint32_t sender_drain(struct sender *s);
 int  sender_metrics_print(struct re_printf *pf, const struct sender *s);
+
+/* The live event feed (GET /v1/events, sippush watch) */
+typedef void (sender_event_h)(void *arg);
+void     sender_set_event_h(struct sender *s, sender_event_h *h, void *arg);
+uint64_t sender_events_head(const struct sender *s);
+const char *sender_events_boot(const struct sender *s);
+int      sender_events_print(struct re_printf *pf, const struct sender *s,
+			     uint64_t after, size_t max, uint64_t *nextp);
 void sender_sip_response(struct sender *s, uint16_t scode);

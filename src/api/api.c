@@ -37,6 +37,9 @@ struct api {
 	char *token;
 	size_t max_body;
 	size_t body_bytes;        /**< request bodies held, all connections */
+	struct list waiters;      /**< GET /v1/events waiting for news    */
+	bool draining;            /**< stopping: no new pushes            */
+	struct initiator initv[INITIATOR_MAX];   /**< ours: reloads in place */
 };
 
 /* All request bodies held at once, whatever the number of connections */
@@ -57,10 +60,16 @@ struct req {
 	struct upload *up;        /**< a multipart (file) push            */
 	struct initiator *in;     /**< who sent it (NULL: the default)     */
 	bool unauth;
+	/* GET /v1/events: a long poll */
+	struct le wle;            /**< in api.waiters while suspended     */
+	struct tmr wtmr;          /**< its wait= deadline                 */
+	uint64_t after;
+	bool waited;
 };
 
 
 static void run(struct api *api);
+static void mhd_tmr_h(void *arg);
 
 
 static void req_destructor(void *arg)
@@ -69,6 +78,8 @@ static void req_destructor(void *arg)
 
 	if (r->body)
 		r->api->body_bytes -= r->body->end;
+	list_unlink(&r->wle);
+	tmr_cancel(&r->wtmr);
 	mem_deref(r->body);
 	mem_deref(r->answer);
 	mem_deref(r->ids);
@@ -673,6 +684,108 @@ static enum MHD_Result get_metrics(struct api *api,
 }
 
 
+enum { EVENTS_PER_REPLY = 500, EVENT_WAIT_MAX = 30, WAITERS_MAX = 64 };
+
+
+/* News or the deadline: the waiting GETs answer on the next MHD_run (never
+ * run MHD from here: an event can fire inside one of its callbacks) */
+static void wake(struct api *api, struct req *only)
+{
+	struct le *le = api->waiters.head;
+
+	while (le) {
+		struct req *r = le->data;
+
+		le = le->next;
+		if (only && r != only)
+			continue;
+		list_unlink(&r->wle);
+		tmr_cancel(&r->wtmr);
+		MHD_resume_connection(r->conn);
+	}
+	tmr_start(&api->tmr, 0, mhd_tmr_h, api);
+}
+
+
+static void events_h(void *arg)
+{
+	wake(arg, NULL);
+}
+
+
+static void wait_tmr_h(void *arg)
+{
+	struct req *r = arg;
+
+	wake(r->api, r);
+}
+
+
+static bool digits(const char *v, size_t max)
+{
+	size_t n = strlen(v);
+
+	return n && n <= max && strspn(v, "0123456789") == n;
+}
+
+
+/*
+ * GET /v1/events?after=N&boot=B&wait=S: the events numbered above N
+ * (default: from now on), at once when there are some, else after the
+ * first one or S seconds (0..30). Numbers restart with the daemon: an N
+ * from another run (B is not this one's "boot") reads from the start.
+ */
+static enum MHD_Result get_events(struct api *api, struct req *r)
+{
+	const char *a = MHD_lookup_connection_value(r->conn,
+		MHD_GET_ARGUMENT_KIND, "after");
+	const char *w = MHD_lookup_connection_value(r->conn,
+		MHD_GET_ARGUMENT_KIND, "wait");
+	const char *b = MHD_lookup_connection_value(r->conn,
+		MHD_GET_ARGUMENT_KIND, "boot");
+	struct mbuf *mb;
+	struct re_printf pf;
+	enum MHD_Result ret;
+	unsigned long wait = 0;
+
+	if (a && !digits(a, 19))
+		return reply_error(r->conn, 400, "after: an event number");
+	if (w && (!digits(w, 2) || (wait = strtoul(w, NULL, 10)) >
+		  EVENT_WAIT_MAX))
+		return reply_error(r->conn, 400, "wait: 0..30 seconds");
+
+	if (!r->waited)
+		r->after = a ? strtoull(a, NULL, 10) :
+			sender_events_head(api->s);
+	if (!r->waited && b && strcmp(b, sender_events_boot(api->s)))
+		r->after = 0;
+
+	if (!r->waited && wait && sender_events_head(api->s) == r->after) {
+		if (list_count(&api->waiters) >= WAITERS_MAX)
+			return reply(r->conn, 503, "application/json",
+				     LIT("{\"error\":\"too many watchers\"}"),
+				     "Retry-After", "1");
+		r->waited = true;
+		list_append(&api->waiters, &r->wle, r);
+		tmr_start(&r->wtmr, wait * 1000, wait_tmr_h, r);
+		MHD_suspend_connection(r->conn);
+		return MHD_YES;
+	}
+
+	mb = mbuf_alloc(4096);
+	pf = (struct re_printf){print_mb, mb};
+	if (!mb || sender_events_print(&pf, api->s, r->after,
+				       EVENTS_PER_REPLY, NULL)) {
+		mem_deref(mb);
+		return reply_error(r->conn, 503, "out of memory");
+	}
+	ret = reply(r->conn, 200, "application/json", mb->buf, mb->end,
+		    "Cache-Control", "no-store");
+	mem_deref(mb);
+	return ret;
+}
+
+
 /* "/v1/users/{aor}/terminals" -> aor, or NULL */
 static const char *path_arg(char *buf, size_t sz, const char *url,
 			    const char *prefix, const char *suffix)
@@ -715,6 +828,11 @@ static enum MHD_Result route(struct api *api, struct req *r,
 			     LIT("{\"error\":\"Authorization: bearer token "
 				 "(or Basic for PAP) missing or wrong\"}"),
 			     "WWW-Authenticate", "Bearer");
+
+	if (api->draining && !strcmp(method, "POST"))
+		return reply(conn, 503, "application/json",
+			     LIT("{\"error\":\"shutting down\"}"),
+			     "Retry-After", "5");
 
 	if (!strcmp(url, "/v1/pushes")) {
 		if (!strcmp(method, "POST") && r->up)
@@ -767,6 +885,9 @@ static enum MHD_Result route(struct api *api, struct req *r,
 
 	if (get && !strcmp(url, "/metrics"))
 		return get_metrics(api, conn);
+
+	if (get && !strcmp(url, "/v1/events"))
+		return get_events(api, r);
 
 	return reply_error(conn, 404, "no such resource");
 }
@@ -891,6 +1012,8 @@ static void destructor(void *arg)
 {
 	struct api *api = arg;
 
+	sender_set_event_h(api->s, NULL, NULL);
+	wake(api, NULL);   /* resumed, so MHD can close them */
 	tmr_cancel(&api->tmr);
 	if (api->epfd >= 0)
 		fd_close(api->epfd);
@@ -911,6 +1034,55 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 
+/**
+ * SIGHUP: the token, the initiators (one kept by name keeps its rate
+ * budget), the batch and TTL bounds and the PAP settings of a new
+ * configuration. Addresses and size limits need a restart.
+ */
+int api_reload(struct api *api, const struct api_conf *conf)
+{
+	struct initiator nv[INITIATOR_MAX];
+	char *tok = NULL;
+	size_t n = 0;
+
+	if (!api || !conf)
+		return EINVAL;
+	if (conf->token && str_dup(&tok, conf->token))
+		return ENOMEM;
+
+	for (size_t i = 0; i < conf->initn && n < INITIATOR_MAX; i++) {
+		nv[n] = conf->initv[i];
+		for (size_t j = 0; j < api->conf.initn; j++) {
+			if (strcmp(api->initv[j].name, nv[n].name))
+				continue;
+			nv[n].tokens = api->initv[j].tokens;
+			nv[n].last_ms = api->initv[j].last_ms;
+		}
+		++n;
+	}
+	memcpy(api->initv, nv, n * sizeof(nv[0]));
+	api->conf.initn = n;
+
+	mem_deref(api->token);
+	api->token = tok;
+	api->conf.max_batch = conf->max_batch;
+	api->conf.max_ttl = conf->max_ttl;
+	api->conf.pap_app = conf->pap_app;
+	api->conf.plmn_domain = conf->plmn_domain;
+	return 0;
+}
+
+
+/** SIGTERM: new pushes get 503; watchers get their answer now */
+void api_drain(struct api *api)
+{
+	if (!api)
+		return;
+	api->draining = true;
+	wake(api, NULL);
+}
+
+
 int api_alloc(struct api **ap, struct sender *s, struct store *st,
 	      const struct api_conf *conf)
 {
@@ -926,6 +1098,10 @@ int api_alloc(struct api **ap, struct sender *s, struct store *st,
 		return ENOMEM;
 
 	api->conf = *conf;
+	api->conf.initn = 0;
+	api->conf.initv = api->initv;
+	for (size_t i = 0; i < conf->initn && i < INITIATOR_MAX; i++)
+		api->initv[api->conf.initn++] = conf->initv[i];
 	api->s = s;
 	api->st = st;
 	api->epfd = -1;
@@ -969,6 +1145,8 @@ int api_alloc(struct api **ap, struct sender *s, struct store *st,
 	err = fd_listen(api->epfd, FD_READ, mhd_fd_h, api);
 	if (err)
 		goto out;
+
+	sender_set_event_h(s, events_h, api);
 
 	run(api);
 

@@ -402,6 +402,8 @@ static void apply(struct target *t, struct delivery *d,
 
 	if (o.state == DS_PENDING && d->cancelled)
 		o = (struct outcome){.state = DS_CANCELLED, .pap_code = 1000};
+	event_attempt(d, scode, why, o.state == DS_PENDING && o.retry ?
+		      backoff : 0);
 
 	if (o.state != DS_PENDING) {
 		finish(d, o.state, o.pap_code);
@@ -449,6 +451,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		/* RFC 6665: the subscription is gone; the push is not */
 		re_snprintf(why, sizeof(why), "NOTIFY %s", err ? "timed out"
 			    : "481");
+		event_attempt(d, err ? 0 : msg->scode, why, 0);
 		t->busy = NULL;
 		list_unlink(&d->qle);
 		d->t = NULL;
@@ -499,7 +502,8 @@ void deliver_kick(struct target *t)
 	struct outcome o;
 	int err;
 
-	if (tmr_isrunning(&t->tmr))
+	/* draining for a stop: what is queued stays for the next start */
+	if (tmr_isrunning(&t->tmr) || s->draining)
 		return;
 
 	/* a subscription's state NOTIFY goes before its content */

@@ -125,6 +125,7 @@ static void push_finish(struct push *p, enum push_state ps)
 	p->final = true;
 	(void)store_push_final(s->st, p->id, push_state_name(ps),
 			       sender_now_ms());
+	event_push(p, push_state_name(ps));
 	papnotify_final(p, ps);   /* in the same transaction */
 
 	/* a final push's files are not needed any more */
@@ -167,6 +168,7 @@ void push_delivery_final(struct delivery *d)
 		++s->stats.failed;
 
 	audit_delivery(d);
+	event_delivery(d);
 	check_final(d->p);
 }
 
@@ -602,6 +604,7 @@ static void committed_h(int err, void *arg)
 			continue;
 		}
 		p->committed = true;
+		event_accepted(p);
 		push_start(p);
 	}
 }

@@ -53,6 +53,7 @@ static void destructor(void *arg)
 	mem_deref(s->fetcher);
 	list_flush(&s->notes);
 	mem_deref(s->notifier);
+	mem_deref(s->events);
 	if (s->audit)
 		(void)fclose(s->audit);
 }
@@ -119,7 +120,8 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	tmr_init(&s->tmr_pace);
 	tmr_init(&s->tmr_purge);
 
-	err  = hash_alloc(&s->users, 4096);
+	err  = events_init(s);
+	err |= hash_alloc(&s->users, 4096);
 	err |= hash_alloc(&s->pushes, 65536);
 	err |= hash_alloc(&s->targets, 4096);
 	err |= hash_alloc(&s->topics, 1024);
@@ -656,6 +658,64 @@ int sender_purge(struct sender *s)
 	if (!err && n)
 		plog(LOG_INFO, MOD, "purged %u final pushes", n);
 	return err;
+}
+
+
+/**
+ * SIGTERM: send nothing new (queued deliveries stay in the store for the
+ * next start); what is in flight still gets its answer. Returns the
+ * number of requests in flight: stop when it reaches 0.
+ */
+uint32_t sender_drain(struct sender *s)
+{
+	if (!s)
+		return 0;
+	s->draining = true;
+	return s->stats.inflight;
+}
+
+
+/**
+ * SIGHUP: take what can change while running from a new configuration
+ * (its arrays and strings must outlive the next reload): trust, queue
+ * and TTL bounds, retries, pacing, expiry bounds, retention, method
+ * preferences, the audit log's path. Addresses, identity, the store and
+ * the fetch limits need a restart.
+ */
+int sender_reload(struct sender *s, const struct sender_conf *nc)
+{
+	struct sender_conf *c;
+
+	if (!s || !nc)
+		return EINVAL;
+
+	c = &s->conf;
+	c->trust = nc->trust;
+	c->ntrust = nc->ntrust;
+	c->max_queue = nc->max_queue;
+	c->default_ttl = nc->default_ttl;
+	c->max_ttl = nc->max_ttl;
+	c->retry_base_ms = nc->retry_base_ms;
+	c->retry_max_ms = nc->retry_max_ms;
+	c->pace_rate = nc->pace_rate;
+	c->pace_burst = nc->pace_burst;
+	c->min_expires = nc->min_expires;
+	c->max_expires = nc->max_expires;
+	c->min_sub_expires = nc->min_sub_expires;
+	c->max_sub_expires = nc->max_sub_expires;
+	c->content_ttl = nc->content_ttl;
+	c->retention_ms = nc->retention_ms;
+	c->relay_is_delivered = nc->relay_is_delivered;
+	c->prefv = nc->prefv;
+	c->prefn = nc->prefn;
+	c->audit_path = nc->audit_path;
+
+	/* a new path opens the new file; the same path reopens (rotation) */
+	if (!c->audit_path && s->audit) {
+		(void)fclose(s->audit);
+		s->audit = NULL;
+	}
+	return audit_reopen(s);
 }
 
 

@@ -8,6 +8,7 @@
 #include <sippush/sender.h>
 #include <sippush/uaprofile.h>
 #include <sippush/histo.h>
+#include <sippush/evring.h>
 
 struct user {
 	struct le he;            /**< in sender.users, by AoR              */
@@ -168,6 +169,11 @@ struct sender {
 	uint64_t sip_codes[700];          /**< final responses we got     */
 	uint64_t accepted_pap;
 	struct histo latency;             /**< accepted -> final delivery  */
+	struct evring *events;            /**< the live feed (events.c)    */
+	char boot[17];                    /**< this run's id for the feed  */
+	bool draining;                    /**< stopping: nothing new goes   */
+	sender_event_h *evh;
+	void *evarg;
 };
 
 int64_t sender_now_ms(void);
@@ -206,6 +212,16 @@ int  caps_save(const struct sender *s, const struct caps *c);
 
 /* uaprof.c */
 void uaprof_fetch(struct sender *s, struct caps *c);
+
+/* events.c */
+int  events_init(struct sender *s);
+void event_accepted(const struct push *p);
+void event_attempt(const struct delivery *d, uint16_t scode,
+		   const char *why, uint64_t retry_ms);
+void event_delivery(const struct delivery *d);
+void event_push(const struct push *p, const char *state);
+void event_terminal(struct sender *s, const char *aor,
+		    const struct terminal *t, bool gone);
 
 /* push.c */
 void push_user_ready(struct user *u);

@@ -105,6 +105,7 @@ void term_remove(struct terminal *t)
 
 	(void)store_term_del(s->st, t->u->aor, t->tkey);
 	--s->stats.terminals;
+	event_terminal(s, t->u->aor, t, true);
 	mem_deref(t);
 }
 
@@ -160,7 +161,7 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 {
 	struct terminal *t;
 	struct user *u;
-	bool was_push = false;
+	bool was_push = false, fresh = false;
 	int err;
 
 	err = user_get(&u, s, r->aor);
@@ -183,11 +184,16 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 		t->u = u;
 		list_append(&u->terms, &t->le, t);
 		++s->stats.terminals;
+		fresh = true;
 	}
 
 	err = term_fill(t, r);
 	if (err)
 		return err;
+
+	/* news only: a plain refresh is not an event */
+	if (fresh || t->push != was_push)
+		event_terminal(s, u->aor, t, false);
 
 	arm(t, (int64_t)time(NULL));
 

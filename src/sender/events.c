@@ -1,0 +1,145 @@
+/**
+ * @file events.c  The live event feed: pushes accepted, each attempt's
+ *                 answer, deliveries and pushes ending, terminals coming
+ *                 and going. Kept in a bounded ring (evring.h) read by
+ *                 GET /v1/events and `sippush watch`; nothing is stored.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "../re_nojson.h"
+#include "sender.h"
+
+enum { EVENTS_KEPT = 4096, EVENT_MAX_LINE = 2048 };
+
+
+int events_init(struct sender *s)
+{
+	/* numbers restart with the daemon: readers tell runs apart by this */
+	(void)re_snprintf(s->boot, sizeof(s->boot), "%016llx",
+			  (unsigned long long)rand_u64());
+	return evring_alloc(&s->events, EVENTS_KEPT, EVENT_MAX_LINE);
+}
+
+
+/* Takes ev; adds "time_ms" and "type", keeps it, wakes the readers */
+static void emit(struct sender *s, const char *type, json_t *ev)
+{
+	char *line;
+
+	if (!ev)
+		return;
+	(void)json_object_set_new(ev, "type", json_string(type));
+	(void)json_object_set_new(ev, "time_ms",
+				  json_integer(sender_now_ms()));
+	line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(ev);
+	if (!line)
+		return;
+	if (!evring_add(s->events, line, NULL) && s->evh)
+		s->evh(s->evarg);
+	free(line);
+}
+
+
+/** A push is committed: from now on it is acknowledged */
+void event_accepted(const struct push *p)
+{
+	emit(p->s, "accepted", json_pack(
+		     "{s:s,s:s,s:s,s:s,s:i}", "push", p->id, "to", p->aor,
+		     "app", p->app, "initiator", p->initiator ?
+		     p->initiator : "api", "priority", p->priority));
+}
+
+
+/** One attempt of a delivery got its answer (or none); retry_ms: when
+ *  the next one goes, 0 when this was the last */
+void event_attempt(const struct delivery *d, uint16_t scode,
+		   const char *why, uint64_t retry_ms)
+{
+	json_t *ev = json_pack("{s:s,s:s,s:s,s:i,s:i}", "push", d->p->id,
+			       "terminal", d->terminal ? d->terminal : d->tkey,
+			       "method", plan_kind_name(d->kind),
+			       "attempt", (int)d->attempts, "sip_status",
+			       (int)scode);
+
+	if (ev && why)
+		(void)json_object_set_new(ev, "reason", json_string(why));
+	if (ev && retry_ms)
+		(void)json_object_set_new(ev, "retry_ms",
+					  json_integer((json_int_t)retry_ms));
+	emit(d->p->s, "attempt", ev);
+}
+
+
+/** A delivery reached its final state */
+void event_delivery(const struct delivery *d)
+{
+	emit(d->p->s, "delivery", json_pack(
+		     "{s:s,s:s,s:s,s:s,s:i,s:i}", "push", d->p->id,
+		     "terminal", d->terminal ? d->terminal : d->tkey,
+		     "method", plan_kind_name(d->kind),
+		     "state", delivery_state_name(d->state),
+		     "sip_status", (int)d->scode, "pap_code", (int)d->pap));
+}
+
+
+/** A push reached its final state */
+void event_push(const struct push *p, const char *state)
+{
+	emit(p->s, "push", json_pack("{s:s,s:s,s:s}", "push", p->id,
+				     "to", p->aor, "state", state));
+}
+
+
+/** A terminal was learnt, refreshed with a change, or went away */
+void event_terminal(struct sender *s, const char *aor,
+		    const struct terminal *t, bool gone)
+{
+	json_t *ev = json_pack("{s:s,s:s,s:s?,s:s?,s:s?}", "user", aor,
+			       "terminal", t->pub_gruu ? t->pub_gruu :
+			       t->contact, "instance", t->instance,
+			       "apps", t->apps, "source", t->source);
+
+	emit(s, gone ? "unregistered" : "registered", ev);
+}
+
+
+/** Let the API know when there is something new to read */
+void sender_set_event_h(struct sender *s, sender_event_h *h, void *arg)
+{
+	if (!s)
+		return;
+	s->evh = h;
+	s->evarg = arg;
+}
+
+
+uint64_t sender_events_head(const struct sender *s)
+{
+	return s ? evring_head(s->events) : 0;
+}
+
+
+/** This run's id: a reader whose numbers came from another run reads
+ *  from the start */
+const char *sender_events_boot(const struct sender *s)
+{
+	return s ? s->boot : "";
+}
+
+
+/** {"boot":B,"next":N,"missed":M,"events":[...]}: at most max events
+ *  numbered above after */
+int sender_events_print(struct re_printf *pf, const struct sender *s,
+			uint64_t after, size_t max, uint64_t *nextp)
+{
+	int err;
+
+	if (!s)
+		return EINVAL;
+	err = re_hprintf(pf, "{\"boot\":\"%s\",", s->boot);
+	err = err ? err : evring_print(pf, s->events, after, max, nextp);
+	return err ? err : re_hprintf(pf, "}");
+}

@@ -1,0 +1,89 @@
+/**
+ * @file test_evring.c  The event ring: numbering, reading after N, the
+ *                      cap per call, what a slow reader missed, bad lines
+ */
+#include "testutil.h"
+#include <sippush/evring.h>
+
+static uint64_t next;
+
+static int print_after(struct re_printf *pf, const struct evring *er)
+{
+	int err = re_hprintf(pf, "{");
+
+	err = err ? err : evring_print(pf, er, next, 2, &next);
+	return err ? err : re_hprintf(pf, "}");
+}
+
+
+static void test_evring(void **state)
+{
+	struct evring *er = NULL;
+	char buf[512], ev[32];
+	uint64_t seq = 0;
+	(void)state;
+
+	assert_int_equal(evring_alloc(&er, 3, 64), 0);
+
+	/* empty: nothing, next stays 0 */
+	next = 0;
+	PRINT(buf, "%H", print_after, er);
+	assert_string_equal(buf, "{\"next\":0,\"missed\":0,\"events\":[]}");
+
+	for (int i = 1; i <= 2; i++) {
+		re_snprintf(ev, sizeof(ev), "{\"n\":%d}", i);
+		assert_int_equal(evring_add(er, ev, &seq), 0);
+		assert_int_equal(seq, i);
+	}
+	PRINT(buf, "%H", print_after, er);
+	assert_string_equal(buf, "{\"next\":2,\"missed\":0,\"events\":["
+			    "{\"seq\":1,\"n\":1},{\"seq\":2,\"n\":2}]}");
+	assert_int_equal(next, 2);
+
+	/* caught up: an empty answer that keeps the place */
+	PRINT(buf, "%H", print_after, er);
+	assert_string_equal(buf, "{\"next\":2,\"missed\":0,\"events\":[]}");
+
+	/* five more into a ring of three: 3 and 4 are gone for us */
+	for (int i = 3; i <= 7; i++) {
+		re_snprintf(ev, sizeof(ev), "{\"n\":%d}", i);
+		assert_int_equal(evring_add(er, ev, NULL), 0);
+	}
+	assert_int_equal(evring_head(er), 7);
+	assert_int_equal(evring_oldest(er), 5);
+	PRINT(buf, "%H", print_after, er);   /* at most 2 per call */
+	assert_string_equal(buf, "{\"next\":6,\"missed\":2,\"events\":["
+			    "{\"seq\":5,\"n\":5},{\"seq\":6,\"n\":6}]}");
+	PRINT(buf, "%H", print_after, er);
+	assert_string_equal(buf, "{\"next\":7,\"missed\":0,\"events\":["
+			    "{\"seq\":7,\"n\":7}]}");
+
+	/* a reader from before a restart (after > head) starts over */
+	next = 99;
+	PRINT(buf, "%H", print_after, er);
+	assert_string_equal(buf, "{\"next\":6,\"missed\":4,\"events\":["
+			    "{\"seq\":5,\"n\":5},{\"seq\":6,\"n\":6}]}");
+
+	/* only one-line objects with a first member, within the bound */
+	assert_int_equal(evring_add(er, "{}", NULL), EINVAL);
+	assert_int_equal(evring_add(er, "[1]", NULL), EINVAL);
+	assert_int_equal(evring_add(er, "{\"a\":\n1}", NULL), EINVAL);
+	memset(buf, 'x', 100);
+	memcpy(buf, "{\"a\":\"", 6);
+	memcpy(buf + 98, "\"}", 3);
+	assert_int_equal(evring_add(er, buf, NULL), EINVAL);
+	assert_int_equal(evring_head(er), 7);
+
+	assert_int_equal(evring_alloc(&er, 0, 64), EINVAL);
+	mem_deref(er);
+}
+
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_evring),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
