@@ -55,6 +55,14 @@ struct app_pref {
 };
 
 /** A file of a push, already on disk (streamed there by the API) */
+/** Does a relay's 202 deliver a push? (PAP delivery-method) */
+enum push_relay {
+	RELAY_DEFAULT = 0,           /**< --relay-is-delivered decides      */
+	RELAY_DELIVERED,             /**< yes (PAP "unconfirmed")           */
+	RELAY_PENDING,               /**< no: only the terminal's answer
+					  (PAP "confirmed")              */
+};
+
 struct push_file {
 	const char *path;            /**< the sender owns it once accepted */
 	const char *filename;        /**< or NULL                          */
@@ -89,6 +97,7 @@ struct push_req {
 					  ("api", "pap"); NULL: "api"    */
 	int64_t not_before;          /**< unix s: deliver from then (PAP
 					  deliver-after); 0: at once     */
+	enum push_relay relay;       /**< what a relay's 202 means         */
 	const struct push_file *filev;   /**< content as files, or NULL    */
 	size_t filen;
 };

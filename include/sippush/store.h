@@ -55,6 +55,7 @@ struct push_rec {
 	int64_t not_before_ms;   /**< deferred delivery; 0: none           */
 	const char *identity;    /**< its From; NULL: the sender's         */
 	bool unasserted;         /**< sent without P-Asserted-Identity     */
+	int relay;               /**< enum push_relay (sender.h)           */
 	const char *state;
 	int priority;
 	uint32_t ttl;

@@ -195,6 +195,12 @@ static int push_message(const struct papapi *pa, const struct pap_doc *d,
 			!strcmp(d->priority, "low") ? 1 : 5;
 		pr.not_before = d->deliver_after > now ? d->deliver_after : 0;
 		pr.initiator = "pap";
+		/* a relay's 202 confirms nothing: "confirmed" waits for the
+		 * terminal's own answer, "unconfirmed" takes the relay's */
+		pr.relay = !strcmp(d->delivery_method, "confirmed") ?
+			RELAY_PENDING : !strcmp(d->delivery_method,
+						"unconfirmed") ?
+			RELAY_DELIVERED : RELAY_DEFAULT;
 		if (pa->in) {
 			pr.identity = pa->in->identity[0] ? pa->in->identity :
 				NULL;

@@ -384,12 +384,21 @@ static bool ttl_left(const struct push *p, uint64_t after_ms)
 
 
 /* Apply one attempt's outcome; true when the delivery is still queued */
+/* Does a relay's 202 deliver this push? Its own say, else the daemon's */
+static bool relay_delivers(const struct push *p)
+{
+	if (p->relay == RELAY_DEFAULT)
+		return p->s->conf.relay_is_delivered;
+	return p->relay == RELAY_DELIVERED;
+}
+
+
 static void apply(struct target *t, struct delivery *d,
 		  enum outcome_event ev, uint16_t scode, const char *why)
 {
 	struct sender *s = t->s;
 	const struct outcome_policy pol = {
-		.relay_is_delivered = s->conf.relay_is_delivered};
+		.relay_is_delivered = relay_delivers(d->p)};
 	uint64_t backoff = outcome_backoff(d->attempts, s->conf.retry_base_ms,
 					   s->conf.retry_max_ms);
 	struct outcome o;
@@ -497,8 +506,6 @@ void deliver_kick(struct target *t)
 {
 	struct sender *s = t->s;
 	struct delivery *d;
-	const struct outcome_policy pol = {
-		.relay_is_delivered = s->conf.relay_is_delivered};
 	struct outcome o;
 	int err;
 
@@ -517,6 +524,9 @@ void deliver_kick(struct target *t)
 		d = t->q.head->data;
 
 		if (!ttl_left(d->p, 0)) {
+			const struct outcome_policy pol = {
+				.relay_is_delivered = relay_delivers(d->p)};
+
 			if (!d->attempts)
 				outcome_map(&o, OE_TTL_PASSED, 0, false, NULL);
 			else

@@ -664,6 +664,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	p->ttl = r->ttl ? r->ttl : s->conf.default_ttl;
 	r->ttl = p->ttl;   /* echoed back to the initiator */
 	p->not_before_ms = r->not_before ? r->not_before * 1000 : 0;
+	p->relay = r->relay;
 	p->initiator = r->initiator ? r->initiator : "api";
 	p->asserted = !r->unasserted;
 	if (!strcmp(p->initiator, "pap"))
@@ -742,7 +743,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 		.filename = p->filename, .disposition = p->disposition,
 		.not_before_ms = p->not_before_ms,
 		.identity = p->identity, .unasserted = !p->asserted,
-		.priority = p->priority, .ttl = p->ttl,
+		.relay = p->relay, .priority = p->priority, .ttl = p->ttl,
 		.created_ms = p->created_ms, .expires_ms = p->expires_ms,
 	};
 	err = store_push_add(s->st, &rec);
@@ -886,6 +887,8 @@ static void load_push_h(const struct push_rec *r, void *arg)
 	p->expires_ms = r->expires_ms;
 	p->not_before_ms = r->not_before_ms;
 	p->asserted = !r->unasserted;
+	p->relay = r->relay <= RELAY_PENDING ? (enum push_relay)r->relay :
+		RELAY_DEFAULT;
 	p->committed = true;
 	err  = str_dup(&p->aor, r->aor);
 	err |= str_dup(&p->app, r->app);

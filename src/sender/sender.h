@@ -100,6 +100,7 @@ struct push {
 	struct tmr tmr;          /**< TTL                                  */
 	struct tmr tmr_defer;    /**< deferred delivery                    */
 	int64_t not_before_ms;   /**< 0: at once                           */
+	enum push_relay relay;
 	bool committed;
 	bool final;
 };

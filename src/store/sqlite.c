@@ -39,12 +39,12 @@ static const char *stmt_sql[S_COUNT] = {
 	[S_PUSH_ADD] = "INSERT INTO pushes(id,seq,aor,app,ctype,body,url,"
 		       "method,target,topic,token,state,priority,ttl,"
 		       "created_ms,expires_ms,final_ms,filename,disposition,"
-		       "not_before_ms,identity,unasserted) "
-		       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?)",
+		       "not_before_ms,identity,unasserted,relay) "
+		       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?,?)",
 	[S_PUSH_FINAL] = "UPDATE pushes SET state=?,final_ms=? WHERE id=?",
 #define PUSH_COLS "id,seq,aor,app,ctype,body,url,method,target,topic,token," \
 		  "state,priority,ttl,created_ms,expires_ms,final_ms,filename," \
-		  "disposition,not_before_ms,identity,unasserted"
+		  "disposition,not_before_ms,identity,unasserted,relay"
 	[S_PUSH_PENDING] = "SELECT " PUSH_COLS " FROM pushes "
 			   "WHERE final_ms=0 ORDER BY seq",
 	[S_DLV_BY_PUSH] = "SELECT push_id,tkey,terminal,ruri,route,method,"
@@ -165,6 +165,9 @@ static const char *migrations[] = {
 	/* 8: the initiator's identity of a push, and whether it is asserted */
 	("ALTER TABLE pushes ADD COLUMN identity TEXT;"
 	 "ALTER TABLE pushes ADD COLUMN unasserted INTEGER NOT NULL DEFAULT 0;"),
+
+	/* 9: what a relay's 202 means for a push (PAP delivery-method) */
+	"ALTER TABLE pushes ADD COLUMN relay INTEGER NOT NULL DEFAULT 0;",
 };
 
 static const double commit_le[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
@@ -652,6 +655,7 @@ int store_push_add(struct store *st, const struct push_rec *p)
 	sqlite3_bind_int64(s, 19, p->not_before_ms);
 	bind_str(s, 20, p->identity);
 	sqlite3_bind_int(s, 21, p->unasserted);
+	sqlite3_bind_int(s, 22, p->relay);
 	return step_done(st, s);
 }
 
@@ -732,6 +736,7 @@ static void push_row(struct push_rec *p, sqlite3_stmt *s)
 	p->not_before_ms = sqlite3_column_int64(s, 19);
 	p->identity = col_str(s, 20);
 	p->unasserted = sqlite3_column_int(s, 21);
+	p->relay = sqlite3_column_int(s, 22);
 }
 
 

@@ -14,7 +14,8 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, check, run, wait_until
+from harness import (Daemon, Sipp, check, free_port, register, run,
+                     scenario, wait_until)
 from test_agent import Agent
 
 DT = ('<?xml version="1.0"?>\n<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP '
@@ -35,11 +36,11 @@ def post(d, body, ctype, auth=None):
 
 
 def push_message(d, push_id, addrs, content=b"hello", app="mms.ua",
-                 extra="", auth=None):
+                 extra="", auth=None, method="confirmed"):
     xml = DT + ('<pap><push-message push-id="%s"%s>' % (push_id, extra) +
                 "".join('<address address-value="%s"/>' % a for a in addrs)
                 + '<quality-of-service priority="high" '
-                'delivery-method="confirmed"/></push-message></pap>')
+                'delivery-method="%s"/></push-message></pap>' % method)
     b = "pap-boundary-1"
     body = ("--%s\r\nContent-Type: application/xml\r\n\r\n%s\r\n"
             "--%s\r\nContent-Type: text/plain\r\n"
@@ -256,6 +257,35 @@ def test_pap_deferred(env):
 
 
 
+def test_delivery_method(env):
+    """quality-of-service delivery-method: a relay's 202 confirms nothing,
+    so "confirmed" waits for the terminal's own answer while
+    "unconfirmed" takes the 202 as delivery."""
+    d = Daemon(env).start()
+    tport = free_port()
+    term = Sipp(env, scenario(env, "uas_message.xml", app=r"mms\.ua",
+                              pai=".*", body="hello", code=202,
+                              ruri=r"sip:[^ ]+"), tport, calls=2)
+    register(env, d, "ivan", tport,
+             "<urn:uuid:00000000-0000-0000-0000-0000000000e1>")
+    st, doc = push_message(d, "dm-u", [user("ivan")], method="unconfirmed")
+    check(code(doc) == "1001", "push: %s" % doc)
+    wait_until(lambda: 'message-state="delivered"' in simple(
+        d, '<pap><statusquery-message push-id="dm-u"/></pap>')[1], 10,
+        "unconfirmed: delivered on the 202")
+    st, doc = push_message(d, "dm-c", [user("ivan")], method="confirmed")
+    check(code(doc) == "1001", "push: %s" % doc)
+    term.ok()
+    st, doc = simple(d, '<pap><statusquery-message push-id="dm-c"/></pap>')
+    check('message-state="pending"' in doc, "confirmed after a 202: %s"
+          % doc)
+    d.stop()
+    rows = d.db_rows("SELECT p.relay, d.sip_status, d.state FROM pushes p "
+                     "JOIN deliveries d ON d.push_id=p.id ORDER BY p.seq")
+    check(rows == [(1, 202, "delivered"), (2, 202, "pending")],
+          "store: %s" % rows)
+
+
 def test_audit_log(env):
     """One JSON line per final delivery; SIGHUP reopens the file after a
     rotation (rename)."""
@@ -277,7 +307,7 @@ def test_audit_log(env):
           line["size"] == 5, "audit: %s" % line)
     os.rename(log, log + ".1")
     os.kill(d.proc.pid, signal.SIGHUP)
-    wait_until(lambda: "logs reopened" in d.log(), 5, "the reopen")
+    wait_until(lambda: "SIGHUP: reloaded" in d.log(), 5, "the reopen")
     pid = d.push(to="sip:alice@example.com", app="mms.ua",
                  content_type="text/plain", body="second")
     d.wait_final(pid)
@@ -442,6 +472,6 @@ def test_cli_pap(env):
 
 
 if __name__ == "__main__":
-    run([test_pap_flow, test_pap_bad, test_pap_result_notifications,
+    run([test_delivery_method, test_pap_flow, test_pap_bad, test_pap_result_notifications,
          test_pap_deferred, test_audit_log, test_metrics,
          test_initiators, test_cli_pap])

@@ -65,6 +65,9 @@ struct seen {
 	char last_id[32];
 	char dstate[32];
 	size_t body_len;
+	int relay;
+	int64_t not_before_ms;
+	bool unasserted;
 };
 
 
@@ -75,6 +78,9 @@ static void push_h(const struct push_rec *p, void *arg)
 	++s->pushes;
 	str_ncpy(s->last_id, p->id, sizeof(s->last_id));
 	s->body_len = p->body_len;
+	s->relay = p->relay;
+	s->not_before_ms = p->not_before_ms;
+	s->unasserted = p->unasserted;
 	if (p->body_len == 4)
 		assert_memory_equal(p->body, "hi\0\1", 4);
 }
@@ -103,9 +109,12 @@ static void test_schema_and_records(void **state)
 	int ver = 0;
 	uint32_t n = 0;
 
+	p.relay = 2;
+	p.not_before_ms = 5000;
+	p.unasserted = true;
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_schema_version(st, &ver), 0);
-	assert_int_equal(ver, 8);
+	assert_int_equal(ver, 9);
 
 	assert_int_equal(store_push_add(st, &p), 0);
 	assert_int_equal(store_push_add(st, &p), EEXIST);   /* same id */
@@ -120,6 +129,9 @@ static void test_schema_and_records(void **state)
 	assert_int_equal(seen.dlvs, 1);
 	assert_string_equal(seen.dstate, "delivered");
 	assert_int_equal(seen.body_len, 4);
+	assert_int_equal(seen.relay, 2);
+	assert_int_equal(seen.not_before_ms, 5000);
+	assert_true(seen.unasserted);
 	assert_int_equal(store_push_get(st, "nope", push_h, dlv_h, &seen),
 			 ENOENT);
 	assert_int_equal(store_max_seq(st), 1);
@@ -148,7 +160,7 @@ static void test_schema_and_records(void **state)
 	/* reopening runs no migration again and keeps the data */
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_schema_version(st, &ver), 0);
-	assert_int_equal(ver, 8);
+	assert_int_equal(ver, 9);
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(store_push_get(st, "p2", push_h, NULL, &seen), 0);
 	mem_deref(st);
