@@ -8,18 +8,18 @@
 #include <sippush/appid.h>
 #include <sippush/param.h>
 #include <sippush/uaprofdoc.h>
+#include <sippush/xmlsafe.h>
 
 enum field { F_NONE = 0, F_ACCEPT, F_APPID, F_MSGSIZE };
 
 struct pstate {
-	XML_Parser p;
+	struct xmlsafe xs;       /**< first: the hardening handlers use it  */
 	struct uaprofdoc *doc;
 	enum field field;        /**< inside which Push-* property          */
 	unsigned depth;
 	unsigned field_depth;
 	char text[256];          /**< text of the current leaf              */
 	size_t tlen;
-	int err;
 };
 
 
@@ -32,9 +32,7 @@ static const char *local_name(const char *name)
 
 static void stop(struct pstate *ps, int err)
 {
-	if (!ps->err)
-		ps->err = err;
-	XML_StopParser(ps->p, XML_FALSE);
+	xmlsafe_stop(&ps->xs, err);
 }
 
 
@@ -157,29 +155,6 @@ static void text_h(void *arg, const XML_Char *s, int len)
 }
 
 
-/* No DTD, no entities: nothing expands, nothing is fetched */
-static void doctype_h(void *arg, const XML_Char *name, const XML_Char *sys,
-		      const XML_Char *pub, int internal)
-{
-	(void)name;
-	(void)sys;
-	(void)pub;
-	(void)internal;
-	stop(arg, EBADMSG);
-}
-
-
-static void entity_h(void *arg, const XML_Char *name, int param,
-		     const XML_Char *value, int vlen, const XML_Char *base,
-		     const XML_Char *sys, const XML_Char *pub,
-		     const XML_Char *notation)
-{
-	(void)name; (void)param; (void)value; (void)vlen; (void)base;
-	(void)sys; (void)pub; (void)notation;
-	stop(arg, EBADMSG);
-}
-
-
 /**
  * Read the PushCharacteristics of a UAProf document.
  *
@@ -197,21 +172,13 @@ int uaprofdoc_parse(struct uaprofdoc *doc, const char *xml, size_t len)
 	memset(doc, 0, sizeof(*doc));
 	memset(&ps, 0, sizeof(ps));
 	ps.doc = doc;
-	ps.p = XML_ParserCreate(NULL);
-	if (!ps.p)
-		return ENOMEM;
+	err = xmlsafe_create(&ps.xs, &ps, false);
+	if (err)
+		return err;
 
-	XML_SetUserData(ps.p, &ps);
-	XML_SetElementHandler(ps.p, start_h, end_h);
-	XML_SetCharacterDataHandler(ps.p, text_h);
-	XML_SetStartDoctypeDeclHandler(ps.p, doctype_h);
-	XML_SetEntityDeclHandler(ps.p, entity_h);
-	XML_SetParamEntityParsing(ps.p, XML_PARAM_ENTITY_PARSING_NEVER);
-
-	if (XML_Parse(ps.p, xml, (int)len, XML_TRUE) != XML_STATUS_OK)
-		err = ps.err ? ps.err : EBADMSG;
-
-	XML_ParserFree(ps.p);
+	XML_SetElementHandler(ps.xs.p, start_h, end_h);
+	XML_SetCharacterDataHandler(ps.xs.p, text_h);
+	err = xmlsafe_parse(&ps.xs, xml, len);
 	if (err)
 		memset(doc, 0, sizeof(*doc));
 	return err;
