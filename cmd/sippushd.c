@@ -24,7 +24,7 @@
 
 #define MOD "sippushd"
 
-enum { MAX_TRUST = 32, MAX_PREFS = 32 };
+enum { MAX_TRUST = 32, MAX_PREFS = 32, MAX_WATCH = 64 };
 
 struct conf {
 	struct sa sip;
@@ -53,6 +53,8 @@ struct conf {
 	size_t ninit;
 	char plmn_domain[256];
 	uint64_t drain_ms;
+	char reg_watch[MAX_WATCH][256];
+	const char *reg_watchv[MAX_WATCH];
 };
 
 static const struct option longopts[] = {
@@ -98,6 +100,9 @@ static const struct option longopts[] = {
 	{"audit-log",    required_argument, NULL, 31},
 	{"initiator",    required_argument, NULL, 32},
 	{"drain-timeout", required_argument, NULL, 33},
+	{"reg-watch",    required_argument, NULL, 34},
+	{"reg-watch-auto", no_argument,     NULL, 35},
+	{"reg-watch-expires", required_argument, NULL, 36},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -159,6 +164,10 @@ static void usage(void)
 "                         SIGHUP, for rotation)\n"
 "  --initiator \"NAME token=T user=U pass=P apps=A,B rate=N identity=URI\n"
 "               [trusted]\"  a named push initiator; repeatable\n"
+"  --reg-watch URI        SUBSCRIBE to the reg event (RFC 3680) of an AoR,\n"
+"                         through --outbound (repeatable)\n"
+"  --reg-watch-auto       also of every AoR a third-party REGISTER teaches\n"
+"  --reg-watch-expires S  their Expires (default 3600)\n"
 "  --drain-timeout S      on SIGTERM, wait at most S s (default 32, 0: stop\n"
 "                         at once) for requests in flight; SIGHUP reloads\n"
 "                         the configuration\n"
@@ -323,6 +332,25 @@ static int apply(int c, const char *v, struct conf *cf)
 		str_ncpy(cf->audit, v, sizeof(cf->audit));
 		cf->sc.audit_path = cf->audit;
 		return 0;
+	case 34: {
+		struct uri uri;
+		struct pl pl;
+
+		pl_set_str(&pl, v);
+		if (uri_decode(&uri, &pl) || pl_strcasecmp(&uri.scheme, "sip"))
+			return EINVAL;
+		if (cf->sc.reg_watchn >= MAX_WATCH)
+			return E2BIG;
+		str_ncpy(cf->reg_watch[cf->sc.reg_watchn], v,
+			 sizeof(cf->reg_watch[0]));
+		cf->reg_watchv[cf->sc.reg_watchn] =
+			cf->reg_watch[cf->sc.reg_watchn];
+		cf->sc.reg_watchv = cf->reg_watchv;
+		++cf->sc.reg_watchn;
+		return 0;
+	}
+	case 35: cf->sc.reg_watch_auto = true; return 0;
+	case 36: return opts_u32(&cf->sc.reg_watch_expires, v, 60, 86400);
 	case 33:
 		err = opts_u32(&u, v, 0, 3600);
 		cf->drain_ms = (uint64_t)u * 1000;

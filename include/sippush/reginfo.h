@@ -23,7 +23,7 @@ struct reginfo_contact {
 	char event[16];          /**< registered, created, refreshed, ...  */
 	uint32_t expires;
 	bool has_expires;
-	char instance[160];      /**< +sip.instance, unquoted: "<urn:...>" */
+	char instance[160];      /**< +sip.instance, unquoted: "urn:..."   */
 	char apps[256];          /**< +g.oma.pusheventapp, unquoted        */
 	char methods[160];       /**< methods, unquoted                    */
 	bool has_push;           /**< the +g.oma.pusheventapp tag is there  */

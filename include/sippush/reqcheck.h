@@ -20,3 +20,4 @@ struct substate {
 
 int reqcheck_request(const struct sip_msg *msg, const char **reason);
 int substate_decode(struct substate *ss, const struct pl *hval);
+bool substate_retryable(const struct pl *reason);

@@ -46,6 +46,10 @@ struct sender_conf {
 	bool notify_allow_private;   /**< PAP notifications to loopback/LAN */
 	const char *audit_path;      /**< one JSON line per final delivery */
 	bool allow_private_fetch;    /**< UAProf from loopback/private     */
+	const char *const *reg_watchv;   /**< --reg-watch AoRs (RFC 3680)  */
+	size_t reg_watchn;
+	bool reg_watch_auto;         /**< watch every third-party AoR too  */
+	uint32_t reg_watch_expires;  /**< SUBSCRIBE Expires (3600)         */
 };
 
 /** Per-application preference: "app mms.ua method=notify" */

@@ -267,8 +267,16 @@ static void end_param(struct pstate *ps)
 		     t[n - 1] == '\n' || t[n - 1] == '\r'))
 		--n;
 
-	if (!strcasecmp(ps->param, "+sip.instance"))
+	if (!strcasecmp(ps->param, "+sip.instance")) {
+		/* as REGISTER's records keep it: without quotes and <> */
 		unquote(ct->instance, sizeof(ct->instance), t, n);
+		n = strlen(ct->instance);
+		if (n >= 2 && ct->instance[0] == '<' &&
+		    ct->instance[n - 1] == '>') {
+			memmove(ct->instance, ct->instance + 1, n - 2);
+			ct->instance[n - 2] = '\0';
+		}
+	}
 	else if (!strcasecmp(ps->param, "+g.oma.pusheventapp")) {
 		unquote(ct->apps, sizeof(ct->apps), t, n);
 		ct->has_push = true;

@@ -214,6 +214,16 @@ int reqcheck_request(const struct sip_msg *msg, const char **reason)
 }
 
 
+/** RFC 6665 §4.1.3: a termination reason that invites a new SUBSCRIBE */
+bool substate_retryable(const struct pl *reason)
+{
+	return !pl_isset(reason) || !pl_strcasecmp(reason, "deactivated") ||
+		!pl_strcasecmp(reason, "timeout") ||
+		!pl_strcasecmp(reason, "probation") ||
+		!pl_strcasecmp(reason, "giveup");
+}
+
+
 /**
  * Decode a Subscription-State value: substate-value *(";" params) with
  * expires and retry-after as numbers and reason as a token.

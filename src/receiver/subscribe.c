@@ -307,16 +307,6 @@ static struct rsub *rsub_match(struct receiver *r, const struct sip_msg *msg)
 }
 
 
-static bool retryable(const struct pl *reason)
-{
-	/* RFC 6665 §4.1.3: these invite a new SUBSCRIBE */
-	return !pl_isset(reason) || !pl_strcasecmp(reason, "deactivated") ||
-		!pl_strcasecmp(reason, "timeout") ||
-		!pl_strcasecmp(reason, "probation") ||
-		!pl_strcasecmp(reason, "giveup");
-}
-
-
 /**
  * A NOTIFY: in one of our ua-profile dialogs (also before its 200), an
  * empty one is answered 200 and keeps the subscription, one with content
@@ -369,7 +359,7 @@ bool rsub_notify(struct receiver *r, const struct sip_msg *msg)
 		     rs->app->id, &ss.reason);
 		if (rs->unsubscribing)
 			return true;   /* the 200 to our Expires: 0 frees it */
-		if (retryable(&ss.reason))
+		if (substate_retryable(&ss.reason))
 			restart(rs, ss.has_retry_after ?
 				(uint64_t)ss.retry_after * 1000 : RESUB_MS);
 		else

@@ -120,7 +120,9 @@ int sender_metrics_print(struct re_printf *pf, const struct sender *s)
 		"# TYPE sippush_messages_inflight gauge\n"
 		"sippush_messages_inflight %u\n"
 		"# TYPE sippush_subscriptions gauge\n"
-		"sippush_subscriptions %u\n",
+		"sippush_subscriptions %u\n"
+		"# TYPE sippush_reg_watches gauge\n"
+		"sippush_reg_watches %u\n",
 		(unsigned long long)s->stats.accepted,
 		(unsigned long long)(s->stats.accepted - s->accepted_pap),
 		(unsigned long long)s->accepted_pap,
@@ -128,7 +130,7 @@ int sender_metrics_print(struct re_printf *pf, const struct sender *s)
 		(unsigned long long)s->stats.failed,
 		(unsigned long long)s->stats.sent, s->stats.pending,
 		s->stats.terminals, s->stats.inflight,
-		s->stats.subscriptions);
+		s->stats.subscriptions, regwatch_count(s));
 
 	err |= re_hprintf(pf, "# TYPE sippush_deliveries_total counter\n");
 	for (size_t k = 1; k < 5; k++)

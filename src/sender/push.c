@@ -226,7 +226,8 @@ static const char *dest_ruri(const struct terminal *t, const char *aor)
 {
 	if (t->pub_gruu && t->u->s->conf.outbound)
 		return t->pub_gruu;
-	if (!t->instance && !str_cmp(t->source, "third-party"))
+	if (!t->instance && (!str_cmp(t->source, "third-party") ||
+			     !str_cmp(t->source, "reg")))
 		return aor;   /* AoR-level: the core forks it */
 	return t->contact;
 }

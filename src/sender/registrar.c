@@ -508,6 +508,13 @@ static int third_party(struct reg_ctx *rc)
 	err = apply_all(rc, creq, resp ? cok : NULL, false);
 
  out:
+	/* the reg event of this AoR, through the same core (--reg-watch-auto) */
+	if (!err && core && core->n) {
+		char route[300];
+
+		re_snprintf(route, sizeof(route), "%r;lr", &core->v[0].uri);
+		regwatch_auto(rc->s, rc->aor, route);
+	}
 	mem_deref(req);
 	mem_deref(resp);
 	mem_deref(core);

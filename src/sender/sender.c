@@ -36,6 +36,7 @@ static void destructor(void *arg)
 
 	tmr_cancel(&s->tmr_pace);
 	tmr_cancel(&s->tmr_purge);
+	list_flush(&s->regwatches);
 	hash_flush(s->targets);
 	hash_flush(s->subs);
 	hash_flush(s->pushes);
@@ -182,6 +183,9 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	if (err)
 		goto out;
 
+	regwatch_start_all(s);
+	regwatch_loaded(s);
+
 	tmr_start(&s->tmr_purge, 0, purge_tmr, s);
 
  out:
@@ -210,6 +214,9 @@ bool sender_sip_request(struct sender *s, const struct sip_msg *msg)
 	}
 
 	if (registrar_request(s, msg))
+		return true;
+
+	if (regwatch_notify(s, msg))
 		return true;
 
 	if (notifier_request(s, msg))

@@ -173,6 +173,7 @@ struct sender {
 	struct evring *events;            /**< the live feed (events.c)    */
 	char boot[17];                    /**< this run's id for the feed  */
 	bool draining;                    /**< stopping: nothing new goes   */
+	struct list regwatches;           /**< reg event subscriptions     */
 	sender_event_h *evh;
 	void *evarg;
 };
@@ -213,6 +214,15 @@ int  caps_save(const struct sender *s, const struct caps *c);
 
 /* uaprof.c */
 void uaprof_fetch(struct sender *s, struct caps *c);
+
+/* regwatch.c */
+enum { REGWATCH_MAX = 4096 };
+int  regwatch_start(struct sender *s, const char *uri, const char *route);
+void regwatch_start_all(struct sender *s);
+void regwatch_auto(struct sender *s, const char *aor, const char *route);
+void regwatch_loaded(struct sender *s);
+bool regwatch_notify(struct sender *s, const struct sip_msg *msg);
+uint32_t regwatch_count(const struct sender *s);
 
 /* events.c */
 int  events_init(struct sender *s);

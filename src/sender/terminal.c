@@ -191,6 +191,22 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 	if (err)
 		return err;
 
+	/* the same contact was known only at AoR level from the reg
+	 * event: this record, with its instance, replaces it */
+	if (r->instance && r->contact) {
+		struct le *le = u->terms.head;
+
+		while (le) {
+			struct terminal *o = le->data;
+
+			le = le->next;
+			if (o != t && !o->instance &&
+			    !str_cmp(o->source, "reg") &&
+			    !str_casecmp(o->contact, r->contact))
+				term_remove(o);
+		}
+	}
+
 	/* news only: a plain refresh is not an event */
 	if (fresh || t->push != was_push)
 		event_terminal(s, u->aor, t, false);

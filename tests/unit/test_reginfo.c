@@ -92,7 +92,7 @@ static void test_feature_tags_and_gruu(void **state)
 	c = &ri->regv[0].contactv[0];
 	assert_string_equal(c->uri, "sip:bob@192.0.2.7:5060;transport=tcp");
 	assert_string_equal(c->instance,
-			    "<urn:uuid:00000000-0000-0000-0000-0000000000b1>");
+			    "urn:uuid:00000000-0000-0000-0000-0000000000b1");
 	assert_true(c->has_push);
 	assert_string_equal(c->apps, "mms.ua,syncml.dm");
 	assert_string_equal(c->methods, "MESSAGE,NOTIFY");
