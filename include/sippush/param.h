@@ -10,6 +10,7 @@ int  param_next(struct pl *rest, struct pl *name, struct pl *val,
 int  param_get(const struct pl *params, const char *name, struct pl *val,
 	       bool *quoted);
 int  list_next(struct pl *rest, char sep, struct pl *item);
+int  kv_split(const struct pl *item, struct pl *k, struct pl *v);
 bool token_char(char c);
 bool pl_is_token(const struct pl *pl);
 void pl_trim_lws(struct pl *pl);

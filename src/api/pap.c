@@ -51,6 +51,19 @@ static int now_print(struct re_printf *pf, void *unused)
 }
 
 
+/* A push-response refusing the push: code and desc (desc2 appended) */
+static int refused(char **xml, const char *push_id, unsigned code,
+		   const char *desc, const char *desc2)
+{
+	return re_sdprintf(xml, "%s<push-response push-id=\"%H\" "
+			   "reply-time=\"%H\"><response-result code=\"%u\" "
+			   "desc=\"%H%H\"/></push-response></pap>\n", head,
+			   pap_escape_print, push_id, now_print, NULL, code,
+			   pap_escape_print, desc, pap_escape_print,
+			   desc2 ? desc2 : "");
+}
+
+
 /* An address-value to a user's AoR */
 static int address_aor(char *aor, size_t sz, const struct api_conf *pc,
 		       const char *av)
@@ -114,12 +127,8 @@ static int push_message(const struct papapi *pa, const struct pap_doc *d,
 
 	exists = store_pap_get(pa->st, d->push_id, NULL, NULL);
 	if (!exists)
-		return re_sdprintf(xml, "%s<push-response push-id=\"%H\" "
-				   "reply-time=\"%H\"><response-result code="
-				   "\"2007\" desc=\"duplicate push-id\"/>"
-				   "</push-response></pap>\n", head,
-				   pap_escape_print, d->push_id, now_print,
-				   NULL);
+		return refused(xml, d->push_id, 2007, "duplicate push-id",
+			       NULL);
 
 	if (!content)
 		return badmessage(xml, 2000, "push-message without a content "
@@ -145,39 +154,20 @@ static int push_message(const struct papapi *pa, const struct pap_doc *d,
 	for (size_t i = 0; i < d->naddr; i++) {
 		err = address_aor(aor, sizeof(aor), pa->conf, d->addr[i]);
 		if (err)
-			return re_sdprintf(xml, "%s<push-response push-id="
-					   "\"%H\" reply-time=\"%H\">"
-					   "<response-result code=\"2002\" "
-					   "desc=\"address error: %H\"/>"
-					   "</push-response></pap>\n", head,
-					   pap_escape_print, d->push_id,
-					   now_print, NULL, pap_escape_print,
-					   d->addr[i]);
+			return refused(xml, d->push_id, 2002,
+				       "address error: ", d->addr[i]);
 	}
 	/* the initiator's applications and rate (2001, 4001) */
 	if (pa->in && !initiator_app_ok(pa->in, app))
-		return re_sdprintf(xml, "%s<push-response push-id=\"%H\" "
-				   "reply-time=\"%H\"><response-result code="
-				   "\"2001\" desc=\"application not allowed "
-				   "for this initiator\"/></push-response>"
-				   "</pap>\n", head, pap_escape_print,
-				   d->push_id, now_print, NULL);
+		return refused(xml, d->push_id, 2001, "application not "
+			       "allowed for this initiator", NULL);
 	if (pa->in && !initiator_take(pa->in, (uint64_t)now * 1000,
 				      (uint32_t)d->naddr))
-		return re_sdprintf(xml, "%s<push-response push-id=\"%H\" "
-				   "reply-time=\"%H\"><response-result code="
-				   "\"4001\" desc=\"over this initiator's "
-				   "rate\"/></push-response></pap>\n", head,
-				   pap_escape_print, d->push_id, now_print,
-				   NULL);
+		return refused(xml, d->push_id, 4001, "over this "
+			       "initiator's rate", NULL);
 
 	if (sender_queue_full(pa->s, (uint32_t)d->naddr))
-		return re_sdprintf(xml, "%s<push-response push-id=\"%H\" "
-				   "reply-time=\"%H\"><response-result code="
-				   "\"4001\" desc=\"queue full\"/>"
-				   "</push-response></pap>\n", head,
-				   pap_escape_print, d->push_id, now_print,
-				   NULL);
+		return refused(xml, d->push_id, 4001, "queue full", NULL);
 
 	for (size_t i = 0; i < d->naddr; i++) {
 		struct pap_rec rec;

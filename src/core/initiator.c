@@ -34,7 +34,6 @@ int initiator_decode(struct initiator *in, const char *spec)
 	memset(in, 0, sizeof(*in));
 	pl_set_str(&rest, spec);
 	while (rest.l && !err) {
-		const char *eq;
 		struct pl k, v;
 
 		while (rest.l && (rest.p[0] == ' ' || rest.p[0] == '\t'))
@@ -58,13 +57,8 @@ int initiator_decode(struct initiator *in, const char *spec)
 			in->trusted = true;
 			continue;
 		}
-		eq = pl_strchr(&word, '=');
-		if (!eq)
+		if (kv_split(&word, &k, &v))
 			return EINVAL;
-		k.p = word.p;
-		k.l = (size_t)(eq - word.p);
-		v.p = eq + 1;
-		v.l = word.l - k.l - 1;
 
 		if (!pl_strcmp(&k, "token"))
 			err = set(in->token, sizeof(in->token), &v);

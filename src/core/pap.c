@@ -8,6 +8,8 @@
 #include <expat.h>
 #include <re.h>
 #include <sippush/pap.h>
+#include <sippush/referto.h>
+#include <sippush/xmlsafe.h>
 
 /* Public identifiers of the PAP DTDs (sip-push-notes.md §5.1) */
 static const char *const pubids[] = {
@@ -17,31 +19,18 @@ static const char *const pubids[] = {
 };
 
 struct pstate {
-	XML_Parser p;
+	struct xmlsafe xs;       /**< first: the hardening handlers use it  */
 	struct pap_doc *doc;
 	unsigned depth;
 	bool root;
-	const char *why;
-	int err;
 };
 
 
 static void stop(struct pstate *ps, int err, const char *why)
 {
-	if (!ps->err) {
-		ps->err = err;
-		ps->why = why;
-	}
-	XML_StopParser(ps->p, XML_FALSE);
-}
-
-
-static const char *attr(const XML_Char **atts, const char *name)
-{
-	for (size_t i = 0; atts[i]; i += 2)
-		if (!strcmp(atts[i], name))
-			return atts[i + 1];
-	return NULL;
+	if (!ps->xs.err)
+		ps->xs.why = why;
+	xmlsafe_stop(&ps->xs, err);
 }
 
 
@@ -64,15 +53,15 @@ static void message_attrs(struct pstate *ps, const XML_Char **atts)
 	struct pap_doc *d = ps->doc;
 	const char *v;
 
-	if (!copy(ps, d->push_id, sizeof(d->push_id), attr(atts, "push-id"),
+	if (!copy(ps, d->push_id, sizeof(d->push_id), xmlsafe_attr(atts, "push-id"),
 		  "push-id too long"))
 		return;
 
 	if (d->kind == PAP_CCQ) {
 		(void)copy(ps, d->query_id, sizeof(d->query_id),
-			   attr(atts, "query-id"), "query-id too long");
+			   xmlsafe_attr(atts, "query-id"), "query-id too long");
 		(void)copy(ps, d->app_id, sizeof(d->app_id),
-			   attr(atts, "app-id"), "app-id too long");
+			   xmlsafe_attr(atts, "app-id"), "app-id too long");
 		return;
 	}
 
@@ -87,18 +76,18 @@ static void message_attrs(struct pstate *ps, const XML_Char **atts)
 		return;
 
 	if (!copy(ps, d->source_ref, sizeof(d->source_ref),
-		  attr(atts, "source-reference"), "source-reference too long")
+		  xmlsafe_attr(atts, "source-reference"), "source-reference too long")
 	    || !copy(ps, d->notify_to, sizeof(d->notify_to),
-		     attr(atts, "ppg-notify-requested-to"),
+		     xmlsafe_attr(atts, "ppg-notify-requested-to"),
 		     "ppg-notify-requested-to too long"))
 		return;
 
-	v = attr(atts, "deliver-before-timestamp");
+	v = xmlsafe_attr(atts, "deliver-before-timestamp");
 	if (v && pap_time_decode(&d->deliver_before, v)) {
 		stop(ps, EBADMSG, "deliver-before-timestamp");
 		return;
 	}
-	v = attr(atts, "deliver-after-timestamp");
+	v = xmlsafe_attr(atts, "deliver-after-timestamp");
 	if (v && pap_time_decode(&d->deliver_after, v))
 		stop(ps, EBADMSG, "deliver-after-timestamp");
 }
@@ -152,7 +141,7 @@ static void start_h(void *arg, const XML_Char *name, const XML_Char **atts)
 	}
 
 	if (!strcmp(name, "address")) {
-		const char *v = attr(atts, "address-value");
+		const char *v = xmlsafe_attr(atts, "address-value");
 
 		if (!v || !*v) {
 			stop(ps, EBADMSG, "address-value missing");
@@ -166,12 +155,12 @@ static void start_h(void *arg, const XML_Char *name, const XML_Char **atts)
 	}
 	else if (!strcmp(name, "quality-of-service")) {
 		(void)copy(ps, d->priority, sizeof(d->priority),
-			   attr(atts, "priority"), "priority");
+			   xmlsafe_attr(atts, "priority"), "priority");
 		(void)copy(ps, d->delivery_method, sizeof(d->delivery_method),
-			   attr(atts, "delivery-method"), "delivery-method");
+			   xmlsafe_attr(atts, "delivery-method"), "delivery-method");
 	}
 	else if (!strcmp(name, "response-result")) {
-		(void)copy(ps, d->code, sizeof(d->code), attr(atts, "code"),
+		(void)copy(ps, d->code, sizeof(d->code), xmlsafe_attr(atts, "code"),
 			   "code");
 	}
 	/* other children (progress-notes, ...) are allowed and ignored */
@@ -205,17 +194,6 @@ static void doctype_h(void *arg, const XML_Char *name, const XML_Char *sys,
 		if (!strcmp(pub, pubids[i]))
 			return;
 	stop(ps, ENOTSUP, "unknown PAP version (DOCTYPE public id)");
-}
-
-
-static void entity_h(void *arg, const XML_Char *name, int param,
-		     const XML_Char *value, int vlen, const XML_Char *base,
-		     const XML_Char *sys, const XML_Char *pub,
-		     const XML_Char *notation)
-{
-	(void)name; (void)param; (void)value; (void)vlen; (void)base;
-	(void)sys; (void)pub; (void)notation;
-	stop(arg, EPERM, "entity declaration");
 }
 
 
@@ -257,24 +235,22 @@ int pap_decode(struct pap_doc *doc, const char *xml, size_t len,
 	}
 
 	ps.doc = doc;
-	ps.p = XML_ParserCreate(NULL);
-	if (!ps.p)
-		return ENOMEM;
+	err = xmlsafe_create(&ps.xs, &ps, false);
+	if (err)
+		return err;
 
-	XML_SetUserData(ps.p, &ps);
-	XML_SetElementHandler(ps.p, start_h, end_h);
-	XML_SetStartDoctypeDeclHandler(ps.p, doctype_h);
-	XML_SetEntityDeclHandler(ps.p, entity_h);
-	XML_SetSkippedEntityHandler(ps.p, skipped_h);
-	XML_SetParamEntityParsing(ps.p, XML_PARAM_ENTITY_PARSING_NEVER);
+	/* a PAP DOCTYPE is allowed (without internal subset): our own */
+	XML_SetElementHandler(ps.xs.p, start_h, end_h);
+	XML_SetStartDoctypeDeclHandler(ps.xs.p, doctype_h);
+	XML_SetSkippedEntityHandler(ps.xs.p, skipped_h);
 
-	if (XML_Parse(ps.p, xml, (int)len, XML_TRUE) != XML_STATUS_OK) {
-		const long at = XML_GetCurrentByteIndex(ps.p);
+	if (XML_Parse(ps.xs.p, xml, (int)len, XML_TRUE) != XML_STATUS_OK) {
+		const long at = XML_GetCurrentByteIndex(ps.xs.p);
 		const size_t from = at > 40 ? (size_t)at - 40 : 0;
 
-		err = ps.err ? ps.err : EBADMSG;
-		*why = ps.why ? ps.why :
-			XML_ErrorString(XML_GetErrorCode(ps.p));
+		err = ps.xs.err ? ps.xs.err : EBADMSG;
+		*why = ps.xs.why ? ps.xs.why :
+			XML_ErrorString(XML_GetErrorCode(ps.xs.p));
 		re_snprintf(frag, fragsz, "%b",
 			    xml + (from < len ? from : len),
 			    from < len ? (len - from < fragsz - 1 ?
@@ -289,20 +265,8 @@ int pap_decode(struct pap_doc *doc, const char *xml, size_t len,
 		*why = "push-message without an address";
 	}
 
-	XML_ParserFree(ps.p);
+	XML_ParserFree(ps.xs.p);
 	return err;
-}
-
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 
@@ -310,7 +274,6 @@ static int hexval(char c)
 int pap_addr_decode(struct pap_addr *a, const char *av)
 {
 	struct pl val, type, ppg;
-	size_t k = 0;
 
 	if (!a || !av)
 		return EINVAL;
@@ -322,27 +285,13 @@ int pap_addr_decode(struct pap_addr *a, const char *av)
 	if (pl_strcpy(&type, a->type, sizeof(a->type)))
 		return EBADMSG;
 
-	for (size_t i = 0; i < val.l; i++) {
-		char c = val.p[i];
-
-		if (c == '%') {
-			int h, l;
-
-			if (i + 2 >= val.l)
-				return EBADMSG;
-			h = hexval(val.p[i + 1]);
-			l = hexval(val.p[i + 2]);
-			if (h < 0 || l < 0)
-				return EBADMSG;
-			c = (char)(h << 4 | l);
-			i += 2;
-		}
-		if ((unsigned char)c < 0x20 || k + 1 >= sizeof(a->value))
+	/* the AoR or number, %-escaped; no control character in it */
+	if (pct_decode(a->value, sizeof(a->value), &val) || !a->value[0])
+		return EBADMSG;
+	for (const char *c = a->value; *c; c++)
+		if ((unsigned char)*c < 0x20)
 			return EBADMSG;
-		a->value[k++] = c;
-	}
-	a->value[k] = '\0';
-	return k ? 0 : EBADMSG;
+	return 0;
 }
 
 

@@ -194,6 +194,21 @@ int param_get(const struct pl *params, const char *name, struct pl *val,
 }
 
 
+/** "name=value" into its halves (split at the first '='); EINVAL without */
+int kv_split(const struct pl *item, struct pl *k, struct pl *v)
+{
+	const char *eq = item ? pl_strchr(item, '=') : NULL;
+
+	if (!eq || !k || !v)
+		return EINVAL;
+	k->p = item->p;
+	k->l = (size_t)(eq - item->p);
+	v->p = eq + 1;
+	v->l = item->l - k->l - 1;
+	return 0;
+}
+
+
 /**
  * Take the next item of a sep-separated list, skipping separators inside
  * quoted-strings and <...>. Items are trimmed; an empty item is EBADMSG.

@@ -180,20 +180,13 @@ int referto_decode(struct referto *rt, const struct pl *hval)
 	rest = hdrs;
 	while (rest.l) {
 		struct pl name, val;
-		const char *eq;
 
 		err = list_next(&rest, '&', &item);
 		if (err)
 			return EBADMSG;
 
-		eq = pl_strchr(&item, '=');
-		if (!eq)
+		if (kv_split(&item, &name, &val))
 			return EBADMSG;
-
-		name.p = item.p;
-		name.l = (size_t)(eq - item.p);
-		val.p = eq + 1;
-		val.l = item.l - name.l - 1;
 
 		if (!pl_strcasecmp(&name, "Event") || !pl_strcasecmp(&name, "o"))
 			err = take_header(rt->event, &val);

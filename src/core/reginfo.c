@@ -40,20 +40,11 @@ static void fail(struct pstate *ps, int err, const char *fmt,
 }
 
 
-static const char *attr(const XML_Char **atts, const char *name)
-{
-	for (size_t i = 0; atts[i]; i += 2)
-		if (!strcmp(atts[i], name))
-			return atts[i + 1];
-	return NULL;
-}
-
-
 /* A required attribute into its bounded field */
 static bool take(struct pstate *ps, char *dst, size_t sz,
 		 const XML_Char **atts, const char *name, bool required)
 {
-	const char *v = attr(atts, name);
+	const char *v = xmlsafe_attr(atts, name);
 
 	if (!v) {
 		if (required)
@@ -99,7 +90,7 @@ static const char *in_ns(const char *name, const char *ns)
 
 static void start_reginfo(struct pstate *ps, const XML_Char **atts)
 {
-	const char *v = attr(atts, "version"), *st = attr(atts, "state");
+	const char *v = xmlsafe_attr(atts, "version"), *st = xmlsafe_attr(atts, "state");
 	char *end;
 	unsigned long n;
 
@@ -179,7 +170,7 @@ static void start_contact(struct pstate *ps, const XML_Char **atts)
 		fail(ps, EBADMSG, "contact: bad event %s", ct->event);
 		return;
 	}
-	ex = attr(atts, "expires");
+	ex = xmlsafe_attr(atts, "expires");
 	if (ex) {
 		n = strtoul(ex, &end, 10);
 		if (*end || !*ex || *ex == '-' || n > UINT32_MAX) {

@@ -25,6 +25,8 @@ static void doctype_h(void *arg, const XML_Char *name, const XML_Char *sys,
 	(void)sys;
 	(void)pub;
 	(void)internal;
+	if (!((struct xmlsafe *)arg)->err)
+		((struct xmlsafe *)arg)->why = "DOCTYPE";
 	xmlsafe_stop(arg, EBADMSG);
 }
 
@@ -36,6 +38,8 @@ static void entity_h(void *arg, const XML_Char *name, int param,
 {
 	(void)name; (void)param; (void)value; (void)vlen; (void)base;
 	(void)sys; (void)pub; (void)notation;
+	if (!((struct xmlsafe *)arg)->err)
+		((struct xmlsafe *)arg)->why = "entity declaration";
 	xmlsafe_stop(arg, EBADMSG);
 }
 
@@ -50,6 +54,7 @@ int xmlsafe_create(struct xmlsafe *xs, void *user, bool ns)
 		return EINVAL;
 
 	xs->err = 0;
+	xs->why = NULL;
 	xs->p = ns ? XML_ParserCreateNS(NULL, '|') : XML_ParserCreate(NULL);
 	if (!xs->p)
 		return ENOMEM;
@@ -59,6 +64,16 @@ int xmlsafe_create(struct xmlsafe *xs, void *user, bool ns)
 	XML_SetEntityDeclHandler(xs->p, entity_h);
 	XML_SetParamEntityParsing(xs->p, XML_PARAM_ENTITY_PARSING_NEVER);
 	return 0;
+}
+
+
+/** The value of an element's attribute, or NULL */
+const char *xmlsafe_attr(const XML_Char **atts, const char *name)
+{
+	for (size_t i = 0; atts && atts[i]; i += 2)
+		if (!strcmp(atts[i], name))
+			return atts[i + 1];
+	return NULL;
 }
 
 

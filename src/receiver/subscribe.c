@@ -14,6 +14,7 @@
 #include <sippush/log.h>
 #include <sippush/param.h>
 #include <sippush/reqcheck.h>
+#include <sippush/subcli.h>
 #include <sippush/uaprofile.h>
 #include "receiver.h"
 
@@ -135,8 +136,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	     rs->uri, expires);
 
 	/* refresh well before expiry */
-	tmr_start(&rs->tmr, expires > 120 ? (uint64_t)(expires - 60) * 1000
-		  : (uint64_t)expires * 500 + 1, resub_tmr, rs);
+	tmr_start(&rs->tmr, subcli_refresh_ms(expires), resub_tmr, rs);
 }
 
 
@@ -296,11 +296,7 @@ static struct rsub *rsub_match(struct receiver *r, const struct sip_msg *msg)
 	for (struct le *le = r->subs.head; le; le = le->next) {
 		struct rsub *rs = le->data;
 
-		if (!rs->dlg)
-			continue;
-		if (sip_dialog_established(rs->dlg) ?
-		    sip_dialog_cmp(rs->dlg, msg) :
-		    sip_dialog_cmp_half(rs->dlg, msg))
+		if (subcli_match(rs->dlg, msg))
 			return rs;
 	}
 	return NULL;
@@ -314,33 +310,19 @@ static struct rsub *rsub_match(struct receiver *r, const struct sip_msg *msg)
  */
 bool rsub_notify(struct receiver *r, const struct sip_msg *msg)
 {
-	const struct sip_hdr *h = sip_msg_hdr(msg,
-					      SIP_HDR_SUBSCRIPTION_STATE);
 	struct rsub *rs = rsub_match(r, msg);
+	const char *reason = NULL;
 	struct substate ss;
+	uint16_t scode;
 	bool first;
 
 	if (!rs)
 		return false;
 
-	if (!h || substate_decode(&ss, &h->val)) {
-		(void)sip_reply(r->sip, msg, 400, "Bad Subscription-State");
+	scode = subcli_notify(rs->dlg, msg, &ss, &reason);
+	if (scode) {
+		(void)sip_reply(r->sip, msg, scode, reason);
 		return true;
-	}
-
-	if (!sip_dialog_established(rs->dlg)) {
-		/* RFC 6665 §4.1.2.4: the NOTIFY may come before the 200 */
-		if (sip_dialog_create(rs->dlg, msg)) {
-			(void)sip_reply(r->sip, msg, 400, "Bad Contact");
-			return true;
-		}
-	}
-	else if (!sip_dialog_rseq_valid(rs->dlg, msg)) {
-		(void)sip_reply(r->sip, msg, 500, "CSeq Out of Order");
-		return true;
-	}
-	else {
-		(void)sip_dialog_update(rs->dlg, msg);
 	}
 
 	first = !rs->notified;

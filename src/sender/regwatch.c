@@ -21,6 +21,7 @@
 #include <sippush/param.h>
 #include <sippush/reginfo.h>
 #include <sippush/reqcheck.h>
+#include <sippush/subcli.h>
 #include "sender.h"
 
 #define MOD "regwatch"
@@ -127,8 +128,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	if (!w->active)
 		plog(LOG_INFO, MOD, "%s: watching for %u s", w->uri, expires);
 	w->active = true;
-	tmr_start(&w->tmr, expires > 120 ? (uint64_t)(expires - 60) * 1000 :
-		  (uint64_t)expires * 500 + 1, resub_tmr, w);
+	tmr_start(&w->tmr, subcli_refresh_ms(expires), resub_tmr, w);
 }
 
 
@@ -277,11 +277,7 @@ static struct regwatch *match(struct sender *s, const struct sip_msg *msg)
 	for (struct le *le = s->regwatches.head; le; le = le->next) {
 		struct regwatch *w = le->data;
 
-		if (!w->dlg)
-			continue;
-		if (sip_dialog_established(w->dlg) ?
-		    sip_dialog_cmp(w->dlg, msg) :
-		    sip_dialog_cmp_half(w->dlg, msg))
+		if (subcli_match(w->dlg, msg))
 			return w;
 	}
 	return NULL;
@@ -492,9 +488,10 @@ static void body(struct regwatch *w, const struct sip_msg *msg)
  */
 bool regwatch_notify(struct sender *s, const struct sip_msg *msg)
 {
-	const struct sip_hdr *h;
+	const char *reason = NULL;
 	struct regwatch *w;
 	struct substate ss;
+	uint16_t scode;
 
 	if (pl_strcmp(&msg->met, "NOTIFY") || !s->regwatches.head)
 		return false;
@@ -502,23 +499,10 @@ bool regwatch_notify(struct sender *s, const struct sip_msg *msg)
 	if (!w)
 		return false;
 
-	h = sip_msg_hdr(msg, SIP_HDR_SUBSCRIPTION_STATE);
-	if (!h || substate_decode(&ss, &h->val)) {
-		(void)sip_reply(s->sip, msg, 400, "Bad Subscription-State");
+	scode = subcli_notify(w->dlg, msg, &ss, &reason);
+	if (scode) {
+		(void)sip_reply(s->sip, msg, scode, reason);
 		return true;
-	}
-	if (!sip_dialog_established(w->dlg)) {
-		if (sip_dialog_create(w->dlg, msg)) {
-			(void)sip_reply(s->sip, msg, 400, "Bad Contact");
-			return true;
-		}
-	}
-	else if (!sip_dialog_rseq_valid(w->dlg, msg)) {
-		(void)sip_reply(s->sip, msg, 500, "CSeq Out of Order");
-		return true;
-	}
-	else {
-		(void)sip_dialog_update(w->dlg, msg);
 	}
 
 	if (mbuf_get_left(msg->mb))
