@@ -1,0 +1,53 @@
+/**
+ * @file fuzz_pushjson.c  libFuzzer target: the JSON of POST /v1/pushes,
+ *                        one push or a batch, as the API validates it
+ */
+#include <stdint.h>
+#include <string.h>
+#include <jansson.h>
+#include "../src/re_nojson.h"
+#include <sippush/sender.h>
+#include <sippush/pushjson.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+static void one(json_t *obj)
+{
+	const struct pushjson_limits lim = {
+		.max_body = 65536, .max_ttl = 86400, .max_batch = 16,
+	};
+	struct push_req r;
+	struct pushjson pj;
+	char why[128];
+
+	memset(&r, 0, sizeof(r));
+	memset(&pj, 0, sizeof(pj));
+	(void)pushjson_decode(&r, &pj, obj, &lim, why, sizeof(why));
+	mem_deref(pj.body);
+}
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb((const char *)data, size,
+				 JSON_REJECT_DUPLICATES, &jerr);
+	size_t i;
+	json_t *v;
+
+	if (!doc)
+		return 0;
+	if (json_is_array(doc)) {
+		json_array_foreach(doc, i, v) {
+			if (i >= 16)
+				break;
+			one(v);
+		}
+	}
+	else {
+		one(doc);
+	}
+	json_decref(doc);
+	return 0;
+}
