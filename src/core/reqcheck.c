@@ -161,6 +161,13 @@ int reqcheck_request(const struct sip_msg *msg, const char **reason)
 		goto out;
 	}
 
+	/* libre keeps a NUL inside a header value; our strings would end
+	 * there (an AoR "sip:ri" from "sip:ri\0ta@..."): refuse it */
+	if (msg->mb && memchr(msg->mb->buf, '\0', msg->mb->pos)) {
+		why = "NUL byte in the header";
+		goto out;
+	}
+
 	if (!pl_is_token(&msg->met)) {
 		why = "Bad method";
 		goto out;

@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Malformed and hostile SIP against both daemons, over UDP and TCP.
+
+Each case has an expected outcome: a 400 whose reason names what is wrong,
+or a silent drop where libre cannot decode the message (no response can be
+formed: no Via, not SIP/2.0, an unparsable start line or CSeq), or a
+closed connection. After each group a valid request still succeeds. Then
+a bounded mutation run (random byte edits of a valid request, 1500 per
+daemon and transport) must leave the daemon alive and answering."""
+import os
+import random
+import re
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Daemon, check, run, wait_until
+from test_agent import Agent
+
+DROP = ("no answer", "closed", "reset")
+
+REGISTER = ("REGISTER sip:example.com SIP/2.0\r\n"
+            "Via: SIP/2.0/{tp} 127.0.0.1:9;rport;branch=z9hG4bK-{n}\r\n"
+            "From: <sip:rita@example.com>;tag=1\r\n"
+            "To: <sip:rita@example.com>\r\n"
+            "Call-ID: bad-{n}@x\r\n"
+            "CSeq: 1 REGISTER\r\n"
+            "Contact: <sip:rita@127.0.0.1:9>;+g.oma.pusheventapp=\"mms.ua\"\r\n"
+            "Max-Forwards: 70\r\n"
+            "Expires: 60\r\n"
+            "Content-Length: 0\r\n\r\n")
+
+MESSAGE = ("MESSAGE sip:alice@127.0.0.1:{port} SIP/2.0\r\n"
+           "Via: SIP/2.0/{tp} 127.0.0.1:9;rport;branch=z9hG4bK-{n}\r\n"
+           "From: <sip:push@example.com>;tag=1\r\n"
+           "To: <sip:alice@example.com>\r\n"
+           "Call-ID: bad-{n}@x\r\n"
+           "CSeq: 1 MESSAGE\r\n"
+           "P-Asserted-Identity: <sip:push@example.com>\r\n"
+           "Accept-Contact: *;+g.oma.pusheventapp=\"mms.ua\";require;"
+           "explicit\r\n"
+           "Max-Forwards: 70\r\n"
+           "Content-Type: text/plain\r\n"
+           "Content-Length: 2\r\n\r\nhi")
+
+
+def exchange(port, data, tcp, wait=1.0):
+    """Send raw bytes; the status line of the answer, or what happened."""
+    if tcp:
+        s = socket.create_connection(("127.0.0.1", port), 5)
+        s.sendall(data)
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.sendto(data, ("127.0.0.1", port))
+    s.settimeout(wait)
+    try:
+        got = s.recv(65535)
+        return got.split(b"\r\n", 1)[0].decode(errors="replace") \
+            if got else "closed"
+    except socket.timeout:
+        return "no answer"
+    except ConnectionResetError:
+        return "reset"
+    finally:
+        s.close()
+
+
+def hdr(name, value=None):
+    """Drop a header (value None) or set its value."""
+    def f(m):
+        rx = re.compile(r"^%s:[^\r]*\r\n" % re.escape(name), re.M)
+        check(rx.search(m), "no %s in the base" % name)
+        return rx.sub("" if value is None else "%s: %s\r\n" % (name, value),
+                      m, count=1)
+    return f
+
+
+def first_line(old, new):
+    def f(m):
+        line, rest = m.split("\r\n", 1)
+        check(old in line, "%s not in %s" % (old, line))
+        return line.replace(old, new) + "\r\n" + rest
+    return f
+
+
+def common(method):
+    """(name, transform, expected over UDP, expected over TCP); an
+    expected "400 X" means a 400 whose reason contains X."""
+    return [
+        ("garbage", lambda m: "hello world\r\n\r\n", DROP, DROP),
+        ("truncated start line", first_line(" SIP/2.0", ""), DROP, DROP),
+        ("truncated headers", lambda m: m[:m.index("Call-ID")], DROP, DROP),
+        ("no From", hdr("From"), "400 From", "400 From"),
+        ("no To", hdr("To"), "400 To", "400 To"),
+        ("no Call-ID", hdr("Call-ID"), "400 Call-ID", "400 Call-ID"),
+        ("no CSeq", hdr("CSeq"), "400 CSeq", "400 CSeq"),
+        ("no Via", hdr("Via"), DROP, "400 Via"),
+        ("CSeq of another method", hdr("CSeq", "1 INVITE"), "400 CSeq",
+         "400 CSeq"),
+        ("CSeq not a number", hdr("CSeq", "one " + method), DROP, DROP),
+        ("CSeq 2^32", hdr("CSeq", "4294967296 " + method), "400 CSeq",
+         "400 CSeq"),
+        ("CSeq 2^64", hdr("CSeq", "18446744073709551616 " + method),
+         "400 CSeq", "400 CSeq"),
+        ("Content-Length 2^32", hdr("Content-Length", "4294967296"),
+         "400 Content-Length", "400 Content-Length"),
+        ("Content-Length 2^64", hdr("Content-Length",
+                                    "18446744073709551616"),
+         "400 Content-Length", "400 Content-Length"),
+        ("Content-Length not a number", hdr("Content-Length", "ten"),
+         "400 Content-Length", "400 Content-Length"),
+        # over TCP the stream waits for the rest (then the idle timeout)
+        ("Content-Length beyond the body", hdr("Content-Length", "100"),
+         "400 Content-Length", DROP),
+        ("NUL in a header", hdr("To", "<sip:ri\0ta@example.com>"),
+         "400 NUL", "400 NUL"),
+        ("SIP/3.0", first_line("SIP/2.0", "SIP/3.0"), DROP, DROP),
+        ("empty Request-URI", first_line(" sip:", " sip: "), DROP, DROP),
+        ("Request-URI without scheme", first_line(" sip:", " "),
+         DROP + ("400 Request-URI",), DROP + ("400 Request-URI",)),
+    ]
+
+
+def matches(got, want):
+    """want: "no answer"/"closed"/"reset", or "NNN word" (a response with
+    that code whose reason holds the word)"""
+    if want in DROP:
+        return got == want
+    code, word = want.split(" ", 1)
+    return got.startswith("SIP/2.0 " + code) and \
+        word.lower() in got.lower()
+
+
+def expect(got, want, what):
+    opts = want if isinstance(want, tuple) else (want,)
+    check(any(matches(got, w) for w in opts), "%s: got %r, want %r"
+          % (what, got, want))
+
+
+def battery(port, base, cases, valid_code):
+    n = 0
+    for tcp in (False, True):
+        tp = "TCP" if tcp else "UDP"
+        for name, f, want_udp, want_tcp in cases:
+            n += 1
+            msg = f(base.format(tp=tp, n=n)).encode()
+            expect(exchange(port, msg, tcp), want_tcp if tcp else want_udp,
+                   "%s over %s" % (name, tp))
+        n += 1
+        got = exchange(port, base.format(tp=tp, n=n).encode(), tcp, 5)
+        check(got.startswith("SIP/2.0 %d" % valid_code),
+              "a valid request over %s after the bad ones: %s" % (tp, got))
+    # 1 MB of header over TCP: the connection goes, the daemon stays
+    big = base.format(tp="TCP", n=n + 1).replace(
+        "Max-Forwards: 70\r\n", "X-Big: " + "a" * (1 << 20) +
+        "\r\nMax-Forwards: 70\r\n")
+    try:
+        got = exchange(port, big.encode(), True, 5)
+    except (BrokenPipeError, ConnectionResetError):
+        got = "reset"
+    check(got in DROP, "1 MB header: %s" % got)
+    # a datagram as large as UDP takes, with a matching Content-Length
+    body = "x" * 60000
+    msg = base.format(tp="UDP", n=n + 2)
+    msg = msg[:msg.index("\r\n\r\n")] + "\r\n\r\n"
+    msg = re.sub(r"Content-Length: \d+", "Content-Length: %d" % len(body),
+                 msg)
+    if "Content-Type" not in msg:
+        msg = msg.replace("Content-Length", "Content-Type: text/plain\r\n"
+                          "Content-Length")
+    got = exchange(port, (msg + body).encode(), False, 2)
+    check(got in DROP or got.startswith("SIP/2.0 4") or
+          got.startswith("SIP/2.0 2"), "60 kB datagram: %s" % got)
+    got = exchange(port, base.format(tp="UDP", n=n + 3).encode(), False, 5)
+    check(got.startswith("SIP/2.0 %d" % valid_code), "still serving: %s"
+          % got)
+
+
+def mutations(port, base, valid_code, proc, count=1500):
+    """Random edits of a valid request; bounded in count and time."""
+    rnd = random.Random(20261124)
+    end = time.monotonic() + 60
+    answered = 0
+    for i in range(count):
+        if time.monotonic() > end:
+            break
+        m = bytearray(base.format(tp="UDP", n="m%d" % i).encode())
+        for _ in range(rnd.randint(1, 8)):
+            op = rnd.randint(0, 2)
+            at = rnd.randrange(len(m))
+            if op == 0:
+                m[at] = rnd.randrange(256)
+            elif op == 1:
+                del m[at:at + rnd.randint(1, 16)]
+            else:
+                m[at:at] = bytes(rnd.choice(b":;<>\"=\r\n\0%@ ,")
+                                 for _ in range(rnd.randint(1, 8)))
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.sendto(bytes(m), ("127.0.0.1", port))
+        s.settimeout(0.002)
+        try:
+            s.recv(65535)
+            answered += 1
+        except OSError:
+            pass
+        s.close()
+    check(proc.poll() is None, "the daemon died under mutations")
+    got = exchange(port, base.format(tp="UDP", n="after").encode(), False,
+                   5)
+    check(got.startswith("SIP/2.0 %d" % valid_code),
+          "valid after %d mutations: %s" % (count, got))
+    print("mutations: %d sent, %d answered at once" % (count, answered))
+
+
+def test_sippushd(env):
+    d = Daemon(env).start()
+    cases = common("REGISTER") + [
+        ("Expires not a number", hdr("Expires", "soon"), "400 Expires",
+         "400 Expires"),
+        ("Expires 2^32", hdr("Expires", "4294967356"), "400 Expires",
+         "400 Expires"),
+        ("bad feature tag", hdr("Contact", "<sip:rita@127.0.0.1:9>;"
+                                "+g.oma.pusheventapp=\"mms.ua"),
+         "400 Contact", "400 Contact"),
+    ]
+    battery(d.sip_port, REGISTER, cases, 200)
+    mutations(d.sip_port, REGISTER, 200, d.proc)
+    d.stop()
+
+
+def test_agent(env):
+    d = Daemon(env).start()
+    a = Agent(env, "alice", d.sip_port, "--trust", "127.0.0.0/8").start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "the agent registered")
+    base = MESSAGE.replace("{port}", str(a.port))
+    cases = common("MESSAGE") + [
+        ("bad Accept-Contact", hdr("Accept-Contact",
+                                   "*;+g.oma.pusheventapp=\"mms.ua"),
+         "400 Accept-Contact", "400 Accept-Contact"),
+        ("bad P-Asserted-Identity", hdr("P-Asserted-Identity", "<sip:"),
+         ("400 P-Asserted-Identity", "403 "), None),
+    ]
+    # the last case is the same over TCP
+    cases[-1] = cases[-1][:3] + (cases[-1][2],)
+    battery(a.port, base, cases, 200)
+    mutations(a.port, base, 200, a.proc)
+    check(a.proc.poll() is None, "the agent is alive")
+
+
+if __name__ == "__main__":
+    run([test_sippushd, test_agent])
