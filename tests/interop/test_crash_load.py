@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Crash durability under load: pushes go in at a steady rate while
+sippushd is killed with SIGKILL at random moments and restarted (same
+store, same ports). At the end every push that got a 202 is final and
+delivered, and each reached its sippush-agent's handler exactly once (the
+agents de-duplicate by Content-ID what sippushd may send again); the
+terminals' registrations survived every restart.
+
+run(env, seconds, rate, kills) is shared with bench/crash_load.py."""
+import json
+import os
+import random
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Daemon, check, run as run_tests, wait_until
+from test_agent import Agent
+
+USERS = ("alice", "bob")
+
+
+def post(d, body):
+    req = urllib.request.Request(
+        d.base + "/v1/pushes", data=json.dumps(body).encode(),
+        method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=3) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, None
+    except (OSError, ValueError):
+        return 0, None            # down, or cut off mid-answer
+
+
+def inbox_bodies(agent):
+    out = []
+    for f in agent.files():
+        if f.endswith(".meta"):
+            continue
+        with open(os.path.join(agent.inbox, f), "rb") as fh:
+            out.append(fh.read().decode())
+    return out
+
+
+def run(env, seconds=8.0, rate=40, kills=4, seed=None):
+    rnd = random.Random(seed)
+    d = Daemon(env, "--retry-base", "200", "--retry-max", "1000").start()
+    agents = {u: Agent(env, u, d.sip_port, name="agent-" + u).start()
+              for u in USERS}
+    for u in USERS:
+        wait_until(lambda u=u: d.terminals("sip:%s@example.com" % u), 10,
+                   "%s registered" % u)
+
+    acked = {}                    # push id -> (user, body)
+    refused = [0]
+    stop = threading.Event()
+
+    def pusher():
+        n = 0
+        t0 = time.monotonic()
+        while not stop.is_set():
+            user = USERS[n % len(USERS)]
+            body = "push-%06d" % n
+            st, doc = post(d, {"to": "sip:%s@example.com" % user,
+                               "app": "mms.ua", "content_type": "text/plain",
+                               "body": body})
+            if st == 202:
+                acked[doc["id"]] = (user, body)
+            else:
+                refused[0] += 1
+            n += 1
+            # steady rate: the n-th push at n/rate seconds
+            delay = t0 + n / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+    th = threading.Thread(target=pusher)
+    th.start()
+    t_end = time.monotonic() + seconds
+    for k in range(kills):
+        time.sleep(rnd.uniform(0.2, max(0.3, seconds / kills - 0.3)))
+        d.kill9()
+        d.start()
+    time.sleep(max(0.0, t_end - time.monotonic()))
+    stop.set()
+    th.join(10)
+
+    # everything acknowledged ends, delivered
+    def all_final():
+        for pid in acked:
+            st, doc, _ = d.http("GET", "/v1/pushes/" + pid)
+            if st != 200 or doc["state"] == "pending":
+                return False
+        return True
+    wait_until(all_final, 90, "every acknowledged push to be final", 0.5)
+    states = {}
+    for pid in acked:
+        st, doc, _ = d.http("GET", "/v1/pushes/" + pid)
+        states[doc["state"]] = states.get(doc["state"], 0) + 1
+    check(states == {"delivered": len(acked)},
+          "acknowledged pushes' states: %s" % states)
+
+    # exactly once at each handler
+    for u in USERS:
+        want = sorted(b for (user, b) in acked.values() if user == u)
+        got = inbox_bodies(agents[u])
+        dup = sorted(set(b for b in got if got.count(b) > 1))
+        check(not dup, "%s's handler got duplicates: %s" % (u, dup[:10]))
+        missing = sorted(set(want) - set(got))
+        check(not missing, "%s's handler misses acknowledged pushes: %s"
+              % (u, missing[:10]))
+        check(len(d.terminals("sip:%s@example.com" % u)) == 1,
+              "%s's registration survived" % u)
+    return {"acked": len(acked), "not_acked": refused[0], "kills": kills,
+            "restarts": kills, "seconds": seconds, "rate": rate}
+
+
+def test_kill9_under_load(env):
+    r = run(env, seed=20261124)
+    check(r["acked"] > 100, "too few pushes acknowledged: %s" % r)
+    print("crash under load: %s" % r)
+
+
+if __name__ == "__main__":
+    run_tests([test_kill9_under_load])
