@@ -21,6 +21,10 @@ enum {
 	MAX_OUTSTANDING = 64,     /**< chunks awaiting their response     */
 	RX_SIZE = 65536,          /**< bytes read per wake-up (libre: 8K) */
 	LISTEN_BACKLOG = 256,
+	/* connections that have not bound to a session yet: a flood of them
+	 * (or a slow sender holding them) is capped, others still get in */
+	MAX_UNBOUND = 64,
+	MAX_UNBOUND_PER_PEER = 8,
 };
 
 struct msrp_listener {
@@ -38,6 +42,7 @@ struct conn {
 	struct tls_conn *tlsc;    /**< msrps                              */
 	struct msrp_parser *p;
 	struct tmr tmr;           /**< deadline for the first request     */
+	struct sa peer;
 	uint16_t refuse;          /**< status for the current request     */
 	bool estab;               /**< connected                          */
 };
@@ -653,11 +658,34 @@ static void unbound_tmr(void *arg)
 }
 
 
+static bool too_many(const struct msrp_listener *l, const struct sa *peer)
+{
+	uint32_t same = 0;
+
+	if (list_count(&l->conns) >= MAX_UNBOUND)
+		return true;
+	for (struct le *le = l->conns.head; le; le = le->next) {
+		const struct conn *c = le->data;
+
+		if (sa_cmp(&c->peer, peer, SA_ADDR) &&
+		    ++same >= MAX_UNBOUND_PER_PEER)
+			return true;
+	}
+	return false;
+}
+
+
 static void accept_h(const struct sa *peer, void *arg)
 {
 	struct msrp_listener *l = arg;
 	struct conn *cn;
-	(void)peer;
+
+	if (too_many(l, peer)) {
+		plog(LOG_WARN, MOD, "%J: too many connections without a "
+		     "session: refused", peer);
+		tcp_reject(l->ts);
+		return;
+	}
 
 	/* its bound is that of the sessions it may bind to: the largest */
 	if (conn_alloc(&cn, 1ull << 24)) {
@@ -665,6 +693,7 @@ static void accept_h(const struct sa *peer, void *arg)
 		return;
 	}
 	cn->l = l;
+	cn->peer = *peer;
 	if (tcp_accept(&cn->tc, l->ts, NULL, recv_h, conn_close_h, cn) ||
 	    (l->tls && tls_start_tcp(&cn->tlsc, l->tls, cn->tc, 0))) {
 		mem_deref(cn);

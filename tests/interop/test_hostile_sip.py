@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Malformed and hostile SIP against both daemons, over UDP and TCP.
+"""Malformed and hostile SIP against both daemons, over UDP and TCP, and
+a flood of MSRP connections that never bind to a session.
 
 Each case has an expected outcome: a 400 whose reason names what is wrong,
 or a silent drop where libre cannot decode the message (no response can be
@@ -8,6 +9,7 @@ closed connection. After each group a valid request still succeeds. Then
 a bounded mutation run (random byte edits of a valid request, 1500 per
 daemon and transport) must leave the daemon alive and answering."""
 import os
+import base64
 import random
 import re
 import socket
@@ -15,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, check, run, wait_until
+from harness import Daemon, check, free_port, run, wait_until
 from test_agent import Agent
 
 DROP = ("no answer", "closed", "reset")
@@ -250,5 +252,44 @@ def test_agent(env):
     check(a.proc.poll() is None, "the agent is alive")
 
 
+def test_msrp_flood(env):
+    """Connections that send nothing: at most 8 per peer address are held
+    (each for 30 s at most), the rest are closed at once, and a real
+    session still gets through."""
+    d = Daemon(env).start()
+    mport = free_port()
+    a = Agent(env, "alice", d.sip_port, "--trust", "127.0.0.0/8",
+              "--msrp", "127.0.0.1:%d" % mport).start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "the agent registered")
+    socks = [socket.create_connection(("127.0.0.1", mport), 5)
+             for _ in range(12)]
+    closed = 0
+    for s in socks:
+        s.settimeout(0.5)
+        try:
+            if s.recv(1) == b"":
+                closed += 1
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            closed += 1
+    check(closed == 4, "12 idle connections from one address: %d closed "
+          "(want the 4 beyond 8)" % closed)
+    check("too many connections without a session" in a.log(), a.log())
+    # the held ones still count: a session from the same address is
+    # refused a connection only while they last; free them and push
+    for s in socks:
+        s.close()
+    time.sleep(0.3)
+    pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                 content_type="application/octet-stream",
+                 body_base64=base64.b64encode(b"q" * 5000).decode(),
+                 method="session", filename="f.bin")
+    st = d.wait_final(pid)
+    check(st["state"] == "delivered" and
+          st["deliveries"][0]["method"] == "session", "session: %s" % st)
+
+
 if __name__ == "__main__":
-    run([test_sippushd, test_agent])
+    run([test_sippushd, test_agent, test_msrp_flood])
