@@ -21,6 +21,7 @@
 #include <sippush/sender.h>
 #include <sippush/store.h>
 #include <sippush/udpbuf.h>
+#include <sippush/tlsverify.h>
 
 #define MOD "sippushd"
 
@@ -53,6 +54,13 @@ struct conf {
 	size_t ninit;
 	char plmn_domain[256];
 	uint64_t drain_ms;
+	struct sa sip_tls;
+	bool sip_tls_set;
+	char tls_cert[512];
+	char tls_ca[512];
+	char tls_host[256];
+	char http_cert[512];
+	char http_key[512];
 	char reg_watch[MAX_WATCH][256];
 	const char *reg_watchv[MAX_WATCH];
 };
@@ -103,6 +111,12 @@ static const struct option longopts[] = {
 	{"reg-watch",    required_argument, NULL, 34},
 	{"reg-watch-auto", no_argument,     NULL, 35},
 	{"reg-watch-expires", required_argument, NULL, 36},
+	{"sip-tls",      required_argument, NULL, 37},
+	{"tls-cert",     required_argument, NULL, 38},
+	{"tls-ca",       required_argument, NULL, 39},
+	{"tls-verify-host", required_argument, NULL, 40},
+	{"http-cert",    required_argument, NULL, 41},
+	{"http-key",     required_argument, NULL, 42},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -164,6 +178,13 @@ static void usage(void)
 "                         SIGHUP, for rotation)\n"
 "  --initiator \"NAME token=T user=U pass=P apps=A,B rate=N identity=URI\n"
 "               [trusted]\"  a named push initiator; repeatable\n"
+"  --sip-tls ADDR:PORT    SIP over TLS too (needs --tls-cert)\n"
+"  --tls-cert PEM         its certificate and private key\n"
+"  --tls-ca FILE          CAs that sign the servers we connect to over TLS\n"
+"                         (default: the system's); the chain is verified\n"
+"  --tls-verify-host NAME the name (or IP) their certificate must carry\n"
+"  --http-cert PEM        the HTTP API over HTTPS (with --http-key, or a PEM\n"
+"  --http-key PEM         holding both)\n"
 "  --reg-watch URI        SUBSCRIBE to the reg event (RFC 3680) of an AoR,\n"
 "                         through --outbound (repeatable)\n"
 "  --reg-watch-auto       also of every AoR a third-party REGISTER teaches\n"
@@ -350,6 +371,14 @@ static int apply(int c, const char *v, struct conf *cf)
 		return 0;
 	}
 	case 35: cf->sc.reg_watch_auto = true; return 0;
+	case 37:
+		cf->sip_tls_set = true;
+		return opts_addr(&cf->sip_tls, v);
+	case 38: str_ncpy(cf->tls_cert, v, sizeof(cf->tls_cert)); return 0;
+	case 39: str_ncpy(cf->tls_ca, v, sizeof(cf->tls_ca)); return 0;
+	case 40: str_ncpy(cf->tls_host, v, sizeof(cf->tls_host)); return 0;
+	case 41: str_ncpy(cf->http_cert, v, sizeof(cf->http_cert)); return 0;
+	case 42: str_ncpy(cf->http_key, v, sizeof(cf->http_key)); return 0;
 	case 36: return opts_u32(&cf->sc.reg_watch_expires, v, 60, 86400);
 	case 33:
 		err = opts_u32(&u, v, 0, 3600);
@@ -625,6 +654,63 @@ static bool sip_req_h(const struct sip_msg *msg, void *arg)
 }
 
 
+/* SIP over TLS: our certificate, and every peer's checked (tlsverify.h) */
+static int sip_tls_add(struct sip *sip, const struct conf *cf,
+		       struct tls **tlsp)
+{
+	const char *host = cf->tls_host[0] ? cf->tls_host : NULL;
+	int err;
+
+	if (!cf->tls_cert[0]) {
+		(void)fprintf(stderr, "sippushd: --sip-tls needs --tls-cert\n");
+		return EINVAL;
+	}
+	err = tls_alloc(tlsp, TLS_METHOD_SSLV23, cf->tls_cert, NULL);
+	if (err) {
+		(void)fprintf(stderr, "sippushd: --tls-cert %s: cannot load "
+			      "(%s)\n", cf->tls_cert, strerror(err));
+		return err;
+	}
+	err = tlsverify_setup(*tlsp, cf->tls_ca[0] ? cf->tls_ca : NULL, host);
+	if (err) {
+		(void)fprintf(stderr, "sippushd: --tls-ca %s / --tls-verify-host"
+			      " %s: %s\n", cf->tls_ca, cf->tls_host,
+			      strerror(err));
+		return err;
+	}
+	if (!host)
+		plog(LOG_WARN, MOD, "TLS: no --tls-verify-host: peers' chains "
+		     "are checked, not their names");
+	err = sip_transp_add(sip, SIP_TRANSP_TLS, &cf->sip_tls, *tlsp);
+	if (err)
+		(void)re_fprintf(stderr, "sippushd: --sip-tls %J: cannot listen"
+				 " (%s)\n", &cf->sip_tls, strerror(err));
+	return err;
+}
+
+
+/* A PEM file read whole (the HTTPS certificate and key) */
+static char *pem_read(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && n < (1 << 20) &&
+	    !fseek(f, 0, SEEK_SET)) {
+		buf = calloc(1, (size_t)n + 1);
+		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	(void)fclose(f);
+	return buf;
+}
+
+
 static void spool_clean(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -650,6 +736,8 @@ int main(int argc, char *argv[])
 	struct store *st = NULL;
 	struct sender *s = NULL;
 	struct api *api = NULL;
+	struct tls *tls = NULL;
+	char *http_cert = NULL, *http_key = NULL;
 	char secret[33];
 	int err, got = 0;
 
@@ -689,6 +777,12 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 
+	if (cf->sip_tls_set) {
+		err = sip_tls_add(sip, cf, &tls);
+		if (err)
+			goto out;
+	}
+
 	if (cf->rcvbuf && udpbuf_set(&cf->sip, (int)cf->rcvbuf, &got))
 		plog(LOG_WARN, MOD, "cannot size the UDP receive buffer");
 
@@ -705,9 +799,24 @@ int main(int argc, char *argv[])
 	cf->sc.secret = secret;
 	cf->sc.trust = cf->trust;
 	cf->sc.ntrust = cf->ntrust;
+	if (cf->http_cert[0]) {
+		http_cert = pem_read(cf->http_cert);
+		http_key = pem_read(cf->http_key[0] ? cf->http_key :
+				    cf->http_cert);
+		if (!http_cert || !http_key) {
+			(void)fprintf(stderr, "sippushd: --http-cert/--http-key:"
+				      " cannot read %s\n", !http_cert ?
+				      cf->http_cert : cf->http_key);
+			err = ENOENT;
+			goto out;
+		}
+		cf->ac.tls_cert_pem = http_cert;
+		cf->ac.tls_key_pem = http_key;
+	}
 	if (!cf->content_base[0])
 		re_snprintf(cf->content_base, sizeof(cf->content_base),
-			    "http://%J", &cf->http);
+			    "%s://%J", http_cert ? "https" : "http",
+			    &cf->http);
 	cf->sc.content_base = cf->content_base;
 	{
 		struct uri u;
@@ -775,6 +884,9 @@ int main(int argc, char *argv[])
 		sip_close(sip, true);
 	mem_deref(sip);
 	mem_deref(st);   /* commits what is pending */
+	mem_deref(tls);
+	free(http_cert);
+	free(http_key);
 	libre_close();
 	free(cf);
 	return err ? 1 : 0;

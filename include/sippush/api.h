@@ -19,6 +19,8 @@ struct api_conf {
 	size_t max_batch;         /**< pushes per batch request           */
 	uint32_t max_ttl;
 	uint32_t max_conns;
+	const char *tls_cert_pem; /**< HTTPS: certificate (PEM text), or NULL */
+	const char *tls_key_pem;  /**< HTTPS: its private key (PEM text)  */
 	const char *spool;        /**< directory of file pushes           */
 	const char *pap_app;      /**< PAP: application when the content
 				       part names none, or NULL          */

@@ -1114,8 +1114,17 @@ int api_alloc(struct api **ap, struct sender *s, struct store *st,
 	if (err)
 		goto out;
 
+	/* HTTPS (libmicrohttpd's GnuTLS) when a certificate is given */
+	struct MHD_OptionItem tlsopt[] = {
+		{conf->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END,
+		 0, (void *)conf->tls_key_pem},
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)conf->tls_cert_pem},
+		{MHD_OPTION_END, 0, NULL},
+	};
+
 	api->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME
-				    | MHD_USE_ERROR_LOG,
+				    | MHD_USE_ERROR_LOG |
+				    (conf->tls_cert_pem ? MHD_USE_TLS : 0),
 				    sa_port(conf->laddr), NULL, NULL,
 				    access_h, api,
 				    MHD_OPTION_SOCK_ADDR, &conf->laddr->u.sa,
@@ -1129,6 +1138,7 @@ int api_alloc(struct api **ap, struct sender *s, struct store *st,
 				    MHD_OPTION_LISTEN_BACKLOG_SIZE,
 				    (unsigned)1024,
 				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, api,
+				    MHD_OPTION_ARRAY, tlsopt,
 				    MHD_OPTION_END);
 	if (!api->mhd) {
 		err = EADDRINUSE;
