@@ -25,6 +25,7 @@
 #include <re.h>
 #include <sippush/cidr.h>
 #include <sippush/log.h>
+#include <sippush/tlsverify.h>
 #include <sippush/opts.h>
 #include <sippush/receiver.h>
 
@@ -66,6 +67,9 @@ static struct {
 	struct sa msrp;
 	char msrp_cert[400];
 	bool msrp_set;
+	struct sa sip_tls;
+	bool sip_tls_set;
+	char tls_cert[400], tls_ca[400], tls_host[256];
 	bool no_pref, allow_private;
 	struct child children[MAX_CHILD];
 	uint32_t nchildren;
@@ -117,6 +121,14 @@ static void usage(void)
 "  --msrp ADDR:PORT     MSRP listen address (default: --sip's, any port)\n"
 "  --msrp-cert PEM      certificate + key: MSRP over TLS (msrps) only, its\n"
 "                       SHA-256 fingerprint in the SDP answer\n"
+"  --sip-tls ADDR:PORT  SIP over TLS too: a registrar URI with\n"
+"                       ;transport=tls (or sips:) goes over it; pushes\n"
+"                       come in on it (--tls-cert)\n"
+"  --tls-cert PEM       our certificate + key\n"
+"  --tls-ca FILE        CAs of the registrar's certificate (default: the\n"
+"                       system's)\n"
+"  --tls-verify-host N  the name it must carry (default: the registrar\n"
+"                       URI's host)\n"
 "  --config FILE        options from a file (name value per line; the\n"
 "                       command line overrides; see etc/sippush-agent.conf)\n"
 "  --log-level LEVEL    error, warn, info, debug\n"
@@ -518,6 +530,8 @@ static const struct option lo[] = {
 	{"session-max", 1, NULL, 9}, {"min-se", 1, NULL, 10},
 	{"max-sessions", 1, NULL, 11}, {"msrp", 1, NULL, 12},
 	{"msrp-cert", 1, NULL, 13}, {"config", 1, NULL, 'c'},
+	{"sip-tls", 1, NULL, 14}, {"tls-cert", 1, NULL, 15},
+	{"tls-ca", 1, NULL, 16}, {"tls-verify-host", 1, NULL, 17},
 	{"log-level", 1, NULL, 'l'}, {"help", 0, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -639,6 +653,14 @@ static void apply(int c, const char *arg)
 			die("--msrp-cert: cannot read", arg);
 		str_ncpy(g.msrp_cert, arg, sizeof(g.msrp_cert));
 		break;
+	case 14:
+		if (opts_addr(&g.sip_tls, arg))
+			die("--sip-tls: not ADDR:PORT", arg);
+		g.sip_tls_set = true;
+		break;
+	case 15: str_ncpy(g.tls_cert, arg, sizeof(g.tls_cert)); break;
+	case 16: str_ncpy(g.tls_ca, arg, sizeof(g.tls_ca)); break;
+	case 17: str_ncpy(g.tls_host, arg, sizeof(g.tls_host)); break;
 	case 'l':
 		if (log_level_decode(&lvl, arg))
 			die("--log-level: error, warn, info, debug",
@@ -700,11 +722,36 @@ static void parse(int argc, char *argv[])
 }
 
 
+/* SIP over TLS: the registrar's certificate checked (chain and name) */
+static int tls_add(struct sip *sip, struct tls **tlsp)
+{
+	char host[256] = "", why[600];
+	struct uri u;
+	struct pl pl;
+	int err;
+
+	/* the name to check: given, or the registrar URI's host */
+	if (g.tls_host[0])
+		str_ncpy(host, g.tls_host, sizeof(host));
+	else if (pl_set_str(&pl, g.registrar), !uri_decode(&u, &pl))
+		(void)pl_strcpy(&u.host, host, sizeof(host));
+
+	err = tlsverify_sip_add(tlsp, sip, &g.sip_tls,
+				g.tls_cert[0] ? g.tls_cert : NULL,
+				g.tls_ca[0] ? g.tls_ca : NULL,
+				host[0] ? host : NULL, why, sizeof(why));
+	if (err)
+		(void)fprintf(stderr, "sippush-agent: %s\n", why);
+	return err;
+}
+
+
 int main(int argc, char *argv[])
 {
 	struct receiver_conf rc;
 	struct sip *sip = NULL;
 	struct sip_lsnr *lsnr = NULL;
+	struct tls *tls = NULL;
 	struct sigaction sa;
 	struct pl pl = PL("127.0.0.0/8");
 	int err;
@@ -739,6 +786,8 @@ int main(int argc, char *argv[])
 				 "listen (%s)\n", &g.sip, strerror(err));
 		return 1;
 	}
+	if (g.sip_tls_set && tls_add(sip, &tls))
+		return 1;
 
 	memset(&rc, 0, sizeof(rc));
 	rc.aor = g.aor;
@@ -813,6 +862,7 @@ int main(int argc, char *argv[])
 	g.r = mem_deref(g.r);
 	sip_close(sip, true);
 	mem_deref(sip);
+	mem_deref(tls);
 	libre_close();
 	return 0;
 }

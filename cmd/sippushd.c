@@ -659,33 +659,24 @@ static int sip_tls_add(struct sip *sip, const struct conf *cf,
 		       struct tls **tlsp)
 {
 	const char *host = cf->tls_host[0] ? cf->tls_host : NULL;
+	char why[600];
 	int err;
 
 	if (!cf->tls_cert[0]) {
 		(void)fprintf(stderr, "sippushd: --sip-tls needs --tls-cert\n");
 		return EINVAL;
 	}
-	err = tls_alloc(tlsp, TLS_METHOD_SSLV23, cf->tls_cert, NULL);
+	err = tlsverify_sip_add(tlsp, sip, &cf->sip_tls, cf->tls_cert,
+				cf->tls_ca[0] ? cf->tls_ca : NULL, host, why,
+				sizeof(why));
 	if (err) {
-		(void)fprintf(stderr, "sippushd: --tls-cert %s: cannot load "
-			      "(%s)\n", cf->tls_cert, strerror(err));
-		return err;
-	}
-	err = tlsverify_setup(*tlsp, cf->tls_ca[0] ? cf->tls_ca : NULL, host);
-	if (err) {
-		(void)fprintf(stderr, "sippushd: --tls-ca %s / --tls-verify-host"
-			      " %s: %s\n", cf->tls_ca, cf->tls_host,
-			      strerror(err));
+		(void)fprintf(stderr, "sippushd: %s\n", why);
 		return err;
 	}
 	if (!host)
 		plog(LOG_WARN, MOD, "TLS: no --tls-verify-host: peers' chains "
 		     "are checked, not their names");
-	err = sip_transp_add(sip, SIP_TRANSP_TLS, &cf->sip_tls, *tlsp);
-	if (err)
-		(void)re_fprintf(stderr, "sippushd: --sip-tls %J: cannot listen"
-				 " (%s)\n", &cf->sip_tls, strerror(err));
-	return err;
+	return 0;
 }
 
 

@@ -11,4 +11,11 @@
 
 struct tls;
 
+struct sip;
+struct sa;
+
 int tlsverify_setup(struct tls *tls, const char *cafile, const char *host);
+int tlsverify_sip_add(struct tls **tlsp, struct sip *sip,
+		      const struct sa *laddr, const char *cert,
+		      const char *cafile, const char *host,
+		      char *why, size_t whysz);

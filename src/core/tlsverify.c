@@ -9,6 +9,42 @@
 #include <sippush/tlsverify.h>
 
 
+/**
+ * SIP over TLS on laddr: our certificate (PEM with its key; NULL: none,
+ * for a client only), every peer verified as tlsverify_setup() says.
+ * why: what failed, for a one-line error.
+ */
+int tlsverify_sip_add(struct tls **tlsp, struct sip *sip,
+		      const struct sa *laddr, const char *cert,
+		      const char *cafile, const char *host,
+		      char *why, size_t whysz)
+{
+	int err;
+
+	if (!tlsp || !sip || !laddr)
+		return EINVAL;
+
+	err = tls_alloc(tlsp, TLS_METHOD_SSLV23, cert, NULL);
+	if (err) {
+		re_snprintf(why, whysz, "--tls-cert %s: cannot load (%m)",
+			    cert ? cert : "-", err);
+		return err;
+	}
+	err = tlsverify_setup(*tlsp, cafile, host);
+	if (err) {
+		re_snprintf(why, whysz, "--tls-ca %s / --tls-verify-host %s: "
+			    "%m", cafile ? cafile : "(system)",
+			    host ? host : "-", err);
+		return err;
+	}
+	err = sip_transp_add(sip, SIP_TRANSP_TLS, laddr, *tlsp);
+	if (err)
+		re_snprintf(why, whysz, "--sip-tls %J: cannot listen (%m)",
+			    laddr, err);
+	return err;
+}
+
+
 /** Make every connection of this context verify its peer */
 int tlsverify_setup(struct tls *tls, const char *cafile, const char *host)
 {

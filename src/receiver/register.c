@@ -30,15 +30,26 @@ int reg_contact_print(struct re_printf *pf, const struct receiver *r)
 	};
 	struct sa laddr;
 	char uri[256];
-	struct uri ru;
-	struct pl pl;
+	struct uri ru, reg;
+	const struct pl tpn = PL("transport");
+	struct pl pl, tp;
+	bool tls = false;
+
+	/* a registrar reached over TLS reaches us over TLS too */
+	pl_set_str(&pl, r->conf.registrar);
+	if (!uri_decode(&reg, &pl))
+		tls = !pl_strcasecmp(&reg.scheme, "sips") ||
+			(!uri_param_get(&reg.params, &tpn, &tp) &&
+			 !pl_strcasecmp(&tp, "tls"));
 
 	pl_set_str(&pl, r->aor);
 	if (uri_decode(&ru, &pl))
 		return EINVAL;
-	if (sip_transp_laddr(r->sip, &laddr, SIP_TRANSP_UDP, NULL))
+	if (sip_transp_laddr(r->sip, &laddr, tls ? SIP_TRANSP_TLS :
+			     SIP_TRANSP_UDP, NULL))
 		return EINVAL;
-	re_snprintf(uri, sizeof(uri), "sip:%r@%J", &ru.user, &laddr);
+	re_snprintf(uri, sizeof(uri), "sip:%r@%J%s", &ru.user, &laddr,
+		    tls ? ";transport=tls" : "");
 	cs.uri = uri;
 	return contact_spec_print(pf, &cs);
 }

@@ -20,6 +20,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Daemon, check, free_port, run, wait_until
+from test_agent import Agent
 
 
 def openssl(env, *args):
@@ -52,6 +53,7 @@ def make_pki(env):
     leaf("good", "ca1", "DNS:core.test")
     leaf("wrongname", "ca1", "DNS:evil.test")
     leaf("untrusted", "ca2", "DNS:core.test")
+    leaf("agent", "ca1", "IP:127.0.0.1")
 
 
 class TlsTerminal:
@@ -81,6 +83,8 @@ class TlsTerminal:
                 c, _ = self.ls.accept()
             except socket.timeout:
                 continue
+            except OSError:
+                return   # closed
             c.settimeout(5)
             try:
                 s = self.ctx.wrap_socket(c, server_side=True)
@@ -226,6 +230,42 @@ def test_sip_tls_and_https(env):
             t.close()
 
 
+def test_agent_over_tls(env):
+    """sippush-agent registers over TLS (checking sippushd's certificate
+    by name) and takes a push over TLS (sippushd checking the agent's by
+    IP); an agent that does not trust sippushd's CA never registers."""
+    make_pki(env)
+    tport = free_port()
+    d = Daemon(env, "--sip-tls", "127.0.0.1:%d" % tport, "--tls-cert",
+               env.path("push.pem"), "--tls-ca", env.path("ca1.crt"),
+               "--tls-verify-host", "127.0.0.1").start()
+    reg = "sip:127.0.0.1:%d;transport=tls" % tport
+    a = Agent(env, "alice", d.sip_port, "--sip-tls",
+              "127.0.0.1:%d" % free_port(), "--tls-cert",
+              env.path("agent.pem"), "--tls-ca", env.path("ca1.crt"),
+              "--tls-verify-host", "push.test", "--registrar", reg).start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 15,
+               "the agent registered over TLS")
+    t = d.terminals("sip:alice@example.com")[0]
+    check("transport=tls" in t["contact"], "a TLS contact: %s" % t)
+    pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                 content_type="text/plain", body="tls all the way")
+    check(d.wait_final(pid)["state"] == "delivered", "delivered")
+    wait_until(lambda: [f for f in a.files() if not f.endswith(".meta")],
+               10, "the push in the agent's inbox")
+
+    b = Agent(env, "bob", d.sip_port, "--sip-tls",
+              "127.0.0.1:%d" % free_port(), "--tls-cert",
+              env.path("agent.pem"), "--tls-ca", env.path("ca2.crt"),
+              "--registrar", reg, name="bob").start()
+    wait_until(lambda: "warn agent: registration:" in b.log(), 15,
+               "bob's registration to fail")
+    time.sleep(1)
+    check(not d.terminals("sip:bob@example.com") and b.proc.poll() is None,
+          "bob, not trusting sippushd's CA, is not registered: %s" %
+          b.log()[-600:])
+
+
 def test_tls_needs_a_certificate(env):
     out = subprocess.run([os.path.join(os.environ.get(
         "SIPPUSH_BUILD", os.path.join(os.path.dirname(__file__), "..", "..",
@@ -240,4 +280,5 @@ def test_tls_needs_a_certificate(env):
 
 
 if __name__ == "__main__":
-    run([test_sip_tls_and_https, test_tls_needs_a_certificate])
+    run([test_sip_tls_and_https, test_agent_over_tls,
+         test_tls_needs_a_certificate])
