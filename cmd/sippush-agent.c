@@ -697,16 +697,8 @@ static void parse(int argc, char *argv[])
 	int c;
 
 	/* --config first, so the command line overrides the file */
-	for (int i = 1; i < argc; i++) {
-		const char *file = NULL;
-
-		if (!strcmp(argv[i], "--config") && i + 1 < argc)
-			file = argv[i + 1];
-		else if (!strncmp(argv[i], "--config=", 9))
-			file = argv[i] + 9;
-		if (file && opts_file(file, file_h, NULL, why, sizeof(why)))
-			die(why, NULL);
-	}
+	if (opts_config_files(argc, argv, file_h, NULL, why, sizeof(why)))
+		die(why, NULL);
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 'c')

@@ -484,17 +484,9 @@ static int parse(struct conf *cf, int argc, char *argv[])
 	int c, err;
 
 	/* --config first, so the command line overrides the file */
-	for (int i = 1; i < argc; i++) {
-		const char *file = NULL;
-
-		if (!strcmp(argv[i], "--config") && i + 1 < argc)
-			file = argv[i + 1];
-		else if (!strncmp(argv[i], "--config=", 9))
-			file = argv[i] + 9;
-		if (file && opts_file(file, file_h, cf, why, sizeof(why))) {
-			(void)fprintf(stderr, "sippushd: %s\n", why);
-			return EINVAL;
-		}
+	if (opts_config_files(argc, argv, file_h, cf, why, sizeof(why))) {
+		(void)fprintf(stderr, "sippushd: %s\n", why);
+		return EINVAL;
 	}
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {

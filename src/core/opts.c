@@ -151,3 +151,28 @@ int opts_file(const char *path, opts_apply_h *h, void *arg, char *why,
 	fclose(f);
 	return err;
 }
+
+
+/**
+ * Apply every --config FILE (or --config=FILE) of a command line before
+ * its other options, so that the command line overrides the files.
+ */
+int opts_config_files(int argc, char *const argv[], opts_apply_h *h,
+		      void *arg, char *why, size_t whysz)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *file = NULL;
+		int err;
+
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			file = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			file = argv[i] + 9;
+		if (!file)
+			continue;
+		err = opts_file(file, h, arg, why, whysz);
+		if (err)
+			return err;
+	}
+	return 0;
+}
