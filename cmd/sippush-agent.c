@@ -842,6 +842,7 @@ int main(int argc, char *argv[])
 	(void)sigaction(SIGUSR1, &sa, NULL);
 	(void)sigaction(SIGUSR2, &sa, NULL);
 	(void)signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGXFSZ, SIG_IGN);   /* a write error, not a death */
 	tmr_init(&g.tmr);
 	tmr_start(&g.tmr, 100, poll_tmr, NULL);
 

@@ -853,6 +853,10 @@ int main(int argc, char *argv[])
 
 		tmr_init(&c.tmr);
 		(void)signal(SIGHUP, hup_h);
+		/* a file-size limit (or full quota) is a write error the
+		 * store reports (503), not a reason to die */
+		(void)signal(SIGXFSZ, SIG_IGN);
+		(void)signal(SIGPIPE, SIG_IGN);
 		tmr_start(&c.tmr, 100, ctl_tmr, &c);
 		err = re_main(signal_h);
 		tmr_cancel(&c.tmr);

@@ -431,8 +431,13 @@ int store_flush(struct store *st)
 		histo_add(&st->commit, (double)(t1.tv_sec - t0.tv_sec) +
 			  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		st->in_txn = false;
-		if (err)
+		/* SQLite rolls a failed COMMIT back itself when it can */
+		if (err && !sqlite3_get_autocommit(st->db))
 			(void)exec(st, "ROLLBACK");
+		if (err)
+			plog(LOG_ERROR, MOD, "commit failed (%m: disk full or "
+			     "I/O error?): what it held is refused (503), "
+			     "nothing acknowledged is lost", err);
 	}
 
 	while (st->waiters.head) {
