@@ -900,7 +900,6 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 {
 	struct api *api = cls;
 	struct req *r = *con_cls;
-	(void)version;
 
 	if (!r) {
 		r = mem_zalloc(sizeof(*r), req_destructor);
@@ -956,6 +955,11 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 		return reply_json(conn, r->status, r->answer ? r->answer :
 				  "{\"error\":\"unavailable\"}");
 	}
+
+	/* RFC 9112 §3.2: an HTTP/1.1 request without Host gets 400 */
+	if (!strcmp(version, "HTTP/1.1") &&
+	    !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"))
+		return reply_error(conn, 400, "Host: missing");
 
 	if (r->overload)
 		return reply(conn, 503, "application/json",

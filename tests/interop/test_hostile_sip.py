@@ -291,5 +291,61 @@ def test_msrp_flood(env):
           st["deliveries"][0]["method"] == "session", "session: %s" % st)
 
 
+
+def http_raw(port, data, wait=3.0):
+    s = socket.create_connection(("127.0.0.1", port), 5)
+    try:
+        s.sendall(data)
+    except (BrokenPipeError, ConnectionResetError):
+        return "reset"
+    s.settimeout(wait)
+    try:
+        got = s.recv(65535)
+        return got.split(b"\r\n", 1)[0].decode(errors="replace") \
+            if got else "closed"
+    except socket.timeout:
+        return "no answer"
+    except ConnectionResetError:
+        return "reset"
+    finally:
+        s.close()
+
+
+def test_http_raw(env):
+    """The HTTP API at the protocol level: each broken request gets a 4xx
+    or a closed connection, and the next good one is served."""
+    d = Daemon(env).start()
+    good = (b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    push = b'{"to":"sip:a@example.com","app":"mms.ua","body":"x"}'
+    cases = [
+        ("garbage", b"hello\r\n\r\n"),
+        ("HTTP/9.9", b"GET /metrics HTTP/9.9\r\nHost: x\r\n\r\n", "505"),
+        ("no Host", b"GET /metrics HTTP/1.1\r\n\r\n"),
+        ("200 kB header", b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " +
+         b"a" * 200000 + b"\r\n\r\n"),
+        ("Content-Length 2^64", b"POST /v1/pushes HTTP/1.1\r\nHost: x\r\n"
+         b"Content-Type: application/json\r\n"
+         b"Content-Length: 18446744073709551616\r\n\r\n" + push),
+        ("negative Content-Length", b"POST /v1/pushes HTTP/1.1\r\nHost: x"
+         b"\r\nContent-Length: -5\r\n\r\n" + push),
+        ("bad chunk size", b"POST /v1/pushes HTTP/1.1\r\nHost: x\r\n"
+         b"Transfer-Encoding: chunked\r\n\r\nzz\r\n" + push + b"\r\n0\r\n"
+         b"\r\n"),
+        ("NUL in the path", b"GET /met\0rics HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ]
+    for case in cases:
+        name, data = case[0], case[1]
+        code = case[2] if len(case) > 2 else r"4\d\d"
+        got = http_raw(d.http_port, data)
+        check(got in DROP or re.match(r"HTTP/1\.[01] %s" % code, got),
+              "%s: %s" % (name, got))
+        got = http_raw(d.http_port, good)
+        check(got.startswith("HTTP/1.1 200"), "after %s: %s" % (name, got))
+    check(d.proc.poll() is None, "sippushd is alive")
+    d.stop()
+    check(d.db_rows("SELECT COUNT(*) FROM pushes") == [(0,)],
+          "nothing stored from broken requests")
+
+
 if __name__ == "__main__":
-    run([test_sippushd, test_agent, test_msrp_flood])
+    run([test_sippushd, test_agent, test_msrp_flood, test_http_raw])
