@@ -22,6 +22,7 @@
 #include <sippush/store.h>
 #include <sippush/udpbuf.h>
 #include <sippush/tlsverify.h>
+#include <sippush/connguard.h>
 
 #define MOD "sippushd"
 
@@ -63,7 +64,11 @@ struct conf {
 	char http_key[512];
 	char reg_watch[MAX_WATCH][256];
 	const char *reg_watchv[MAX_WATCH];
+	struct connguard_conf guard;
 };
+
+/* the SIP TCP and TLS listeners' guards (connguard.h) */
+static struct connguard *guard_tcp, *guard_tls;
 
 static const struct option longopts[] = {
 	{"sip",          required_argument, NULL, 's'},
@@ -117,6 +122,9 @@ static const struct option longopts[] = {
 	{"tls-verify-host", required_argument, NULL, 40},
 	{"http-cert",    required_argument, NULL, 41},
 	{"http-key",     required_argument, NULL, 42},
+	{"sip-tcp-max",  required_argument, NULL, 43},
+	{"sip-tcp-max-per-peer", required_argument, NULL, 44},
+	{"sip-tcp-first-msg", required_argument, NULL, 45},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -185,6 +193,9 @@ static void usage(void)
 "  --tls-verify-host NAME the name (or IP) their certificate must carry\n"
 "  --http-cert PEM        the HTTP API over HTTPS (with --http-key, or a PEM\n"
 "  --http-key PEM         holding both)\n"
+"  --sip-tcp-max N        SIP TCP/TLS connections at most (4096), from one\n"
+"  --sip-tcp-max-per-peer N  address (256); each must send a whole message\n"
+"  --sip-tcp-first-msg S  within S s (10; 0: no deadline)\n"
 "  --reg-watch URI        SUBSCRIBE to the reg event (RFC 3680) of an AoR,\n"
 "                         through --outbound (repeatable)\n"
 "  --reg-watch-auto       also of every AoR a third-party REGISTER teaches\n"
@@ -379,6 +390,12 @@ static int apply(int c, const char *v, struct conf *cf)
 	case 40: str_ncpy(cf->tls_host, v, sizeof(cf->tls_host)); return 0;
 	case 41: str_ncpy(cf->http_cert, v, sizeof(cf->http_cert)); return 0;
 	case 42: str_ncpy(cf->http_key, v, sizeof(cf->http_key)); return 0;
+	case 43: return opts_u32(&cf->guard.max_total, v, 0, 1000000);
+	case 44: return opts_u32(&cf->guard.max_per_peer, v, 0, 1000000);
+	case 45:
+		err = opts_u32(&u, v, 0, 900);
+		cf->guard.first_ms = (uint64_t)u * 1000;
+		return err;
 	case 36: return opts_u32(&cf->sc.reg_watch_expires, v, 60, 86400);
 	case 33:
 		err = opts_u32(&u, v, 0, 3600);
@@ -475,6 +492,9 @@ static void defaults(struct conf *cf)
 	cf->so.sync = STORE_SYNC_FULL;
 	cf->rcvbuf = 8u << 20;
 	cf->drain_ms = 32000;     /* a non-INVITE transaction's Timer F */
+	cf->guard.max_total = 4096;
+	cf->guard.max_per_peer = 256;   /* a core may hold many to us */
+	cf->guard.first_ms = 10000;
 }
 
 
@@ -642,6 +662,7 @@ static bool sip_req_h(const struct sip_msg *msg, void *arg)
 {
 	struct sender **sp = arg;
 
+	connguard_seen(msg->tp == SIP_TRANSP_TLS ? guard_tls : guard_tcp, msg);
 	return *sp && sender_sip_request(*sp, msg);
 }
 
@@ -766,6 +787,12 @@ int main(int argc, char *argv[])
 			goto out;
 	}
 
+	err = connguard_alloc(&guard_tcp, &cf->sip, &cf->guard);
+	if (!err && cf->sip_tls_set)
+		err = connguard_alloc(&guard_tls, &cf->sip_tls, &cf->guard);
+	if (err)
+		goto out;
+
 	if (cf->rcvbuf && udpbuf_set(&cf->sip, (int)cf->rcvbuf, &got))
 		plog(LOG_WARN, MOD, "cannot size the UDP receive buffer");
 
@@ -865,6 +892,8 @@ int main(int argc, char *argv[])
 
  out:
 	mem_deref(api);
+	guard_tcp = mem_deref(guard_tcp);
+	guard_tls = mem_deref(guard_tls);
 	mem_deref(lsnr);
 	mem_deref(s);
 	if (sip)

@@ -347,5 +347,70 @@ def test_http_raw(env):
           "nothing stored from broken requests")
 
 
+def closed_within(s, seconds):
+    """True when the peer closes (or resets) s within seconds."""
+    s.settimeout(seconds)
+    try:
+        return s.recv(65535) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_sip_tcp_slowloris_and_flood(env):
+    """libre keeps a partial SIP message up to 900 s and takes every
+    connection: the guard shuts down one that sends no whole message in
+    time and the newest beyond the per-address cap; one that sent a
+    REGISTER stays, and the daemon keeps serving."""
+    d = Daemon(env, "--sip-tcp-first-msg", "2",
+               "--sip-tcp-max-per-peer", "4").start()
+    port = d.sip_port
+    good = socket.create_connection(("127.0.0.1", port), 5)
+    good.sendall(REGISTER.format(tp="TCP", n="g").encode())
+    good.settimeout(5)
+    check(good.recv(65535).startswith(b"SIP/2.0 200"), "a whole REGISTER")
+
+    slow = socket.create_connection(("127.0.0.1", port), 5)
+    t0 = time.monotonic()
+    closed = False
+    for ch in REGISTER.format(tp="TCP", n="s")[:40]:
+        try:
+            slow.sendall(ch.encode())
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+        if closed_within(slow, 0.25):
+            closed = True
+            break
+        if time.monotonic() - t0 > 8:
+            break
+    check(closed, "a slow-loris connection was not shut down (%.1f s)"
+          % (time.monotonic() - t0))
+    slow.close()
+
+    # 2 more from the same address are fine, the newest 3 beyond 4 go
+    flood = [socket.create_connection(("127.0.0.1", port), 5)
+             for _ in range(5)]
+    for s in flood[:3]:   # they keep the deadline: a message each
+        s.sendall(REGISTER.format(tp="TCP", n="f%d" % id(s)).encode())
+        s.settimeout(5)
+        s.recv(65535)
+    wait_until(lambda: "over the connections per address" in d.log(), 5,
+               "the cap to act")
+    cut = [closed_within(s, 1.5) for s in flood]
+    check(cut == [False, False, False, True, True],
+          "which flood connections were shut down: %s" % cut)
+    check(not closed_within(good, 0.5), "the first, good connection stays")
+    for s in flood + [good]:
+        s.close()
+    time.sleep(1)
+    got = exchange(port, REGISTER.format(tp="TCP", n="after").encode(),
+                   True, 5)
+    check(got.startswith("SIP/2.0 200"), "a new connection after: %s" % got)
+    check("no whole message in time" in d.log(), d.log()[-800:])
+
+
 if __name__ == "__main__":
-    run([test_sippushd, test_agent, test_msrp_flood, test_http_raw])
+    run([test_sippushd, test_agent, test_msrp_flood, test_http_raw,
+         test_sip_tcp_slowloris_and_flood])
