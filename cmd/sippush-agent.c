@@ -69,6 +69,8 @@ static struct {
 	bool msrp_set;
 	struct sa sip_tls;
 	bool sip_tls_set;
+	struct cidr fetch_allow[MAX_TRUST];
+	size_t nfetch_allow;
 	char tls_cert[400], tls_ca[400], tls_host[256];
 	bool no_pref, allow_private;
 	struct child children[MAX_CHILD];
@@ -121,6 +123,9 @@ static void usage(void)
 "  --msrp ADDR:PORT     MSRP listen address (default: --sip's, any port)\n"
 "  --msrp-cert PEM      certificate + key: MSRP over TLS (msrps) only, its\n"
 "                       SHA-256 fingerprint in the SDP answer\n"
+"  --fetch-allow CIDR   content may also come from this non-public range\n"
+"                       (repeatable; checked on every connection,\n"
+"                       redirects included)\n"
 "  --sip-tls ADDR:PORT  SIP over TLS too: a registrar URI with\n"
 "                       ;transport=tls (or sips:) goes over it; pushes\n"
 "                       come in on it (--tls-cert)\n"
@@ -531,6 +536,7 @@ static const struct option lo[] = {
 	{"max-sessions", 1, NULL, 11}, {"msrp", 1, NULL, 12},
 	{"msrp-cert", 1, NULL, 13}, {"config", 1, NULL, 'c'},
 	{"sip-tls", 1, NULL, 14}, {"tls-cert", 1, NULL, 15},
+	{"fetch-allow", 1, NULL, 18},
 	{"tls-ca", 1, NULL, 16}, {"tls-verify-host", 1, NULL, 17},
 	{"log-level", 1, NULL, 'l'}, {"help", 0, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -661,6 +667,13 @@ static void apply(int c, const char *arg)
 	case 15: str_ncpy(g.tls_cert, arg, sizeof(g.tls_cert)); break;
 	case 16: str_ncpy(g.tls_ca, arg, sizeof(g.tls_ca)); break;
 	case 17: str_ncpy(g.tls_host, arg, sizeof(g.tls_host)); break;
+	case 18:
+		pl_set_str(&pl, arg);
+		if (g.nfetch_allow >= MAX_TRUST ||
+		    cidr_decode(&g.fetch_allow[g.nfetch_allow], &pl))
+			die("--fetch-allow: not an address prefix", arg);
+		++g.nfetch_allow;
+		break;
 	case 'l':
 		if (log_level_decode(&lvl, arg))
 			die("--log-level: error, warn, info, debug",
@@ -798,6 +811,8 @@ int main(int argc, char *argv[])
 	rc.fetch_max = (size_t)g.fetch_max;
 	rc.fetch_timeout_ms = g.fetch_timeout_s * 1000;
 	rc.allow_private_fetch = g.allow_private;
+	rc.fetch_allowv = g.fetch_allow;
+	rc.fetch_allown = g.nfetch_allow;
 	if (g.subscribe[0]) {
 		if (!g.dev_cap[0] &&
 		    !(g.vendor[0] && g.model[0] && g.version[0])) {

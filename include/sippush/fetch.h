@@ -11,10 +11,14 @@
 
 struct fetcher;
 
+struct cidr;
+
 struct fetch_limits {
 	size_t max_size;          /**< bytes                             */
 	uint32_t timeout_ms;
 	bool allow_private;       /**< loopback/private targets allowed  */
+	const struct cidr *allowv;/**< these non-public ones allowed only  */
+	size_t allown;
 };
 
 /** err 0: mb holds the content; else why (a short reason) */

@@ -55,6 +55,8 @@ struct receiver_conf {
 	size_t fetch_max;         /**< content-indirection cap (16 MiB)  */
 	uint32_t fetch_timeout_ms;/**< (30000)                           */
 	bool allow_private_fetch; /**< fetch from loopback/private hosts */
+	const struct cidr *fetch_allowv; /**< only these non-public ones  */
+	size_t fetch_allown;
 	const char *subscribe;    /**< SUBSCRIBE Request-URI (the PSA or
 				       the AoR); NULL: page mode only  */
 	const char *vendor;       /**< ua-profile Event parameters       */

@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <openssl/sha.h>
 #include <re.h>
+#include <sippush/cidr.h>
 #include <sippush/fetch.h>
 #include <sippush/log.h>
 
@@ -112,7 +113,9 @@ static curl_socket_t open_h(void *arg, curlsocktype purpose,
 		sa.len = addr->addrlen;
 	}
 
-	if (!j->f->lim.allow_private && !fetch_addr_public(&sa)) {
+	/* every connection: after DNS, and for each redirect */
+	if (!j->f->lim.allow_private && !fetch_addr_public(&sa) &&
+	    !cidr_list_match(j->f->lim.allowv, j->f->lim.allown, &sa)) {
 		j->refused = true;
 		return CURL_SOCKET_BAD;
 	}

@@ -121,6 +121,8 @@ int receiver_alloc(struct receiver **rp, struct sip *sip,
 			.timeout_ms = conf->fetch_timeout_ms ?
 				conf->fetch_timeout_ms : 30000,
 			.allow_private = conf->allow_private_fetch,
+			.allowv = conf->fetch_allowv,
+			.allown = conf->fetch_allown,
 		};
 
 		err = fetcher_alloc(&r->fetcher, &lim);

@@ -356,7 +356,81 @@ def test_example_program(env):
     check(p.wait(10) == 0, "example exit status")
 
 
+def test_fetch_allow_and_redirects(env):
+    """--fetch-allow admits one non-public range; every connection is
+    checked, so a redirect from there to loopback is refused and the
+    loopback server is never asked."""
+    import http.server
+    import threading
+    body = b"allowed content " * 10
+    hits = {"loop": 0}
+
+    def handler(port_of_loop):
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path == "/redir":
+                    self.send_response(302)
+                    self.send_header("Location", "http://127.0.0.1:%d/ok"
+                                     % port_of_loop())
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if self.server.server_address[0] == "127.0.0.1":
+                    hits["loop"] += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+        return H
+
+    loop = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                           handler(lambda: 0))
+    lport = loop.server_address[1]
+    allowed = http.server.ThreadingHTTPServer(("127.0.0.2", 0),
+                                              handler(lambda: lport))
+    for srv in (loop, allowed):
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        a = Agent(env, "yves", free_port(), "--fetch-allow",
+                  "127.0.0.2/32").start()
+        pai = "P-Asserted-Identity: <sip:push@localhost>"
+        cases = [
+            ("allowed", "http://127.0.0.2:%d/ok" %
+             allowed.server_address[1], None),
+            ("redirect to loopback", "http://127.0.0.2:%d/redir" %
+             allowed.server_address[1], "address not allowed"),
+            ("loopback", "http://127.0.0.1:%d/ok" % lport,
+             "address not allowed"),
+        ]
+        for name, url, err in cases:
+            ctype, b = extbody(url)
+            before = set(a.files())
+            sender(env, a, 200, pai, ctype=ctype,
+                   body=b.replace("\r\n", "\n"))
+            new = wait_until(lambda: [f for f in a.files() if f not in
+                                      before and f.endswith(".meta")],
+                             10, "the push of case " + name)
+            txt = open(os.path.join(a.inbox, new[0])).read()
+            if err:
+                check("error: " in txt and err in txt, "%s: %s" % (name,
+                                                                  txt))
+            else:
+                check("error" not in txt, "%s: %s" % (name, txt))
+                with open(os.path.join(a.inbox, new[0][:-5]), "rb") as f:
+                    check(f.read() == body, "the allowed content")
+        check(hits["loop"] == 0, "the loopback server was asked %d times"
+              % hits["loop"])
+    finally:
+        loop.shutdown()
+        allowed.shutdown()
+
+
 if __name__ == "__main__":
     run([test_agent_and_sippushd, test_agent_registrar_checks,
          test_agent_inbound_checks, test_agent_fetch, test_example_program,
-         test_agent_digest_and_exec_limits])
+         test_agent_digest_and_exec_limits,
+         test_fetch_allow_and_redirects])
