@@ -123,6 +123,8 @@ static const struct option longopts[] = {
 	{"http-cert",    required_argument, NULL, 41},
 	{"http-key",     required_argument, NULL, 42},
 	{"sip-tcp-max",  required_argument, NULL, 43},
+	{"max-terminals", required_argument, NULL, 46},
+	{"max-subs",     required_argument, NULL, 47},
 	{"sip-tcp-max-per-peer", required_argument, NULL, 44},
 	{"sip-tcp-first-msg", required_argument, NULL, 45},
 	{"log-level",    required_argument, NULL, 'l'},
@@ -193,6 +195,8 @@ static void usage(void)
 "  --tls-verify-host NAME the name (or IP) their certificate must carry\n"
 "  --http-cert PEM        the HTTP API over HTTPS (with --http-key, or a PEM\n"
 "  --http-key PEM         holding both)\n"
+"  --max-terminals N      terminals per user (16; more: 403)\n"
+"  --max-subs N           subscriptions per terminal (8; more: 403)\n"
 "  --sip-tcp-max N        SIP TCP/TLS connections at most (4096), from one\n"
 "  --sip-tcp-max-per-peer N  address (256); each must send a whole message\n"
 "  --sip-tcp-first-msg S  within S s (10; 0: no deadline)\n"
@@ -391,6 +395,8 @@ static int apply(int c, const char *v, struct conf *cf)
 	case 41: str_ncpy(cf->http_cert, v, sizeof(cf->http_cert)); return 0;
 	case 42: str_ncpy(cf->http_key, v, sizeof(cf->http_key)); return 0;
 	case 43: return opts_u32(&cf->guard.max_total, v, 0, 1000000);
+	case 46: return opts_u32(&cf->sc.max_terms, v, 1, 100000);
+	case 47: return opts_u32(&cf->sc.max_subs, v, 1, 1000);
 	case 44: return opts_u32(&cf->guard.max_per_peer, v, 0, 1000000);
 	case 45:
 		err = opts_u32(&u, v, 0, 900);
@@ -492,6 +498,8 @@ static void defaults(struct conf *cf)
 	cf->so.sync = STORE_SYNC_FULL;
 	cf->rcvbuf = 8u << 20;
 	cf->drain_ms = 32000;     /* a non-INVITE transaction's Timer F */
+	cf->sc.max_terms = 16;
+	cf->sc.max_subs = 8;
 	cf->guard.max_total = 4096;
 	cf->guard.max_per_peer = 256;   /* a core may hold many to us */
 	cf->guard.first_ms = 10000;

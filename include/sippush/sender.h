@@ -46,6 +46,8 @@ struct sender_conf {
 	bool notify_allow_private;   /**< PAP notifications to loopback/LAN */
 	const char *audit_path;      /**< one JSON line per final delivery */
 	bool allow_private_fetch;    /**< UAProf from loopback/private     */
+	uint32_t max_terms;          /**< terminals per user (16)          */
+	uint32_t max_subs;           /**< subscriptions per terminal (8)   */
 	const char *const *reg_watchv;   /**< --reg-watch AoRs (RFC 3680)  */
 	size_t reg_watchn;
 	bool reg_watch_auto;         /**< watch every third-party AoR too  */

@@ -107,6 +107,25 @@ struct sub *sub_find(const struct user *u, const char *tkey,
 }
 
 
+/* One more subscription of this terminal (not replacing the one of the
+ * same application)? (--max-subs) */
+static bool subs_room(const struct sender *s, const struct user *u,
+		      const char *tkey, const char *app)
+{
+	uint32_t n = 0;
+
+	if (!s->conf.max_subs || sub_find(u, tkey, app))
+		return true;
+	for (struct le *le = u->subs.head; le; le = le->next) {
+		const struct sub *sub = le->data;
+
+		if (!str_cmp(sub->tkey, tkey))
+			++n;
+	}
+	return n < s->conf.max_subs;
+}
+
+
 static uint32_t left_s(const struct sub *sub)
 {
 	const int64_t left = sub->expires_at - (int64_t)time(NULL);
@@ -764,6 +783,16 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 		return;   /* 423 sent */
 
 	err = user_get(&u, s, aor);
+	if (!err && !term_find(u, tkey) && !term_room(u)) {
+		(void)sip_reply(s->sip, msg, 403, "Too many terminals for "
+				"this user");
+		return;
+	}
+	if (!err && !subs_room(s, u, tkey, app)) {
+		(void)sip_reply(s->sip, msg, 403, "Too many subscriptions for "
+				"this terminal");
+		return;
+	}
 	err = err ? err : caps_update(s, aor, tkey, ev);
 	if (err)
 		goto fail;

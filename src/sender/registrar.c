@@ -221,6 +221,10 @@ static int apply_contact(struct reg_ctx *rc, const struct contact_feat *cf,
 	};
 
 	err = term_upsert(s, &r, &became);
+	if (err == E2BIG) {
+		rc->scode = 403;
+		rc->reason = "Too many terminals for this user";
+	}
 	if (!err && became)
 		push_user_ready(user_find(s, rc->aor));
 

@@ -700,6 +700,8 @@ int sender_reload(struct sender *s, const struct sender_conf *nc)
 	c->trust = nc->trust;
 	c->ntrust = nc->ntrust;
 	c->max_queue = nc->max_queue;
+	c->max_terms = nc->max_terms;
+	c->max_subs = nc->max_subs;
 	c->default_ttl = nc->default_ttl;
 	c->max_ttl = nc->max_ttl;
 	c->retry_base_ms = nc->retry_base_ms;

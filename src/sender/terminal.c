@@ -98,6 +98,15 @@ struct terminal *term_find(struct user *u, const char *tkey)
 }
 
 
+/** May the user have one more terminal? (--max-terminals) */
+bool term_room(const struct user *u)
+{
+	const uint32_t max = u->s->conf.max_terms;
+
+	return !max || list_count(&u->terms) < max;
+}
+
+
 /** Remove a terminal from memory and the store */
 void term_remove(struct terminal *t)
 {
@@ -171,6 +180,9 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 	t = term_find(u, r->tkey);
 	if (t) {
 		was_push = t->push;
+	}
+	else if (!term_room(u)) {
+		return E2BIG;
 	}
 	else {
 		t = mem_zalloc(sizeof(*t), term_destructor);

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Limits at their edge: terminals per user (--max-terminals) and
+subscriptions per terminal (--max-subs) — one more gets 403 naming the
+limit, a refresh or a replacement still passes, and room made is room
+to use."""
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Daemon, Sipp, check, free_port, run, scenario
+
+REG = ("REGISTER sip:example.com SIP/2.0\r\n"
+       "Via: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK-{n}\r\n"
+       "From: <sip:rita@example.com>;tag=1\r\n"
+       "To: <sip:rita@example.com>\r\n"
+       "Call-ID: lim-{n}@x\r\n"
+       "CSeq: 1 REGISTER\r\n"
+       "Contact: <sip:rita@127.0.0.1:{port}>;+sip.instance=\"<urn:uuid:"
+       "00000000-0000-0000-0000-00000000000{i}>\";"
+       "+g.oma.pusheventapp=\"mms.ua\"\r\n"
+       "Max-Forwards: 70\r\nExpires: {exp}\r\nContent-Length: 0\r\n\r\n")
+EVENT = ('ua-profile;profile-type=oma-app;event-app-id="%s";'
+         'vendor="v";model="m";version="1"')
+
+
+def register(d, n, i, exp=60):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.sendto(REG.format(n=n, i=i, port=5000 + i, exp=exp).encode(),
+             ("127.0.0.1", d.sip_port))
+    s.settimeout(5)
+    line = s.recv(65535).split(b"\r\n", 1)[0].decode()
+    s.close()
+    return line
+
+
+def test_terminals_per_user(env):
+    d = Daemon(env, "--max-terminals", "2").start()
+    check(register(d, 1, 1).startswith("SIP/2.0 200"), "first")
+    check(register(d, 2, 2).startswith("SIP/2.0 200"), "second")
+    line = register(d, 3, 3)
+    check(line == "SIP/2.0 403 Too many terminals for this user",
+          "third: %s" % line)
+    check(register(d, 4, 1).startswith("SIP/2.0 200"), "a refresh passes")
+    check(len(d.terminals("sip:rita@example.com")) == 2, "two kept")
+    check(register(d, 5, 2, exp=0).startswith("SIP/2.0 200"), "one goes")
+    check(register(d, 6, 3).startswith("SIP/2.0 200"), "room made is used")
+    d.stop()
+    check(d.db_rows("SELECT COUNT(*) FROM terminals") == [(2,)], "store")
+
+
+def test_subscriptions_per_terminal(env):
+    d = Daemon(env, "--max-subs", "1").start()
+    port = free_port()   # one Contact: one terminal
+
+    def subscribe(app, code, chk):
+        Sipp(env, scenario(env, "uac_subscribe_code.xml",
+                           event=EVENT % app, code=code, check=chk,
+                           extra=""), port, "127.0.0.1:%d" % d.sip_port,
+             timeout=10).ok(15)
+
+    subscribe("mms.ua", 200, "Expires: 600")
+    subscribe("other.app", 403, "Too many subscriptions for this terminal")
+    subscribe("mms.ua", 200, "Expires: 600")   # replaces its own
+    t = d.terminals("sip:alice@example.com")
+    check(len(t) == 1 and len(t[0]["subscriptions"]) == 1 and
+          t[0]["subscriptions"][0]["app"] == "mms.ua",
+          "one subscription: %s" % t)
+
+
+if __name__ == "__main__":
+    run([test_terminals_per_user, test_subscriptions_per_terminal])
