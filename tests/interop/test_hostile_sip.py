@@ -51,7 +51,11 @@ def exchange(port, data, tcp, wait=1.0):
     """Send raw bytes; the status line of the answer, or what happened."""
     if tcp:
         s = socket.create_connection(("127.0.0.1", port), 5)
-        s.sendall(data)
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            s.close()
+            return "reset"
     else:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind(("127.0.0.1", 0))
@@ -293,22 +297,8 @@ def test_msrp_flood(env):
 
 
 def http_raw(port, data, wait=3.0):
-    s = socket.create_connection(("127.0.0.1", port), 5)
-    try:
-        s.sendall(data)
-    except (BrokenPipeError, ConnectionResetError):
-        return "reset"
-    s.settimeout(wait)
-    try:
-        got = s.recv(65535)
-        return got.split(b"\r\n", 1)[0].decode(errors="replace") \
-            if got else "closed"
-    except socket.timeout:
-        return "no answer"
-    except ConnectionResetError:
-        return "reset"
-    finally:
-        s.close()
+    """One raw HTTP request: the status line, or what happened."""
+    return exchange(port, data, True, wait)
 
 
 def test_http_raw(env):
