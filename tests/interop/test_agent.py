@@ -429,8 +429,52 @@ def test_fetch_allow_and_redirects(env):
         allowed.shutdown()
 
 
+def test_fetch_slow(env):
+    """A content server that trickles: the agent gives up at
+    --fetch-timeout and the push is reported failed with the reason."""
+    import http.server
+    import threading
+    import time as _t
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(20):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    _t.sleep(0.5)
+            except OSError:
+                pass
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        a = Agent(env, "zoe", free_port(), "--allow-private-fetch",
+                  "--fetch-timeout", "2").start()
+        ctype, b = extbody("http://127.0.0.1:%d/slow" %
+                           srv.server_address[1])
+        t0 = _t.monotonic()
+        sender(env, a, 200, "P-Asserted-Identity: <sip:push@localhost>",
+               ctype=ctype, body=b.replace("\r\n", "\n"))
+        metas = wait_until(lambda: [f for f in a.files()
+                                    if f.endswith(".meta")], 15, "meta")
+        txt = open(os.path.join(a.inbox, metas[0])).read()
+        check("error: " in txt and "fetch failed" in txt and
+              _t.monotonic() - t0 < 9, "slow server: %s" % txt)
+        check([f for f in a.files() if not f.endswith(".meta")] == [],
+              "no content file for a failed fetch")
+    finally:
+        srv.shutdown()
+
+
 if __name__ == "__main__":
-    run([test_agent_and_sippushd, test_agent_registrar_checks,
+    run([test_fetch_slow, test_agent_and_sippushd, test_agent_registrar_checks,
          test_agent_inbound_checks, test_agent_fetch, test_example_program,
          test_agent_digest_and_exec_limits,
          test_fetch_allow_and_redirects])

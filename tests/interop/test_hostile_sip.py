@@ -256,6 +256,51 @@ def test_agent(env):
     check(a.proc.poll() is None, "the agent is alive")
 
 
+def msrp_send(tid, to_path, extra=b"", body=b"hi", end=b"$"):
+    return (b"MSRP " + tid + b" SEND\r\nTo-Path: " + to_path +
+            b"\r\nFrom-Path: msrp://127.0.0.1:9/x;tcp\r\nMessage-ID: m1\r\n"
+            b"Byte-Range: 1-%d/%d\r\n" % (len(body), len(body)) + extra +
+            b"Content-Type: text/plain\r\n\r\n" + body + b"\r\n-------" +
+            tid + end + b"\r\n")
+
+
+def test_msrp_hostile(env):
+    """Malformed MSRP on the agent's listener: garbage and an oversized
+    header close the connection, a request for an unknown session gets
+    481, a frame whose end-line never comes is dropped at the deadline;
+    a real session still works after."""
+    d = Daemon(env).start()
+    mport = free_port()
+    a = Agent(env, "alice", d.sip_port, "--trust", "127.0.0.0/8",
+              "--msrp", "127.0.0.1:%d" % mport).start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "the agent registered")
+    path = b"msrp://127.0.0.1:%d/nosuchsession;tcp" % mport
+    cases = [
+        ("garbage", b"hello world\r\n\r\n", DROP),
+        ("not MSRP", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", DROP),
+        ("header over 8 KiB", b"MSRP tid00001 SEND\r\nX-Big: " + b"a" * 9000 +
+         b"\r\n", DROP),
+        ("unknown session", msrp_send(b"tid00002", path), ("MSRP tid00002 481",)),
+        ("bad Byte-Range", msrp_send(b"tid00003", path).replace(
+            b"Byte-Range: 1-2/2", b"Byte-Range: 0-1/2"), DROP + (
+            "MSRP tid00003 400", "MSRP tid00003 481")),
+        ("no To-Path", msrp_send(b"tid00004", path).replace(
+            b"To-Path: " + path + b"\r\n", b""), DROP + ("MSRP tid00004 400",)),
+    ]
+    for name, data, want in cases:
+        got = exchange(mport, data, True, 3)
+        check(any(got == w or got.startswith(w + " ") for w in want),
+              "%s: %s (want %s)" % (name, got, want))
+    check(a.proc.poll() is None, "the agent is alive")
+    pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                 content_type="application/octet-stream",
+                 body_base64=base64.b64encode(b"r" * 3000).decode(),
+                 method="session", filename="f.bin")
+    st = d.wait_final(pid)
+    check(st["state"] == "delivered", "a session after: %s" % st)
+
+
 def test_msrp_flood(env):
     """Connections that send nothing: at most 8 per peer address are held
     (each for 30 s at most), the rest are closed at once, and a real
@@ -402,5 +447,6 @@ def test_sip_tcp_slowloris_and_flood(env):
 
 
 if __name__ == "__main__":
-    run([test_sippushd, test_agent, test_msrp_flood, test_http_raw,
+    run([test_sippushd, test_agent, test_msrp_flood, test_msrp_hostile,
+         test_http_raw,
          test_sip_tcp_slowloris_and_flood])
