@@ -125,6 +125,9 @@ static const struct option longopts[] = {
 	{"sip-tcp-max",  required_argument, NULL, 43},
 	{"max-terminals", required_argument, NULL, 46},
 	{"max-subs",     required_argument, NULL, 47},
+	{"http-max-conns", required_argument, NULL, 48},
+	{"http-timeout", required_argument, NULL, 49},
+	{"max-notify-queue", required_argument, NULL, 50},
 	{"sip-tcp-max-per-peer", required_argument, NULL, 44},
 	{"sip-tcp-first-msg", required_argument, NULL, 45},
 	{"log-level",    required_argument, NULL, 'l'},
@@ -195,6 +198,9 @@ static void usage(void)
 "  --tls-verify-host NAME the name (or IP) their certificate must carry\n"
 "  --http-cert PEM        the HTTP API over HTTPS (with --http-key, or a PEM\n"
 "  --http-key PEM         holding both)\n"
+"  --http-max-conns N     HTTP connections at once (1024); --http-timeout S\n"
+"                         closes idle ones (30)\n"
+"  --max-notify-queue N   PAP result notifications waiting (100000)\n"
 "  --max-terminals N      terminals per user (16; more: 403)\n"
 "  --max-subs N           subscriptions per terminal (8; more: 403)\n"
 "  --sip-tcp-max N        SIP TCP/TLS connections at most (4096), from one\n"
@@ -397,6 +403,9 @@ static int apply(int c, const char *v, struct conf *cf)
 	case 43: return opts_u32(&cf->guard.max_total, v, 0, 1000000);
 	case 46: return opts_u32(&cf->sc.max_terms, v, 1, 100000);
 	case 47: return opts_u32(&cf->sc.max_subs, v, 1, 1000);
+	case 48: return opts_u32(&cf->ac.max_conns, v, 1, 100000);
+	case 49: return opts_u32(&cf->ac.timeout_s, v, 1, 3600);
+	case 50: return opts_u32(&cf->sc.max_notes, v, 1, 10000000);
 	case 44: return opts_u32(&cf->guard.max_per_peer, v, 0, 1000000);
 	case 45:
 		err = opts_u32(&u, v, 0, 900);

@@ -18,7 +18,8 @@ struct api_conf {
 	size_t max_push_size;     /**< bytes of content per push          */
 	size_t max_batch;         /**< pushes per batch request           */
 	uint32_t max_ttl;
-	uint32_t max_conns;
+	uint32_t max_conns;       /**< HTTP connections at once (1024)   */
+	uint32_t timeout_s;       /**< idle HTTP connection closed (30)  */
 	const char *tls_cert_pem; /**< HTTPS: certificate (PEM text), or NULL */
 	const char *tls_key_pem;  /**< HTTPS: its private key (PEM text)  */
 	const char *spool;        /**< directory of file pushes           */

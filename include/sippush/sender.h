@@ -48,6 +48,7 @@ struct sender_conf {
 	bool allow_private_fetch;    /**< UAProf from loopback/private     */
 	uint32_t max_terms;          /**< terminals per user (16)          */
 	uint32_t max_subs;           /**< subscriptions per terminal (8)   */
+	uint32_t max_notes;          /**< PAP notifications waiting (1e5)  */
 	const char *const *reg_watchv;   /**< --reg-watch AoRs (RFC 3680)  */
 	size_t reg_watchn;
 	bool reg_watch_auto;         /**< watch every third-party AoR too  */

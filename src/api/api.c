@@ -1138,7 +1138,8 @@ int api_alloc(struct api **ap, struct sender *s, struct store *st,
 				    (unsigned)(conf->max_conns ?
 					       conf->max_conns : 1024),
 				    MHD_OPTION_CONNECTION_TIMEOUT,
-				    (unsigned)30,
+				    (unsigned)(conf->timeout_s ? conf->timeout_s :
+					       30),
 				    MHD_OPTION_LISTEN_BACKLOG_SIZE,
 				    (unsigned)1024,
 				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, api,

@@ -140,9 +140,11 @@ static void pap_h(const struct pap_rec *r, void *arg)
 
 	if (!r->notify_to)
 		return;
-	if (list_count(&s->notes) >= NOTE_MAX) {
+	const uint32_t max = s->conf.max_notes ? s->conf.max_notes : NOTE_MAX;
+
+	if (list_count(&s->notes) >= max) {
 		plog(LOG_WARN, MOD, "%s: more than %u waiting: not sent",
-		     r->pap_id, NOTE_MAX);
+		     r->pap_id, max);
 		return;
 	}
 

@@ -5,6 +5,7 @@ limit, a refresh or a replacement still passes, and room made is room
 to use."""
 import os
 import socket
+import time
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -69,5 +70,43 @@ def test_subscriptions_per_terminal(env):
           "one subscription: %s" % t)
 
 
+def test_http_connections(env):
+    """--http-max-conns: one more connection waits (unserved) until a held
+    one goes; --http-timeout closes an idle one."""
+    req = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+    d = Daemon(env, "--http-max-conns", "2").start()
+    held = [socket.create_connection(("127.0.0.1", d.http_port), 5)
+            for _ in range(2)]
+    time.sleep(0.3)   # accepted before the next one comes
+    extra = socket.create_connection(("127.0.0.1", d.http_port), 5)
+    extra.sendall(req)
+    extra.settimeout(1.5)
+    try:
+        got = extra.recv(100)
+    except socket.timeout:
+        got = None
+    check(got is None, "a third connection was served: %r" % got)
+    held[0].sendall(req)
+    held[0].settimeout(3)
+    check(held[0].recv(100).startswith(b"HTTP/1.1 200"), "a held one works")
+    held[0].close()
+    held[1].close()
+    extra.settimeout(5)
+    check(extra.recv(100).startswith(b"HTTP/1.1 200"),
+          "the waiting one is served once there is room")
+    extra.close()
+
+    d2 = Daemon(env, "--http-timeout", "1", db="idle.db").start()
+    idle = socket.create_connection(("127.0.0.1", d2.http_port), 5)
+    idle.settimeout(5)
+    try:
+        got = idle.recv(100)
+    except OSError:
+        got = b""
+    check(got == b"", "the idle connection was not closed: %r" % got)
+    idle.close()
+
+
 if __name__ == "__main__":
-    run([test_terminals_per_user, test_subscriptions_per_terminal])
+    run([test_terminals_per_user, test_subscriptions_per_terminal,
+         test_http_connections])
