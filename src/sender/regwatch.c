@@ -40,6 +40,7 @@ struct regwatch {
 	uint32_t version;        /**< of the last document applied          */
 	bool have_version;
 	bool active;
+	bool unsubscribing;      /**< stopping: Expires: 0 sent             */
 };
 
 
@@ -62,7 +63,11 @@ static int send_subscribe(struct regwatch *w);
 static void resub_tmr(void *arg)
 {
 	struct regwatch *w = arg;
-	int err = send_subscribe(w);
+	int err;
+
+	if (w->s->draining)
+		return;
+	err = send_subscribe(w);
 
 	if (err) {
 		plog(LOG_WARN, MOD, "%s: cannot send SUBSCRIBE (%m)", w->uri,
@@ -89,6 +94,14 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	const struct sip_hdr *h;
 	uint32_t expires = w->expires;
 
+	if (w->unsubscribing) {
+		if (err || msg->scode >= 200) {
+			plog(LOG_INFO, MOD, "%s: unsubscribed (%s)", w->uri,
+			     err ? "no answer" : "answered");
+			mem_deref(w);
+		}
+		return;
+	}
 	if (err) {
 		plog(LOG_WARN, MOD, "%s: SUBSCRIBE failed (%m)", w->uri, err);
 		restart(w, RETRY_MS);
@@ -164,7 +177,8 @@ static int send_subscribe(struct regwatch *w)
 			     "Event: reg\r\n"
 			     "Accept: application/reginfo+xml\r\n"
 			     "Expires: %u\r\n"
-			     "Content-Length: 0\r\n\r\n", w->expires);
+			     "Content-Length: 0\r\n\r\n",
+			     w->unsubscribing ? 0 : w->expires);
 }
 
 
@@ -192,7 +206,7 @@ int regwatch_start(struct sender *s, const char *uri, const char *route)
 
 	if (!s || !uri)
 		return EINVAL;
-	if (find(s, uri))
+	if (find(s, uri) || s->draining)
 		return 0;
 	if (list_count(&s->regwatches) >= REGWATCH_MAX)
 		return E2BIG;
@@ -513,6 +527,8 @@ bool regwatch_notify(struct sender *s, const struct sip_msg *msg)
 	if (!pl_strcasecmp(&ss.state, "terminated")) {
 		plog(LOG_INFO, MOD, "%s: reg subscription terminated (%r)",
 		     w->uri, &ss.reason);
+		if (w->unsubscribing)
+			return true;   /* the answer to our Expires: 0 frees it */
 		if (substate_retryable(&ss.reason))
 			restart(w, ss.has_retry_after ?
 				(uint64_t)ss.retry_after * 1000 : RESUB_MS);
@@ -520,8 +536,39 @@ bool regwatch_notify(struct sender *s, const struct sip_msg *msg)
 			mem_deref(w);
 		return true;
 	}
-	w->active = true;
+	if (!w->unsubscribing)
+		w->active = true;
 	return true;
+}
+
+
+/**
+ * Stopping: SUBSCRIBE Expires: 0 in every established dialog, so the
+ * core stops notifying at once rather than when the subscription would
+ * have expired (up to --reg-watch-expires later); the others just go.
+ * Returns how many unsubscribes are waiting for their answer.
+ */
+uint32_t regwatch_stop_all(struct sender *s)
+{
+	struct le *le = s->regwatches.head;
+
+	while (le) {
+		struct regwatch *w = le->data;
+
+		le = le->next;
+		if (w->unsubscribing)
+			continue;
+		tmr_cancel(&w->tmr);
+		if (!w->active || !w->dlg ||
+		    !sip_dialog_established(w->dlg)) {
+			mem_deref(w);
+			continue;
+		}
+		w->unsubscribing = true;
+		if (send_subscribe(w))
+			mem_deref(w);
+	}
+	return (uint32_t)list_count(&s->regwatches);
 }
 
 

@@ -670,15 +670,16 @@ int sender_purge(struct sender *s)
 
 /**
  * SIGTERM: send nothing new (queued deliveries stay in the store for the
- * next start); what is in flight still gets its answer. Returns the
- * number of requests in flight: stop when it reaches 0.
+ * next start); what is in flight still gets its answer, reg watches
+ * are unsubscribed. Returns the number of requests in flight and of
+ * unsubscribes unanswered: stop when it reaches 0.
  */
 uint32_t sender_drain(struct sender *s)
 {
 	if (!s)
 		return 0;
 	s->draining = true;
-	return s->stats.inflight;
+	return s->stats.inflight + regwatch_stop_all(s);
 }
 
 

@@ -224,6 +224,7 @@ void regwatch_auto(struct sender *s, const char *aor, const char *route);
 void regwatch_loaded(struct sender *s);
 bool regwatch_notify(struct sender *s, const struct sip_msg *msg);
 uint32_t regwatch_count(const struct sender *s);
+uint32_t regwatch_stop_all(struct sender *s);
 
 /* events.c */
 int  events_init(struct sender *s);

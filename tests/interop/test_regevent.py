@@ -85,6 +85,14 @@ def test_learnt_from_kamailio_reg_event(env):
                "the record to go with the de-registration")
     check("unregistered (reg event)" in d.log(), d.log()[-800:])
 
+    # stopping unsubscribes: Kamailio sees Expires: 0 and answers it
+    d.stop()
+    unsub = "core: SUBSCRIBE reg for sip:alice@example.com expires 0"
+    wait_until(lambda: unsub in open(env.path("kamailio.log")).read(), 5,
+               "an unsubscribe at the core")
+    check("sip:alice@example.com: unsubscribed (answered)" in d.log(),
+          d.log()[-800:])
+
 
 def test_auto_watch_merges(env):
     kport = free_port()
