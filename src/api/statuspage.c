@@ -2,7 +2,10 @@
  * @file statuspage.c  The operator's status page at / : static HTML with a
  *                     little JavaScript, no build step. It reads the API
  *                     (/metrics, /v1/pushes?limit=, /v1/users/.../
- *                     terminals) with the token typed into it.
+ *                     terminals) with the token typed into it, and
+ *                     follows the event feed (/v1/events, a long poll):
+ *                     each batch of events is listed and redraws the
+ *                     tables, so the page is live without polling.
  */
 #include <stddef.h>
 #include "statuspage.h"
@@ -27,6 +30,8 @@ const char statuspage_html[] =
 "<h2>Recent pushes</h2>\n"
 "<table id=\"pushes\"><thead><tr><th>id</th><th>to</th><th>app</th>"
 "<th>state</th><th>per terminal</th></tr></thead><tbody></tbody></table>\n"
+"<h2>Live events <span id=\"live\"></span></h2>\n"
+"<ol id=\"events\" reversed></ol>\n"
 "<h2>Terminals of a user</h2>\n"
 "<input id=\"aor\" size=\"40\" placeholder=\"sip:alice@example.com\">\n"
 "<button id=\"lookup\">look up</button><pre id=\"terms\"></pre>\n"
@@ -77,13 +82,48 @@ const char statuspage_html[] =
 "  try { await counters(); await pushes(); $('err').textContent = ''; }\n"
 "  catch (e) { $('err').textContent = e.message; }\n"
 "}\n"
+"/* the feed: ask for what is new (a long poll of up to 25 s), list it,\n"
+" * redraw once per batch; numbers restart with the daemon (boot) */\n"
+"const KEEP = 50, feed = {after: null, boot: ''};\n"
+"const pause = ms => new Promise(res => setTimeout(res, ms));\n"
+"function describe(ev) {\n"
+"  return [ev.seq, ev.type, ev.push, ev.user, ev.to, ev.terminal,\n"
+"    ev.method, ev.state, ev.sip_status ? 'SIP ' + ev.sip_status : '',\n"
+"    ev.reason].filter(x => x !== undefined && x !== '').join(' ');\n"
+"}\n"
+"async function follow() {\n"
+"  for (;;) {\n"
+"    let q = '/v1/events?wait=0';\n"
+"    if (feed.after !== null)\n"
+"      q = '/v1/events?wait=25&after=' + feed.after + '&boot=' + feed.boot;\n"
+"    try {\n"
+"      const r = await fetch(q, {headers: hdrs()});\n"
+"      if (!r.ok) throw new Error('HTTP ' + r.status);\n"
+"      const j = await r.json(), ol = $('events');\n"
+"      for (const ev of j.events) {\n"
+"        const li = text('li', describe(ev), ev.state || ev.type);\n"
+"        li.id = 'e-' + ev.seq; ol.prepend(li);\n"
+"      }\n"
+"      while (ol.children.length > KEEP) ol.lastChild.remove();\n"
+"      const news = feed.after !== null &&\n"
+"        (j.events.length || j.missed || j.boot !== feed.boot);\n"
+"      feed.after = j.next; feed.boot = j.boot;\n"
+"      $('live').textContent = '(live)';\n"
+"      if (news) await refresh();\n"
+"    } catch (e) {\n"
+"      $('live').textContent = '(feed: ' + e.message + ', retrying)';\n"
+"      await pause(2000);\n"
+"    }\n"
+"  }\n"
+"}\n"
 "$('save').onclick = () => { sessionStorage.setItem('token',\n"
 "  $('token').value); refresh(); };\n"
 "$('lookup').onclick = lookup;\n"
 "const h = new URLSearchParams(location.hash.slice(1));\n"
 "if (h.get('token')) sessionStorage.setItem('token', h.get('token'));\n"
 "if (h.get('aor')) { $('aor').value = h.get('aor'); lookup(); }\n"
-"refresh(); setInterval(refresh, 2000);\n"
+"/* what the feed does not carry (subscriptions) still shows, slowly */\n"
+"refresh(); follow(); setInterval(refresh, 60000);\n"
 "</script></body></html>\n";
 
 const size_t statuspage_len = sizeof(statuspage_html) - 1;

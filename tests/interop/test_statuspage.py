@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""The status page at / rendered by headless Chromium against a running
-sippushd with data in it (an API token set): the counters, the recent
-pushes with their per-terminal outcome and a user's terminals are in the
-rendered DOM; a screenshot is kept as a test artifact."""
+"""The status page at / rendered by headless Chromium (driven over the
+DevTools protocol, cdp.py) against a running sippushd with data in it (an
+API token set): the counters, the recent pushes with their per-terminal
+outcome and a user's terminals are in the rendered DOM, a screenshot is
+kept as a test artifact; and what happens after the page was opened
+shows there through the event feed."""
 import os
 import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BUILD, Daemon, check, run, wait_until
 from test_agent import Agent
+from cdp import Page
 
 
 def chromium():
@@ -19,18 +21,6 @@ def chromium():
         if p:
             return p
     return None
-
-
-def render(env, url, shot):
-    base = [chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-            "--disable-dev-shm-usage", "--no-first-run",
-            "--user-data-dir=" + env.path("chrome-profile"),
-            "--virtual-time-budget=6000"]
-    dom = subprocess.run(base + ["--dump-dom", url], capture_output=True,
-                         text=True, timeout=120)
-    subprocess.run(base + ["--window-size=1280,900", "--screenshot=" + shot,
-                           url], capture_output=True, timeout=120)
-    return dom.stdout
 
 
 def test_status_page(env):
@@ -62,8 +52,16 @@ def test_status_page(env):
     check(st == 401, "GET /v1/pushes without the token: %s" % st)
 
     shot = env.path("statuspage.png")
-    dom = render(env, d.base + "/#token=tok&aor=sip:alice@example.com",
-                 shot)
+    page = Page(env, chromium(), d.base +
+                "/#token=tok&aor=sip:alice@example.com")
+    try:
+        wait_until(lambda: page.text("p-" + waiting) is not None and
+                   a.instance() in (page.text("terms") or ""), 30,
+                   "the page to draw its tables")
+        dom = page.dom()
+        page.screenshot(shot)
+    finally:
+        page.close()
     check('id="p-%s"' % pid in dom and 'id="p-%s"' % waiting in dom,
           "recent pushes not rendered: %s" % dom[-2000:])
     row = dom[dom.index('id="p-%s"' % pid):]
@@ -85,5 +83,48 @@ def test_status_page(env):
     print("screenshot kept: " + os.path.join(arts, "statuspage.png"))
 
 
+def test_status_page_live(env):
+    """The page follows the event feed: what happens after it was opened
+    shows without a reload (its fallback poll is 60 s; this test ends
+    well before one would run)."""
+    check(chromium() is not None, "chromium is not installed")
+    d = Daemon(env, "--api-token", "tok").start()
+    page = Page(env, chromium(), d.base + "/#token=tok")
+    try:
+        wait_until(lambda: page.text("live") == "(live)", 30,
+                   "the page to follow the feed")
+        row = "document.getElementById('p-%s')"
+        waiting = d.push(to="sip:bob@example.com", app="mms.ua",
+                         content_type="text/plain", body="offline")
+        wait_until(lambda: page.eval(row % waiting + " !== null"), 10,
+                   "the new push's row")
+        check(page.eval(row % waiting + ".children[3].textContent") ==
+              "pending", "pending")
+
+        a = Agent(env, "alice", d.sip_port).start()
+        pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                     content_type="text/plain", body="live")
+        check(d.wait_final(pid)["state"] == "delivered", "delivered")
+        wait_until(lambda: page.eval(
+            "(e => e ? e.children[3].className : '')(%s)" % (row % pid)) ==
+            "delivered", 10, "the delivered push on the page")
+        events = page.eval("[...document.querySelectorAll('#events li')]"
+                           ".map(e => e.textContent)")
+        want = ["accepted %s" % waiting, "registered sip:alice@example.com",
+                "accepted %s" % pid, "delivery %s" % pid, "push %s" % pid]
+        for w in want:
+            check(any(w in e for e in events), "event %r listed: %s"
+                  % (w, events))
+        check(any(a.instance() in e or "alice" in e for e in events if
+                  e.split(" ")[1] == "registered"), "registered: %s" % events)
+        # the counters were redrawn by the feed too
+        acc = page.eval("document.getElementById("
+                        "'c-sippush_pushes_accepted_total')"
+                        ".children[1].textContent")
+        check(acc == "2", "accepted counter: %s" % acc)
+    finally:
+        page.close()
+
+
 if __name__ == "__main__":
-    run([test_status_page])
+    run([test_status_page, test_status_page_live])
