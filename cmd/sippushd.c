@@ -130,6 +130,7 @@ static const struct option longopts[] = {
 	{"max-notify-queue", required_argument, NULL, 50},
 	{"sip-tcp-max-per-peer", required_argument, NULL, 44},
 	{"sip-tcp-first-msg", required_argument, NULL, 45},
+	{"flow-timer",   required_argument, NULL, 51},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -170,6 +171,8 @@ static void usage(void)
 "  --relay-is-delivered   a 202 to MESSAGE counts as delivered\n"
 "  --min-expires S        shortest REGISTER expiry (default 60)\n"
 "  --max-expires S        longest REGISTER expiry (default 86400)\n"
+"  --flow-timer S         RFC 5626 outbound: ask terminals for a keep-alive\n"
+"                         every S s (default 0: none sent, theirs apply)\n"
 "  --udp-rcvbuf SIZE      SIP UDP receive buffer (default 8M)\n"
 "  --min-sub-expires S    shortest SUBSCRIBE expiry (default 60)\n"
 "  --max-sub-expires S    longest SUBSCRIBE expiry (default 86400)\n"
@@ -324,6 +327,7 @@ static int apply(int c, const char *v, struct conf *cf)
 		return err;
 	case 14: cf->sc.relay_is_delivered = true; return 0;
 	case 15: return opts_u32(&cf->sc.min_expires, v, 1, 86400);
+	case 51: return opts_u32(&cf->sc.flow_timer, v, 0, 86400);
 	case 16: return opts_u32(&cf->sc.max_expires, v, 1, 30 * 86400);
 	case 17:
 		err = opts_size(&n, v);

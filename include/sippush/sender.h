@@ -29,6 +29,7 @@ struct sender_conf {
 	uint32_t pace_rate;          /**< requests/s toward the core; 0: off */
 	uint32_t pace_burst;
 	uint32_t min_expires;        /**< REGISTER expiry bounds           */
+	uint32_t flow_timer;         /**< RFC 5626 Flow-Timer sent, 0: none */
 	uint32_t max_expires;
 	uint32_t content_ttl;        /**< seconds an indirect URL lives    */
 	const char *content_base;    /**< "http://host:port"               */

@@ -85,11 +85,12 @@ int reg_send(struct receiver *r)
 			    "CSeq: %u REGISTER\r\n"
 			    "Contact: %H\r\n"
 			    "Expires: %u\r\n"
-			    "Supported: gruu, path\r\n"
+			    "Supported: gruu, path%s\r\n"
 			    "%s"
 			    "Content-Length: 0\r\n\r\n",
 			    r->aor, r->from_tag, r->aor, r->call_id, r->cseq,
 			    reg_contact_print, r, r->expires,
+			    r->conf.reg_id ? ", outbound" : "",
 			    r->pref ? "Require: pref\r\n" : "");
 }
 
@@ -162,6 +163,14 @@ static void keepalive(struct receiver *r, const struct sip_msg *msg)
 		return;
 	if (ft)
 		interval = pl_u32(&ft->val);
+	if (interval)
+		plog(LOG_INFO, MOD, "flow keep-alive every %u s (Flow-Timer)",
+		     interval);
+	else
+		plog(LOG_INFO, MOD, "flow keep-alive at libre's default "
+		     "interval (no Flow-Timer)");
+	if (sip_msg_hdr_has_value(msg, SIP_HDR_REQUIRE, "outbound"))
+		plog(LOG_INFO, MOD, "the registrar keeps this flow (outbound)");
 
 	r->ka = mem_deref(r->ka);
 	err = sip_keepalive_start(&r->ka, r->sip, msg, interval, ka_h, r);

@@ -23,7 +23,8 @@
 
 enum { MAX_CONTACTS = 16, DEFAULT_EXPIRES = 3600, NONCE_MAX_AGE = 300 };
 
-static const char *const known_options[] = {"pref", "gruu", "path"};
+static const char *const known_options[] = {"pref", "gruu", "path",
+					    "outbound"};
 
 struct reg_ctx {
 	struct sender *s;
@@ -35,6 +36,7 @@ struct reg_ctx {
 	bool held;               /**< msg referenced until the commit      */
 	bool third_party;
 	bool gruu;
+	bool outbound;           /**< RFC 5626: Require: outbound in the 200 */
 	int err;
 	uint16_t scode;
 	const char *reason;
@@ -439,9 +441,15 @@ static int reply_ok(struct reg_ctx *rc)
 		err |= mbuf_write_str(mb, "\r\n");
 	}
 
+	if (!err && rc->outbound) {
+		err = mbuf_write_str(mb, "Require: outbound\r\n");
+		if (rc->s->conf.flow_timer)
+			err |= mbuf_printf(mb, "Flow-Timer: %u\r\n",
+					   rc->s->conf.flow_timer);
+	}
 	if (!err)
 		err = sip_replyf(rc->s->sip, rc->msg, 200, "OK",
-				 "%bSupported: gruu, path\r\n"
+				 "%bSupported: gruu, path, outbound\r\n"
 				 "Content-Length: 0\r\n\r\n",
 				 mb->buf, mb->end);
 	mem_deref(mb);
@@ -456,6 +464,49 @@ static bool is_third_party(const struct sip_msg *msg)
 
 	return pl_casecmp(&msg->from.uri.user, &msg->to.uri.user) ||
 		pl_casecmp(&msg->from.uri.host, &msg->to.uri.host);
+}
+
+
+/*
+ * RFC 5626 §6: a REGISTER asking for outbound (Supported: outbound, every
+ * Contact with +sip.instance and reg-id) whose first hop is us or an edge
+ * proxy that supports it (its Path URI has ;ob) gets Require: outbound.
+ * Straight from the terminal, the flow it came on becomes its route: our
+ * requests go back to that source address, over the same connection for
+ * TCP/TLS (libre reuses a connection to that peer), which is what
+ * reaches a terminal behind a NAT. With no such flow (a TCP connection
+ * gone after our restart), sending fails and the terminal's keep-alive
+ * makes it register again on a new one.
+ */
+static void outbound(struct reg_ctx *rc, const struct contacts *cs)
+{
+	const struct sip_msg *msg = rc->msg;
+	const struct sip_hdr *path;
+	struct sip_addr edge;
+	struct pl ob;
+
+	if (!sip_msg_hdr_has_value(msg, SIP_HDR_SUPPORTED, "outbound") &&
+	    !sip_msg_hdr_has_value(msg, SIP_HDR_REQUIRE, "outbound"))
+		return;
+	if (cs->star || !cs->n)
+		return;
+	for (size_t i = 0; i < cs->n; i++)
+		if (!pl_isset(&cs->v[i].instance) || !cs->v[i].has_reg_id)
+			return;
+
+	path = sip_msg_hdr(msg, SIP_HDR_PATH);
+	if (path) {
+		/* the edge proxy keeps the flow; it says so with ;ob */
+		rc->outbound = !addr_decode(&edge, &path->val) &&
+			!param_get(&edge.uri.params, "ob", &ob, NULL);
+		return;
+	}
+	if (sip_msg_hdr_count(msg, SIP_HDR_VIA) != 1)
+		return;   /* through a proxy that did not say it keeps flows */
+
+	re_snprintf(rc->path, sizeof(rc->path), "<sip:%J%s;lr>",
+		    &msg->src, sip_transp_param(msg->tp));
+	rc->outbound = true;
 }
 
 
@@ -600,6 +651,8 @@ bool registrar_request(struct sender *s, const struct sip_msg *msg)
 				: "Bad Contact or Path";
 		}
 		err = err ? err : rc->err;
+		if (!err)
+			outbound(rc, cs);
 		err = err ? err : apply_all(rc, cs, NULL, false);
 	}
 

@@ -710,6 +710,7 @@ int sender_reload(struct sender *s, const struct sender_conf *nc)
 	c->pace_rate = nc->pace_rate;
 	c->pace_burst = nc->pace_burst;
 	c->min_expires = nc->min_expires;
+	c->flow_timer = nc->flow_timer;
 	c->max_expires = nc->max_expires;
 	c->min_sub_expires = nc->min_sub_expires;
 	c->max_sub_expires = nc->max_sub_expires;

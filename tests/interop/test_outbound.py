@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""RFC 5626 outbound at sippushd's registrar. A terminal that registers
+straight to sippushd asking for outbound (Supported: outbound, Contact with
++sip.instance and reg-id) gets Require: outbound and the --flow-timer as
+Flow-Timer, and its pushes come back on the flow it registered on: to the
+REGISTER's source over UDP, on the same connection over TCP. The Contact
+names a port where nothing listens, as behind a NAT, so a push can only
+arrive by the flow. Without outbound in Supported, nothing changes: no
+Require, the push goes to the Contact. And sippush-agent over TCP: its
+keep-alive takes the Flow-Timer and its pushes come on its connection."""
+import os
+import socket
+import sys
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Daemon, check, free_port, run, wait_until
+from test_agent import Agent
+
+
+def register_msg(user, local, dead_port, transport, supported, instance):
+    return ("REGISTER sip:example.com SIP/2.0\r\n"
+            "Via: SIP/2.0/%s 127.0.0.1:%d;branch=z9hG4bK-%s\r\n"
+            "From: <sip:%s@example.com>;tag=ob1\r\n"
+            "To: <sip:%s@example.com>\r\n"
+            "Call-ID: %s@ob\r\n"
+            "CSeq: 1 REGISTER\r\n"
+            "Contact: <sip:%s@127.0.0.1:%d;transport=%s>;+sip.instance="
+            "\"<%s>\";reg-id=1;+g.oma.pusheventapp=\"mms.ua\"\r\n"
+            "Supported: %s\r\n"
+            "Expires: 600\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+            % (transport.upper(), local, uuid.uuid4().hex, user, user,
+               uuid.uuid4().hex, user, dead_port, transport.lower(),
+               instance, supported)).encode()
+
+
+class Flow:
+    """One UDP socket or TCP connection of a terminal, read whole SIP
+    messages at a time (Content-Length 0 or as given)."""
+
+    def __init__(self, port, tcp):
+        self.tcp = tcp
+        if tcp:
+            self.s = socket.create_connection(("127.0.0.1", port), 5)
+        else:
+            self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.s.bind(("127.0.0.1", 0))
+            self.s.connect(("127.0.0.1", port))
+        self.s.settimeout(10)
+        self.local = self.s.getsockname()[1]
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def recv(self):
+        if not self.tcp:
+            return self.s.recv(65535).decode(errors="replace")
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.s.recv(65535)
+            check(chunk, "the flow was closed")
+            self.buf += chunk
+        head, rest = self.buf.split(b"\r\n\r\n", 1)
+        clen = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                clen = int(line.split(b":", 1)[1])
+        while len(rest) < clen:
+            chunk = self.s.recv(65535)
+            check(chunk, "the flow was closed")
+            rest += chunk
+        self.buf = rest[clen:]
+        return (head + b"\r\n\r\n" + rest[:clen]).decode(errors="replace")
+
+    def close(self):
+        self.s.close()
+
+
+def header(msg, name):
+    for line in msg.split("\r\n")[1:]:
+        if line.lower().startswith(name.lower() + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def answer_200(req):
+    keep = [line for line in req.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
+            if line.split(":", 1)[0].lower() in
+            ("via", "from", "call-id", "cseq")]
+    to = header(req, "To") + ";tag=term"
+    return ("SIP/2.0 200 OK\r\n" + "\r\n".join(keep) + "\r\nTo: " + to +
+            "\r\nContent-Length: 0\r\n\r\n").encode()
+
+
+def push_over_flow(env, d, tcp):
+    user = "ob" + ("tcp" if tcp else "udp")
+    aor = "sip:%s@example.com" % user
+    dead = free_port()     # nothing listens there
+    f = Flow(d.sip_port, tcp)
+    inst = "urn:uuid:%s" % uuid.uuid4()
+    try:
+        f.send(register_msg(user, f.local, dead, "tcp" if tcp else "udp",
+                            "gruu, outbound", inst))
+        ok = f.recv()
+        check(ok.startswith("SIP/2.0 200"), "REGISTER: %s" % ok)
+        check(header(ok, "Require") == "outbound" and
+              header(ok, "Flow-Timer") == "25", "outbound in the 200: %s"
+              % ok)
+        t = d.terminals(aor)
+        want = "<sip:127.0.0.1:%d%s;lr>" % (
+            f.local, ";transport=tcp" if tcp else "")
+        check(len(t) == 1 and t[0]["path"] == want and
+              t[0]["contact"].startswith("sip:%s@127.0.0.1:%d" %
+                                         (user, dead)),
+              "the flow is the route: %s" % t)
+
+        pid = d.push(to=aor, app="mms.ua", content_type="text/plain",
+                     body="over the flow")
+        req = f.recv()
+        check(req.startswith("MESSAGE sip:%s@127.0.0.1:%d" % (user, dead)),
+              "the MESSAGE, to the Contact, on the flow: %s" % req[:300])
+        check(req.endswith("over the flow"), "body: %s" % req)
+        f.send(answer_200(req))
+        st = d.wait_final(pid)
+        check(st["state"] == "delivered", "push: %s" % st)
+    finally:
+        f.close()
+
+
+def test_udp_flow(env):
+    d = Daemon(env, "--flow-timer", "25").start()
+    push_over_flow(env, d, tcp=False)
+
+
+def test_tcp_flow(env):
+    d = Daemon(env, "--flow-timer", "25").start()
+    push_over_flow(env, d, tcp=True)
+
+
+def test_without_outbound(env):
+    """No outbound in Supported: no Require, no Flow-Timer, the Contact
+    is where the push goes (here it is where the terminal listens)."""
+    d = Daemon(env, "--flow-timer", "25").start()
+    f = Flow(d.sip_port, tcp=False)
+    try:
+        f.send(register_msg("plain", f.local, f.local, "udp", "gruu",
+                            "urn:uuid:%s" % uuid.uuid4()))
+        ok = f.recv()
+        check(ok.startswith("SIP/2.0 200") and
+              header(ok, "Require") is None and
+              header(ok, "Flow-Timer") is None, "plain 200: %s" % ok)
+        t = d.terminals("sip:plain@example.com")
+        check(len(t) == 1 and t[0]["path"] is None, "no route: %s" % t)
+    finally:
+        f.close()
+
+    # through a proxy without ;ob in its Path: not ours to keep
+    f = Flow(d.sip_port, tcp=False)
+    try:
+        msg = register_msg("viaedge", f.local, f.local, "udp",
+                           "gruu, outbound", "urn:uuid:%s" % uuid.uuid4())
+        msg = msg.replace(b"Supported:", b"Path: <sip:edge@127.0.0.1:%d;lr>"
+                          b"\r\nSupported:" % f.local)
+        f.send(msg)
+        ok = f.recv()
+        check(ok.startswith("SIP/2.0 200") and header(ok, "Require") is None,
+              "Path without ob: %s" % ok)
+        msg = msg.replace(b";lr>", b";lr;ob>").replace(b"CSeq: 1", b"CSeq: 2")
+        f.send(msg)
+        ok = f.recv()
+        check(ok.startswith("SIP/2.0 200") and
+              header(ok, "Require") == "outbound", "Path with ob: %s" % ok)
+        t = d.terminals("sip:viaedge@example.com")
+        check(len(t) == 1 and t[0]["path"] ==
+              "<sip:edge@127.0.0.1:%d;lr;ob>" % f.local,
+              "the edge keeps the flow: %s" % t)
+    finally:
+        f.close()
+
+
+def test_agent_tcp_flow(env):
+    d = Daemon(env, "--flow-timer", "20").start()
+    a = Agent(env, "alice", d.sip_port)
+    i = a.args.index("--registrar")
+    a.args[i + 1] += ";transport=tcp"
+    a.start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "registered")
+    t = d.terminals("sip:alice@example.com")[0]
+    check(t["path"] is not None and ";transport=tcp;lr>" in t["path"],
+          "the agent's TCP flow is its route: %s" % t)
+    wait_until(lambda: "flow keep-alive every 20 s (Flow-Timer)" in a.log()
+               and "the registrar keeps this flow (outbound)" in a.log(),
+               5, "the agent to take the Flow-Timer")
+    pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                 content_type="text/plain", body="tcp flow")
+    check(d.wait_final(pid)["state"] == "delivered", "delivered")
+    wait_until(lambda: [f for f in a.files() if not f.endswith(".meta")],
+               10, "the push at the agent")
+
+
+if __name__ == "__main__":
+    run([test_udp_flow, test_tcp_flow, test_without_outbound,
+         test_agent_tcp_flow])
