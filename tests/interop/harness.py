@@ -78,17 +78,40 @@ class Env:
         self.procs.append(p)
         return p
 
-    def close(self, keep=False):
+    def close(self, keep=False, scan=True):
+        """Stop what is still running; then (scan) fail when a process
+        reported a sanitizer error in its log (under ASan/UBSan a daemon
+        stopped here reports leaks at exit, which no test would see)."""
         for p in self.procs:
             if p.poll() is None:
                 p.terminate()
                 try:
-                    p.wait(5)
+                    p.wait(10)
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait(5)
+        found = self.sanitizer_reports() if scan else []
+        if found:
+            keep = True
         if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+        check(not found, "sanitizer reports (files kept in %s):\n%s"
+              % (self.dir, "\n".join(found)))
+
+    SANITIZER = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                 ": runtime error: ")
+
+    def sanitizer_reports(self):
+        found = []
+        for name in sorted(os.listdir(self.dir)):
+            if not name.endswith((".log", ".out", ".err")):
+                continue
+            with open(os.path.join(self.dir, name), errors="replace") as f:
+                for line in f:
+                    if any(m in line for m in self.SANITIZER):
+                        found.append("%s: %s" % (name, line.strip()[:300]))
+                        break
+        return found
 
 
 class Daemon:
@@ -349,8 +372,8 @@ def run(tests):
         t0 = time.time()
         try:
             t(env)
-            print("PASS %s (%.1f s)" % (t.__name__, time.time() - t0))
             env.close()
+            print("PASS %s (%.1f s)" % (t.__name__, time.time() - t0))
         except Exception as e:  # report and go on with the next test
             failed.append(t.__name__)
             print("FAIL %s: %s" % (t.__name__, e))
@@ -360,7 +383,7 @@ def run(tests):
                 if name.endswith((".log", ".err")):
                     with open(os.path.join(env.dir, name), errors="replace") as f:
                         print("---- %s\n%s" % (name, f.read()[-3000:]))
-            env.close(keep=True)
+            env.close(keep=True, scan=False)
         sys.stdout.flush()
     if failed:
         print("FAILED: " + ", ".join(failed))
