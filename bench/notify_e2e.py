@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""bench/notify-e2e: subscription mode under load. SUBSCRIBERS terminals
+(one SIPp client process, one dialog each: ua-profile;profile-type=oma-app)
+subscribe to sippushd and answer 200 to every NOTIFY; pushes with
+"method": "notify" are POSTed over HTTP (wrk) to random subscribers for
+SECONDS; each goes out as a content NOTIFY in its subscriber's dialog (one
+in flight per dialog, the rest queued). The store is durable (WAL,
+synchronous=FULL, group commit).
+
+Reports accepted/s, delivered/s (first POST until the queue is empty),
+p50/p99 accept->delivered latency from the store, the method every
+delivery used (all must be notify), sippushd's CPU and peak RSS.
+
+usage: bench/notify_e2e.py [SECONDS] [SUBSCRIBERS] [CONNECTIONS]
+"""
+import re
+import subprocess
+import sys
+import time
+
+from benchlib import harness, metrics, proc_cpu, proc_rss_kb
+
+Daemon, Env, wait_until = harness.Daemon, harness.Env, harness.wait_until
+
+EVENT = ('ua-profile;profile-type=oma-app;event-app-id="mms.ua";'
+         'vendor="vendor.example";model="X100";version="2.1"')
+
+SUBSCRIBER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="subscriber">
+  <send retrans="500"><![CDATA[
+SUBSCRIBE sip:push@localhost SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:u[call_number]@example.com>;tag=[pid]s[call_number]
+To: <sip:push@localhost>
+Call-ID: [call_id]
+CSeq: 1 SUBSCRIBE
+Contact: <sip:u[call_number]@[local_ip]:[local_port]>
+Event: %s
+Accept-Contact: *;+g.oma.pusheventapp="mms.ua";methods="NOTIFY,MESSAGE"
+Accept: text/plain
+Expires: 3600
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200" rrs="true"/>
+  <label id="1"/>
+  <recv request="NOTIFY"/>
+  <send next="1"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+</scenario>
+""" % EVENT
+
+LUA = """
+local n = 0
+request = function()
+  n = n + 1
+  local u = math.random(1, %d)
+  local body = string.format('{"to":"sip:u%%d@example.com","app":"mms.ua",'
+    .. '"method":"notify","content_type":"text/plain",'
+    .. '"body":"notify %%d from wrk"}', u, n)
+  return wrk.format("POST", "/v1/pushes",
+                    {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def pct(v, p):
+    if not v:
+        return float("nan")
+    v = sorted(v)
+    return v[min(len(v) - 1, int(p / 100.0 * len(v)))]
+
+
+def main():
+    secs = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    subs = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    conns = int(sys.argv[3]) if len(sys.argv) > 3 else 16
+    env = Env("bench-notify-e2e")
+    try:
+        d = Daemon(env, "--log-level", "warn").start()
+        with open(env.path("sub.xml"), "w") as f:
+            f.write(SUBSCRIBER)
+        with open(env.path("push.lua"), "w") as f:
+            f.write(LUA % subs)
+        # SIPp numbers its calls from 1: subscribers u1..uN
+        env.spawn(["sipp", "-sf", env.path("sub.xml"), "-i", "127.0.0.1",
+                   "-p", str(harness.free_port()), "-m", str(subs),
+                   "-r", "500", "-l", str(subs), "-nostdin", "-trace_err",
+                   "-error_file", env.path("sub.err"),
+                   "127.0.0.1:%d" % d.sip_port], "sub.out")
+        wait_until(lambda: metrics(d).get("sippush_subscriptions", 0) ==
+                   subs, 60, "%d subscriptions" % subs)
+
+        rss0 = proc_rss_kb(d.proc.pid)
+        cpu0 = proc_cpu(d.proc.pid)
+        t0 = time.time()
+        wrk = ["wrk", "-t", "1", "-c", str(conns), "-d", "%ds" % secs,
+               "--latency", "-s", env.path("push.lua"), d.base]
+        out = subprocess.run(wrk, capture_output=True, text=True,
+                             timeout=secs + 60).stdout
+        t_post = time.time() - t0
+        end = time.time() + 120
+        while time.time() < end and metrics(d).get(
+                "sippush_pushes_pending", 1) > 0:
+            time.sleep(0.05)
+        t_all = time.time() - t0
+        m = metrics(d)
+        cpu = proc_cpu(d.proc.pid) - cpu0
+        hwm = proc_rss_kb(d.proc.pid, "VmHWM")
+        d.stop()
+
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        errs = re.search(r"Socket errors: (.*)", out)
+        accepted = m.get("sippush_pushes_accepted_total", 0)
+        rows = dict(d.db_rows("SELECT state, COUNT(*) FROM pushes "
+                              "GROUP BY state"))
+        methods = dict(d.db_rows("SELECT method, COUNT(*) FROM deliveries "
+                                 "GROUP BY method"))
+        lat = [r[0] for r in d.db_rows(
+            "SELECT final_ms - created_ms FROM pushes WHERE state="
+            "'delivered'")]
+        delivered = rows.get("delivered", 0)
+
+        print("bench/notify-e2e: %d s of POST /v1/pushes (method notify; "
+              "wrk, %d connections, keep-alive) to %d subscribers (one "
+              "SIPp process, a dialog each), store SQLite WAL "
+              "synchronous=FULL" % (secs, conns, subs))
+        print("  wrk: %s" % " ".join(wrk))
+        print("  non-2xx %s, socket errors: %s" % (
+            non2xx.group(1) if non2xx else 0,
+            errs.group(1) if errs else "none"))
+        print("  accepted:  %d pushes, %.0f/s" % (accepted,
+                                                 accepted / t_post))
+        print("  delivered: %d pushes, %.0f/s (first POST to empty queue, "
+              "%.1f s)" % (delivered, delivered / t_all, t_all))
+        print("  final states: %s; delivery methods: %s" % (rows, methods))
+        print("  accept->delivered (202 .. 200 OK to the NOTIFY): "
+              "p50 %.0f ms, p99 %.0f ms, max %.0f ms" % (
+                  pct(lat, 50), pct(lat, 99), max(lat) if lat else 0))
+        print("  sippushd CPU: %.1f s over %.1f s (%.0f%% of one core); "
+              "RSS %d kB after subscribing, peak %d kB" % (
+                  cpu, t_all, 100 * cpu / t_all, rss0, hwm))
+        print("  lost: %d (accepted but not delivered)" % (
+            accepted - delivered))
+        print("  command: %s" % " ".join(sys.argv))
+    finally:
+        env.close()
+
+
+if __name__ == "__main__":
+    main()
