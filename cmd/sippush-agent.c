@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <re.h>
 #include <sippush/cidr.h>
+#include <sippush/connguard.h>
 #include <sippush/log.h>
 #include <sippush/tlsverify.h>
 #include <sippush/opts.h>
@@ -69,6 +70,8 @@ static struct {
 	bool msrp_set;
 	struct sa sip_tls;
 	bool sip_tls_set;
+	struct connguard_conf guard;
+	struct connguard *guard_tcp, *guard_tls;
 	struct cidr fetch_allow[MAX_TRUST];
 	size_t nfetch_allow;
 	char tls_cert[400], tls_ca[400], tls_host[256];
@@ -134,6 +137,9 @@ static void usage(void)
 "                       system's)\n"
 "  --tls-verify-host N  the name it must carry (default: the registrar\n"
 "                       URI's host)\n"
+"  --sip-tcp-max N      SIP TCP/TLS connections accepted at most (64),\n"
+"  --sip-tcp-max-per-peer N  from one address (16); each must send a\n"
+"  --sip-tcp-first-msg S     whole message within S s (10; 0: no limit)\n"
 "  --config FILE        options from a file (name value per line; the\n"
 "                       command line overrides; see etc/sippush-agent.conf)\n"
 "  --log-level LEVEL    error, warn, info, debug\n"
@@ -491,6 +497,8 @@ static void usr_h(int sig)
 static bool sip_req_h(const struct sip_msg *msg, void *arg)
 {
 	(void)arg;
+	connguard_seen(msg->tp == SIP_TRANSP_TLS ? g.guard_tls : g.guard_tcp,
+		       msg);
 	return receiver_sip_request(g.r, msg);
 }
 
@@ -538,6 +546,8 @@ static const struct option lo[] = {
 	{"sip-tls", 1, NULL, 14}, {"tls-cert", 1, NULL, 15},
 	{"fetch-allow", 1, NULL, 18},
 	{"tls-ca", 1, NULL, 16}, {"tls-verify-host", 1, NULL, 17},
+	{"sip-tcp-max", 1, NULL, 19}, {"sip-tcp-max-per-peer", 1, NULL, 20},
+	{"sip-tcp-first-msg", 1, NULL, 21},
 	{"log-level", 1, NULL, 'l'}, {"help", 0, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -548,6 +558,7 @@ static void apply(int c, const char *arg)
 {
 	enum log_level lvl;
 	struct pl pl;
+	uint32_t u;
 
 	switch (c) {
 	case 'a': str_ncpy(g.aor, arg, sizeof(g.aor)); break;
@@ -674,6 +685,19 @@ static void apply(int c, const char *arg)
 			die("--fetch-allow: not an address prefix", arg);
 		++g.nfetch_allow;
 		break;
+	case 19:
+		if (opts_u32(&g.guard.max_total, arg, 0, 1000000))
+			die("bad --sip-tcp-max", arg);
+		break;
+	case 20:
+		if (opts_u32(&g.guard.max_per_peer, arg, 0, 1000000))
+			die("bad --sip-tcp-max-per-peer", arg);
+		break;
+	case 21:
+		if (opts_u32(&u, arg, 0, 900))
+			die("bad --sip-tcp-first-msg", arg);
+		g.guard.first_ms = (uint64_t)u * 1000;
+		break;
 	case 'l':
 		if (log_level_decode(&lvl, arg))
 			die("--log-level: error, warn, info, debug",
@@ -770,6 +794,10 @@ int main(int argc, char *argv[])
 	g.exec_timeout_s = 30;
 	g.fetch_max = 16u << 20;
 	g.fetch_timeout_s = 30;
+	/* a terminal is reached by its core or PSA: a few connections */
+	g.guard.max_total = 64;
+	g.guard.max_per_peer = 16;
+	g.guard.first_ms = 10000;
 	parse(argc, argv);
 
 	err = libre_init();
@@ -793,6 +821,15 @@ int main(int argc, char *argv[])
 	}
 	if (g.sip_tls_set && tls_add(sip, &tls))
 		return 1;
+	/* libre takes every TCP connection and waits 900 s for a message */
+	err = connguard_alloc(&g.guard_tcp, &g.sip, &g.guard);
+	if (!err && g.sip_tls_set)
+		err = connguard_alloc(&g.guard_tls, &g.sip_tls, &g.guard);
+	if (err) {
+		(void)fprintf(stderr, "sippush-agent: cannot guard the SIP "
+			      "listeners: %s\n", strerror(err));
+		return 1;
+	}
 
 	memset(&rc, 0, sizeof(rc));
 	rc.aor = g.aor;
@@ -868,6 +905,8 @@ int main(int argc, char *argv[])
 	tmr_cancel(&g.tmr);
 	mem_deref(lsnr);
 	g.r = mem_deref(g.r);
+	g.guard_tcp = mem_deref(g.guard_tcp);
+	g.guard_tls = mem_deref(g.guard_tls);
 	sip_close(sip, true);
 	mem_deref(sip);
 	mem_deref(tls);

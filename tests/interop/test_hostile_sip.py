@@ -393,25 +393,21 @@ def closed_within(s, seconds):
         return True
 
 
-def test_sip_tcp_slowloris_and_flood(env):
-    """libre keeps a partial SIP message up to 900 s and takes every
-    connection: the guard shuts down one that sends no whole message in
-    time and the newest beyond the per-address cap; one that sent a
-    REGISTER stays, and the daemon keeps serving."""
-    d = Daemon(env, "--sip-tcp-first-msg", "2",
-               "--sip-tcp-max-per-peer", "4").start()
-    port = d.sip_port
+def tcp_guard(port, request, log):
+    """The guard's rules against a daemon started with a first-message
+    deadline of 2 s and 4 connections per address: request(n) is a valid
+    request answered 200, log() the daemon's log."""
     good = socket.create_connection(("127.0.0.1", port), 5)
-    good.sendall(REGISTER.format(tp="TCP", n="g").encode())
+    good.sendall(request("g"))
     good.settimeout(5)
-    check(good.recv(65535).startswith(b"SIP/2.0 200"), "a whole REGISTER")
+    check(good.recv(65535).startswith(b"SIP/2.0 200"), "a whole request")
 
     slow = socket.create_connection(("127.0.0.1", port), 5)
     t0 = time.monotonic()
     closed = False
-    for ch in REGISTER.format(tp="TCP", n="s")[:40]:
+    for ch in request("s")[:40]:
         try:
-            slow.sendall(ch.encode())
+            slow.sendall(bytes([ch]))
         except (BrokenPipeError, ConnectionResetError):
             closed = True
             break
@@ -427,11 +423,11 @@ def test_sip_tcp_slowloris_and_flood(env):
     # 2 more from the same address are fine, the newest 3 beyond 4 go
     flood = [socket.create_connection(("127.0.0.1", port), 5)
              for _ in range(5)]
-    for s in flood[:3]:   # they keep the deadline: a message each
-        s.sendall(REGISTER.format(tp="TCP", n="f%d" % id(s)).encode())
+    for i, s in enumerate(flood[:3]):   # they keep the deadline
+        s.sendall(request("f%d" % i))
         s.settimeout(5)
         s.recv(65535)
-    wait_until(lambda: "over the connections per address" in d.log(), 5,
+    wait_until(lambda: "over the connections per address" in log(), 5,
                "the cap to act")
     cut = [closed_within(s, 1.5) for s in flood]
     check(cut == [False, False, False, True, True],
@@ -440,13 +436,38 @@ def test_sip_tcp_slowloris_and_flood(env):
     for s in flood + [good]:
         s.close()
     time.sleep(1)
-    got = exchange(port, REGISTER.format(tp="TCP", n="after").encode(),
-                   True, 5)
+    got = exchange(port, request("after"), True, 5)
     check(got.startswith("SIP/2.0 200"), "a new connection after: %s" % got)
-    check("no whole message in time" in d.log(), d.log()[-800:])
+    check("no whole message in time" in log(), log()[-800:])
+
+
+def test_sip_tcp_slowloris_and_flood(env):
+    """libre keeps a partial SIP message up to 900 s and takes every
+    connection: the guard shuts down one that sends no whole message in
+    time and the newest beyond the per-address cap; one that sent a
+    REGISTER stays, and the daemon keeps serving."""
+    d = Daemon(env, "--sip-tcp-first-msg", "2",
+               "--sip-tcp-max-per-peer", "4").start()
+    tcp_guard(d.sip_port,
+              lambda n: REGISTER.format(tp="TCP", n=n).encode(), d.log)
+
+
+def test_agent_tcp_slowloris_and_flood(env):
+    """The same guard on sippush-agent's SIP listener (a MESSAGE push as
+    the valid request)."""
+    d = Daemon(env).start()
+    a = Agent(env, "alice", d.sip_port, "--sip-tcp-first-msg", "2",
+              "--sip-tcp-max-per-peer", "4").start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "the agent registered")
+    base = MESSAGE.replace("{port}", str(a.port))
+    tcp_guard(a.port, lambda n: base.format(tp="TCP", n="tcp" + n).encode(),
+              a.log)
+    check(a.proc.poll() is None, "the agent is alive")
 
 
 if __name__ == "__main__":
     run([test_sippushd, test_agent, test_msrp_flood, test_msrp_hostile,
          test_http_raw,
-         test_sip_tcp_slowloris_and_flood])
+         test_sip_tcp_slowloris_and_flood,
+         test_agent_tcp_slowloris_and_flood])
