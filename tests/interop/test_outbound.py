@@ -7,15 +7,21 @@ REGISTER's source over UDP, on the same connection over TCP. The Contact
 names a port where nothing listens, as behind a NAT, so a push can only
 arrive by the flow. Without outbound in Supported, nothing changes: no
 Require, the push goes to the Contact. And sippush-agent over TCP: its
-keep-alive takes the Flow-Timer and its pushes come on its connection."""
+keep-alive takes the Flow-Timer and its pushes come on its connection.
+Through Kamailio as an RFC 5626 edge proxy (outbound + path modules): the
+Path with ;ob is the route, pushes go down the terminal's flow."""
 import os
+import re
 import socket
 import sys
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, check, free_port, run, wait_until
+from harness import (Daemon, check, free_port, run, start_kamailio,
+                     wait_until)
 from test_agent import Agent
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def register_msg(user, local, dead_port, transport, supported, instance):
@@ -199,6 +205,72 @@ def test_agent_tcp_flow(env):
                10, "the push at the agent")
 
 
+def test_through_kamailio_edge(env):
+    """Kamailio's outbound + path modules as the edge proxy: the terminal
+    registers through it; sippushd sees a Path with the flow token and
+    ;ob, keeps it as the route and answers Require: outbound (relayed to
+    the terminal with the Flow-Timer); the push goes to Kamailio, which
+    sends it down the terminal's flow, not to its (dead) Contact."""
+    d = Daemon(env, "--flow-timer", "25").start()
+    kport = free_port()
+    with open(os.path.join(HERE, "kamailio", "edge.cfg")) as f:
+        cfg = f.read().replace("__PORT__", str(kport)).replace(
+            "__AS_PORT__", str(d.sip_port))
+    start_kamailio(env, cfg)
+    dead = free_port()
+    f = Flow(kport, tcp=False)
+    try:
+        f.send(register_msg("edge", f.local, dead, "udp", "gruu, outbound",
+                            "urn:uuid:%s" % uuid.uuid4()))
+        ok = f.recv()
+        check(ok.startswith("SIP/2.0 200") and
+              header(ok, "Require") == "outbound" and
+              header(ok, "Flow-Timer") == "25",
+              "the 200 through the edge: %s" % ok)
+        t = d.terminals("sip:edge@example.com")
+        check(len(t) == 1 and t[0]["path"] and ";ob>" in t[0]["path"] and
+              "@127.0.0.1:%d;lr" % kport in t[0]["path"],
+              "the edge's Path (flow token, ob) is the route: %s" % t)
+
+        pid = d.push(to="sip:edge@example.com", app="mms.ua",
+                     content_type="text/plain", body="through the edge")
+        req = f.recv()
+        check(req.startswith("MESSAGE sip:edge@127.0.0.1:%d" % dead) and
+              req.endswith("through the edge"),
+              "the MESSAGE down the flow: %s" % req[:400])
+        f.send(answer_200(req))
+        st = d.wait_final(pid)
+        check(st["state"] == "delivered", "push: %s" % st)
+    finally:
+        f.close()
+    klog = open(env.path("kamailio.log")).read()
+    check(re.search(r"edge: MESSAGE sip:edge@127\.0\.0\.1:%d\S* over the "
+                    r"flow to sip:127\.0\.0\.1:%d\b" % (dead, f.local), klog),
+          klog[-1500:])
+
+    # sippush-agent behind the same edge: outbound end to end
+    a = Agent(env, "bob", kport).start()
+    wait_until(lambda: d.terminals("sip:bob@example.com"), 10,
+               "the agent registered through the edge")
+    t = d.terminals("sip:bob@example.com")[0]
+    check(";ob>" in (t["path"] or ""), "the agent's route: %s" % t)
+    wait_until(lambda: "flow keep-alive every 25 s (Flow-Timer)" in a.log()
+               and "the registrar keeps this flow (outbound)" in a.log(),
+               5, "the agent to take outbound and the Flow-Timer")
+    pid = d.push(to="sip:bob@example.com", app="mms.ua",
+                 content_type="text/plain", body="agent via edge")
+    check(d.wait_final(pid)["state"] == "delivered", "delivered")
+    wait_until(lambda: [x for x in a.files() if not x.endswith(".meta")],
+               10, "the push at the agent")
+    check(re.search(r"edge: MESSAGE sip:bob@127\.0\.0\.1:%d\S* over the "
+                    r"flow" % a.port, open(env.path("kamailio.log")).read()),
+          "the agent's push went down its flow")
+    a.proc.terminate()   # it de-registers through the edge, still up
+    check(a.proc.wait(10) == 0, "the agent stopped")
+    wait_until(lambda: not d.terminals("sip:bob@example.com"), 5,
+               "the de-registration through the edge")
+
+
 if __name__ == "__main__":
     run([test_udp_flow, test_tcp_flow, test_without_outbound,
-         test_agent_tcp_flow])
+         test_agent_tcp_flow, test_through_kamailio_edge])
