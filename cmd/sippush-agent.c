@@ -57,7 +57,7 @@ static struct {
 	struct sa sip;
 	char aor[256], registrar[256], instance[64], state_dir[400];
 	char auth_user[128], auth_pass[128];
-	uint32_t expires, exec_max, exec_timeout_s, fetch_timeout_s;
+	uint32_t expires, exec_max, exec_timeout_s, fetch_timeout_s, retry_s;
 	uint64_t fetch_max;
 	char subscribe[256], vendor[128], model[128], version[64];
 	char dev_cap[256], ppi[256];
@@ -105,6 +105,8 @@ static void usage(void)
 "                       repeatable (default 127.0.0.0/8)\n"
 "  --auth-user U, --auth-pass P   digest credentials\n"
 "  --expires S          registration lifetime asked (default 3600)\n"
+"  --reg-retry S        after a failed REGISTER or SUBSCRIBE (or a lost\n"
+"                       flow), try again in S s (default 30)\n"
 "  --no-require-pref    do not send Require: pref\n"
 "  --exec-max N         exec handlers at once (default 8)\n"
 "  --exec-timeout S     kill an exec handler after S s (default 30)\n"
@@ -547,7 +549,7 @@ static const struct option lo[] = {
 	{"fetch-allow", 1, NULL, 18},
 	{"tls-ca", 1, NULL, 16}, {"tls-verify-host", 1, NULL, 17},
 	{"sip-tcp-max", 1, NULL, 19}, {"sip-tcp-max-per-peer", 1, NULL, 20},
-	{"sip-tcp-first-msg", 1, NULL, 21},
+	{"sip-tcp-first-msg", 1, NULL, 21}, {"reg-retry", 1, NULL, 22},
 	{"log-level", 1, NULL, 'l'}, {"help", 0, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -698,6 +700,10 @@ static void apply(int c, const char *arg)
 			die("bad --sip-tcp-first-msg", arg);
 		g.guard.first_ms = (uint64_t)u * 1000;
 		break;
+	case 22:
+		if (opts_u32(&g.retry_s, arg, 1, 3600))
+			die("bad --reg-retry", arg);
+		break;
 	case 'l':
 		if (log_level_decode(&lvl, arg))
 			die("--log-level: error, warn, info, debug",
@@ -843,6 +849,7 @@ int main(int argc, char *argv[])
 	rc.ntrust = g.ntrust;
 	rc.state_dir = g.state_dir;
 	rc.expires = g.expires;
+	rc.retry_ms = (uint32_t)g.retry_s * 1000;
 	rc.reg_id = 1;
 	rc.require_pref = !g.no_pref;
 	rc.fetch_max = (size_t)g.fetch_max;

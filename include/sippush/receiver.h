@@ -49,6 +49,8 @@ struct receiver_conf {
 	size_t ntrust;
 	const char *state_dir;    /**< seen pushes are kept here          */
 	uint32_t expires;         /**< asked registration lifetime, s    */
+	uint32_t retry_ms;        /**< after a failed REGISTER/SUBSCRIBE
+					   (0: 30 s, RFC 5626 §4.5's base) */
 	uint32_t reg_id;
 	uint32_t seen_max;        /**< identities remembered (10000)     */
 	bool require_pref;

@@ -71,6 +71,8 @@ int receiver_alloc(struct receiver **rp, struct sip *sip,
 		return ENOMEM;
 
 	r->conf = *conf;
+	if (!r->conf.retry_ms)
+		r->conf.retry_ms = 30000;
 	/* conf->appv stays the caller's: it must outlive the receiver */
 	r->sip = sip;
 	r->ph = ph;

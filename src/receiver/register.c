@@ -14,7 +14,7 @@
 
 #define MOD "register"
 
-enum { RETRY_MS = 30000, MAX_AUTH = 3 };
+enum { MAX_AUTH = 3 };
 
 static const char *const methods = RECEIVER_METHODS ",OPTIONS";
 
@@ -102,7 +102,7 @@ static void reg_tmr_h(void *arg)
 
 	if (err) {
 		plog(LOG_WARN, MOD, "cannot send REGISTER: %m", err);
-		tmr_start(&r->tmr, RETRY_MS, reg_tmr_h, r);
+		tmr_start(&r->tmr, r->conf.retry_ms, reg_tmr_h, r);
 	}
 }
 
@@ -144,8 +144,15 @@ static void ka_h(int err, void *arg)
 	plog(LOG_WARN, MOD, "flow keep-alive failed (%m): registering again",
 	     err);
 	r->ka = mem_deref(r->ka);
+	/*
+	 * Not from inside libre's close of the old flow, and not at once: a
+	 * registrar that is going down may still accept the new connection
+	 * and then reset it, and libre does not report a reset after the
+	 * request was written (the REGISTER would wait out Timer F, 32 s).
+	 * 0.5-1 s, random, also spreads the terminals of a restarted server.
+	 */
 	if (!r->stopping)
-		(void)reg_send(r);
+		later(r, 500 + rand_u16() % 501);
 }
 
 
@@ -198,7 +205,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		plog(LOG_WARN, MOD, "REGISTER failed: %m", err);
 		report(r, err, 0, 0);
 		if (!r->stopping)
-			later(r, RETRY_MS);
+			later(r, r->conf.retry_ms);
 		return;
 	}
 	if (msg->scode < 200)
@@ -225,7 +232,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		     &msg->reason);
 		report(r, EPROTO, msg->scode, 0);
 		if (!r->stopping)
-			later(r, RETRY_MS);
+			later(r, r->conf.retry_ms);
 		return;
 	}
 

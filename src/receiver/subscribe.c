@@ -20,7 +20,7 @@
 
 #define MOD "subscribe"
 
-enum { RETRY_MS = 30000, MAX_AUTH = 3, RESUB_MS = 1000 };
+enum { MAX_AUTH = 3, RESUB_MS = 1000 };
 
 
 static void rsub_destructor(void *arg)
@@ -49,7 +49,7 @@ static void resub_tmr(void *arg)
 	if (err) {
 		plog(LOG_WARN, MOD, "%s: cannot send SUBSCRIBE (%m)",
 		     rs->app->id, err);
-		tmr_start(&rs->tmr, RETRY_MS, resub_tmr, rs);
+		tmr_start(&rs->tmr, rs->r->conf.retry_ms, resub_tmr, rs);
 	}
 }
 
@@ -77,7 +77,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		plog(LOG_WARN, MOD, "%s: SUBSCRIBE failed (%m)", rs->app->id,
 		     err);
 		refer_report(rs, 408);
-		restart(rs, RETRY_MS);
+		restart(rs, rs->r->conf.retry_ms);
 		return;
 	}
 	if (msg->scode < 200)
@@ -103,7 +103,8 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		     rs->app->id, msg->scode, &msg->reason);
 		refer_report(rs, msg->scode);
 		/* a refresh the notifier no longer knows: a new dialog */
-		restart(rs, msg->scode == 481 ? RESUB_MS : RETRY_MS);
+		restart(rs, msg->scode == 481 ? RESUB_MS :
+			rs->r->conf.retry_ms);
 		return;
 	}
 
@@ -118,7 +119,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	    sip_dialog_create(rs->dlg, msg)) {
 		plog(LOG_WARN, MOD, "%s: 200 without a usable Contact",
 		     rs->app->id);
-		restart(rs, RETRY_MS);
+		restart(rs, rs->r->conf.retry_ms);
 		return;
 	}
 
@@ -241,7 +242,7 @@ int rsub_start(struct rsub **rsp, struct receiver *r,
 	if (err) {
 		plog(LOG_WARN, MOD, "%s: cannot send SUBSCRIBE (%m)", app->id,
 		     err);
-		tmr_start(&rs->tmr, RETRY_MS, resub_tmr, rs);
+		tmr_start(&rs->tmr, rs->r->conf.retry_ms, resub_tmr, rs);
 		err = 0;
 	}
 

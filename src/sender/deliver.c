@@ -305,6 +305,29 @@ int dlv_content(const struct delivery *d, char **ctype, char **entity,
 }
 
 
+/**
+ * Before each attempt: a terminal that registered again since the
+ * delivery was planned may be reached another way (a new RFC 5626 flow
+ * after a lost connection, another Path); its current route wins.
+ */
+void dlv_route_refresh(struct delivery *d)
+{
+	struct terminal *t = term_find(user_find(d->p->s, d->p->aor),
+				       d->tkey);
+	char *route = NULL;
+
+	if (!t || (t->path && d->route ? !strcmp(t->path, d->route) :
+		   t->path == d->route))
+		return;
+	if (t->path && str_dup(&route, t->path))
+		return;
+	mem_deref(d->route);
+	d->route = route;
+	dlv_step(d, "route %s", route ? route : "none");
+	(void)dlv_save(d);
+}
+
+
 /** The first hop of an out-of-dialog request: the core, Path, or R-URI */
 int dlv_first_hop(const struct delivery *d, struct uri *route)
 {
@@ -348,6 +371,7 @@ static int send_message(struct target *t, struct delivery *d)
 	re_snprintf(from_tag, sizeof(from_tag), "%08x",
 		    hash_joaat_str(d->call_id));
 
+	dlv_route_refresh(d);
 	err = dlv_content(d, &ctype, &entity, &body, &body_len, &indirect);
 	if (err)
 		return err;

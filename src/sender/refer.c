@@ -46,6 +46,7 @@ int refer_send(struct target *t, struct delivery *d, sip_resp_h *resph)
 	struct uri route;
 	int err;
 
+	dlv_route_refresh(d);
 	err = dlv_first_hop(d, &route);
 	if (err)
 		return err;

@@ -277,5 +277,6 @@ void deliver_outcome(struct target *t, struct delivery *d,
 		     enum outcome_event ev, uint16_t scode, const char *why);
 int  dlv_save(struct delivery *d);
 int  dlv_first_hop(const struct delivery *d, struct uri *route);
+void dlv_route_refresh(struct delivery *d);
 int  dlv_content(const struct delivery *d, char **ctype, char **entity,
 		 const uint8_t **body, size_t *body_len, bool *indirect);

@@ -391,6 +391,7 @@ static int invite(struct psess *ps)
 		goto out;
 
 	/* the first hop: the core, or the Path the terminal registered */
+	dlv_route_refresh(d);
 	if (s->conf.outbound) {
 		routev[0] = s->conf.outbound;
 	}

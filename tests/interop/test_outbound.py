@@ -205,6 +205,33 @@ def test_agent_tcp_flow(env):
                10, "the push at the agent")
 
 
+def test_agent_flow_lost(env):
+    """A TCP flow dies with sippushd (kill -9): the agent sees its flow
+    close, registers again (--reg-retry 1 while sippushd is down) on a new
+    connection, and the push made meanwhile goes down the new flow."""
+    d = Daemon(env, "--flow-timer", "20").start()
+    a = Agent(env, "carol", d.sip_port, "--reg-retry", "1")
+    i = a.args.index("--registrar")
+    a.args[i + 1] += ";transport=tcp"
+    a.start()
+    wait_until(lambda: d.terminals("sip:carol@example.com"), 10,
+               "registered")
+    old = d.terminals("sip:carol@example.com")[0]["path"]
+    d.kill9()
+    wait_until(lambda: "flow keep-alive failed" in a.log(), 10,
+               "the agent to see its flow gone")
+    d.start()
+    pid = d.push(to="sip:carol@example.com", app="mms.ua",
+                 content_type="text/plain", body="after the flow died")
+    st = d.wait_final(pid, timeout=30)
+    check(st["state"] == "delivered", "push: %s" % st)
+    new = d.terminals("sip:carol@example.com")[0]["path"]
+    check(new != old and ";transport=tcp;lr>" in new,
+          "a new flow: %s -> %s" % (old, new))
+    wait_until(lambda: [x for x in a.files() if not x.endswith(".meta")],
+               10, "the push at the agent")
+
+
 def test_through_kamailio_edge(env):
     """Kamailio's outbound + path modules as the edge proxy: the terminal
     registers through it; sippushd sees a Path with the flow token and
@@ -273,4 +300,5 @@ def test_through_kamailio_edge(env):
 
 if __name__ == "__main__":
     run([test_udp_flow, test_tcp_flow, test_without_outbound,
-         test_agent_tcp_flow, test_through_kamailio_edge])
+         test_agent_tcp_flow, test_agent_flow_lost,
+         test_through_kamailio_edge])
