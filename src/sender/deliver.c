@@ -615,6 +615,39 @@ static void kick_tmr(void *arg)
 }
 
 
+struct moved {
+	const char *aor;
+	const char *tkey;
+};
+
+
+static bool moved_h(struct le *le, void *arg)
+{
+	struct target *t = le->data;
+	const struct moved *m = arg;
+	const struct delivery *d = t->q.head ? t->q.head->data : NULL;
+
+	if (!t->busy && d && tmr_isrunning(&t->tmr) &&
+	    !str_cmp(d->tkey, m->tkey) && !str_casecmp(d->p->aor, m->aor))
+		later(t, 0);
+	return false;
+}
+
+
+/**
+ * A terminal registered again by another route (a new RFC 5626 flow,
+ * another Path): its deliveries waiting out a retry delay go now, each
+ * attempt taking the new route (dlv_route_refresh).
+ */
+void deliver_terminal_moved(struct sender *s, const char *aor,
+			    const char *tkey)
+{
+	struct moved m = {aor, tkey};
+
+	(void)hash_apply(s->targets, moved_h, &m);
+}
+
+
 /** Look at the queue again from the loop (never frees t under a caller) */
 void deliver_soon(struct target *t)
 {

@@ -278,5 +278,7 @@ void deliver_outcome(struct target *t, struct delivery *d,
 int  dlv_save(struct delivery *d);
 int  dlv_first_hop(const struct delivery *d, struct uri *route);
 void dlv_route_refresh(struct delivery *d);
+void deliver_terminal_moved(struct sender *s, const char *aor,
+			    const char *tkey);
 int  dlv_content(const struct delivery *d, char **ctype, char **entity,
 		 const uint8_t **body, size_t *body_len, bool *indirect);

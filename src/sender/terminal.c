@@ -170,7 +170,7 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 {
 	struct terminal *t;
 	struct user *u;
-	bool was_push = false, fresh = false;
+	bool was_push = false, fresh = false, moved = false;
 	int err;
 
 	err = user_get(&u, s, r->aor);
@@ -180,6 +180,8 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 	t = term_find(u, r->tkey);
 	if (t) {
 		was_push = t->push;
+		moved = r->path && t->path ? strcmp(r->path, t->path) != 0 :
+			r->path != t->path;
 	}
 	else if (!term_room(u)) {
 		return E2BIG;
@@ -224,6 +226,10 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 		event_terminal(s, u->aor, t, false);
 
 	arm(t, (int64_t)time(NULL));
+
+	/* a new flow or Path: what waits for a retry toward it goes now */
+	if (moved)
+		deliver_terminal_moved(s, u->aor, t->tkey);
 
 	if (became)
 		*became = t->push && !was_push;

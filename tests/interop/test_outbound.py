@@ -12,6 +12,7 @@ Through Kamailio as an RFC 5626 edge proxy (outbound + path modules): the
 Path with ;ob is the route, pushes go down the terminal's flow."""
 import os
 import re
+import signal
 import socket
 import sys
 import uuid
@@ -206,10 +207,12 @@ def test_agent_tcp_flow(env):
 
 
 def test_agent_flow_lost(env):
-    """A TCP flow dies with sippushd (kill -9): the agent sees its flow
-    close, registers again (--reg-retry 1 while sippushd is down) on a new
-    connection, and the push made meanwhile goes down the new flow."""
-    d = Daemon(env, "--flow-timer", "20").start()
+    """A TCP flow dies with sippushd (kill -9). The push made after the
+    restart first fails on the old flow and waits out a long retry delay
+    (--retry-base 60 s); the agent (held with SIGSTOP until then) sees its
+    flow closed and registers on a new connection, which sends the
+    waiting push at once, down the new flow."""
+    d = Daemon(env, "--flow-timer", "20", "--retry-base", "60000").start()
     a = Agent(env, "carol", d.sip_port, "--reg-retry", "1")
     i = a.args.index("--registrar")
     a.args[i + 1] += ";transport=tcp"
@@ -217,17 +220,27 @@ def test_agent_flow_lost(env):
     wait_until(lambda: d.terminals("sip:carol@example.com"), 10,
                "registered")
     old = d.terminals("sip:carol@example.com")[0]["path"]
-    d.kill9()
+    a.proc.send_signal(signal.SIGSTOP)
+    try:
+        d.kill9()
+        d.start()
+        pid = d.push(to="sip:carol@example.com", app="mms.ua",
+                     content_type="text/plain", body="after the flow died")
+        wait_until(lambda: d.status(pid)["deliveries"][0]["attempts"] ==
+                   1, 10, "the first attempt, on the dead flow")
+        check(d.status(pid)["state"] == "pending", "still pending")
+    finally:
+        a.proc.send_signal(signal.SIGCONT)
     wait_until(lambda: "flow keep-alive failed" in a.log(), 10,
                "the agent to see its flow gone")
-    d.start()
-    pid = d.push(to="sip:carol@example.com", app="mms.ua",
-                 content_type="text/plain", body="after the flow died")
-    st = d.wait_final(pid, timeout=30)
+    st = d.wait_final(pid, timeout=15)   # not the 60 s retry delay
     check(st["state"] == "delivered", "push: %s" % st)
     new = d.terminals("sip:carol@example.com")[0]["path"]
     check(new != old and ";transport=tcp;lr>" in new,
           "a new flow: %s -> %s" % (old, new))
+    dl = st["deliveries"][0]
+    check(dl["attempts"] == 2 and "route <sip:127.0.0.1" in dl["steps"],
+          "two attempts, the second on the new route: %s" % dl)
     wait_until(lambda: [x for x in a.files() if not x.endswith(".meta")],
                10, "the push at the agent")
 
