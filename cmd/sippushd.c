@@ -131,6 +131,7 @@ static const struct option longopts[] = {
 	{"sip-tcp-max-per-peer", required_argument, NULL, 44},
 	{"sip-tcp-first-msg", required_argument, NULL, 45},
 	{"flow-timer",   required_argument, NULL, 51},
+	{"http-max-conns-per-peer", required_argument, NULL, 52},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -203,6 +204,7 @@ static void usage(void)
 "  --http-key PEM         holding both)\n"
 "  --http-max-conns N     HTTP connections at once (1024); --http-timeout S\n"
 "                         closes idle ones (30)\n"
+"  --http-max-conns-per-peer N  from one address (256; 0: no cap)\n"
 "  --max-notify-queue N   PAP result notifications waiting (100000)\n"
 "  --max-terminals N      terminals per user (16; more: 403)\n"
 "  --max-subs N           subscriptions per terminal (8; more: 403)\n"
@@ -328,6 +330,7 @@ static int apply(int c, const char *v, struct conf *cf)
 	case 14: cf->sc.relay_is_delivered = true; return 0;
 	case 15: return opts_u32(&cf->sc.min_expires, v, 1, 86400);
 	case 51: return opts_u32(&cf->sc.flow_timer, v, 0, 86400);
+	case 52: return opts_u32(&cf->ac.max_conns_peer, v, 0, 100000);
 	case 16: return opts_u32(&cf->sc.max_expires, v, 1, 30 * 86400);
 	case 17:
 		err = opts_size(&n, v);
@@ -497,6 +500,7 @@ static void defaults(struct conf *cf)
 	cf->sc.retry_base_ms = 1000;
 	cf->sc.retry_max_ms = 60000;
 	cf->sc.min_expires = 60;
+	cf->ac.max_conns_peer = 256;
 	cf->sc.max_expires = 86400;
 	cf->sc.min_sub_expires = 60;
 	cf->sc.max_sub_expires = 86400;

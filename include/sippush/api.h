@@ -19,6 +19,7 @@ struct api_conf {
 	size_t max_batch;         /**< pushes per batch request           */
 	uint32_t max_ttl;
 	uint32_t max_conns;       /**< HTTP connections at once (1024)   */
+	uint32_t max_conns_peer;  /**< from one address (256; 0: no cap) */
 	uint32_t timeout_s;       /**< idle HTTP connection closed (30)  */
 	const char *tls_cert_pem; /**< HTTPS: certificate (PEM text), or NULL */
 	const char *tls_key_pem;  /**< HTTPS: its private key (PEM text)  */

@@ -1137,6 +1137,8 @@ int api_alloc(struct api **ap, struct sender *s, struct store *st,
 				    MHD_OPTION_CONNECTION_LIMIT,
 				    (unsigned)(conf->max_conns ?
 					       conf->max_conns : 1024),
+				    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				    (unsigned)conf->max_conns_peer,
 				    MHD_OPTION_CONNECTION_TIMEOUT,
 				    (unsigned)(conf->timeout_s ? conf->timeout_s :
 					       30),

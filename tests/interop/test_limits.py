@@ -9,7 +9,8 @@ import time
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, Sipp, check, free_port, run, scenario
+from harness import (Daemon, Sipp, check, free_port, run, scenario,
+                     wait_until)
 
 REG = ("REGISTER sip:example.com SIP/2.0\r\n"
        "Via: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK-{n}\r\n"
@@ -107,6 +108,46 @@ def test_http_connections(env):
     idle.close()
 
 
+def test_http_connections_per_peer(env):
+    """--http-max-conns-per-peer 2: a third connection from the same
+    address is closed at once; one from another address is served."""
+    req = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+    d = Daemon(env, "--http-max-conns-per-peer", "2").start()
+    # the harness's readiness probe may still count: both held
+    # connections must be served (kept alive) before the third comes
+    wait_until(lambda: d.http("GET", "/metrics")[0] == 200, 5, "idle")
+    time.sleep(0.3)
+    held = []
+    for _ in range(2):
+        h = socket.create_connection(("127.0.0.1", d.http_port), 5)
+        h.sendall(req)
+        h.settimeout(5)
+        check(h.recv(65535).startswith(b"HTTP/1.1 200"), "a held one")
+        held.append(h)
+    extra = socket.create_connection(("127.0.0.1", d.http_port), 5)
+    extra.settimeout(5)
+    try:
+        extra.sendall(req)
+        got = extra.recv(100)
+    except (ConnectionResetError, BrokenPipeError):
+        got = b""
+    check(got == b"", "a third connection from 127.0.0.1 was served: %r"
+          % got)
+    extra.close()
+    other = socket.create_connection(("127.0.0.1", d.http_port), 5,
+                                     source_address=("127.0.0.2", 0))
+    other.sendall(req)
+    other.settimeout(5)
+    check(other.recv(100).startswith(b"HTTP/1.1 200"),
+          "another address is served")
+    other.close()
+    held[0].sendall(req)
+    held[0].settimeout(5)
+    check(held[0].recv(100).startswith(b"HTTP/1.1 200"), "a held one works")
+    for h in held:
+        h.close()
+
+
 if __name__ == "__main__":
     run([test_terminals_per_user, test_subscriptions_per_terminal,
-         test_http_connections])
+         test_http_connections, test_http_connections_per_peer])
