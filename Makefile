@@ -57,6 +57,7 @@ bench: deps-test build
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/offline_drain.py 100000 1000 2
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/notify_e2e.py 30 1000 16
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/crash_load.py 60 100 15
+	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/crash_load.py 60 100 15 notify
 	$(BUILD)/bench/bench-msrp single 100
 	$(BUILD)/bench/bench-msrp single 1024
 	$(BUILD)/bench/bench-msrp many 100 1

@@ -4,9 +4,13 @@ sippushd is killed with SIGKILL at random moments and restarted (same
 store, same ports). At the end every push that got a 202 is final and
 delivered, and each reached its sippush-agent's handler exactly once (the
 agents de-duplicate by Content-ID what sippushd may send again); the
-terminals' registrations survived every restart.
+terminals' registrations survived every restart. The same in
+subscription mode: the agents subscribe (ua-profile, oma-app), pushes say
+"method": "notify" and go as NOTIFYs in the dialogs that sippushd reloads
+from its store after each kill; the subscriptions survive too.
 
-run(env, seconds, rate, kills) is shared with bench/crash_load.py."""
+run(env, seconds, rate, kills, method=...) is shared with
+bench/crash_load.py."""
 import json
 import os
 import random
@@ -21,6 +25,8 @@ from harness import Daemon, check, run as run_tests, wait_until
 from test_agent import Agent
 
 USERS = ("alice", "bob")
+CAPS = ("--vendor", "vendor.example", "--model", "X100", "--ua-version",
+        "2.1")
 
 
 def post(d, body):
@@ -46,14 +52,24 @@ def inbox_bodies(agent):
     return out
 
 
-def run(env, seconds=8.0, rate=40, kills=4, seed=None):
+def subscribed(d, u):
+    t = d.terminals("sip:%s@example.com" % u)
+    return len(t) == 1 and len(t[0]["subscriptions"]) == 1
+
+
+def run(env, seconds=8.0, rate=40, kills=4, seed=None, method="message"):
     rnd = random.Random(seed)
+    notify = method == "notify"
     d = Daemon(env, "--retry-base", "200", "--retry-max", "1000").start()
-    agents = {u: Agent(env, u, d.sip_port, name="agent-" + u).start()
-              for u in USERS}
+    sub = ("--subscribe", "sip:push@localhost") + CAPS if notify else ()
+    agents = {u: Agent(env, u, d.sip_port, *sub,
+                       name="agent-" + u).start() for u in USERS}
     for u in USERS:
         wait_until(lambda u=u: d.terminals("sip:%s@example.com" % u), 10,
                    "%s registered" % u)
+        if notify:
+            wait_until(lambda u=u: subscribed(d, u), 10,
+                       "%s subscribed" % u)
 
     acked = {}                    # push id -> (user, body)
     refused = [0]
@@ -67,7 +83,7 @@ def run(env, seconds=8.0, rate=40, kills=4, seed=None):
             body = "push-%06d" % n
             st, doc = post(d, {"to": "sip:%s@example.com" % user,
                                "app": "mms.ua", "content_type": "text/plain",
-                               "body": body})
+                               "body": body, "method": method})
             if st == 202:
                 acked[doc["id"]] = (user, body)
             else:
@@ -97,12 +113,16 @@ def run(env, seconds=8.0, rate=40, kills=4, seed=None):
                 return False
         return True
     wait_until(all_final, 90, "every acknowledged push to be final", 0.5)
-    states = {}
+    states, methods = {}, {}
     for pid in acked:
         st, doc, _ = d.http("GET", "/v1/pushes/" + pid)
         states[doc["state"]] = states.get(doc["state"], 0) + 1
+        for dl in doc["deliveries"]:
+            methods[dl["method"]] = methods.get(dl["method"], 0) + 1
     check(states == {"delivered": len(acked)},
           "acknowledged pushes' states: %s" % states)
+    check(methods == {method: len(acked)},
+          "every delivery by %s: %s" % (method, methods))
 
     # exactly once at each handler
     for u in USERS:
@@ -115,8 +135,11 @@ def run(env, seconds=8.0, rate=40, kills=4, seed=None):
               % (u, missing[:10]))
         check(len(d.terminals("sip:%s@example.com" % u)) == 1,
               "%s's registration survived" % u)
+        if notify:
+            check(subscribed(d, u), "%s's subscription survived" % u)
     return {"acked": len(acked), "not_acked": refused[0], "kills": kills,
-            "restarts": kills, "seconds": seconds, "rate": rate}
+            "restarts": kills, "seconds": seconds, "rate": rate,
+            "method": method}
 
 
 def test_kill9_under_load(env):
@@ -125,5 +148,11 @@ def test_kill9_under_load(env):
     print("crash under load: %s" % r)
 
 
+def test_kill9_under_load_notify(env):
+    r = run(env, seed=20261125, method="notify")
+    check(r["acked"] > 100, "too few pushes acknowledged: %s" % r)
+    print("crash under load, subscription mode: %s" % r)
+
+
 if __name__ == "__main__":
-    run_tests([test_kill9_under_load])
+    run_tests([test_kill9_under_load, test_kill9_under_load_notify])
