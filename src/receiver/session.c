@@ -11,6 +11,7 @@
  * in the state directory, never to memory, and reach the application by
  * path when complete.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -164,6 +165,21 @@ static int chunk_h(void *ctx, uint64_t off, const uint8_t *p, size_t n,
 }
 
 
+static void transfer_failed(void *arg)
+{
+	session_end(arg, "transfer failed");
+}
+
+
+static bool all_done(const struct rsess *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->files[i] && !rs->files[i]->done)
+			return false;
+	return true;
+}
+
+
 static void done_h(void *ctx, int err, void *arg)
 {
 	struct rfile *f = ctx;
@@ -174,6 +190,18 @@ static void done_h(void *ctx, int err, void *arg)
 	f->done = true;
 	if (err) {
 		plog(LOG_WARN, MOD, "%s: file not received (%m)", f->ftid, err);
+		/* the partial file goes now, not when the session ends: a
+		 * sender that died sends no BYE */
+		if (f->fd >= 0)
+			(void)close(f->fd);
+		f->fd = -1;
+		if (f->path[0])
+			(void)unlink(f->path);
+		f->path[0] = '\0';
+		/* nothing more can come: end it (BYE) from the loop, not
+		 * from inside the MSRP session's callback */
+		if (all_done(f->rs))
+			tmr_start(&f->rs->tmr, 0, transfer_failed, f->rs);
 		return;
 	}
 	if (fsync(f->fd))
@@ -563,10 +591,33 @@ static int cert_load(struct tls **tlsp, const char *path)
 
 
 /** Sessions: libre's sipsess for INVITE, an MSRP listener for files */
+/* Partial files a crash of ours left behind (.msrp-XXXXXX) */
+static void leftovers_remove(const char *dir)
+{
+	struct dirent *e;
+	char path[512];
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, ".msrp-", 6))
+			continue;
+		re_snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (!unlink(path))
+			plog(LOG_INFO, MOD, "%s: partial file of an earlier run "
+			     "removed", path);
+	}
+	(void)closedir(d);
+}
+
+
 int rsess_init(struct receiver *r)
 {
 	struct sa laddr;
 	int err;
+
+	leftovers_remove(r->conf.state_dir);
 
 	if (r->conf.msrp_laddr) {
 		laddr = *r->conf.msrp_laddr;

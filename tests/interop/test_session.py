@@ -240,6 +240,80 @@ def test_files_streamed_200mib(env):
 
 
 
+def test_kill9_mid_transfer(env):
+    """sippushd is SIGKILLed in the middle of an MSRP transfer (the agent
+    held with SIGSTOP once its temp file exists, so the transfer is
+    surely partial). After the restart the push is sent again from the
+    spool; the agent removed the partial file and ended the broken
+    session at once, and hands the whole file to its handler exactly
+    once. A partial file left by a crash of the agent goes at its next
+    start."""
+    import signal
+    import subprocess
+    from harness import BUILD
+    d = Daemon(env, "--retry-base", "500", "--retry-max", "1000").start()
+    a = Agent(env, "alice", d.sip_port).start()
+    wait_until(lambda: d.terminals(AOR), 10, "registered")
+    size = 96 << 20
+    big = env.path("big.bin")
+    h = hashlib.sha1()
+    with open(big, "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for i in range(size >> 20):
+            block = chunk[i:] + chunk[:i]
+            h.update(block)
+            f.write(block)
+    out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"), "--server",
+                          d.base, "send", "--to", AOR, "--app", "mms.ua",
+                          "--file", big, "--method", "session"],
+                         capture_output=True, text=True, timeout=120)
+    check(out.returncode == 0, "sippush send: %s %s" % (out.stdout,
+                                                       out.stderr))
+    pid = out.stdout.split()[0]
+
+    def temp_files():
+        return [f for f in os.listdir(a.state) if f.startswith(".msrp-")]
+    wait_until(temp_files, 30, "the transfer to start", step=0.001)
+    a.proc.send_signal(signal.SIGSTOP)
+    try:
+        part = os.path.getsize(os.path.join(a.state, temp_files()[0]))
+        check(part < size, "the transfer was already complete")
+        d.kill9()
+    finally:
+        a.proc.send_signal(signal.SIGCONT)
+    d.start()
+    st = d.wait_final(pid, timeout=60)
+    check(st["state"] == "delivered", "status: %s" % st)
+    lg = a.log()
+    check("file not received" in lg and
+          lg.count("INVITE from sip:push@localhost: 1 of 1 files") == 2,
+          "a broken transfer, then a second session: %s" % lg[-1500:])
+    wait_until(lambda: len(data_files(a)) == 1, 10, "the file")
+    got = hashlib.sha1()
+    with open(os.path.join(a.inbox, data_files(a)[0]), "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            got.update(block)
+    check(got.digest() == h.digest(), "the file differs")
+    wait_until(lambda: not temp_files(), 10, "the partial file removed")
+    time.sleep(0.5)
+    check(len(data_files(a)) == 1, "exactly once: %s" % data_files(a))
+    check("session ends (transfer failed)" in a.log(),
+          "the broken session ended: %s" % a.log()[-1500:])
+    spool = d.db + ".spool"
+    check(os.listdir(spool) == [], "spool: %s" % os.listdir(spool))
+    print("killed with %d of %d bytes at the agent" % (part, size))
+
+    # a partial file an agent crash would leave goes at its next start
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait(10)
+    left = os.path.join(a.state, ".msrp-crash1")
+    with open(left, "wb") as f:
+        f.write(b"partial")
+    a.start()
+    wait_until(lambda: not os.path.exists(left), 10,
+               "the leftover removed at start")
+
+
 def make_cert(env, name):
     import subprocess
     key, crt, pem = (env.path(name + s) for s in (".key", ".crt", ".pem"))
@@ -352,5 +426,5 @@ def test_msrps_wrong_fingerprint(env):
 if __name__ == "__main__":
     run([test_session_5mib, test_session_488, test_cancel_before_answer,
          test_refresh_by_update, test_agent_ends_unrefreshed_session,
-         test_files_streamed_200mib, test_msrps,
+         test_files_streamed_200mib, test_kill9_mid_transfer, test_msrps,
          test_msrps_wrong_fingerprint])
