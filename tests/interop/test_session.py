@@ -314,6 +314,53 @@ def test_kill9_mid_transfer(env):
                "the leftover removed at start")
 
 
+def test_agent_killed_mid_transfer(env):
+    """The agent is SIGKILLed in the middle of an MSRP transfer and
+    started again (same state directory): sippushd sees the connection
+    reset, tries the session again once the terminal is back, and the
+    file reaches the handler once, byte for byte; the partial file of the
+    killed run is removed at the new start."""
+    import signal
+    import subprocess
+    from harness import BUILD
+    d = Daemon(env, "--retry-base", "500", "--retry-max", "1000").start()
+    a = Agent(env, "alice", d.sip_port).start()
+    wait_until(lambda: d.terminals(AOR), 10, "registered")
+    size = 64 << 20
+    big = env.path("big.bin")
+    h = hashlib.sha1()
+    with open(big, "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for i in range(size >> 20):
+            block = chunk[i:] + chunk[:i]
+            h.update(block)
+            f.write(block)
+    out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"), "--server",
+                          d.base, "send", "--to", AOR, "--app", "mms.ua",
+                          "--file", big, "--method", "session"],
+                         capture_output=True, text=True, timeout=120)
+    check(out.returncode == 0, "sippush send: %s" % out.stderr)
+    pid = out.stdout.split()[0]
+
+    def temp_files():
+        return [f for f in os.listdir(a.state) if f.startswith(".msrp-")]
+    wait_until(temp_files, 30, "the transfer to start", step=0.001)
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait(10)
+    check(temp_files(), "a partial file left by the kill")
+    a.start()
+    st = d.wait_final(pid, timeout=60)
+    check(st["state"] == "delivered", "status: %s" % st)
+    wait_until(lambda: len(data_files(a)) == 1, 10, "the file")
+    got = hashlib.sha1()
+    with open(os.path.join(a.inbox, data_files(a)[0]), "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            got.update(block)
+    check(got.digest() == h.digest(), "the file differs")
+    check(not temp_files(), "partial files: %s" % temp_files())
+    check(os.listdir(d.db + ".spool") == [], "spool not empty")
+
+
 def make_cert(env, name):
     import subprocess
     key, crt, pem = (env.path(name + s) for s in (".key", ".crt", ".pem"))
@@ -426,5 +473,6 @@ def test_msrps_wrong_fingerprint(env):
 if __name__ == "__main__":
     run([test_session_5mib, test_session_488, test_cancel_before_answer,
          test_refresh_by_update, test_agent_ends_unrefreshed_session,
-         test_files_streamed_200mib, test_kill9_mid_transfer, test_msrps,
+         test_files_streamed_200mib, test_kill9_mid_transfer,
+         test_agent_killed_mid_transfer, test_msrps,
          test_msrps_wrong_fingerprint])
