@@ -135,6 +135,12 @@ static void map_msrp(struct outcome *o, uint16_t scode, bool ttl_left)
 	case 400: case 423: case 501:
 		set(o, DS_UNDELIVERABLE, 2000);
 		return;
+
+	/* not in RFC 4975's list: the terminal could not take it now (a
+	 * full disk, too many transfers), as SIP 500/503 mean */
+	case 500: case 503:
+		retry_or(o, ttl_left, DS_UNDELIVERABLE, 4000);
+		return;
 	}
 
 	set(o, DS_UNDELIVERABLE, 4000);   /* 481, 506 and the unknown */

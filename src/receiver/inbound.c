@@ -63,8 +63,40 @@ const struct receiver_app *app_find(const struct receiver *r,
 }
 
 
+/*
+ * The answer follows the application: 200 once it took the push (then
+ * the push is remembered as seen), 503 when it is busy, 500 when it
+ * failed (a full disk, say), so that the sender tries again rather than
+ * count as delivered what never landed. stp: the server transaction of
+ * a push answered later, or NULL.
+ */
+static int answer(struct receiver *r, const struct sip_msg *msg,
+		  struct sip_strans **stp, const char *id, int hr)
+{
+	int err;
+
+	if (hr == EBUSY)
+		return sip_treplyf(stp, NULL, r->sip, msg, false, 503, "Busy",
+				   "Retry-After: 5\r\n"
+				   "Content-Length: 0\r\n\r\n");
+	if (hr)
+		return sip_treply(stp, r->sip, msg, 500, "Application failed");
+
+	err = seen_add(r->seen, id);
+	if (err)
+		plog(LOG_WARN, MOD, "%s: not remembered: %m", id, err);
+
+	/* RFC 3428: no Contact, no body */
+	return sip_treply(stp, r->sip, msg, 200, "OK");
+}
+
+
+/* An indirect push being fetched: its request waits for the answer */
 struct pending {
+	struct le le;            /**< in receiver.pending                */
 	struct receiver *r;
+	struct sip_strans *st;   /**< absorbs re-sent copies meanwhile   */
+	const struct sip_msg *msg;
 	char *app, *from, *ctype, *push_id;
 	const char *method;
 };
@@ -74,10 +106,25 @@ static void pending_destructor(void *arg)
 {
 	struct pending *pd = arg;
 
+	list_unlink(&pd->le);
+	mem_deref(pd->st);
+	mem_deref((void *)pd->msg);
 	mem_deref(pd->app);
 	mem_deref(pd->from);
 	mem_deref(pd->ctype);
 	mem_deref(pd->push_id);
+}
+
+
+static bool pending_has(const struct receiver *r, const char *id)
+{
+	for (struct le *le = r->pending.head; le; le = le->next) {
+		const struct pending *pd = le->data;
+
+		if (!str_cmp(pd->push_id, id))
+			return true;
+	}
+	return false;
 }
 
 
@@ -93,26 +140,29 @@ static void fetched_h(int err, const char *why, struct mbuf *mb, void *arg)
 
 	if (err)
 		plog(LOG_WARN, MOD, "%s: %s", pd->push_id, why);
-	(void)pd->r->ph(&p, pd->r->arg);
+	(void)answer(pd->r, pd->msg, &pd->st, pd->push_id,
+		     pd->r->ph(&p, pd->r->arg));
 	mem_deref(pd);
 }
 
 
 /* A failed indirection is the application's news, not a SIP error */
-static void fail_push(struct receiver *r, struct receiver_push *p,
-		      const char *why)
+static int fail_push(struct receiver *r, const struct sip_msg *msg,
+		     struct receiver_push *p, const char *why)
 {
 	p->body = NULL;
 	p->body_len = 0;
 	p->error = why;
 	plog(LOG_WARN, MOD, "%s: %s", p->push_id, why);
-	(void)r->ph(p, r->arg);
+	return answer(r, msg, NULL, p->push_id, r->ph(p, r->arg));
 }
 
 
 /*
- * RFC 4483: answer 200 at once, then fetch. The push is remembered as
- * seen before the answer, so a re-sent MESSAGE does not fetch twice.
+ * RFC 4483 content indirection: fetch, hand over, then answer (see
+ * answer()); a re-sent copy meanwhile is absorbed by the transaction
+ * (same branch) or answered 503 (a new one). --fetch-timeout bounds the
+ * wait: keep it below the sender's transaction timeout (32 s).
  */
 static int indirect(struct receiver *r, const struct sip_msg *msg,
 		    struct receiver_push *p)
@@ -128,37 +178,39 @@ static int indirect(struct receiver *r, const struct sip_msg *msg,
 	if (!ct || extbody_decode(&eb, &ct->val, &body))
 		return sip_reply(r->sip, msg, 400, "Bad message/external-body");
 
-	(void)seen_add(r->seen, p->push_id);
-	(void)sip_reply(r->sip, msg, 200, "OK");
+	if (pending_has(r, p->push_id))
+		return sip_replyf(r->sip, msg, 503, "Being fetched",
+				  "Retry-After: 5\r\n"
+				  "Content-Length: 0\r\n\r\n");
 
 	re_snprintf(inner, sizeof(inner), "%r", &eb.ctype);
 	p->ctype = inner[0] ? inner : "application/octet-stream";
-	if (eb.expiration && eb.expiration < (uint64_t)time(NULL)) {
-		fail_push(r, p, "content expired before it could be fetched");
-		return 0;
-	}
-	if (pl_strcpy(&eb.url, url, sizeof(url))) {
-		fail_push(r, p, "URL too long");
-		return 0;
-	}
+	if (eb.expiration && eb.expiration < (uint64_t)time(NULL))
+		return fail_push(r, msg, p, "content expired before it could "
+				 "be fetched");
+	if (pl_strcpy(&eb.url, url, sizeof(url)))
+		return fail_push(r, msg, p, "URL too long");
 
 	pd = mem_zalloc(sizeof(*pd), pending_destructor);
 	if (!pd || str_dup(&pd->app, p->app) || str_dup(&pd->from, p->from)
 	    || str_dup(&pd->ctype, p->ctype) ||
-	    str_dup(&pd->push_id, p->push_id)) {
+	    str_dup(&pd->push_id, p->push_id) ||
+	    sip_strans_alloc(&pd->st, r->sip, msg, NULL, NULL)) {
 		mem_deref(pd);
-		fail_push(r, p, "out of memory");
-		return 0;
+		return sip_reply(r->sip, msg, 503, "Out of memory");
 	}
 	pd->r = r;
 	pd->method = p->method;
+	pd->msg = mem_ref((void *)msg);
+	list_append(&r->pending, &pd->le, pd);
 
 	err = fetch_start(r->fetcher, url, eb.has_size ? (int64_t)eb.size :
 			  -1, eb.has_hash ? eb.sha1 : NULL, fetched_h, pd);
 	if (err) {
 		mem_deref(pd);
-		fail_push(r, p, err == EFBIG ? "announced size above the "
-			  "limit" : "URL not fetchable (http/https only)");
+		return fail_push(r, msg, p, err == EFBIG ? "announced size "
+				 "above the limit" : "URL not fetchable "
+				 "(http/https only)");
 	}
 	return 0;
 }
@@ -264,19 +316,7 @@ int inbound_push(struct receiver *r, const struct sip_msg *msg,
 	if (is_ext)
 		return indirect(r, msg, &p);
 
-	err = r->ph(&p, r->arg);
-	if (err == EBUSY)
-		return sip_replyf(r->sip, msg, 503, "Busy", "Retry-After: 5\r\n"
-				  "Content-Length: 0\r\n\r\n");
-	if (err)
-		return sip_reply(r->sip, msg, 500, "Application failed");
-
-	err = seen_add(r->seen, cid);
-	if (err)
-		plog(LOG_WARN, MOD, "%s: not remembered: %m", cid, err);
-
-	/* RFC 3428: no Contact, no body */
-	return sip_reply(r->sip, msg, 200, "OK");
+	return answer(r, msg, NULL, cid, r->ph(&p, r->arg));
 }
 
 

@@ -30,6 +30,7 @@ static void destructor(void *arg)
 	mem_deref(r->auth);
 	mem_deref(r->seen);
 	mem_deref(r->fetcher);
+	list_flush(&r->pending);   /* after the fetcher: no more callbacks */
 	mem_deref(r->aor);
 	mem_deref(r->registrar);
 	mem_deref(r->instance);

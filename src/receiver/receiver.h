@@ -55,6 +55,7 @@ struct receiver {
 	uint32_t auth_tries;
 	struct list subs;        /**< struct rsub                        */
 	struct list sessions;    /**< struct rsess (session mode)        */
+	struct list pending;     /**< indirect pushes being fetched      */
 	struct sipsess_sock *sess_sock;
 	struct msrp_listener *msrp;
 	struct tls *msrp_tls;    /**< msrps: our certificate, or NULL    */

@@ -12,6 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BUILD, Daemon, check, run, wait_until
+from test_agent import Agent
 
 LIMIT = 512 * 1024
 
@@ -74,5 +75,61 @@ def test_disk_full(env):
     d2.stop()
 
 
+def agent_disk_full(env, method):
+    """The terminal's disk is full (sippush-agent under prlimit --fsize):
+    the push (by content indirection, or by an MSRP session) cannot be
+    written, so the agent answers 500 (SIP or MSRP), not 200, and
+    sippushd keeps it pending and tries again; once there is room (the
+    limit lifted with prlimit --pid), the next attempt lands it, exactly
+    once."""
+    d = Daemon(env, "--retry-base", "500", "--retry-max", "1000").start()
+    a = Agent(env, "alice", d.sip_port, "--allow-private-fetch")
+    # a soft limit only: raising it again needs no privilege
+    a.args = ["prlimit", "--fsize=16384:unlimited"] + a.args
+    a.start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "registered")
+    body = "".join("%05d " % i for i in range(7000))   # 42 kB: indirect
+    pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                 content_type="text/plain", body=body, method=method)
+
+    def attempts():
+        dl = d.status(pid)["deliveries"]
+        return dl[0]["attempts"] if dl else 0
+    wait_until(lambda: attempts() >= 2, 15, "a second attempt")
+    st = d.status(pid)
+    dl = st["deliveries"][0]
+    check(st["state"] == "pending" and dl["method"] == method and
+          ("msrp 500" in dl["steps"] if method == "session" else
+           dl["sip_status"] == 500), "refused while the disk is full: %s"
+          % st)
+    check(a.files() == [], "nothing (partial) in the inbox: %s"
+          % a.files())
+    check(("file not received" if method == "session" else "cannot write")
+          in a.log(), a.log()[-1000:])
+
+    subprocess.run(["prlimit", "--pid", str(a.proc.pid),
+                    "--fsize=unlimited:unlimited"], check=True, timeout=10)
+    st = d.wait_final(pid, timeout=20)
+    check(st["state"] == "delivered", "after room was made: %s" % st)
+    wait_until(lambda: len(a.files()) == 2, 10, "the push and its .meta")
+    data = [f for f in a.files() if not f.endswith(".meta")]
+    with open(os.path.join(a.inbox, data[0])) as f:
+        check(f.read() == body, "the content")
+    time.sleep(1)
+    check(len(a.files()) == 2, "exactly once: %s" % a.files())
+    a.proc.terminate()   # de-registers while sippushd is up
+    a.proc.wait(10)
+
+
+def test_agent_disk_full_indirect(env):
+    agent_disk_full(env, "message")
+
+
+def test_agent_disk_full_session(env):
+    agent_disk_full(env, "session")
+
+
 if __name__ == "__main__":
-    run([test_disk_full])
+    run([test_disk_full, test_agent_disk_full_indirect,
+         test_agent_disk_full_session])
