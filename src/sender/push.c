@@ -251,6 +251,14 @@ static int dlv_new(struct delivery **dp, struct push *p,
 	re_snprintf(cid, sizeof(cid), "%s.%08x@sippush", p->id,
 		    hash_joaat_str(t->tkey));
 
+	/* A push accepted but not yet planned in the store when we crashed
+	 * is planned again with the same Call-ID and From tag: if its first
+	 * CSeq were the same too, a terminal that still has the first
+	 * MESSAGE's transaction (32 s) answers the new one 482 (RFC 3261
+	 * §8.2.2.2, merged request). Start from the clock in 10 ms steps:
+	 * a later plan starts higher (and stays below 2^31). */
+	d->cseq = (uint32_t)((sender_now_ms() / 10) % 100000000);
+
 	err  = str_dup(&d->tkey, t->tkey);
 	err |= str_dup(&d->terminal, t->pub_gruu ? t->pub_gruu :
 		       t->contact);

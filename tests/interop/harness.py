@@ -82,7 +82,12 @@ class Env:
         """Stop what is still running; then (scan) fail when a process
         reported a sanitizer error in its log (under ASan/UBSan a daemon
         stopped here reports leaks at exit, which no test would see)."""
-        for p in self.procs:
+        # terminals first, then the newest first: an agent de-registers
+        # while its registrar (sippushd, maybe restarted since) answers
+        def agent(p):
+            return os.path.basename(str(p.args[0])) == "sippush-agent"
+        for p in [p for p in reversed(self.procs) if agent(p)] + \
+                [p for p in reversed(self.procs) if not agent(p)]:
             if p.poll() is None:
                 p.terminate()
                 try:

@@ -80,7 +80,10 @@ def test_retry_same_call_id(env):
     dl = st["deliveries"][0]
     check(st["state"] == "delivered" and dl["attempts"] == 2 and
           dl["sip_status"] == 200, "after 480 then 200: %s" % st)
-    check(re.search(r"RETRY CSEQ= *2 MESSAGE", term.log()), term.log())
+    first = re.search(r"FIRST CSEQ= *(\d+) MESSAGE", term.log())
+    again = re.search(r"RETRY CSEQ= *(\d+) MESSAGE", term.log())
+    check(first and again and
+          int(again.group(1)) == int(first.group(1)) + 1, term.log())
 
 
 def test_refused_404(env):

@@ -96,10 +96,9 @@ def test_status_page_live(env):
         row = "document.getElementById('p-%s')"
         waiting = d.push(to="sip:bob@example.com", app="mms.ua",
                          content_type="text/plain", body="offline")
-        wait_until(lambda: page.eval(row % waiting + " !== null"), 10,
-                   "the new push's row")
-        check(page.eval(row % waiting + ".children[3].textContent") ==
-              "pending", "pending")
+        state = "(e => e ? e.children[3].textContent : '')(%s)" % row
+        wait_until(lambda: page.eval(state % waiting) == "pending", 10,
+                   "the new push's row, pending")
 
         a = Agent(env, "alice", d.sip_port).start()
         pid = d.push(to="sip:alice@example.com", app="mms.ua",
