@@ -2,7 +2,9 @@
 answers 200 to every MESSAGE, and readings of a process and of sippushd."""
 import os
 import re
+import subprocess
 import sys
+import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,3 +62,28 @@ def metrics(d):
         txt = r.read().decode()
     return {m.group(1): float(m.group(2)) for m in
             re.finditer(r"^(sippush_\w+) ([\d.]+)$", txt, re.M)}
+
+
+def pct(v, p):
+    """The p-th percentile of v (nan when empty)."""
+    if not v:
+        return float("nan")
+    v = sorted(v)
+    return v[min(len(v) - 1, int(p / 100.0 * len(v)))]
+
+
+def wrk_then_drain(d, lua, secs, conns):
+    """POST with wrk for secs on conns keep-alive connections (lua: the
+    request script), then wait (at most 120 s) until nothing is pending.
+    Returns (wrk command, wrk output, seconds posting, seconds in all)."""
+    t0 = time.time()
+    wrk = ["wrk", "-t", "1", "-c", str(conns), "-d", "%ds" % secs,
+           "--latency", "-s", lua, d.base]
+    out = subprocess.run(wrk, capture_output=True, text=True,
+                         timeout=secs + 60).stdout
+    t_post = time.time() - t0
+    end = time.time() + 120
+    while time.time() < end and metrics(d).get(
+            "sippush_pushes_pending", 1) > 0:
+        time.sleep(0.05)
+    return wrk, out, t_post, time.time() - t0

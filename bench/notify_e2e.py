@@ -14,11 +14,10 @@ delivery used (all must be notify), sippushd's CPU and peak RSS.
 usage: bench/notify_e2e.py [SECONDS] [SUBSCRIBERS] [CONNECTIONS]
 """
 import re
-import subprocess
 import sys
-import time
 
-from benchlib import harness, metrics, proc_cpu, proc_rss_kb
+from benchlib import (harness, metrics, pct, proc_cpu, proc_rss_kb,
+                      wrk_then_drain)
 
 Daemon, Env, wait_until = harness.Daemon, harness.Env, harness.wait_until
 
@@ -73,12 +72,6 @@ end
 """
 
 
-def pct(v, p):
-    if not v:
-        return float("nan")
-    v = sorted(v)
-    return v[min(len(v) - 1, int(p / 100.0 * len(v)))]
-
 
 def main():
     secs = int(sys.argv[1]) if len(sys.argv) > 1 else 30
@@ -102,17 +95,8 @@ def main():
 
         rss0 = proc_rss_kb(d.proc.pid)
         cpu0 = proc_cpu(d.proc.pid)
-        t0 = time.time()
-        wrk = ["wrk", "-t", "1", "-c", str(conns), "-d", "%ds" % secs,
-               "--latency", "-s", env.path("push.lua"), d.base]
-        out = subprocess.run(wrk, capture_output=True, text=True,
-                             timeout=secs + 60).stdout
-        t_post = time.time() - t0
-        end = time.time() + 120
-        while time.time() < end and metrics(d).get(
-                "sippush_pushes_pending", 1) > 0:
-            time.sleep(0.05)
-        t_all = time.time() - t0
+        wrk, out, t_post, t_all = wrk_then_drain(d, env.path("push.lua"),
+                                                 secs, conns)
         m = metrics(d)
         cpu = proc_cpu(d.proc.pid) - cpu0
         hwm = proc_rss_kb(d.proc.pid, "VmHWM")

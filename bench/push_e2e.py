@@ -12,12 +12,12 @@ usage: bench/push_e2e.py [SECONDS] [USERS] [CONNECTIONS] [UAS_PROCS]
                          ["sippushd options"] [OFFERED_RATE/s]
 """
 import re
-import subprocess
 import sys
 import threading
 import time
 
-from benchlib import harness, metrics, proc_cpu, proc_rss_kb, uas_scenario
+from benchlib import (harness, metrics, pct, proc_cpu, proc_rss_kb,
+                      uas_scenario, wrk_then_drain)
 
 Daemon, Env, free_port = harness.Daemon, harness.Env, harness.free_port
 register_udp = harness.register_udp
@@ -42,12 +42,6 @@ function delay()
 end
 """
 
-
-def pct(v, p):
-    if not v:
-        return float("nan")
-    v = sorted(v)
-    return v[min(len(v) - 1, int(p / 100.0 * len(v)))]
 
 
 def main():
@@ -93,18 +87,8 @@ def main():
         th = threading.Thread(target=sample)
         th.start()
 
-        t0 = time.time()
-        wrk = ["wrk", "-t", "1", "-c", str(conns), "-d", "%ds" % secs,
-               "--latency", "-s", env.path("push.lua"), d.base]
-        out = subprocess.run(wrk, capture_output=True, text=True,
-                             timeout=secs + 60).stdout
-        t_post = time.time() - t0
-        # the queue drains
-        end = time.time() + 120
-        while time.time() < end and metrics(d).get(
-                "sippush_pushes_pending", 1) > 0:
-            time.sleep(0.05)
-        t_all = time.time() - t0
+        wrk, out, t_post, t_all = wrk_then_drain(d, env.path("push.lua"),
+                                                 secs, conns)
         stop.set()
         th.join()
         m = metrics(d)

@@ -6,6 +6,7 @@ test's temporary directory.
 """
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -32,20 +33,31 @@ def check(cond, msg):
         raise Fail(msg)
 
 
+_given = set()
+
+
 def free_port():
-    """A port free on 127.0.0.1 for both UDP and TCP."""
-    for _ in range(50):
+    """A port free on 127.0.0.1 for both UDP and TCP. Taken from 20000-
+    32767, below the kernel's ephemeral range (32768-60999 here), so no
+    outgoing connection of a peer can take it between now and its use;
+    never the same one twice in a process; random, so that tests running
+    side by side (ctest -j) seldom try the same one."""
+    rnd = random.Random()
+    for _ in range(200):
+        port = rnd.randrange(20000, 32768)
+        if port in _given:
+            continue
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(("127.0.0.1", 0))
-        port = t.getsockname()[1]
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
+            t.bind(("127.0.0.1", port))
             u.bind(("127.0.0.1", port))
         except OSError:
-            t.close()
             continue
-        t.close()
-        u.close()
+        finally:
+            t.close()
+            u.close()
+        _given.add(port)
         return port
     raise Fail("no free port")
 

@@ -99,6 +99,14 @@ def answer_200(req):
             "\r\nContent-Length: 0\r\n\r\n").encode()
 
 
+def tcp_agent(env, user, port, *extra):
+    """A sippush-agent registering over TCP (so with a TCP flow)"""
+    a = Agent(env, user, port, *extra)
+    i = a.args.index("--registrar")
+    a.args[i + 1] += ";transport=tcp"
+    return a.start()
+
+
 def push_over_flow(env, d, tcp):
     user = "ob" + ("tcp" if tcp else "udp")
     aor = "sip:%s@example.com" % user
@@ -187,10 +195,7 @@ def test_without_outbound(env):
 
 def test_agent_tcp_flow(env):
     d = Daemon(env, "--flow-timer", "20").start()
-    a = Agent(env, "alice", d.sip_port)
-    i = a.args.index("--registrar")
-    a.args[i + 1] += ";transport=tcp"
-    a.start()
+    a = tcp_agent(env, "alice", d.sip_port)
     wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
                "registered")
     t = d.terminals("sip:alice@example.com")[0]
@@ -213,10 +218,7 @@ def test_agent_flow_lost(env):
     flow closed and registers on a new connection, which sends the
     waiting push at once, down the new flow."""
     d = Daemon(env, "--flow-timer", "20", "--retry-base", "60000").start()
-    a = Agent(env, "carol", d.sip_port, "--reg-retry", "1")
-    i = a.args.index("--registrar")
-    a.args[i + 1] += ";transport=tcp"
-    a.start()
+    a = tcp_agent(env, "carol", d.sip_port, "--reg-retry", "1")
     wait_until(lambda: d.terminals("sip:carol@example.com"), 10,
                "registered")
     old = d.terminals("sip:carol@example.com")[0]["path"]

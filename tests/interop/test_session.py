@@ -30,6 +30,41 @@ def read(a, name):
         return f.read()
 
 
+def big_file(env, mib, name="big.bin"):
+    """A file of mib MiB (1 MiB of random bytes, rotated per MiB) and its
+    SHA-1 digest."""
+    path = env.path(name)
+    h = hashlib.sha1()
+    with open(path, "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for i in range(mib):
+            block = chunk[i:] + chunk[:i]
+            h.update(block)
+            f.write(block)
+    return path, h.digest()
+
+
+def sha1_of(path):
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.digest()
+
+
+def send_file(d, path):
+    """sippush send --file ... --method session, without waiting: the id"""
+    import subprocess
+    from harness import BUILD
+    out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"), "--server",
+                          d.base, "send", "--to", AOR, "--app", "mms.ua",
+                          "--file", path, "--method", "session"],
+                         capture_output=True, text=True, timeout=120)
+    check(out.returncode == 0, "sippush send: %s %s" % (out.stdout,
+                                                       out.stderr))
+    return out.stdout.split()[0]
+
+
 def test_session_5mib(env):
     d = Daemon(env).start()
     mport = free_port()
@@ -187,14 +222,7 @@ def test_files_streamed_200mib(env):
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals(AOR), 10, "registered")
 
-    big = env.path("big.bin")
-    h = hashlib.sha1()
-    with open(big, "wb") as f:
-        chunk = os.urandom(1 << 20)
-        for i in range(200):
-            block = chunk[i:] + chunk[:i]
-            h.update(block)
-            f.write(block)
+    big, digest = big_file(env, 200)
     small = env.path("note.txt")
     with open(small, "w") as f:
         f.write("two files, two m-lines\n")
@@ -213,11 +241,8 @@ def test_files_streamed_200mib(env):
           "status: %s" % st)
     wait_until(lambda: len(data_files(a)) == 2, 10, "both files")
     files = sorted(data_files(a))
-    got = hashlib.sha1()
-    with open(os.path.join(a.inbox, files[0]), "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            got.update(block)
-    check(got.digest() == h.digest(), "the 200 MiB file differs")
+    check(sha1_of(os.path.join(a.inbox, files[0])) == digest,
+          "the 200 MiB file differs")
     check(read(a, files[1]) == b"two files, two m-lines\n", "the note")
     metas = [read(a, f + ".meta").decode() for f in files]
     check("filename: big.bin" in metas[0] and
@@ -249,27 +274,12 @@ def test_kill9_mid_transfer(env):
     once. A partial file left by a crash of the agent goes at its next
     start."""
     import signal
-    import subprocess
-    from harness import BUILD
     d = Daemon(env, "--retry-base", "500", "--retry-max", "1000").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals(AOR), 10, "registered")
     size = 96 << 20
-    big = env.path("big.bin")
-    h = hashlib.sha1()
-    with open(big, "wb") as f:
-        chunk = os.urandom(1 << 20)
-        for i in range(size >> 20):
-            block = chunk[i:] + chunk[:i]
-            h.update(block)
-            f.write(block)
-    out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"), "--server",
-                          d.base, "send", "--to", AOR, "--app", "mms.ua",
-                          "--file", big, "--method", "session"],
-                         capture_output=True, text=True, timeout=120)
-    check(out.returncode == 0, "sippush send: %s %s" % (out.stdout,
-                                                       out.stderr))
-    pid = out.stdout.split()[0]
+    big, digest = big_file(env, size >> 20)
+    pid = send_file(d, big)
 
     def temp_files():
         return [f for f in os.listdir(a.state) if f.startswith(".msrp-")]
@@ -289,11 +299,8 @@ def test_kill9_mid_transfer(env):
           lg.count("INVITE from sip:push@localhost: 1 of 1 files") == 2,
           "a broken transfer, then a second session: %s" % lg[-1500:])
     wait_until(lambda: len(data_files(a)) == 1, 10, "the file")
-    got = hashlib.sha1()
-    with open(os.path.join(a.inbox, data_files(a)[0]), "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            got.update(block)
-    check(got.digest() == h.digest(), "the file differs")
+    check(sha1_of(os.path.join(a.inbox, data_files(a)[0])) == digest,
+          "the file differs")
     wait_until(lambda: not temp_files(), 10, "the partial file removed")
     time.sleep(0.5)
     check(len(data_files(a)) == 1, "exactly once: %s" % data_files(a))
@@ -321,26 +328,11 @@ def test_agent_killed_mid_transfer(env):
     file reaches the handler once, byte for byte; the partial file of the
     killed run is removed at the new start."""
     import signal
-    import subprocess
-    from harness import BUILD
     d = Daemon(env, "--retry-base", "500", "--retry-max", "1000").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals(AOR), 10, "registered")
-    size = 64 << 20
-    big = env.path("big.bin")
-    h = hashlib.sha1()
-    with open(big, "wb") as f:
-        chunk = os.urandom(1 << 20)
-        for i in range(size >> 20):
-            block = chunk[i:] + chunk[:i]
-            h.update(block)
-            f.write(block)
-    out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"), "--server",
-                          d.base, "send", "--to", AOR, "--app", "mms.ua",
-                          "--file", big, "--method", "session"],
-                         capture_output=True, text=True, timeout=120)
-    check(out.returncode == 0, "sippush send: %s" % out.stderr)
-    pid = out.stdout.split()[0]
+    big, digest = big_file(env, 64)
+    pid = send_file(d, big)
 
     def temp_files():
         return [f for f in os.listdir(a.state) if f.startswith(".msrp-")]
@@ -352,11 +344,8 @@ def test_agent_killed_mid_transfer(env):
     st = d.wait_final(pid, timeout=60)
     check(st["state"] == "delivered", "status: %s" % st)
     wait_until(lambda: len(data_files(a)) == 1, 10, "the file")
-    got = hashlib.sha1()
-    with open(os.path.join(a.inbox, data_files(a)[0]), "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            got.update(block)
-    check(got.digest() == h.digest(), "the file differs")
+    check(sha1_of(os.path.join(a.inbox, data_files(a)[0])) == digest,
+          "the file differs")
     check(not temp_files(), "partial files: %s" % temp_files())
     check(os.listdir(d.db + ".spool") == [], "spool not empty")
 
