@@ -87,3 +87,17 @@ def wrk_then_drain(d, lua, secs, conns):
             "sippush_pushes_pending", 1) > 0:
         time.sleep(0.05)
     return wrk, out, t_post, time.time() - t0
+
+
+def print_delivery(lat, request, cpu, t_all, rss0, hwm, rss0_when,
+                   accepted, delivered):
+    """The lines both end-to-end benches print: latency from the store,
+    sippushd's CPU and memory, what was lost."""
+    print("  accept->delivered (202 .. 200 OK to the %s): "
+          "p50 %.0f ms, p99 %.0f ms, max %.0f ms" % (
+              request, pct(lat, 50), pct(lat, 99), max(lat) if lat else 0))
+    print("  sippushd CPU: %.1f s over %.1f s (%.0f%% of one core); "
+          "RSS %d kB %s, peak %d kB" % (cpu, t_all, 100 * cpu / t_all, rss0,
+                                         rss0_when, hwm))
+    print("  lost: %d (accepted but not delivered)" % (accepted -
+                                                        delivered))

@@ -16,8 +16,8 @@ usage: bench/notify_e2e.py [SECONDS] [SUBSCRIBERS] [CONNECTIONS]
 import re
 import sys
 
-from benchlib import (harness, metrics, pct, proc_cpu, proc_rss_kb,
-                      wrk_then_drain)
+from benchlib import (harness, metrics, print_delivery, proc_cpu,
+                      proc_rss_kb, wrk_then_drain)
 
 Daemon, Env, wait_until = harness.Daemon, harness.Env, harness.wait_until
 
@@ -127,14 +127,8 @@ def main():
         print("  delivered: %d pushes, %.0f/s (first POST to empty queue, "
               "%.1f s)" % (delivered, delivered / t_all, t_all))
         print("  final states: %s; delivery methods: %s" % (rows, methods))
-        print("  accept->delivered (202 .. 200 OK to the NOTIFY): "
-              "p50 %.0f ms, p99 %.0f ms, max %.0f ms" % (
-                  pct(lat, 50), pct(lat, 99), max(lat) if lat else 0))
-        print("  sippushd CPU: %.1f s over %.1f s (%.0f%% of one core); "
-              "RSS %d kB after subscribing, peak %d kB" % (
-                  cpu, t_all, 100 * cpu / t_all, rss0, hwm))
-        print("  lost: %d (accepted but not delivered)" % (
-            accepted - delivered))
+        print_delivery(lat, "NOTIFY", cpu, t_all, rss0, hwm,
+                       "after subscribing", accepted, delivered)
         print("  command: %s" % " ".join(sys.argv))
     finally:
         env.close()

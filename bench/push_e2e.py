@@ -16,8 +16,8 @@ import sys
 import threading
 import time
 
-from benchlib import (harness, metrics, pct, proc_cpu, proc_rss_kb,
-                      uas_scenario, wrk_then_drain)
+from benchlib import (harness, metrics, print_delivery, proc_cpu,
+                      proc_rss_kb, uas_scenario, wrk_then_drain)
 
 Daemon, Env, free_port = harness.Daemon, harness.Env, harness.free_port
 register_udp = harness.register_udp
@@ -122,19 +122,12 @@ def main():
         print("  delivered: %d pushes, %.0f/s (first POST to empty queue, "
               "%.1f s)" % (delivered, delivered / t_all, t_all))
         print("  final states in the store: %s" % dict(rows))
-        print("  accept->delivered (202 .. 200 OK to the MESSAGE): "
-              "p50 %.0f ms, p99 %.0f ms, max %.0f ms" % (
-                  pct(lat, 50), pct(lat, 99), max(lat) if lat else 0))
-        print("  sippushd CPU: %.1f s over %.1f s (%.0f%% of one core); "
-              "RSS %d kB at start, peak %d kB" % (cpu, t_all,
-                                                   100 * cpu / t_all, rss0,
-                                                   hwm))
+        print_delivery(lat, "MESSAGE", cpu, t_all, rss0, hwm, "at start",
+                       accepted, delivered)
         if peak_pending[0] >= 1000:   # else the ratio means nothing
             print("  peak pending %d pushes: %.2f kB RSS per in-flight "
                   "push" % (peak_pending[0], (hwm - rss0) /
                             peak_pending[0]))
-        print("  lost: %d (accepted but not delivered)" % (
-            accepted - delivered))
         print("  command: %s" % " ".join(sys.argv))
     finally:
         env.close()
