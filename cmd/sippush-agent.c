@@ -43,6 +43,7 @@ struct child {
 	pid_t pid;
 	uint64_t started;
 	char push_id[128];
+	bool deferred;            /**< its exit status is the SIP answer */
 };
 
 static struct {
@@ -320,6 +321,38 @@ static int to_dir(const struct handler *h, const struct receiver_push *p)
 }
 
 
+/* An open, unlinked temp file in the state dir holding the content,
+ * positioned at its start; -errno on failure */
+static int body_file(const uint8_t *p, size_t n)
+{
+	char path[600];
+	int fd, err = 0;
+
+	re_snprintf(path, sizeof(path), "%s/.exec-XXXXXX", g.state_dir);
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -errno;
+	(void)unlink(path);
+	while (n && !err) {
+		ssize_t w = write(fd, p, n);
+
+		if (w <= 0)
+			err = errno ? errno : EIO;
+		else {
+			p += w;
+			n -= (size_t)w;
+		}
+	}
+	if (!err && lseek(fd, 0, SEEK_SET))
+		err = errno;
+	if (err) {
+		(void)close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+
 static int to_exec(const struct handler *h, const struct receiver_push *p)
 {
 	int fds[2];
@@ -327,16 +360,20 @@ static int to_exec(const struct handler *h, const struct receiver_push *p)
 
 	if (g.nchildren >= g.exec_max || g.nchildren >= MAX_CHILD)
 		return EBUSY;
+	fds[1] = -1;
 	if (p->file) {
 		/* the file itself is stdin: opened here, it outlives its
 		 * name, which the receiver removes after this call */
 		fds[0] = open(p->file, O_RDONLY);
-		fds[1] = -1;
 		if (fds[0] < 0)
 			return errno;
 	}
-	else if (pipe(fds)) {
-		return errno;
+	else {
+		/* the content in an unlinked temp file, not a pipe: a
+		 * handler that does not read cannot stall the agent */
+		fds[0] = body_file(p->body, p->body_len);
+		if (fds[0] < 0)
+			return -fds[0];
 	}
 
 	pid = fork();
@@ -365,23 +402,16 @@ static int to_exec(const struct handler *h, const struct receiver_push *p)
 	}
 
 	(void)close(fds[0]);
-	/* the pipe is written whole; a handler that does not read its
-	 * stdin only loses its content (SIGPIPE is ignored) */
-	for (size_t off = 0; fds[1] >= 0 && off < p->body_len; ) {
-		ssize_t w = write(fds[1], p->body + off, p->body_len - off);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	if (fds[1] >= 0)
-		(void)close(fds[1]);
 
 	g.children[g.nchildren].pid = pid;
 	g.children[g.nchildren].started = tmr_jiffies();
 	str_ncpy(g.children[g.nchildren].push_id, p->push_id,
 		 sizeof(g.children[0].push_id));
+	/* a page- or subscription-mode push is answered when the handler
+	 * exits: 0 takes it, anything else makes the sender try again */
+	g.children[g.nchildren].deferred = p->deferrable;
 	++g.nchildren;
-	return 0;
+	return p->deferrable ? EINPROGRESS : 0;
 }
 
 
@@ -429,9 +459,14 @@ static void reap(void)
 		pid_t w = waitpid(c->pid, &status, WNOHANG);
 
 		if (w == c->pid) {
+			int code = WIFEXITED(status) ? WEXITSTATUS(status) :
+				128 + WTERMSIG(status);
+
 			plog(LOG_INFO, MOD, "handler for %s exited %d",
-			     c->push_id, WIFEXITED(status) ?
-			     WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			     c->push_id, code);
+			if (c->deferred)
+				receiver_push_done(g.r, c->push_id,
+						   code ? EIO : 0);
 			g.children[i] = g.children[--g.nchildren];
 			continue;
 		}

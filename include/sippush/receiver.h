@@ -93,9 +93,13 @@ struct receiver_push {
 				       rename it, else it is removed    */
 	const char *filename;     /**< the sender's name for it, or NULL */
 	const char *disposition;  /**< "render"/"attachment", or NULL   */
+	bool deferrable;          /**< the handler may return EINPROGRESS
+				       and tell later with
+				       receiver_push_done()             */
 };
 
-/** 0: taken; EBUSY: answer 503 (the sender retries); else 500 */
+/** 0: taken; EBUSY: answer 503 (the sender retries); EINPROGRESS (when
+ *  deferrable): the answer waits for receiver_push_done(); else 500 */
 typedef int  (receiver_push_h)(const struct receiver_push *p, void *arg);
 /** Registration state: err/scode of the last attempt, GRUU when known */
 typedef void (receiver_reg_h)(int err, uint16_t scode, const char *gruu,
@@ -105,6 +109,7 @@ int  receiver_alloc(struct receiver **rp, struct sip *sip,
 		    const struct receiver_conf *conf, receiver_push_h *ph,
 		    receiver_reg_h *rh, void *arg);
 int  receiver_register(struct receiver *r);
+void receiver_push_done(struct receiver *r, const char *push_id, int err);
 int  receiver_withdraw(struct receiver *r, bool withdraw);
 int  receiver_unregister(struct receiver *r);
 bool receiver_sip_request(struct receiver *r, const struct sip_msg *msg);

@@ -91,7 +91,8 @@ static int answer(struct receiver *r, const struct sip_msg *msg,
 }
 
 
-/* An indirect push being fetched: its request waits for the answer */
+/* A push whose answer waits: its content being fetched, or its handler
+ * still at work (it returned EINPROGRESS) */
 struct pending {
 	struct le le;            /**< in receiver.pending                */
 	struct receiver *r;
@@ -99,6 +100,7 @@ struct pending {
 	const struct sip_msg *msg;
 	char *app, *from, *ctype, *push_id;
 	const char *method;
+	bool handler;            /**< waiting for receiver_push_done()   */
 };
 
 
@@ -116,15 +118,52 @@ static void pending_destructor(void *arg)
 }
 
 
-static bool pending_has(const struct receiver *r, const char *id)
+static struct pending *pending_find(const struct receiver *r,
+				    const char *id)
 {
 	for (struct le *le = r->pending.head; le; le = le->next) {
-		const struct pending *pd = le->data;
+		struct pending *pd = le->data;
 
 		if (!str_cmp(pd->push_id, id))
-			return true;
+			return pd;
 	}
-	return false;
+	return NULL;
+}
+
+
+/* Keep the request until the answer is known (the transaction absorbs
+ * re-sent copies meanwhile) */
+static struct pending *pending_alloc(struct receiver *r,
+				    const struct sip_msg *msg,
+				    const struct receiver_push *p)
+{
+	struct pending *pd = mem_zalloc(sizeof(*pd), pending_destructor);
+
+	if (!pd || str_dup(&pd->app, p->app) || str_dup(&pd->from, p->from)
+	    || str_dup(&pd->ctype, p->ctype) ||
+	    str_dup(&pd->push_id, p->push_id) ||
+	    sip_strans_alloc(&pd->st, r->sip, msg, NULL, NULL))
+		return mem_deref(pd);
+	pd->r = r;
+	pd->method = p->method;
+	pd->msg = mem_ref((void *)msg);
+	list_append(&r->pending, &pd->le, pd);
+	return pd;
+}
+
+
+/**
+ * A handler that returned EINPROGRESS is done: answer the push (0: taken,
+ * EBUSY: 503, else 500). An unknown push_id is ignored.
+ */
+void receiver_push_done(struct receiver *r, const char *push_id, int err)
+{
+	struct pending *pd = r ? pending_find(r, push_id) : NULL;
+
+	if (!pd || !pd->handler)
+		return;
+	(void)answer(r, pd->msg, &pd->st, pd->push_id, err);
+	mem_deref(pd);
 }
 
 
@@ -135,13 +174,18 @@ static void fetched_h(int err, const char *why, struct mbuf *mb, void *arg)
 		.app = pd->app, .from = pd->from, .ctype = pd->ctype,
 		.method = pd->method, .push_id = pd->push_id,
 		.body = mb ? mb->buf : NULL, .body_len = mb ? mb->end : 0,
-		.error = err ? why : NULL,
+		.error = err ? why : NULL, .deferrable = true,
 	};
+	int hr;
 
 	if (err)
 		plog(LOG_WARN, MOD, "%s: %s", pd->push_id, why);
-	(void)answer(pd->r, pd->msg, &pd->st, pd->push_id,
-		     pd->r->ph(&p, pd->r->arg));
+	hr = pd->r->ph(&p, pd->r->arg);
+	if (hr == EINPROGRESS) {
+		pd->handler = true;   /* receiver_push_done() answers */
+		return;
+	}
+	(void)answer(pd->r, pd->msg, &pd->st, pd->push_id, hr);
 	mem_deref(pd);
 }
 
@@ -178,11 +222,6 @@ static int indirect(struct receiver *r, const struct sip_msg *msg,
 	if (!ct || extbody_decode(&eb, &ct->val, &body))
 		return sip_reply(r->sip, msg, 400, "Bad message/external-body");
 
-	if (pending_has(r, p->push_id))
-		return sip_replyf(r->sip, msg, 503, "Being fetched",
-				  "Retry-After: 5\r\n"
-				  "Content-Length: 0\r\n\r\n");
-
 	re_snprintf(inner, sizeof(inner), "%r", &eb.ctype);
 	p->ctype = inner[0] ? inner : "application/octet-stream";
 	if (eb.expiration && eb.expiration < (uint64_t)time(NULL))
@@ -191,18 +230,9 @@ static int indirect(struct receiver *r, const struct sip_msg *msg,
 	if (pl_strcpy(&eb.url, url, sizeof(url)))
 		return fail_push(r, msg, p, "URL too long");
 
-	pd = mem_zalloc(sizeof(*pd), pending_destructor);
-	if (!pd || str_dup(&pd->app, p->app) || str_dup(&pd->from, p->from)
-	    || str_dup(&pd->ctype, p->ctype) ||
-	    str_dup(&pd->push_id, p->push_id) ||
-	    sip_strans_alloc(&pd->st, r->sip, msg, NULL, NULL)) {
-		mem_deref(pd);
+	pd = pending_alloc(r, msg, p);
+	if (!pd)
 		return sip_reply(r->sip, msg, 503, "Out of memory");
-	}
-	pd->r = r;
-	pd->method = p->method;
-	pd->msg = mem_ref((void *)msg);
-	list_append(&r->pending, &pd->le, pd);
 
 	err = fetch_start(r->fetcher, url, eb.has_size ? (int64_t)eb.size :
 			  -1, eb.has_hash ? eb.sha1 : NULL, fetched_h, pd);
@@ -304,6 +334,11 @@ int inbound_push(struct receiver *r, const struct sip_msg *msg,
 		plog(LOG_INFO, MOD, "%s: already handed over", cid);
 		return sip_reply(r->sip, msg, 200, "OK");
 	}
+	/* a new copy (another transaction) of one still being taken */
+	if (pending_find(r, cid))
+		return sip_replyf(r->sip, msg, 503, "Being handled",
+				  "Retry-After: 5\r\n"
+				  "Content-Length: 0\r\n\r\n");
 
 	memset(&p, 0, sizeof(p));
 	p.app = app->id;
@@ -316,7 +351,17 @@ int inbound_push(struct receiver *r, const struct sip_msg *msg,
 	if (is_ext)
 		return indirect(r, msg, &p);
 
-	return answer(r, msg, NULL, cid, r->ph(&p, r->arg));
+	p.deferrable = true;
+	err = r->ph(&p, r->arg);
+	if (err == EINPROGRESS) {
+		struct pending *pd = pending_alloc(r, msg, &p);
+
+		if (!pd)   /* the handler runs on: the sender tries again */
+			return sip_reply(r->sip, msg, 503, "Out of memory");
+		pd->handler = true;
+		return 0;
+	}
+	return answer(r, msg, NULL, cid, err);
 }
 
 

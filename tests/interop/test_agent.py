@@ -3,6 +3,7 @@
 registrar and as a sender, and sippushd end to end."""
 import base64
 import os
+import socket
 import re
 import signal
 import stat
@@ -311,9 +312,14 @@ def test_agent_digest_and_exec_limits(env):
     st, doc, _ = d.http("PUT", "/v1/users/sip:zoe@example.com/credentials",
                         {"password": "s3cret"})
     check(st == 202, "credentials: %s %s" % (st, doc))
+    # the first run hangs (killed after --exec-timeout: not taken, 500),
+    # every later one takes its push (exit 0) and notes it
     slow = env.path("slow.sh")
     with open(slow, "w") as f:
-        f.write("#!/bin/sh\ncat > /dev/null\nsleep 30\n")
+        f.write("#!/bin/sh\nbody=$(cat)\n"
+                "if [ -e %s/hung ]; then echo \"$body\" >> %s/taken; "
+                "exit 0; fi\ntouch %s/hung\nsleep 30\n"
+                % (env.dir, env.dir, env.dir))
     os.chmod(slow, stat.S_IRWXU)
     a = Agent(env, "zoe", d.sip_port, "--auth-user", "zoe", "--auth-pass",
               "s3cret", "--app", "syncml.dm=exec:" + slow, "--exec-max", "1",
@@ -325,17 +331,40 @@ def test_agent_digest_and_exec_limits(env):
     wait_until(lambda: "REGISTER answered 403" in bad.log(), 10,
                "wrong password refused")
 
-    # one handler at a time: the second push gets 503 and is retried
+    # a push is answered only when its handler ends: killed, so 500, and
+    # the retry's handler takes it; one handler at a time (--exec-max 1)
     p1 = d.push(to="sip:zoe@example.com", app="syncml.dm",
                 content_type="text/plain", body="one")
-    p2 = d.push(to="sip:zoe@example.com", app="syncml.dm",
-                content_type="text/plain", body="two")
-    s1, s2 = d.wait_final(p1, 20), d.wait_final(p2, 20)
-    check(s1["state"] == "delivered" and s2["state"] == "delivered",
-          "both delivered: %s %s" % (s1, s2))
-    check(s2["deliveries"][0]["attempts"] >= 2, "503 then retry: %s" % s2)
-    wait_until(lambda: "timed out: killed" in a.log(), 10,
-               "the slow handler to be killed")
+    wait_until(lambda: os.path.exists(env.path("hung")), 10,
+               "the first handler")
+    # meanwhile another push (straight from a trusted peer) finds no
+    # free handler: 503 with Retry-After
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(5)
+    s.sendto(("MESSAGE sip:zoe@127.0.0.1:%d SIP/2.0\r\n"
+              "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-busy\r\n"
+              "From: <sip:push@example.com>;tag=b\r\n"
+              "To: <sip:zoe@example.com>\r\nCall-ID: busy-1@x\r\n"
+              "CSeq: 1 MESSAGE\r\n"
+              "P-Asserted-Identity: <sip:push@example.com>\r\n"
+              "Accept-Contact: *;+g.oma.pusheventapp=\"syncml.dm\";"
+              "require;explicit\r\nMax-Forwards: 70\r\n"
+              "Content-Type: text/plain\r\nContent-Length: 4\r\n\r\n"
+              "busy" % (a.port, s.getsockname()[1])).encode(),
+             ("127.0.0.1", a.port))
+    got = s.recv(65535).decode()
+    s.close()
+    check(got.startswith("SIP/2.0 503") and "Retry-After:" in got,
+          "a push while the handler is busy: %s" % got[:200])
+    s1 = d.wait_final(p1, 20)
+    check(s1["state"] == "delivered" and
+          s1["deliveries"][0]["attempts"] >= 2, "500, then a retry "
+          "taken: %s" % s1)
+    check("timed out: killed" in a.log(), "the hung handler killed")
+    with open(env.path("taken")) as f:
+        taken = f.read().split()
+    check(taken == ["one"], "taken once: %s" % taken)
 
 
 def test_example_program(env):
