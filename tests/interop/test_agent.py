@@ -367,6 +367,49 @@ def test_agent_digest_and_exec_limits(env):
     check(taken == ["one"], "taken once: %s" % taken)
 
 
+def test_exec_handler_not_reading(env):
+    """An exec handler that never reads its stdin, given 200 kB (more than
+    a pipe holds): the agent stays responsive (it answers an OPTIONS
+    meanwhile) and the push is taken when the handler exits 0."""
+    d = Daemon(env).start()
+    lazy = env.path("lazy.sh")
+    with open(lazy, "w") as f:
+        f.write("#!/bin/sh\nsleep 3\nexit 0\n")
+    os.chmod(lazy, stat.S_IRWXU)
+    a = Agent(env, "lee", d.sip_port, "--app", "syncml.dm=exec:" + lazy,
+              "--allow-private-fetch").start()
+    wait_until(lambda: d.terminals("sip:lee@example.com"), 10, "registered")
+    pid = d.push(to="sip:lee@example.com", app="syncml.dm",
+                 content_type="application/octet-stream",
+                 body_base64=base64.b64encode(os.urandom(200000)).decode(),
+                 method="message")
+    wait_until(lambda: "push %s" % "" in a.log() and
+               "syncml.dm (application/octet-stream, 200000 bytes)"
+               in a.log(), 10, "the handler started")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(2)
+    s.sendto(("OPTIONS sip:lee@127.0.0.1:%d SIP/2.0\r\n"
+              "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-opt\r\n"
+              "From: <sip:probe@example.com>;tag=o\r\n"
+              "To: <sip:lee@example.com>\r\nCall-ID: opt-1@x\r\n"
+              "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+              "Content-Length: 0\r\n\r\n" % (a.port, s.getsockname()[1]))
+             .encode(), ("127.0.0.1", a.port))
+    try:
+        got = s.recv(65535).decode()
+    except socket.timeout:
+        got = "no answer"
+    s.close()
+    check(got.startswith("SIP/2.0 200"), "OPTIONS while the handler "
+          "sleeps: %s" % got[:100])
+    check(d.status(pid)["state"] == "pending", "not answered before the "
+          "handler exits")
+    st = d.wait_final(pid, 15)
+    check(st["state"] == "delivered" and
+          st["deliveries"][0]["attempts"] == 1, "taken on exit: %s" % st)
+
+
 def test_example_program(env):
     # examples/receiver_min.c: the library embedded in ~100 lines
     d = Daemon(env).start()
@@ -505,5 +548,5 @@ def test_fetch_slow(env):
 if __name__ == "__main__":
     run([test_fetch_slow, test_agent_and_sippushd, test_agent_registrar_checks,
          test_agent_inbound_checks, test_agent_fetch, test_example_program,
-         test_agent_digest_and_exec_limits,
+         test_agent_digest_and_exec_limits, test_exec_handler_not_reading,
          test_fetch_allow_and_redirects])
