@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 #include <re.h>
 #include <sippush/pagemsg.h>
+#include <sippush/param.h>
 #include <sippush/featuretag.h>
 #include <sippush/extbody.h>
 #include "sender.h"
@@ -417,8 +418,26 @@ static bool relay_delivers(const struct push *p)
 }
 
 
+/* Retry-After of a response, in ms (RFC 3261 §20.33: seconds, then an
+ * optional comment and parameters), 0 when absent; at most a day */
+static uint64_t retry_after_ms(const struct sip_msg *msg)
+{
+	const struct sip_hdr *h = msg ? sip_msg_hdr(msg, SIP_HDR_RETRY_AFTER)
+		: NULL;
+	struct pl n;
+	uint32_t v;
+
+	if (!h || re_regex(h->val.p, h->val.l, "[0-9]+", &n) ||
+	    n.p != h->val.p || pl_u32_strict(&n, &v))
+		return 0;
+	return (uint64_t)(v < 86400 ? v : 86400) * 1000;
+}
+
+
+/* ra_ms: the peer's Retry-After; a retry never goes before it */
 static void apply(struct target *t, struct delivery *d,
-		  enum outcome_event ev, uint16_t scode, const char *why)
+		  enum outcome_event ev, uint16_t scode, const char *why,
+		  uint64_t ra_ms)
 {
 	struct sender *s = t->s;
 	const struct outcome_policy pol = {
@@ -426,6 +445,9 @@ static void apply(struct target *t, struct delivery *d,
 	uint64_t backoff = outcome_backoff(d->attempts, s->conf.retry_base_ms,
 					   s->conf.retry_max_ms);
 	struct outcome o;
+
+	if (ra_ms > backoff)
+		backoff = ra_ms;
 
 	outcome_map(&o, ev, scode, ttl_left(d->p, backoff), &pol);
 	d->scode = scode;
@@ -500,12 +522,13 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 
 	if (err) {
 		re_snprintf(why, sizeof(why), "%m", err);
-		apply(t, d, OE_TIMEOUT, 0, why);
+		apply(t, d, OE_TIMEOUT, 0, why, 0);
 		return;
 	}
 
 	re_snprintf(why, sizeof(why), "%u %r", msg->scode, &msg->reason);
-	apply(t, d, OE_SIP, msg->scode, msg->scode < 300 ? NULL : why);
+	apply(t, d, OE_SIP, msg->scode, msg->scode < 300 ? NULL : why,
+	      retry_after_ms(msg));
 }
 
 
@@ -521,7 +544,7 @@ void deliver_outcome(struct target *t, struct delivery *d,
 		deliver_kick(t);
 		return;
 	}
-	apply(t, d, ev, scode, ev == OE_SIP && scode < 300 ? NULL : why);
+	apply(t, d, ev, scode, ev == OE_SIP && scode < 300 ? NULL : why, 0);
 }
 
 
@@ -594,7 +617,7 @@ void deliver_kick(struct target *t)
 
 			re_snprintf(why, sizeof(why), "cannot send: %m", err);
 			t->busy = NULL;
-			apply(t, d, OE_TIMEOUT, 0, why);
+			apply(t, d, OE_TIMEOUT, 0, why, 0);
 			return;
 		}
 		++s->stats.sent;

@@ -71,7 +71,8 @@ def test_register_and_push(env):
 def test_retry_same_call_id(env):
     d = Daemon(env, "--retry-base", "200").start()
     tport = free_port()
-    term = Sipp(env, scenario(env, "uas_retry.xml", code=480), tport)
+    term = Sipp(env, scenario(env, "uas_retry.xml", code=480,
+                                 extra=""), tport)
     register(env, d, "bob", tport, INST1)
     pid = d.push(to="sip:bob@example.com", app="mms.ua",
                  content_type="text/plain", body="again")
@@ -84,6 +85,31 @@ def test_retry_same_call_id(env):
     again = re.search(r"RETRY CSEQ= *(\d+) MESSAGE", term.log())
     check(first and again and
           int(again.group(1)) == int(first.group(1)) + 1, term.log())
+
+
+def test_retry_after(env):
+    """A terminal answering 503 with Retry-After: 3 is not tried again
+    before 3 s, whatever the backoff says (--retry-base 200): the attempt
+    event carries the delay chosen."""
+    d = Daemon(env, "--retry-base", "200").start()
+    tport = free_port()
+    term = Sipp(env, scenario(env, "uas_retry.xml", code=503,
+                              extra="\nRetry-After: 3 (maintenance)"),
+                tport)
+    register(env, d, "rita", tport, INST1)
+    st, doc, _ = d.http("GET", "/v1/events?wait=0")
+    after = doc["next"]
+    pid = d.push(to="sip:rita@example.com", app="mms.ua",
+                 content_type="text/plain", body="later")
+    term.ok()
+    st = d.wait_final(pid)
+    check(st["state"] == "delivered" and
+          st["deliveries"][0]["attempts"] == 2, "503 then 200: %s" % st)
+    st, doc, _ = d.http("GET", "/v1/events?after=%d" % after)
+    first = [e for e in doc["events"] if e["type"] == "attempt" and
+             e.get("push") == pid][0]
+    check(first["sip_status"] == 503 and first["retry_ms"] == 3000,
+          "the retry waits for Retry-After: %s" % first)
 
 
 def test_refused_404(env):
@@ -302,7 +328,8 @@ def test_outbound_gruu(env):
 
 
 if __name__ == "__main__":
-    run([test_register_and_push, test_retry_same_call_id, test_refused_404,
+    run([test_register_and_push, test_retry_same_call_id, test_retry_after,
+         test_refused_404,
          test_two_terminals, test_offline_then_register,
          test_content_indirection, test_expiry_and_deregister,
          test_topic_and_cancel, test_batch, test_tcp_terminal,

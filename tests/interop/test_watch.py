@@ -44,7 +44,8 @@ def test_events_follow_the_wire(env):
     d = Daemon(env, "--api-token", "tok", "--retry-base", "200").start()
     w = watcher(env, d, "--json", "--after", "0", "--for", "60")
     tport = free_port()
-    term = Sipp(env, scenario(env, "uas_retry.xml", code=480), tport)
+    term = Sipp(env, scenario(env, "uas_retry.xml", code=480,
+                                 extra=""), tport)
     register(env, d, "bob", tport, INST)
     pid = d.push(to="sip:bob@example.com", app="mms.ua",
                  content_type="text/plain", body="again")
