@@ -56,12 +56,13 @@ static int chunk_h(void *ctx, uint64_t off, const uint8_t *p, size_t n,
 }
 
 
-static void done_h(void *ctx, int err, void *arg)
+static int done_h(void *ctx, int err, void *arg)
 {
 	(void)ctx;
 	(void)arg;
 	if (err)
 		++failures;
+	return 0;
 }
 
 

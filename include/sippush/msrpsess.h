@@ -27,8 +27,10 @@ typedef int  (msrp_begin_h)(void **ctxp, const struct msrp_hdrs *h,
 /** Body bytes of it at offset (0-based) */
 typedef int  (msrp_chunk_h)(void *ctx, uint64_t off, const uint8_t *p,
 			    size_t n, void *arg);
-/** It is complete (err 0) or failed/aborted; ctx is the app's to free */
-typedef void (msrp_done_h)(void *ctx, int err, void *arg);
+/** It is complete (err 0) or failed/aborted; ctx is the app's to free.
+ *  When complete, return 0 once the application has it, or an MSRP
+ *  status (500: it could not take it) for a failure REPORT */
+typedef int  (msrp_done_h)(void *ctx, int err, void *arg);
 /** The session's connection failed or closed */
 typedef void (msrp_close_h)(int err, void *arg);
 /** An outgoing message's fate: err 0 when its REPORT/200 said so */

@@ -271,12 +271,12 @@ static int respond(struct msrp_sess *s, struct conn *cn,
 
 
 static int send_report(struct msrp_sess *s, const struct msrp_hdrs *h,
-		       const char *msgid, uint64_t total)
+		       const char *msgid, uint64_t total, uint16_t scode)
 {
 	const struct msrp_range r = {.start = 1, .end = total,
 				     .total = total};
 	struct re_printf pf = {mb_print, NULL};
-	char tid[20], to[512];
+	char tid[20], to[512], status[40];
 	struct msrp_req_spec rs;
 	struct mbuf *mb;
 	int err;
@@ -286,8 +286,11 @@ static int send_report(struct msrp_sess *s, const struct msrp_hdrs *h,
 	rs = (struct msrp_req_spec){
 		.method = "REPORT", .tid = tid, .to_path = to,
 		.from_path = s->path, .message_id = msgid, .range = &r,
-		.status = "000 200 OK",
+		.status = status,
 	};
+
+	re_snprintf(status, sizeof(status), "000 %u %s", scode,
+		    scode == 200 ? "OK" : "Not Taken");
 
 	mb = mbuf_alloc(512);
 	if (!mb)
@@ -348,15 +351,15 @@ static int in_begin(struct msrp_sess *s, const struct msrp_hdrs *h,
 }
 
 
-static void in_end(struct msrp_sess *s, struct inmsg *m, int err)
+/* The application's verdict: 0, or an MSRP status for a failure REPORT */
+static int in_end(struct msrp_sess *s, struct inmsg *m, int err)
 {
 	msrp_done_h *h = s->c.doneh;
 	void *ctx = m->ctx;
 
 	m->ctx = NULL;
 	mem_deref(m);
-	if (h && ctx)
-		h(ctx, err, s->c.arg);
+	return h && ctx ? h(ctx, err, s->c.arg) : 0;
 }
 
 
@@ -574,17 +577,20 @@ static int end_h(const struct msrp_hdrs *h, char flag, uint64_t len,
 		m->ra.total = s->cur_off;   /* the total was "*" */
 
 	if (msrp_reasm_complete(&m->ra)) {
+		const uint64_t total = m->ra.total;
 		struct msrp_answer a;
 		char msgid[128];
+		int refused;
 
-		const uint64_t total = m->ra.total;
-
-		msrp_answer_rules(&a, h, 200);
 		str_ncpy(msgid, m->msgid, sizeof(msgid));
-		/* the application has it before the sender hears so */
-		in_end(s, m, 0);
-		if (a.report && s->conn)
-			(void)send_report(s, h, msgid, total);
+		/* the application has it before the sender hears so; if it
+		 * could not take it, a failure REPORT says so (RFC 4975
+		 * §7.1.2: unless Failure-Report is "no") */
+		refused = in_end(s, m, 0);
+		st = refused ? (uint16_t)refused : 200;
+		msrp_answer_rules(&a, h, st);
+		if ((refused ? a.response : a.report) && s->conn)
+			(void)send_report(s, h, msgid, total, st);
 	}
 	return 0;
 }

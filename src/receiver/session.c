@@ -137,7 +137,7 @@ static int begin_h(void **ctxp, const struct msrp_hdrs *h, uint64_t total,
 	f->fd = mkstemp(f->path);
 	if (f->fd < 0) {
 		f->path[0] = '\0';
-		return 500;
+		return 0;
 	}
 	if (pl_isset(&h->ctype))
 		(void)pl_strcpy(&h->ctype, f->type, sizeof(f->type));
@@ -180,7 +180,7 @@ static bool all_done(const struct rsess *rs)
 }
 
 
-static void done_h(void *ctx, int err, void *arg)
+static int done_h(void *ctx, int err, void *arg)
 {
 	struct rfile *f = ctx;
 	struct receiver *r = f->rs->r;
@@ -202,7 +202,7 @@ static void done_h(void *ctx, int err, void *arg)
 		 * from inside the MSRP session's callback */
 		if (all_done(f->rs))
 			tmr_start(&f->rs->tmr, 0, transfer_failed, f->rs);
-		return;
+		return 0;
 	}
 	if (fsync(f->fd))
 		plog(LOG_WARN, MOD, "%s: fsync: %m", f->ftid, errno);
@@ -211,7 +211,7 @@ static void done_h(void *ctx, int err, void *arg)
 
 	if (seen_has(r->seen, f->ftid)) {
 		plog(LOG_INFO, MOD, "%s: already handed over", f->ftid);
-		return;
+		return 0;
 	}
 
 	memset(&p, 0, sizeof(p));
@@ -225,12 +225,14 @@ static void done_h(void *ctx, int err, void *arg)
 	p.disposition = f->disp[0] ? f->disp : NULL;
 	err = r->ph(&p, r->arg);
 	if (err) {
+		/* a failure REPORT: the sender tries again */
 		plog(LOG_WARN, MOD, "%s: the application refused it (%m)",
 		     f->ftid, err);
-		return;
+		return 500;
 	}
 	if (seen_add(r->seen, f->ftid))
 		plog(LOG_WARN, MOD, "%s: not remembered", f->ftid);
+	return 0;
 }
 
 

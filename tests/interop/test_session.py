@@ -350,6 +350,37 @@ def test_agent_killed_mid_transfer(env):
     check(os.listdir(d.db + ".spool") == [], "spool not empty")
 
 
+def test_handler_cannot_take_file(env):
+    """The dir: handler cannot take a received file (its directory is
+    gone: a file stands in its place): the agent sends a failure REPORT
+    (000 500) instead of a success one, sippushd keeps the push pending
+    and tries again; once the directory is back the file lands, once."""
+    d = Daemon(env, "--retry-base", "500", "--retry-max", "1000").start()
+    a = Agent(env, "alice", d.sip_port).start()
+    wait_until(lambda: d.terminals(AOR), 10, "registered")
+    os.rmdir(a.inbox)
+    with open(a.inbox, "w") as f:
+        f.write("not a directory")
+    body = b"file body " * 400
+    pid = d.push(to=AOR, app="mms.ua", content_type="text/plain",
+                 body_base64=base64.b64encode(body).decode(),
+                 method="session")
+
+    def steps():
+        dl = d.status(pid)["deliveries"]
+        return dl[0]["steps"] if dl else ""
+    wait_until(lambda: "msrp 500" in steps(), 15, "a failure REPORT")
+    check(d.status(pid)["state"] == "pending", "still pending")
+    check("the application refused it" in a.log(), a.log()[-1000:])
+    os.unlink(a.inbox)
+    os.mkdir(a.inbox)
+    st = d.wait_final(pid, 20)
+    check(st["state"] == "delivered", "delivered once there is room: %s"
+          % st)
+    wait_until(lambda: len(data_files(a)) == 1, 10, "the file")
+    check(read(a, data_files(a)[0]) == body, "the content")
+
+
 def make_cert(env, name):
     import subprocess
     key, crt, pem = (env.path(name + s) for s in (".key", ".crt", ".pem"))
@@ -463,5 +494,6 @@ if __name__ == "__main__":
     run([test_session_5mib, test_session_488, test_cancel_before_answer,
          test_refresh_by_update, test_agent_ends_unrefreshed_session,
          test_files_streamed_200mib, test_kill9_mid_transfer,
-         test_agent_killed_mid_transfer, test_msrps,
+         test_agent_killed_mid_transfer, test_handler_cannot_take_file,
+         test_msrps,
          test_msrps_wrong_fingerprint])

@@ -61,7 +61,7 @@ static int chunk_h(void *ctx, uint64_t off, const uint8_t *p, size_t n,
 }
 
 
-static void done_h(void *ctx, int err, void *arg)
+static int done_h(void *ctx, int err, void *arg)
 {
 	struct rx *rx = ctx;
 	(void)arg;
@@ -70,6 +70,7 @@ static void done_h(void *ctx, int err, void *arg)
 	rx->done_err = err;
 	if (--pending == 0)
 		re_cancel();
+	return 0;
 }
 
 
