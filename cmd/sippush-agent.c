@@ -219,6 +219,23 @@ static void safe_name(char *out, size_t sz, const char *id)
 
 /* A file written under a temporary name: synced, closed, then renamed
  * into place (or removed when err) */
+/* All n bytes, or errno (EIO for a write that made no progress) */
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w <= 0)
+			return errno ? errno : EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+
 static int tmp_commit(int fd, const char *tmp, const char *dst, int err)
 {
 	if (!err && fsync(fd))
@@ -243,8 +260,7 @@ static int write_file(const char *dir, const char *name, const void *p,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
 		return errno;
-	if (n && write(fd, p, n) != (ssize_t)n)
-		err = errno ? errno : EIO;
+	err = write_all(fd, p, n);
 	return tmp_commit(fd, tmp, dst, err);
 }
 
@@ -326,23 +342,14 @@ static int to_dir(const struct handler *h, const struct receiver_push *p)
 static int body_file(const uint8_t *p, size_t n)
 {
 	char path[600];
-	int fd, err = 0;
+	int fd, err;
 
 	re_snprintf(path, sizeof(path), "%s/.exec-XXXXXX", g.state_dir);
 	fd = mkstemp(path);
 	if (fd < 0)
 		return -errno;
 	(void)unlink(path);
-	while (n && !err) {
-		ssize_t w = write(fd, p, n);
-
-		if (w <= 0)
-			err = errno ? errno : EIO;
-		else {
-			p += w;
-			n -= (size_t)w;
-		}
-	}
+	err = write_all(fd, p, n);
 	if (!err && lseek(fd, 0, SEEK_SET))
 		err = errno;
 	if (err) {
