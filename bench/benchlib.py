@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 import time
+import types
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,29 +76,42 @@ def pct(v, p):
 def wrk_then_drain(d, lua, secs, conns):
     """POST with wrk for secs on conns keep-alive connections (lua: the
     request script), then wait (at most 120 s) until nothing is pending.
-    Returns (wrk command, wrk output, seconds posting, seconds in all)."""
+    Returns what the benches print: .wrk (the command), .out, .non2xx and
+    .errors (from wrk's output), .t_post and .t_all (seconds posting, in
+    all), sippushd's .cpu (seconds), .rss0 and .hwm (kB, before and
+    peak), .m (its /metrics after)."""
+    r = types.SimpleNamespace(rss0=proc_rss_kb(d.proc.pid))
+    cpu0 = proc_cpu(d.proc.pid)
     t0 = time.time()
-    wrk = ["wrk", "-t", "1", "-c", str(conns), "-d", "%ds" % secs,
-           "--latency", "-s", lua, d.base]
-    out = subprocess.run(wrk, capture_output=True, text=True,
-                         timeout=secs + 60).stdout
-    t_post = time.time() - t0
+    r.wrk = ["wrk", "-t", "1", "-c", str(conns), "-d", "%ds" % secs,
+             "--latency", "-s", lua, d.base]
+    r.out = subprocess.run(r.wrk, capture_output=True, text=True,
+                           timeout=secs + 60).stdout
+    r.t_post = time.time() - t0
     end = time.time() + 120
     while time.time() < end and metrics(d).get(
             "sippush_pushes_pending", 1) > 0:
         time.sleep(0.05)
-    return wrk, out, t_post, time.time() - t0
+    r.t_all = time.time() - t0
+    r.m = metrics(d)
+    r.cpu = proc_cpu(d.proc.pid) - cpu0
+    r.hwm = proc_rss_kb(d.proc.pid, "VmHWM")
+    n = re.search(r"Non-2xx or 3xx responses: (\d+)", r.out)
+    e = re.search(r"Socket errors: (.*)", r.out)
+    r.non2xx = n.group(1) if n else "0"
+    r.errors = e.group(1) if e else "none"
+    return r
 
 
-def print_delivery(lat, request, cpu, t_all, rss0, hwm, rss0_when,
-                   accepted, delivered):
+def print_delivery(lat, request, r, rss0_when, accepted, delivered):
     """The lines both end-to-end benches print: latency from the store,
-    sippushd's CPU and memory, what was lost."""
+    sippushd's CPU and memory (r: from wrk_then_drain), what was lost."""
     print("  accept->delivered (202 .. 200 OK to the %s): "
           "p50 %.0f ms, p99 %.0f ms, max %.0f ms" % (
               request, pct(lat, 50), pct(lat, 99), max(lat) if lat else 0))
     print("  sippushd CPU: %.1f s over %.1f s (%.0f%% of one core); "
-          "RSS %d kB %s, peak %d kB" % (cpu, t_all, 100 * cpu / t_all, rss0,
-                                         rss0_when, hwm))
+          "RSS %d kB %s, peak %d kB" % (r.cpu, r.t_all,
+                                         100 * r.cpu / r.t_all, r.rss0,
+                                         rss0_when, r.hwm))
     print("  lost: %d (accepted but not delivered)" % (accepted -
                                                         delivered))

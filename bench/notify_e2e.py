@@ -13,11 +13,9 @@ delivery used (all must be notify), sippushd's CPU and peak RSS.
 
 usage: bench/notify_e2e.py [SECONDS] [SUBSCRIBERS] [CONNECTIONS]
 """
-import re
 import sys
 
-from benchlib import (harness, metrics, print_delivery, proc_cpu,
-                      proc_rss_kb, wrk_then_drain)
+from benchlib import harness, metrics, print_delivery, wrk_then_drain
 
 Daemon, Env, wait_until = harness.Daemon, harness.Env, harness.wait_until
 
@@ -93,18 +91,10 @@ def main():
         wait_until(lambda: metrics(d).get("sippush_subscriptions", 0) ==
                    subs, 60, "%d subscriptions" % subs)
 
-        rss0 = proc_rss_kb(d.proc.pid)
-        cpu0 = proc_cpu(d.proc.pid)
-        wrk, out, t_post, t_all = wrk_then_drain(d, env.path("push.lua"),
-                                                 secs, conns)
-        m = metrics(d)
-        cpu = proc_cpu(d.proc.pid) - cpu0
-        hwm = proc_rss_kb(d.proc.pid, "VmHWM")
+        r = wrk_then_drain(d, env.path("push.lua"), secs, conns)
         d.stop()
 
-        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        errs = re.search(r"Socket errors: (.*)", out)
-        accepted = m.get("sippush_pushes_accepted_total", 0)
+        accepted = r.m.get("sippush_pushes_accepted_total", 0)
         rows = dict(d.db_rows("SELECT state, COUNT(*) FROM pushes "
                               "GROUP BY state"))
         methods = dict(d.db_rows("SELECT method, COUNT(*) FROM deliveries "
@@ -118,17 +108,15 @@ def main():
               "wrk, %d connections, keep-alive) to %d subscribers (one "
               "SIPp process, a dialog each), store SQLite WAL "
               "synchronous=FULL" % (secs, conns, subs))
-        print("  wrk: %s" % " ".join(wrk))
-        print("  non-2xx %s, socket errors: %s" % (
-            non2xx.group(1) if non2xx else 0,
-            errs.group(1) if errs else "none"))
+        print("  wrk: %s" % " ".join(r.wrk))
+        print("  non-2xx %s, socket errors: %s" % (r.non2xx, r.errors))
         print("  accepted:  %d pushes, %.0f/s" % (accepted,
-                                                 accepted / t_post))
+                                                 accepted / r.t_post))
         print("  delivered: %d pushes, %.0f/s (first POST to empty queue, "
-              "%.1f s)" % (delivered, delivered / t_all, t_all))
+              "%.1f s)" % (delivered, delivered / r.t_all, r.t_all))
         print("  final states: %s; delivery methods: %s" % (rows, methods))
-        print_delivery(lat, "NOTIFY", cpu, t_all, rss0, hwm,
-                       "after subscribing", accepted, delivered)
+        print_delivery(lat, "NOTIFY", r, "after subscribing", accepted,
+                       delivered)
         print("  command: %s" % " ".join(sys.argv))
     finally:
         env.close()

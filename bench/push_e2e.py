@@ -16,8 +16,8 @@ import sys
 import threading
 import time
 
-from benchlib import (harness, metrics, print_delivery, proc_cpu,
-                      proc_rss_kb, uas_scenario, wrk_then_drain)
+from benchlib import (harness, metrics, print_delivery, uas_scenario,
+                      wrk_then_drain)
 
 Daemon, Env, free_port = harness.Daemon, harness.Env, harness.free_port
 register_udp = harness.register_udp
@@ -71,8 +71,6 @@ def main():
             if rate:
                 f.write(LUA_RATE % max(1, conns * 1000 // rate))
 
-        rss0 = proc_rss_kb(d.proc.pid)
-        cpu0 = proc_cpu(d.proc.pid)
         peak_pending = [0]
         stop = threading.Event()
 
@@ -87,19 +85,13 @@ def main():
         th = threading.Thread(target=sample)
         th.start()
 
-        wrk, out, t_post, t_all = wrk_then_drain(d, env.path("push.lua"),
-                                                 secs, conns)
+        r = wrk_then_drain(d, env.path("push.lua"), secs, conns)
         stop.set()
         th.join()
-        m = metrics(d)
-        cpu = proc_cpu(d.proc.pid) - cpu0
-        hwm = proc_rss_kb(d.proc.pid, "VmHWM")
         d.stop()
 
-        reqs = re.search(r"(\d+) requests in", out)
-        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        errs = re.search(r"Socket errors: (.*)", out)
-        accepted = m.get("sippush_pushes_accepted_total", 0)
+        reqs = re.search(r"(\d+) requests in", r.out)
+        accepted = r.m.get("sippush_pushes_accepted_total", 0)
         rows = d.db_rows("SELECT state, COUNT(*) FROM pushes GROUP BY state")
         lat = [r[0] for r in d.db_rows(
             "SELECT final_ms - created_ms FROM pushes WHERE state="
@@ -112,21 +104,18 @@ def main():
               "synchronous=FULL" % (secs, conns, "offered ~%d/s" % rate if
                                     rate else "as fast as accepted", users,
                                     nuas))
-        print("  wrk: %s" % " ".join(wrk))
+        print("  wrk: %s" % " ".join(r.wrk))
         print("  requests %s, non-2xx %s, socket errors: %s" % (
-            reqs.group(1) if reqs else "?",
-            non2xx.group(1) if non2xx else 0,
-            errs.group(1) if errs else "none"))
+            reqs.group(1) if reqs else "?", r.non2xx, r.errors))
         print("  accepted:  %d pushes, %.0f/s" % (accepted,
-                                                 accepted / t_post))
+                                                 accepted / r.t_post))
         print("  delivered: %d pushes, %.0f/s (first POST to empty queue, "
-              "%.1f s)" % (delivered, delivered / t_all, t_all))
+              "%.1f s)" % (delivered, delivered / r.t_all, r.t_all))
         print("  final states in the store: %s" % dict(rows))
-        print_delivery(lat, "MESSAGE", cpu, t_all, rss0, hwm, "at start",
-                       accepted, delivered)
+        print_delivery(lat, "MESSAGE", r, "at start", accepted, delivered)
         if peak_pending[0] >= 1000:   # else the ratio means nothing
             print("  peak pending %d pushes: %.2f kB RSS per in-flight "
-                  "push" % (peak_pending[0], (hwm - rss0) /
+                  "push" % (peak_pending[0], (r.hwm - r.rss0) /
                             peak_pending[0]))
         print("  command: %s" % " ".join(sys.argv))
     finally:

@@ -134,8 +134,9 @@ class Env:
 class Daemon:
     """A sippushd on free ports with its own database."""
 
-    def __init__(self, env, *extra, db="sippush.db"):
+    def __init__(self, env, *extra, db="sippush.db", wrap=()):
         self.env = env
+        self.wrap = list(wrap)   # a command it runs under (prlimit ...)
         self.sip_port = free_port()
         self.http_port = free_port()
         self.db = env.path(db)
@@ -148,7 +149,7 @@ class Daemon:
                 self.token = self.extra[i + 1]
 
     def start(self):
-        args = [os.path.join(BUILD, "cmd", "sippushd"),
+        args = self.wrap + [os.path.join(BUILD, "cmd", "sippushd"),
                 "--sip", "127.0.0.1:%d" % self.sip_port,
                 "--http", "127.0.0.1:%d" % self.http_port,
                 "--db", self.db] + self.extra
@@ -230,6 +231,23 @@ class Daemon:
             return c.execute(sql, args).fetchall()
         finally:
             c.close()
+
+
+def udp_request(port, text, timeout=5):
+    """Send one SIP request over UDP from a fresh socket and return the
+    first answer as text ("" when none came). {via} in text becomes the
+    socket's port, for the Via header."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(timeout)
+    try:
+        s.sendto(text.replace("{via}", str(s.getsockname()[1])).encode(),
+                 ("127.0.0.1", port))
+        return s.recv(65535).decode(errors="replace")
+    except socket.timeout:
+        return ""
+    finally:
+        s.close()
 
 
 def scenario(env, name, **subs):

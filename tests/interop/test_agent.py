@@ -3,7 +3,6 @@
 registrar and as a sender, and sippushd end to end."""
 import base64
 import os
-import socket
 import re
 import signal
 import stat
@@ -12,7 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BUILD, Capture, Daemon, Sipp, check, free_port, run,
-                     scenario, wait_until)
+                     scenario, udp_request, wait_until)
 
 AGENT = os.path.join(BUILD, "cmd", "sippush-agent")
 
@@ -339,22 +338,18 @@ def test_agent_digest_and_exec_limits(env):
                "the first handler")
     # meanwhile another push (straight from a trusted peer) finds no
     # free handler: 503 with Retry-After
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    s.settimeout(5)
-    s.sendto(("MESSAGE sip:zoe@127.0.0.1:%d SIP/2.0\r\n"
-              "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-busy\r\n"
-              "From: <sip:push@example.com>;tag=b\r\n"
-              "To: <sip:zoe@example.com>\r\nCall-ID: busy-1@x\r\n"
-              "CSeq: 1 MESSAGE\r\n"
-              "P-Asserted-Identity: <sip:push@example.com>\r\n"
-              "Accept-Contact: *;+g.oma.pusheventapp=\"syncml.dm\";"
-              "require;explicit\r\nMax-Forwards: 70\r\n"
-              "Content-Type: text/plain\r\nContent-Length: 4\r\n\r\n"
-              "busy" % (a.port, s.getsockname()[1])).encode(),
-             ("127.0.0.1", a.port))
-    got = s.recv(65535).decode()
-    s.close()
+    got = udp_request(a.port,
+                      "MESSAGE sip:zoe@127.0.0.1:%d SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 127.0.0.1:{via};"
+                      "branch=z9hG4bK-busy\r\n"
+                      "From: <sip:push@example.com>;tag=b\r\n"
+                      "To: <sip:zoe@example.com>\r\nCall-ID: busy-1@x\r\n"
+                      "CSeq: 1 MESSAGE\r\n"
+                      "P-Asserted-Identity: <sip:push@example.com>\r\n"
+                      "Accept-Contact: *;+g.oma.pusheventapp=\"syncml.dm\";"
+                      "require;explicit\r\nMax-Forwards: 70\r\n"
+                      "Content-Type: text/plain\r\nContent-Length: 4\r\n"
+                      "\r\nbusy" % a.port)
     check(got.startswith("SIP/2.0 503") and "Retry-After:" in got,
           "a push while the handler is busy: %s" % got[:200])
     s1 = d.wait_final(p1, 20)
@@ -386,23 +381,16 @@ def test_exec_handler_not_reading(env):
     wait_until(lambda: "push %s" % "" in a.log() and
                "syncml.dm (application/octet-stream, 200000 bytes)"
                in a.log(), 10, "the handler started")
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    s.settimeout(2)
-    s.sendto(("OPTIONS sip:lee@127.0.0.1:%d SIP/2.0\r\n"
-              "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-opt\r\n"
-              "From: <sip:probe@example.com>;tag=o\r\n"
-              "To: <sip:lee@example.com>\r\nCall-ID: opt-1@x\r\n"
-              "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
-              "Content-Length: 0\r\n\r\n" % (a.port, s.getsockname()[1]))
-             .encode(), ("127.0.0.1", a.port))
-    try:
-        got = s.recv(65535).decode()
-    except socket.timeout:
-        got = "no answer"
-    s.close()
+    got = udp_request(a.port,
+                      "OPTIONS sip:lee@127.0.0.1:%d SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 127.0.0.1:{via};"
+                      "branch=z9hG4bK-opt\r\n"
+                      "From: <sip:probe@example.com>;tag=o\r\n"
+                      "To: <sip:lee@example.com>\r\nCall-ID: opt-1@x\r\n"
+                      "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+                      "Content-Length: 0\r\n\r\n" % a.port, timeout=2)
     check(got.startswith("SIP/2.0 200"), "OPTIONS while the handler "
-          "sleeps: %s" % got[:100])
+          "sleeps: %s" % (got[:100] or "no answer"))
     check(d.status(pid)["state"] == "pending", "not answered before the "
           "handler exits")
     st = d.wait_final(pid, 15)

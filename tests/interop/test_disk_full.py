@@ -11,28 +11,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BUILD, Daemon, check, run, wait_until
+from harness import Daemon, check, run, wait_until
 from test_agent import Agent
 
 LIMIT = 512 * 1024
 
 
-class LimitedDaemon(Daemon):
-    """The same daemon, started under prlimit --fsize."""
-
-    def start(self):
-        args = ["prlimit", "--fsize=%d" % LIMIT,
-                os.path.join(BUILD, "cmd", "sippushd"),
-                "--sip", "127.0.0.1:%d" % self.sip_port,
-                "--http", "127.0.0.1:%d" % self.http_port,
-                "--db", self.db] + self.extra
-        self.proc = self.env.spawn(args, "sippushd.log")
-        wait_until(self._up, 10, "sippushd's HTTP API")
-        return self
-
-
 def test_disk_full(env):
-    d = LimitedDaemon(env).start()
+    d = Daemon(env, wrap=["prlimit", "--fsize=%d" % LIMIT]).start()
     body = "x" * 8000
     acked, refused = [], []
     for i in range(400):

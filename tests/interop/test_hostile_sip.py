@@ -264,17 +264,24 @@ def msrp_send(tid, to_path, extra=b"", body=b"hi", end=b"$"):
             tid + end + b"\r\n")
 
 
-def test_msrp_hostile(env):
-    """Malformed MSRP on the agent's listener: garbage and an oversized
-    header close the connection, a request for an unknown session gets
-    481, a frame whose end-line never comes is dropped at the deadline;
-    a real session still works after."""
+def msrp_agent(env):
+    """sippushd and a registered agent whose MSRP listener is on a known
+    port: (daemon, agent, port)"""
     d = Daemon(env).start()
     mport = free_port()
     a = Agent(env, "alice", d.sip_port, "--trust", "127.0.0.0/8",
               "--msrp", "127.0.0.1:%d" % mport).start()
     wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
                "the agent registered")
+    return d, a, mport
+
+
+def test_msrp_hostile(env):
+    """Malformed MSRP on the agent's listener: garbage and an oversized
+    header close the connection, a request for an unknown session gets
+    481, a frame whose end-line never comes is dropped at the deadline;
+    a real session still works after."""
+    d, a, mport = msrp_agent(env)
     path = b"msrp://127.0.0.1:%d/nosuchsession;tcp" % mport
     cases = [
         ("garbage", b"hello world\r\n\r\n", DROP),
@@ -305,12 +312,7 @@ def test_msrp_flood(env):
     """Connections that send nothing: at most 8 per peer address are held
     (each for 30 s at most), the rest are closed at once, and a real
     session still gets through."""
-    d = Daemon(env).start()
-    mport = free_port()
-    a = Agent(env, "alice", d.sip_port, "--trust", "127.0.0.0/8",
-              "--msrp", "127.0.0.1:%d" % mport).start()
-    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
-               "the agent registered")
+    d, a, mport = msrp_agent(env)
     socks = [socket.create_connection(("127.0.0.1", mport), 5)
              for _ in range(12)]
     closed = 0

@@ -107,6 +107,15 @@ def tcp_agent(env, user, port, *extra):
     return a.start()
 
 
+def took_outbound(a, flow_timer):
+    """The agent's log says it keeps the registrar's flow alive at the
+    Flow-Timer it was given"""
+    wait_until(lambda: "flow keep-alive every %d s (Flow-Timer)" % flow_timer
+               in a.log() and "the registrar keeps this flow (outbound)"
+               in a.log(), 5, "the agent to take outbound and the "
+               "Flow-Timer")
+
+
 def push_over_flow(env, d, tcp):
     user = "ob" + ("tcp" if tcp else "udp")
     aor = "sip:%s@example.com" % user
@@ -201,9 +210,7 @@ def test_agent_tcp_flow(env):
     t = d.terminals("sip:alice@example.com")[0]
     check(t["path"] is not None and ";transport=tcp;lr>" in t["path"],
           "the agent's TCP flow is its route: %s" % t)
-    wait_until(lambda: "flow keep-alive every 20 s (Flow-Timer)" in a.log()
-               and "the registrar keeps this flow (outbound)" in a.log(),
-               5, "the agent to take the Flow-Timer")
+    took_outbound(a, 20)
     pid = d.push(to="sip:alice@example.com", app="mms.ua",
                  content_type="text/plain", body="tcp flow")
     check(d.wait_final(pid)["state"] == "delivered", "delivered")
@@ -296,9 +303,7 @@ def test_through_kamailio_edge(env):
                "the agent registered through the edge")
     t = d.terminals("sip:bob@example.com")[0]
     check(";ob>" in (t["path"] or ""), "the agent's route: %s" % t)
-    wait_until(lambda: "flow keep-alive every 25 s (Flow-Timer)" in a.log()
-               and "the registrar keeps this flow (outbound)" in a.log(),
-               5, "the agent to take outbound and the Flow-Timer")
+    took_outbound(a, 25)
     pid = d.push(to="sip:bob@example.com", app="mms.ua",
                  content_type="text/plain", body="agent via edge")
     check(d.wait_final(pid)["state"] == "delivered", "delivered")

@@ -9,6 +9,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BUILD, Daemon, Sipp, check, free_port, register, run,
                      scenario, wait_until)
+from test_hostile_sip import REGISTER
 from test_pagemode import INST1, uas
 
 CLI = os.path.join(BUILD, "cmd", "sippush")
@@ -314,16 +315,7 @@ def sip_exchange(d, msg, tcp=False):
 
 def test_malformed_sip(env):
     d = Daemon(env).start()
-    base = ("REGISTER sip:example.com SIP/2.0\r\n"
-            "Via: SIP/2.0/{tp} 127.0.0.1:9;rport;branch=z9hG4bK-{n}\r\n"
-            "From: <sip:rita@example.com>;tag=1\r\n"
-            "To: <sip:rita@example.com>\r\n"
-            "Call-ID: bad-{n}@x\r\n"
-            "CSeq: 1 REGISTER\r\n"
-            "Contact: <sip:rita@127.0.0.1:9>;+g.oma.pusheventapp=\"mms.ua\"\r\n"
-            "Max-Forwards: 70\r\n"
-            "Expires: 60\r\n"
-            "Content-Length: 0\r\n\r\n")
+    base = REGISTER
     cases = [
         ("CSeq: 1 REGISTER\r\n", "CSeq: 1 INVITE\r\n"),
         ("Expires: 60\r\n", "Expires: soon\r\n"),
