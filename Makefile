@@ -27,13 +27,13 @@ deps-test:
 	@scripts/install-deps --test
 
 check: deps-test
-	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DSIPPUSH_TESTS=ON
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 check-asan: deps-test
 	CC=clang cmake -S . -B $(ASAN_BUILD) $(CMAKE_FLAGS) -DSIPPUSH_SANITIZE=ON \
-		-DCMAKE_BUILD_TYPE=Debug
+		-DCMAKE_BUILD_TYPE=Debug -DSIPPUSH_TESTS=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -43,7 +43,7 @@ check-asan: deps-test
 FUZZ_SECONDS ?= 600
 fuzz: deps-test
 	CC=clang cmake -S . -B $(ASAN_BUILD) $(CMAKE_FLAGS) -DSIPPUSH_SANITIZE=ON \
-		-DCMAKE_BUILD_TYPE=Debug -DFUZZ_SECONDS=$(FUZZ_SECONDS)
+		-DCMAKE_BUILD_TYPE=Debug -DSIPPUSH_TESTS=ON -DFUZZ_SECONDS=$(FUZZ_SECONDS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -R '^fuzz_' $(CTEST_ARGS)
 	CC=clang cmake -S . -B $(ASAN_BUILD) -DFUZZ_SECONDS=20 >/dev/null
