@@ -132,6 +132,8 @@ static const struct option longopts[] = {
 	{"sip-tcp-first-msg", required_argument, NULL, 45},
 	{"flow-timer",   required_argument, NULL, 51},
 	{"http-max-conns-per-peer", required_argument, NULL, 52},
+	{"max-backlog",  required_argument, NULL, 53},
+	{"http-intake",  required_argument, NULL, 54},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -156,6 +158,8 @@ static void usage(void)
 "  --realm REALM          digest realm (default sippush)\n"
 "  --max-push-size SIZE   inline content per push (default 16M)\n"
 "  --max-queue N          pending pushes kept at most (default 1000000)\n"
+"  --max-backlog N        new pushes get 503 while more than N deliveries\n"
+"                         wait to go out (default 20000; 0: no bound)\n"
 "  --max-batch N          pushes per batch request (default 1000)\n"
 "  --ttl DURATION         default push lifetime (default 1d)\n"
 "  --max-ttl DURATION     longest lifetime accepted (default 30d)\n"
@@ -205,6 +209,8 @@ static void usage(void)
 "  --http-max-conns N     HTTP connections at once (1024); --http-timeout S\n"
 "                         closes idle ones (30)\n"
 "  --http-max-conns-per-peer N  from one address (256; 0: no cap)\n"
+"  --http-intake N        requests that write, taken per loop turn; more\n"
+"                         wait for the next turn (default 32)\n"
 "  --max-notify-queue N   PAP result notifications waiting (100000)\n"
 "  --max-terminals N      terminals per user (16; more: 403)\n"
 "  --max-subs N           subscriptions per terminal (8; more: 403)\n"
@@ -331,6 +337,8 @@ static int apply(int c, const char *v, struct conf *cf)
 	case 15: return opts_u32(&cf->sc.min_expires, v, 1, 86400);
 	case 51: return opts_u32(&cf->sc.flow_timer, v, 0, 86400);
 	case 52: return opts_u32(&cf->ac.max_conns_peer, v, 0, 100000);
+	case 53: return opts_u32(&cf->sc.max_backlog, v, 0, 100000000);
+	case 54: return opts_u32(&cf->ac.intake, v, 1, 100000);
 	case 16: return opts_u32(&cf->sc.max_expires, v, 1, 30 * 86400);
 	case 17:
 		err = opts_size(&n, v);
@@ -495,6 +503,8 @@ static void defaults(struct conf *cf)
 		cf->ntrust = 1;
 	}
 	cf->sc.max_queue = 1000000;
+	cf->sc.max_backlog = 20000;
+	cf->ac.intake = 32;
 	cf->sc.default_ttl = 86400;
 	cf->sc.max_ttl = cf->ac.max_ttl = 30 * 86400;
 	cf->sc.retry_base_ms = 1000;

@@ -21,6 +21,8 @@ struct api_conf {
 	uint32_t max_conns;       /**< HTTP connections at once (1024)   */
 	uint32_t max_conns_peer;  /**< from one address (256; 0: no cap) */
 	uint32_t timeout_s;       /**< idle HTTP connection closed (30)  */
+	uint32_t intake;          /**< requests that write, per loop turn
+				       (32); more wait for the next turn */
 	const char *tls_cert_pem; /**< HTTPS: certificate (PEM text), or NULL */
 	const char *tls_key_pem;  /**< HTTPS: its private key (PEM text)  */
 	const char *spool;        /**< directory of file pushes           */

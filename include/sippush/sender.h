@@ -22,6 +22,9 @@ struct sender_conf {
 	const struct cidr *trust;
 	size_t ntrust;
 	uint32_t max_queue;          /**< pending pushes kept at most      */
+	uint32_t max_backlog;        /**< new pushes refused while more
+					  deliveries than this wait to go
+					  out (0: no bound)              */
 	uint32_t default_ttl;        /**< seconds                          */
 	uint32_t max_ttl;
 	uint64_t retry_base_ms;
@@ -118,6 +121,8 @@ struct sender_stats {
 	uint32_t pending;            /**< pushes not final                  */
 	uint32_t terminals;
 	uint32_t inflight;
+	uint32_t backlog;            /**< deliveries queued toward terminals,
+					  not waiting out a retry delay  */
 	uint32_t subscriptions;      /**< active oma-app subscriptions      */
 };
 
@@ -126,7 +131,8 @@ int  sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 bool sender_sip_request(struct sender *s, const struct sip_msg *msg);
 int  sender_push_accept(struct sender *s, struct push_req *r,
 			char *id, size_t idsz);
-bool sender_queue_full(const struct sender *s, uint32_t n);
+const char *sender_refuses(const struct sender *s, uint32_t n,
+			   uint32_t *retry_s);
 int  sender_push_cancel(struct sender *s, const char *id);
 int  sender_user_set(struct sender *s, const char *aor,
 		     const char *password);

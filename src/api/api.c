@@ -38,6 +38,8 @@ struct api {
 	size_t max_body;
 	size_t body_bytes;        /**< request bodies held, all connections */
 	struct list waiters;      /**< GET /v1/events waiting for news    */
+	struct list deferred;     /**< writes over this turn's intake     */
+	uint32_t intake;          /**< writes taken since the last run    */
 	bool draining;            /**< stopping: no new pushes            */
 	struct initiator initv[INITIATOR_MAX];   /**< ours: reloads in place */
 };
@@ -62,6 +64,7 @@ struct req {
 	bool unauth;
 	/* GET /v1/events: a long poll */
 	struct le wle;            /**< in api.waiters while suspended     */
+	struct le dle;            /**< in api.deferred while suspended    */
 	struct tmr wtmr;          /**< its wait= deadline                 */
 	uint64_t after;
 	bool waited;
@@ -79,6 +82,7 @@ static void req_destructor(void *arg)
 	if (r->body)
 		r->api->body_bytes -= r->body->end;
 	list_unlink(&r->wle);
+	list_unlink(&r->dle);
 	tmr_cancel(&r->wtmr);
 	mem_deref(r->body);
 	mem_deref(r->answer);
@@ -251,10 +255,13 @@ static void committed_h(int err, void *arg)
 		r->status = 202;
 	}
 
+	/* The answer goes out from the next MHD_run, in the next loop turn
+	 * (MHD's own wake-up fd): never run MHD from the commit path, where
+	 * it would take new requests into a transaction this commit has not
+	 * seen and reach their handlers before their own commit. */
 	if (r->suspended) {
 		r->suspended = false;
 		MHD_resume_connection(r->conn);
-		run(r->api);
 	}
 	mem_deref(r);
 }
@@ -281,6 +288,24 @@ static enum MHD_Result answer_after_commit(struct api *api, struct req *r,
 	r->suspended = true;
 	MHD_suspend_connection(r->conn);
 	return MHD_YES;
+}
+
+
+/* 503 + Retry-After when the sender takes no more pushes now */
+static bool refuse_busy(struct api *api, struct req *r, uint32_t n,
+			enum MHD_Result *ret)
+{
+	uint32_t retry_s = 1;
+	const char *why = sender_refuses(api->s, n, &retry_s);
+	char body[96], ra[12];
+
+	if (!why)
+		return false;
+	re_snprintf(body, sizeof(body), "{\"error\":\"%s\"}", why);
+	re_snprintf(ra, sizeof(ra), "%u", retry_s);
+	*ret = reply(r->conn, 503, "application/json", body, strlen(body),
+		     "Retry-After", ra);
+	return true;
 }
 
 
@@ -318,12 +343,8 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 		goto out;
 	}
 
-	if (sender_queue_full(api->s, (uint32_t)n)) {
-		ret = reply(r->conn, 503, "application/json",
-			    LIT("{\"error\":\"queue full\"}"),
-			    "Retry-After", "5");
+	if (refuse_busy(api, r, (uint32_t)n, &ret))
 		goto out;
-	}
 
 	pjv = mem_zalloc(n * sizeof(*pjv), NULL);
 	prv = mem_zalloc(n * sizeof(*prv), NULL);
@@ -478,12 +499,8 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 	pr.filev = fv;
 	pr.filen = n;
 
-	if (sender_queue_full(api->s, 1)) {
-		ret = reply(r->conn, 503, "application/json",
-			    LIT("{\"error\":\"queue full\"}"),
-			    "Retry-After", "5");
+	if (refuse_busy(api, r, 1, &ret))
 		goto out;
-	}
 
 	{
 		unsigned code = 0;
@@ -973,6 +990,18 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 		return reply_error(conn, 413, why);
 	}
 
+	/* bounded intake per loop turn: the rest waits for the next turn
+	 * (suspended, costing nothing), so one turn's commit stays small and
+	 * SIP and delivery get their share of the loop */
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		if (api->intake >= api->conf.intake) {
+			list_append(&api->deferred, &r->dle, r);
+			MHD_suspend_connection(conn);
+			return MHD_YES;
+		}
+		++api->intake;
+	}
+
 	return route(api, r, url, method);
 }
 
@@ -993,11 +1022,25 @@ static void mhd_tmr_h(void *arg)
 }
 
 
+/* The writes deferred by this turn's intake bound go in the next one */
+static void resume_deferred(struct api *api)
+{
+	api->intake = 0;
+	while (api->deferred.head) {
+		struct req *r = api->deferred.head->data;
+
+		list_unlink(&r->dle);
+		MHD_resume_connection(r->conn);
+	}
+}
+
+
 static void run(struct api *api)
 {
 	MHD_UNSIGNED_LONG_LONG ms = 0;
 
 	(void)MHD_run(api->mhd);
+	resume_deferred(api);
 	if (MHD_get_timeout(api->mhd, &ms) == MHD_YES)
 		tmr_start(&api->tmr, ms > 60000 ? 60000 : ms, mhd_tmr_h, api);
 	else
@@ -1018,6 +1061,7 @@ static void destructor(void *arg)
 
 	sender_set_event_h(api->s, NULL, NULL);
 	wake(api, NULL);   /* resumed, so MHD can close them */
+	resume_deferred(api);
 	tmr_cancel(&api->tmr);
 	if (api->epfd >= 0)
 		fd_close(api->epfd);
@@ -1102,6 +1146,8 @@ int api_alloc(struct api **ap, struct sender *s, struct store *st,
 		return ENOMEM;
 
 	api->conf = *conf;
+	if (!api->conf.intake)
+		api->conf.intake = 32;
 	api->conf.initn = 0;
 	api->conf.initv = api->initv;
 	for (size_t i = 0; i < conf->initn && i < INITIATOR_MAX; i++)

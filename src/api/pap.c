@@ -122,8 +122,9 @@ static int push_message(const struct papapi *pa, const struct pap_doc *d,
 	const int64_t now = (int64_t)time(NULL);
 	char app[65], ctype[128], aor[256], id[32];
 	struct push_req pr;
+	const char *busy;
 	int exists, err;
-	uint32_t ttl = 0;
+	uint32_t ttl = 0, retry_s;
 
 	exists = store_pap_get(pa->st, d->push_id, NULL, NULL);
 	if (!exists)
@@ -166,8 +167,9 @@ static int push_message(const struct papapi *pa, const struct pap_doc *d,
 		return refused(xml, d->push_id, 4001, "over this "
 			       "initiator's rate", NULL);
 
-	if (sender_queue_full(pa->s, (uint32_t)d->naddr))
-		return refused(xml, d->push_id, 4001, "queue full", NULL);
+	busy = sender_refuses(pa->s, (uint32_t)d->naddr, &retry_s);
+	if (busy)
+		return refused(xml, d->push_id, 4001, busy, NULL);
 
 	for (size_t i = 0; i < d->naddr; i++) {
 		struct pap_rec rec;

@@ -7,6 +7,7 @@
  * a higher CSeq, so the terminal can recognise a re-sent push.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 #include <openssl/sha.h>
@@ -30,6 +31,8 @@ static void target_destructor(void *arg)
 	struct target *t = arg;
 
 	tmr_cancel(&t->tmr);
+	if (!t->waiting)
+		t->s->stats.backlog -= t->nq;
 	if (t->sub)
 		t->sub->t = NULL;
 	hash_unlink(&t->he);
@@ -63,9 +66,40 @@ int dlv_save(struct delivery *d)
 }
 
 
+/* A queue waiting out a retry delay is not delivery's backlog: a
+ * terminal that does not answer must not stop pushes to the others */
+static void set_waiting(struct target *t, bool waiting)
+{
+	if (waiting == t->waiting)
+		return;
+	if (waiting)
+		t->s->stats.backlog -= t->nq;
+	else
+		t->s->stats.backlog += t->nq;
+	t->waiting = waiting;
+}
+
+
 static void later(struct target *t, uint64_t ms)
 {
+	set_waiting(t, ms > 0);
 	tmr_start(&t->tmr, ms, kick_tmr, t);
+}
+
+
+/** Take a delivery out of its destination's queue (if in one) */
+void dlv_dequeue(struct delivery *d)
+{
+	struct target *t;
+
+	if (!d->qle.list)
+		return;
+	t = (struct target *)(void *)((char *)d->qle.list -
+				      offsetof(struct target, q));
+	--t->nq;
+	if (!t->waiting)
+		--t->s->stats.backlog;
+	list_unlink(&d->qle);
 }
 
 
@@ -137,6 +171,9 @@ int deliver_enqueue(struct delivery *d)
 		list_insert_after(&t->q, le, &d->qle, d);
 	else
 		list_prepend(&t->q, &d->qle, d);
+	++t->nq;
+	if (!t->waiting)
+		++s->stats.backlog;
 
 	/* asynchronous, so no caller sees its push finish under its feet */
 	if (!t->busy && !tmr_isrunning(&t->tmr))
@@ -152,7 +189,7 @@ static void finish(struct delivery *d, enum delivery_state ds, uint16_t pap)
 
 	if (t && t->busy == d)
 		t->busy = NULL;
-	list_unlink(&d->qle);
+	dlv_dequeue(d);
 	list_unlink(&d->ale);
 	tmr_cancel(&d->tmr);
 	d->awaiting_sub = false;
@@ -472,7 +509,7 @@ static void apply(struct target *t, struct delivery *d,
 		d->relayed = true;
 		d->pap = o.pap_code;
 		t->busy = NULL;
-		list_unlink(&d->qle);
+		dlv_dequeue(d);
 		d->t = NULL;
 		(void)dlv_save(d);
 		deliver_kick(t);
@@ -508,7 +545,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 			    : "481");
 		event_attempt(d, err ? 0 : msg->scode, why, 0);
 		t->busy = NULL;
-		list_unlink(&d->qle);
+		dlv_dequeue(d);
 		d->t = NULL;
 		if (t->sub)
 			sub_gone(t->sub, why);
@@ -607,7 +644,7 @@ void deliver_kick(struct target *t)
 			err = send_message(t, d);
 		if (err && d->kind == PLAN_NOTIFY) {
 			t->busy = NULL;
-			list_unlink(&d->qle);
+			dlv_dequeue(d);
 			d->t = NULL;
 			(void)dlv_fallback(d, "subscription gone");
 			continue;
@@ -634,6 +671,7 @@ void deliver_kick(struct target *t)
 
 static void kick_tmr(void *arg)
 {
+	set_waiting(arg, false);
 	deliver_kick(arg);
 }
 

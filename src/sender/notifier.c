@@ -173,7 +173,7 @@ static bool detach(struct sub *sub, const char *why)
 		le = le->next;
 		if (d == t->busy)
 			continue;
-		list_unlink(&d->qle);
+		dlv_dequeue(d);
 		d->t = NULL;
 		(void)dlv_fallback(d, why);
 	}

@@ -22,7 +22,7 @@ static void dlv_destructor(void *arg)
 	struct delivery *d = arg;
 
 	list_unlink(&d->le);
-	list_unlink(&d->qle);
+	dlv_dequeue(d);
 	list_unlink(&d->ale);
 	tmr_cancel(&d->tmr);
 	mem_deref(d->tkey);
@@ -784,9 +784,24 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 }
 
 
-bool sender_queue_full(const struct sender *s, uint32_t n)
+/**
+ * Whether n new pushes are refused now, and why (503 + Retry-After
+ * *retry_s): the queue is full, or delivery is behind (more deliveries
+ * wait to go out than --max-backlog): intake stops early instead of
+ * growing a queue that delivery never catches up with.
+ */
+const char *sender_refuses(const struct sender *s, uint32_t n,
+			   uint32_t *retry_s)
 {
-	return !s || s->stats.pending + n > s->conf.max_queue;
+	if (!s || s->stats.pending + n > s->conf.max_queue) {
+		*retry_s = 5;
+		return "queue full";
+	}
+	if (s->conf.max_backlog && s->stats.backlog >= s->conf.max_backlog) {
+		*retry_s = 1;
+		return "delivery behind: try again later";
+	}
+	return NULL;
 }
 
 

@@ -121,7 +121,7 @@ bool refer_response(struct target *t, struct delivery *d, int err,
 
 	if (msg->scode < 300) {
 		t->busy = NULL;
-		list_unlink(&d->qle);
+		dlv_dequeue(d);
 		d->t = NULL;
 		d->scode = msg->scode;
 		dlv_step(d, "refer %u", msg->scode);
@@ -151,7 +151,7 @@ bool refer_response(struct target *t, struct delivery *d, int err,
 			return false;
 		re_snprintf(why, sizeof(why), "REFER %u", msg->scode);
 		t->busy = NULL;
-		list_unlink(&d->qle);
+		dlv_dequeue(d);
 		d->t = NULL;
 		(void)dlv_fallback(d, why);
 		deliver_kick(t);

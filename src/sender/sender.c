@@ -701,6 +701,7 @@ int sender_reload(struct sender *s, const struct sender_conf *nc)
 	c->trust = nc->trust;
 	c->ntrust = nc->ntrust;
 	c->max_queue = nc->max_queue;
+	c->max_backlog = nc->max_backlog;
 	c->max_terms = nc->max_terms;
 	c->max_subs = nc->max_subs;
 	c->default_ttl = nc->default_ttl;

@@ -135,6 +135,8 @@ struct target {
 	struct sub *sub;         /**< NOTIFY queue of this subscription    */
 	struct sip_request *req;
 	struct tmr tmr;          /**< retry backoff                        */
+	uint32_t nq;             /**< deliveries in q                      */
+	bool waiting;            /**< its head waits out a retry delay     */
 	bool paced;
 };
 
@@ -267,6 +269,7 @@ bool session_cancel(struct delivery *d);
 
 /* deliver.c */
 int  deliver_enqueue(struct delivery *d);
+void dlv_dequeue(struct delivery *d);
 void deliver_kick(struct target *t);
 void deliver_soon(struct target *t);
 void deliver_cancel(struct delivery *d);

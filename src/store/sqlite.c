@@ -417,10 +417,21 @@ static int txn(struct store *st)
 /** Commit the open transaction now and tell every waiter */
 int store_flush(struct store *st)
 {
+	struct list done = LIST_INIT;
 	int err = 0;
 
 	if (!st)
 		return EINVAL;
+
+	/* The waiters of this commit are those queued before it. A handler
+	 * may write and wait again (its connection's next request): that
+	 * write is in the next transaction and must wait for its commit. */
+	while (st->waiters.head) {
+		struct le *le = st->waiters.head;
+
+		list_unlink(le);
+		list_append(&done, le, le->data);
+	}
 
 	if (st->in_txn) {
 		struct timespec t0, t1;
@@ -440,8 +451,8 @@ int store_flush(struct store *st)
 			     "nothing acknowledged is lost", err);
 	}
 
-	while (st->waiters.head) {
-		struct waiter *w = st->waiters.head->data;
+	while (done.head) {
+		struct waiter *w = done.head->data;
 
 		list_unlink(&w->le);
 		w->h(err, w->arg);

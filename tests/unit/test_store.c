@@ -270,6 +270,77 @@ static void test_crash_keeps_acknowledged(void **state)
 }
 
 
+/*
+ * A commit's handlers answer only for what that commit held. The handler
+ * of the first push writes a second one and waits for it from inside the
+ * commit callback, as an HTTP connection's next request would; when that
+ * second wait's handler runs, the child dies at once (it "acknowledged"
+ * and crashed). Both pushes must then be in the file. A flush that went
+ * on serving waiters queued during its own callbacks ran the second
+ * handler before the second push's COMMIT.
+ */
+struct chain {
+	struct store *st;
+	int first, second;
+};
+
+static void second_h(int err, void *arg)
+{
+	struct chain *c = arg;
+
+	++c->second;
+	_exit(err ? 21 : 0);   /* acknowledged, then a crash */
+}
+
+static void first_h(int err, void *arg)
+{
+	struct chain *c = arg;
+	struct push_rec p = push("second", 2);
+
+	++c->first;
+	if (err || store_push_add(c->st, &p) ||
+	    store_sync(c->st, second_h, c))
+		_exit(20);
+}
+
+static void test_commit_answers_only_its_writes(void **state)
+{
+	struct fix *f = *state;
+	struct seen seen = {0};
+	struct store *st = NULL;
+	int status = 0;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct push_rec p = push("first", 1);
+		struct chain c = {0};
+
+		if (store_open(&st, f->path, NULL))
+			_exit(10);
+		c.st = st;
+		if (store_push_add(st, &p) || store_sync(st, first_h, &c))
+			_exit(11);
+		/* one flush: the first handler runs, the second must not */
+		if (store_flush(st) || c.first != 1 || c.second != 0)
+			_exit(12);
+		for (int i = 0; i < 100; i++)
+			tmr_poll(NULL);
+		_exit(13);   /* the second wait was never answered */
+	}
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_push_get(st, "first", push_h, NULL, &seen), 0);
+	assert_int_equal(store_push_get(st, "second", push_h, NULL, &seen), 0);
+	mem_deref(st);
+}
+
+
 /* sippushd takes the database exclusively: a second one fails at once */
 static void test_second_opener(void **state)
 {
@@ -395,6 +466,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_keeps_acknowledged,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_commit_answers_only_its_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_opener,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
