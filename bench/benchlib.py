@@ -88,6 +88,7 @@ def wrk_then_drain(d, lua, secs, conns):
     r.out = subprocess.run(r.wrk, capture_output=True, text=True,
                            timeout=secs + 60).stdout
     r.t_post = time.time() - t0
+    r.m_post = metrics(d)     # at the end of posting: delivered meanwhile
     end = time.time() + 120
     while time.time() < end and metrics(d).get(
             "sippush_pushes_pending", 1) > 0:
@@ -106,6 +107,10 @@ def wrk_then_drain(d, lua, secs, conns):
 def print_delivery(lat, request, r, rss0_when, accepted, delivered):
     """The lines both end-to-end benches print: latency from the store,
     sippushd's CPU and memory (r: from wrk_then_drain), what was lost."""
+    print("  delivered while posting: %.0f/s (delivery's share of the loop "
+          "under the HTTP load; backlog at the end %d)" % (
+              r.m_post.get("sippush_deliveries_delivered_total", 0) /
+              r.t_post, r.m_post.get("sippush_delivery_backlog", 0)))
     print("  accept->delivered (202 .. 200 OK to the %s): "
           "p50 %.0f ms, p99 %.0f ms, max %.0f ms" % (
               request, pct(lat, 50), pct(lat, 99), max(lat) if lat else 0))

@@ -133,6 +133,7 @@ int  sender_push_accept(struct sender *s, struct push_req *r,
 			char *id, size_t idsz);
 const char *sender_refuses(const struct sender *s, uint32_t n,
 			   uint32_t *retry_s);
+bool sender_behind(const struct sender *s);
 int  sender_push_cancel(struct sender *s, const char *id);
 int  sender_user_set(struct sender *s, const char *aor,
 		     const char *password);

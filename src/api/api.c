@@ -33,6 +33,7 @@ struct api {
 	struct sender *s;
 	struct store *st;
 	struct tmr tmr;
+	struct tmr tmr_intake;    /**< delivery behind: next intake then  */
 	int epfd;
 	char *token;
 	size_t max_body;
@@ -46,6 +47,9 @@ struct api {
 
 /* All request bodies held at once, whatever the number of connections */
 enum { MAX_BODY_BYTES = 256u << 20 };
+
+/* While delivery is behind, new writes are taken (refused) this often */
+enum { BEHIND_MS = 10 };
 
 /* One request in progress */
 struct req {
@@ -1022,9 +1026,9 @@ static void mhd_tmr_h(void *arg)
 }
 
 
-/* The writes deferred by this turn's intake bound go in the next one */
 static void resume_deferred(struct api *api)
 {
+	tmr_cancel(&api->tmr_intake);
 	api->intake = 0;
 	while (api->deferred.head) {
 		struct req *r = api->deferred.head->data;
@@ -1035,12 +1039,26 @@ static void resume_deferred(struct api *api)
 }
 
 
+static void intake_tmr_h(void *arg)
+{
+	resume_deferred(arg);
+}
+
+
+/*
+ * Writes over the turn's intake go in the next turn. While delivery is
+ * behind, only every BEHIND_MS: the refusals (503) come in small batches
+ * and the loop is delivery's in between; clients wait, costing nothing.
+ */
 static void run(struct api *api)
 {
 	MHD_UNSIGNED_LONG_LONG ms = 0;
 
 	(void)MHD_run(api->mhd);
-	resume_deferred(api);
+	if (!sender_behind(api->s))
+		resume_deferred(api);
+	else if (!tmr_isrunning(&api->tmr_intake))
+		tmr_start(&api->tmr_intake, BEHIND_MS, intake_tmr_h, api);
 	if (MHD_get_timeout(api->mhd, &ms) == MHD_YES)
 		tmr_start(&api->tmr, ms > 60000 ? 60000 : ms, mhd_tmr_h, api);
 	else
@@ -1063,6 +1081,7 @@ static void destructor(void *arg)
 	wake(api, NULL);   /* resumed, so MHD can close them */
 	resume_deferred(api);
 	tmr_cancel(&api->tmr);
+	tmr_cancel(&api->tmr_intake);
 	if (api->epfd >= 0)
 		fd_close(api->epfd);
 	if (api->mhd)
@@ -1156,6 +1175,7 @@ int api_alloc(struct api **ap, struct sender *s, struct store *st,
 	api->st = st;
 	api->epfd = -1;
 	tmr_init(&api->tmr);
+	tmr_init(&api->tmr_intake);
 	/* base64 grows content by 4/3; 1 MiB for the other fields and
 	 * for batches (a batch is for many small pushes) */
 	api->max_body = conf->max_push_size / 3 * 4 + (1u << 20);

@@ -122,7 +122,9 @@ int sender_metrics_print(struct re_printf *pf, const struct sender *s)
 		"# TYPE sippush_subscriptions gauge\n"
 		"sippush_subscriptions %u\n"
 		"# TYPE sippush_reg_watches gauge\n"
-		"sippush_reg_watches %u\n",
+		"sippush_reg_watches %u\n"
+		"# TYPE sippush_delivery_backlog gauge\n"
+		"sippush_delivery_backlog %u\n",
 		(unsigned long long)s->stats.accepted,
 		(unsigned long long)(s->stats.accepted - s->accepted_pap),
 		(unsigned long long)s->accepted_pap,
@@ -130,7 +132,7 @@ int sender_metrics_print(struct re_printf *pf, const struct sender *s)
 		(unsigned long long)s->stats.failed,
 		(unsigned long long)s->stats.sent, s->stats.pending,
 		s->stats.terminals, s->stats.inflight,
-		s->stats.subscriptions, regwatch_count(s));
+		s->stats.subscriptions, regwatch_count(s), s->stats.backlog);
 
 	err |= re_hprintf(pf, "# TYPE sippush_deliveries_total counter\n");
 	for (size_t k = 1; k < 5; k++)

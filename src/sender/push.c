@@ -797,11 +797,19 @@ const char *sender_refuses(const struct sender *s, uint32_t n,
 		*retry_s = 5;
 		return "queue full";
 	}
-	if (s->conf.max_backlog && s->stats.backlog >= s->conf.max_backlog) {
+	if (sender_behind(s)) {
 		*retry_s = 1;
 		return "delivery behind: try again later";
 	}
 	return NULL;
+}
+
+
+/** More deliveries wait to go out than --max-backlog */
+bool sender_behind(const struct sender *s)
+{
+	return s && s->conf.max_backlog &&
+		s->stats.backlog >= s->conf.max_backlog;
 }
 
 

@@ -2,15 +2,18 @@
 """Limits at their edge: terminals per user (--max-terminals) and
 subscriptions per terminal (--max-subs) — one more gets 403 naming the
 limit, a refresh or a replacement still passes, and room made is room
-to use."""
+to use. Delivery's backlog (--max-backlog): while more deliveries wait to
+go out than the bound, a new push gets 503 + Retry-After at once (not a
+queue that grows until memory runs out); a queue that waits out a retry
+delay is not backlog, and intake resumes."""
 import os
 import socket
 import time
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Daemon, Sipp, check, free_port, run, scenario,
-                     wait_until)
+from harness import (Daemon, Sipp, check, free_port, register_udp, run,
+                     scenario, wait_until)
 
 REG = ("REGISTER sip:example.com SIP/2.0\r\n"
        "Via: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK-{n}\r\n"
@@ -35,6 +38,48 @@ def register(d, n, i, exp=60):
     line = s.recv(65535).split(b"\r\n", 1)[0].decode()
     s.close()
     return line
+
+
+def test_delivery_backlog(env):
+    d = Daemon(env, "--max-backlog", "5", "--retry-base", "20000").start()
+    term = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    term.bind(("127.0.0.1", 0))
+    term.settimeout(5)
+    register_udp(d, "slow", term.getsockname()[1],
+                 "urn:uuid:00000000-0000-0000-0000-0000000000b1")
+
+    def post(to):
+        return d.http("POST", "/v1/pushes", {
+            "to": to, "app": "mms.ua", "content_type": "text/plain",
+            "body": "b"})
+    # one MESSAGE in flight (the terminal holds it), four queued behind
+    for i in range(5):
+        st, doc, _ = post("sip:slow@example.com")
+        check(st == 202, "push %d to the slow terminal: %s %s" % (i, st,
+                                                                doc))
+    msg, addr = term.recvfrom(65535)
+    check(msg.startswith(b"MESSAGE "), "the first push: %r" % msg[:60])
+    met = d.http("GET", "/metrics")[1]
+    met = met.decode() if isinstance(met, bytes) else str(met)
+    check("sippush_delivery_backlog 5" in met, "backlog gauge: %s" %
+          [ln for ln in met.splitlines() if "backlog" in ln])
+
+    # even a push for someone else waits for delivery to catch up
+    st, doc, hdrs = post("sip:offline@example.com")
+    check(st == 503 and hdrs.get("Retry-After") == "1" and
+          "delivery behind" in doc["error"],
+          "over the backlog: %s %s %s" % (st, doc, hdrs))
+
+    # the terminal fails the MESSAGE: its queue waits out the retry
+    # delay (20 s), which is not delivery's backlog: intake resumes
+    txt = msg.decode()
+    hdr = [ln for ln in txt.split("\r\n") if ln.split(":")[0] in
+           ("Via", "From", "To", "Call-ID", "CSeq")]
+    term.sendto(("SIP/2.0 500 Busy Here\r\n%s\r\nContent-Length: 0"
+                 "\r\n\r\n" % "\r\n".join(hdr)).encode(), addr)
+    wait_until(lambda: post("sip:offline@example.com")[0] == 202, 10,
+               "intake to resume once the queue waits out a retry")
+    term.close()
 
 
 def test_terminals_per_user(env):
@@ -149,5 +194,5 @@ def test_http_connections_per_peer(env):
 
 
 if __name__ == "__main__":
-    run([test_terminals_per_user, test_subscriptions_per_terminal,
+    run([test_delivery_backlog, test_terminals_per_user, test_subscriptions_per_terminal,
          test_http_connections, test_http_connections_per_peer])
