@@ -10,7 +10,7 @@ MAKEFLAGS  += --no-print-directory
 
 CMAKE_FLAGS = -DSIPPUSH_WERROR=$(WERROR)
 
-.PHONY: all build deps deps-test check check-asan fuzz bench run demo install clean
+.PHONY: all build deps deps-test check check-asan check-fresh fuzz bench run demo install clean
 
 all: build
 
@@ -38,6 +38,12 @@ check-asan: deps-test
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# The README's commands on a brand-new Debian 12 root: debootstrap, a clean
+# clone of HEAD, then make run and make check in a chroot (root only; long,
+# so not in CI). SIPPUSH_FRESH_CACHE=DIR keeps the debootstrap tarball.
+check-fresh:
+	scripts/check-fresh
 
 # The libFuzzer targets for FUZZ_SECONDS each (check-asan runs them 20 s)
 FUZZ_SECONDS ?= 600
