@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/eventfd.h>
 #include <string.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -35,6 +36,8 @@ struct api {
 	struct tmr tmr;
 	struct tmr tmr_intake;    /**< delivery behind: next intake then  */
 	int epfd;
+	int kickfd;               /**< eventfd: run MHD in the next turn  */
+	bool kicked;
 	char *token;
 	size_t max_body;
 	size_t body_bytes;        /**< request bodies held, all connections */
@@ -60,6 +63,7 @@ struct req {
 	bool overload;
 	bool suspended;
 	unsigned status;          /**< set when the answer is ready      */
+	unsigned ok;              /**< its status once committed (202)   */
 	const char *answer_type;  /**< NULL: application/json            */
 	char *answer;
 	char *ids;
@@ -77,6 +81,36 @@ struct req {
 
 static void run(struct api *api);
 static void mhd_tmr_h(void *arg);
+
+
+/*
+ * Run MHD once in the next loop turn. A resumed connection is served only
+ * by MHD_run, and MHD wakes nothing by itself in external epoll mode; the
+ * callers (a commit, the event feed) run inside other callbacks, where
+ * MHD must not run.
+ */
+static void kick(struct api *api)
+{
+	const uint64_t one = 1;
+
+	if (api->kicked || api->kickfd < 0)
+		return;
+	if (write(api->kickfd, &one, sizeof(one)) == sizeof(one))
+		api->kicked = true;
+}
+
+
+static void kick_h(int flags, void *arg)
+{
+	struct api *api = arg;
+	uint64_t n;
+	(void)flags;
+
+	if (read(api->kickfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		plog(LOG_WARN, MOD, "eventfd: %m", errno);
+	api->kicked = false;
+	run(api);
+}
 
 
 static void req_destructor(void *arg)
@@ -220,6 +254,24 @@ static int print_mb(const char *p, size_t size, void *arg)
 typedef int (view_h)(struct re_printf *pf, struct sender *s,
 		     const char *key);
 
+/* A view as a string, for an answer that waits for a commit */
+static int view_str(char **strp, struct api *api, view_h *vh,
+		    const char *key)
+{
+	struct mbuf *mb = mbuf_alloc(1024);
+	struct re_printf pf = {print_mb, mb};
+	int err;
+
+	if (!mb)
+		return ENOMEM;
+	err = vh(&pf, api->s, key);
+	if (!err)
+		err = re_sdprintf(strp, "%b", mb->buf, mb->end);
+	mem_deref(mb);
+	return err;
+}
+
+
 static enum MHD_Result reply_view(struct api *api,
 				  struct MHD_Connection *conn, view_h *vh,
 				  const char *key)
@@ -256,7 +308,7 @@ static void committed_h(int err, void *arg)
 				  "failed (%m)\"}", err);
 	}
 	else {
-		r->status = 202;
+		r->status = r->ok ? r->ok : 202;
 	}
 
 	/* The answer goes out from the next MHD_run, in the next loop turn
@@ -266,8 +318,22 @@ static void committed_h(int err, void *arg)
 	if (r->suspended) {
 		r->suspended = false;
 		MHD_resume_connection(r->conn);
+		kick(r->api);
 	}
 	mem_deref(r);
+}
+
+
+/* r->answer is ready: it goes out once the store's commit has it */
+static enum MHD_Result wait_commit(struct api *api, struct req *r)
+{
+	if (store_sync(api->st, committed_h, mem_ref(r))) {
+		mem_deref(r);
+		return reply_error(r->conn, 503, "out of memory");
+	}
+	r->suspended = true;
+	MHD_suspend_connection(r->conn);
+	return MHD_YES;
 }
 
 
@@ -284,14 +350,10 @@ static enum MHD_Result answer_after_commit(struct api *api, struct req *r,
 	json_decref(ans);
 	err = txt ? str_dup(&r->answer, txt) : ENOMEM;
 	free(txt);
-	if (!err)
-		err = store_sync(api->st, committed_h, mem_ref(r));
 	if (err)
 		return reply_error(r->conn, 503, "out of memory");
 
-	r->suspended = true;
-	MHD_suspend_connection(r->conn);
-	return MHD_YES;
+	return wait_commit(api, r);
 }
 
 
@@ -560,13 +622,8 @@ static enum MHD_Result post_pap(struct api *api, struct req *r)
 		/* like a 202 to a push: only once it is on disk */
 		r->answer = xml;
 		r->answer_type = "application/xml";
-		if (store_sync(api->st, committed_h, mem_ref(r))) {
-			mem_deref(r);
-			return reply_error(r->conn, 503, "out of memory");
-		}
-		r->suspended = true;
-		MHD_suspend_connection(r->conn);
-		return MHD_YES;
+		r->ok = status;
+		return wait_commit(api, r);
 	}
 
 	ret = reply(r->conn, status, "application/xml", xml, strlen(xml),
@@ -584,20 +641,24 @@ static int recent_view(struct re_printf *pf, struct sender *s,
 }
 
 
-static enum MHD_Result delete_push(struct api *api,
-				   struct MHD_Connection *conn,
+/* 200 with the push's view, once the cancellation is committed */
+static enum MHD_Result delete_push(struct api *api, struct req *r,
 				   const char *id)
 {
 	int err = sender_push_cancel(api->s, id);
 
 	if (err == ENOENT)
-		return reply_error(conn, 404, "no such push");
+		return reply_error(r->conn, 404, "no such push");
 	if (err == EALREADY)
-		return reply_error(conn, 409, "push is already final");
+		return reply_error(r->conn, 409, "push is already final");
 	if (err)
-		return reply_error(conn, 500, "cannot cancel");
+		return reply_error(r->conn, 500, "cannot cancel");
 
-	return reply_view(api, conn, sender_push_print, id);
+	err = view_str(&r->answer, api, sender_push_print, id);
+	if (err)
+		return reply_error(r->conn, 500, "cannot read the push");
+	r->ok = 200;
+	return wait_commit(api, r);
 }
 
 
@@ -724,7 +785,7 @@ static void wake(struct api *api, struct req *only)
 		tmr_cancel(&r->wtmr);
 		MHD_resume_connection(r->conn);
 	}
-	tmr_start(&api->tmr, 0, mhd_tmr_h, api);
+	kick(api);
 }
 
 
@@ -883,7 +944,7 @@ static enum MHD_Result route(struct api *api, struct req *r,
 		if (get)
 			return reply_view(api, conn, sender_push_print, arg);
 		if (!strcmp(method, "DELETE"))
-			return delete_push(api, conn, arg);
+			return delete_push(api, r, arg);
 		return reply_error(conn, 405, "use GET or DELETE");
 	}
 
@@ -968,11 +1029,11 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 
 	/* resumed after the commit: the answer is ready */
 	if (r->status) {
-		if (r->status == 202 && r->answer && r->answer_type)
-			return reply(conn, 202, r->answer_type, r->answer,
-				     strlen(r->answer), NULL, NULL);
-		if (r->status == 202 && r->answer)
-			return reply_json(conn, 202, r->answer);
+		if (r->status < 300 && r->answer && r->answer_type)
+			return reply(conn, r->status, r->answer_type,
+				     r->answer, strlen(r->answer), NULL, NULL);
+		if (r->status < 300 && r->answer)
+			return reply_json(conn, r->status, r->answer);
 		return reply_json(conn, r->status, r->answer ? r->answer :
 				  "{\"error\":\"unavailable\"}");
 	}
@@ -1030,12 +1091,15 @@ static void resume_deferred(struct api *api)
 {
 	tmr_cancel(&api->tmr_intake);
 	api->intake = 0;
+	if (!api->deferred.head)
+		return;
 	while (api->deferred.head) {
 		struct req *r = api->deferred.head->data;
 
 		list_unlink(&r->dle);
 		MHD_resume_connection(r->conn);
 	}
+	kick(api);
 }
 
 
@@ -1084,6 +1148,10 @@ static void destructor(void *arg)
 	tmr_cancel(&api->tmr_intake);
 	if (api->epfd >= 0)
 		fd_close(api->epfd);
+	if (api->kickfd >= 0) {
+		fd_close(api->kickfd);
+		(void)close(api->kickfd);
+	}
 	if (api->mhd)
 		MHD_stop_daemon(api->mhd);
 	mem_deref(api->token);
@@ -1174,6 +1242,7 @@ int api_alloc(struct api **ap, struct sender *s, struct store *st,
 	api->s = s;
 	api->st = st;
 	api->epfd = -1;
+	api->kickfd = -1;
 	tmr_init(&api->tmr);
 	tmr_init(&api->tmr_intake);
 	/* base64 grows content by 4/3; 1 MiB for the other fields and
@@ -1226,6 +1295,15 @@ int api_alloc(struct api **ap, struct sender *s, struct store *st,
 	api->epfd = info->epoll_fd;
 
 	err = fd_listen(api->epfd, FD_READ, mhd_fd_h, api);
+	if (err)
+		goto out;
+
+	api->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (api->kickfd < 0) {
+		err = errno;
+		goto out;
+	}
+	err = fd_listen(api->kickfd, FD_READ, kick_h, api);
 	if (err)
 		goto out;
 

@@ -15,8 +15,10 @@ import time
 
 class Http:
     """conns keep-alive connections to 127.0.0.1:port; make(n) returns
-    (path, content_type, body bytes, key) for the n-th request; every
-    answer lands in self.answers as (key, status, body bytes)."""
+    (path, content_type, body bytes, key) for the n-th request, POSTed,
+    or (method, path, content_type, body, key), or None when there is no
+    more to send; every answer lands in self.answers as (key, status,
+    body bytes)."""
 
     def __init__(self, port, conns, make, token=None):
         self.port, self.conns, self.make, self.token = port, conns, make, token
@@ -38,11 +40,15 @@ class Http:
             return
         try:
             while not self._stop and time.monotonic() < deadline:
-                n = next(self._n)
-                path, ctype, body, key = self.make(n)
-                head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                req = self.make(next(self._n))
+                if req is None:
+                    break
+                if len(req) == 4:
+                    req = ("POST",) + tuple(req)
+                method, path, ctype, body, key = req
+                head = ("%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                         "Content-Type: %s\r\nContent-Length: %d\r\n"
-                        % (path, ctype, len(body)))
+                        % (method, path, ctype, len(body)))
                 if self.token:
                     head += "Authorization: Bearer %s\r\n" % self.token
                 w.write(head.encode() + b"\r\n" + body)
@@ -158,12 +164,15 @@ class Register:
             tr.close()
 
 
-def run_then_kill(loads, seconds, kill_at, kill):
-    """Run the loads together; at kill_at seconds call kill() (a SIGKILL
-    of the daemon) while they are in flight, then let them notice."""
+def run_then_kill(loads, seconds, kill_at, kill, when=None):
+    """Run the loads together; at kill_at seconds (or as soon as when()
+    is true) call kill() (a SIGKILL of the daemon) while they are in
+    flight, then let them notice."""
     async def main():
         async def killer():
-            await asyncio.sleep(kill_at)
+            end = time.monotonic() + kill_at
+            while time.monotonic() < end and not (when and when()):
+                await asyncio.sleep(0.01)
             kill()
             for ld in loads:
                 ld.stop()

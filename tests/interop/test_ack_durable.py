@@ -94,6 +94,40 @@ def round_(env, kind, conns, seconds=2.5, kill_at=1.8, tag=""):
           "-9 (first: %s)" % (len(lost_reg), lost_reg[:5]))
 
 
+def test_cancel_16(env):
+    """DELETE /v1/pushes/{id} answered 200 (cancelled) must be cancelled
+    in the store after a kill -9, like a 202 must be there"""
+    d = Daemon(env, "--log-level", "warn", db="ack-cancel.db").start()
+    # pending pushes to cancel, committed first (batches of 500)
+    ids = []
+    for b in range(40):
+        st, doc, _ = d.http("POST", "/v1/pushes", [
+            {"to": "sip:off%d@example.com" % i, "app": "mms.ua",
+             "content_type": "text/plain", "body": "c"} for i in range(500)])
+        check(st == 202, "batch: %s %s" % (st, doc))
+        ids += doc["ids"]
+
+    def make(n):
+        if n >= len(ids):
+            return None
+        return ("DELETE", "/v1/pushes/" + ids[n], "application/json", b"",
+                ids[n])
+    http = loadgen.Http(d.http_port, 16, make)
+    # in the middle of it: after a quarter of them
+    loadgen.run_then_kill([http], 30.0, 20.0, d.kill9,
+                          when=lambda: len(http.answers) >= len(ids) // 4)
+    got = [k for k, st, _ in http.answers if st == 200]
+    state = dict(d.db_rows("SELECT id, state FROM pushes"))
+    lost = [k for k in got if state.get(k) != "cancelled"]
+    print("cancel x16: %d cancellations answered 200 of %d sent; not "
+          "cancelled in the store after kill -9: %d" % (len(got), http.sent,
+                                                       len(lost)))
+    check(len(got) > 100 and len(got) < len(ids),
+          "the kill came too early or too late: %d answered" % len(got))
+    check(not lost, "%d cancellations answered 200 but not in the store "
+          "(first: %s)" % (len(lost), lost[:5]))
+
+
 def test_pushes_16(env):
     round_(env, "push", 16)
 
@@ -112,4 +146,4 @@ def test_pap_16(env):
 
 if __name__ == "__main__":
     run_tests([test_pushes_16, test_pushes_64, test_batches_16,
-               test_pap_16])
+               test_pap_16, test_cancel_16])
