@@ -31,8 +31,14 @@ static void target_destructor(void *arg)
 	struct target *t = arg;
 
 	tmr_cancel(&t->tmr);
-	if (!t->waiting)
-		t->s->stats.backlog -= t->nq;
+	/* a target goes before its deliveries only at the sender's end:
+	 * they must not reach into it from their destructors */
+	while (t->q.head) {
+		struct delivery *d = t->q.head->data;
+
+		dlv_dequeue(d);
+		d->t = NULL;
+	}
 	if (t->sub)
 		t->sub->t = NULL;
 	hash_unlink(&t->he);
