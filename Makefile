@@ -62,6 +62,8 @@ bench: deps-test build
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/push_e2e.py 30 1000 32 1 "" 7000
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/offline_drain.py 100000 1000 2
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/notify_e2e.py 30 1000 16
+	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/ack_kill.py 5 16 3
+	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/ack_kill.py 5 64 3
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/crash_load.py 60 100 15
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/crash_load.py 60 100 15 notify
 	$(BUILD)/bench/bench-msrp single 100
