@@ -224,45 +224,59 @@ static void sync_h(int err, void *arg)
 }
 
 
+/* Run child(path) in a child process that ends with _exit (a crash: no
+ * destructor, no commit); it must exit 0. Then open the file it left. */
+static struct store *after_child(const char *path,
+				 void (*child)(const char *path))
+{
+	struct store *st = NULL;
+	int status = 0;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		child(path);   /* never returns */
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(store_open(&st, path, NULL), 0);
+	return st;
+}
+
+
 /*
  * A child writes two pushes: one it waits for (store_sync's handler ran:
  * it would have been acknowledged) and one it never syncs, then dies
  * without closing anything. The first must be in the file, the second not.
  */
+static void crash_child(const char *path)
+{
+	struct push_rec p = push("acked", 1);
+	struct store *st = NULL;
+	int done = 0;
+
+	if (store_open(&st, path, NULL))
+		_exit(10);
+	if (store_push_add(st, &p) || store_sync(st, sync_h, &done))
+		_exit(11);
+	/* the commit runs from a 0 ms timer, like in the daemon */
+	for (int i = 0; i < 100 && !done; i++)
+		tmr_poll(NULL);
+	if (done != 1)
+		_exit(12);
+	p = push("unacked", 2);
+	if (store_push_add(st, &p))
+		_exit(13);
+	_exit(0);   /* a crash: no destructor, no commit */
+}
+
 static void test_crash_keeps_acknowledged(void **state)
 {
 	struct fix *f = *state;
 	struct seen seen = {0};
-	struct store *st = NULL;
-	int status = 0;
-	pid_t pid;
+	struct store *st = after_child(f->path, crash_child);
 
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct push_rec p = push("acked", 1);
-		int done = 0;
-
-		if (store_open(&st, f->path, NULL))
-			_exit(10);
-		if (store_push_add(st, &p) || store_sync(st, sync_h, &done))
-			_exit(11);
-		/* the commit runs from a 0 ms timer, like in the daemon */
-		for (int i = 0; i < 100 && !done; i++)
-			tmr_poll(NULL);
-		if (done != 1)
-			_exit(12);
-		p = push("unacked", 2);
-		if (store_push_add(st, &p))
-			_exit(13);
-		_exit(0);   /* a crash: no destructor, no commit */
-	}
-
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-
-	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_push_get(st, "acked", push_h, NULL, &seen), 0);
 	assert_int_equal(store_push_get(st, "unacked", push_h, NULL, &seen),
 			 ENOENT);
@@ -303,38 +317,31 @@ static void first_h(int err, void *arg)
 		_exit(20);
 }
 
+static void chain_child(const char *path)
+{
+	struct push_rec p = push("first", 1);
+	struct store *st = NULL;
+	struct chain c = {0};
+
+	if (store_open(&st, path, NULL))
+		_exit(10);
+	c.st = st;
+	if (store_push_add(st, &p) || store_sync(st, first_h, &c))
+		_exit(11);
+	/* one flush: the first handler runs, the second must not */
+	if (store_flush(st) || c.first != 1 || c.second != 0)
+		_exit(12);
+	for (int i = 0; i < 100; i++)
+		tmr_poll(NULL);
+	_exit(13);   /* the second wait was never answered */
+}
+
 static void test_commit_answers_only_its_writes(void **state)
 {
 	struct fix *f = *state;
 	struct seen seen = {0};
-	struct store *st = NULL;
-	int status = 0;
-	pid_t pid;
+	struct store *st = after_child(f->path, chain_child);
 
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct push_rec p = push("first", 1);
-		struct chain c = {0};
-
-		if (store_open(&st, f->path, NULL))
-			_exit(10);
-		c.st = st;
-		if (store_push_add(st, &p) || store_sync(st, first_h, &c))
-			_exit(11);
-		/* one flush: the first handler runs, the second must not */
-		if (store_flush(st) || c.first != 1 || c.second != 0)
-			_exit(12);
-		for (int i = 0; i < 100; i++)
-			tmr_poll(NULL);
-		_exit(13);   /* the second wait was never answered */
-	}
-
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-
-	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_push_get(st, "first", push_h, NULL, &seen), 0);
 	assert_int_equal(store_push_get(st, "second", push_h, NULL, &seen), 0);
 	mem_deref(st);
