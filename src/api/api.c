@@ -692,13 +692,37 @@ static enum MHD_Result put_credentials(struct api *api, struct req *r,
 }
 
 
+/*
+ * Content is the initiator's, served on the API's origin (where the status
+ * page keeps its token): downloaded, never rendered or sniffed, and
+ * sandboxed should a browser render it anyway.
+ */
+static enum MHD_Result queue_content(struct MHD_Connection *conn,
+				     struct MHD_Response *resp,
+				     const char *ctype)
+{
+	enum MHD_Result ret;
+
+	(void)MHD_add_response_header(resp, "Content-Type", ctype);
+	(void)MHD_add_response_header(resp, "Cache-Control", "no-store");
+	(void)MHD_add_response_header(resp, "Content-Disposition",
+				      "attachment");
+	(void)MHD_add_response_header(resp, "X-Content-Type-Options",
+				      "nosniff");
+	(void)MHD_add_response_header(resp, "Content-Security-Policy",
+				      "sandbox; default-src 'none'");
+	ret = MHD_queue_response(conn, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+
 /* A file streamed from disk by libmicrohttpd (never read whole) */
 static enum MHD_Result reply_file(struct MHD_Connection *conn,
 				  const char *ctype, const char *path)
 {
 	struct MHD_Response *resp;
 	struct stat sb;
-	enum MHD_Result ret;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &sb)) {
@@ -711,11 +735,18 @@ static enum MHD_Result reply_file(struct MHD_Connection *conn,
 		(void)close(fd);
 		return MHD_NO;
 	}
-	(void)MHD_add_response_header(resp, "Content-Type", ctype);
-	(void)MHD_add_response_header(resp, "Cache-Control", "no-store");
-	ret = MHD_queue_response(conn, 200, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return queue_content(conn, resp, ctype);
+}
+
+
+static enum MHD_Result reply_mem(struct MHD_Connection *conn,
+				 const char *ctype, const struct mbuf *mb)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(mb->end, mb->buf,
+					       MHD_RESPMEM_MUST_COPY);
+	return resp ? queue_content(conn, resp, ctype) : MHD_NO;
 }
 
 
@@ -736,11 +767,8 @@ static enum MHD_Result get_content(struct api *api,
 	if (err)
 		return reply_error(conn, 500, "cannot read the store");
 
-	if (path)
-		ret = reply_file(conn, ctype, path);
-	else
-		ret = reply(conn, 200, ctype, mb->buf, mb->end,
-			    "Cache-Control", "no-store");
+	ret = path ? reply_file(conn, ctype, path) :
+		reply_mem(conn, ctype, mb);
 	mem_deref(mb);
 	mem_deref(ctype);
 	mem_deref(path);

@@ -109,9 +109,13 @@ static int pfile_set(struct pfile *f, const char *path, const char *name,
 }
 
 
-static void rand_hex(char *buf, size_t sz)
+/* 128 random bits in hex: a content token's unguessable part */
+static void rand_hex128(char *buf, size_t sz)
 {
-	re_snprintf(buf, sz, "%016llx", (unsigned long long)rand_u64());
+	uint8_t r[16];
+
+	rand_bytes(r, sizeof(r));
+	re_snprintf(buf, sz, "%w", r, sizeof(r));
 }
 
 
@@ -648,7 +652,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 {
 	struct push *p = NULL;
 	struct push_rec rec;
-	char token[33];
+	char token[16 + 32 + 1];
 	int err;
 
 	if (!s || !r || !r->aor || !r->app || !r->ctype || !id)
@@ -663,12 +667,12 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 
 	/* ids grow with time, so the store's B-trees take inserts and
 	 * updates at their end instead of on random pages; the content
-	 * token adds 64 random bits, so content URLs stay unguessable */
+	 * token adds 128 random bits, so content URLs stay unguessable */
 	re_snprintf(p->id, sizeof(p->id), "%011llx%05x",
 		    (unsigned long long)p->created_ms & 0xfffffffffffull,
 		    (unsigned)(p->seq & 0xfffff));
 	re_snprintf(token, sizeof(token), "%s", p->id);
-	rand_hex(token + 16, 17);
+	rand_hex128(token + 16, sizeof(token) - 16);
 	p->priority = r->priority;
 	p->ttl = r->ttl ? r->ttl : s->conf.default_ttl;
 	r->ttl = p->ttl;   /* echoed back to the initiator */
