@@ -60,6 +60,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* what a daemon does first; the rest only if it would go on */
 	if (msg->req && reqcheck_request(msg, &reason))
 		goto out;
+	if (msg->req) {
+		struct pl unsup;
+		uint16_t scode;
+
+		if (reqcheck_support(msg, reqcheck_options, reqcheck_noptions,
+				     &scode, &reason, &unsup))
+			goto out;
+	}
 
 	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT, contact_h, NULL);
 	(void)sip_msg_xhdr_apply(msg, true, "Accept-Contact", ac_h, NULL);

@@ -19,5 +19,13 @@ struct substate {
 };
 
 int reqcheck_request(const struct sip_msg *msg, const char **reason);
+int reqcheck_support(const struct sip_msg *msg, const char *const *optv,
+		     size_t optn, uint16_t *scode, const char **reason,
+		     struct pl *unsupported);
+int reqcheck_unsupported_print(struct re_printf *pf, const struct pl *tag);
+
+/* The option tags both daemons take in a Require (RFC 3261 §8.2.2.3) */
+extern const char *const reqcheck_options[];
+extern const size_t reqcheck_noptions;
 int substate_decode(struct substate *ss, const struct pl *hval);
 bool substate_retryable(const struct pl *reason);

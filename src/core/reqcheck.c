@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <re.h>
 #include <sippush/param.h>
 #include <sippush/uaprofile.h>
@@ -33,6 +34,23 @@ static const struct pl *hdr_val(const struct sip_msg *msg,
 }
 
 
+/* LWS, a folded line included (RFC 3261 §7.3.1: CRLF + WSP is LWS) */
+static bool is_lws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+
+/* A header value trimmed of LWS, folding included */
+static int u32_val(const struct pl *v, uint32_t *n)
+{
+	struct pl t = *v;
+
+	pl_trim_lws(&t);
+	return pl_u32_strict(&t, n);
+}
+
+
 /* CSeq = 1*DIGIT LWS Method, re-read strictly (libre's pl_u32 wraps) */
 static const char *check_cseq(const struct sip_msg *msg)
 {
@@ -43,7 +61,7 @@ static const char *check_cseq(const struct sip_msg *msg)
 	pl_trim_lws(&all);
 	num.p = all.p;
 	num.l = 0;
-	while (num.l < all.l && all.p[num.l] != ' ' && all.p[num.l] != '\t')
+	while (num.l < all.l && !is_lws(all.p[num.l]))
 		++num.l;
 
 	met.p = all.p + num.l;
@@ -62,12 +80,93 @@ static const char *check_cseq(const struct sip_msg *msg)
 }
 
 
+/* Quotes balanced (a display name is a closed quoted-string) and no
+ * empty parameter (";;", a trailing ";"): RFC 4475 §3.1.2.1, §3.1.2.6 */
+static bool value_ok(const struct pl *v)
+{
+	bool quoted = false, semi = false;
+
+	for (size_t i = 0; i < v->l; i++) {
+		const char c = v->p[i];
+
+		if (quoted && c == '\\') {
+			++i;
+			continue;
+		}
+		if (c == '"')
+			quoted = !quoted;
+		if (quoted || c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (c == ';' && semi)
+			return false;
+		semi = c == ';';
+	}
+	return !quoted && !semi;
+}
+
+
 static const char *check_uri_hdr(const struct sip_msg *msg,
 				 enum sip_hdrid id, const char *bad)
 {
+	const struct pl *v = hdr_val(msg, id);
 	struct sip_addr addr;
 
-	return addr_decode(&addr, hdr_val(msg, id)) ? bad : NULL;
+	return addr_decode(&addr, v) || !value_ok(v) ? bad : NULL;
+}
+
+
+struct hdr_arg {
+	const char *why;
+	const char *bad;
+};
+
+
+static bool contact_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
+		      void *arg)
+{
+	struct hdr_arg *ha = arg;
+	struct sip_addr addr;
+	struct pl v = hdr->val;
+	(void)msg;
+
+	pl_trim_lws(&v);
+	if (!pl_strcmp(&v, "*"))
+		return false;
+	if (addr_decode(&addr, &v) || !value_ok(&v)) {
+		ha->why = ha->bad;
+		return true;
+	}
+	return false;
+}
+
+
+static bool via_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
+		  void *arg)
+{
+	struct hdr_arg *ha = arg;
+	(void)msg;
+
+	/* the topmost was decoded by libre; one below may lack a branch
+	 * (an RFC 2543 hop), but never a parameter */
+	if (!value_ok(&hdr->val)) {
+		ha->why = ha->bad;
+		return true;
+	}
+	return false;
+}
+
+
+/* Every Contact and every Via, not only the ones we use */
+static const char *check_lists(const struct sip_msg *msg)
+{
+	struct hdr_arg ha = {NULL, "Bad Contact"};
+
+	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT, contact_h, &ha);
+	if (ha.why)
+		return ha.why;
+	ha.bad = "Bad Via";
+	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_VIA, via_h, &ha);
+	return ha.why;
 }
 
 
@@ -77,11 +176,11 @@ static const char *check_numbers(const struct sip_msg *msg)
 	uint32_t n;
 
 	v = hdr_val(msg, SIP_HDR_MAX_FORWARDS);
-	if (pl_u32_strict(v, &n) || n > 255)
+	if (u32_val(v, &n) || n > 255)
 		return "Bad Max-Forwards";
 
 	v = hdr_val(msg, SIP_HDR_EXPIRES);
-	if (v && pl_u32_strict(v, &n))
+	if (v && u32_val(v, &n))
 		return "Bad Expires";
 
 	if (sip_msg_hdr_count(msg, SIP_HDR_CONTENT_LENGTH) > 1)
@@ -89,10 +188,15 @@ static const char *check_numbers(const struct sip_msg *msg)
 
 	v = hdr_val(msg, SIP_HDR_CONTENT_LENGTH);
 	if (v) {
-		if (pl_u32_strict(v, &n))
+		if (u32_val(v, &n))
 			return "Bad Content-Length";
 		if (n > REQCHECK_MAX_BODY)
 			return "Content-Length too large";
+		/* RFC 3261 §18.3: octets of a datagram beyond Content-Length
+		 * are discarded; fewer than it is an error */
+		if (msg->mb && n < mbuf_get_left(msg->mb) &&
+		    msg->tp == SIP_TRANSP_UDP)
+			msg->mb->end = msg->mb->pos + n;
 		if (msg->mb && n != mbuf_get_left(msg->mb))
 			return "Content-Length does not match the body";
 	}
@@ -135,6 +239,66 @@ static const char *check_event(const struct sip_msg *msg)
 }
 
 
+/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1) */
+static bool scheme_ok(const struct pl *s)
+{
+	if (!s->l || !((s->p[0] | 0x20) >= 'a' && (s->p[0] | 0x20) <= 'z'))
+		return false;
+	for (size_t i = 1; i < s->l; i++) {
+		const char c = s->p[i];
+
+		if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') &&
+		    !(c >= '0' && c <= '9') && c != '+' && c != '-' &&
+		    c != '.')
+			return false;
+	}
+	return true;
+}
+
+
+/* A well-formed scheme other than sip, sips and tel */
+static bool ruri_scheme_unknown(const struct sip_msg *msg)
+{
+	const char *colon = pl_strchr(&msg->ruri, ':');
+	struct pl s;
+
+	s.p = msg->ruri.p;
+	s.l = colon ? (size_t)(colon - msg->ruri.p) : 0;
+	return scheme_ok(&s) && pl_strcasecmp(&s, "sip") &&
+		pl_strcasecmp(&s, "sips") && pl_strcasecmp(&s, "tel");
+}
+
+
+/* An IPv6 reference must be an IPv6 address (RFC 5118 §4.5). Read from
+ * the raw Request-URI: libre cuts "[2001:db8::zz]" at its first colon. */
+static bool host_ok(const struct sip_msg *msg)
+{
+	const char *at = pl_strchr(&msg->ruri, '@');
+	struct pl hp, v6;
+	struct in6_addr a;
+	const char *end;
+	char host[64];
+
+	hp = msg->ruri;
+	if (at)
+		pl_advance(&hp, at + 1 - hp.p);
+	else if (pl_strchr(&hp, ':'))
+		pl_advance(&hp, pl_strchr(&hp, ':') + 1 - hp.p);
+	if (!hp.l || hp.p[0] != '[')
+		return true;
+
+	end = pl_strchr(&hp, ']');
+	if (!end)
+		return false;
+	v6.p = hp.p + 1;
+	v6.l = (size_t)(end - v6.p);
+	if (v6.l >= sizeof(host))
+		return false;
+	(void)pl_strcpy(&v6, host, sizeof(host));
+	return inet_pton(AF_INET6, host, &a) == 1;
+}
+
+
 /**
  * Decide whether a received request can be acted on.
  *
@@ -173,9 +337,11 @@ int reqcheck_request(const struct sip_msg *msg, const char **reason)
 		goto out;
 	}
 
-	if (!msg->uri.scheme.l || (pl_strcasecmp(&msg->uri.scheme, "sip") &&
-				   pl_strcasecmp(&msg->uri.scheme, "sips") &&
-				   pl_strcasecmp(&msg->uri.scheme, "tel"))) {
+	/* a scheme we do not know is reqcheck_support()'s (416) */
+	if (!ruri_scheme_unknown(msg) && (!msg->uri.scheme.l ||
+	    (pl_strcasecmp(&msg->uri.scheme, "sip") &&
+	     pl_strcasecmp(&msg->uri.scheme, "sips") &&
+	     pl_strcasecmp(&msg->uri.scheme, "tel")) || !host_ok(msg))) {
 		why = "Bad Request-URI";
 		goto out;
 	}
@@ -213,6 +379,8 @@ int reqcheck_request(const struct sip_msg *msg, const char **reason)
 		why = check_numbers(msg);
 	if (!why)
 		why = check_event(msg);
+	if (!why)
+		why = check_lists(msg);
 
  out:
 	*reason = why;
@@ -277,4 +445,101 @@ int substate_decode(struct substate *ss, const struct pl *hval)
 	}
 
 	return err == ENOENT ? 0 : err;
+}
+
+
+/* RFC 3840 pref, RFC 5627 gruu, RFC 3327 path, RFC 5626 outbound,
+ * RFC 4028 timer (session mode refreshes at both ends) */
+const char *const reqcheck_options[] = {"pref", "gruu", "path", "outbound",
+					"timer"};
+const size_t reqcheck_noptions = ARRAY_SIZE(reqcheck_options);
+
+
+/* Methods with a registered meaning (IANA SIP methods): another is
+ * answered 501, one of these that a daemon does not take 405 */
+static const char *const methods[] = {
+	"ACK", "BYE", "CANCEL", "INFO", "INVITE", "MESSAGE", "NOTIFY",
+	"OPTIONS", "PRACK", "PUBLISH", "REFER", "REGISTER", "SUBSCRIBE",
+	"UPDATE",
+};
+
+
+struct require_arg {
+	const char *const *optv;
+	size_t optn;
+	const struct pl *unknown;
+};
+
+
+static bool require_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
+		      void *arg)
+{
+	struct require_arg *ra = arg;
+	(void)msg;
+
+	for (size_t i = 0; i < ra->optn; i++)
+		if (!pl_strcasecmp(&hdr->val, ra->optv[i]))
+			return false;
+	ra->unknown = &hdr->val;
+	return true;
+}
+
+
+/**
+ * After reqcheck_request(): can this element take the request at all?
+ * A Request-URI scheme it does not know gets 416 (RFC 3261 §8.2.2.1), a
+ * Require naming an option tag not in optv 420 with *unsupported set to
+ * that tag (§8.2.2.3; never for ACK or CANCEL), a method without a
+ * registered meaning 501 (§21.5.2; 405 is the caller's, for a known
+ * method it does not take here).
+ *
+ * @return 0 if supported, else ENOTSUP with *scode and *reason set
+ */
+int reqcheck_support(const struct sip_msg *msg, const char *const *optv,
+		     size_t optn, uint16_t *scode, const char **reason,
+		     struct pl *unsupported)
+{
+	struct require_arg ra = {optv, optn, NULL};
+	bool known = false;
+
+	if (!msg || !scode || !reason || !unsupported)
+		return EINVAL;
+
+	*scode = 0;
+	*reason = NULL;
+	pl_set_str(unsupported, "");
+
+	if (ruri_scheme_unknown(msg)) {
+		*scode = 416;
+		*reason = "Unsupported URI Scheme";
+		return ENOTSUP;
+	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
+		if (!pl_strcmp(&msg->met, methods[i]))
+			known = true;
+	if (!known) {
+		*scode = 501;
+		*reason = "Not Implemented";
+		return ENOTSUP;
+	}
+
+	if (pl_strcmp(&msg->met, "ACK") && pl_strcmp(&msg->met, "CANCEL") &&
+	    sip_msg_hdr_apply(msg, true, SIP_HDR_REQUIRE, require_h, &ra)) {
+		*scode = 420;
+		*reason = "Bad Extension";
+		*unsupported = *ra.unknown;
+		return ENOTSUP;
+	}
+
+	return 0;
+}
+
+
+/** "Unsupported: tag" CRLF for a 420, nothing when the tag is empty */
+int reqcheck_unsupported_print(struct re_printf *pf, const struct pl *tag)
+{
+	if (!tag || !pl_isset(tag))
+		return 0;
+	return re_hprintf(pf, "Unsupported: %r\r\n", tag);
 }

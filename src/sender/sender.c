@@ -200,9 +200,15 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 /**
  * Entry for every SIP request sippushd receives. Returns true when handled.
  */
+/* What sippushd takes out of dialog (405 and 501 list it) */
+#define ALLOW "Allow: REGISTER, SUBSCRIBE, NOTIFY, OPTIONS\r\n"
+
+
 bool sender_sip_request(struct sender *s, const struct sip_msg *msg)
 {
 	const char *reason = NULL;
+	struct pl unsup;
+	uint16_t scode;
 
 	if (!s || !msg)
 		return false;
@@ -210,6 +216,15 @@ bool sender_sip_request(struct sender *s, const struct sip_msg *msg)
 	if (reqcheck_request(msg, &reason)) {
 		(void)sip_reply(s->sip, msg, 400, reason ? reason :
 				"Bad Request");
+		return true;
+	}
+
+	if (reqcheck_support(msg, reqcheck_options, reqcheck_noptions,
+			     &scode, &reason, &unsup)) {
+		(void)sip_replyf(s->sip, msg, scode, reason, "%H%s"
+				 "Content-Length: 0\r\n\r\n",
+				 reqcheck_unsupported_print, &unsup,
+				 scode == 501 ? ALLOW : "");
 		return true;
 	}
 
@@ -239,8 +254,7 @@ bool sender_sip_request(struct sender *s, const struct sip_msg *msg)
 		return false;
 
 	(void)sip_replyf(s->sip, msg, 405, "Method Not Allowed",
-			 "Allow: REGISTER, SUBSCRIBE, NOTIFY, OPTIONS\r\n"
-			 "Content-Length: 0\r\n\r\n");
+			 "%sContent-Length: 0\r\n\r\n", ALLOW);
 	return true;
 }
 

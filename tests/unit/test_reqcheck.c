@@ -87,10 +87,52 @@ static const struct vcase cases[] = {
 	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
 	 "CSeq: 1 MESSAGE\r\nContent-Length: 50\r\n\r\nshort",
 	 "Content-Length does not match the body", SIP_TRANSP_UDP},
+	/* RFC 3261 §18.3: a datagram's octets beyond it are discarded */
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 2\r\n\r\nhello",
+	 NULL, SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 2\r\n\r\nhello",
+	 "Content-Length does not match the body", SIP_TRANSP_TCP},
+	/* RFC 4475 §3.1.1.1: a folded CSeq is LWS */
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 0009\r\n  MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 NULL, SIP_TRANSP_UDP},
+	/* §3.1.2.6, §3.1.2.1: an open quote, an empty parameter */
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM CID MF
+	 "To: \"Mr. J. User <sip:j@example.com>\r\n"
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Bad To", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "Contact: \"Joe\" <sip:joe@example.org>;;;;\r\n"
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Bad Contact", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA
+	 "Via: SIP/2.0/UDP 192.0.2.15;;,;,,\r\n" FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Bad Via", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM MF
+	 "To: \"a \\\" b\" <sip:j@example.com>\r\n" CID
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 NULL, SIP_TRANSP_UDP},
+	/* RFC 5118 §4.5: an IPv6 reference that is not an address */
+	{"OPTIONS sip:user@[2001:db8::zz] SIP/2.0\r\n" VIA FROM
+	 TO CID MF "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+	 "Bad Request-URI", SIP_TRANSP_UDP},
+	{"OPTIONS sip:user@[2001:db8:::192.0.2.1] SIP/2.0\r\n" VIA FROM TO CID
+	 MF "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+	 "Bad Request-URI", SIP_TRANSP_UDP},
+	{"OPTIONS sip:user@[2001:db8::10] SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+	 NULL, SIP_TRANSP_UDP},
 	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
 	 "CSeq: 1 MESSAGE\r\nExpires: -1\r\nContent-Length: 0\r\n\r\n",
 	 "Bad Expires", SIP_TRANSP_UDP},
+	/* a scheme we do not know: reqcheck_support()'s 416, not a 400 */
 	{"MESSAGE http://p@x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 NULL, SIP_TRANSP_UDP},
+	{"MESSAGE 1http://p@x SIP/2.0\r\n" VIA FROM TO CID MF
 	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
 	 "Bad Request-URI", SIP_TRANSP_UDP},
 	{"MESSAGE sip:p@x SIP/2.0\r\n" VIA FROM "To: <sip:p@x\r\n" CID MF
@@ -143,8 +185,9 @@ static void test_cases(void **state)
 		}
 
 		if (err != EBADMSG || !why || strcmp(why, cases[i].reason))
-			fail_msg("case %zu: '%s', want '%s'", i,
-				 why ? why : "(valid)", cases[i].reason);
+			fail_msg("case %zu: '%s', want '%s' (%.60s)", i,
+				 why ? why : "(valid)", cases[i].reason,
+				 cases[i].raw);
 	}
 }
 
@@ -166,6 +209,58 @@ static void test_libre_drops(void **state)
 	assert_null(decode("MESSAGE sip:p@x SIP/2.0\r\n" VIA "From: garbage\r\n"
 			   TO CID MF "CSeq: 1 MESSAGE\r\n\r\n",
 			   SIP_TRANSP_UDP));
+}
+
+
+/* 416, 501 and 420 (with the tag) after a request passed the 400s */
+static void test_support(void **state)
+{
+	static const struct {
+		const char *raw;
+		uint16_t scode;
+		const char *unsup;
+	} sv[] = {
+		{"OPTIONS nobodyKnowsThisScheme:opaque SIP/2.0\r\n" VIA FROM TO
+		 CID MF "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+		 416, ""},
+		{"MESSAGE http://p@x SIP/2.0\r\n" VIA FROM TO CID MF
+		 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n", 416, ""},
+		{"OPTIONS soap.beep://192.0.2.103:3002 SIP/2.0\r\n" VIA FROM TO
+		 CID MF "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+		 416, ""},
+		{"RE%47IST%45R sip:r@x SIP/2.0\r\n" VIA FROM TO CID MF
+		 "CSeq: 1 RE%47IST%45R\r\nContent-Length: 0\r\n\r\n",
+		 501, ""},
+		{"OPTIONS sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+		 "Require: gruu, nothingSupportsThis\r\n"
+		 "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+		 420, "nothingSupportsThis"},
+		{"ACK sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+		 "Require: nothingSupportsThis\r\n"
+		 "CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n", 0, ""},
+		{"OPTIONS sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+		 "Require: timer, path\r\nProxy-Require: noProxy\r\n"
+		 "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", 0, ""},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sv); i++) {
+		struct sip_msg *msg = decode(sv[i].raw, SIP_TRANSP_UDP);
+		const char *reason = NULL;
+		struct pl unsup;
+		uint16_t scode = 0;
+		int err;
+
+		assert_non_null(msg);
+		assert_int_equal(reqcheck_request(msg, &reason), 0);
+		err = reqcheck_support(msg, reqcheck_options,
+				       reqcheck_noptions, &scode, &reason,
+				       &unsup);
+		assert_int_equal(err, sv[i].scode ? ENOTSUP : 0);
+		assert_int_equal(scode, sv[i].scode);
+		assert_int_equal(pl_strcmp(&unsup, sv[i].unsup), 0);
+		mem_deref(msg);
+	}
 }
 
 
@@ -203,6 +298,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_libre_drops),
+		cmocka_unit_test(test_support),
 		cmocka_unit_test(test_substate),
 	};
 
