@@ -53,6 +53,7 @@ struct receiver {
 	uint32_t cseq;
 	uint32_t expires;        /**< what we ask; 0 while de-registering */
 	uint32_t auth_tries;
+	uint32_t short_grants;   /**< too-short grants in a row (backoff) */
 	struct list subs;        /**< struct rsub                        */
 	struct list sessions;    /**< struct rsess (session mode)        */
 	struct list pending;     /**< indirect pushes being fetched      */

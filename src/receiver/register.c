@@ -10,6 +10,7 @@
 #include <re.h>
 #include <sippush/featuretag.h>
 #include <sippush/log.h>
+#include <sippush/regrefresh.h>
 #include "receiver.h"
 
 #define MOD "register"
@@ -256,7 +257,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	keepalive(r, msg);
 	rsub_start_all(r);   /* TS §7.2: after the initial registration */
 
-	/* refresh well before expiry */
-	later(r, expires > 120 ? (uint64_t)(expires - 60) * 1000
-	      : (uint64_t)expires * 500 + 1);
+	/* refresh well before expiry; a registrar granting 0 or 1 s is
+	 * asked again after a floor that backs off, not every millisecond */
+	later(r, regrefresh_ms(expires, &r->short_grants, r->conf.retry_ms));
 }
