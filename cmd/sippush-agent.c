@@ -104,7 +104,10 @@ static void usage(void)
 "  --state-dir DIR      instance and seen pushes (default ./sippush-agent)\n"
 "  --trust CIDR         where P-Asserted-Identity is believed from;\n"
 "                       repeatable (default 127.0.0.0/8)\n"
-"  --auth-user U, --auth-pass P   digest credentials\n"
+"  --auth-user U       digest user name\n"
+"  --auth-pass-file F   the digest password: the first line of F (or\n"
+"                       the environment's SIPPUSH_AUTH_PASS); --auth-pass P\n"
+"                       works too but shows in ps\n"
 "  --expires S          registration lifetime asked (default 3600)\n"
 "  --reg-retry S        after a failed REGISTER or SUBSCRIBE (or a lost\n"
 "                       flow), try again in S s (default 30)\n"
@@ -392,9 +395,9 @@ static int to_exec(const struct handler *h, const struct receiver_push *p)
 	}
 	if (pid == 0) {
 		(void)dup2(fds[0], 0);
-		(void)close(fds[0]);
-		if (fds[1] >= 0)
-			(void)close(fds[1]);
+		/* the handler gets stdin, stdout and stderr, nothing of ours:
+		 * not the SIP sockets, the epoll set, the seen file */
+		closefrom(3);
 		if (p->filename)
 			(void)setenv("SIPPUSH_FILENAME", p->filename, 1);
 		(void)setenv("SIPPUSH_APP", p->app, 1);
@@ -569,12 +572,30 @@ static void quoted_arg(char *dst, size_t sz, const char *v,
 }
 
 
+/* A secret kept out of argv (ps shows argv): the file's first line */
+static void secret_file(char *dst, size_t sz, const char *path,
+			const char *name)
+{
+	FILE *f = fopen(path, "re");
+	bool ok;
+
+	if (!f)
+		die(name, "cannot read");
+	ok = fgets(dst, (int)sz, f) != NULL;
+	(void)fclose(f);
+	dst[ok ? strcspn(dst, "\r\n") : 0] = '\0';
+	if (!dst[0])
+		die(name, "empty");
+}
+
+
 static const struct option lo[] = {
 	{"aor", 1, NULL, 'a'}, {"registrar", 1, NULL, 'r'},
 	{"sip", 1, NULL, 's'}, {"app", 1, NULL, 'A'},
 	{"accept", 1, NULL, 'C'}, {"instance", 1, NULL, 'i'},
 	{"state-dir", 1, NULL, 'd'}, {"trust", 1, NULL, 't'},
 	{"auth-user", 1, NULL, 'u'}, {"auth-pass", 1, NULL, 'p'},
+	{"auth-pass-file", 1, NULL, 23},
 	{"expires", 1, NULL, 'e'}, {"no-require-pref", 0, NULL, 'N'},
 	{"exec-max", 1, NULL, 'm'}, {"exec-timeout", 1, NULL, 'T'},
 	{"fetch-max", 1, NULL, 'F'}, {"fetch-timeout", 1, NULL, 'O'},
@@ -746,6 +767,8 @@ static void apply(int c, const char *arg)
 		if (opts_u32(&g.retry_s, arg, 1, 3600))
 			die("bad --reg-retry", arg);
 		break;
+	case 23: secret_file(g.auth_pass, sizeof(g.auth_pass), arg,
+			     "--auth-pass-file"); break;
 	case 'l':
 		if (log_level_decode(&lvl, arg))
 			die("--log-level: error, warn, info, debug",
@@ -792,6 +815,10 @@ static void parse(int argc, char *argv[])
 	}
 	if (optind < argc)
 		die("unexpected argument", argv[optind]);
+	if (!g.auth_pass[0] && getenv("SIPPUSH_AUTH_PASS"))
+		str_ncpy(g.auth_pass, getenv("SIPPUSH_AUTH_PASS"),
+			 sizeof(g.auth_pass));
+	(void)unsetenv("SIPPUSH_AUTH_PASS");   /* not the handlers' */
 	if (!g.aor[0] || !g.registrar[0])
 		die("--aor and --registrar are required", NULL);
 	if (!g.appn)
