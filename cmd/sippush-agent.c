@@ -26,6 +26,7 @@
 #include <sippush/cidr.h>
 #include <sippush/connguard.h>
 #include <sippush/log.h>
+#include <sippush/tlspeer.h>
 #include <sippush/tlsverify.h>
 #include <sippush/opts.h>
 #include <sippush/receiver.h>
@@ -55,6 +56,8 @@ static struct {
 	struct cidr trust[MAX_TRUST];
 	size_t ntrust;
 	bool trust_given;
+	bool trust_udp, any_flow;
+	char trust_cert[256];
 	struct sa sip;
 	char aor[256], registrar[256], instance[64], state_dir[400];
 	char auth_user[128], auth_pass[128];
@@ -103,7 +106,17 @@ static void usage(void)
 "                       --state-dir)\n"
 "  --state-dir DIR      instance and seen pushes (default ./sippush-agent)\n"
 "  --trust CIDR         where P-Asserted-Identity is believed from;\n"
-"                       repeatable (default 127.0.0.0/8)\n"
+"                       repeatable (default 127.0.0.0/8); give the\n"
+"                       P-CSCF's or registrar's /32\n"
+"  --trust-udp          believe --trust peers over UDP too (a forged\n"
+"                       source address is enough there); default: only\n"
+"                       over TCP/TLS\n"
+"  --trust-cert NAME    believe only TLS peers, and require every TLS\n"
+"                       peer (registrar and listener alike) to present a\n"
+"                       verified certificate naming NAME\n"
+"  --pushes-via-flow yes|no  take trusted pushes only on the flow our\n"
+"                       REGISTER went out on (default yes: what a phone\n"
+"                       does with its P-CSCF); no: from any --trust peer\n"
 "  --auth-user U       digest user name\n"
 "  --auth-pass-file F   the digest password: the first line of F (or\n"
 "                       the environment's SIPPUSH_AUTH_PASS); --auth-pass P\n"
@@ -595,7 +608,8 @@ static const struct option lo[] = {
 	{"accept", 1, NULL, 'C'}, {"instance", 1, NULL, 'i'},
 	{"state-dir", 1, NULL, 'd'}, {"trust", 1, NULL, 't'},
 	{"auth-user", 1, NULL, 'u'}, {"auth-pass", 1, NULL, 'p'},
-	{"auth-pass-file", 1, NULL, 23},
+	{"auth-pass-file", 1, NULL, 23}, {"trust-udp", 0, NULL, 24},
+	{"trust-cert", 1, NULL, 25}, {"pushes-via-flow", 1, NULL, 26},
 	{"expires", 1, NULL, 'e'}, {"no-require-pref", 0, NULL, 'N'},
 	{"exec-max", 1, NULL, 'm'}, {"exec-timeout", 1, NULL, 'T'},
 	{"fetch-max", 1, NULL, 'F'}, {"fetch-timeout", 1, NULL, 'O'},
@@ -769,6 +783,20 @@ static void apply(int c, const char *arg)
 		break;
 	case 23: secret_file(g.auth_pass, sizeof(g.auth_pass), arg,
 			     "--auth-pass-file"); break;
+	case 24: g.trust_udp = true; break;
+	case 25:
+		if (!*arg || strlen(arg) >= sizeof(g.trust_cert))
+			die("--trust-cert: a DNS name or IP address", arg);
+		str_ncpy(g.trust_cert, arg, sizeof(g.trust_cert));
+		break;
+	case 26:
+		if (!strcmp(arg, "yes"))
+			g.any_flow = false;
+		else if (!strcmp(arg, "no"))
+			g.any_flow = true;
+		else
+			die("--pushes-via-flow: yes or no", arg);
+		break;
 	case 'l':
 		if (log_level_decode(&lvl, arg))
 			die("--log-level: error, warn, info, debug",
@@ -823,6 +851,8 @@ static void parse(int argc, char *argv[])
 		die("--aor and --registrar are required", NULL);
 	if (!g.appn)
 		die("at least one --app ID=HANDLER is required", NULL);
+	if (g.trust_cert[0] && !g.sip_tls_set)
+		die("--trust-cert needs --sip-tls", NULL);
 }
 
 
@@ -844,6 +874,11 @@ static int tls_add(struct sip *sip, struct tls **tlsp)
 				g.tls_cert[0] ? g.tls_cert : NULL,
 				g.tls_ca[0] ? g.tls_ca : NULL,
 				host[0] ? host : NULL, why, sizeof(why));
+	if (!err && g.trust_cert[0]) {
+		err = tlspeer_require_name(*tlsp, g.trust_cert);
+		if (err)
+			re_snprintf(why, sizeof(why), "--trust-cert: %m", err);
+	}
 	if (err)
 		(void)fprintf(stderr, "sippush-agent: %s\n", why);
 	return err;
@@ -916,6 +951,9 @@ int main(int argc, char *argv[])
 	rc.appn = g.appn;
 	rc.trust = g.trust;
 	rc.ntrust = g.ntrust;
+	rc.trust_udp = g.trust_udp;
+	rc.trust_tls_only = g.trust_cert[0] != '\0';
+	rc.pushes_any_flow = g.any_flow;
 	rc.state_dir = g.state_dir;
 	rc.expires = g.expires;
 	rc.retry_ms = (uint32_t)g.retry_s * 1000;

@@ -66,6 +66,9 @@ int main(int argc, char *argv[])
 	err |= sa_decode(&laddr, argv[3], str_len(argv[3]));
 	err |= sip_alloc(&sip, NULL, 32, 32, 32, "receiver-min", NULL, NULL);
 	err |= sip_transp_add(sip, SIP_TRANSP_UDP, &laddr);
+	/* pushes are believed over TCP/TLS on our registration's flow only:
+	 * give a REGISTRAR with ;transport=tcp */
+	err |= sip_transp_add(sip, SIP_TRANSP_TCP, &laddr);
 	err |= receiver_instance_load(instance, sizeof(instance), argv[4]);
 	err |= cidr_decode(&trust, &loop);
 	if (err) {
@@ -83,6 +86,7 @@ int main(int argc, char *argv[])
 	conf.state_dir = argv[4];
 	conf.expires = 600;
 	conf.require_pref = true;
+	conf.reg_id = 1;   /* RFC 5626: pushes come back on our flow */
 
 	err  = receiver_alloc(&rcv, sip, &conf, push_h, NULL, NULL);
 	err |= sip_listen(&lsnr, sip, true, sip_h, NULL);

@@ -45,8 +45,15 @@ struct receiver_conf {
 	const char *auth_pass;
 	const struct receiver_app *appv;   /**< must outlive the receiver */
 	size_t appn;
-	const struct cidr *trust;
+	const struct cidr *trust;  /**< where P-Asserted-Identity is
+				       believed from, and only:          */
 	size_t ntrust;
+	bool trust_udp;           /**< over UDP too (a forged source is
+				       enough there); default TCP/TLS only */
+	bool trust_tls_only;      /**< over TLS only (the certificate was
+				       checked at the handshake)        */
+	bool pushes_any_flow;     /**< from any connection; default: only
+				       on the registration's own flow   */
 	const char *state_dir;    /**< seen pushes are kept here          */
 	uint32_t expires;         /**< asked registration lifetime, s    */
 	uint32_t retry_ms;        /**< after a failed REGISTER/SUBSCRIBE

@@ -254,8 +254,7 @@ int inbound_asserted(char *from, size_t sz, struct receiver *r,
 					       SIP_HDR_P_ASSERTED_IDENTITY);
 	struct sip_addr addr;
 
-	if (!pai || !cidr_list_match(r->conf.trust, r->conf.ntrust,
-				     &msg->src))
+	if (!pai || receiver_trusted(r, msg))
 		return EPERM;
 	if (sip_addr_decode(&addr, &pai->val))
 		return EBADMSG;
@@ -301,7 +300,7 @@ int inbound_push(struct receiver *r, const struct sip_msg *msg,
 
 	err = inbound_asserted(from, sizeof(from), r, msg);
 	if (err == EPERM && !pl_strcmp(&msg->met, "NOTIFY") &&
-	    cidr_list_match(r->conf.trust, r->conf.ntrust, &msg->src)) {
+	    !receiver_trusted(r, msg)) {
 		/* in our dialog from a trusted peer: the dialog's peer */
 		re_snprintf(from, sizeof(from), "%r", &msg->from.auri);
 		err = 0;

@@ -80,6 +80,11 @@ int receiver_alloc(struct receiver **rp, struct sip *sip,
 	r->rh = rh;
 	r->arg = arg;
 	r->pref = conf->require_pref;
+	r->trust.v = conf->trust;
+	r->trust.n = conf->ntrust;
+	r->trust.udp = conf->trust_udp;
+	r->trust.tls_only = conf->trust_tls_only;
+	r->trust.any_flow = conf->pushes_any_flow;
 	r->expires = conf->expires ? conf->expires : 3600;
 	tmr_init(&r->tmr);
 	re_snprintf(r->call_id, sizeof(r->call_id), "%016llx@sippush-agent",
@@ -185,6 +190,7 @@ int receiver_unregister(struct receiver *r)
 	r->stopping = true;
 	rsub_stop_all(r);
 	r->expires = 0;
+	r->flow.set = false;
 	r->ka = mem_deref(r->ka);
 	tmr_cancel(&r->tmr);
 	r->req = mem_deref(r->req);

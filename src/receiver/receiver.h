@@ -10,6 +10,24 @@ struct refer;
 /** What the agent implements: every one goes in Accept-Contact methods */
 #define RECEIVER_METHODS "MESSAGE,NOTIFY,REFER,INVITE"
 
+/** Who is believed (trust.c) */
+struct trust_rules {
+	const struct cidr *v;
+	size_t n;
+	bool udp;                /**< also over UDP (spoofable)          */
+	bool tls_only;           /**< only over TLS (--trust-cert)       */
+	bool any_flow;           /**< not only on the registration flow  */
+};
+
+/** The registration's flow: where the 2xx to our REGISTER came from */
+struct trust_flow {
+	enum sip_transp tp;
+	struct sa peer;
+	const void *sock;        /**< libre's connection (or UDP socket);
+				      compared, never dereferenced       */
+	bool set;
+};
+
 /** One oma-app subscription of this terminal (its own libre dialog) */
 struct rsub {
 	struct le le;            /**< in receiver.subs                   */
@@ -54,6 +72,8 @@ struct receiver {
 	uint32_t expires;        /**< what we ask; 0 while de-registering */
 	uint32_t auth_tries;
 	uint32_t short_grants;   /**< too-short grants in a row (backoff) */
+	struct trust_rules trust;
+	struct trust_flow flow;
 	struct list subs;        /**< struct rsub                        */
 	struct list sessions;    /**< struct rsess (session mode)        */
 	struct list pending;     /**< indirect pushes being fetched      */
@@ -85,6 +105,13 @@ void refer_report(struct rsub *rs, uint16_t code);
 int  seen_open(struct seen **sp, const char *dir, uint32_t max);
 bool seen_has(const struct seen *s, const char *id);
 int  seen_add(struct seen *s, const char *id);
+
+/* trust.c */
+int  trust_check(const struct trust_rules *t, const struct trust_flow *f,
+		 enum sip_transp tp, const struct sa *src, const void *sock,
+		 const char **why);
+void trust_flow_set(struct trust_flow *f, const struct sip_msg *msg);
+int  receiver_trusted(const struct receiver *r, const struct sip_msg *msg);
 
 /* inbound.c */
 bool inbound_request(struct receiver *r, const struct sip_msg *msg);

@@ -208,8 +208,7 @@ void inbound_refer(struct receiver *r, const struct sip_msg *msg)
 				"Not Exist");
 		return;
 	}
-	if (!pai || !cidr_list_match(r->conf.trust, r->conf.ntrust,
-				     &msg->src)) {
+	if (!pai || receiver_trusted(r, msg)) {
 		(void)sip_reply(r->sip, msg, 403, "No trusted "
 				"P-Asserted-Identity");
 		return;

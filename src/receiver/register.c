@@ -145,6 +145,7 @@ static void ka_h(int err, void *arg)
 	plog(LOG_WARN, MOD, "flow keep-alive failed (%m): registering again",
 	     err);
 	r->ka = mem_deref(r->ka);
+	r->flow.set = false;   /* nothing comes on it any more */
 	/*
 	 * Not from inside libre's close of the old flow, and not at once: a
 	 * registrar that is going down may still accept the new connection
@@ -242,6 +243,8 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		return;
 	}
 
+	/* pushes come on this flow (RFC 5626: the registrar keeps it) */
+	trust_flow_set(&r->flow, msg);
 	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT, contact_h, &o);
 	expires = r->expires;
 	if (o.found && o.cf.has_expires)

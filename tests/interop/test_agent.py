@@ -17,7 +17,14 @@ AGENT = os.path.join(BUILD, "cmd", "sippush-agent")
 
 
 class Agent:
-    def __init__(self, env, user, registrar_port, *extra, name="agent"):
+    # The tests' senders (SIPp, sockets, sippushd over UDP) reach the agent
+    # over UDP from loopback, most of them off its registration flow: the
+    # safe defaults refuse both, so the helper passes what that takes
+    # explicitly. test_agent_security.py runs the defaults (legacy=False).
+    LEGACY_TRUST = ["--trust-udp", "--pushes-via-flow", "no"]
+
+    def __init__(self, env, user, registrar_port, *extra, name="agent",
+                 legacy=True):
         self.env = env
         self.port = free_port()
         self.name = name
@@ -27,7 +34,8 @@ class Agent:
                      "--registrar", "sip:127.0.0.1:%d" % registrar_port,
                      "--sip", "127.0.0.1:%d" % self.port, "--state-dir",
                      self.state, "--log-level", "debug",
-                     "--app", "mms.ua=dir:" + self.inbox] + list(extra)
+                     "--app", "mms.ua=dir:" + self.inbox] + \
+            (self.LEGACY_TRUST if legacy else []) + list(extra)
         self.proc = None
 
     def start(self):
@@ -403,7 +411,8 @@ def test_example_program(env):
     d = Daemon(env).start()
     port = free_port()
     p = env.spawn([os.path.join(BUILD, "examples", "receiver-min"),
-                   "sip:yan@example.com", "sip:127.0.0.1:%d" % d.sip_port,
+                   "sip:yan@example.com",
+                   "sip:127.0.0.1:%d;transport=tcp" % d.sip_port,
                    "127.0.0.1:%d" % port, env.path("yan-state")],
                   "example.log")
     wait_until(lambda: d.terminals("sip:yan@example.com"), 10, "register")

@@ -1,0 +1,68 @@
+/**
+ * @file trust.c  Whose P-Asserted-Identity the terminal believes
+ *
+ * A source address proves nothing over UDP (anyone on the path can forge
+ * it), so a --trust address counts only over TCP/TLS unless udp is set,
+ * only over TLS when a certificate name is required (the handshake checked
+ * it), and, unless any_flow is set, only on the terminal's own
+ * registration flow: the connection its REGISTER went out on (or, over
+ * UDP, the registrar's address and our socket), which is how a phone
+ * takes requests from its P-CSCF.
+ */
+#include <errno.h>
+#include <re.h>
+#include <sippush/cidr.h>
+#include <sippush/log.h>
+#include "receiver.h"
+
+#define MOD "trust"
+
+
+/** 0 when trusted, else EPERM; why (may be NULL) says what failed */
+int trust_check(const struct trust_rules *t, const struct trust_flow *f,
+		enum sip_transp tp, const struct sa *src, const void *sock,
+		const char **why)
+{
+	const char *w = NULL;
+
+	if (!t || !src)
+		w = "no rules";
+	else if (!cidr_list_match(t->v, t->n, src))
+		w = "source not in --trust";
+	else if (tp == SIP_TRANSP_UDP && !t->udp)
+		w = "UDP (spoofable) without --trust-udp";
+	else if (tp != SIP_TRANSP_TLS && t->tls_only)
+		w = "not TLS (--trust-cert)";
+	else if (!t->any_flow && (!f || !f->set || f->tp != tp ||
+				  f->sock != sock ||
+				  !sa_cmp(&f->peer, src, SA_ALL)))
+		w = "not on the registration flow";
+
+	if (why)
+		*why = w;
+	return w ? EPERM : 0;
+}
+
+
+/** The flow a 2xx to our REGISTER came on */
+void trust_flow_set(struct trust_flow *f, const struct sip_msg *msg)
+{
+	f->tp = msg->tp;
+	f->peer = msg->src;
+	f->sock = msg->sock;
+	f->set = true;
+}
+
+
+/* A request from a trusted peer, as the receiver's rules say */
+int receiver_trusted(const struct receiver *r, const struct sip_msg *msg)
+{
+	const char *why = NULL;
+	int err = trust_check(&r->trust, &r->flow, msg->tp, &msg->src,
+			      msg->sock, &why);
+
+	if (err)
+		plog(LOG_INFO, MOD, "%s from %J: not trusted: %s",
+		     sip_transp_name(msg->tp), &msg->src, why);
+	return err;
+}

@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""The terminal under attack (issue 18): forged-source UDP pushes (raw
+socket on loopback), trusted peers off the registration flow, TLS peers
+without the expected certificate, descriptors leaked to exec handlers, a
+registrar answering expires=0, and the password on the command line."""
+import os
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (BUILD, Daemon, check, free_port, run, udp_request,
+                     wait_until)
+from test_agent import AGENT
+from test_agent import Agent as _Agent
+
+
+def Agent(*args, **kw):
+    """The agent with its defaults (no test-only trust options)"""
+    return _Agent(*args, legacy=False, **kw)
+
+
+def message(port, call_id, via_port, tp="UDP", app="mms.ua",
+            body="pushed", pai="sip:push@localhost", via="127.0.0.1"):
+    return ("MESSAGE sip:u@127.0.0.1:%d SIP/2.0\r\n"
+            "Via: SIP/2.0/%s %s:%d;branch=z9hG4bK-%s\r\n"
+            "From: <sip:push@localhost>;tag=f1\r\n"
+            "To: <sip:u@example.com>\r\nCall-ID: %s\r\n"
+            "CSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"
+            "P-Asserted-Identity: <%s>\r\n"
+            "Accept-Contact: *;+g.oma.pusheventapp=\"%s\";require;"
+            "explicit\r\nContent-Type: text/plain\r\n"
+            "Content-Length: %d\r\n\r\n%s" % (
+                port, tp, via, via_port, call_id.replace("@", "-"), call_id,
+                pai, app, len(body), body))
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    s = (s >> 16) + (s & 0xffff)
+    s += s >> 16
+    return ~s & 0xffff
+
+
+def forged_udp(src, sport, dport, payload):
+    """One UDP datagram to 127.0.0.1:dport whose IP source is src:sport,
+    built by hand (IP_HDRINCL): what anyone on the path can send."""
+    udp_len = 8 + len(payload)
+    pseudo = socket.inet_aton(src) + socket.inet_aton("127.0.0.1") + \
+        struct.pack("!BBH", 0, socket.IPPROTO_UDP, udp_len)
+    udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
+    udp = struct.pack("!HHHH", sport, dport, udp_len,
+                      csum(pseudo + udp) or 0xffff) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0x5151, 0,
+                     64, socket.IPPROTO_UDP, 0, socket.inet_aton(src),
+                     socket.inet_aton("127.0.0.1"))
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+    try:
+        s.sendto(ip + udp, ("127.0.0.1", dport))
+    finally:
+        s.close()
+
+
+def answer_socket(addr="127.0.0.1"):
+    """Where the agent's answer goes (the forged request's Via)"""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, 0))
+    s.settimeout(3)
+    return s
+
+
+def recv_answer(s):
+    try:
+        return s.recv(65535).decode(errors="replace")
+    except socket.timeout:
+        return ""
+
+
+def data_files(a):
+    return [f for f in a.files() if not f.endswith(".meta")]
+
+
+def test_forged_udp_source(env):
+    """The recommended settings (README, Security model): --trust the
+    registrar's /32, registered over TCP. A MESSAGE with P-Asserted-
+    Identity forged from the registrar's own address and port over UDP
+    is refused (403) and nothing lands; the real push, over the
+    registration's TCP flow, is taken."""
+    d = Daemon(env).start()
+    a = Agent(env, "alice", d.sip_port, "--trust", "127.0.0.1/32",
+              "--registrar", "sip:127.0.0.1:%d;transport=tcp" % d.sip_port)
+    a.start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "registered over TCP")
+    s = answer_socket()
+    try:
+        forged_udp("127.0.0.1", d.sip_port, a.port, message(
+            a.port, "forged-1@x", s.getsockname()[1]).encode())
+        got = recv_answer(s)
+    finally:
+        s.close()
+    print("forged from the registrar's address over UDP: %r" % got[:40])
+    check(got.startswith("SIP/2.0 403"), "a forged-source UDP push: %r"
+          % got[:200])
+    check(data_files(a) == [], "nothing landed: %s" % a.files())
+
+    # another source in 127/8, not the /32
+    s = answer_socket("127.0.0.9")
+    try:
+        forged_udp("127.0.0.9", 5060, a.port, message(
+            a.port, "forged-2@x", s.getsockname()[1],
+            via="127.0.0.9").encode())
+        got = recv_answer(s)
+    finally:
+        s.close()
+    check(got.startswith("SIP/2.0 403"), "forged from 127.0.0.9: %r"
+          % got[:200])
+
+    pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                 content_type="text/plain", body="the real one")
+    check(d.wait_final(pid)["state"] == "delivered", "the real push")
+    wait_until(lambda: data_files(a), 5, "the real push landed")
+    check(len(data_files(a)) == 1, "only the real push: %s" % a.files())
+
+
+def tcp_request(port, text, timeout=5):
+    c = socket.create_connection(("127.0.0.1", port), timeout)
+    try:
+        c.sendall(text.replace("{via}", str(c.getsockname()[1])).encode())
+        buf = b""
+        end = time.time() + timeout
+        while b"\r\n\r\n" not in buf and time.time() < end:
+            chunk = c.recv(65535)
+            if not chunk:
+                break
+            buf += chunk
+        return buf.decode(errors="replace")
+    except socket.timeout:
+        return ""
+    finally:
+        c.close()
+
+
+def test_trusted_peer_off_the_flow(env):
+    """A trusted address that is not the registration's flow (another
+    process on the machine, over TCP) is refused by default; with
+    --pushes-via-flow no it is believed. UDP from a trusted address is
+    believed only with --trust-udp."""
+    d = Daemon(env).start()
+    a = Agent(env, "bob", d.sip_port, "--registrar",
+              "sip:127.0.0.1:%d;transport=tcp" % d.sip_port).start()
+    wait_until(lambda: d.terminals("sip:bob@example.com"), 10, "registered")
+    got = tcp_request(a.port, message(a.port, "offflow-1@x", 0, "TCP")
+                      .replace("127.0.0.1:0", "127.0.0.1:{via}"))
+    check(got.startswith("SIP/2.0 403"), "off the flow: %r" % got[:100])
+
+    b = Agent(env, "carl", d.sip_port, "--pushes-via-flow", "no",
+              name="agent2").start()
+    wait_until(lambda: d.terminals("sip:carl@example.com"), 10, "registered")
+    got = tcp_request(b.port, message(b.port, "tcp-1@x", 0, "TCP")
+                      .replace("127.0.0.1:0", "127.0.0.1:{via}"))
+    check(got.startswith("SIP/2.0 200"), "TCP, any flow: %r" % got[:100])
+    got = udp_request(b.port, message(b.port, "udp-1@x", 0)
+                      .replace("127.0.0.1:0", "127.0.0.1:{via}"))
+    check(got.startswith("SIP/2.0 403"), "UDP without --trust-udp: %r"
+          % got[:100])
+
+    c = Agent(env, "dora", d.sip_port, "--pushes-via-flow", "no",
+              "--trust-udp", name="agent3").start()
+    wait_until(lambda: d.terminals("sip:dora@example.com"), 10, "registered")
+    got = udp_request(c.port, message(c.port, "udp-2@x", 0)
+                      .replace("127.0.0.1:0", "127.0.0.1:{via}"))
+    check(got.startswith("SIP/2.0 200"), "UDP with --trust-udp: %r"
+          % got[:100])
+
+
+def test_trust_cert(env):
+    """--trust-cert NAME: the registrar's certificate names NAME, the
+    push over the TLS flow is taken; an agent expecting another name
+    trusts nothing it is sent over TLS (here: it cannot even register)."""
+    from test_tls import make_pki
+    make_pki(env)
+    tport = free_port()
+    d = Daemon(env, "--sip-tls", "127.0.0.1:%d" % tport, "--tls-cert",
+               env.path("push.pem"), "--tls-ca", env.path("ca1.crt"),
+               "--tls-verify-host", "127.0.0.1").start()
+    reg = "sip:127.0.0.1:%d;transport=tls" % tport
+    tls = ["--tls-cert", env.path("agent.pem"), "--tls-ca",
+           env.path("ca1.crt"), "--tls-verify-host", "push.test",
+           "--registrar", reg]
+    a = Agent(env, "alice", d.sip_port, "--sip-tls",
+              "127.0.0.1:%d" % free_port(), "--trust-cert", "push.test",
+              *tls).start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 15,
+               "registered over TLS")
+    pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                 content_type="text/plain", body="from push.test")
+    check(d.wait_final(pid)["state"] == "delivered", "delivered")
+    wait_until(lambda: data_files(a), 10, "the push landed")
+
+    b = Agent(env, "bob", d.sip_port, "--sip-tls",
+              "127.0.0.1:%d" % free_port(), "--trust-cert", "core.test",
+              *tls, name="bob").start()
+    wait_until(lambda: "warn agent: registration:" in b.log(), 15,
+               "bob's TLS peer refused")
+    pid = d.push(to="sip:bob@example.com", app="mms.ua",
+                 content_type="text/plain", body="to bob")
+    check(not d.terminals("sip:bob@example.com"), "bob not registered")
+    check(data_files(b) == [], "nothing for bob: %s" % b.files())
+
+
+def test_exec_descriptors(env):
+    """An exec handler inherits nothing but stdin, stdout and stderr"""
+    out = env.path("fds.out")
+    script = env.path("fds.py")
+    with open(script, "w") as f:
+        f.write("#!/usr/bin/env python3\nimport os\nres = []\n"
+                "for n in sorted(os.listdir('/proc/self/fd'), key=int):\n"
+                "    try:\n"
+                "        res.append('%%s %%s' %% (n, os.readlink("
+                "'/proc/self/fd/' + n)))\n"
+                "    except OSError:\n        pass\n"
+                "open(%r, 'w').write('\\n'.join(res))\n" % out)
+    os.chmod(script, stat.S_IRWXU)
+    a = Agent(env, "fred", free_port(), "--pushes-via-flow", "no",
+              "--trust-udp", "--app", "syncml.dm=exec:" + script).start()
+    wait_until(lambda: "registering at" in a.log(), 10, "the agent up")
+    got = udp_request(a.port, message(a.port, "fds-1@x", 0, app="syncml.dm")
+                      .replace("127.0.0.1:0", "127.0.0.1:{via}"))
+    check(got.startswith("SIP/2.0 200"), "taken: %r" % got[:100])
+    wait_until(lambda: os.path.exists(out), 10, "the handler ran")
+    lines = open(out).read().splitlines()
+    extra = [l for l in lines if int(l.split()[0]) > 2 and
+             "/proc/" not in l]
+    print("inherited beyond 0-2: %s" % extra)
+    check(extra == [], "descriptors inherited: %s" % extra)
+
+
+class FakeRegistrar:
+    """Answers every REGISTER 200 with the agent's Contact;expires=N"""
+
+    def __init__(self, expires):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", free_port()))
+        self.s.settimeout(0.2)
+        self.port = self.s.getsockname()[1]
+        self.expires = expires
+        self.times = []
+        self.stop = False
+        self.th = threading.Thread(target=self.serve, daemon=True)
+        self.th.start()
+
+    def serve(self):
+        while not self.stop:
+            try:
+                data, peer = self.s.recvfrom(65535)
+            except socket.timeout:
+                continue
+            txt = data.decode(errors="replace")
+            if not txt.startswith("REGISTER "):
+                continue
+            self.times.append(time.monotonic())
+            hdrs = {}
+            for line in txt.split("\r\n\r\n")[0].split("\r\n")[1:]:
+                k, _, v = line.partition(":")
+                hdrs.setdefault(k.strip().lower(), v.strip())
+            resp = ("SIP/2.0 200 OK\r\nVia: %s\r\nFrom: %s\r\n"
+                    "To: %s;tag=reg\r\nCall-ID: %s\r\nCSeq: %s\r\n"
+                    "Contact: %s;expires=%d\r\nContent-Length: 0\r\n\r\n"
+                    % (hdrs["via"], hdrs["from"], hdrs["to"],
+                       hdrs["call-id"], hdrs["cseq"],
+                       hdrs["contact"].split(";expires")[0], self.expires))
+            self.s.sendto(resp.encode(), peer)
+
+    def close(self):
+        self.stop = True
+        self.th.join(2)
+        self.s.close()
+
+
+def test_expires_zero_loop(env):
+    """A registrar granting expires=0 (or 1): the agent refreshes with a
+    floor and backoff, not every millisecond"""
+    for expires in (0, 1):
+        r = FakeRegistrar(expires)
+        try:
+            a = Agent(env, "gil", r.port, name="agent-%d" % expires).start()
+            wait_until(lambda: r.times, 10, "the first REGISTER")
+            time.sleep(4)
+            n = len(r.times)
+            a.proc.terminate()
+            a.proc.wait(10)
+        finally:
+            r.close()
+        print("expires=%d: %d REGISTERs in 4 s" % (expires, n))
+        check(n <= 4, "expires=%d: %d REGISTERs in 4 s" % (expires, n))
+
+
+def test_password_not_on_command_line(env):
+    """--auth-pass-file and SIPPUSH_AUTH_PASS: the password registers
+    and is not in the agent's command line (what ps shows)"""
+    d = Daemon(env, "--trust", "10.200.0.0/16").start()
+    st, doc, _ = d.http("PUT", "/v1/users/sip:hal@example.com/credentials",
+                        {"password": "pa55-file"})
+    check(st == 202, "credentials: %s %s" % (st, doc))
+    st, doc, _ = d.http("PUT", "/v1/users/sip:ida@example.com/credentials",
+                        {"password": "pa55-env"})
+    check(st == 202, "credentials: %s %s" % (st, doc))
+    pw = env.path("pw")
+    with open(pw, "w") as f:
+        f.write("pa55-file\n")
+    os.chmod(pw, 0o600)
+    a = Agent(env, "hal", d.sip_port, "--auth-user", "hal",
+              "--auth-pass-file", pw).start()
+    os.environ["SIPPUSH_AUTH_PASS"] = "pa55-env"
+    try:
+        b = Agent(env, "ida", d.sip_port, "--auth-user", "ida",
+                  name="agent-env").start()
+    finally:
+        del os.environ["SIPPUSH_AUTH_PASS"]
+    wait_until(lambda: d.terminals("sip:hal@example.com") and
+               d.terminals("sip:ida@example.com") or
+               a.proc.poll() is not None, 10, "digest registrations")
+    check(a.proc.poll() is None, "agent: " + a.log()[-300:])
+    for p in (a, b):
+        with open("/proc/%d/cmdline" % p.proc.pid, "rb") as f:
+            cmd = f.read()
+        check(b"pa55" not in cmd, "password on the command line: %r" % cmd)
+    out = subprocess.run([AGENT, "--help"], capture_output=True, text=True,
+                         timeout=10).stdout
+    check("--auth-pass-file" in out and "SIPPUSH_AUTH_PASS" in out,
+          "--help says so: " + out)
+
+
+if __name__ == "__main__":
+    run([test_forged_udp_source, test_trusted_peer_off_the_flow,
+         test_trust_cert, test_exec_descriptors, test_expires_zero_loop,
+         test_password_not_on_command_line])
