@@ -319,36 +319,29 @@ static int move_file(const char *dir, const char *name, const char *src)
 
 static int to_dir(const struct handler *h, const struct receiver_push *p)
 {
-	char name[200], meta[1024];
-	int n, err;
+	char name[200], mname[210];
+	char *meta = NULL;
+	int err;
 
 	safe_name(name, sizeof(name) - 8, p->push_id);
-	n = re_snprintf(meta, sizeof(meta), "app: %s\nfrom: %s\n"
-			"content-type: %s\nmethod: %s\npush-id: %s\n%s%s%s"
-			"%s%s%s%s%s%s",
-			p->app, p->from, p->ctype, p->method, p->push_id,
-			p->error ? "error: " : "", p->error ? p->error : "",
-			p->error ? "\n" : "",
-			p->filename ? "filename: " : "",
-			p->filename ? p->filename : "",
-			p->filename ? "\n" : "",
-			p->disposition ? "disposition: " : "",
-			p->disposition ? p->disposition : "",
-			p->disposition ? "\n" : "");
+	re_snprintf(mname, sizeof(mname), "%s.meta", name);
+	/* a growing buffer: every line, however long the fields */
+	err = re_sdprintf(&meta, "%H", receiver_meta_print, p);
+	if (err)
+		goto out;
+
 	/* the content first: a .meta file says its content is there */
-	err = 0;
 	if (!p->error && p->file)
 		err = move_file(h->path, name, p->file);
 	else if (!p->error)
 		err = write_file(h->path, name, p->body, p->body_len);
-	if (!err) {
-		char mname[210];
+	if (!err)
+		err = write_file(h->path, mname, meta, str_len(meta));
 
-		re_snprintf(mname, sizeof(mname), "%s.meta", name);
-		err = write_file(h->path, mname, meta, n > 0 ? (size_t)n : 0);
-	}
+ out:
 	if (err)
 		plog(LOG_ERROR, MOD, "%s: cannot write: %m", h->path, err);
+	mem_deref(meta);
 	return err;
 }
 

@@ -29,6 +29,7 @@ struct receiver;
 struct cidr;
 struct sip;
 struct sip_msg;
+struct re_printf;
 
 /** One push application on this terminal */
 struct receiver_app {
@@ -122,3 +123,7 @@ int  receiver_unregister(struct receiver *r);
 bool receiver_sip_request(struct receiver *r, const struct sip_msg *msg);
 const char *receiver_gruu(const struct receiver *r);
 int  receiver_instance_load(char *buf, size_t sz, const char *state_dir);
+/** The push's metadata, "name: value" lines (app, from, content-type,
+ *  method, push-id, then error, filename, disposition when set) */
+int  receiver_meta_print(struct re_printf *pf,
+			 const struct receiver_push *p);

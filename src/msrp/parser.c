@@ -283,9 +283,13 @@ static int finish(struct msrp_parser *p, char flag)
 	const struct msrp_hdrs *h = &p->h;
 	int err;
 
-	/* a known end must match what came */
+	/* a known end must match what came, and what came must end within
+	 * a known total (an end of "*" says nothing: the body does) */
 	if (h->has_range && !h->range.end_star && p->blen &&
 	    h->range.end - h->range.start + 1 != p->blen)
+		return EBADMSG;
+	if (h->has_range && !h->range.total_star &&
+	    h->range.start - 1 + p->blen > h->range.total)
 		return EBADMSG;
 
 	err = p->eh(h, flag, p->blen, p->arg);

@@ -462,6 +462,12 @@ static int data_h(const uint8_t *p, size_t n, void *arg)
 		m->status = 413;
 		return 0;
 	}
+	/* nothing past the message's declared total (a later chunk's end
+	 * "*" or its total "*" cannot stretch it) */
+	if (m->ra.total && s->cur_off + n > m->ra.total) {
+		m->status = 400;
+		return 0;
+	}
 
 	if (s->c.chunkh)
 		err = s->c.chunkh(m->ctx, s->cur_off, p, n, s->c.arg);

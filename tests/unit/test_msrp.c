@@ -221,6 +221,14 @@ static void test_malformed(void **state)
 		"Message-ID: 1\r\nContent-Type: text/plain\r\n"
 		"-------a786hjs2$\r\n",                         /* typed, empty */
 		"MSRP a786hjs2 SE/ND\r\n",                      /* bad method */
+		"MSRP a786hjs2 SEND\r\nTo-Path: x\r\nFrom-Path: y\r\n"
+		"Message-ID: 1\r\nByte-Range: 1-*/3\r\n"
+		"Content-Type: text/plain\r\n\r\n12345\r\n"
+		"-------a786hjs2$\r\n",          /* its end past its total */
+		"MSRP a786hjs2 SEND\r\nTo-Path: x\r\nFrom-Path: y\r\n"
+		"Message-ID: 1\r\nByte-Range: 3-*/4\r\n"
+		"Content-Type: text/plain\r\n\r\n123\r\n"
+		"-------a786hjs2$\r\n",          /* bytes 3-5 of 4 */
 	};
 	struct got g;
 	(void)state;
