@@ -30,6 +30,7 @@
 #include <sippush/tlsverify.h>
 #include <sippush/opts.h>
 #include <sippush/receiver.h>
+#include <sippush/safefile.h>
 
 #define MOD "agent"
 
@@ -195,9 +196,17 @@ static void parse_app(const char *v)
 		 sizeof(g.hv[i].path));
 	if (!g.hv[i].path[0])
 		die("--app: empty handler path", v);
-	if (g.hv[i].kind == 'd' && mkdir(g.hv[i].path, 0755) &&
-	    errno != EEXIST)
-		die("--app: cannot create directory", g.hv[i].path);
+	if (g.hv[i].kind == 'd') {
+		int dfd, err = safedir_open(&dfd, g.hv[i].path, 0750);
+
+		if (err == EPERM)
+			die("--app: the directory is group/world-writable and "
+			    "not ours: refused", g.hv[i].path);
+		if (err)
+			die("--app: cannot open or create the directory (a "
+			    "symlink is refused)", g.hv[i].path);
+		(void)close(dfd);
+	}
 	if (g.hv[i].kind == 'e' && access(g.hv[i].path, X_OK))
 		die("--app: not executable", g.hv[i].path);
 	g.appv[i].id = g.ids[i];
@@ -233,87 +242,38 @@ static void safe_name(char *out, size_t sz, const char *id)
 }
 
 
-/* A file written under a temporary name: synced, closed, then renamed
- * into place (or removed when err) */
-/* All n bytes, or errno (EIO for a write that made no progress) */
-static int write_all(int fd, const void *buf, size_t n)
+/* A session-mode file (ours, in the state dir): renamed into the
+ * handler's directory, or copied there (another fs) */
+static int move_file(int dfd, const char *name, const char *src)
 {
-	const uint8_t *p = buf;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w <= 0)
-			return errno ? errno : EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-
-static int tmp_commit(int fd, const char *tmp, const char *dst, int err)
-{
-	if (!err && fsync(fd))
-		err = errno;
-	(void)close(fd);
-	if (!err && rename(tmp, dst))
-		err = errno;
-	if (err)
-		(void)unlink(tmp);
-	return err;
-}
-
-
-static int write_file(const char *dir, const char *name, const void *p,
-		      size_t n)
-{
-	char tmp[600], dst[600];
-	int fd, err = 0;
-
-	re_snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	re_snprintf(dst, sizeof(dst), "%s/%s", dir, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return errno;
-	err = write_all(fd, p, n);
-	return tmp_commit(fd, tmp, dst, err);
-}
-
-
-/* A session-mode file: renamed into dir, or copied (another fs) */
-static int move_file(const char *dir, const char *name, const char *src)
-{
-	char tmp[600], dst[600];
+	char tmp[256];
 	static uint8_t buf[1 << 16];
 	int in, out, err = 0;
 	ssize_t n;
 
-	re_snprintf(dst, sizeof(dst), "%s/%s", dir, name);
-	if (!rename(src, dst))
+	(void)chmod(src, 0640);
+	if (!renameat(AT_FDCWD, src, dfd, name))
 		return 0;
 	if (errno != EXDEV)
 		return errno;
 
-	re_snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	in = open(src, O_RDONLY);
+	in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
 		return errno;
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (out < 0) {
-		err = errno;
+	err = safefile_tmp(&out, dfd, "copy", 0640, tmp, sizeof(tmp));
+	if (err) {
 		(void)close(in);
 		return err;
 	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			err = errno ? errno : EIO;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		err = safefile_write_all(out, buf, (size_t)n);
+		if (err)
 			break;
-		}
+	}
 	if (n < 0)
 		err = errno;
 	(void)close(in);
-	return tmp_commit(out, tmp, dst, err);
+	return safefile_commit(dfd, out, tmp, name, err);
 }
 
 
@@ -321,26 +281,33 @@ static int to_dir(const struct handler *h, const struct receiver_push *p)
 {
 	char name[200], mname[210];
 	char *meta = NULL;
-	int err;
+	int dfd = -1, err;
 
 	safe_name(name, sizeof(name) - 8, p->push_id);
 	re_snprintf(mname, sizeof(mname), "%s.meta", name);
-	/* a growing buffer: every line, however long the fields */
 	err = re_sdprintf(&meta, "%H", receiver_meta_print, p);
+	if (err)
+		goto out;
+	/* opened (and checked) per push: a directory replaced meanwhile is
+	 * the new one, or refused */
+	err = safedir_open(&dfd, h->path, 0750);
 	if (err)
 		goto out;
 
 	/* the content first: a .meta file says its content is there */
 	if (!p->error && p->file)
-		err = move_file(h->path, name, p->file);
+		err = move_file(dfd, name, p->file);
 	else if (!p->error)
-		err = write_file(h->path, name, p->body, p->body_len);
+		err = safefile_write(dfd, name, p->body, p->body_len,
+				     0640);
 	if (!err)
-		err = write_file(h->path, mname, meta, str_len(meta));
+		err = safefile_write(dfd, mname, meta, str_len(meta), 0640);
 
  out:
 	if (err)
 		plog(LOG_ERROR, MOD, "%s: cannot write: %m", h->path, err);
+	if (dfd >= 0)
+		(void)close(dfd);
 	mem_deref(meta);
 	return err;
 }
@@ -358,7 +325,7 @@ static int body_file(const uint8_t *p, size_t n)
 	if (fd < 0)
 		return -errno;
 	(void)unlink(path);
-	err = write_all(fd, p, n);
+	err = safefile_write_all(fd, p, n);
 	if (!err && lseek(fd, 0, SEEK_SET))
 		err = errno;
 	if (err) {
@@ -886,7 +853,7 @@ int main(int argc, char *argv[])
 	struct tls *tls = NULL;
 	struct sigaction sa;
 	struct pl pl = PL("127.0.0.0/8");
-	int err;
+	int err, sdfd;
 
 	(void)sa_set_str(&g.sip, "127.0.0.1", 5062);
 	str_ncpy(g.state_dir, "sippush-agent", sizeof(g.state_dir));
@@ -907,11 +874,19 @@ int main(int argc, char *argv[])
 	if (err)
 		die("libre_init failed", NULL);
 
+	/* ours alone: the instance, seen pushes, session-mode spool */
+	err = safedir_open(&sdfd, g.state_dir, 0700);
+	if (err == EPERM)
+		die("--state-dir: group/world-writable and not ours: refused",
+		    g.state_dir);
+	if (err)
+		die("--state-dir: cannot open or create (a symlink is "
+		    "refused)", g.state_dir);
+	(void)close(sdfd);
 	if (!g.instance[0] && receiver_instance_load(g.instance,
 						     sizeof(g.instance),
 						     g.state_dir))
 		die("--state-dir: cannot keep the instance in", g.state_dir);
-	(void)mkdir(g.state_dir, 0700);
 
 	err = sip_alloc(&sip, NULL, 1024, 1024, 1024,
 			"sippush-agent/" SIPPUSH_VERSION, NULL, NULL);

@@ -2,8 +2,10 @@
  * @file receiver.c  The Push Receiver Agent engine: setup and controls
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <re.h>
 #include <sippush/fetch.h>
@@ -219,13 +221,16 @@ int receiver_instance_load(char *buf, size_t sz, const char *state_dir)
 	char path[512];
 	uint8_t u[16];
 	FILE *f;
+	int fd;
 
 	if (!buf || sz < 46 || !state_dir)
 		return EINVAL;
 
 	(void)mkdir(state_dir, 0700);
 	re_snprintf(path, sizeof(path), "%s/instance", state_dir);
-	f = fopen(path, "r");
+	/* never through a planted symlink, for reading or writing */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	if (f) {
 		bool ok = fgets(buf, (int)sz, f) != NULL;
 
@@ -235,6 +240,10 @@ int receiver_instance_load(char *buf, size_t sz, const char *state_dir)
 			return 0;
 		return EBADMSG;
 	}
+	if (fd >= 0)
+		(void)close(fd);
+	if (errno != ENOENT)
+		return errno;
 
 	rand_bytes(u, sizeof(u));
 	u[6] = (u[6] & 0x0f) | 0x40;   /* version 4 */
@@ -244,10 +253,14 @@ int receiver_instance_load(char *buf, size_t sz, const char *state_dir)
 		    u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
 		    u[12], u[13], u[14], u[15]);
 
-	f = fopen(path, "w");
-	if (!f)
-		return errno;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			(void)close(fd);
+		return errno ? errno : ENOMEM;
+	}
 	(void)fprintf(f, "%s\n", buf);
-	(void)fclose(f);
-	return 0;
+	return fclose(f) ? errno : 0;
 }

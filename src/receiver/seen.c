@@ -7,6 +7,7 @@
  * with the live set when it has grown to twice the bound.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,13 +91,28 @@ static int remember(struct seen *s, const char *id)
 }
 
 
+/* A stdio stream on path opened with flags, never through a symlink */
+static FILE *open_nofollow(const char *path, int flags, const char *mode)
+{
+	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, mode) : NULL;
+
+	if (!f && fd >= 0)
+		(void)close(fd);
+	return f;
+}
+
+
 static int rewrite(struct seen *s)
 {
 	char tmp[512];
 	FILE *f;
 
 	re_snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
-	f = fopen(tmp, "w");
+	/* a new file: whatever is there (a planted link) goes, not its
+	 * target */
+	(void)unlink(tmp);
+	f = open_nofollow(tmp, O_WRONLY | O_CREAT | O_EXCL, "w");
 	if (!f)
 		return errno;
 	for (struct le *le = s->fifo.head; le; le = le->next)
@@ -111,7 +127,7 @@ static int rewrite(struct seen *s)
 
 	if (s->f)
 		(void)fclose(s->f);
-	s->f = fopen(s->path, "a");
+	s->f = open_nofollow(s->path, O_WRONLY | O_APPEND, "a");
 	s->lines = s->count;
 	return s->f ? 0 : errno;
 }
@@ -137,7 +153,7 @@ int seen_open(struct seen **sp, const char *dir, uint32_t max)
 	if (err)
 		goto out;
 
-	f = fopen(s->path, "r");
+	f = open_nofollow(s->path, O_RDONLY, "r");
 	if (f) {
 		while (fgets(line, sizeof(line), f)) {
 			line[strcspn(line, "\r\n")] = '\0';

@@ -2,7 +2,9 @@
  * @file sqlite.c  The embedded store: SQLite in WAL mode, group commit
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include <re.h>
 #include <sippush/store.h>
@@ -354,6 +356,15 @@ int store_open(struct store **stp, const char *path,
 	tmr_init(&st->tmr_commit);
 	histo_init(&st->commit, commit_le, ARRAY_SIZE(commit_le));
 	st->lazy_ms = opts && opts->lazy_ms ? opts->lazy_ms : 50;
+
+	/* created 0600 (credentials, push content); SQLite gives its WAL
+	 * and shm files the database file's mode */
+	if (strcmp(path, ":memory:")) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd >= 0)
+			(void)close(fd);
+	}
 
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The terminal under attack (issue 18): forged-source UDP pushes (raw
 socket on loopback), trusted peers off the registration flow, TLS peers
-without the expected certificate, descriptors leaked to exec handlers, a
-registrar answering expires=0, and the password on the command line."""
+without the expected certificate, symlinks planted in the agent's
+directories, descriptors leaked to exec handlers, a registrar answering
+expires=0, and the password on the command line."""
 import os
 import socket
 import stat
@@ -217,6 +218,79 @@ def test_trust_cert(env):
     check(data_files(b) == [], "nothing for bob: %s" % b.files())
 
 
+def plant(link, target):
+    os.symlink(target, link)
+
+
+def test_symlinks_and_modes(env):
+    """Symlinks planted where the agent writes (its temp names in the
+    inbox, the seen file's rewrite in the state dir) do not make a push
+    overwrite another file; files are 0640 (handler) and 0600 (state);
+    a world-writable inbox owned by someone else is refused."""
+    victim = env.path("victim")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    state = env.path("agent-state")
+    inbox = env.path("agent-inbox")
+    os.mkdir(state, 0o700)
+    os.mkdir(inbox, 0o700)
+    for name in (".evil1.tmp", ".evil1.meta.tmp"):
+        plant(os.path.join(inbox, name), victim)
+    plant(os.path.join(state, "seen.tmp"), victim)
+
+    a = Agent(env, "eve", free_port(), "--pushes-via-flow", "no",
+              "--trust-udp").start()
+    wait_until(lambda: os.path.exists(os.path.join(state, "seen")), 10,
+               "the agent up")
+    got = udp_request(a.port, message(a.port, "evil1", 0, body="OWNED")
+                      .replace("127.0.0.1:0", "127.0.0.1:{via}"))
+    with open(victim) as f:
+        now = f.read()
+    print("victim after the push: %r (answer %r)" % (now, got[:30]))
+    check(now == "precious\n", "the victim was overwritten: %r" % now)
+    check(got.startswith("SIP/2.0 200"), "the push taken: %r" % got[:100])
+    with open(os.path.join(inbox, "evil1")) as f:
+        check(f.read() == "OWNED", "the push landed in the inbox")
+    modes = {n: stat.S_IMODE(os.lstat(os.path.join(inbox, n)).st_mode)
+             for n in ("evil1", "evil1.meta")}
+    modes.update({n: stat.S_IMODE(os.lstat(os.path.join(state, n)).st_mode)
+                  for n in ("seen", "instance")})
+    print("modes: %s" % {k: oct(v) for k, v in modes.items()})
+    check(modes == {"evil1": 0o640, "evil1.meta": 0o640, "seen": 0o600,
+                    "instance": 0o600}, "modes: %s" % modes)
+
+    # an inbox anyone may write to, owned by another user: refused
+    shared = env.path("shared")
+    os.mkdir(shared)
+    os.chmod(shared, 0o777)
+    os.chown(shared, 65534, 65534)
+    out = subprocess.run([AGENT, "--aor", "sip:x@example.com",
+                          "--registrar", "sip:127.0.0.1:9", "--sip",
+                          "127.0.0.1:%d" % free_port(), "--state-dir",
+                          env.path("x-state"), "--app",
+                          "mms.ua=dir:" + shared], capture_output=True,
+                         text=True, timeout=10)
+    print("world-writable inbox: exit %s %r" % (out.returncode,
+                                               out.stderr[-200:]))
+    check(out.returncode == 2 and "--app" in out.stderr,
+          "a world-writable inbox of another user: %s %s" % (
+              out.returncode, out.stderr))
+
+
+def test_store_mode(env):
+    """sippushd's store (and its WAL) are 0600, its spool directory 0700
+    (the spool's files are mkstemp's, 0600 already)"""
+    d = Daemon(env).start()
+    d.push(to="sip:nobody@example.com", app="mms.ua",
+           content_type="text/plain", body="x")
+    modes = {n: oct(stat.S_IMODE(os.stat(env.path(n)).st_mode))
+             for n in os.listdir(env.dir) if n.startswith("sippush.db")}
+    print("store modes: %s" % modes)
+    check(modes and all(m == ("0o700" if os.path.isdir(env.path(n)) else
+                              "0o600") for n, m in modes.items()),
+          "store modes: %s" % modes)
+
+
 def test_exec_descriptors(env):
     """An exec handler inherits nothing but stdin, stdout and stderr"""
     out = env.path("fds.out")
@@ -342,5 +416,6 @@ def test_password_not_on_command_line(env):
 
 if __name__ == "__main__":
     run([test_forged_udp_source, test_trusted_peer_off_the_flow,
-         test_trust_cert, test_exec_descriptors, test_expires_zero_loop,
+         test_trust_cert, test_symlinks_and_modes, test_store_mode,
+         test_exec_descriptors, test_expires_zero_loop,
          test_password_not_on_command_line])
