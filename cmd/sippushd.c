@@ -926,6 +926,8 @@ int main(int argc, char *argv[])
 	}
 
  out:
+	/* answers waiting for a commit go before the API that holds them */
+	(void)store_flush(st);
 	mem_deref(api);
 	guard_tcp = mem_deref(guard_tcp);
 	guard_tls = mem_deref(guard_tls);

@@ -34,7 +34,9 @@ struct api {
 	struct sender *s;
 	struct store *st;
 	struct tmr tmr;
-	struct tmr tmr_intake;    /**< delivery behind: next intake then  */
+	struct tmr tmr_intake;    /**< the turn's end; or, delivery behind,
+				       the next intake                    */
+	bool intake_pause;        /**< tmr_intake runs BEHIND_MS          */
 	int epfd;
 	int kickfd;               /**< eventfd: run MHD in the next turn  */
 	bool kicked;
@@ -43,7 +45,7 @@ struct api {
 	size_t body_bytes;        /**< request bodies held, all connections */
 	struct list waiters;      /**< GET /v1/events waiting for news    */
 	struct list deferred;     /**< writes over this turn's intake     */
-	uint32_t intake;          /**< writes taken since the last run    */
+	uint32_t intake;          /**< writes taken this loop turn        */
 	bool draining;            /**< stopping: no new pushes            */
 	struct initiator initv[INITIATOR_MAX];   /**< ours: reloads in place */
 };
@@ -81,6 +83,7 @@ struct req {
 
 static void run(struct api *api);
 static void mhd_tmr_h(void *arg);
+static void intake_tmr_h(void *arg);
 
 
 /*
@@ -1092,7 +1095,10 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 			MHD_suspend_connection(conn);
 			return MHD_YES;
 		}
-		++api->intake;
+		/* a 0 ms timer fires at the end of this loop turn, after
+		 * every fd handler (MHD may run several times in a turn) */
+		if (!api->intake++ && !tmr_isrunning(&api->tmr_intake))
+			tmr_start(&api->tmr_intake, 0, intake_tmr_h, api);
 	}
 
 	return route(api, r, url, method);
@@ -1118,6 +1124,7 @@ static void mhd_tmr_h(void *arg)
 static void resume_deferred(struct api *api)
 {
 	tmr_cancel(&api->tmr_intake);
+	api->intake_pause = false;
 	api->intake = 0;
 	if (!api->deferred.head)
 		return;
@@ -1131,26 +1138,30 @@ static void resume_deferred(struct api *api)
 }
 
 
+/*
+ * The end of a loop turn that took writes: the next turn takes them
+ * again. While delivery is behind, only after BEHIND_MS: the refusals
+ * (503) come in small batches and the loop is delivery's in between;
+ * the clients wait, costing nothing.
+ */
 static void intake_tmr_h(void *arg)
 {
-	resume_deferred(arg);
+	struct api *api = arg;
+
+	if (!api->intake_pause && sender_behind(api->s)) {
+		api->intake_pause = true;
+		tmr_start(&api->tmr_intake, BEHIND_MS, intake_tmr_h, api);
+		return;
+	}
+	resume_deferred(api);
 }
 
 
-/*
- * Writes over the turn's intake go in the next turn. While delivery is
- * behind, only every BEHIND_MS: the refusals (503) come in small batches
- * and the loop is delivery's in between; clients wait, costing nothing.
- */
 static void run(struct api *api)
 {
 	MHD_UNSIGNED_LONG_LONG ms = 0;
 
 	(void)MHD_run(api->mhd);
-	if (!sender_behind(api->s))
-		resume_deferred(api);
-	else if (!tmr_isrunning(&api->tmr_intake))
-		tmr_start(&api->tmr_intake, BEHIND_MS, intake_tmr_h, api);
 	if (MHD_get_timeout(api->mhd, &ms) == MHD_YES)
 		tmr_start(&api->tmr, ms > 60000 ? 60000 : ms, mhd_tmr_h, api);
 	else

@@ -162,14 +162,14 @@ static int push_message(const struct papapi *pa, const struct pap_doc *d,
 	if (pa->in && !initiator_app_ok(pa->in, app))
 		return refused(xml, d->push_id, 2001, "application not "
 			       "allowed for this initiator", NULL);
+	/* refused while busy before the rate is spent, as over REST */
+	busy = sender_refuses(pa->s, (uint32_t)d->naddr, &retry_s);
+	if (busy)
+		return refused(xml, d->push_id, 4001, busy, NULL);
 	if (pa->in && !initiator_take(pa->in, (uint64_t)now * 1000,
 				      (uint32_t)d->naddr))
 		return refused(xml, d->push_id, 4001, "over this "
 			       "initiator's rate", NULL);
-
-	busy = sender_refuses(pa->s, (uint32_t)d->naddr, &retry_s);
-	if (busy)
-		return refused(xml, d->push_id, 4001, busy, NULL);
 
 	for (size_t i = 0; i < d->naddr; i++) {
 		struct pap_rec rec;

@@ -31,6 +31,7 @@ static void target_destructor(void *arg)
 	struct target *t = arg;
 
 	tmr_cancel(&t->tmr);
+	tmr_cancel(&t->tmr_stall);
 	/* a target goes before its deliveries only at the sender's end:
 	 * they must not reach into it from their destructors */
 	while (t->q.head) {
@@ -72,17 +73,51 @@ int dlv_save(struct delivery *d)
 }
 
 
-/* A queue waiting out a retry delay is not delivery's backlog: a
- * terminal that does not answer must not stop pushes to the others */
+/*
+ * Delivery's backlog counts what waits for the loop: not a queue waiting
+ * out a retry delay, nor one whose request has had no answer for STALL_MS
+ * (a terminal that does not answer holds its queue for a transaction
+ * timeout, 32 s): such terminals must not stop pushes to the others.
+ */
+enum { STALL_MS = 2000 };
+
+
+static void recount(struct target *t)
+{
+	const bool counted = !t->waiting && !t->stalled;
+
+	if (counted == t->counted)
+		return;
+	if (counted)
+		t->s->stats.backlog += t->nq;
+	else
+		t->s->stats.backlog -= t->nq;
+	t->counted = counted;
+}
+
+
 static void set_waiting(struct target *t, bool waiting)
 {
-	if (waiting == t->waiting)
-		return;
-	if (waiting)
-		t->s->stats.backlog -= t->nq;
-	else
-		t->s->stats.backlog += t->nq;
 	t->waiting = waiting;
+	recount(t);
+}
+
+
+static void stall_tmr(void *arg)
+{
+	struct target *t = arg;
+
+	t->stalled = true;
+	recount(t);
+}
+
+
+/* Its request was answered (or ended): its queue is backlog again */
+static void answered(struct target *t)
+{
+	tmr_cancel(&t->tmr_stall);
+	t->stalled = false;
+	recount(t);
 }
 
 
@@ -103,7 +138,7 @@ void dlv_dequeue(struct delivery *d)
 	t = (struct target *)(void *)((char *)d->qle.list -
 				      offsetof(struct target, q));
 	--t->nq;
-	if (!t->waiting)
+	if (t->counted)
 		--t->s->stats.backlog;
 	list_unlink(&d->qle);
 }
@@ -127,6 +162,8 @@ static int target_get(struct target **tp, struct sender *s, const char *key)
 		return ENOMEM;
 	}
 	t->s = s;
+	t->counted = true;
+	tmr_init(&t->tmr_stall);
 	hash_append(s->targets, hash_joaat_str(key), &t->he, t);
 	*tp = t;
 	return 0;
@@ -178,7 +215,7 @@ int deliver_enqueue(struct delivery *d)
 	else
 		list_prepend(&t->q, &d->qle, d);
 	++t->nq;
-	if (!t->waiting)
+	if (t->counted)
 		++s->stats.backlog;
 
 	/* asynchronous, so no caller sees its push finish under its feet */
@@ -539,6 +576,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		return;
 
 	--t->s->stats.inflight;
+	answered(t);
 	if (!err)
 		sender_sip_response(t->s, msg->scode);
 	if (!d)
@@ -580,6 +618,7 @@ void deliver_outcome(struct target *t, struct delivery *d,
 		     enum outcome_event ev, uint16_t scode, const char *why)
 {
 	--t->s->stats.inflight;
+	answered(t);
 	if (t->busy != d)
 		return;
 	if (ev == OE_CANCELLED) {
@@ -665,6 +704,7 @@ void deliver_kick(struct target *t)
 		}
 		++s->stats.sent;
 		++s->stats.inflight;
+		tmr_start(&t->tmr_stall, STALL_MS, stall_tmr, t);
 		/* attempts and CSeq reach the store with the outcome; after a
 		 * crash push_load() skips a CSeq, so a re-send is still higher */
 		return;

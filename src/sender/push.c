@@ -813,7 +813,7 @@ const char *sender_refuses(const struct sender *s, uint32_t n,
 bool sender_behind(const struct sender *s)
 {
 	return s && s->conf.max_backlog &&
-		s->stats.backlog >= s->conf.max_backlog;
+		s->stats.backlog > s->conf.max_backlog;
 }
 
 

@@ -136,7 +136,10 @@ struct target {
 	struct sip_request *req;
 	struct tmr tmr;          /**< retry backoff                        */
 	uint32_t nq;             /**< deliveries in q                      */
+	struct tmr tmr_stall;    /**< its request unanswered for too long  */
 	bool waiting;            /**< its head waits out a retry delay     */
+	bool stalled;            /**< no answer for STALL_MS               */
+	bool counted;            /**< q is in sender_stats.backlog         */
 	bool paced;
 };
 

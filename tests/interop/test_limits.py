@@ -41,7 +41,7 @@ def register(d, n, i, exp=60):
 
 
 def test_delivery_backlog(env):
-    d = Daemon(env, "--max-backlog", "5", "--retry-base", "20000").start()
+    d = Daemon(env, "--max-backlog", "4", "--retry-base", "20000").start()
     term = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     term.bind(("127.0.0.1", 0))
     term.settimeout(5)
@@ -64,7 +64,7 @@ def test_delivery_backlog(env):
     check("sippush_delivery_backlog 5" in met, "backlog gauge: %s" %
           [ln for ln in met.splitlines() if "backlog" in ln])
 
-    # even a push for someone else waits for delivery to catch up
+    # more than 4 wait: even a push for someone else waits for delivery
     st, doc, hdrs = post("sip:offline@example.com")
     check(st == 503 and hdrs.get("Retry-After") == "1" and
           "delivery behind" in doc["error"],
@@ -80,6 +80,39 @@ def test_delivery_backlog(env):
     wait_until(lambda: post("sip:offline@example.com")[0] == 202, 10,
                "intake to resume once the queue waits out a retry")
     term.close()
+
+
+def test_backlog_not_held_by_silent_terminals(env):
+    """Terminals that never answer hold their queues for a transaction
+    timeout (32 s); after 2 s without an answer they are no longer
+    counted as delivery's backlog: pushes to everybody else go on."""
+    d = Daemon(env, "--max-backlog", "2").start()
+    socks = []
+    for i in range(3):
+        t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        t.bind(("127.0.0.1", 0))
+        socks.append(t)
+        register_udp(d, "mute%d" % i, t.getsockname()[1],
+                     "urn:uuid:00000000-0000-0000-0000-0000000000c%d" % i)
+
+    def post(to):
+        return d.http("POST", "/v1/pushes", {
+            "to": to, "app": "mms.ua", "content_type": "text/plain",
+            "body": "m"})[0]
+    for i in range(3):
+        check(post("sip:mute%d@example.com" % i) == 202, "push %d" % i)
+    for t in socks:
+        t.settimeout(5)
+        check(t.recv(65535).startswith(b"MESSAGE "), "a MESSAGE arrived")
+    check(post("sip:offline@example.com") == 503,
+          "3 deliveries in flight over --max-backlog 2: 503")
+    t0 = time.time()
+    wait_until(lambda: post("sip:offline@example.com") == 202, 10,
+               "pushes accepted while the silent terminals time out")
+    print("accepted again %.1f s after the terminals fell silent"
+          % (time.time() - t0))
+    for t in socks:
+        t.close()
 
 
 def test_terminals_per_user(env):
@@ -194,5 +227,6 @@ def test_http_connections_per_peer(env):
 
 
 if __name__ == "__main__":
-    run([test_delivery_backlog, test_terminals_per_user, test_subscriptions_per_terminal,
+    run([test_delivery_backlog, test_backlog_not_held_by_silent_terminals,
+         test_terminals_per_user, test_subscriptions_per_terminal,
          test_http_connections, test_http_connections_per_peer])
