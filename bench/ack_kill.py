@@ -47,7 +47,7 @@ end
 
 
 def one_round(env, conns, kill_at, extra, k):
-    d = Daemon(env, "--log-level", "warn", *extra,
+    d = Daemon(env, "--trust-udp", "--log-level", "warn", *extra,
                db="ack-%d.db" % k).start()
     out = env.path("r%d" % k)
     os.mkdir(out)

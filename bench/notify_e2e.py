@@ -77,7 +77,7 @@ def main():
     conns = int(sys.argv[3]) if len(sys.argv) > 3 else 16
     env = Env("bench-notify-e2e")
     try:
-        d = Daemon(env, "--log-level", "warn").start()
+        d = Daemon(env, "--trust-udp", "--log-level", "warn").start()
         with open(env.path("sub.xml"), "w") as f:
             f.write(SUBSCRIBER)
         with open(env.path("push.lua"), "w") as f:

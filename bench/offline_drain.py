@@ -162,7 +162,7 @@ def main():
         ports = [free_port() for _ in range(nuas)]
 
         # ---- sippushd
-        d = Daemon(env, "--log-level", "warn").start()
+        d = Daemon(env, "--trust-udp", "--log-level", "warn").start()
         bodies = []
         for b in range(0, total, batch):
             bodies.append(json.dumps([

@@ -53,7 +53,7 @@ def main():
     rate = int(sys.argv[6]) if len(sys.argv) > 6 else 0
     env = Env("bench-push-e2e")
     try:
-        d = Daemon(env, "--log-level", "warn", *extra).start()
+        d = Daemon(env, "--trust-udp", "--log-level", "warn", *extra).start()
         with open(env.path("uas.xml"), "w") as f:
             f.write(uas_scenario())
         ports = [free_port() for _ in range(nuas)]

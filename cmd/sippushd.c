@@ -40,6 +40,7 @@ struct conf {
 	struct cidr trust[MAX_TRUST];
 	size_t ntrust;
 	bool trust_given;
+	char trust_cert[256];
 	struct sender_conf sc;
 	struct api_conf ac;
 	struct store_opts so;
@@ -76,6 +77,8 @@ static const struct option longopts[] = {
 	{"db",           required_argument, NULL, 'd'},
 	{"identity",     required_argument, NULL, 'i'},
 	{"trust",        required_argument, NULL, 't'},
+	{"trust-udp",    no_argument,       NULL, 70},
+	{"trust-cert",   required_argument, NULL, 71},
 	{"outbound",     required_argument, NULL, 'o'},
 	{"api-token",    required_argument, NULL, 'T'},
 	{"config",       required_argument, NULL, 'c'},
@@ -152,6 +155,10 @@ static void usage(void)
 "(default sip:push@localhost)\n"
 "  --trust CIDR           peers whose identity is believed; repeatable "
 "(default 127.0.0.0/8)\n"
+"                         over TCP and TLS only: a UDP source is forgeable\n"
+"  --trust-udp            believe --trust peers over UDP too (spoofable)\n"
+"  --trust-cert NAME      believe only TLS peers (within --trust) whose\n"
+"                         certificate, verified against --tls-ca, names NAME\n"
 "  --outbound URI         send every request through this SIP/IP core\n"
 "  --api-token TOKEN      require Authorization: Bearer TOKEN\n"
 "  --config FILE          options from a file (name value per line)\n"
@@ -265,6 +272,13 @@ static int apply(int c, const char *v, struct conf *cf)
 			++cf->ntrust;
 		return err;
 	}
+	case 70: cf->sc.trust_udp = true; return 0;
+	case 71:
+		if (!*v)
+			return EINVAL;
+		str_ncpy(cf->trust_cert, v, sizeof(cf->trust_cert));
+		cf->sc.trust_cert = cf->trust_cert;
+		return 0;
 	case 'o': {
 		struct uri uri;
 		struct pl pl;
@@ -821,6 +835,10 @@ int main(int argc, char *argv[])
 		if (err)
 			goto out;
 	}
+
+	if (cf->trust_cert[0] && !cf->sip_tls_set)
+		plog(LOG_WARN, MOD, "--trust-cert without --sip-tls: no peer "
+		     "is trusted");
 
 	err = connguard_alloc(&guard_tcp, &cf->sip, &cf->guard);
 	if (!err && cf->sip_tls_set)

@@ -21,6 +21,9 @@ struct sender_conf {
 	const char *secret;          /**< nonce secret                     */
 	const struct cidr *trust;
 	size_t ntrust;
+	bool trust_udp;              /**< --trust peers over UDP too       */
+	const char *trust_cert;      /**< only TLS peers whose certificate
+					  names it; NULL: any transport */
 	uint32_t max_queue;          /**< pending pushes kept at most      */
 	uint32_t max_backlog;        /**< new pushes refused while more
 					  deliveries than this wait to go

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 #include <re.h>
-#include <sippush/cidr.h>
 #include <sippush/appid.h>
 #include <sippush/featuretag.h>
 #include <sippush/param.h>
@@ -614,7 +613,7 @@ static int identity(char *aor, size_t sz, struct sender *s,
 	const struct sip_hdr *pai;
 	struct sip_addr a;
 
-	if (cidr_list_match(s->conf.trust, s->conf.ntrust, &msg->src)) {
+	if (sender_trusted(s, msg)) {
 		pai = sip_msg_hdr(msg, SIP_HDR_P_ASSERTED_IDENTITY);
 		if (pai) {
 			if (addr_decode(&a, &pai->val))

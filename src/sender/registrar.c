@@ -4,13 +4,13 @@
  *
  * A REGISTER is third-party when its From differs from its To (someone
  * registers on behalf of the user) or it carries the terminal's REGISTER
- * and/or its 200 as message/sip. Only a --trust peer may send those.
+ * and/or its 200 as message/sip. Only a trusted peer (trust.c) may send
+ * those.
  */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 #include <re.h>
-#include <sippush/cidr.h>
 #include <sippush/param.h>
 #include <sippush/digest.h>
 #include <sippush/featuretag.h>
@@ -124,7 +124,7 @@ static bool authorize(struct reg_ctx *rc)
 	const struct sip_msg *msg = rc->msg;
 	struct sender *s = rc->s;
 
-	if (cidr_list_match(s->conf.trust, s->conf.ntrust, &msg->src))
+	if (sender_trusted(s, msg))
 		return true;
 
 	if (rc->third_party) {

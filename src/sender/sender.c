@@ -714,6 +714,8 @@ int sender_reload(struct sender *s, const struct sender_conf *nc)
 	c = &s->conf;
 	c->trust = nc->trust;
 	c->ntrust = nc->ntrust;
+	c->trust_udp = nc->trust_udp;
+	c->trust_cert = nc->trust_cert;
 	c->max_queue = nc->max_queue;
 	c->max_backlog = nc->max_backlog;
 	c->max_terms = nc->max_terms;

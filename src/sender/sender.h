@@ -195,6 +195,9 @@ struct terminal *term_find(struct user *u, const char *tkey);
 void term_caps_of(struct term_caps *tc, const struct terminal *t);
 int  term_load(struct sender *s);
 
+/* trust.c */
+bool sender_trusted(const struct sender *s, const struct sip_msg *msg);
+
 /* registrar.c */
 bool registrar_request(struct sender *s, const struct sip_msg *msg);
 bool auth_digest(struct sender *s, const struct sip_msg *msg,

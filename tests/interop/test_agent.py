@@ -63,7 +63,7 @@ class Agent:
 
 
 def test_agent_and_sippushd(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     script = env.path("handler.sh")
     with open(script, "w") as f:
         f.write("#!/bin/sh\n{ env | grep '^SIPPUSH_' | sort; cat; } > %s/"
@@ -182,7 +182,7 @@ def sender(env, a, code, headers, ctype="text/plain", check_re=".",
 
 def test_agent_inbound_checks(env):
     # a registrar that answers 200 to everything is enough here
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     a = Agent(env, "uma", d.sip_port, "--accept",
               "mms.ua=application/vnd.wap.mms-message,text/plain").start()
     wait_until(lambda: "registered sip:uma" in a.log(), 10, "registered")
@@ -244,7 +244,7 @@ def test_agent_fetch(env):
     th.start()
     base = "http://127.0.0.1:%d" % srv.server_address[1]
     try:
-        d = Daemon(env).start()
+        d = Daemon(env, "--trust-udp").start()
         a = Agent(env, "walt", d.sip_port, "--allow-private-fetch",
                   "--fetch-max", "64k", name="agentA").start()
         b = Agent(env, "xena", d.sip_port, name="agentB").start()
@@ -315,7 +315,7 @@ def test_agent_fetch(env):
 
 def test_agent_digest_and_exec_limits(env):
     # sippushd does not trust loopback here: the agent must authenticate
-    d = Daemon(env, "--trust", "10.200.0.0/16", "--retry-base", "300").start()
+    d = Daemon(env, "--trust-udp", "--trust", "10.200.0.0/16", "--retry-base", "300").start()
     st, doc, _ = d.http("PUT", "/v1/users/sip:zoe@example.com/credentials",
                         {"password": "s3cret"})
     check(st == 202, "credentials: %s %s" % (st, doc))
@@ -374,7 +374,7 @@ def test_exec_handler_not_reading(env):
     """An exec handler that never reads its stdin, given 200 kB (more than
     a pipe holds): the agent stays responsive (it answers an OPTIONS
     meanwhile) and the push is taken when the handler exits 0."""
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     lazy = env.path("lazy.sh")
     with open(lazy, "w") as f:
         f.write("#!/bin/sh\nsleep 3\nexit 0\n")
@@ -408,7 +408,7 @@ def test_exec_handler_not_reading(env):
 
 def test_example_program(env):
     # examples/receiver_min.c: the library embedded in ~100 lines
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     port = free_port()
     p = env.spawn([os.path.join(BUILD, "examples", "receiver-min"),
                    "sip:yan@example.com",

@@ -34,7 +34,7 @@ def read(a, name):
 
 
 def test_subscribe_notify_refresh_unsubscribe(env):
-    d = Daemon(env, "--min-sub-expires", "1").start()
+    d = Daemon(env, "--trust-udp", "--min-sub-expires", "1").start()
     a = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
               "--sub-expires", "4", "--allow-private-fetch", *CAPS)
     cap = Capture(env, [d.sip_port, a.port])
@@ -90,7 +90,7 @@ def test_refer_then_notify(env):
     """The app prefers subscription mode: auto REFERs the page-mode agent,
     which subscribes as told; the push then goes by NOTIFY and the refer
     subscription ends terminated;reason=noresource."""
-    d = Daemon(env, "--app", "mms.ua method=notify").start()
+    d = Daemon(env, "--trust-udp", "--app", "mms.ua method=notify").start()
     a = Agent(env, "alice", d.sip_port, *CAPS)
     cap = Capture(env, [d.sip_port, a.port])
     a.start()
@@ -124,7 +124,7 @@ def test_refer_then_notify(env):
 
 
 def test_two_terminals_one_instance(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     a = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
               *CAPS, name="a1").start()
     b = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
@@ -184,7 +184,7 @@ def test_uaprof(env):
     th.start()
     try:
         url = "http://127.0.0.1:%d/X100.rdf" % srv.server_address[1]
-        d = Daemon(env, "--allow-private-fetch").start()
+        d = Daemon(env, "--trust-udp", "--allow-private-fetch").start()
         a = Agent(env, "alice", d.sip_port, "--subscribe",
                   "sip:push@localhost", "--dev-cap", url).start()
         wait_until(lambda: d.terminals(AOR) and d.terminals(AOR)[0]
@@ -222,7 +222,7 @@ def test_restart_keeps_subscription(env):
     """kill -9 of sippushd: the subscription comes back from the store and
     the next push goes by NOTIFY in the same dialog, with a higher CSeq
     (the agent answers 500 to a lower one)."""
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     a = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
               *CAPS).start()
     wait_until(lambda: subs(d), 10, "subscribed")
@@ -277,7 +277,7 @@ def test_agent_against_sipp_notifier(env):
 
 
 def test_agent_refuses_bad_refer(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     a = Agent(env, "uma", d.sip_port, *CAPS).start()
     wait_until(lambda: "registered sip:uma" in a.log(), 10, "registered")
     pai = "P-Asserted-Identity: <sip:push@localhost>\r\n"

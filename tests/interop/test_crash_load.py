@@ -60,7 +60,7 @@ def subscribed(d, u):
 def run(env, seconds=8.0, rate=40, kills=4, seed=None, method="message"):
     rnd = random.Random(seed)
     notify = method == "notify"
-    d = Daemon(env, "--retry-base", "200", "--retry-max", "1000").start()
+    d = Daemon(env, "--trust-udp", "--retry-base", "200", "--retry-max", "1000").start()
     sub = ("--subscribe", "sip:push@localhost") + CAPS if notify else ()
     agents = {u: Agent(env, u, d.sip_port, *sub,
                        name="agent-" + u).start() for u in USERS}

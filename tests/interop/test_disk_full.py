@@ -18,7 +18,7 @@ LIMIT = 512 * 1024
 
 
 def test_disk_full(env):
-    d = Daemon(env, wrap=["prlimit", "--fsize=%d" % LIMIT]).start()
+    d = Daemon(env, "--trust-udp", wrap=["prlimit", "--fsize=%d" % LIMIT]).start()
     body = "x" * 8000
     acked, refused = [], []
     for i in range(400):
@@ -48,7 +48,7 @@ def test_disk_full(env):
     rc = d.proc.wait(40)
     check(rc >= 0, "killed by a signal on the way out: %s" % rc)
 
-    d2 = Daemon(env).start()
+    d2 = Daemon(env, "--trust-udp").start()
     missing = [pid for pid in acked
                if d2.http("GET", "/v1/pushes/" + pid)[0] != 200]
     check(not missing, "%d of %d acknowledged pushes lost: %s"
@@ -68,7 +68,7 @@ def agent_disk_full(env, method):
     sippushd keeps it pending and tries again; once there is room (the
     limit lifted with prlimit --pid), the next attempt lands it, exactly
     once."""
-    d = Daemon(env, "--retry-base", "500", "--retry-max", "1000").start()
+    d = Daemon(env, "--trust-udp", "--retry-base", "500", "--retry-max", "1000").start()
     a = Agent(env, "alice", d.sip_port, "--allow-private-fetch")
     # a soft limit only: raising it again needs no privilege
     a.args = ["prlimit", "--fsize=16384:unlimited"] + a.args

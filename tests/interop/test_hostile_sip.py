@@ -221,7 +221,7 @@ def mutations(port, base, valid_code, proc, count=1500):
 
 
 def test_sippushd(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     cases = common("REGISTER") + [
         ("Expires not a number", hdr("Expires", "soon"), "400 Expires",
          "400 Expires"),
@@ -237,7 +237,7 @@ def test_sippushd(env):
 
 
 def test_agent(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     a = Agent(env, "alice", d.sip_port, "--trust", "127.0.0.0/8").start()
     wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
                "the agent registered")
@@ -267,7 +267,7 @@ def msrp_send(tid, to_path, extra=b"", body=b"hi", end=b"$"):
 def msrp_agent(env):
     """sippushd and a registered agent whose MSRP listener is on a known
     port: (daemon, agent, port)"""
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     mport = free_port()
     a = Agent(env, "alice", d.sip_port, "--trust", "127.0.0.0/8",
               "--msrp", "127.0.0.1:%d" % mport).start()
@@ -351,7 +351,7 @@ def http_raw(port, data, wait=3.0):
 def test_http_raw(env):
     """The HTTP API at the protocol level: each broken request gets a 4xx
     or a closed connection, and the next good one is served."""
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     good = (b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     push = b'{"to":"sip:a@example.com","app":"mms.ua","body":"x"}'
     cases = [
@@ -448,7 +448,7 @@ def test_sip_tcp_slowloris_and_flood(env):
     connection: the guard shuts down one that sends no whole message in
     time and the newest beyond the per-address cap; one that sent a
     REGISTER stays, and the daemon keeps serving."""
-    d = Daemon(env, "--sip-tcp-first-msg", "2",
+    d = Daemon(env, "--trust-udp", "--sip-tcp-first-msg", "2",
                "--sip-tcp-max-per-peer", "4").start()
     tcp_guard(d.sip_port,
               lambda n: REGISTER.format(tp="TCP", n=n).encode(), d.log)
@@ -457,7 +457,7 @@ def test_sip_tcp_slowloris_and_flood(env):
 def test_agent_tcp_slowloris_and_flood(env):
     """The same guard on sippush-agent's SIP listener (a MESSAGE push as
     the valid request)."""
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     a = Agent(env, "alice", d.sip_port, "--sip-tcp-first-msg", "2",
               "--sip-tcp-max-per-peer", "4").start()
     wait_until(lambda: d.terminals("sip:alice@example.com"), 10,

@@ -41,7 +41,8 @@ def register(d, n, i, exp=60):
 
 
 def test_delivery_backlog(env):
-    d = Daemon(env, "--max-backlog", "4", "--retry-base", "20000").start()
+    d = Daemon(env, "--trust-udp", "--max-backlog", "4", "--retry-base",
+               "20000").start()
     term = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     term.bind(("127.0.0.1", 0))
     term.settimeout(5)
@@ -116,7 +117,7 @@ def test_backlog_not_held_by_silent_terminals(env):
 
 
 def test_terminals_per_user(env):
-    d = Daemon(env, "--max-terminals", "2").start()
+    d = Daemon(env, "--trust-udp", "--max-terminals", "2").start()
     check(register(d, 1, 1).startswith("SIP/2.0 200"), "first")
     check(register(d, 2, 2).startswith("SIP/2.0 200"), "second")
     line = register(d, 3, 3)
@@ -131,7 +132,7 @@ def test_terminals_per_user(env):
 
 
 def test_subscriptions_per_terminal(env):
-    d = Daemon(env, "--max-subs", "1").start()
+    d = Daemon(env, "--trust-udp", "--max-subs", "1").start()
     port = free_port()   # one Contact: one terminal
 
     def subscribe(app, code, chk):
@@ -153,7 +154,7 @@ def test_http_connections(env):
     """--http-max-conns: one more connection waits (unserved) until a held
     one goes; --http-timeout closes an idle one."""
     req = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
-    d = Daemon(env, "--http-max-conns", "2").start()
+    d = Daemon(env, "--trust-udp", "--http-max-conns", "2").start()
     held = [socket.create_connection(("127.0.0.1", d.http_port), 5)
             for _ in range(2)]
     time.sleep(0.3)   # accepted before the next one comes
@@ -175,7 +176,7 @@ def test_http_connections(env):
           "the waiting one is served once there is room")
     extra.close()
 
-    d2 = Daemon(env, "--http-timeout", "1", db="idle.db").start()
+    d2 = Daemon(env, "--trust-udp", "--http-timeout", "1", db="idle.db").start()
     idle = socket.create_connection(("127.0.0.1", d2.http_port), 5)
     idle.settimeout(5)
     try:
@@ -190,7 +191,7 @@ def test_http_connections_per_peer(env):
     """--http-max-conns-per-peer 2: a third connection from the same
     address is closed at once; one from another address is served."""
     req = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
-    d = Daemon(env, "--http-max-conns-per-peer", "2").start()
+    d = Daemon(env, "--trust-udp", "--http-max-conns-per-peer", "2").start()
     # the harness's readiness probe may still count: both held
     # connections must be served (kept alive) before the third comes
     wait_until(lambda: d.http("GET", "/metrics")[0] == 200, 5, "idle")

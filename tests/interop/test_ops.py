@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 
 
 def test_example_configs(env):
-    d = Daemon(env, "--config", os.path.join(ROOT, "etc",
+    d = Daemon(env, "--trust-udp", "--config", os.path.join(ROOT, "etc",
                                              "sippushd.conf")).start()
     st, doc, _ = d.http("GET", "/metrics")
     check(st == 200, "sippushd from etc/sippushd.conf: %s" % st)
@@ -85,7 +85,7 @@ INST = "<urn:uuid:00000000-0000-0000-0000-0000000000d1>"
 
 
 def test_sigterm_drains(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     tport = free_port()
     term = Sipp(env, scenario(env, "uas_slow.xml", delay=3000), tport)
     register(env, d, "frank", tport, INST)
@@ -126,7 +126,7 @@ def test_sigterm_drains(env):
 
 
 def test_drain_timeout(env):
-    d = Daemon(env, "--drain-timeout", "1").start()
+    d = Daemon(env, "--trust-udp", "--drain-timeout", "1").start()
     tport = free_port()
     Sipp(env, scenario(env, "uas_silent.xml"), tport)
     register(env, d, "gina", tport, INST)
@@ -149,7 +149,7 @@ def test_sighup_reloads(env):
             f.write("\n".join(lines) + "\n")
 
     write(["initiator a token=ta apps=mms.ua", "max-batch 5"])
-    d = Daemon(env, "--config", conf).start()
+    d = Daemon(env, "--trust-udp", "--config", conf).start()
     push = {"to": "sip:hal@example.com", "app": "mms.ua",
             "content_type": "text/plain", "body": "x"}
 

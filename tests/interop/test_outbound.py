@@ -152,19 +152,19 @@ def push_over_flow(env, d, tcp):
 
 
 def test_udp_flow(env):
-    d = Daemon(env, "--flow-timer", "25").start()
+    d = Daemon(env, "--trust-udp", "--flow-timer", "25").start()
     push_over_flow(env, d, tcp=False)
 
 
 def test_tcp_flow(env):
-    d = Daemon(env, "--flow-timer", "25").start()
+    d = Daemon(env, "--trust-udp", "--flow-timer", "25").start()
     push_over_flow(env, d, tcp=True)
 
 
 def test_without_outbound(env):
     """No outbound in Supported: no Require, no Flow-Timer, the Contact
     is where the push goes (here it is where the terminal listens)."""
-    d = Daemon(env, "--flow-timer", "25").start()
+    d = Daemon(env, "--trust-udp", "--flow-timer", "25").start()
     f = Flow(d.sip_port, tcp=False)
     try:
         f.send(register_msg("plain", f.local, f.local, "udp", "gruu",
@@ -203,7 +203,7 @@ def test_without_outbound(env):
 
 
 def test_agent_tcp_flow(env):
-    d = Daemon(env, "--flow-timer", "20").start()
+    d = Daemon(env, "--trust-udp", "--flow-timer", "20").start()
     a = tcp_agent(env, "alice", d.sip_port)
     wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
                "registered")
@@ -224,7 +224,7 @@ def test_agent_flow_lost(env):
     (--retry-base 60 s); the agent (held with SIGSTOP until then) sees its
     flow closed and registers on a new connection, which sends the
     waiting push at once, down the new flow."""
-    d = Daemon(env, "--flow-timer", "20", "--retry-base", "60000").start()
+    d = Daemon(env, "--trust-udp", "--flow-timer", "20", "--retry-base", "60000").start()
     a = tcp_agent(env, "carol", d.sip_port, "--reg-retry", "1")
     wait_until(lambda: d.terminals("sip:carol@example.com"), 10,
                "registered")
@@ -260,7 +260,7 @@ def test_through_kamailio_edge(env):
     ;ob, keeps it as the route and answers Require: outbound (relayed to
     the terminal with the Flow-Timer); the push goes to Kamailio, which
     sends it down the terminal's flow, not to its (dead) Contact."""
-    d = Daemon(env, "--flow-timer", "25").start()
+    d = Daemon(env, "--trust-udp", "--flow-timer", "25").start()
     kport = free_port()
     with open(os.path.join(HERE, "kamailio", "edge.cfg")) as f:
         cfg = f.read().replace("__PORT__", str(kport)).replace(

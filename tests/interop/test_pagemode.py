@@ -27,7 +27,7 @@ def uas(env, port, calls=1, code=200, body=".*", app="mms.ua", ruri=None,
 
 
 def test_register_and_push(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     tport = free_port()
     cap = Capture(env, [d.sip_port, tport])
     term = uas(env, tport, body="hello", ruri=re.escape(
@@ -69,7 +69,7 @@ def test_register_and_push(env):
 
 
 def test_retry_same_call_id(env):
-    d = Daemon(env, "--retry-base", "200").start()
+    d = Daemon(env, "--trust-udp", "--retry-base", "200").start()
     tport = free_port()
     term = Sipp(env, scenario(env, "uas_retry.xml", code=480,
                                  extra=""), tport)
@@ -91,7 +91,7 @@ def test_retry_after(env):
     """A terminal answering 503 with Retry-After: 3 is not tried again
     before 3 s, whatever the backoff says (--retry-base 200): the attempt
     event carries the delay chosen."""
-    d = Daemon(env, "--retry-base", "200").start()
+    d = Daemon(env, "--trust-udp", "--retry-base", "200").start()
     tport = free_port()
     term = Sipp(env, scenario(env, "uas_retry.xml", code=503,
                               extra="\nRetry-After: 3 (maintenance)"),
@@ -113,7 +113,7 @@ def test_retry_after(env):
 
 
 def test_refused_404(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     tport = free_port()
     term = uas(env, tport, code=404)
     register(env, d, "carol", tport, INST1)
@@ -128,7 +128,7 @@ def test_refused_404(env):
 
 
 def test_two_terminals(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     p1, p2 = free_port(), free_port()
     cap = Capture(env, [d.sip_port, p1, p2])
     t1 = uas(env, p1, calls=2, ruri=re.escape("sip:dave@127.0.0.1:%d" % p1))
@@ -158,7 +158,7 @@ def test_two_terminals(env):
 
 
 def test_offline_then_register(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     pid = d.push(to="sip:erin@example.com", app="mms.ua",
                  content_type="text/plain", body="later", ttl=120)
     time.sleep(0.3)
@@ -173,7 +173,7 @@ def test_offline_then_register(env):
 
 
 def test_content_indirection(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     tport = free_port()
     big = ("0123456789abcdef" * 200)[:3000]
     scen = scenario(env, "uas_extbody.xml", ctype=re.escape("text/plain"),
@@ -201,7 +201,7 @@ def test_content_indirection(env):
 
 
 def test_expiry_and_deregister(env):
-    d = Daemon(env, "--min-expires", "1").start()
+    d = Daemon(env, "--trust-udp", "--min-expires", "1").start()
     register(env, d, "gina", free_port(), INST1, expires=2)
     p2 = free_port()
     register(env, d, "gina", p2, INST2, expires=600)
@@ -219,7 +219,7 @@ def test_expiry_and_deregister(env):
 
 
 def test_topic_and_cancel(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     a = d.push(to="sip:hank@example.com", app="mms.ua",
                content_type="text/plain", body="v1", topic="inbox")
     b = d.push(to="sip:hank@example.com", app="mms.ua",
@@ -236,7 +236,7 @@ def test_topic_and_cancel(env):
 
 
 def test_batch(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     body = [{"to": "sip:u%d@example.com" % i, "app": "mms.ua",
              "content_type": "text/plain", "body": "b%d" % i}
             for i in range(20)]
@@ -253,7 +253,7 @@ def test_batch(env):
 
 
 def test_partial_expired_url(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     p1, p2 = free_port(), free_port()
     t1 = uas(env, p1, code=200)
     t2 = uas(env, p2, code=404)
@@ -294,7 +294,7 @@ def test_partial_expired_url(env):
 
 def test_tcp_terminal(env):
     # registration and push over TCP: Contact ;transport=tcp
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     tport = free_port()
     scen = scenario(env, "uas_message.xml", app=re.escape("mms.ua"),
                     pai=re.escape(PAI), body="over-tcp", code=200,
@@ -318,7 +318,7 @@ def test_tcp_terminal(env):
 def test_outbound_gruu(env):
     # through a core (--outbound): the Request-URI is the terminal's GRUU
     core = free_port()
-    d = Daemon(env, "--outbound", "sip:127.0.0.1:%d" % core).start()
+    d = Daemon(env, "--trust-udp", "--outbound", "sip:127.0.0.1:%d" % core).start()
     register(env, d, "quinn", free_port(), INST1)
     c = uas(env, core, ruri=re.escape("sip:quinn@example.com;gr=" + INST1))
     pid = d.push(to="sip:quinn@example.com", app="mms.ua",

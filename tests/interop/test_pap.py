@@ -65,7 +65,7 @@ def user(name):
 
 
 def test_pap_flow(env):
-    d = Daemon(env, "--plmn-domain", "example.com").start()
+    d = Daemon(env, "--trust-udp", "--plmn-domain", "example.com").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
                "registered")
@@ -112,7 +112,7 @@ def test_pap_flow(env):
 
 
 def test_pap_bad(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     cases = [
         ("<pap><push-message push-id=\"x\"><address address-value=\"a\">"
          "</push-message></pap>", "2000", "</push-message>"),
@@ -184,7 +184,7 @@ def test_pap_result_notifications(env):
     sent survives a kill -9 of sippushd."""
     import socket
     notes = Notes(fail=1)
-    d = Daemon(env, "--notify-allow-private").start()
+    d = Daemon(env, "--trust-udp", "--notify-allow-private").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
                "registered")
@@ -235,7 +235,7 @@ def test_pap_deferred(env):
     the push goes once it has passed."""
     import datetime
     import time
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
                "registered")
@@ -261,7 +261,7 @@ def test_delivery_method(env):
     """quality-of-service delivery-method: a relay's 202 confirms nothing,
     so "confirmed" waits for the terminal's own answer while
     "unconfirmed" takes the 202 as delivery."""
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     tport = free_port()
     term = Sipp(env, scenario(env, "uas_message.xml", app=r"mms\.ua",
                               pai=".*", body="hello", code=202,
@@ -292,7 +292,7 @@ def test_audit_log(env):
     import json
     import signal
     log = env.path("audit.log")
-    d = Daemon(env, "--audit-log", log).start()
+    d = Daemon(env, "--trust-udp", "--audit-log", log).start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
                "registered")
@@ -324,7 +324,7 @@ def test_metrics(env):
     """/metrics: deliveries by method and state, SIP responses by code,
     pushes by initiator, the delivery latency and store commit
     histograms."""
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
                "registered")
@@ -361,7 +361,7 @@ def test_initiators(env):
     terminal takes the push, From its identity), an untrusted one's is
     not (the terminal refuses: no trusted P-Asserted-Identity)."""
     import base64
-    d = Daemon(env, "--initiator", "mmsc token=tok1 apps=mms.ua rate=2 "
+    d = Daemon(env, "--trust-udp", "--initiator", "mmsc token=tok1 apps=mms.ua rate=2 "
                "identity=sip:mmsc@op.example trusted", "--initiator",
                "dm user=dm pass=s3cret apps=syncml.dm "
                "identity=sip:dm@op.example").start()
@@ -424,7 +424,7 @@ def test_cli_pap(env):
     broken document (exit 3), Basic credentials of an initiator."""
     import subprocess
     from harness import BUILD
-    d = Daemon(env, "--initiator", "pi user=pi pass=pw apps=mms.ua "
+    d = Daemon(env, "--trust-udp", "--initiator", "pi user=pi pass=pw apps=mms.ua "
                "identity=sip:pi@op.example trusted").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.http("GET", "/v1/users/sip:alice@example.com/"

@@ -50,7 +50,7 @@ def metric(d, name):
 
 def test_learnt_from_kamailio_reg_event(env):
     kport = free_port()
-    d = Daemon(env, "--outbound", "sip:127.0.0.1:%d;lr" % kport,
+    d = Daemon(env, "--trust-udp", "--outbound", "sip:127.0.0.1:%d;lr" % kport,
                "--reg-watch", "sip:alice@example.com")
     kamailio(env, kport, d.sip_port)
     d.start()
@@ -96,7 +96,7 @@ def test_learnt_from_kamailio_reg_event(env):
 
 def test_auto_watch_merges(env):
     kport = free_port()
-    d = Daemon(env, "--outbound", "sip:127.0.0.1:%d;lr" % kport,
+    d = Daemon(env, "--trust-udp", "--outbound", "sip:127.0.0.1:%d;lr" % kport,
                "--reg-watch-auto")
     kamailio(env, kport, d.sip_port, third_party=True)
     d.start()
@@ -121,7 +121,7 @@ def test_auto_watch_merges(env):
 
 def test_sipp_documents(env):
     sport = free_port()
-    d = Daemon(env, "--outbound", "sip:127.0.0.1:%d;lr" % sport,
+    d = Daemon(env, "--trust-udp", "--outbound", "sip:127.0.0.1:%d;lr" % sport,
                "--reg-watch", "sip:bob@example.com")
     core = Sipp(env, scenario(env, "uas_reginfo.xml"), sport)
     d.start()

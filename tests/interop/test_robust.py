@@ -16,7 +16,7 @@ CLI = os.path.join(BUILD, "cmd", "sippush")
 
 
 def test_kill9_durability(env):
-    d = Daemon(env, "--retry-base", "300").start()
+    d = Daemon(env, "--trust-udp", "--retry-base", "300").start()
     bport = free_port()
     register(env, d, "bob", bport, INST1)          # no terminal listens yet
     ids = {"bob": [], "ivan": []}
@@ -54,7 +54,7 @@ def test_kill9_durability(env):
 
 def test_register_acked_survives_kill9(env):
     # the 200 to REGISTER is sent only after the binding is committed
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     register(env, d, "yuri", free_port(), INST1)
     d.kill9()                                     # right after the 200
     rows = d.db_rows("SELECT aor, instance FROM terminals")
@@ -66,7 +66,7 @@ def test_register_acked_survives_kill9(env):
 
 def test_retention_purge(env):
     # final pushes and their content go after --retention; pending ones stay
-    d = Daemon(env, "--retention", "2s").start()
+    d = Daemon(env, "--trust-udp", "--retention", "2s").start()
     tport = free_port()
     term = uas(env, tport)
     register(env, d, "zack", tport, INST1)
@@ -85,7 +85,7 @@ def test_retention_purge(env):
 
 
 def test_bad_input(env):
-    d = Daemon(env, "--api-token", "s3cret", "--max-push-size", "1k",
+    d = Daemon(env, "--trust-udp", "--api-token", "s3cret", "--max-push-size", "1k",
                "--max-queue", "3").start()
     ok = {"to": "sip:a@example.com", "app": "mms.ua",
           "content_type": "text/plain", "body": "x"}
@@ -148,7 +148,7 @@ def test_bad_input(env):
 
 
 def test_digest_and_trust(env):
-    d = Daemon(env, "--trust", "10.255.0.0/16").start()
+    d = Daemon(env, "--trust-udp", "--trust", "10.255.0.0/16").start()
     # no credentials yet: 403
     s = Sipp(env, scenario(env, "register_once.xml", final=403,
                            check="No credentials"), free_port(),
@@ -182,7 +182,7 @@ def test_digest_and_trust(env):
 
 
 def test_require_420(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     s = Sipp(env, scenario(env, "register_once.xml", final=420,
                            check="Unsupported: *foo"),
              free_port(), "127.0.0.1:%d" % d.sip_port,
@@ -198,7 +198,7 @@ def test_require_420(env):
 
 
 def test_third_party_register(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     core, tport = free_port(), free_port()
     s = Sipp(env, os.path.join(os.path.dirname(__file__), "sipp",
                                "register_3pty.xml"), free_port(),
@@ -245,7 +245,7 @@ def cli(d, *args, timeout=60):
 
 
 def test_cli(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     tport = free_port()
     term = uas(env, tport, body="from-cli")
     register(env, d, "nora", tport, INST1)
@@ -314,7 +314,7 @@ def sip_exchange(d, msg, tcp=False):
 
 
 def test_malformed_sip(env):
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     base = REGISTER
     cases = [
         ("CSeq: 1 REGISTER\r\n", "CSeq: 1 INVITE\r\n"),

@@ -13,7 +13,7 @@ from test_pagemode import INST1, uas
 
 def test_no_answer_timeout(env):
     # TTL shorter than SIP's 32 s transaction timer: no retry is possible
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     tport = free_port()
     term = Sipp(env, scenario(env, "uas_silent.xml"), tport, timeout=60)
     register(env, d, "olga", tport, INST1)
@@ -30,7 +30,7 @@ def test_no_answer_timeout(env):
 
 def test_pacing(env):
     # 5 requests/s, burst 1: 10 pushes to 10 terminals cannot all go at once
-    d = Daemon(env, "--pace", "5", "--pace-burst", "1").start()
+    d = Daemon(env, "--trust-udp", "--pace", "5", "--pace-burst", "1").start()
     ports = [free_port() for _ in range(10)]
     terms = [uas(env, p) for p in ports]
     for i, p in enumerate(ports):

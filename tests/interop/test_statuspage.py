@@ -25,7 +25,7 @@ def chromium():
 
 def test_status_page(env):
     check(chromium() is not None, "chromium is not installed")
-    d = Daemon(env, "--api-token", "tok").start()
+    d = Daemon(env, "--trust-udp", "--api-token", "tok").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
                "registered")
@@ -88,7 +88,7 @@ def test_status_page_live(env):
     shows without a reload (its fallback poll is 60 s; this test ends
     well before one would run)."""
     check(chromium() is not None, "chromium is not installed")
-    d = Daemon(env, "--api-token", "tok").start()
+    d = Daemon(env, "--trust-udp", "--api-token", "tok").start()
     page = Page(env, chromium(), d.base + "/#token=tok")
     try:
         wait_until(lambda: page.text("live") == "(live)", 30,

@@ -67,7 +67,7 @@ def test_subscribe_enroll_notify(env):
     enrollment NOTIFY, then a push by NOTIFY (method notify) and one by
     auto (the active subscription wins) reach the terminal in the
     dialog; both delivered with the 200 as the report."""
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     sport = free_port()
     cap = Capture(env, [d.sip_port, sport])
     # the terminal registers the port it subscribes from
@@ -119,7 +119,7 @@ def test_subscribe_refused(env):
     """489 with Allow-Events for another package, 400 for a malformed
     Event and for one without capabilities, 403 from an untrusted peer
     without credentials; then a valid SUBSCRIBE still works."""
-    d = Daemon(env, "--trust", "127.0.0.2/32").start()
+    d = Daemon(env, "--trust-udp", "--trust", "127.0.0.2/32").start()
     cases = [
         ("presence", 489, "Allow-Events: *ua-profile", ""),
         ('ua-profile;profile-type="', 400, "Bad Event", ""),
@@ -133,7 +133,7 @@ def test_subscribe_refused(env):
         s.ok(15)
     d.stop()
     # from a trusted peer: no capabilities -> 400, complete -> 200
-    d2 = Daemon(env).start()
+    d2 = Daemon(env, "--trust-udp").start()
     s = Sipp(env, scenario(env, "uac_subscribe_code.xml",
                            event="ua-profile;profile-type=oma-app;"
                            "event-app-id=mms.ua", code=400,
@@ -168,7 +168,7 @@ def test_subscribe_refused(env):
 def test_notify_481_falls_back(env):
     """A content NOTIFY answered 481: the subscription is purged and the
     push goes by MESSAGE to the registered contact, visibly."""
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     sport, mport = free_port(), free_port()
     term = Sipp(env, scenario(env, "uas_message.xml", app="mms\\.ua",
                               pai=re.escape(PAI), body="^fallback$",

@@ -41,7 +41,7 @@ def find(evs, **want):
 
 
 def test_events_follow_the_wire(env):
-    d = Daemon(env, "--api-token", "tok", "--retry-base", "200").start()
+    d = Daemon(env, "--trust-udp", "--api-token", "tok", "--retry-base", "200").start()
     w = watcher(env, d, "--json", "--after", "0", "--for", "60")
     tport = free_port()
     term = Sipp(env, scenario(env, "uas_retry.xml", code=480,
@@ -98,7 +98,7 @@ def test_events_follow_the_wire(env):
 
 
 def test_long_poll_and_bad_input(env):
-    d = Daemon(env, "--api-token", "tok").start()
+    d = Daemon(env, "--trust-udp", "--api-token", "tok").start()
     st, doc, _ = d.http("GET", "/v1/events?wait=0")
     check(st == 200 and doc["events"] == [] and doc["next"] == 0,
           "nothing yet: %s %s" % (st, doc))
@@ -165,7 +165,7 @@ def test_long_poll_and_bad_input(env):
 
 
 def test_watch_survives_a_restart(env):
-    d = Daemon(env, "--api-token", "tok").start()
+    d = Daemon(env, "--trust-udp", "--api-token", "tok").start()
     w = watcher(env, d, "--json", "--for", "60")
     time.sleep(0.5)   # its first GET is in (it starts from "now")
     first = d.push(to="sip:erin@example.com", app="mms.ua",

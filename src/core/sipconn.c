@@ -1,0 +1,77 @@
+/**
+ * @file sipconn.c  The certificate of the TLS connection a SIP request
+ *                  came on
+ */
+#include <string.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <re.h>
+#include <sippush/log.h>
+#include <sippush/sipconn.h>
+#include <sippush/tlspeer.h>
+
+#define MOD "sipconn"
+
+/* libre 1.1.0's struct sip_conn (src/sip/transp.c) up to its TCP
+ * connection; msg->sock of a TCP/TLS request points to one */
+struct sip_conn_shadow {
+	struct le he;
+	struct list ql;
+	struct list kal;
+	struct tmr tmr;
+	struct tmr tmr_ka;
+	struct sa laddr;
+	struct sa paddr;
+	struct tls_conn *sc;
+	struct tcp_conn *tc;
+};
+
+/* libre's struct tls_conn begins with its SSL (libre's own tls.c relies
+ * on that: "shadow struct") */
+struct tls_conn_shadow {
+	SSL *ssl;
+};
+
+
+static SSL *ssl_of(const struct sip_msg *msg)
+{
+	const struct sip_conn_shadow *c = msg->sock;
+	struct tcp_conn *tc = sip_msg_tcpconn(msg);
+
+	/* the copy must agree with what libre says of this connection */
+	if (!c || !tc || c->tc != tc || !c->sc ||
+	    !sa_cmp(&c->paddr, &msg->src, SA_ALL)) {
+		plog(LOG_WARN, MOD, "%J: cannot read the TLS connection of "
+		     "this request (libre's layout differs): not trusted",
+		     &msg->src);
+		return NULL;
+	}
+	return ((const struct tls_conn_shadow *)(void *)c->sc)->ssl;
+}
+
+
+/**
+ * Did this request come over TLS from a peer whose certificate, verified
+ * against our CAs, names name (a DNS name or an IP address)?
+ */
+bool sipconn_cert_names(const struct sip_msg *msg, const char *name)
+{
+	X509 *cert;
+	SSL *ssl;
+	bool ok;
+
+	if (!msg || !name || msg->tp != SIP_TRANSP_TLS)
+		return false;
+
+	ssl = ssl_of(msg);
+	if (!ssl || SSL_get_verify_result(ssl) != X509_V_OK)
+		return false;
+
+	cert = SSL_get1_peer_certificate(ssl);
+	if (!cert)
+		return false;   /* none presented: nothing was verified */
+
+	ok = tlspeer_names(cert, name) == 1;
+	X509_free(cert);
+	return ok;
+}
