@@ -360,19 +360,3 @@ int addr_decode(struct sip_addr *addr, const struct pl *hval)
 
 	return 0;
 }
-
-
-/** "scheme:user@host[:port]" of a URI, without parameters (an AoR key) */
-int aor_print(char *buf, size_t sz, const struct uri *u)
-{
-	int n;
-
-	if (!buf || !u || !pl_isset(&u->scheme) || !pl_isset(&u->host))
-		return EBADMSG;
-
-	n = re_snprintf(buf, sz, "%r:%r%s%r", &u->scheme, &u->user,
-			pl_isset(&u->user) ? "@" : "", &u->host);
-	if (n >= 0 && u->port)
-		n = re_snprintf(buf + n, sz - (size_t)n, ":%u", u->port);
-	return n < 0 ? ENOMEM : 0;
-}

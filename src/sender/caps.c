@@ -32,7 +32,7 @@ static void caps_destructor(void *arg)
 
 static uint32_t caps_hash(const char *aor, const char *tkey)
 {
-	return hash_joaat_str_ci(aor) ^ hash_joaat_str(tkey);
+	return hash_joaat_str(aor) ^ hash_joaat_str(tkey);
 }
 
 
@@ -46,7 +46,7 @@ static bool key_cmp(struct le *le, void *arg)
 	const struct caps *c = le->data;
 	const struct key *k = arg;
 
-	return !str_casecmp(c->aor, k->aor) && !str_cmp(c->tkey, k->tkey);
+	return !str_cmp(c->aor, k->aor) && !str_cmp(c->tkey, k->tkey);
 }
 
 

@@ -735,7 +735,7 @@ static bool moved_h(struct le *le, void *arg)
 	const struct delivery *d = t->q.head ? t->q.head->data : NULL;
 
 	if (!t->busy && d && tmr_isrunning(&t->tmr) &&
-	    !str_cmp(d->tkey, m->tkey) && !str_casecmp(d->p->aor, m->aor))
+	    !str_cmp(d->tkey, m->tkey) && !str_cmp(d->p->aor, m->aor))
 		later(t, 0);
 	return false;
 }

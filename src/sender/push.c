@@ -572,14 +572,14 @@ static bool topic_cmp(struct le *le, void *arg)
 {
 	const struct push *a = le->data, *b = arg;
 
-	return !str_casecmp(a->aor, b->aor) && !str_casecmp(a->app, b->app)
+	return !str_cmp(a->aor, b->aor) && !str_casecmp(a->app, b->app)
 		&& !str_cmp(a->topic, b->topic);
 }
 
 
 static uint32_t topic_hash(const struct push *p)
 {
-	return hash_joaat_str_ci(p->aor) ^ hash_joaat_str(p->topic);
+	return hash_joaat_str(p->aor) ^ hash_joaat_str(p->topic);
 }
 
 
@@ -652,10 +652,12 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 {
 	struct push *p = NULL;
 	struct push_rec rec;
-	char token[16 + 32 + 1];
+	char token[16 + 32 + 1], aor[256];
 	int err;
 
 	if (!s || !r || !r->aor || !r->app || !r->ctype || !id)
+		return EINVAL;
+	if (aor_canon(aor, sizeof(aor), r->aor))
 		return EINVAL;
 
 	err = push_alloc(&p, s);
@@ -684,7 +686,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 		++s->accepted_pap;
 	p->expires_ms = p->created_ms + (int64_t)p->ttl * 1000;
 
-	err  = str_dup(&p->aor, r->aor);
+	err  = str_dup(&p->aor, aor);
 	err |= str_dup(&p->app, r->app);
 	err |= str_dup(&p->ctype, r->ctype);
 	err |= str_dup(&p->method, r->method ? r->method : "auto");

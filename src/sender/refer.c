@@ -169,7 +169,7 @@ void refer_sub_ready(struct sub *sub)
 		struct delivery *d = le->data;
 
 		le = le->next;
-		if (!str_casecmp(d->p->aor, sub->aor) &&
+		if (!str_cmp(d->p->aor, sub->aor) &&
 		    !str_cmp(d->tkey, sub->tkey) &&
 		    same_app(d->p->app, sub->app))
 			to_notify(d);

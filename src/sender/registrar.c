@@ -459,11 +459,16 @@ static int reply_ok(struct reg_ctx *rc)
 
 static bool is_third_party(const struct sip_msg *msg)
 {
+	char from[256], to[256];
+
 	if (mbuf_get_left(msg->mb))
 		return true;
 
-	return pl_casecmp(&msg->from.uri.user, &msg->to.uri.user) ||
-		pl_casecmp(&msg->from.uri.host, &msg->to.uri.host);
+	/* the same AoR in both spellings (aor.h): DAVE is not dave */
+	if (aor_print(from, sizeof(from), &msg->from.uri) ||
+	    aor_print(to, sizeof(to), &msg->to.uri))
+		return true;
+	return strcmp(from, to) != 0;
 }
 
 

@@ -187,7 +187,7 @@ static struct regwatch *find(const struct sender *s, const char *uri)
 	for (struct le *le = s->regwatches.head; le; le = le->next) {
 		struct regwatch *w = le->data;
 
-		if (!str_casecmp(w->uri, uri))
+		if (!str_cmp(w->uri, uri))
 			return w;
 	}
 	return NULL;
@@ -204,8 +204,14 @@ int regwatch_start(struct sender *s, const char *uri, const char *route)
 	struct regwatch *w;
 	int err;
 
+	char key[256];
+
 	if (!s || !uri)
 		return EINVAL;
+	/* watched under its AoR key: what reg events and lookups name */
+	if (aor_canon(key, sizeof(key), uri))
+		return EINVAL;
+	uri = key;
 	if (find(s, uri) || s->draining)
 		return 0;
 	if (list_count(&s->regwatches) >= REGWATCH_MAX)
@@ -249,7 +255,7 @@ void regwatch_start_all(struct sender *s)
  */
 void regwatch_auto(struct sender *s, const char *aor, const char *route)
 {
-	if (!s->conf.reg_watch_auto || find(s, aor))
+	if (!s->conf.reg_watch_auto)
 		return;
 	if (regwatch_start(s, aor, route))
 		plog(LOG_WARN, MOD, "%s: cannot watch", aor);
@@ -422,7 +428,7 @@ static void apply(struct regwatch *w, const struct reginfo *ri,
 			     "'%s' ignored", w->uri, reg->aor);
 			continue;
 		}
-		if (!str_casecmp(aor, w->uri))
+		if (!str_cmp(aor, w->uri))
 			seen_self = true;
 
 		for (size_t j = 0; j < reg->contactn; j++)

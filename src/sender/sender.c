@@ -262,7 +262,7 @@ bool sender_sip_request(struct sender *s, const struct sip_msg *msg)
 /** Digest credentials of an AoR; the username is the AoR's user part */
 int sender_user_set(struct sender *s, const char *aor, const char *password)
 {
-	char ha1[DIGEST_HA1_HEX + 1], user[128];
+	char ha1[DIGEST_HA1_HEX + 1], user[128], key[256];
 	struct uri u;
 	struct pl pl;
 	int err;
@@ -271,7 +271,8 @@ int sender_user_set(struct sender *s, const char *aor, const char *password)
 		return EINVAL;
 
 	pl_set_str(&pl, aor);
-	if (uri_decode(&u, &pl) || !pl_isset(&u.user))
+	if (uri_decode(&u, &pl) || !pl_isset(&u.user) ||
+	    aor_print(key, sizeof(key), &u))
 		return EINVAL;
 
 	(void)pl_strcpy(&u.user, user, sizeof(user));
@@ -279,7 +280,8 @@ int sender_user_set(struct sender *s, const char *aor, const char *password)
 	if (err)
 		return err;
 
-	return store_user_set(s->st, aor, s->conf.realm, ha1);
+	/* stored under the spelling REGISTER and pushes look up */
+	return store_user_set(s->st, key, s->conf.realm, ha1);
 }
 
 
@@ -362,9 +364,16 @@ static json_t *caps_json(const struct caps *c)
 int sender_terminals_print(struct re_printf *pf, struct sender *s,
 			   const char *aor)
 {
-	struct user *u = s ? user_find(s, aor) : NULL;
 	int64_t now = (int64_t)time(NULL);
-	json_t *arr = json_array();
+	json_t *arr;
+	struct user *u;
+	char key[256];
+
+	if (!s || !aor || aor_canon(key, sizeof(key), aor))
+		return EINVAL;
+	aor = key;
+	u = user_find(s, aor);
+	arr = json_array();
 
 	for (struct le *le = u ? u->terms.head : NULL; le; le = le->next) {
 		const struct terminal *t = le->data;

@@ -2,6 +2,7 @@
  * @file src/sender/sender.h  Internals of the Push Sender Agent engine
  */
 #include <stdio.h>
+#include <sippush/aor.h>
 #include <sippush/outcome.h>
 #include <sippush/method.h>
 #include <sippush/store.h>

@@ -28,7 +28,7 @@ static void user_destructor(void *arg)
 static bool aor_cmp(struct le *le, void *arg)
 {
 	struct user *u = le->data;
-	return 0 == str_casecmp(u->aor, arg);
+	return 0 == str_cmp(u->aor, arg);
 }
 
 
@@ -36,7 +36,8 @@ struct user *user_find(struct sender *s, const char *aor)
 {
 	struct le *le;
 
-	le = hash_lookup(s->users, hash_joaat_str_ci(aor), aor_cmp,
+	/* keys are canonical (aor.h): the user part is case-sensitive */
+	le = hash_lookup(s->users, hash_joaat_str(aor), aor_cmp,
 			 (void *)aor);
 	return le ? le->data : NULL;
 }
@@ -63,7 +64,7 @@ int user_get(struct user **up, struct sender *s, const char *aor)
 	}
 
 	u->s = s;
-	hash_append(s->users, hash_joaat_str_ci(aor), &u->he, u);
+	hash_append(s->users, hash_joaat_str(aor), &u->he, u);
 	*up = u;
 	return 0;
 }

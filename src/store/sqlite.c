@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include <re.h>
+#include <sippush/aor.h>
 #include <sippush/store.h>
 #include <sippush/histo.h>
 #include <time.h>
@@ -170,6 +171,18 @@ static const char *migrations[] = {
 
 	/* 9: what a relay's 202 means for a push (PAP delivery-method) */
 	"ALTER TABLE pushes ADD COLUMN relay INTEGER NOT NULL DEFAULT 0;",
+
+	/* 10: one spelling per AoR (aor.h). Of rows that now name the same
+	 * key, the one already spelled so (else the first) stays: two
+	 * spellings of one user were never two users' */
+	("UPDATE OR IGNORE users SET aor=sippush_aor(aor);"
+	 "DELETE FROM users WHERE aor<>sippush_aor(aor);"
+	 "UPDATE OR IGNORE terminals SET aor=sippush_aor(aor);"
+	 "DELETE FROM terminals WHERE aor<>sippush_aor(aor);"
+	 "UPDATE OR IGNORE caps SET aor=sippush_aor(aor);"
+	 "DELETE FROM caps WHERE aor<>sippush_aor(aor);"
+	 "UPDATE pushes SET aor=sippush_aor(aor);"
+	 "UPDATE subs SET aor=sippush_aor(aor);"),
 };
 
 static const double commit_le[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
@@ -262,6 +275,21 @@ static const char *col_str(sqlite3_stmt *s, int i)
 }
 
 
+/* sippush_aor(text): the canonical AoR (aor.h); text it cannot parse
+ * stays as it is */
+static void sql_aor(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *in = (const char *)sqlite3_value_text(argv[0]);
+	char key[512];
+	(void)argc;
+
+	if (in && !aor_canon(key, sizeof(key), in))
+		sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_result_value(ctx, argv[0]);
+}
+
+
 static int migrate(struct store *st)
 {
 	int ver = 0, err;
@@ -270,6 +298,11 @@ static int migrate(struct store *st)
 		   " v INTEGER NOT NULL)");
 	if (err)
 		return err;
+
+	if (sqlite3_create_function(st->db, "sippush_aor", 1, SQLITE_UTF8 |
+				    SQLITE_DETERMINISTIC, NULL, sql_aor,
+				    NULL, NULL) != SQLITE_OK)
+		return ENOMEM;
 
 	err = store_schema_version(st, &ver);
 	if (err)

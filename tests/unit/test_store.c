@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <sqlite3.h>
 #include <sippush/store.h>
 
 struct fix {
@@ -114,7 +115,7 @@ static void test_schema_and_records(void **state)
 	p.unasserted = true;
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_schema_version(st, &ver), 0);
-	assert_int_equal(ver, 9);
+	assert_int_equal(ver, 10);
 
 	assert_int_equal(store_push_add(st, &p), 0);
 	assert_int_equal(store_push_add(st, &p), EEXIST);   /* same id */
@@ -160,7 +161,7 @@ static void test_schema_and_records(void **state)
 	/* reopening runs no migration again and keeps the data */
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_schema_version(st, &ver), 0);
-	assert_int_equal(ver, 9);
+	assert_int_equal(ver, 10);
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(store_push_get(st, "p2", push_h, NULL, &seen), 0);
 	mem_deref(st);
@@ -214,6 +215,92 @@ static void test_terminals_users(void **state)
 					sizeof(ha1)), 0);
 	assert_string_equal(ha1, "0123456789abcdef0123456789abcdef");
 	mem_deref(st);
+}
+
+
+static void aor_h(const struct term_rec *t, void *arg)
+{
+	char *out = arg;
+
+	(void)re_snprintf(out + strlen(out), 256 - strlen(out), "%s|%s ",
+			  t->aor, t->tkey);
+}
+
+
+/*
+ * Migration 10: the rows of a store written before one spelling per AoR
+ * take it (scheme and host in lower case, the user part kept); of two
+ * spellings of one key the canonical row stays.
+ */
+static void test_aor_migration(void **state)
+{
+	struct fix *f = *state;
+	struct store *st = NULL;
+	struct term_rec t = {
+		.tkey = "urn:uuid:1", .contact = "sip:x@127.0.0.1:1",
+		.source = "register", .expires_at = 99, .push = true,
+	};
+	struct push_rec p = push("p1", 1);
+	char ha1[40], got[256] = "";
+	sqlite3 *db;
+	int ver = 0;
+
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_user_set(st, "SIP:dave@EXAMPLE.com", "r",
+					"11111111111111111111111111111111"), 0);
+	assert_int_equal(store_user_set(st, "sip:DAVE@example.com", "r",
+					"22222222222222222222222222222222"), 0);
+	assert_int_equal(store_user_set(st, "sip:erin@Example.com", "r",
+					"33333333333333333333333333333333"), 0);
+	assert_int_equal(store_user_set(st, "sip:erin@example.com", "r",
+					"44444444444444444444444444444444"), 0);
+	t.aor = "sip:dave@EXAMPLE.COM";
+	assert_int_equal(store_term_put(st, &t), 0);
+	t.aor = "sip:DAVE@example.com";
+	assert_int_equal(store_term_put(st, &t), 0);
+	p.aor = "Sip:dave@Example.com";
+	assert_int_equal(store_push_add(st, &p), 0);
+	mem_deref(st);
+
+	/* as a schema-9 file */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE meta SET v=9 WHERE "
+				      "k='schema_version'", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_schema_version(st, &ver), 0);
+	assert_int_equal(ver, 10);
+	assert_int_equal(store_user_ha1(st, "sip:dave@example.com", ha1,
+					sizeof(ha1)), 0);
+	assert_string_equal(ha1, "11111111111111111111111111111111");
+	assert_int_equal(store_user_ha1(st, "sip:DAVE@example.com", ha1,
+					sizeof(ha1)), 0);
+	assert_string_equal(ha1, "22222222222222222222222222222222");
+	assert_int_equal(store_user_ha1(st, "sip:erin@example.com", ha1,
+					sizeof(ha1)), 0);
+	assert_string_equal(ha1, "44444444444444444444444444444444");
+	assert_int_equal(store_user_ha1(st, "sip:erin@Example.com", ha1,
+					sizeof(ha1)), ENOENT);
+	assert_int_equal(store_term_load(st, aor_h, got), 0);
+	assert_non_null(strstr(got, "sip:dave@example.com|urn:uuid:1 "));
+	assert_non_null(strstr(got, "sip:DAVE@example.com|urn:uuid:1 "));
+	mem_deref(st);
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	{
+		sqlite3_stmt *q;
+
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT aor FROM "
+						    "pushes", -1, &q, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(q, 0),
+				    "sip:dave@example.com");
+		sqlite3_finalize(q);
+	}
+	sqlite3_close(db);
 }
 
 
@@ -469,6 +556,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_schema_and_records,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aor_migration, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_terminals_users,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_keeps_acknowledged,
