@@ -27,7 +27,7 @@ int digest_ha1_hex(char ha1hex[DIGEST_HA1_HEX + 1], const char *user,
 }
 
 
-static int nonce_mac(char mac[33], const char *secret, const char ts[17])
+static int nonce_mac(char mac[33], const char *secret, const char ts[33])
 {
 	uint8_t d[MD5_SIZE];
 	int err = md5_printf(d, "%s:%s", secret, ts);
@@ -41,13 +41,14 @@ static int nonce_mac(char mac[33], const char *secret, const char ts[17])
 int digest_nonce(char nonce[DIGEST_NONCE_LEN + 1], const char *secret,
 		 uint64_t now)
 {
-	char ts[17], mac[33];
+	char ts[33], mac[33];
 	int err;
 
 	if (!nonce || !secret)
 		return EINVAL;
 
-	re_snprintf(ts, sizeof(ts), "%016llx", (unsigned long long)now);
+	re_snprintf(ts, sizeof(ts), "%016llx%016llx", (unsigned long long)now,
+		    (unsigned long long)rand_u64());
 	err = nonce_mac(mac, secret, ts);
 	if (err)
 		return err;
@@ -63,7 +64,7 @@ int digest_nonce(char nonce[DIGEST_NONCE_LEN + 1], const char *secret,
 int digest_nonce_check(const struct pl *nonce, const char *secret,
 		       uint64_t now, uint32_t max_age, bool *stale)
 {
-	char ts[17], mac[33];
+	char ts[33], mac[33];
 	uint64_t t;
 	int err;
 
@@ -74,18 +75,19 @@ int digest_nonce_check(const struct pl *nonce, const char *secret,
 	if (nonce->l != DIGEST_NONCE_LEN)
 		return EAUTH;
 
-	memcpy(ts, nonce->p, 16);
-	ts[16] = '\0';
-	for (size_t i = 0; i < 16; i++)
+	memcpy(ts, nonce->p, 32);
+	ts[32] = '\0';
+	for (size_t i = 0; i < 32; i++)
 		if (!isxdigit((unsigned char)ts[i]))
 			return EAUTH;
 
 	err = nonce_mac(mac, secret, ts);
 	if (err)
 		return err;
-	if (memcmp(mac, nonce->p + 16, 32))
+	if (memcmp(mac, nonce->p + 32, 32))
 		return EAUTH;
 
+	ts[16] = '\0';
 	t = strtoull(ts, NULL, 16);
 	if (t > now + 5 || now - t > max_age)
 		*stale = true;

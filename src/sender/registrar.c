@@ -13,6 +13,7 @@
 #include <re.h>
 #include <sippush/param.h>
 #include <sippush/digest.h>
+#include <sippush/noncecount.h>
 #include <sippush/featuretag.h>
 #include <sippush/extbody.h>
 #include "sender.h"
@@ -21,7 +22,7 @@
 
 #define MOD "registrar"
 
-enum { MAX_CONTACTS = 16, DEFAULT_EXPIRES = 3600, NONCE_MAX_AGE = 300 };
+enum { MAX_CONTACTS = 16, DEFAULT_EXPIRES = 3600 };
 
 static const char *const known_options[] = {"pref", "gruu", "path",
 					    "outbound"};
@@ -73,6 +74,42 @@ static int challenge(struct sender *s, const struct sip_msg *msg,
 }
 
 
+/*
+ * A verified response is good once per nonce count (noncecount.h): the
+ * same Authorization on another request is a replay. The same UDP
+ * request again is a retransmission (sippushd answers statelessly).
+ */
+static bool nonce_fresh(struct sender *s, const struct sip_msg *msg,
+			const struct pl *authz)
+{
+	uint8_t md[MD5_SIZE];
+	bool udp = msg->tp == SIP_TRANSP_UDP;
+	int err;
+
+	if (udp)
+		md5(msg->mb->buf, msg->mb->end, md);
+	err = noncecount_use(s->nonces, authz, udp ? md : NULL,
+			     (uint64_t)time(NULL));
+	switch (err) {
+
+	case 0:
+		return true;
+	case EPROTO:
+		(void)sip_reply(s->sip, msg, 403, "Digest needs qop=auth "
+				"and nc");
+		return false;
+	case ESTALE:
+	case EALREADY:
+		/* a new nonce: the client's credentials were right */
+		(void)challenge(s, msg, true);
+		return false;
+	default:
+		(void)sip_reply(s->sip, msg, 500, "Server Internal Error");
+		return false;
+	}
+}
+
+
 /**
  * Digest authentication of an untrusted peer acting for aor, whose user
  * part is the username. True when proven; otherwise the answer (401 or
@@ -111,7 +148,7 @@ bool auth_digest(struct sender *s, const struct sip_msg *msg,
 		return false;
 	}
 
-	return true;
+	return nonce_fresh(s, msg, &hdr->val);
 }
 
 

@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 #include "../re_nojson.h"
 #include <sippush/digest.h>
+#include <sippush/noncecount.h>
 #include <sippush/fetch.h>
 #include <sippush/param.h>
 #include <sippush/reqcheck.h>
@@ -55,6 +56,7 @@ static void destructor(void *arg)
 	list_flush(&s->notes);
 	mem_deref(s->notifier);
 	mem_deref(s->events);
+	mem_deref(s->nonces);
 	if (s->audit)
 		(void)fclose(s->audit);
 }
@@ -128,6 +130,7 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	err |= hash_alloc(&s->topics, 1024);
 	err |= hash_alloc(&s->subs, 4096);
 	err |= hash_alloc(&s->caps, 4096);
+	err |= noncecount_alloc(&s->nonces, NONCES_MAX, NONCE_MAX_AGE);
 	if (err) {
 		err = ENOMEM;
 		goto out;

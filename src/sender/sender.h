@@ -180,6 +180,7 @@ struct sender {
 	char boot[17];                    /**< this run's id for the feed  */
 	bool draining;                    /**< stopping: nothing new goes   */
 	struct list regwatches;           /**< reg event subscriptions     */
+	struct noncecount *nonces;        /**< digest counts (replay)      */
 	sender_event_h *evh;
 	void *evarg;
 };
@@ -200,6 +201,7 @@ int  term_load(struct sender *s);
 bool sender_trusted(const struct sender *s, const struct sip_msg *msg);
 
 /* registrar.c */
+enum { NONCE_MAX_AGE = 300, NONCES_MAX = 65536 };
 bool registrar_request(struct sender *s, const struct sip_msg *msg);
 bool auth_digest(struct sender *s, const struct sip_msg *msg,
 		 const char *aor, const struct pl *aor_user);

@@ -50,13 +50,17 @@ static void test_cidr(void **state)
 
 static void test_nonce(void **state)
 {
-	char nonce[DIGEST_NONCE_LEN + 1];
+	char nonce[DIGEST_NONCE_LEN + 1], other[DIGEST_NONCE_LEN + 1];
 	struct pl pl;
 	bool stale;
 	(void)state;
 
 	assert_int_equal(digest_nonce(nonce, "k", 1000), 0);
 	assert_int_equal(strlen(nonce), DIGEST_NONCE_LEN);
+	/* two challenges never share a nonce (nor its counts), even in
+	 * the same second */
+	assert_int_equal(digest_nonce(other, "k", 1000), 0);
+	assert_string_not_equal(nonce, other);
 	pl_set_str(&pl, nonce);
 
 	assert_int_equal(digest_nonce_check(&pl, "k", 1100, 300, &stale), 0);
