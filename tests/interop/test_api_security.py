@@ -34,7 +34,7 @@ def content_url(env, d, user, ctype, body):
 def test_content_not_rendered(env):
     """Issue 18 item 9: an initiator's text/html served from the API's
     origin (where the status page keeps the token) must not run there."""
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     html = "<script>alert(sessionStorage.token)</script>" + "x" * 3000
     _, url = content_url(env, d, "hank", "text/html", html)
     with urllib.request.urlopen(url, timeout=10) as r:
@@ -52,7 +52,7 @@ def test_content_not_rendered(env):
 def test_content_token_128_bits(env):
     """Issue 18 item 10: the content token's unpredictable part is 128
     random bits (the rest is the push id, which anyone may guess)."""
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     pid, url = content_url(env, d, "ivan", "text/plain", "y" * 3000)
     tok = url.rsplit("/", 1)[1]
     check(tok.startswith(pid), "token %s does not start with the id %s"
