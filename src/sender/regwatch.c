@@ -428,8 +428,14 @@ static void apply(struct regwatch *w, const struct reginfo *ri,
 			     "'%s' ignored", w->uri, reg->aor);
 			continue;
 		}
-		if (!str_cmp(aor, w->uri))
-			seen_self = true;
+		/* the watch is about one AoR: its notifier speaks for no
+		 * one else */
+		if (str_cmp(aor, w->uri)) {
+			plog(LOG_WARN, MOD, "%s: registration of %s in its "
+			     "reg event ignored", w->uri, aor);
+			continue;
+		}
+		seen_self = true;
 
 		for (size_t j = 0; j < reg->contactn; j++)
 			apply_contact(w, aor, &reg->contactv[j], path);
@@ -518,6 +524,16 @@ bool regwatch_notify(struct sender *s, const struct sip_msg *msg)
 	w = match(s, msg);
 	if (!w)
 		return false;
+
+	/* its documents create bindings: believed from the core only (a
+	 * trusted peer, trust.c), before the dialog takes anything of it */
+	if (!sender_trusted(s, msg)) {
+		plog(LOG_WARN, MOD, "%s: NOTIFY from %J (%s) refused: not a "
+		     "trusted peer", w->uri, &msg->src,
+		     sip_transp_name(msg->tp));
+		(void)sip_reply(s->sip, msg, 403, "Forbidden");
+		return true;
+	}
 
 	scode = subcli_notify(w->dlg, msg, &ss, &reason);
 	if (scode) {
