@@ -32,6 +32,7 @@ static void dlv_destructor(void *arg)
 	mem_deref(d->call_id);
 	mem_deref(d->last_error);
 	mem_deref(d->steps);
+	mem_deref(d->refer_rtag);
 }
 
 

@@ -51,11 +51,17 @@ int refer_send(struct target *t, struct delivery *d, sip_resp_h *resph)
 	if (err)
 		return err;
 
+	/* the refer subscription's dialog: the Call-ID is in the status,
+	 * so our tag is what no one else knows */
+	re_snprintf(d->refer_ltag, sizeof(d->refer_ltag), "%016llx",
+		    (unsigned long long)rand_u64());
+	d->refer_rtag = mem_deref(d->refer_rtag);
+
 	/* its own Call-ID, derived like the MESSAGE's: stable per delivery */
 	return sip_requestf(&t->req, s->sip, true, "REFER", d->ruri, &route,
 			    NULL, contact_h, resph, t,
 			    "%s%s%s"
-			    "From: <%s>;tag=%08x\r\n"
+			    "From: <%s>;tag=%s\r\n"
 			    "To: <%s>\r\n"
 			    "Call-ID: r.%s\r\n"
 			    "CSeq: %u REFER\r\n"
@@ -66,7 +72,7 @@ int refer_send(struct target *t, struct delivery *d, sip_resp_h *resph)
 			    d->route ? "Route: " : "",
 			    d->route ? d->route : "",
 			    d->route ? "\r\n" : "",
-			    push_from(p), hash_joaat_str(d->call_id),
+			    push_from(p), d->refer_ltag,
 			    p->aor, d->call_id, d->cseq,
 			    push_pai(p) ? "P-Asserted-Identity: <" : "",
 			    push_pai(p) ? push_pai(p) : "",
@@ -120,6 +126,7 @@ bool refer_response(struct target *t, struct delivery *d, int err,
 		return false;
 
 	if (msg->scode < 300) {
+		(void)pl_strdup(&d->refer_rtag, &msg->to.tag);
 		t->busy = NULL;
 		dlv_dequeue(d);
 		d->t = NULL;
@@ -184,9 +191,25 @@ static bool id_cmp(struct le *le, void *arg)
 }
 
 
+/* The NOTIFY is in the REFER's dialog: Call-ID, our tag, and the
+ * terminal's once its 2xx gave it (a NOTIFY may come before the 2xx) */
+static bool in_refer_dialog(const struct delivery *d,
+			    const struct sip_msg *msg)
+{
+	char cid[128];
+
+	re_snprintf(cid, sizeof(cid), "r.%s", d->call_id);
+	if (pl_strcmp(&msg->callid, cid) || !d->refer_ltag[0] ||
+	    pl_strcmp(&msg->to.tag, d->refer_ltag))
+		return false;
+	return !d->refer_rtag || !pl_strcmp(&msg->from.tag, d->refer_rtag);
+}
+
+
 /**
  * A NOTIFY of the refer subscription a REFER created (RFC 3515): answered
- * 200 when it belongs to one of our REFERs, its sipfrag noted as a step.
+ * 200 when it belongs to one of our REFERs' dialogs, its sipfrag noted as
+ * a step.
  */
 bool refer_notify(struct sender *s, const struct sip_msg *msg)
 {
@@ -207,10 +230,8 @@ bool refer_notify(struct sender *s, const struct sip_msg *msg)
 	for (le = le ? ((struct push *)le->data)->dlvs.head : NULL; le;
 	     le = le->next) {
 		struct delivery *c = le->data;
-		char cid[128];
 
-		re_snprintf(cid, sizeof(cid), "r.%s", c->call_id);
-		if (!pl_strcmp(&msg->callid, cid))
+		if (in_refer_dialog(c, msg))
 			d = c;
 	}
 
@@ -221,7 +242,9 @@ bool refer_notify(struct sender *s, const struct sip_msg *msg)
 
 	frag = (struct pl){(const char *)mbuf_buf(msg->mb),
 			   mbuf_get_left(msg->mb)};
-	if (!re_regex(frag.p, frag.l, "SIP/2.0 [0-9]+", &id))
+	if (!re_regex(frag.p, frag.l, "SIP/2.0 [0-9]+", &id)) {
 		dlv_step(d, "refer NOTIFY %r", &id);
+		(void)dlv_save(d);   /* the status reads the store */
+	}
 	return true;
 }

@@ -118,6 +118,8 @@ struct delivery {
 	uint16_t scode, pap;
 	uint32_t attempts, cseq;
 	char *steps;             /**< methods tried, for the status        */
+	char refer_ltag[17];     /**< our tag of the last REFER (random)   */
+	char *refer_rtag;        /**< the terminal's, from its 2xx         */
 	enum plan_kind kind;     /**< MESSAGE, NOTIFY or REFER             */
 	bool indirect;
 	bool cancelled;          /**< cancel asked while in flight          */
