@@ -41,6 +41,7 @@ struct conf {
 	size_t ntrust;
 	bool trust_given;
 	char trust_cert[256];
+	char fetch_proxy[256];
 	struct sender_conf sc;
 	struct api_conf ac;
 	struct store_opts so;
@@ -104,6 +105,7 @@ static const struct option longopts[] = {
 	{"max-sub-expires", required_argument, NULL, 19},
 	{"app",          required_argument, NULL, 20},
 	{"allow-private-fetch", no_argument, NULL, 21},
+	{"fetch-proxy",  required_argument, NULL, 73},
 	{"uaprof-max",   required_argument, NULL, 22},
 	{"session-expires", required_argument, NULL, 23},
 	{"msrp-chunk",   required_argument, NULL, 24},
@@ -191,6 +193,9 @@ static void usage(void)
 "  --app \"ID method=M\"    per-application preference; M: auto or notify\n"
 "                         (notify: auto uses subscription mode, REFER first)\n"
 "  --allow-private-fetch  UAProf documents from loopback/private hosts\n"
+"  --fetch-proxy URL      UAProf and PAP notification requests through this\n"
+"                         HTTP proxy (default: none; *_proxy variables are\n"
+"                         ignored)\n"
 "  --uaprof-max SIZE      largest UAProf document read (default 256K)\n"
 "  --session-expires S    session-mode RFC 4028 interval (default 1800)\n"
 "  --msrp-chunk SIZE      MSRP chunk size sent (default 64K)\n"
@@ -383,6 +388,12 @@ static int apply(int c, const char *v, struct conf *cf)
 		return 0;
 	}
 	case 21: cf->sc.allow_private_fetch = true; return 0;
+	case 73:
+		if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+			return EINVAL;
+		str_ncpy(cf->fetch_proxy, v, sizeof(cf->fetch_proxy));
+		cf->sc.fetch_proxy = cf->fetch_proxy;
+		return 0;
 	case 22:
 		err = opts_size(&n, v);
 		if (!err && (n < 1024 || n > (16u << 20)))

@@ -19,6 +19,11 @@ struct fetch_limits {
 	bool allow_private;       /**< loopback/private targets allowed  */
 	const struct cidr *allowv;/**< these non-public ones allowed only  */
 	size_t allown;
+	const char *proxy;        /**< every fetch through this proxy URL;
+				       NULL: none (*_proxy variables are
+				       ignored). The proxy's address is
+				       not checked, nor names it resolves;
+				       an address URL still is          */
 };
 
 /** err 0: mb holds the content; else why (a short reason) */

@@ -53,6 +53,8 @@ struct sender_conf {
 	bool notify_allow_private;   /**< PAP notifications to loopback/LAN */
 	const char *audit_path;      /**< one JSON line per final delivery */
 	bool allow_private_fetch;    /**< UAProf from loopback/private     */
+	const char *fetch_proxy;     /**< HTTP fetches through it; NULL: none
+					  (*_proxy variables ignored)    */
 	uint32_t max_terms;          /**< terminals per user (16)          */
 	uint32_t max_subs;           /**< subscriptions per terminal (8)   */
 	uint32_t max_notes;          /**< PAP notifications waiting (1e5)  */

@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <openssl/sha.h>
 #include <re.h>
+#include <sippush/addrclass.h>
 #include <sippush/cidr.h>
 #include <sippush/fetch.h>
 #include <sippush/log.h>
@@ -75,28 +76,40 @@ static void destructor(void *arg)
 }
 
 
-/** Public unicast only: no loopback, private, link-local, CGNAT, ULA... */
+/** Public unicast only: nothing of IANA's special-purpose registries */
 bool fetch_addr_public(const struct sa *sa)
 {
-	if (sa_af(sa) == AF_INET) {
-		uint32_t a = sa_in(sa);
+	return addr_is_public(sa);
+}
 
-		return !((a >> 24) == 0 || (a >> 24) == 10 ||
-			 (a >> 24) == 127 || (a >> 16) == 0xa9fe ||
-			 (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
-			 (a >> 22) == (0x64400000u >> 22) ||
-			 (a >> 28) >= 0xe);
-	}
-	if (sa_af(sa) == AF_INET6) {
-		const uint8_t *b = sa->u.in6.sin6_addr.s6_addr;
 
-		if (sa_is_linklocal(sa) || sa_is_loopback(sa) ||
-		    sa_is_any(sa) || IN6_IS_ADDR_V4MAPPED(
-			    &sa->u.in6.sin6_addr))
-			return false;
-		return !((b[0] & 0xfe) == 0xfc || b[0] == 0xff);
+/* The URL's host, when it is an address (a proxy resolves names) */
+static bool url_host_allowed(const struct fetcher *f, const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	struct pl pl;
+	struct sa sa;
+	bool ok = true;
+
+	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0)) {
+		ok = false;
+		goto out;
 	}
-	return false;
+	pl_set_str(&pl, host);
+	if (pl.l > 2 && host[0] == '[') {   /* an IPv6 literal */
+		++pl.p;
+		pl.l -= 2;
+	}
+	if (!f->lim.allow_private && !sa_set(&sa, &pl, 0))
+		ok = fetch_addr_public(&sa) ||
+			cidr_list_match(f->lim.allowv, f->lim.allown, &sa);
+
+ out:
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
 }
 
 
@@ -113,8 +126,10 @@ static curl_socket_t open_h(void *arg, curlsocktype purpose,
 		sa.len = addr->addrlen;
 	}
 
-	/* every connection: after DNS, and for each redirect */
-	if (!j->f->lim.allow_private && !fetch_addr_public(&sa) &&
+	/* every connection: after DNS, and for each redirect (through
+	 * --fetch-proxy: the proxy, which the operator chose) */
+	if (!j->f->lim.proxy && !j->f->lim.allow_private &&
+	    !fetch_addr_public(&sa) &&
 	    !cidr_list_match(j->f->lim.allowv, j->f->lim.allown, &sa)) {
 		j->refused = true;
 		return CURL_SOCKET_BAD;
@@ -352,6 +367,8 @@ int fetch_start(struct fetcher *f, const char *url, int64_t size,
 		return EPROTONOSUPPORT;
 	if (size >= 0 && (uint64_t)size > f->lim.max_size)
 		return EFBIG;
+	if (f->lim.proxy && !url_host_allowed(f, url))
+		return EPERM;
 
 	j = mem_zalloc(sizeof(*j), job_destructor);
 	if (!j)
@@ -371,6 +388,12 @@ int fetch_start(struct fetcher *f, const char *url, int64_t size,
 	}
 
 	(void)curl_easy_setopt(e, CURLOPT_URL, url);
+	/* "" turns off libcurl's *_proxy environment variables: a proxy
+	 * is used only when given (--fetch-proxy) */
+	(void)curl_easy_setopt(e, CURLOPT_PROXY, f->lim.proxy ?
+			       f->lim.proxy : "");
+	if (f->lim.proxy)
+		(void)curl_easy_setopt(e, CURLOPT_NOPROXY, "");
 	(void)curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	(void)curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	(void)curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);

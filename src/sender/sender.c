@@ -146,6 +146,7 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 				256u << 10,
 			.timeout_ms = 10000,
 			.allow_private = conf->allow_private_fetch,
+			.proxy = conf->fetch_proxy,
 		};
 
 		err = fetcher_alloc(&s->fetcher, &lim);
@@ -157,6 +158,7 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 		const struct fetch_limits nlim = {
 			.max_size = 65536, .timeout_ms = 10000,
 			.allow_private = conf->notify_allow_private,
+			.proxy = conf->fetch_proxy,
 		};
 
 		err = fetcher_alloc(&s->notifier, &nlim);
