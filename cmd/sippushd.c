@@ -26,7 +26,8 @@
 
 #define MOD "sippushd"
 
-enum { MAX_TRUST = 32, MAX_PREFS = 32, MAX_WATCH = 64 };
+enum { MAX_TRUST = 32, MAX_PREFS = 32, MAX_WATCH = 64,
+       MAX_MSRP_ALLOW = 32 };
 
 struct conf {
 	struct sa sip;
@@ -42,6 +43,7 @@ struct conf {
 	bool trust_given;
 	char trust_cert[256];
 	char fetch_proxy[256];
+	struct cidr msrp_allow[MAX_MSRP_ALLOW];
 	struct sender_conf sc;
 	struct api_conf ac;
 	struct store_opts so;
@@ -112,6 +114,7 @@ static const struct option longopts[] = {
 	{"spool",        required_argument, NULL, 25},
 	{"max-file-size", required_argument, NULL, 26},
 	{"msrps",        no_argument,       NULL, 27},
+	{"msrp-allow",   required_argument, NULL, 201},
 	{"pap-app",      required_argument, NULL, 28},
 	{"plmn-domain",  required_argument, NULL, 29},
 	{"notify-allow-private", no_argument, NULL, 30},
@@ -201,6 +204,8 @@ static void usage(void)
 "  --msrp-chunk SIZE      MSRP chunk size sent (default 64K)\n"
 "  --spool DIR            files of multipart pushes (default <db>.spool)\n"
 "  --max-file-size SIZE   per file of a multipart push (default 4G)\n"
+"  --msrp-allow CIDR      MSRP peers allowed in this range (repeatable);\n"
+"                         otherwise only the SIP peer's own public address\n"
 "  --msrps                session mode over MSRP/TLS only (the terminal's\n"
 "                         certificate checked against its SDP fingerprint)\n"
 "  --pap-app ID           PAP: application when the content names none\n"
@@ -409,6 +414,19 @@ static int apply(int c, const char *v, struct conf *cf)
 		return err;
 	case 25: str_ncpy(cf->spool, v, sizeof(cf->spool)); return 0;
 	case 27: cf->sc.msrps = true; return 0;
+	case 201: {
+		struct pl pl;
+
+		if (cf->sc.msrp_allown >= MAX_MSRP_ALLOW)
+			return E2BIG;
+		pl_set_str(&pl, v);
+		err = cidr_decode(&cf->msrp_allow[cf->sc.msrp_allown], &pl);
+		if (err)
+			return err;
+		cf->sc.msrp_allowv = cf->msrp_allow;
+		++cf->sc.msrp_allown;
+		return 0;
+	}
 	case 30: cf->sc.notify_allow_private = true; return 0;
 	case 31:
 		str_ncpy(cf->audit, v, sizeof(cf->audit));

@@ -50,6 +50,10 @@ struct sender_conf {
 	uint32_t session_expires;    /**< RFC 4028 interval asked (1800 s) */
 	size_t msrp_chunk;           /**< MSRP chunk size sent (64 KiB)    */
 	bool msrps;                  /**< offer MSRP over TLS only         */
+	const struct cidr *msrp_allowv; /**< MSRP peers allowed anywhere
+					  in these; else only the SIP
+					  peer's own public address     */
+	size_t msrp_allown;
 	bool notify_allow_private;   /**< PAP notifications to loopback/LAN */
 	const char *audit_path;      /**< one JSON line per final delivery */
 	bool allow_private_fetch;    /**< UAProf from loopback/private     */

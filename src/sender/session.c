@@ -20,6 +20,7 @@
 #include <sippush/msrp.h>
 #include <sippush/msrpsdp.h>
 #include <sippush/msrpsess.h>
+#include <sippush/msrppeer.h>
 #include "sender.h"
 
 #include <sippush/log.h>
@@ -192,6 +193,24 @@ static void refresh_tmr(void *arg)
 }
 
 
+static bool path_allowed(const struct sender *s, const char *path,
+			 const struct sip_msg *msg)
+{
+	struct pl pl, id;
+	struct sa sa;
+
+	pl_set_str(&pl, path);
+	if (!msrp_path_addr(&sa, &id, &pl) &&
+	    msrppeer_allowed(&sa, &msg->src, s->conf.msrp_allowv,
+			     s->conf.msrp_allown))
+		return true;
+
+	plog(LOG_WARN, MOD, "MSRP path %s refused: not %J, where the SIP "
+	     "dialog went, or not public (--msrp-allow)", path, &msg->src);
+	return false;
+}
+
+
 /* The answer: connect to every accepted file's path and send */
 static int answer_h(const struct sip_msg *msg, void *arg)
 {
@@ -232,6 +251,14 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 			continue;
 		}
 		(void)pl_strcpy(&sd.m[i].path, path, sizeof(path));
+
+		/* never where the dialog did not go (msrppeer.h) */
+		if (!path_allowed(ps->t->s, path, msg)) {
+			--ps->nleft;
+			if (!ps->fail)
+				ps->fail = 488;
+			continue;
+		}
 
 		/* msrps: only to the certificate the answer names */
 		if (ps->t->s->msrp_tls) {

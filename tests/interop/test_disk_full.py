@@ -68,7 +68,8 @@ def agent_disk_full(env, method):
     sippushd keeps it pending and tries again; once there is room (the
     limit lifted with prlimit --pid), the next attempt lands it, exactly
     once."""
-    d = Daemon(env, "--trust-udp", "--retry-base", "500", "--retry-max", "1000").start()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32",
+               "--retry-base", "500", "--retry-max", "1000").start()
     a = Agent(env, "alice", d.sip_port, "--allow-private-fetch")
     # a soft limit only: raising it again needs no privilege
     a.args = ["prlimit", "--fsize=16384:unlimited"] + a.args

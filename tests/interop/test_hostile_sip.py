@@ -267,7 +267,7 @@ def msrp_send(tid, to_path, extra=b"", body=b"hi", end=b"$"):
 def msrp_agent(env):
     """sippushd and a registered agent whose MSRP listener is on a known
     port: (daemon, agent, port)"""
-    d = Daemon(env, "--trust-udp").start()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32").start()
     mport = free_port()
     a = Agent(env, "alice", d.sip_port, "--trust", "127.0.0.0/8",
               "--msrp", "127.0.0.1:%d" % mport).start()

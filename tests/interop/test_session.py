@@ -66,7 +66,7 @@ def send_file(d, path):
 
 
 def test_session_5mib(env):
-    d = Daemon(env, "--trust-udp").start()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32").start()
     mport = free_port()
     a = Agent(env, "alice", d.sip_port, "--msrp", "127.0.0.1:%d" % mport)
     cap = Capture(env, [d.sip_port, a.port], msrp=[mport])
@@ -130,7 +130,7 @@ def test_session_5mib(env):
 
 
 def test_session_488(env):
-    d = Daemon(env, "--trust-udp").start()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32").start()
     a = Agent(env, "alice", d.sip_port, "--accept",
               "mms.ua=text/plain").start()
     wait_until(lambda: d.terminals(AOR), 10, "registered")
@@ -147,7 +147,7 @@ def test_session_488(env):
 
 
 def test_cancel_before_answer(env):
-    d = Daemon(env, "--trust-udp").start()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32").start()
     tport = free_port()
     term = Sipp(env, scenario(env, "uas_invite_cancel.xml"), tport,
                 timeout=20)
@@ -169,7 +169,7 @@ def test_refresh_by_update(env):
     """sippushd keeps a session alive with UPDATEs at half of the
     terminal's Session-Expires (2 s here); MSRP goes to a listener that
     never answers, so only the refreshes keep it up."""
-    d = Daemon(env, "--trust-udp").start()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32").start()
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(4)
@@ -192,7 +192,7 @@ def test_refresh_by_update(env):
 
 
 def test_agent_ends_unrefreshed_session(env):
-    d = Daemon(env, "--trust-udp").start()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32").start()
     a = Agent(env, "uma", d.sip_port, "--min-se", "1").start()
     wait_until(lambda: "registered sip:uma" in a.log(), 10, "registered")
     s = Sipp(env, scenario(env, "uac_invite_timer.xml"), free_port(),
@@ -218,7 +218,7 @@ def test_files_streamed_200mib(env):
     64 MiB."""
     import subprocess
     from harness import BUILD
-    d = Daemon(env, "--trust-udp").start()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals(AOR), 10, "registered")
 
@@ -274,7 +274,7 @@ def test_kill9_mid_transfer(env):
     once. A partial file left by a crash of the agent goes at its next
     start."""
     import signal
-    d = Daemon(env, "--trust-udp", "--retry-base", "500", "--retry-max", "1000").start()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32", "--retry-base", "500", "--retry-max", "1000").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals(AOR), 10, "registered")
     size = 96 << 20
@@ -328,7 +328,7 @@ def test_agent_killed_mid_transfer(env):
     file reaches the handler once, byte for byte; the partial file of the
     killed run is removed at the new start."""
     import signal
-    d = Daemon(env, "--trust-udp", "--retry-base", "500", "--retry-max", "1000").start()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32", "--retry-base", "500", "--retry-max", "1000").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals(AOR), 10, "registered")
     big, digest = big_file(env, 64)
@@ -355,7 +355,7 @@ def test_handler_cannot_take_file(env):
     gone: a file stands in its place): the agent sends a failure REPORT
     (000 500) instead of a success one, sippushd keeps the push pending
     and tries again; once the directory is back the file lands, once."""
-    d = Daemon(env, "--trust-udp", "--retry-base", "500", "--retry-max", "1000").start()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32", "--retry-base", "500", "--retry-max", "1000").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals(AOR), 10, "registered")
     os.rmdir(a.inbox)
@@ -400,7 +400,7 @@ def test_msrps(env):
     only TLS goes over the wire (no MSRP in clear)."""
     import subprocess
     pem, _, _ = make_cert(env, "agent")
-    d = Daemon(env, "--trust-udp", "--msrps").start()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32", "--msrps").start()
     mport = free_port()
     a = Agent(env, "alice", d.sip_port, "--msrp", "127.0.0.1:%d" % mport,
               "--msrp-cert", pem)
@@ -467,7 +467,7 @@ def test_msrps_wrong_fingerprint(env):
 
     th = threading.Thread(target=serve, daemon=True)
     th.start()
-    d = Daemon(env, "--trust-udp", "--msrps").start()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32", "--msrps").start()
     tport = free_port()
     term = Sipp(env, scenario(env, "uas_invite_msrps.xml",
                               msrp_port=srv.getsockname()[1]), tport,
