@@ -196,7 +196,7 @@ def test_torture_sippushd(env):
 
 
 def test_torture_agent(env):
-    d = Daemon(env, "--log-level", "warn").start()
+    d = Daemon(env, "--trust-udp", "--log-level", "warn").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
                "the agent registered")
