@@ -155,7 +155,7 @@ def test_trusted_peer_off_the_flow(env):
     process on the machine, over TCP) is refused by default; with
     --pushes-via-flow no it is believed. UDP from a trusted address is
     believed only with --trust-udp."""
-    d = Daemon(env).start()
+    d = Daemon(env, "--trust-udp").start()
     a = Agent(env, "bob", d.sip_port, "--registrar",
               "sip:127.0.0.1:%d;transport=tcp" % d.sip_port).start()
     wait_until(lambda: d.terminals("sip:bob@example.com"), 10, "registered")
