@@ -246,20 +246,28 @@ static int indirect(struct receiver *r, const struct sip_msg *msg,
 }
 
 
-/* Who pushed: the P-Asserted-Identity of a trusted peer */
-int inbound_asserted(char *from, size_t sz, struct receiver *r,
-		     const struct sip_msg *msg)
+/* Who pushed: the P-Asserted-Identity of a trusted peer (in_dialog: see
+ * receiver_trusted) */
+static int asserted(char *from, size_t sz, struct receiver *r,
+		    const struct sip_msg *msg, bool in_dialog)
 {
 	const struct sip_hdr *pai = sip_msg_hdr(msg,
 					       SIP_HDR_P_ASSERTED_IDENTITY);
 	struct sip_addr addr;
 
-	if (!pai || receiver_trusted(r, msg))
+	if (!pai || receiver_trusted(r, msg, in_dialog))
 		return EPERM;
 	if (sip_addr_decode(&addr, &pai->val))
 		return EBADMSG;
 	re_snprintf(from, sz, "%r", &addr.auri);
 	return 0;
+}
+
+
+int inbound_asserted(char *from, size_t sz, struct receiver *r,
+		     const struct sip_msg *msg)
+{
+	return asserted(from, sz, r, msg, false);
 }
 
 
@@ -295,12 +303,13 @@ int inbound_push(struct receiver *r, const struct sip_msg *msg,
 	char from[256], ctype[160], cid[256];
 	struct receiver_push p;
 	struct pl acc;
-	bool is_ext;
+	bool is_ext, in_dialog;
 	int err;
 
-	err = inbound_asserted(from, sizeof(from), r, msg);
-	if (err == EPERM && !pl_strcmp(&msg->met, "NOTIFY") &&
-	    !receiver_trusted(r, msg)) {
+	/* a NOTIFY comes here only in one of our subscriptions' dialogs */
+	in_dialog = !pl_strcmp(&msg->met, "NOTIFY");
+	err = asserted(from, sizeof(from), r, msg, in_dialog);
+	if (err == EPERM && in_dialog && !receiver_trusted(r, msg, true)) {
 		/* in our dialog from a trusted peer: the dialog's peer */
 		re_snprintf(from, sizeof(from), "%r", &msg->from.auri);
 		err = 0;

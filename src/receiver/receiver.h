@@ -111,7 +111,8 @@ int  trust_check(const struct trust_rules *t, const struct trust_flow *f,
 		 enum sip_transp tp, const struct sa *src, const void *sock,
 		 const char **why);
 void trust_flow_set(struct trust_flow *f, const struct sip_msg *msg);
-int  receiver_trusted(const struct receiver *r, const struct sip_msg *msg);
+int  receiver_trusted(const struct receiver *r, const struct sip_msg *msg,
+		      bool in_dialog);
 
 /* inbound.c */
 bool inbound_request(struct receiver *r, const struct sip_msg *msg);

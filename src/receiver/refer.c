@@ -208,7 +208,7 @@ void inbound_refer(struct receiver *r, const struct sip_msg *msg)
 				"Not Exist");
 		return;
 	}
-	if (!pai || receiver_trusted(r, msg)) {
+	if (!pai || receiver_trusted(r, msg, false)) {
 		(void)sip_reply(r->sip, msg, 403, "No trusted "
 				"P-Asserted-Identity");
 		return;

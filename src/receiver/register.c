@@ -34,23 +34,28 @@ int reg_contact_print(struct re_printf *pf, const struct receiver *r)
 	struct uri ru, reg;
 	const struct pl tpn = PL("transport");
 	struct pl pl, tp;
-	bool tls = false;
+	bool tls = false, tcp = false;
 
-	/* a registrar reached over TLS reaches us over TLS too */
+	/* a registrar reached over TLS (TCP) reaches us over TLS (TCP) too:
+	 * a request on a new connection from it is still not on our flow,
+	 * but it is not UDP, which no --trust believes by default */
 	pl_set_str(&pl, r->conf.registrar);
-	if (!uri_decode(&reg, &pl))
+	if (!uri_decode(&reg, &pl)) {
+		bool has_tp = !uri_param_get(&reg.params, &tpn, &tp);
+
 		tls = !pl_strcasecmp(&reg.scheme, "sips") ||
-			(!uri_param_get(&reg.params, &tpn, &tp) &&
-			 !pl_strcasecmp(&tp, "tls"));
+			(has_tp && !pl_strcasecmp(&tp, "tls"));
+		tcp = !tls && has_tp && !pl_strcasecmp(&tp, "tcp");
+	}
 
 	pl_set_str(&pl, r->aor);
 	if (uri_decode(&ru, &pl))
 		return EINVAL;
-	if (sip_transp_laddr(r->sip, &laddr, tls ? SIP_TRANSP_TLS :
-			     SIP_TRANSP_UDP, NULL))
+	if (sip_transp_laddr(r->sip, &laddr, tls ? SIP_TRANSP_TLS : tcp ?
+			     SIP_TRANSP_TCP : SIP_TRANSP_UDP, NULL))
 		return EINVAL;
 	re_snprintf(uri, sizeof(uri), "sip:%r@%J%s", &ru.user, &laddr,
-		    tls ? ";transport=tls" : "");
+		    tls ? ";transport=tls" : tcp ? ";transport=tcp" : "");
 	cs.uri = uri;
 	return contact_spec_print(pf, &cs);
 }

@@ -54,12 +54,22 @@ void trust_flow_set(struct trust_flow *f, const struct sip_msg *msg)
 }
 
 
-/* A request from a trusted peer, as the receiver's rules say */
-int receiver_trusted(const struct receiver *r, const struct sip_msg *msg)
+/*
+ * A request from a trusted peer, as the receiver's rules say. in_dialog:
+ * it matched one of our own dialogs (a NOTIFY of our subscription, whose
+ * Call-ID and tag we drew at random): the notifier may send it on a
+ * connection of its own (to our Contact), so the flow is not required;
+ * the address and transport rules still are.
+ */
+int receiver_trusted(const struct receiver *r, const struct sip_msg *msg,
+		     bool in_dialog)
 {
+	struct trust_rules t = r->trust;
 	const char *why = NULL;
-	int err = trust_check(&r->trust, &r->flow, msg->tp, &msg->src,
-			      msg->sock, &why);
+	int err;
+
+	t.any_flow |= in_dialog;
+	err = trust_check(&t, &r->flow, msg->tp, &msg->src, msg->sock, &why);
 
 	if (err)
 		plog(LOG_INFO, MOD, "%s from %J: not trusted: %s",

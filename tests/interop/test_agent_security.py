@@ -132,6 +132,29 @@ def test_forged_udp_source(env):
     check(len(data_files(a)) == 1, "only the real push: %s" % a.files())
 
 
+def test_recommended_modes(env):
+    """The recommended settings take every kind of push sippushd sends:
+    page mode on the flow, a subscription's NOTIFY (in our own dialog, on
+    a connection sippushd opens to our TCP Contact) and session mode."""
+    from test_agent_sub import AOR, CAPS, subs
+    d = Daemon(env).start()
+    a = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
+              "--registrar", "sip:127.0.0.1:%d;transport=tcp" % d.sip_port,
+              "--trust", "127.0.0.1/32", *CAPS).start()
+    wait_until(lambda: subs(d), 10, "the subscription")
+    check(";transport=tcp" in d.terminals(AOR)[0]["contact"],
+          "a TCP Contact: %s" % d.terminals(AOR)[0])
+    for method in ("message", "notify", "session"):
+        pid = d.push(to=AOR, app="mms.ua", content_type="text/plain",
+                     body="by " + method, method=method)
+        st = d.wait_final(pid, 30)
+        check(st["state"] == "delivered" and
+              st["deliveries"][0]["method"] == method, "%s: %s" % (
+                  method, st))
+    wait_until(lambda: len(data_files(a)) == 3, 10, "three pushes landed")
+    check("not trusted" not in a.log(), a.log()[-500:])
+
+
 def tcp_request(port, text, timeout=5):
     c = socket.create_connection(("127.0.0.1", port), timeout)
     try:
@@ -415,7 +438,8 @@ def test_password_not_on_command_line(env):
 
 
 if __name__ == "__main__":
-    run([test_forged_udp_source, test_trusted_peer_off_the_flow,
+    run([test_forged_udp_source, test_recommended_modes,
+         test_trusted_peer_off_the_flow,
          test_trust_cert, test_symlinks_and_modes, test_store_mode,
          test_exec_descriptors, test_expires_zero_loop,
          test_password_not_on_command_line])
