@@ -137,7 +137,8 @@ def test_recommended_modes(env):
     page mode on the flow, a subscription's NOTIFY (in our own dialog, on
     a connection sippushd opens to our TCP Contact) and session mode."""
     from test_agent_sub import AOR, CAPS, subs
-    d = Daemon(env).start()
+    # sippushd's MSRP rule: loopback only when allowed
+    d = Daemon(env, "--msrp-allow", "127.0.0.1/32").start()
     a = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
               "--registrar", "sip:127.0.0.1:%d;transport=tcp" % d.sip_port,
               "--trust", "127.0.0.1/32", *CAPS).start()
