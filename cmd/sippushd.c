@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@
 #define MOD "sippushd"
 
 enum { MAX_TRUST = 32, MAX_PREFS = 32, MAX_WATCH = 64,
-       MAX_MSRP_ALLOW = 32 };
+       MAX_MSRP_ALLOW = 32, MAX_HOSTS = 16 };
 
 struct conf {
 	struct sa sip;
@@ -37,6 +38,10 @@ struct conf {
 	char outbound[256];
 	char realm[128];
 	char token[256];
+	char token_file[512];
+	bool argv_secret;         /**< a secret came on the command line  */
+	char http_host[MAX_HOSTS][256];
+	const char *http_hostv[MAX_HOSTS];
 	char content_base[256];
 	struct cidr trust[MAX_TRUST];
 	size_t ntrust;
@@ -142,6 +147,8 @@ static const struct option longopts[] = {
 	{"http-max-conns-per-peer", required_argument, NULL, 52},
 	{"max-backlog",  required_argument, NULL, 53},
 	{"http-intake",  required_argument, NULL, 54},
+	{"api-token-file", required_argument, NULL, 55},
+	{"http-host",    required_argument, NULL, 56},
 	{"log-level",    required_argument, NULL, 'l'},
 	{"help",         no_argument,       NULL, 'h'},
 	{"version",      no_argument,       NULL, 'V'},
@@ -165,7 +172,14 @@ static void usage(void)
 "  --trust-cert NAME      believe only TLS peers (within --trust) whose\n"
 "                         certificate, verified against --tls-ca, names NAME\n"
 "  --outbound URI         send every request through this SIP/IP core\n"
-"  --api-token TOKEN      require Authorization: Bearer TOKEN\n"
+"  --api-token TOKEN      the admin's Authorization: Bearer TOKEN (shows in\n"
+"                         ps: prefer --api-token-file or SIPPUSH_API_TOKEN);\n"
+"                         none given: one generated at the first start,\n"
+"                         printed and kept in <db>.token (mode 0600)\n"
+"  --api-token-file FILE  the admin token from a file\n"
+"  --http-host NAME       a name clients reach the API by (Host, Origin);\n"
+"                         repeatable; default: its address, and localhost\n"
+"                         on loopback; * accepts any\n"
 "  --config FILE          options from a file (name value per line)\n"
 "  --realm REALM          digest realm (default sippush)\n"
 "  --max-push-size SIZE   inline content per push (default 16M)\n"
@@ -215,7 +229,10 @@ static void usage(void)
 "  --audit-log FILE       one JSON line per final delivery (reopened on\n"
 "                         SIGHUP, for rotation)\n"
 "  --initiator \"NAME token=T user=U pass=P apps=A,B rate=N identity=URI\n"
-"               [trusted]\"  a named push initiator; repeatable\n"
+"               [trusted] [admin]\"  a named push initiator; repeatable;\n"
+"                         token-file=PATH, pass-file=PATH read the secrets\n"
+"                         from files (token=, pass= show in ps); admin:\n"
+"                         it administers like the --api-token\n"
 "  --sip-tls ADDR:PORT    SIP over TLS too (needs --tls-cert)\n"
 "  --tls-cert PEM         its certificate and private key\n"
 "  --tls-ca FILE          CAs that sign the servers we connect to over TLS\n"
@@ -363,6 +380,22 @@ static int apply(int c, const char *v, struct conf *cf)
 	case 52: return opts_u32(&cf->ac.max_conns_peer, v, 0, 100000);
 	case 53: return opts_u32(&cf->sc.max_backlog, v, 0, 100000000);
 	case 54: return opts_u32(&cf->ac.intake, v, 1, 100000);
+	case 55:
+		str_ncpy(cf->token_file, v, sizeof(cf->token_file));
+		return 0;
+	case 56:
+		if (cf->ac.http_hostn >= MAX_HOSTS)
+			return E2BIG;
+		if (!*v || strpbrk(v, " /@[]\"") ||
+		    strlen(v) >= sizeof(cf->http_host[0]))
+			return EINVAL;
+		str_ncpy(cf->http_host[cf->ac.http_hostn], v,
+			 sizeof(cf->http_host[0]));
+		cf->http_hostv[cf->ac.http_hostn] =
+			cf->http_host[cf->ac.http_hostn];
+		cf->ac.http_hosts = cf->http_hostv;
+		++cf->ac.http_hostn;
+		return 0;
 	case 16: return opts_u32(&cf->sc.max_expires, v, 1, 30 * 86400);
 	case 17:
 		err = opts_size(&n, v);
@@ -600,6 +633,9 @@ static int parse(struct conf *cf, int argc, char *argv[])
 			continue;
 		if (c == '?')
 			return EINVAL;
+		if (c == 'T' || (c == 32 && (strstr(optarg, "token=") ||
+					     strstr(optarg, "pass="))))
+			cf->argv_secret = true;
 		err = apply(c, optarg, cf);
 		if (err) {
 			const char *name = "?";
@@ -622,6 +658,119 @@ static int parse(struct conf *cf, int argc, char *argv[])
 
 	if (!cf->sc.pace_burst)
 		cf->sc.pace_burst = cf->sc.pace_rate ? cf->sc.pace_rate : 1;
+	return 0;
+}
+
+
+/* A secret from a file: its first line, at most sz - 1 bytes */
+static int secret_read(char *buf, size_t sz, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int err = 0;
+
+	if (!f)
+		return errno;
+	if (!fgets(buf, (int)sz, f))
+		err = EINVAL;
+	(void)fclose(f);
+	if (!err) {
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (!buf[0])
+			err = EINVAL;
+	}
+	return err;
+}
+
+
+/* Initiators' token-file= and pass-file=: the files' content */
+static int initiator_secrets(struct conf *cf)
+{
+	for (size_t i = 0; i < cf->ninit; i++) {
+		struct initiator *in = &cf->initv[i];
+		char path[sizeof(in->token)];
+		int err = 0;
+
+		if (in->token_file) {
+			str_ncpy(path, in->token, sizeof(path));
+			err = secret_read(in->token, sizeof(in->token), path);
+			in->token_file = err != 0;
+		}
+		if (!err && in->pass_file) {
+			str_ncpy(path, in->pass, sizeof(path));
+			err = secret_read(in->pass, sizeof(in->pass), path);
+			in->pass_file = err != 0;
+		}
+		if (err) {
+			(void)fprintf(stderr, "sippushd: --initiator %s: cannot "
+				      "read %s (%s)\n", in->name, path,
+				      strerror(err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+
+/*
+ * The admin token, in this order: --api-token, --api-token-file,
+ * SIPPUSH_API_TOKEN, or <db>.token, generated at the first start (128
+ * random bits, mode 0600, created exclusively, never through a symlink)
+ * and printed then: the default is never an open API.
+ */
+static int admin_token(struct conf *cf, bool first)
+{
+	const char *env = getenv("SIPPUSH_API_TOKEN");
+	char path[sizeof(cf->db) + 8];
+	uint8_t key[16];
+	int fd, err;
+
+	if (cf->token[0])
+		return 0;
+	if (cf->token_file[0]) {
+		err = secret_read(cf->token, sizeof(cf->token),
+				  cf->token_file);
+		if (err)
+			(void)fprintf(stderr, "sippushd: --api-token-file %s: "
+				      "%s\n", cf->token_file, strerror(err));
+		return err;
+	}
+	if (env && *env) {
+		str_ncpy(cf->token, env, sizeof(cf->token));
+		return 0;
+	}
+
+	re_snprintf(path, sizeof(path), "%s.token", cf->db);
+	err = secret_read(cf->token, sizeof(cf->token), path);
+	if (err != ENOENT) {
+		if (err)
+			(void)fprintf(stderr, "sippushd: %s: %s\n", path,
+				      strerror(err));
+		else if (first)
+			plog(LOG_INFO, MOD, "the admin API token is in %s",
+			     path);
+		return err;
+	}
+
+	rand_bytes(key, sizeof(key));
+	re_snprintf(cf->token, sizeof(cf->token), "%w", key, sizeof(key));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0 ||
+	    write(fd, cf->token, strlen(cf->token)) != (ssize_t)strlen(cf->token)
+	    || write(fd, "\n", 1) != 1 || fsync(fd)) {
+		err = errno ? errno : EIO;
+		(void)fprintf(stderr, "sippushd: cannot write %s (%s)\n",
+			      path, strerror(err));
+		if (fd >= 0) {
+			(void)close(fd);
+			(void)unlink(path);
+		}
+		return err;
+	}
+	(void)close(fd);
+	(void)printf("sippushd: generated the admin API token %s; it is kept "
+		     "in %s (mode 0600)\n", cf->token, path);
+	(void)fflush(stdout);
 	return 0;
 }
 
@@ -676,9 +825,15 @@ static void reload(struct ctl *c)
 		free(nc);
 		return;
 	}
+	if (initiator_secrets(nc) || admin_token(nc, false)) {
+		plog(LOG_WARN, MOD, "SIGHUP: a secret cannot be read: nothing "
+		     "reloaded");
+		free(nc);
+		return;
+	}
 	nc->sc.trust = nc->trust;
 	nc->sc.ntrust = nc->ntrust;
-	nc->ac.token = nc->token[0] ? nc->token : NULL;
+	nc->ac.token = nc->token;
 
 	if (sender_reload(*c->sp, &nc->sc))
 		plog(LOG_WARN, MOD, "SIGHUP: cannot open the audit log");
@@ -944,8 +1099,17 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 
+	err = initiator_secrets(cf);
+	err = err ? err : admin_token(cf, true);
+	if (err)
+		goto out;
+	if (cf->argv_secret)
+		plog(LOG_WARN, MOD, "a token or password on the command line "
+		     "shows in ps: use --api-token-file, SIPPUSH_API_TOKEN, "
+		     "token-file=/pass-file= or --config");
+
 	cf->ac.laddr = &cf->http;
-	cf->ac.token = cf->token[0] ? cf->token : NULL;
+	cf->ac.token = cf->token;
 	err = api_alloc(&api, s, st, &cf->ac);
 	if (err) {
 		(void)re_fprintf(stderr, "sippushd: --http %J: cannot listen "

@@ -32,6 +32,9 @@ struct api_conf {
 	struct initiator *initv;  /**< named initiators (initiator.h)     */
 	size_t initn;
 	uint64_t max_file_size;   /**< per file of a multipart push       */
+	const char *const *http_hosts;  /**< names the API answers to as
+					     Host, besides its address   */
+	size_t http_hostn;
 };
 
 int api_alloc(struct api **ap, struct sender *s, struct store *st,

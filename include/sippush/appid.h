@@ -20,4 +20,5 @@ extern const size_t appid_omna_count;
 int  appid_normalize(struct pl *id, const struct pl *in);
 bool appid_equal(const struct pl *a, const struct pl *b);
 bool appid_list_has(const struct pl *list, const struct pl *app);
+bool appid_lists_meet(const struct pl *a, const struct pl *b);
 const struct appid_info *appid_lookup(const struct pl *app);

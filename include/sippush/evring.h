@@ -8,9 +8,20 @@
 struct evring;
 struct re_printf;
 
+/* Whether a reader sees an event of this scope (what evring_add_scoped
+ * was given: never printed) */
+typedef bool (evring_filter_h)(const char *scope, void *arg);
+
 int      evring_alloc(struct evring **erp, size_t cap, size_t max_line);
 int      evring_add(struct evring *er, const char *json, uint64_t *seqp);
+int      evring_add_scoped(struct evring *er, const char *json,
+			   const char *scope, uint64_t *seqp);
 uint64_t evring_head(const struct evring *er);
 uint64_t evring_oldest(const struct evring *er);
 int      evring_print(struct re_printf *pf, const struct evring *er,
 		      uint64_t after, size_t max, uint64_t *nextp);
+int      evring_print_if(struct re_printf *pf, const struct evring *er,
+			 uint64_t after, size_t max, uint64_t *nextp,
+			 evring_filter_h *fh, void *arg);
+bool     evring_any(const struct evring *er, uint64_t after,
+		    evring_filter_h *fh, void *arg);

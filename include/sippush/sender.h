@@ -115,6 +115,9 @@ struct push_req {
 					  only for trusted initiators)   */
 	const char *initiator;       /**< for the audit log: a static string
 					  ("api", "pap"); NULL: "api"    */
+	const char *owner;           /**< the named initiator it belongs to
+					  (who may read and cancel it);
+					  NULL: the admin's              */
 	int64_t not_before;          /**< unix s: deliver from then (PAP
 					  deliver-after); 0: at once     */
 	enum push_relay relay;       /**< what a relay's 202 means         */
@@ -147,11 +150,13 @@ int  sender_push_cancel(struct sender *s, const char *id);
 int  sender_user_set(struct sender *s, const char *aor,
 		     const char *password);
 int  sender_terminals_print(struct re_printf *pf, struct sender *s,
-			    const char *aor);
+			    const char *aor, const char *apps);
 int  sender_push_print(struct re_printf *pf, struct sender *s,
 		       const char *id);
+int  sender_push_owner(struct sender *s, const char *id, char *owner,
+		       size_t sz);
 int  sender_recent_print(struct re_printf *pf, struct sender *s,
-			 const char *limit);
+			 const char *limit, const char *owner);
 int  sender_content(struct sender *s, const char *token, struct mbuf **mbp,
 		    char **ctype, char **path, uint8_t sha1[20]);
 void sender_stats(const struct sender *s, struct sender_stats *stats);
@@ -174,9 +179,15 @@ int  sender_metrics_print(struct re_printf *pf, const struct sender *s);
 
 /* The live event feed (GET /v1/events, sippush watch) */
 typedef void (sender_event_h)(void *arg);
+/* Whether a reader may see an event of this scope: "p:OWNER" (a push's;
+ * "p:" the admin's) or "t:APPS" (a terminal's applications) */
+typedef bool (sender_event_scope_h)(const char *scope, void *arg);
 void     sender_set_event_h(struct sender *s, sender_event_h *h, void *arg);
 uint64_t sender_events_head(const struct sender *s);
 const char *sender_events_boot(const struct sender *s);
 int      sender_events_print(struct re_printf *pf, const struct sender *s,
-			     uint64_t after, size_t max, uint64_t *nextp);
+			     uint64_t after, size_t max, uint64_t *nextp,
+			     sender_event_scope_h *sh, void *arg);
+bool     sender_events_any(const struct sender *s, uint64_t after,
+			   sender_event_scope_h *sh, void *arg);
 void sender_sip_response(struct sender *s, uint16_t scode);

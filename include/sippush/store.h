@@ -56,6 +56,8 @@ struct push_rec {
 	const char *identity;    /**< its From; NULL: the sender's         */
 	bool unasserted;         /**< sent without P-Asserted-Identity     */
 	int relay;               /**< enum push_relay (sender.h)           */
+	const char *owner;       /**< named initiator it belongs to; NULL:
+				      the admin's (--api-token)           */
 	const char *state;
 	int priority;
 	uint32_t ttl;
@@ -169,8 +171,8 @@ int  store_push_load_pending(struct store *st, store_push_h *ph,
 			     store_dlv_h *dh, void *arg);
 int  store_push_get(struct store *st, const char *id, store_push_h *ph,
 		    store_dlv_h *dh, void *arg);
-int  store_push_recent(struct store *st, uint32_t limit, store_push_h *ph,
-		       store_dlv_h *dh, void *arg);
+int  store_push_recent(struct store *st, uint32_t limit, const char *owner,
+		       store_push_h *ph, store_dlv_h *dh, void *arg);
 int  store_push_content(struct store *st, const char *token,
 			store_push_h *ph, void *arg);
 int  store_dlv_put(struct store *st, const struct dlv_rec *d);

@@ -21,6 +21,8 @@
 #include "papapi.h"
 #include "statuspage.h"
 #include <sippush/initiator.h>
+#include <sippush/appid.h>
+#include <sippush/httpguard.h>
 #include <time.h>
 
 #define MOD "api"
@@ -71,7 +73,8 @@ struct req {
 	char *ids;
 	struct upload *up;        /**< a multipart (file) push            */
 	struct initiator *in;     /**< who sent it (NULL: the default)     */
-	bool unauth;
+	bool admin;               /**< --api-token or an admin initiator  */
+	uint64_t deadline;        /**< GET /v1/events: wait until (jiffies) */
 	/* GET /v1/events: a long poll */
 	struct le wle;            /**< in api.waiters while suspended     */
 	struct le dle;            /**< in api.deferred while suspended    */
@@ -178,16 +181,18 @@ static enum MHD_Result reply_error(struct MHD_Connection *conn,
 
 /*
  * Who may use the API: --api-token (Bearer), or a named initiator (Bearer
- * or Basic); nobody configured: everyone. Constant-time comparisons.
+ * or Basic); nobody configured: everyone. The token and initiators marked
+ * admin are the admin. Constant-time comparisons.
  */
 static bool authorized(const struct api *api, struct MHD_Connection *conn,
-		       struct initiator **inp)
+		       struct initiator **inp, bool *adminp)
 {
 	const char *h;
 	size_t n, m;
 	uint8_t diff = 0;
 
 	*inp = NULL;
+	*adminp = true;
 	if (!api->token && !api->conf.initn)
 		return true;
 
@@ -197,8 +202,10 @@ static bool authorized(const struct api *api, struct MHD_Connection *conn,
 		return false;
 
 	*inp = initiator_auth(api->conf.initv, api->conf.initn, h);
-	if (*inp)
+	if (*inp) {
+		*adminp = (*inp)->admin;
 		return true;
+	}
 
 	if (!api->token || strncmp(h, "Bearer ", 7))
 		return false;
@@ -238,13 +245,66 @@ static const char *initiator_refuses(struct initiator *in, const char *app,
 }
 
 
-/* Its pushes carry its identity; asserted only when it is trusted */
+/* Its pushes carry its identity (asserted only when it is trusted) and
+ * are its own */
 static void as_initiator(struct push_req *r, const struct initiator *in)
 {
 	if (!in)
 		return;
 	r->identity = in->identity[0] ? in->identity : NULL;
 	r->unasserted = !in->trusted;
+	r->owner = in->name;
+}
+
+
+/* The applications an initiator is limited to; NULL: none limited */
+static const char *apps_of(const struct req *r)
+{
+	return r->admin || !r->in || !r->in->apps[0] ? NULL : r->in->apps;
+}
+
+
+/* The push is the requester's to read or cancel; false: answered */
+static bool mine(struct api *api, struct req *r, const char *id,
+		 enum MHD_Result *ret)
+{
+	char owner[sizeof(r->in->name)];
+	int err;
+
+	if (r->admin)
+		return true;
+	err = sender_push_owner(api->s, id, owner, sizeof(owner));
+	if (err == ENOENT)
+		*ret = reply_error(r->conn, 404, "no such push");
+	else if (err)
+		*ret = reply_error(r->conn, 500, "cannot read the store");
+	else if (!r->in || strcmp(owner, r->in->name))
+		*ret = reply_error(r->conn, 403, "not this initiator's push");
+	else
+		return true;
+	return false;
+}
+
+
+/* GET /v1/events: what this requester may see (sender_event_scope_h) */
+static bool scope_h(const char *scope, void *arg)
+{
+	const struct req *r = arg;
+	struct pl a, b;
+
+	if (r->admin)
+		return true;
+	if (!scope || !r->in)
+		return false;
+	if (!strncmp(scope, "p:", 2))
+		return !strcmp(scope + 2, r->in->name);
+	if (strncmp(scope, "t:", 2))
+		return false;
+	if (!apps_of(r))
+		return true;
+	pl_set_str(&a, scope + 2);
+	pl_set_str(&b, r->in->apps);
+	return appid_lists_meet(&a, &b);
 }
 
 
@@ -254,8 +314,18 @@ static int print_mb(const char *p, size_t size, void *arg)
 }
 
 
+/* A JSON view of the sender: key names what, scope limits it */
 typedef int (view_h)(struct re_printf *pf, struct sender *s,
-		     const char *key);
+		     const char *key, const char *scope);
+
+
+static int push_view(struct re_printf *pf, struct sender *s,
+		     const char *id, const char *unused)
+{
+	(void)unused;
+	return sender_push_print(pf, s, id);
+}
+
 
 /* A view as a string, for an answer that waits for a commit */
 static int view_str(char **strp, struct api *api, view_h *vh,
@@ -267,7 +337,7 @@ static int view_str(char **strp, struct api *api, view_h *vh,
 
 	if (!mb)
 		return ENOMEM;
-	err = vh(&pf, api->s, key);
+	err = vh(&pf, api->s, key, NULL);
 	if (!err)
 		err = re_sdprintf(strp, "%b", mb->buf, mb->end);
 	mem_deref(mb);
@@ -277,7 +347,7 @@ static int view_str(char **strp, struct api *api, view_h *vh,
 
 static enum MHD_Result reply_view(struct api *api,
 				  struct MHD_Connection *conn, view_h *vh,
-				  const char *key)
+				  const char *key, const char *scope)
 {
 	struct mbuf *mb = mbuf_alloc(1024);
 	struct re_printf pf = {print_mb, mb};
@@ -287,7 +357,7 @@ static enum MHD_Result reply_view(struct api *api,
 	if (!mb)
 		return MHD_NO;
 
-	err = vh(&pf, api->s, key);
+	err = vh(&pf, api->s, key, scope);
 	if (err == ENOENT)
 		ret = reply_error(conn, 404, "no such push");
 	else if (err)
@@ -604,7 +674,8 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 /* POST /pap: OMA PAP; answers are PAP documents (application/xml) */
 static enum MHD_Result post_pap(struct api *api, struct req *r)
 {
-	const struct papapi pa = {api->s, api->st, &api->conf, r->in};
+	const struct papapi pa = {api->s, api->st, &api->conf, r->in,
+				  r->admin};
 	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 						     "Content-Type");
 	unsigned status = 202;
@@ -636,11 +707,20 @@ static enum MHD_Result post_pap(struct api *api, struct req *r)
 }
 
 
-/* GET /v1/pushes?limit=N (newest first; 20 by default, at most 200) */
+/* GET /v1/pushes?limit=N (newest first; 20 by default, at most 200);
+ * owner: only its pushes, NULL: all */
 static int recent_view(struct re_printf *pf, struct sender *s,
-		       const char *limit)
+		       const char *limit, const char *owner)
 {
-	return sender_recent_print(pf, s, limit);
+	return sender_recent_print(pf, s, limit, owner);
+}
+
+
+/* apps: only terminals of these applications, NULL: all */
+static int terms_view(struct re_printf *pf, struct sender *s,
+		      const char *aor, const char *apps)
+{
+	return sender_terminals_print(pf, s, aor, apps);
 }
 
 
@@ -648,7 +728,12 @@ static int recent_view(struct re_printf *pf, struct sender *s,
 static enum MHD_Result delete_push(struct api *api, struct req *r,
 				   const char *id)
 {
-	int err = sender_push_cancel(api->s, id);
+	enum MHD_Result ret;
+	int err;
+
+	if (!mine(api, r, id, &ret))
+		return ret;
+	err = sender_push_cancel(api->s, id);
 
 	if (err == ENOENT)
 		return reply_error(r->conn, 404, "no such push");
@@ -657,7 +742,7 @@ static enum MHD_Result delete_push(struct api *api, struct req *r,
 	if (err)
 		return reply_error(r->conn, 500, "cannot cancel");
 
-	err = view_str(&r->answer, api, sender_push_print, id);
+	err = view_str(&r->answer, api, push_view, id);
 	if (err)
 		return reply_error(r->conn, 500, "cannot read the push");
 	r->ok = 200;
@@ -867,20 +952,25 @@ static enum MHD_Result get_events(struct api *api, struct req *r)
 		  EVENT_WAIT_MAX))
 		return reply_error(r->conn, 400, "wait: 0..30 seconds");
 
-	if (!r->waited)
+	if (!r->waited) {
 		r->after = a ? strtoull(a, NULL, 10) :
 			sender_events_head(api->s);
+		r->deadline = tmr_jiffies() + wait * 1000;
+	}
 	if (!r->waited && b && strcmp(b, sender_events_boot(api->s)))
 		r->after = 0;
 
-	if (!r->waited && wait && sender_events_head(api->s) == r->after) {
-		if (list_count(&api->waiters) >= WAITERS_MAX)
+	/* news for others only: this one waits on until its deadline */
+	if (wait && !api->draining && tmr_jiffies() < r->deadline &&
+	    !sender_events_any(api->s, r->after, scope_h, r)) {
+		if (!r->waited && list_count(&api->waiters) >= WAITERS_MAX)
 			return reply(r->conn, 503, "application/json",
 				     LIT("{\"error\":\"too many watchers\"}"),
 				     "Retry-After", "1");
 		r->waited = true;
 		list_append(&api->waiters, &r->wle, r);
-		tmr_start(&r->wtmr, wait * 1000, wait_tmr_h, r);
+		tmr_start(&r->wtmr, r->deadline - tmr_jiffies(), wait_tmr_h,
+			  r);
 		MHD_suspend_connection(r->conn);
 		return MHD_YES;
 	}
@@ -888,7 +978,7 @@ static enum MHD_Result get_events(struct api *api, struct req *r)
 	mb = mbuf_alloc(4096);
 	pf = (struct re_printf){print_mb, mb};
 	if (!mb || sender_events_print(&pf, api->s, r->after,
-				       EVENTS_PER_REPLY, NULL)) {
+				       EVENTS_PER_REPLY, NULL, scope_h, r)) {
 		mem_deref(mb);
 		return reply_error(r->conn, 503, "out of memory");
 	}
@@ -936,12 +1026,6 @@ static enum MHD_Result route(struct api *api, struct req *r,
 			     statuspage_html, statuspage_len,
 			     "Cache-Control", "no-store");
 
-	if (!r->in && !authorized(api, conn, &r->in))
-		return reply(conn, 401, "application/json",
-			     LIT("{\"error\":\"Authorization: bearer token "
-				 "(or Basic for PAP) missing or wrong\"}"),
-			     "WWW-Authenticate", "Bearer");
-
 	if (api->draining && !strcmp(method, "POST"))
 		return reply(conn, 503, "application/json",
 			     LIT("{\"error\":\"shutting down\"}"),
@@ -960,7 +1044,9 @@ static enum MHD_Result route(struct api *api, struct req *r,
 			if (n < 1 || n > 200 || (lim && strspn(lim,
 				"0123456789") != strlen(lim)))
 				return reply_error(conn, 400, "limit: 1..200");
-			return reply_view(api, conn, recent_view, lim);
+			return reply_view(api, conn, recent_view, lim,
+					  r->admin || !r->in ? NULL :
+					  r->in->name);
 		}
 		return reply_error(conn, 405, "use POST");
 	}
@@ -972,8 +1058,12 @@ static enum MHD_Result route(struct api *api, struct req *r,
 	}
 
 	if (path_arg(arg, sizeof(arg), url, "/v1/pushes/", NULL)) {
+		enum MHD_Result ret;
+
+		if (get && !mine(api, r, arg, &ret))
+			return ret;
 		if (get)
-			return reply_view(api, conn, sender_push_print, arg);
+			return reply_view(api, conn, push_view, arg, NULL);
 		if (!strcmp(method, "DELETE"))
 			return delete_push(api, r, arg);
 		return reply_error(conn, 405, "use GET or DELETE");
@@ -987,7 +1077,7 @@ static enum MHD_Result route(struct api *api, struct req *r,
 		if (pushjson_aor(aor, sizeof(aor), arg))
 			return reply_error(conn, 400, "aor: not a SIP URI "
 					   "with a user");
-		return reply_view(api, conn, sender_terminals_print, aor);
+		return reply_view(api, conn, terms_view, aor, apps_of(r));
 	}
 
 	if (path_arg(arg, sizeof(arg), url, "/v1/users/", "/credentials")) {
@@ -1003,6 +1093,108 @@ static enum MHD_Result route(struct api *api, struct req *r,
 		return get_events(api, r);
 
 	return reply_error(conn, 404, "no such resource");
+}
+
+
+/* What needs no token: the static page and the content URLs (their
+ * token is in the URL, for terminals) */
+static bool public_url(const char *url, const char *method)
+{
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return false;
+	return !strcmp(url, "/") || !strcmp(url, "/index.html") ||
+		!strncmp(url, "/v1/content/", 12);
+}
+
+
+/* Administration: user credentials and the metrics of everyone */
+static bool admin_only(const char *url, const char *method)
+{
+	const size_t n = strlen(url);
+
+	if (!strcmp(url, "/metrics"))
+		return true;
+	return !strncmp(url, "/v1/users/", 10) && n > 22 &&
+		!strcmp(url + n - 12, "/credentials") &&
+		!strcmp(method, "PUT");
+}
+
+
+/*
+ * The bodies it takes: none that an HTML form or a no-cors fetch can send
+ * (text/plain, application/x-www-form-urlencoded), but for file pushes.
+ */
+static bool body_type_ok(const char *url, const char *method,
+			 const char *ctype)
+{
+	static const char *const json[] = {"application/json"};
+	static const char *const push[] = {"application/json",
+					   "multipart/form-data"};
+	static const char *const pap[] = {"application/xml", "text/xml",
+					  "multipart/related"};
+
+	if (!strcmp(method, "POST") && !strcmp(url, "/v1/pushes"))
+		return httpguard_ctype_in(ctype, push, ARRAY_SIZE(push));
+	if (!strcmp(method, "POST") && !strcmp(url, "/pap"))
+		return httpguard_ctype_in(ctype, pap, ARRAY_SIZE(pap));
+	if (admin_only(url, method) && strcmp(url, "/metrics"))
+		return httpguard_ctype_in(ctype, json, ARRAY_SIZE(json));
+	return true;
+}
+
+
+/*
+ * A request's headers, before any of its body is read: whoever is not
+ * authenticated is answered now (MHD then reads no body and closes), so
+ * no body of theirs is ever buffered.
+ */
+static enum MHD_Result headers_h(struct api *api, struct req *r,
+				 const char *url, const char *method,
+				 const char *version)
+{
+	struct MHD_Connection *conn = r->conn;
+	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       "Host");
+
+	/* RFC 9112 §3.2: an HTTP/1.1 request without Host gets 400 */
+	if (!strcmp(version, "HTTP/1.1") && !host)
+		return reply_error(conn, 400, "Host: missing");
+
+	if (public_url(url, method))
+		return MHD_YES;
+
+	/* no web page drives it through a browser: its own name (DNS
+	 * rebinding), its origin (a cross-site request) */
+	if (host && !httpguard_host_ok(host, api->conf.laddr,
+				       api->conf.http_hosts,
+				       api->conf.http_hostn))
+		return reply_error(conn, 421, "Host: not this server's name "
+				   "(see --http-host)");
+	if (!httpguard_origin_ok(MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, "Origin"), host))
+		return reply_error(conn, 403, "Origin: a cross-origin request");
+
+	if (!authorized(api, conn, &r->in, &r->admin))
+		return reply(conn, 401, "application/json",
+			     LIT("{\"error\":\"Authorization: bearer token "
+				 "(or Basic for PAP) missing or wrong\"}"),
+			     "WWW-Authenticate", "Bearer");
+
+	if (!r->admin && admin_only(url, method))
+		return reply_error(conn, 403, "this needs the admin role "
+				   "(--api-token or an admin initiator)");
+
+	if (!body_type_ok(url, method, MHD_lookup_connection_value(
+				  conn, MHD_HEADER_KIND, "Content-Type")))
+		return reply_error(conn, 415, "Content-Type: not one this "
+				   "resource takes");
+
+	/* files stream to disk */
+	if (!strcmp(method, "POST") && !strcmp(url, "/v1/pushes") &&
+	    upload_begin(&r->up, conn, api->conf.spool,
+			 api->conf.max_file_size))
+		r->too_big = true;
+	return MHD_YES;
 }
 
 
@@ -1026,22 +1218,12 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		}
 		*con_cls = r;
-
-		/* files stream to disk: only for whom may push */
-		if (!strcmp(method, "POST") && !strcmp(url, "/v1/pushes")) {
-			if (!authorized(api, conn, &r->in))
-				r->unauth = true;
-			else if (upload_begin(&r->up, conn, api->conf.spool,
-					      api->conf.max_file_size))
-				r->too_big = true;
-		}
-		return MHD_YES;
+		return headers_h(api, r, url, method, version);
 	}
 
-	if (*upload_size && (r->up || r->unauth)) {
-		if (r->up)
-			upload_data(r->up, upload, *upload_size);
-		*upload_size = 0;   /* unauthenticated: read and dropped */
+	if (*upload_size && r->up) {
+		upload_data(r->up, upload, *upload_size);
+		*upload_size = 0;
 		return MHD_YES;
 	}
 
@@ -1068,11 +1250,6 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 		return reply_json(conn, r->status, r->answer ? r->answer :
 				  "{\"error\":\"unavailable\"}");
 	}
-
-	/* RFC 9112 §3.2: an HTTP/1.1 request without Host gets 400 */
-	if (!strcmp(version, "HTTP/1.1") &&
-	    !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"))
-		return reply_error(conn, 400, "Host: missing");
 
 	if (r->overload)
 		return reply(conn, 503, "application/json",
@@ -1243,6 +1420,8 @@ int api_reload(struct api *api, const struct api_conf *conf)
 	api->conf.max_ttl = conf->max_ttl;
 	api->conf.pap_app = conf->pap_app;
 	api->conf.plmn_domain = conf->plmn_domain;
+	api->conf.http_hosts = conf->http_hosts;
+	api->conf.http_hostn = conf->http_hostn;
 	return 0;
 }
 

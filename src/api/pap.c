@@ -197,6 +197,7 @@ static int push_message(const struct papapi *pa, const struct pap_doc *d,
 			pr.identity = pa->in->identity[0] ? pa->in->identity :
 				NULL;
 			pr.unasserted = !pa->in->trusted;
+			pr.owner = pa->in->name;
 		}
 		err = sender_push_accept(pa->s, &pr, id, sizeof(id));
 		rec = (struct pap_rec){
@@ -283,6 +284,35 @@ static void result_h(const struct pap_rec *r, void *arg)
 }
 
 
+struct mine {
+	const struct papapi *pa;
+	bool others;
+};
+
+
+static void mine_h(const struct pap_rec *r, void *arg)
+{
+	struct mine *m = arg;
+	char owner[64];
+
+	if (sender_push_owner(m->pa->s, r->push_id, owner, sizeof(owner)) ||
+	    !m->pa->in || strcmp(owner, m->pa->in->name))
+		m->others = true;
+}
+
+
+/* Whether the push-id has a push that is not the initiator's to see */
+static bool not_theirs(const struct papapi *pa, const char *push_id)
+{
+	struct mine m = {pa, false};
+
+	if (pa->admin)
+		return false;
+	(void)store_pap_get(pa->st, push_id, mine_h, &m);
+	return m.others;
+}
+
+
 static int query_or_cancel(const struct papapi *pa, const struct pap_doc *d,
 			   bool cancel, char **xml, bool *wait)
 {
@@ -293,7 +323,14 @@ static int query_or_cancel(const struct papapi *pa, const struct pap_doc *d,
 	if (!w.mb)
 		return ENOMEM;
 
-	err = store_pap_get(pa->st, d->push_id, result_h, &w);
+	/* another initiator's push-id: 2001, saying nothing of it */
+	if (not_theirs(pa, d->push_id))
+		err = mbuf_printf(w.mb, "<%s code=\"2001\" desc=\"forbidden: "
+				  "not this initiator's push-id\"/>", cancel ?
+				  "cancel-result" : "statusquery-result") ?
+			ENOMEM : 0;
+	else
+		err = store_pap_get(pa->st, d->push_id, result_h, &w);
 	if (err == ENOENT) {
 		w.err = mbuf_printf(w.mb, "<%s code=\"2004\" desc=\"push-id "
 				    "not found\"/>", cancel ? "cancel-result" :
@@ -334,7 +371,9 @@ static int ccq(const struct papapi *pa, const struct pap_doc *d, char **xml)
 	{
 		struct re_printf pf = {mb_print, mb};
 
-		err = sender_terminals_print(&pf, pa->s, aor);
+		err = sender_terminals_print(&pf, pa->s, aor, pa->admin ||
+					     !pa->in || !pa->in->apps[0] ?
+					     NULL : pa->in->apps);
 		err = err ? err : mbuf_write_u8(mb, 0);
 	}
 	if (!err)

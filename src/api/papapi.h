@@ -12,6 +12,7 @@ struct papapi {
 	struct store *st;
 	const struct api_conf *conf;
 	struct initiator *in;     /**< who sends it, or NULL              */
+	bool admin;               /**< it sees every push-id and terminal */
 };
 
 int papapi_request(const struct papapi *pa, const char *ctype,

@@ -125,6 +125,24 @@ bool appid_list_has(const struct pl *list, const struct pl *app)
 }
 
 
+/** Whether two comma lists name an application in common */
+bool appid_lists_meet(const struct pl *a, const struct pl *b)
+{
+	struct pl rest, item;
+
+	if (!a || !b)
+		return false;
+
+	rest = *a;
+	while (0 == list_next(&rest, ',', &item)) {
+		if (appid_list_has(b, &item))
+			return true;
+	}
+
+	return false;
+}
+
+
 /**
  * Find the OMNA entry of an id given by name ("mms.ua", a URN) or by code
  * ("0x04", "4", as in X-Wap-Application-Id).

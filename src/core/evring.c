@@ -6,11 +6,13 @@
 #include <re_types.h>
 #include <re_fmt.h>
 #include <re_mem.h>
+#include <re_mbuf.h>
 #include <sippush/evring.h>
 
 
 struct evring {
 	char **line;      /**< cap slots; slot of seq n is (n - 1) % cap  */
+	char **scope;     /**< each line's scope, or NULL                */
 	size_t cap;
 	size_t max_line;
 	uint64_t head;    /**< the last number given, 0 before any        */
@@ -21,9 +23,12 @@ static void destructor(void *arg)
 {
 	struct evring *er = arg;
 
-	for (size_t i = 0; i < er->cap; i++)
+	for (size_t i = 0; i < er->cap; i++) {
 		mem_deref(er->line[i]);
+		mem_deref(er->scope[i]);
+	}
 	mem_deref(er->line);
+	mem_deref(er->scope);
 }
 
 
@@ -39,7 +44,8 @@ int evring_alloc(struct evring **erp, size_t cap, size_t max_line)
 	if (!er)
 		return ENOMEM;
 	er->line = mem_zalloc(cap * sizeof(*er->line), NULL);
-	if (!er->line) {
+	er->scope = mem_zalloc(cap * sizeof(*er->scope), NULL);
+	if (!er->line || !er->scope) {
 		mem_deref(er);
 		return ENOMEM;
 	}
@@ -53,8 +59,17 @@ int evring_alloc(struct evring **erp, size_t cap, size_t max_line)
 /** Append one event (a JSON object, copied); it gets the next number */
 int evring_add(struct evring *er, const char *json, uint64_t *seqp)
 {
+	return evring_add_scoped(er, json, NULL, seqp);
+}
+
+
+/** Append one event with a scope (copied; NULL: none), which readers'
+ *  filters see */
+int evring_add_scoped(struct evring *er, const char *json,
+		      const char *scope, uint64_t *seqp)
+{
 	size_t len, slot;
-	char *copy;
+	char *copy, *sc = NULL;
 
 	if (!er || !json)
 		return EINVAL;
@@ -66,14 +81,20 @@ int evring_add(struct evring *er, const char *json, uint64_t *seqp)
 	    memchr(json, '\n', len))
 		return EINVAL;
 
-	copy = mem_alloc(len + 1, NULL);
-	if (!copy)
+	if (scope && str_dup(&sc, scope))
 		return ENOMEM;
+	copy = mem_alloc(len + 1, NULL);
+	if (!copy) {
+		mem_deref(sc);
+		return ENOMEM;
+	}
 	memcpy(copy, json, len + 1);
 
 	slot = (size_t)(er->head % er->cap);
 	mem_deref(er->line[slot]);
+	mem_deref(er->scope[slot]);
 	er->line[slot] = copy;
+	er->scope[slot] = sc;
 	++er->head;
 	if (seqp)
 		*seqp = er->head;
@@ -97,6 +118,31 @@ uint64_t evring_oldest(const struct evring *er)
 }
 
 
+/* The first number above after still held; *missed: those gone */
+static uint64_t first_of(const struct evring *er, uint64_t after,
+			 uint64_t *missed)
+{
+	uint64_t first;
+
+	if (after > er->head)
+		after = 0;
+	first = after + 1;
+	*missed = 0;
+	if (first < evring_oldest(er)) {
+		*missed = evring_oldest(er) - first;
+		first = evring_oldest(er);
+	}
+	return first;
+}
+
+
+static bool seen(const struct evring *er, uint64_t n, evring_filter_h *fh,
+		 void *arg)
+{
+	return !fh || fh(er->scope[(n - 1) % er->cap], arg);
+}
+
+
 /**
  * Print "next":N,"missed":M,"events":[...] (members: the caller puts
  * them in an object of its own) with at most max events
@@ -106,37 +152,66 @@ uint64_t evring_oldest(const struct evring *er)
 int evring_print(struct re_printf *pf, const struct evring *er,
 		 uint64_t after, size_t max, uint64_t *nextp)
 {
-	uint64_t first, last, missed = 0;
-	int err;
+	return evring_print_if(pf, er, after, max, nextp, NULL, NULL);
+}
+
+
+/**
+ * evring_print() of the events fh lets through (NULL: all): those it
+ * hides are passed over, "next" moves past them all the same.
+ */
+int evring_print_if(struct re_printf *pf, const struct evring *er,
+		    uint64_t after, size_t max, uint64_t *nextp,
+		    evring_filter_h *fh, void *arg)
+{
+	uint64_t first, last, missed, n;
+	size_t shown = 0;
+	struct mbuf *mb;
+	int err = 0;
 
 	if (!pf || !er)
 		return EINVAL;
 
-	if (after > er->head)
-		after = 0;
-	first = after + 1;
-	if (first < evring_oldest(er)) {
-		missed = evring_oldest(er) - first;
-		first = evring_oldest(er);
-	}
-	last = er->head;
-	if (last >= first && last - first + 1 > max)
-		last = first + max - 1;
-	if (last < first)
-		last = first - 1;   /* nothing to print */
+	first = first_of(er, after, &missed);
+	last = first - 1;
+	mb = mbuf_alloc(1024);
+	if (!mb)
+		return ENOMEM;
 
-	err = re_hprintf(pf, "\"next\":%llu,\"missed\":%llu,\"events\":[",
-			 (unsigned long long)last, (unsigned long long)missed);
-	for (uint64_t n = first; !err && n <= last; n++) {
+	for (n = first; !err && n <= er->head && shown < max; n++) {
 		const char *l = er->line[(n - 1) % er->cap];
 
+		last = n;
+		if (!seen(er, n, fh, arg))
+			continue;
 		/* each line gets its number as its first member */
-		err = re_hprintf(pf, "%s{\"seq\":%llu,%s", n > first ? "," : "",
-				 (unsigned long long)n, l + 1);
+		err = mbuf_printf(mb, "%s{\"seq\":%llu,%s", shown ? "," : "",
+				  (unsigned long long)n, l + 1);
+		++shown;
 	}
-	if (!err)
-		err = re_hprintf(pf, "]");
+
+	err = err ? err : re_hprintf(pf, "\"next\":%llu,\"missed\":%llu,"
+				     "\"events\":[%b]",
+				     (unsigned long long)last,
+				     (unsigned long long)missed, mb->buf,
+				     mb->end);
+	mem_deref(mb);
 	if (!err && nextp)
 		*nextp = last;
 	return err;
+}
+
+
+/** Whether an event numbered above after passes fh (NULL: any) */
+bool evring_any(const struct evring *er, uint64_t after,
+		evring_filter_h *fh, void *arg)
+{
+	uint64_t missed;
+
+	if (!er)
+		return false;
+	for (uint64_t n = first_of(er, after, &missed); n <= er->head; n++)
+		if (seen(er, n, fh, arg))
+			return true;
+	return false;
 }

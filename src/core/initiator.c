@@ -22,7 +22,7 @@ static int set(char *dst, size_t sz, const struct pl *v)
 }
 
 
-/** "NAME key=value ... [trusted]" */
+/** "NAME key=value ... [trusted] [admin]" */
 int initiator_decode(struct initiator *in, const char *spec)
 {
 	struct pl rest, word;
@@ -57,11 +57,23 @@ int initiator_decode(struct initiator *in, const char *spec)
 			in->trusted = true;
 			continue;
 		}
+		if (!pl_strcmp(&word, "admin")) {
+			in->admin = true;
+			continue;
+		}
 		if (kv_split(&word, &k, &v))
 			return EINVAL;
 
 		if (!pl_strcmp(&k, "token"))
 			err = set(in->token, sizeof(in->token), &v);
+		else if (!pl_strcmp(&k, "token-file")) {
+			err = set(in->token, sizeof(in->token), &v);
+			in->token_file = true;
+		}
+		else if (!pl_strcmp(&k, "pass-file")) {
+			err = set(in->pass, sizeof(in->pass), &v);
+			in->pass_file = true;
+		}
 		else if (!pl_strcmp(&k, "user"))
 			err = set(in->user, sizeof(in->user), &v);
 		else if (!pl_strcmp(&k, "pass"))

@@ -23,8 +23,10 @@ int events_init(struct sender *s)
 }
 
 
-/* Takes ev; adds "time_ms" and "type", keeps it, wakes the readers */
-static void emit(struct sender *s, const char *type, json_t *ev)
+/* Takes ev; adds "time_ms" and "type", keeps it with its scope (who may
+ * read it: events_scope_h), wakes the readers */
+static void emit(struct sender *s, const char *type, json_t *ev,
+		 const char *scope)
 {
 	char *line;
 
@@ -37,16 +39,26 @@ static void emit(struct sender *s, const char *type, json_t *ev)
 	json_decref(ev);
 	if (!line)
 		return;
-	if (!evring_add(s->events, line, NULL) && s->evh)
+	if (!evring_add_scoped(s->events, line, scope, NULL) && s->evh)
 		s->evh(s->evarg);
 	free(line);
+}
+
+
+/* A push's events are its owner's (and the admin's) */
+static void emit_push(const struct push *p, const char *type, json_t *ev)
+{
+	char scope[80];
+
+	re_snprintf(scope, sizeof(scope), "p:%s", p->owner ? p->owner : "");
+	emit(p->s, type, ev, scope);
 }
 
 
 /** A push is committed: from now on it is acknowledged */
 void event_accepted(const struct push *p)
 {
-	emit(p->s, "accepted", json_pack(
+	emit_push(p, "accepted", json_pack(
 		     "{s:s,s:s,s:s,s:s,s:i}", "push", p->id, "to", p->aor,
 		     "app", p->app, "initiator", p->initiator ?
 		     p->initiator : "api", "priority", p->priority));
@@ -69,14 +81,14 @@ void event_attempt(const struct delivery *d, uint16_t scode,
 	if (ev && retry_ms)
 		(void)json_object_set_new(ev, "retry_ms",
 					  json_integer((json_int_t)retry_ms));
-	emit(d->p->s, "attempt", ev);
+	emit_push(d->p, "attempt", ev);
 }
 
 
 /** A delivery reached its final state */
 void event_delivery(const struct delivery *d)
 {
-	emit(d->p->s, "delivery", json_pack(
+	emit_push(d->p, "delivery", json_pack(
 		     "{s:s,s:s,s:s,s:s,s:i,s:i}", "push", d->p->id,
 		     "terminal", d->terminal ? d->terminal : d->tkey,
 		     "method", plan_kind_name(d->kind),
@@ -88,7 +100,7 @@ void event_delivery(const struct delivery *d)
 /** A push reached its final state */
 void event_push(const struct push *p, const char *state)
 {
-	emit(p->s, "push", json_pack("{s:s,s:s,s:s}", "push", p->id,
+	emit_push(p, "push", json_pack("{s:s,s:s,s:s}", "push", p->id,
 				     "to", p->aor, "state", state));
 }
 
@@ -101,8 +113,15 @@ void event_terminal(struct sender *s, const char *aor,
 			       "terminal", t->pub_gruu ? t->pub_gruu :
 			       t->contact, "instance", t->instance,
 			       "apps", t->apps, "source", t->source);
+	char *scope = NULL;
 
-	emit(s, gone ? "unregistered" : "registered", ev);
+	/* seen by whoever may push to one of its applications */
+	if (re_sdprintf(&scope, "t:%s", t->apps ? t->apps : "")) {
+		json_decref(ev);
+		return;
+	}
+	emit(s, gone ? "unregistered" : "registered", ev, scope);
+	mem_deref(scope);
 }
 
 
@@ -133,13 +152,23 @@ const char *sender_events_boot(const struct sender *s)
 /** {"boot":B,"next":N,"missed":M,"events":[...]}: at most max events
  *  numbered above after */
 int sender_events_print(struct re_printf *pf, const struct sender *s,
-			uint64_t after, size_t max, uint64_t *nextp)
+			uint64_t after, size_t max, uint64_t *nextp,
+			sender_event_scope_h *sh, void *arg)
 {
 	int err;
 
 	if (!s)
 		return EINVAL;
 	err = re_hprintf(pf, "{\"boot\":\"%s\",", s->boot);
-	err = err ? err : evring_print(pf, s->events, after, max, nextp);
+	err = err ? err : evring_print_if(pf, s->events, after, max, nextp,
+					  sh, arg);
 	return err ? err : re_hprintf(pf, "}");
+}
+
+
+/** Whether an event above after is for this reader (sh NULL: anyone) */
+bool sender_events_any(const struct sender *s, uint64_t after,
+		       sender_event_scope_h *sh, void *arg)
+{
+	return s && evring_any(s->events, after, sh, arg);
 }

@@ -69,6 +69,7 @@ static void push_destructor(void *arg)
 	mem_deref(p->filename);
 	mem_deref(p->disposition);
 	mem_deref(p->identity);
+	mem_deref(p->owner);
 	mem_deref(p->body);
 	mem_deref(p->files);
 }
@@ -696,6 +697,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	err |= dup_opt(&p->filename, r->filename);
 	err |= dup_opt(&p->disposition, r->disposition);
 	err |= dup_opt(&p->identity, r->identity);
+	err |= dup_opt(&p->owner, r->owner);
 	err |= str_dup(&p->token, token);
 	if (r->target && str_casecmp(r->target, "all"))
 		err |= str_dup(&p->target, r->target);
@@ -759,7 +761,8 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 		.filename = p->filename, .disposition = p->disposition,
 		.not_before_ms = p->not_before_ms,
 		.identity = p->identity, .unasserted = !p->asserted,
-		.relay = p->relay, .priority = p->priority, .ttl = p->ttl,
+		.relay = p->relay, .owner = p->owner,
+		.priority = p->priority, .ttl = p->ttl,
 		.created_ms = p->created_ms, .expires_ms = p->expires_ms,
 	};
 	err = store_push_add(s->st, &rec);
@@ -940,6 +943,7 @@ static void load_push_h(const struct push_rec *r, void *arg)
 	err |= dup_opt(&p->filename, r->filename);
 	err |= dup_opt(&p->disposition, r->disposition);
 	err |= dup_opt(&p->identity, r->identity);
+	err |= dup_opt(&p->owner, r->owner);
 	if (!err && r->body) {
 		p->body = mbuf_alloc(r->body_len ? r->body_len : 1);
 		err = p->body ? mbuf_write_mem(p->body, r->body, r->body_len)

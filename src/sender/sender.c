@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 #include "../re_nojson.h"
+#include <sippush/appid.h>
 #include <sippush/digest.h>
 #include <sippush/noncecount.h>
 #include <sippush/fetch.h>
@@ -331,14 +332,32 @@ static int json_out(struct re_printf *pf, json_t *j)
 }
 
 
-static json_t *subs_json(const struct terminal *t, int64_t now)
+/* Whether a reader limited to the applications in filter (NULL: none
+ * limited) sees something of the applications in apps */
+static bool apps_seen(const char *filter, const char *apps)
+{
+	struct pl f, a;
+
+	if (!filter)
+		return true;
+	if (!apps)
+		return false;
+	pl_set_str(&f, filter);
+	pl_set_str(&a, apps);
+	return appid_lists_meet(&f, &a);
+}
+
+
+static json_t *subs_json(const struct terminal *t, int64_t now,
+			 const char *filter)
 {
 	json_t *arr = json_array();
 
 	for (struct le *le = t->u->subs.head; le; le = le->next) {
 		const struct sub *sub = le->data;
 
-		if (str_cmp(sub->tkey, t->tkey))
+		if (str_cmp(sub->tkey, t->tkey) ||
+		    !apps_seen(filter, sub->app))
 			continue;
 		json_array_append_new(arr, json_pack(
 			"{s:s,s:s,s:s,s:o,s:o,s:I}",
@@ -366,8 +385,12 @@ static json_t *caps_json(const struct caps *c)
 }
 
 
+/**
+ * The user's terminals as JSON; apps (a comma list, NULL: no limit)
+ * limits them to those registered for one of these applications.
+ */
 int sender_terminals_print(struct re_printf *pf, struct sender *s,
-			   const char *aor)
+			   const char *aor, const char *apps)
 {
 	int64_t now = (int64_t)time(NULL);
 	json_t *arr;
@@ -383,6 +406,9 @@ int sender_terminals_print(struct re_printf *pf, struct sender *s,
 	for (struct le *le = u ? u->terms.head : NULL; le; le = le->next) {
 		const struct terminal *t = le->data;
 
+		if (!apps_seen(apps, t->apps))
+			continue;
+
 		json_array_append_new(arr, json_pack(
 			"{s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:I,s:s,s:o,s:o}",
 			"contact", jstr(t->contact),
@@ -396,7 +422,7 @@ int sender_terminals_print(struct re_printf *pf, struct sender *s,
 			"expires", (json_int_t)(t->expires_at - now),
 			"source", t->source,
 			"capabilities", caps_json(caps_find(s, aor, t->tkey)),
-			"subscriptions", subs_json(t, now)));
+			"subscriptions", subs_json(t, now, apps)));
 	}
 
 	return json_out(pf, json_pack("{s:s,s:o}", "aor", aor, "terminals",
@@ -540,7 +566,7 @@ static void recent_dlv_h(const struct dlv_rec *d, void *arg)
 
 /** The newest pushes with their deliveries, as a JSON array */
 int sender_recent_print(struct re_printf *pf, struct sender *s,
-			const char *limit)
+			const char *limit, const char *owner)
 {
 	struct recent r = {{NULL, NULL}, json_array()};
 	uint32_t n = 20;
@@ -557,7 +583,8 @@ int sender_recent_print(struct re_printf *pf, struct sender *s,
 		}
 	}
 
-	err = store_push_recent(s->st, n, recent_push_h, recent_dlv_h, &r);
+	err = store_push_recent(s->st, n, owner, recent_push_h, recent_dlv_h,
+				&r);
 	recent_flush(&r);
 	if (err) {
 		json_decref(r.list);
@@ -585,6 +612,36 @@ int sender_push_print(struct re_printf *pf, struct sender *s, const char *id)
 
 	json_object_set_new(st.push, "deliveries", st.dlvs);
 	return json_out(pf, st.push);
+}
+
+
+static void owner_h(const struct push_rec *r, void *arg)
+{
+	char **owner = arg;
+
+	(void)str_dup(owner, r->owner ? r->owner : "");
+}
+
+
+/**
+ * Whose the push is: its named initiator's name, "" for the admin's.
+ * ENOENT: unknown.
+ */
+int sender_push_owner(struct sender *s, const char *id, char *owner,
+		      size_t sz)
+{
+	char *o = NULL;
+	int err;
+
+	if (!s || !id || !owner || !sz)
+		return EINVAL;
+	err = store_push_get(s->st, id, owner_h, NULL, &o);
+	if (!err && !o)
+		err = ENOMEM;
+	if (!err)
+		str_ncpy(owner, o, sz);
+	mem_deref(o);
+	return err;
 }
 
 

@@ -90,6 +90,7 @@ struct push {
 	char *filename, *disposition;
 	const char *initiator;   /**< "api" or "pap" (static)              */
 	char *identity;          /**< From of its requests; NULL: ours     */
+	char *owner;             /**< its named initiator; NULL: admin's   */
 	bool asserted;           /**< PAI sent (a trusted initiator)       */
 	struct mbuf *body;
 	struct pfile *files;     /**< mem array of nfiles, or NULL         */

@@ -42,12 +42,12 @@ static const char *stmt_sql[S_COUNT] = {
 	[S_PUSH_ADD] = "INSERT INTO pushes(id,seq,aor,app,ctype,body,url,"
 		       "method,target,topic,token,state,priority,ttl,"
 		       "created_ms,expires_ms,final_ms,filename,disposition,"
-		       "not_before_ms,identity,unasserted,relay) "
-		       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?,?)",
+		       "not_before_ms,identity,unasserted,relay,owner) "
+		       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?,?,?)",
 	[S_PUSH_FINAL] = "UPDATE pushes SET state=?,final_ms=? WHERE id=?",
 #define PUSH_COLS "id,seq,aor,app,ctype,body,url,method,target,topic,token," \
 		  "state,priority,ttl,created_ms,expires_ms,final_ms,filename," \
-		  "disposition,not_before_ms,identity,unasserted,relay"
+		  "disposition,not_before_ms,identity,unasserted,relay,owner"
 	[S_PUSH_PENDING] = "SELECT " PUSH_COLS " FROM pushes "
 			   "WHERE final_ms=0 ORDER BY seq",
 	[S_DLV_BY_PUSH] = "SELECT push_id,tkey,terminal,ruri,route,method,"
@@ -55,8 +55,9 @@ static const char *stmt_sql[S_COUNT] = {
 			  "attempts,cseq,indirect,steps FROM deliveries "
 			  "WHERE push_id=? ORDER BY rowid",
 	[S_PUSH_GET] = "SELECT " PUSH_COLS " FROM pushes WHERE id=?",
-	[S_PUSH_RECENT] = "SELECT " PUSH_COLS " FROM pushes ORDER BY seq DESC "
-			  "LIMIT ?",
+	/* ?1 NULL: everyone's */
+	[S_PUSH_RECENT] = "SELECT " PUSH_COLS " FROM pushes WHERE ?1 IS NULL "
+			  "OR owner=?1 ORDER BY seq DESC LIMIT ?2",
 	[S_PUSH_TOKEN] = "SELECT " PUSH_COLS " FROM pushes WHERE token=?",
 	[S_DLV_PUT] = "INSERT OR REPLACE INTO deliveries(push_id,tkey,"
 		      "terminal,ruri,route,method,state,last_error,call_id,"
@@ -183,6 +184,9 @@ static const char *migrations[] = {
 	 "DELETE FROM caps WHERE aor<>sippush_aor(aor);"
 	 "UPDATE pushes SET aor=sippush_aor(aor);"
 	 "UPDATE subs SET aor=sippush_aor(aor);"),
+
+	/* 11: the named initiator a push is scoped to (NULL: the admin's) */
+	"ALTER TABLE pushes ADD COLUMN owner TEXT;",
 };
 
 static const double commit_le[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
@@ -716,6 +720,7 @@ int store_push_add(struct store *st, const struct push_rec *p)
 	bind_str(s, 20, p->identity);
 	sqlite3_bind_int(s, 21, p->unasserted);
 	sqlite3_bind_int(s, 22, p->relay);
+	bind_str(s, 23, p->owner);
 	return step_done(st, s);
 }
 
@@ -797,6 +802,7 @@ static void push_row(struct push_rec *p, sqlite3_stmt *s)
 	p->identity = col_str(s, 20);
 	p->unasserted = sqlite3_column_int(s, 21);
 	p->relay = sqlite3_column_int(s, 22);
+	p->owner = col_str(s, 23);
 }
 
 
@@ -887,13 +893,15 @@ int store_push_get(struct store *st, const char *id, store_push_h *ph,
 }
 
 
-/** The newest pushes (for the status page), newest first */
-int store_push_recent(struct store *st, uint32_t limit, store_push_h *ph,
-		      store_dlv_h *dh, void *arg)
+/** The newest pushes (for the status page), newest first; only owner's
+ *  unless it is NULL */
+int store_push_recent(struct store *st, uint32_t limit, const char *owner,
+		      store_push_h *ph, store_dlv_h *dh, void *arg)
 {
 	if (!st || !ph)
 		return EINVAL;
-	sqlite3_bind_int64(st->stmt[S_PUSH_RECENT], 1, limit);
+	bind_str(st->stmt[S_PUSH_RECENT], 1, owner);
+	sqlite3_bind_int64(st->stmt[S_PUSH_RECENT], 2, limit);
 	return push_rows(st, st->stmt[S_PUSH_RECENT], ph, dh, arg, NULL);
 }
 

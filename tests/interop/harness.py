@@ -155,7 +155,18 @@ class Daemon:
                 "--db", self.db] + self.extra
         self.proc = self.env.spawn(args, "sippushd.log")
         wait_until(self._up, 10, "sippushd's HTTP API")
+        if self.token is None:
+            self.token = self.admin_token()
         return self
+
+    def admin_token(self):
+        """The admin token sippushd generated at its first start (kept
+        beside the database) when none was given, or None."""
+        try:
+            with open(self.db + ".token") as f:
+                return f.read().strip() or None
+        except OSError:
+            return None
 
     def _up(self):
         if self.proc.poll() is not None:
@@ -231,6 +242,11 @@ class Daemon:
             return c.execute(sql, args).fetchall()
         finally:
             c.close()
+
+
+def tok(d):
+    """The sippush CLI's --token for a daemon (its admin token)."""
+    return ["--token", d.token] if d.token else []
 
 
 def udp_request(port, text, timeout=5):

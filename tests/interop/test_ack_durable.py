@@ -70,7 +70,7 @@ def round_(env, kind, conns, seconds=2.5, kill_at=1.8, tag=""):
     # test is about what is acknowledged, so that peer is trusted
     d = Daemon(env, "--log-level", "warn", "--plmn-domain", "example.com",
                "--trust-udp", db="ack-%s-%d%s.db" % (kind, conns, tag)).start()
-    http = loadgen.Http(d.http_port, conns, make)
+    http = loadgen.Http(d.http_port, conns, make, d.token)
     reg = loadgen.Register(d.sip_port, 16, "r%s%d%s-" % (kind, conns, tag),
                            free_port())
     loadgen.run_then_kill([http, reg], seconds, kill_at, d.kill9)
@@ -116,7 +116,7 @@ def test_cancel_16(env):
             return None
         return ("DELETE", "/v1/pushes/" + ids[n], "application/json", b"",
                 ids[n])
-    http = loadgen.Http(d.http_port, 16, make)
+    http = loadgen.Http(d.http_port, 16, make, d.token)
     # in the middle of it: after a quarter of them
     loadgen.run_then_kill([http], 30.0, 20.0, d.kill9,
                           when=lambda: len(http.answers) >= len(ids) // 4)

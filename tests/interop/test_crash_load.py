@@ -32,7 +32,8 @@ CAPS = ("--vendor", "vendor.example", "--model", "X100", "--ua-version",
 def post(d, body):
     req = urllib.request.Request(
         d.base + "/v1/pushes", data=json.dumps(body).encode(),
-        method="POST", headers={"Content-Type": "application/json"})
+        method="POST", headers={"Content-Type": "application/json",
+                                "Authorization": "Bearer %s" % d.token})
     try:
         with urllib.request.urlopen(req, timeout=3) as r:
             return r.status, json.loads(r.read())

@@ -352,7 +352,8 @@ def test_http_raw(env):
     """The HTTP API at the protocol level: each broken request gets a 4xx
     or a closed connection, and the next good one is served."""
     d = Daemon(env, "--trust-udp").start()
-    good = (b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    good = ("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
+            "Bearer %s\r\nConnection: close\r\n\r\n" % d.token).encode()
     push = b'{"to":"sip:a@example.com","app":"mms.ua","body":"x"}'
     cases = [
         ("garbage", b"hello\r\n\r\n"),

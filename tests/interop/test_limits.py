@@ -150,11 +150,17 @@ def test_subscriptions_per_terminal(env):
           "one subscription: %s" % t)
 
 
+def metrics_req(d):
+    """GET /metrics as the admin (the daemon's token) on a raw socket."""
+    return ("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
+            "Bearer %s\r\n\r\n" % d.token).encode()
+
+
 def test_http_connections(env):
     """--http-max-conns: one more connection waits (unserved) until a held
     one goes; --http-timeout closes an idle one."""
-    req = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
     d = Daemon(env, "--trust-udp", "--http-max-conns", "2").start()
+    req = metrics_req(d)
     held = [socket.create_connection(("127.0.0.1", d.http_port), 5)
             for _ in range(2)]
     time.sleep(0.3)   # accepted before the next one comes
@@ -190,8 +196,8 @@ def test_http_connections(env):
 def test_http_connections_per_peer(env):
     """--http-max-conns-per-peer 2: a third connection from the same
     address is closed at once; one from another address is served."""
-    req = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
     d = Daemon(env, "--trust-udp", "--http-max-conns-per-peer", "2").start()
+    req = metrics_req(d)
     # the harness's readiness probe may still count: both held
     # connections must be served (kept alive) before the third comes
     wait_until(lambda: d.http("GET", "/metrics")[0] == 200, 5, "idle")

@@ -23,7 +23,10 @@ DT = ('<?xml version="1.0"?>\n<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP '
 
 
 def post(d, body, ctype, auth=None):
+    """auth None: as the admin (the daemon's token); "": none"""
     headers = {"Content-Type": ctype}
+    if auth is None and d.token:
+        auth = "Bearer " + d.token
     if auth:
         headers["Authorization"] = auth
     req = urllib.request.Request(d.base + "/pap", data=body, method="POST",
@@ -373,7 +376,7 @@ def test_initiators(env):
     push = {"to": "sip:alice@example.com", "app": "mms.ua",
             "content_type": "text/plain", "body": "from the mmsc"}
 
-    st, doc, _ = d.http("POST", "/v1/pushes", push)
+    st, doc, _ = d.http("POST", "/v1/pushes", push, token="")
     check(st == 401, "no credentials: %s %s" % (st, doc))
     st, doc, _ = d.http("POST", "/v1/pushes", push, token="nope")
     check(st == 401, "wrong token: %s" % st)

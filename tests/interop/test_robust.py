@@ -8,7 +8,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BUILD, Daemon, Sipp, check, free_port, register, run,
-                     scenario, wait_until)
+                     scenario, tok, wait_until)
 from test_hostile_sip import REGISTER
 from test_pagemode import INST1, uas
 
@@ -155,7 +155,8 @@ def test_digest_and_trust(env):
              "127.0.0.1:%d" % d.sip_port,
              keys={"user": "alice", "from_user": "alice", "extra": "X-Test: 1"})
     s.ok()
-    out = subprocess.run([CLI, "--server", d.base, "users", "add",
+    out = subprocess.run([CLI, "--server", d.base] + tok(d) + [
+                          "users", "add",
                           "sip:alice@example.com", "--password", "pw1"],
                          capture_output=True, text=True, timeout=20)
     check(out.returncode == 0, "users add: %s" % out.stderr)
@@ -240,7 +241,8 @@ def test_third_party_register(env):
 
 
 def cli(d, *args, timeout=60):
-    return subprocess.run([CLI, "--server", d.base] + list(args),
+    return subprocess.run([CLI, "--server", d.base] + tok(d) +
+                          list(args),
                           capture_output=True, text=True, timeout=timeout)
 
 

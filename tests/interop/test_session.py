@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Capture, Daemon, Sipp, check, free_port, register, run,
-                     scenario, wait_until)
+                     scenario, tok, wait_until)
 from test_agent import Agent
 
 AOR = "sip:alice@example.com"
@@ -57,7 +57,8 @@ def send_file(d, path):
     import subprocess
     from harness import BUILD
     out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"), "--server",
-                          d.base, "send", "--to", AOR, "--app", "mms.ua",
+                          d.base] + tok(d) + [
+                          "send", "--to", AOR, "--app", "mms.ua",
                           "--file", path, "--method", "session"],
                          capture_output=True, text=True, timeout=120)
     check(out.returncode == 0, "sippush send: %s %s" % (out.stdout,
@@ -228,7 +229,8 @@ def test_files_streamed_200mib(env):
         f.write("two files, two m-lines\n")
 
     out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"), "--server",
-                          d.base, "send", "--to", AOR, "--app", "mms.ua",
+                          d.base] + tok(d) + [
+                          "send", "--to", AOR, "--app", "mms.ua",
                           "--file", big, "--file", small, "--method",
                           "session", "--wait", "--timeout", "120"],
                          capture_output=True, text=True, timeout=180)

@@ -154,7 +154,9 @@ def https(env, d, method, path, body=None):
                                                              path),
                                  data=json.dumps(body).encode() if body
                                  else None, method=method,
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json",
+                                          "Authorization": "Bearer %s"
+                                          % d.token})
     with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
         return r.status, json.loads(r.read() or b"null") if \
             r.headers.get("Content-Type", "").startswith("application/json") \

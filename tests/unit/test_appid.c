@@ -74,6 +74,12 @@ static void test_equal_and_lists(void **state)
 	assert_true(appid_list_has(&list, &PL_STR("EMN.UA")));
 	assert_false(appid_list_has(&list, &c));
 	assert_false(appid_list_has(&PL_STR("mms.ua,,x"), &c));
+
+	/* an application in common (an initiator's scope vs a terminal's) */
+	assert_true(appid_lists_meet(&PL_STR("app.b,SyncML.DM"), &list));
+	assert_false(appid_lists_meet(&PL_STR("app.b,app.c"), &list));
+	assert_false(appid_lists_meet(&PL_STR(""), &list));
+	assert_false(appid_lists_meet(NULL, &list));
 }
 
 

@@ -79,10 +79,63 @@ static void test_evring(void **state)
 }
 
 
+static bool mine_h(const char *scope, void *arg)
+{
+	return scope && !strcmp(scope, arg);
+}
+
+
+static uint64_t fnext;
+
+static int print_mine(struct re_printf *pf, const struct evring *er)
+{
+	int err = re_hprintf(pf, "{");
+
+	err = err ? err : evring_print_if(pf, er, fnext, 2, &fnext, mine_h,
+					  "a");
+	return err ? err : re_hprintf(pf, "}");
+}
+
+
+/* A reader sees only the events of its scope; "next" passes the others */
+static void test_evring_scoped(void **state)
+{
+	static const char *scope[] = {"a", "b", NULL, "a", "b", "a", "b"};
+	struct evring *er = NULL;
+	char buf[512], ev[32];
+	(void)state;
+
+	assert_int_equal(evring_alloc(&er, 8, 64), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(scope); i++) {
+		re_snprintf(ev, sizeof(ev), "{\"n\":%zu}", i + 1);
+		assert_int_equal(evring_add_scoped(er, ev, scope[i], NULL), 0);
+	}
+
+	fnext = 0;
+	PRINT(buf, "%H", print_mine, er);
+	assert_string_equal(buf, "{\"next\":4,\"missed\":0,\"events\":["
+			    "{\"seq\":1,\"n\":1},{\"seq\":4,\"n\":4}]}");
+	PRINT(buf, "%H", print_mine, er);
+	assert_string_equal(buf, "{\"next\":7,\"missed\":0,\"events\":["
+			    "{\"seq\":6,\"n\":6}]}");
+	/* caught up */
+	PRINT(buf, "%H", print_mine, er);
+	assert_string_equal(buf, "{\"next\":7,\"missed\":0,\"events\":[]}");
+
+	assert_true(evring_any(er, 5, mine_h, "a"));
+	assert_false(evring_any(er, 6, mine_h, "a"));
+	assert_true(evring_any(er, 6, mine_h, "b"));
+	assert_false(evring_any(er, 7, NULL, NULL));
+	assert_true(evring_any(er, 6, NULL, NULL));
+	mem_deref(er);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_evring),
+		cmocka_unit_test(test_evring_scoped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,8 +25,22 @@ static void test_decode(void **state)
 	assert_int_equal(in.rate, 5);
 	assert_string_equal(in.identity, "sip:mmsc@op.example");
 	assert_true(in.trusted);
+	assert_false(in.admin);
 	assert_int_equal(initiator_decode(&in, "dm user=dm pass=s3cret"), 0);
 	assert_false(in.trusted);
+
+	/* admin: may administer; secrets from files (read by the program) */
+	assert_int_equal(initiator_decode(&in, "ops token-file=/etc/t admin"),
+			 0);
+	assert_true(in.admin);
+	assert_true(in.token_file);
+	assert_false(in.pass_file);
+	assert_string_equal(in.token, "/etc/t");
+	assert_int_equal(initiator_decode(&in, "pi user=pi pass-file=/p"), 0);
+	assert_true(in.pass_file);
+	assert_string_equal(in.pass, "/p");
+	assert_int_equal(initiator_decode(&in, "pi user=pi pass-file="),
+			 EINVAL);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		assert_int_equal(initiator_decode(&in, bad[i]), EINVAL);
 }
