@@ -38,7 +38,8 @@ request = function()
   local body = string.format('{"to":"sip:off%%d@example.com","app":"mms.ua",'
     .. '"content_type":"text/plain","body":"push %%d"}', n %% 1000, n)
   return wrk.format("POST", "/v1/pushes",
-                    {["Content-Type"] = "application/json"}, body)
+                    {["Content-Type"] = "application/json",
+                     ["Authorization"] = "Bearer " .. os.getenv("SIPPUSH_TOKEN")}, body)
 end
 function response(status, headers, body)
   if status == 202 then f:write(body, "\\n") end
@@ -57,7 +58,8 @@ def one_round(env, conns, kill_at, extra, k):
     cmd = ["wrk", "-t", "2", "-c", str(conns), "-d", "%ds" % (kill_at + 3),
            "-s", lua, d.base]
     w = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
+                         stderr=subprocess.STDOUT, text=True,
+                         env=dict(os.environ, SIPPUSH_TOKEN=d.token))
     time.sleep(kill_at)
     d.kill9()
     time.sleep(0.5)

@@ -59,7 +59,9 @@ def proc_rss_kb(pid, key="VmRSS"):
 
 def metrics(d):
     """sippushd's /metrics as a dict."""
-    with urllib.request.urlopen(d.base + "/metrics", timeout=10) as r:
+    req = urllib.request.Request(d.base + "/metrics", headers={
+        "Authorization": "Bearer %s" % d.token})
+    with urllib.request.urlopen(req, timeout=10) as r:
         txt = r.read().decode()
     return {m.group(1): float(m.group(2)) for m in
             re.finditer(r"^(sippush_\w+) ([\d.]+)$", txt, re.M)}
@@ -86,7 +88,9 @@ def wrk_then_drain(d, lua, secs, conns):
     r.wrk = ["wrk", "-t", "1", "-c", str(conns), "-d", "%ds" % secs,
              "--latency", "-s", lua, d.base]
     r.out = subprocess.run(r.wrk, capture_output=True, text=True,
-                           timeout=secs + 60).stdout
+                           timeout=secs + 60,
+                           env=dict(os.environ, SIPPUSH_TOKEN=d.token)
+                           ).stdout
     r.t_post = time.time() - t0
     r.m_post = metrics(d)     # at the end of posting: delivered meanwhile
     end = time.time() + 120

@@ -65,7 +65,8 @@ request = function()
     .. '"method":"notify","content_type":"text/plain",'
     .. '"body":"notify %%d from wrk"}', u, n)
   return wrk.format("POST", "/v1/pushes",
-                    {["Content-Type"] = "application/json"}, body)
+                    {["Content-Type"] = "application/json",
+                     ["Authorization"] = "Bearer " .. os.getenv("SIPPUSH_TOKEN")}, body)
 end
 """
 

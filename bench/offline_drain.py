@@ -92,7 +92,8 @@ def post_batches(d, bodies, conns):
         c = http.client.HTTPConnection("127.0.0.1", d.http_port, timeout=60)
         for b in part:
             c.request("POST", "/v1/pushes", b,
-                      {"Content-Type": "application/json"})
+                      {"Content-Type": "application/json",
+                       "Authorization": "Bearer " + d.token})
             r = c.getresponse()
             r.read()
             if r.status != 202:

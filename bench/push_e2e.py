@@ -30,7 +30,8 @@ request = function()
   local body = string.format('{"to":"sip:u%%d@example.com","app":"mms.ua",'
     .. '"content_type":"text/plain","body":"push %%d from wrk"}', u, n)
   return wrk.format("POST", "/v1/pushes",
-                    {["Content-Type"] = "application/json"}, body)
+                    {["Content-Type"] = "application/json",
+                     ["Authorization"] = "Bearer " .. os.getenv("SIPPUSH_TOKEN")}, body)
 end
 """
 
