@@ -654,7 +654,8 @@ static void usage(void)
 "                       live events: pushes accepted, each attempt, each\n"
 "                       delivery and push ending, terminals coming and going\n"
 "  --server URL (default http://127.0.0.1:8080), --token T\n"
-"  (or SIPPUSH_TOKEN), --help, --version\n");
+"  (or SIPPUSH_TOKEN: a token on the command line shows in ps; the one\n"
+"  sippushd generated is in <db>.token), --help, --version\n");
 }
 
 
