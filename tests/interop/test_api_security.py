@@ -237,13 +237,24 @@ def test_scopes(env):
         "body": "x"}, ROLES["a"])
     check(st == 403, "a pushing app.b: %s %s" % (st, doc))
 
+    # the admins push too (theirs: the token's is nobody's initiator)
+    pboss = push("boss", "app.b")
+    padm = push("admin", "app.a")
+
     # nobody: 401 everywhere that is not public
-    for m, path in [("GET", "/v1/pushes/" + pb), ("GET", "/v1/pushes"),
-                    ("DELETE", "/v1/pushes/" + pb), ("GET", "/metrics"),
-                    ("GET", "/v1/events"),
-                    ("GET", "/v1/users/%s/terminals" % carol)]:
-        st, _ = call(d, m, path)
+    for m, path, body in [
+            ("GET", "/v1/pushes/" + pb, None), ("GET", "/v1/pushes", None),
+            ("DELETE", "/v1/pushes/" + pb, None), ("GET", "/metrics", None),
+            ("GET", "/v1/events", None),
+            ("GET", "/v1/users/%s/terminals" % carol, None),
+            ("POST", "/v1/pushes", {"to": carol, "app": "app.a",
+                                    "content_type": "text/plain",
+                                    "body": "x"}),
+            ("PUT", "/v1/users/%s/credentials" % carol, {"password": "x"})]:
+        st, _ = call(d, m, path, body)
         check(st == 401, "%s %s without a token: %s" % (m, path, st))
+    st, _ = pap(d, '<pap><statusquery-message push-id="pb-1"/></pap>', None)
+    check(st == 401, "PAP without credentials: %s" % st)
 
     # one push, read by each role
     want = {"admin": 200, "boss": 200, "b": 200, "a": 403}
@@ -254,8 +265,9 @@ def test_scopes(env):
               "a 403 that tells: %s" % doc)
 
     # the list: each initiator its own
-    for who, ids in [("a", {pa}), ("b", {pb}), ("admin", {pa, pb}),
-                     ("boss", {pa, pb})]:
+    every = {pa, pb, pboss, padm}
+    for who, ids in [("a", {pa}), ("b", {pb}), ("boss", every),
+                     ("admin", every)]:
         st, doc = call(d, "GET", "/v1/pushes?limit=200", auth=ROLES[who])
         got = {p["id"] for p in doc["pushes"]} if st == 200 else None
         check(got == ids, "GET /v1/pushes as %s: %s %s" % (who, st, got))
@@ -271,7 +283,8 @@ def test_scopes(env):
 
     # terminals: only those of its applications
     for who, apps in [("a", [["app.a"]]), ("b", [["app.b"]]),
-                      ("admin", [["app.a"], ["app.b"]])]:
+                      ("admin", [["app.a"], ["app.b"]]),
+                      ("boss", [["app.a"], ["app.b"]])]:
         st, doc = call(d, "GET", "/v1/users/%s/terminals" % carol,
                        auth=ROLES[who])
         got = sorted(t["apps"] for t in doc["terminals"]) if st == 200 \
@@ -284,10 +297,26 @@ def test_scopes(env):
     txt = json.dumps(doc["events"])
     check(pa in txt and pb not in txt and "app.b" not in txt and
           INST2 not in txt, "a's events: %s" % txt)
-    st, doc = call(d, "GET", "/v1/events?after=0", auth=ROLES["admin"])
-    txt = json.dumps(doc["events"])
-    check(pa in txt and pb in txt and INST2 in txt, "admin's events: %s"
-          % txt)
+    for who in ("admin", "boss"):
+        st, doc = call(d, "GET", "/v1/events?after=0", auth=ROLES[who])
+        txt = json.dumps(doc["events"])
+        check(pa in txt and pb in txt and INST2 in txt,
+              "%s's events: %s" % (who, txt))
+    # a long poll of a's is not answered by b's news
+    import threading
+    got = {}
+
+    def poll():
+        got["r"] = call(d, "GET", "/v1/events?wait=3", auth=ROLES["a"])
+    t0 = time.time()
+    th = threading.Thread(target=poll)
+    th.start()
+    time.sleep(0.5)
+    push("b", "app.b")
+    th.join(10)
+    check(time.time() - t0 >= 2.5 and got["r"][0] == 200 and
+          got["r"][1]["events"] == [], "a's long poll: %.1f s %s"
+          % (time.time() - t0, got.get("r")))
 
     # administration: credentials and metrics
     for who, code in [("a", 403), ("b", 403), ("boss", 202),
