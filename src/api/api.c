@@ -72,6 +72,7 @@ struct req {
 	char *answer;
 	char *ids;
 	struct upload *up;        /**< a multipart (file) push            */
+	bool discard;             /**< public: a body is read, never kept */
 	struct initiator *in;     /**< who sent it (NULL: the default)     */
 	bool admin;               /**< --api-token or an admin initiator  */
 	uint64_t deadline;        /**< GET /v1/events: wait until (jiffies) */
@@ -1160,8 +1161,10 @@ static enum MHD_Result headers_h(struct api *api, struct req *r,
 	if (!strcmp(version, "HTTP/1.1") && !host)
 		return reply_error(conn, 400, "Host: missing");
 
-	if (public_url(url, method))
+	if (public_url(url, method)) {
+		r->discard = true;
 		return MHD_YES;
+	}
 
 	/* no web page drives it through a browser: its own name (DNS
 	 * rebinding), its origin (a cross-site request) */
@@ -1221,8 +1224,9 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 		return headers_h(api, r, url, method, version);
 	}
 
-	if (*upload_size && r->up) {
-		upload_data(r->up, upload, *upload_size);
+	if (*upload_size && (r->up || r->discard)) {
+		if (r->up)
+			upload_data(r->up, upload, *upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}
