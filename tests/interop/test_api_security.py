@@ -218,7 +218,8 @@ def test_scopes(env):
     cancels only its own pushes (PAP: its own push-ids), reads terminals
     and events only for its applications; credentials and /metrics are
     the admin's (--api-token or an initiator marked admin)."""
-    d = Daemon(env, "--api-token", ADMIN, "--drain-timeout", "0",
+    d = Daemon(env, "--trust-udp", "--api-token", ADMIN,
+               "--drain-timeout", "0",
                "--initiator", "a token=tok-a user=ua pass=pa apps=app.a",
                "--initiator", "b token=tok-b user=ub pass=pb apps=app.b",
                "--initiator", "boss token=tok-boss admin").start()
