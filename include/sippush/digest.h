@@ -4,8 +4,9 @@
  * Stateless nonces: "<16 hex: issue time, seconds><16 hex: random>" +
  * MD5(secret:time+random) in hex, so a restart with the same secret still
  * accepts fresh nonces and nothing is kept per challenge; no two
- * challenges share one (their nonce counts are kept apart, noncecount.h). Times are given by the caller. Passwords
- * are never stored: only HA1 = MD5(user:realm:password), in hex.
+ * challenges share one (their nonce counts are kept apart, noncecount.h).
+ * Times are given by the caller. Passwords are never stored: only
+ * HA1 = MD5(user:realm:password), in hex.
  */
 
 enum { DIGEST_NONCE_LEN = 64, DIGEST_HA1_HEX = 32 };

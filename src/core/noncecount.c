@@ -141,7 +141,7 @@ int noncecount_use(struct noncecount *nc, const struct pl *authz,
 	struct httpauth_digest_resp r;
 	struct entry *e;
 	struct le *le;
-	uint32_t count;
+	uint32_t count, key;
 	uint64_t issued;
 	char ts[17];
 
@@ -153,8 +153,8 @@ int noncecount_use(struct noncecount *nc, const struct pl *authz,
 	    !pl_isset(&r.cnonce) || count_decode(&count, &r.nc))
 		return EPROTO;
 
-	le = hash_lookup(nc->ht, hash_joaat((const uint8_t *)r.nonce.p, r.nonce.l), nonce_cmp,
-			 &r.nonce);
+	key = hash_joaat((const uint8_t *)r.nonce.p, r.nonce.l);
+	le = hash_lookup(nc->ht, key, nonce_cmp, &r.nonce);
 	e = le ? le->data : NULL;
 	if (e) {
 		if (count > e->nc)
@@ -181,7 +181,7 @@ int noncecount_use(struct noncecount *nc, const struct pl *authz,
 		return ENOMEM;
 	(void)pl_strcpy(&r.nonce, e->nonce, sizeof(e->nonce));
 	e->issued = issued;
-	hash_append(nc->ht, hash_joaat((const uint8_t *)r.nonce.p, r.nonce.l), &e->he, e);
+	hash_append(nc->ht, key, &e->he, e);
 	++nc->n;
 
  use:
