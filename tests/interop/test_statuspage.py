@@ -107,10 +107,20 @@ def test_status_page_live(env):
         wait_until(lambda: page.eval(
             "(e => e ? e.children[3].className : '')(%s)" % (row % pid)) ==
             "delivered", 10, "the delivered push on the page")
-        events = page.eval("[...document.querySelectorAll('#events li')]"
-                           ".map(e => e.textContent)")
         want = ["accepted %s" % waiting, "registered sip:alice@example.com",
                 "accepted %s" % pid, "delivery %s" % pid, "push %s" % pid]
+
+        # the row may be redrawn by a refresh (an earlier event's) before
+        # the feed's next batch, which lists the delivery, is in
+        def listed():
+            ev = page.eval("[...document.querySelectorAll('#events li')]"
+                           ".map(e => e.textContent)")
+            return ev if all(any(w in e for e in ev) for w in want) else None
+        try:
+            events = wait_until(listed, 10, "the events listed")
+        except Exception:
+            events = page.eval("[...document.querySelectorAll('#events "
+                               "li')].map(e => e.textContent)")
         for w in want:
             check(any(w in e for e in events), "event %r listed: %s"
                   % (w, events))
