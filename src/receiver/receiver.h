@@ -42,6 +42,7 @@ struct rsub {
 	struct tmr tmr;          /**< refresh or retry                   */
 	uint32_t expires;
 	uint32_t auth_tries;
+	uint32_t short_grants;   /**< too-short grants in a row (backoff) */
 	bool active;
 	bool notified;           /**< its first NOTIFY came              */
 	bool unsubscribing;

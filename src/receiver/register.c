@@ -267,5 +267,6 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 
 	/* refresh well before expiry; a registrar granting 0 or 1 s is
 	 * asked again after a floor that backs off, not every millisecond */
-	later(r, regrefresh_ms(expires, &r->short_grants, r->conf.retry_ms));
+	later(r, regrefresh_ms(expires, REGREFRESH_REG_FLOOR_MS,
+				  &r->short_grants, r->conf.retry_ms));
 }

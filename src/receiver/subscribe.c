@@ -12,6 +12,7 @@
 #include <re.h>
 #include <sippush/featuretag.h>
 #include <sippush/log.h>
+#include <sippush/regrefresh.h>
 #include <sippush/param.h>
 #include <sippush/reqcheck.h>
 #include <sippush/subcli.h>
@@ -136,8 +137,12 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	plog(LOG_INFO, MOD, "%s: subscribed at %s for %u s", rs->app->id,
 	     rs->uri, expires);
 
-	/* refresh well before expiry */
-	tmr_start(&rs->tmr, subcli_refresh_ms(expires), resub_tmr, rs);
+	/* refresh well before expiry; a notifier granting 1 s is asked
+	 * again after a floor that backs off, not twice a second */
+	tmr_start(&rs->tmr, regrefresh_ms(expires, REGREFRESH_SUB_FLOOR_MS,
+					  &rs->short_grants,
+					  rs->r->conf.retry_ms),
+		  resub_tmr, rs);
 }
 
 

@@ -343,15 +343,18 @@ def test_exec_descriptors(env):
 
 
 class FakeRegistrar:
-    """Answers every REGISTER 200 with the agent's Contact;expires=N"""
+    """Answers every REGISTER 200 with the agent's Contact;expires=N, and
+    every SUBSCRIBE 200 with Expires: sub_expires"""
 
-    def __init__(self, expires):
+    def __init__(self, expires, sub_expires=3600):
         self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.s.bind(("127.0.0.1", free_port()))
         self.s.settimeout(0.2)
         self.port = self.s.getsockname()[1]
         self.expires = expires
+        self.sub_expires = sub_expires
         self.times = []
+        self.subs = []
         self.stop = False
         self.th = threading.Thread(target=self.serve, daemon=True)
         self.th.start()
@@ -363,13 +366,25 @@ class FakeRegistrar:
             except socket.timeout:
                 continue
             txt = data.decode(errors="replace")
-            if not txt.startswith("REGISTER "):
-                continue
-            self.times.append(time.monotonic())
             hdrs = {}
             for line in txt.split("\r\n\r\n")[0].split("\r\n")[1:]:
                 k, _, v = line.partition(":")
                 hdrs.setdefault(k.strip().lower(), v.strip())
+            if txt.startswith("SUBSCRIBE "):
+                self.subs.append(time.monotonic())
+                to = hdrs["to"] if ";tag=" in hdrs["to"] else \
+                    hdrs["to"] + ";tag=sub"
+                resp = ("SIP/2.0 200 OK\r\nVia: %s\r\nFrom: %s\r\n"
+                        "To: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n"
+                        "Contact: <sip:n@127.0.0.1:%d>\r\nExpires: %d\r\n"
+                        "Content-Length: 0\r\n\r\n" % (
+                            hdrs["via"], hdrs["from"], to, hdrs["call-id"],
+                            hdrs["cseq"], self.port, self.sub_expires))
+                self.s.sendto(resp.encode(), peer)
+                continue
+            if not txt.startswith("REGISTER "):
+                continue
+            self.times.append(time.monotonic())
             resp = ("SIP/2.0 200 OK\r\nVia: %s\r\nFrom: %s\r\n"
                     "To: %s;tag=reg\r\nCall-ID: %s\r\nCSeq: %s\r\n"
                     "Contact: %s;expires=%d\r\nContent-Length: 0\r\n\r\n"
@@ -400,6 +415,25 @@ def test_expires_zero_loop(env):
             r.close()
         print("expires=%d: %d REGISTERs in 4 s" % (expires, n))
         check(n <= 4, "expires=%d: %d REGISTERs in 4 s" % (expires, n))
+
+
+def test_sub_expires_one(env):
+    """A notifier granting Expires: 1 to every SUBSCRIBE: refreshed after
+    1 s, then 2, 4 ... (not twice a second)"""
+    from test_agent_sub import CAPS
+    r = FakeRegistrar(3600, sub_expires=1)
+    try:
+        a = Agent(env, "hub", r.port, "--subscribe", "sip:push@localhost",
+                  *CAPS).start()
+        wait_until(lambda: r.subs, 10, "the first SUBSCRIBE")
+        time.sleep(4)
+        n = len(r.subs)
+        a.proc.terminate()
+        a.proc.wait(10)
+    finally:
+        r.close()
+    print("Expires: 1: %d SUBSCRIBEs in 4 s" % n)
+    check(n <= 3, "Expires: 1: %d SUBSCRIBEs in 4 s" % n)
 
 
 def test_password_not_on_command_line(env):
@@ -442,5 +476,5 @@ if __name__ == "__main__":
     run([test_forged_udp_source, test_recommended_modes,
          test_trusted_peer_off_the_flow,
          test_trust_cert, test_symlinks_and_modes, test_store_mode,
-         test_exec_descriptors, test_expires_zero_loop,
+         test_exec_descriptors, test_expires_zero_loop, test_sub_expires_one,
          test_password_not_on_command_line])
