@@ -22,7 +22,18 @@ int reqcheck_request(const struct sip_msg *msg, const char **reason);
 int reqcheck_support(const struct sip_msg *msg, const char *const *optv,
 		     size_t optn, uint16_t *scode, const char **reason,
 		     struct pl *unsupported);
-int reqcheck_unsupported_print(struct re_printf *pf, const struct pl *tag);
+
+/** What to answer a request refused before anyone acts on it */
+struct reqcheck_ans {
+	uint16_t scode;          /**< 400, 416, 420 or 501                 */
+	const char *reason;
+	struct pl unsupported;   /**< 420: the option tag                  */
+	const char *allow;       /**< 501: the "Allow: ..." CRLF line      */
+};
+
+bool reqcheck_refuse(const struct sip_msg *msg, const char *allow,
+		     struct reqcheck_ans *ans);
+int  reqcheck_ans_print(struct re_printf *pf, const struct reqcheck_ans *ans);
 
 /* The option tags both daemons take in a Require (RFC 3261 §8.2.2.3) */
 extern const char *const reqcheck_options[];

@@ -536,10 +536,46 @@ int reqcheck_support(const struct sip_msg *msg, const char *const *optv,
 }
 
 
-/** "Unsupported: tag" CRLF for a 420, nothing when the tag is empty */
-int reqcheck_unsupported_print(struct re_printf *pf, const struct pl *tag)
+/**
+ * Must this request be refused before anyone acts on it? Both checks
+ * above, with what the answer needs: *ans for reqcheck_ans_print().
+ *
+ * @param allow  the "Allow: ..." CRLF line a 501 carries
+ */
+bool reqcheck_refuse(const struct sip_msg *msg, const char *allow,
+		     struct reqcheck_ans *ans)
 {
-	if (!tag || !pl_isset(tag))
-		return 0;
-	return re_hprintf(pf, "Unsupported: %r\r\n", tag);
+	const char *why = NULL;
+
+	if (!msg || !ans)
+		return false;
+
+	memset(ans, 0, sizeof(*ans));
+	pl_set_str(&ans->unsupported, "");
+	ans->allow = allow;
+	if (reqcheck_request(msg, &why)) {
+		ans->scode = 400;
+		ans->reason = why ? why : "Bad Request";
+		return true;
+	}
+
+	return reqcheck_support(msg, reqcheck_options, reqcheck_noptions,
+				&ans->scode, &ans->reason,
+				&ans->unsupported) != 0;
+}
+
+
+/** The headers of that answer, its empty body included */
+int reqcheck_ans_print(struct re_printf *pf, const struct reqcheck_ans *ans)
+{
+	int err = 0;
+
+	if (!ans)
+		return EINVAL;
+	if (pl_isset(&ans->unsupported))
+		err |= re_hprintf(pf, "Unsupported: %r\r\n", &ans->unsupported);
+	if (ans->scode == 501 && ans->allow)
+		err |= re_hprintf(pf, "%s", ans->allow);
+	err |= re_hprintf(pf, "Content-Length: 0\r\n\r\n");
+	return err;
 }

@@ -405,22 +405,11 @@ static int handle_message(struct receiver *r, const struct sip_msg *msg)
 
 bool inbound_request(struct receiver *r, const struct sip_msg *msg)
 {
-	const char *reason = NULL;
-	struct pl unsup;
-	uint16_t scode;
+	struct reqcheck_ans ans;
 
-	if (reqcheck_request(msg, &reason)) {
-		(void)sip_reply(r->sip, msg, 400, reason ? reason :
-				"Bad Request");
-		return true;
-	}
-
-	if (reqcheck_support(msg, reqcheck_options, reqcheck_noptions,
-			     &scode, &reason, &unsup)) {
-		(void)sip_replyf(r->sip, msg, scode, reason, "%H%s"
-				 "Content-Length: 0\r\n\r\n",
-				 reqcheck_unsupported_print, &unsup,
-				 scode == 501 ? allow : "");
+	if (reqcheck_refuse(msg, allow, &ans)) {
+		(void)sip_replyf(r->sip, msg, ans.scode, ans.reason, "%H",
+				 reqcheck_ans_print, &ans);
 		return true;
 	}
 

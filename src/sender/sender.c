@@ -212,25 +212,14 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 
 bool sender_sip_request(struct sender *s, const struct sip_msg *msg)
 {
-	const char *reason = NULL;
-	struct pl unsup;
-	uint16_t scode;
+	struct reqcheck_ans ans;
 
 	if (!s || !msg)
 		return false;
 
-	if (reqcheck_request(msg, &reason)) {
-		(void)sip_reply(s->sip, msg, 400, reason ? reason :
-				"Bad Request");
-		return true;
-	}
-
-	if (reqcheck_support(msg, reqcheck_options, reqcheck_noptions,
-			     &scode, &reason, &unsup)) {
-		(void)sip_replyf(s->sip, msg, scode, reason, "%H%s"
-				 "Content-Length: 0\r\n\r\n",
-				 reqcheck_unsupported_print, &unsup,
-				 scode == 501 ? ALLOW : "");
+	if (reqcheck_refuse(msg, ALLOW, &ans)) {
+		(void)sip_replyf(s->sip, msg, ans.scode, ans.reason, "%H",
+				 reqcheck_ans_print, &ans);
 		return true;
 	}
 
