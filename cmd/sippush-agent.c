@@ -873,6 +873,7 @@ int main(int argc, char *argv[])
 	err = libre_init();
 	if (err)
 		die("libre_init failed", NULL);
+	log_route_libre();
 
 	/* ours alone: the instance, seen pushes, session-mode spool */
 	err = safedir_open(&sdfd, g.state_dir, 0700);

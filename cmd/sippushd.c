@@ -994,6 +994,7 @@ int main(int argc, char *argv[])
 		free(cf);
 		return 1;
 	}
+	log_route_libre();
 
 	err = store_open(&st, cf->db, &cf->so);
 	if (err) {
@@ -1117,8 +1118,11 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 
-	plog(LOG_INFO, MOD, "SIP on %J (UDP rcvbuf %d), HTTP on %J, "
-	     "store %s", &cf->sip, got, &cf->http, cf->db);
+	/* Linux doubles what is asked (bookkeeping) and caps it at
+	 * net.core.rmem_max: say both, labelled */
+	plog(LOG_INFO, MOD, "SIP on %J (UDP receive buffer: asked %u, "
+	     "the kernel reports %d), HTTP on %J, store %s", &cf->sip,
+	     cf->rcvbuf, got, &cf->http, cf->db);
 
 	{
 		struct ctl c = {.sp = &s, .ap = &api, .cf = cf, .argc = argc,

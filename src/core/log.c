@@ -7,6 +7,9 @@
 #include <string.h>
 #include <time.h>
 #include <re.h>
+#define DEBUG_MODULE "log"
+#define DEBUG_LEVEL 0
+#include <re_dbg.h>
 #include <sippush/log.h>
 
 static enum log_level level = LOG_INFO;
@@ -53,4 +56,26 @@ void plog(enum log_level lvl, const char *module, const char *fmt, ...)
 	(void)clock_gettime(CLOCK_REALTIME, &ts);
 	(void)fprintf(stderr, "%lld.%03ld %s %s: %s\n", (long long)ts.tv_sec,
 		      ts.tv_nsec / 1000000, names[lvl], module, buf);
+}
+
+
+/* libre's own messages ("msg decode err", "unhandled response") in our
+ * format and under --log-level, not bare on stderr */
+static void libre_h(int dlvl, const char *p, size_t len, void *arg)
+{
+	enum log_level lvl = dlvl <= DBG_ERR ? LOG_ERROR :
+		dlvl == DBG_WARNING ? LOG_WARN :
+		dlvl == DBG_DEBUG ? LOG_DEBUG : LOG_INFO;
+	(void)arg;
+
+	while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+		--len;
+	plog(lvl, "re", "%b", p, len);
+}
+
+
+/** Route libre's debug output through plog() (after libre_init) */
+void log_route_libre(void)
+{
+	dbg_handler_set(libre_h, NULL);
 }
