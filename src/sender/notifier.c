@@ -753,28 +753,28 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 	if (err == EPERM)
 		return;   /* challenged or refused already */
 	if (err) {
-		(void)sip_reply(s->sip, msg, 403, "No asserted identity");
+		sender_refuse(s, msg, 403, "No asserted identity");
 		return;
 	}
 
 	if (uaprof_check_caps(ev)) {
-		(void)sip_reply(s->sip, msg, 400, "Event needs dev-cap or "
-				"vendor, model and version");
+		sender_refuse(s, msg, 400, "Event needs dev-cap or "
+			      "vendor, model and version");
 		return;
 	}
 
 	err = app_of(app, sizeof(app), msg, ev, methods, sizeof(methods));
 	if (err) {
-		(void)sip_reply(s->sip, msg, 400, err == ENOENT ?
-				"No push application (event-app-id)" :
-				"Bad event-app-id or Accept-Contact");
+		sender_refuse(s, msg, 400, err == ENOENT ?
+			      "No push application (event-app-id)" :
+			      "Bad event-app-id or Accept-Contact");
 		return;
 	}
 
 	err = tkey_of(tkey, sizeof(tkey), target, sizeof(target), msg);
 	if (err) {
-		(void)sip_reply(s->sip, msg, 400, err == ENOENT ?
-				"Missing Contact" : "Bad Contact");
+		sender_refuse(s, msg, 400, err == ENOENT ?
+			      "Missing Contact" : "Bad Contact");
 		return;
 	}
 
@@ -783,13 +783,13 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 
 	err = user_get(&u, s, aor);
 	if (!err && !term_find(u, tkey) && !term_room(u)) {
-		(void)sip_reply(s->sip, msg, 403, "Too many terminals for "
-				"this user");
+		sender_refuse(s, msg, 403, "Too many terminals for "
+			      "this user");
 		return;
 	}
 	if (!err && !subs_room(s, u, tkey, app)) {
-		(void)sip_reply(s->sip, msg, 403, "Too many subscriptions for "
-				"this terminal");
+		sender_refuse(s, msg, 403, "Too many subscriptions for "
+			      "this terminal");
 		return;
 	}
 	err = err ? err : caps_update(s, aor, tkey, ev);
@@ -885,7 +885,7 @@ static void subscribe(struct sender *s, const struct sip_msg *msg)
 
 	/* reqcheck_request() parsed the Event already */
 	if (!h || uaprof_event_decode(&ev, &h->val)) {
-		(void)sip_reply(s->sip, msg, 400, "Bad Event");
+		sender_refuse(s, msg, 400, "Bad Event");
 		return;
 	}
 

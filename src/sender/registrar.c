@@ -95,8 +95,8 @@ static bool nonce_fresh(struct sender *s, const struct sip_msg *msg,
 	case 0:
 		return true;
 	case EPROTO:
-		(void)sip_reply(s->sip, msg, 403, "Digest needs qop=auth "
-				"and nc");
+		sender_refuse(s, msg, 403, "Digest needs qop=auth "
+			      "and nc");
 		return false;
 	case ESTALE:
 	case EALREADY:
@@ -125,8 +125,8 @@ bool auth_digest(struct sender *s, const struct sip_msg *msg,
 	int err;
 
 	if (store_user_ha1(s->st, aor, ha1, sizeof(ha1))) {
-		(void)sip_reply(s->sip, msg, 403, "No credentials for this "
-				"AoR");
+		sender_refuse(s, msg, 403, "No credentials for this "
+			      "AoR");
 		return false;
 	}
 
@@ -144,7 +144,7 @@ bool auth_digest(struct sender *s, const struct sip_msg *msg,
 		return false;
 	}
 	if (err || pl_cmp(&user, aor_user)) {
-		(void)sip_reply(s->sip, msg, 403, "Authentication failed");
+		sender_refuse(s, msg, 403, "Authentication failed");
 		return false;
 	}
 
@@ -165,8 +165,8 @@ static bool authorize(struct reg_ctx *rc)
 		return true;
 
 	if (rc->third_party) {
-		(void)sip_reply(s->sip, msg, 403, "Third-party REGISTER "
-				"only from a trusted core");
+		sender_refuse(s, msg, 403, "Third-party REGISTER "
+			      "only from a trusted core");
 		return false;
 	}
 
@@ -673,7 +673,7 @@ bool registrar_request(struct sender *s, const struct sip_msg *msg)
 	rc->gruu = sip_msg_hdr_has_value(msg, SIP_HDR_SUPPORTED, "gruu");
 	rc->dflt_expires = msg_expires(msg, DEFAULT_EXPIRES);
 	if (aor_print(rc->aor, sizeof(rc->aor), &msg->to.uri)) {
-		(void)sip_reply(s->sip, msg, 400, "Bad To URI");
+		sender_refuse(s, msg, 400, "Bad To URI");
 		goto out;
 	}
 
@@ -712,7 +712,7 @@ bool registrar_request(struct sender *s, const struct sip_msg *msg)
 				 "Min-Expires: %u\r\nContent-Length: 0\r\n\r\n",
 				 s->conf.min_expires);
 	else if (rc->scode)
-		(void)sip_reply(s->sip, msg, rc->scode, rc->reason);
+		sender_refuse(s, msg, rc->scode, rc->reason);
 	else
 		(void)sip_reply(s->sip, msg, 500, "Server Internal Error");
 

@@ -531,7 +531,7 @@ bool regwatch_notify(struct sender *s, const struct sip_msg *msg)
 		plog(LOG_WARN, MOD, "%s: NOTIFY from %J (%s) refused: not a "
 		     "trusted peer", w->uri, &msg->src,
 		     sip_transp_name(msg->tp));
-		(void)sip_reply(s->sip, msg, 403, "Forbidden");
+		sender_refuse(s, msg, 403, "Forbidden");
 		return true;
 	}
 

@@ -38,6 +38,7 @@ static void destructor(void *arg)
 
 	tmr_cancel(&s->tmr_pace);
 	tmr_cancel(&s->tmr_purge);
+	tmr_cancel(&s->tmr_refused);
 	list_flush(&s->regwatches);
 	hash_flush(s->targets);
 	hash_flush(s->subs);
@@ -123,6 +124,7 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	s->tokens = conf->pace_burst;
 	tmr_init(&s->tmr_pace);
 	tmr_init(&s->tmr_purge);
+	tmr_init(&s->tmr_refused);
 
 	err  = events_init(s);
 	err |= hash_alloc(&s->users, 4096);
@@ -206,6 +208,52 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 /**
  * Entry for every SIP request sippushd receives. Returns true when handled.
  */
+/* An operator sees refused requests without a capture; a flood of them
+ * costs at most REFUSALS_LOGGED lines a second, then one count */
+enum { REFUSALS_LOGGED = 10 };
+
+
+static void refused_tmr(void *arg)
+{
+	struct sender *s = arg;
+
+	if (s->refused_quiet)
+		plog(LOG_INFO, MOD, "%u more requests refused in that second "
+		     "(not logged one by one)", s->refused_quiet);
+	s->refused_quiet = 0;
+}
+
+
+void sender_refusal_log(struct sender *s, const struct sip_msg *msg,
+			uint16_t scode, const char *reason)
+{
+	const uint64_t now = tmr_jiffies();
+
+	if (now / 1000 != s->refused_sec) {
+		refused_tmr(s);
+		s->refused_sec = now / 1000;
+		s->refused_n = 0;
+	}
+	if (++s->refused_n > REFUSALS_LOGGED) {
+		if (!s->refused_quiet++)
+			tmr_start(&s->tmr_refused, 1000 - now % 1000,
+				  refused_tmr, s);
+		return;
+	}
+	plog(LOG_INFO, MOD, "refused %r from %J (%s): %u %s", &msg->met,
+	     &msg->src, sip_transp_name(msg->tp), scode, reason);
+}
+
+
+/** Refuse a request (4xx) and say so in the log */
+void sender_refuse(struct sender *s, const struct sip_msg *msg,
+		   uint16_t scode, const char *reason)
+{
+	sender_refusal_log(s, msg, scode, reason);
+	(void)sip_reply(s->sip, msg, scode, reason);
+}
+
+
 /* What sippushd takes out of dialog (405 and 501 list it) */
 #define ALLOW "Allow: REGISTER, SUBSCRIBE, NOTIFY, OPTIONS\r\n"
 
@@ -218,6 +266,7 @@ bool sender_sip_request(struct sender *s, const struct sip_msg *msg)
 		return false;
 
 	if (reqcheck_refuse(msg, ALLOW, &ans)) {
+		sender_refusal_log(s, msg, ans.scode, ans.reason);
 		(void)sip_replyf(s->sip, msg, ans.scode, ans.reason, "%H",
 				 reqcheck_ans_print, &ans);
 		return true;

@@ -182,6 +182,9 @@ struct sender {
 	struct evring *events;            /**< the live feed (events.c)    */
 	char boot[17];                    /**< this run's id for the feed  */
 	bool draining;                    /**< stopping: nothing new goes   */
+	uint64_t refused_sec;             /**< refusals logged: this second */
+	uint32_t refused_n, refused_quiet;
+	struct tmr tmr_refused;           /**< says how many went unlogged  */
 	struct list regwatches;           /**< reg event subscriptions     */
 	struct noncecount *nonces;        /**< digest counts (replay)      */
 	sender_event_h *evh;
@@ -189,6 +192,10 @@ struct sender {
 };
 
 int64_t sender_now_ms(void);
+void sender_refuse(struct sender *s, const struct sip_msg *msg,
+		   uint16_t scode, const char *reason);
+void sender_refusal_log(struct sender *s, const struct sip_msg *msg,
+			uint16_t scode, const char *reason);
 
 /* terminal.c */
 struct user *user_find(struct sender *s, const char *aor);

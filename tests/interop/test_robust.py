@@ -347,8 +347,35 @@ def test_malformed_sip(env):
     check(line.startswith("SIP/2.0 405"), "INFO: " + line)
 
 
+def test_refusals_logged(env):
+    """A refused request is in the log with its reason and source (an
+    operator sees it without a capture); a flood of them costs at most 10
+    lines a second and one count."""
+    d = Daemon(env).start()    # no --trust-udp: a UDP REGISTER is a stranger's
+    line = sip_exchange(d, REGISTER.format(tp="UDP", n=1).replace(
+        "Max-Forwards: 70\r\n", ""))
+    check(line.startswith("SIP/2.0 400"), "no Max-Forwards: " + line)
+    line = sip_exchange(d, REGISTER.format(tp="UDP", n=2))
+    check(line.startswith("SIP/2.0 403"), "untrusted, no credentials: "
+          + line)
+    for n in range(3, 63):
+        sip_exchange(d, REGISTER.format(tp="UDP", n=n).replace(
+            "Max-Forwards: 70\r\n", ""))
+    wait_until(lambda: "more requests refused" in d.log(), 5,
+               "the count of the refusals not logged")
+    d.stop()
+    log = d.log()
+    check(re.search(r"refused REGISTER from 127\.0\.0\.1:\d+ \(UDP\): 400 "
+                    r"Missing Max-Forwards", log), "400 not logged:\n" + log)
+    check(re.search(r"refused REGISTER from 127\.0\.0\.1:\d+ \(UDP\): 403 ",
+                    log), "403 not logged")
+    lines = len(re.findall(r"refused REGISTER", log))
+    check(lines < 62 and "more requests refused" in log,
+          "62 refusals in about a second: %d lines, no count" % lines)
+
+
 if __name__ == "__main__":
     run([test_kill9_durability, test_register_acked_survives_kill9,
          test_retention_purge, test_bad_input, test_digest_and_trust,
          test_require_420, test_third_party_register, test_cli,
-         test_malformed_sip])
+         test_malformed_sip, test_refusals_logged])
