@@ -187,8 +187,12 @@ static void print_status(json_t *st, bool all)
 	size_t i;
 	json_t *d;
 
+	const char *why = json_string_value(json_object_get(st, "waiting"));
+
 	(void)printf("%s %s\n", json_string_value(json_object_get(st, "id")),
 		     json_string_value(json_object_get(st, "state")));
+	if (why)
+		(void)printf("  waiting: %s\n", why);
 	json_array_foreach(json_object_get(st, "deliveries"), i, d) {
 		const char *err = json_string_value(json_object_get(
 			d, "last_error"));
@@ -290,8 +294,12 @@ static int wait_final(const char *id, unsigned timeout_s)
 			break;
 		}
 		if (time(NULL) >= end) {
+			const char *why = json_string_value(
+				json_object_get(st, "waiting"));
+
 			(void)fprintf(stderr, "sippush: %s still pending after "
-				      "%u s\n", id, timeout_s);
+				      "%u s%s%s\n", id, timeout_s,
+				      why ? ": " : "", why ? why : "");
 			ret = 3;
 			break;
 		}

@@ -70,6 +70,7 @@ static void push_destructor(void *arg)
 	mem_deref(p->disposition);
 	mem_deref(p->identity);
 	mem_deref(p->owner);
+	mem_deref(p->waiting);
 	mem_deref(p->body);
 	mem_deref(p->files);
 }
@@ -340,20 +341,28 @@ static int push_plan(struct push *p, size_t *ndlv)
 	struct push_spec ps;
 	struct pl mname;
 	size_t n = 0, nplanned = 0;
+	uint32_t nreg = 0;
 	int err;
 
 	*ndlv = 0;
+	p->waiting = mem_deref(p->waiting);
 	for (struct le *le = u ? u->terms.head : NULL; le; le = le->next) {
 		const struct terminal *t = le->data;
 
+		++nreg;
 		if (!t->push || n >= ARRAY_SIZE(tv))
 			continue;
 		caps_for(&tv[n], t, p);
 		terms[n++] = t;
 	}
 
-	if (!n)
+	if (!n) {
+		(void)re_sdprintf(&p->waiting, nreg ? "%u terminal(s) "
+				  "registered, none takes push (no "
+				  "+g.oma.pusheventapp)" : "no terminal "
+				  "registered", nreg);
 		return 0;
+	}
 
 	memset(&ps, 0, sizeof(ps));
 	ps.app = p->app;
@@ -368,8 +377,11 @@ static int push_plan(struct push *p, size_t *ndlv)
 		return err;
 
 	err = method_plan(planv, &nplanned, &ps, tv, n);
-	if (err == ENOENT)   /* the named terminal is not registered (yet) */
+	if (err == ENOENT) {  /* the named terminal is not registered (yet) */
+		(void)re_sdprintf(&p->waiting, "terminal %s not registered",
+				  p->target);
 		return 0;
+	}
 	if (err)
 		return err;
 
@@ -393,6 +405,10 @@ static int push_plan(struct push *p, size_t *ndlv)
 		++*ndlv;
 	}
 
+	if (!*ndlv)
+		(void)re_sdprintf(&p->waiting, "%zu terminal(s) take push, "
+				  "none can have it now: %s (%s)", n,
+				  plan_reason_name(planv[0].reason), p->app);
 	return 0;
 }
 
@@ -1045,4 +1061,15 @@ int push_load(struct sender *s)
 	}
 
 	return err;
+}
+
+
+/** Why a pending push has sent nothing yet (NULL: it has, or unknown) */
+const char *push_waiting(struct sender *s, const char *id)
+{
+	struct le *le = hash_lookup(s->pushes, hash_joaat_str(id), id_cmp,
+				    (void *)id);
+	const struct push *p = le ? le->data : NULL;
+
+	return p && !p->dlvs.head ? p->waiting : NULL;
 }

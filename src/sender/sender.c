@@ -649,6 +649,9 @@ int sender_push_print(struct re_printf *pf, struct sender *s, const char *id)
 	}
 
 	json_object_set_new(st.push, "deliveries", st.dlvs);
+	if (push_waiting(s, id))
+		json_object_set_new(st.push, "waiting",
+				    json_string(push_waiting(s, id)));
 	return json_out(pf, st.push);
 }
 

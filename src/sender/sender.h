@@ -91,6 +91,7 @@ struct push {
 	const char *initiator;   /**< "api" or "pap" (static)              */
 	char *identity;          /**< From of its requests; NULL: ours     */
 	char *owner;             /**< its named initiator; NULL: admin's   */
+	char *waiting;           /**< why nothing was sent yet, or NULL    */
 	bool asserted;           /**< PAI sent (a trusted initiator)       */
 	struct mbuf *body;
 	struct pfile *files;     /**< mem array of nfiles, or NULL         */
@@ -192,6 +193,7 @@ struct sender {
 };
 
 int64_t sender_now_ms(void);
+const char *push_waiting(struct sender *s, const char *id);
 void sender_refuse(struct sender *s, const struct sip_msg *msg,
 		   uint16_t scode, const char *reason);
 void sender_refusal_log(struct sender *s, const struct sip_msg *msg,

@@ -8,7 +8,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BUILD, Daemon, Sipp, check, free_port, register, run,
-                     scenario, tok, wait_until)
+                     register_udp, scenario, tok, wait_until)
 from test_hostile_sip import REGISTER
 from test_pagemode import INST1, uas
 
@@ -374,8 +374,51 @@ def test_refusals_logged(env):
           "62 refusals in about a second: %d lines, no count" % lines)
 
 
+
+def test_waiting_says_why(env):
+    """A push that sends nothing says why, in its status and in
+    `sippush send --wait`: nobody registered, a terminal without the push
+    feature tag (a plain SIP client), one carrying another application,
+    a named terminal that is not there."""
+    d = Daemon(env, "--trust-udp").start()
+
+    def why(to, target=None):
+        body = {"to": to, "app": "mms.ua", "content_type": "text/plain",
+                "body": "w"}
+        if target:
+            body["terminals"] = target
+        return d.status(d.push(**body)).get("waiting")
+
+    check(why("sip:nobody@example.com") == "no terminal registered",
+          "nobody: %s" % why("sip:nobody@example.com"))
+    plain = REGISTER.format(tp="UDP", n=70).replace(
+        ';+g.oma.pusheventapp="mms.ua"', "")
+    check(sip_exchange(d, plain).startswith("SIP/2.0 200"), "plain REGISTER")
+    w = why("sip:rita@example.com")
+    check(w and "none takes push (no +g.oma.pusheventapp)" in w,
+          "a plain SIP client: %s" % w)
+    register_udp(d, "carol", 5999, "urn:uuid:00000000-0000-0000-0000-"
+                 "0000000000d1", apps="syncml.dm")
+    w = why("sip:carol@example.com")
+    check(w and "application not registered (mms.ua)" in w,
+          "another application: %s" % w)
+    w = why("sip:carol@example.com", "urn:uuid:00000000-0000-0000-0000-"
+            "0000000000ff")
+    check(w and "not registered" in w and "0000000000ff" in w,
+          "a named terminal that is not there: %s" % w)
+    out = subprocess.run(
+        [os.path.join(BUILD, "cmd", "sippush"), "--server", d.base]
+        + (["--token", d.token] if d.token else [])
+        + ["send", "--to", "sip:nobody@example.com", "--app", "mms.ua",
+           "--data", "x", "--wait", "--timeout", "1"],
+        capture_output=True, text=True, timeout=30)
+    check("waiting: no terminal registered" in out.stdout and
+          "no terminal registered" in out.stderr,
+          "sippush send --wait: %r %r" % (out.stdout, out.stderr))
+
 if __name__ == "__main__":
     run([test_kill9_durability, test_register_acked_survives_kill9,
          test_retention_purge, test_bad_input, test_digest_and_trust,
          test_require_420, test_third_party_register, test_cli,
-         test_malformed_sip, test_refusals_logged])
+         test_malformed_sip, test_refusals_logged,
+         test_waiting_says_why])
