@@ -41,6 +41,15 @@ static bool is_lws(char c)
 }
 
 
+static bool lws_only(const struct pl *v)
+{
+	for (size_t i = 0; i < v->l; i++)
+		if (!is_lws(v->p[i]))
+			return false;
+	return true;
+}
+
+
 /* A header value trimmed of LWS, folding included */
 static int u32_val(const struct pl *v, uint32_t *n)
 {
@@ -179,8 +188,10 @@ static const char *check_numbers(const struct sip_msg *msg)
 	if (u32_val(v, &n) || n > 255)
 		return "Bad Max-Forwards";
 
+	/* an empty Expires is taken as absent: a core copying a terminal's
+	 * missing header sends one (the expiry is then in its Contact) */
 	v = hdr_val(msg, SIP_HDR_EXPIRES);
-	if (v && u32_val(v, &n))
+	if (v && !lws_only(v) && u32_val(v, &n))
 		return "Bad Expires";
 
 	if (sip_msg_hdr_count(msg, SIP_HDR_CONTENT_LENGTH) > 1)

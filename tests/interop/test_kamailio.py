@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Capture, Daemon, check, free_port, run,
-                     start_kamailio, wait_until)
+                     start_kamailio, udp_request, wait_until)
 from test_agent import Agent
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -85,5 +85,40 @@ def test_two_agents_via_kamailio(env):
     check(kam.poll() is None, "kamailio still running")
 
 
+
+UE_REG = ("REGISTER sip:example.com SIP/2.0\r\n"
+          "Via: SIP/2.0/UDP 127.0.0.1:{via};rport;branch=z9hG4bK-ce{n}\r\n"
+          "From: <sip:cleo@example.com>;tag=ce{n}\r\n"
+          "To: <sip:cleo@example.com>\r\nCall-ID: ce@127.0.0.1\r\n"
+          "CSeq: {n} REGISTER\r\nMax-Forwards: 70\r\n"
+          "Contact: <sip:cleo@127.0.0.1:5997>;expires={exp};+sip.instance="
+          "\"<urn:uuid:00000000-0000-0000-0000-0000000000f1>\";"
+          "+g.oma.pusheventapp=\"mms.ua\"\r\nContent-Length: 0\r\n\r\n")
+
+
+def test_expiry_in_the_contact_via_kamailio(env):
+    """A terminal that gives its expiry only in its Contact (;expires=,
+    no Expires header): Kamailio's third-party REGISTER reaches sippushd
+    and counts, and so does the de-registration (expires=0)."""
+    kport = free_port()
+    d = Daemon(env, "--trust-udp", "--outbound", "sip:127.0.0.1:%d" % kport)
+    kamailio(env, kport, d.sip_port)
+    d.start()
+    for n, exp in ((1, 600), (2, 0)):
+        ans = udp_request(kport, UE_REG.replace("{n}", str(n)).replace(
+            "{exp}", str(exp)))
+        check(ans.startswith("SIP/2.0 200"), "REGISTER at Kamailio, "
+              "expires=%d in the Contact: %s" % (exp, ans[:60]))
+        if exp:
+            wait_until(lambda: d.terminals("sip:cleo@example.com"), 10,
+                       "sippushd to learn cleo from the core")
+            t = d.terminals("sip:cleo@example.com")
+            check(len(t) == 1 and 590 <= t[0]["expires"] <= 600,
+                  "registered for 600 s: %s" % t)
+        else:
+            wait_until(lambda: not d.terminals("sip:cleo@example.com"), 10,
+                       "the de-registration to reach sippushd")
+
 if __name__ == "__main__":
-    run([test_two_agents_via_kamailio])
+    run([test_two_agents_via_kamailio,
+         test_expiry_in_the_contact_via_kamailio])

@@ -8,7 +8,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BUILD, Daemon, Sipp, check, free_port, register, run,
-                     register_udp, scenario, tok, wait_until)
+                     register_udp, scenario, tok, udp_request, wait_until)
 from test_hostile_sip import REGISTER
 from test_pagemode import INST1, uas
 
@@ -416,9 +416,45 @@ def test_waiting_says_why(env):
           "no terminal registered" in out.stderr,
           "sippush send --wait: %r %r" % (out.stdout, out.stderr))
 
+
+THIRD = ("REGISTER sip:push.example.com SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP 127.0.0.1:{{via}};branch=z9hG4bK-3p{n}\r\n"
+         "From: <sip:scscf@example.com>;tag=c{n}\r\n"
+         "To: <sip:ivy@example.com>\r\nCall-ID: 3p-{n}@core\r\n"
+         "CSeq: {n} REGISTER\r\nContact: <sip:scscf@127.0.0.1:9>\r\n"
+         "Expires: \r\nMax-Forwards: 70\r\n"
+         "Content-Type: message/sip\r\nContent-Length: {len}\r\n\r\n{body}")
+UE = ("REGISTER sip:example.com SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 127.0.0.1:5998;branch=z9hG4bK-ue{n}\r\n"
+      "From: <sip:ivy@example.com>;tag=ue\r\nTo: <sip:ivy@example.com>\r\n"
+      "Call-ID: ue-ivy@127.0.0.1\r\nCSeq: {n} REGISTER\r\n"
+      "Contact: <sip:ivy@127.0.0.1:5998>;expires={exp};+sip.instance="
+      "\"<urn:uuid:00000000-0000-0000-0000-0000000000e1>\";"
+      "+g.oma.pusheventapp=\"mms.ua\"\r\nContent-Length: 0\r\n\r\n")
+
+
+def test_third_party_expires_in_contact(env):
+    """A terminal that puts its expiry in the Contact (;expires=) makes a
+    core that copies the Expires header send an empty one (Kamailio's
+    core.cfg did): the registration and the de-registration still count,
+    from the body's Contact."""
+    d = Daemon(env, "--trust-udp").start()
+    for n, exp in ((1, 600), (2, 0)):
+        body = UE.format(n=n, exp=exp)
+        ans = udp_request(d.sip_port, THIRD.format(
+            n=n, len=len(body), body=body))
+        check(ans.startswith("SIP/2.0 200"), "third-party REGISTER with an "
+              "empty Expires, Contact ;expires=%d: %s" % (exp, ans[:60]))
+        t = d.terminals("sip:ivy@example.com")
+        if exp:
+            check(len(t) == 1 and 590 <= t[0]["expires"] <= 600,
+                  "registered for 600 s: %s" % t)
+        else:
+            check(t == [], "de-registered: %s" % t)
+
 if __name__ == "__main__":
     run([test_kill9_durability, test_register_acked_survives_kill9,
          test_retention_purge, test_bad_input, test_digest_and_trust,
          test_require_420, test_third_party_register, test_cli,
          test_malformed_sip, test_refusals_logged,
-         test_waiting_says_why])
+         test_waiting_says_why, test_third_party_expires_in_contact])
