@@ -2,12 +2,16 @@
  * @file test_msrp_sess.c  MSRP sessions over loopback TCP in libre's loop:
  *                         5 MiB from memory and 3 MiB from a file arrive
  *                         whole (SHA-1), a REPORT ends the send; unknown
- *                         session 481, second connection 506, 413
+ *                         session 481, second connection 506, 413; a
+ *                         chunk past the message's declared total 400
  */
 #include "testutil.h"
 #include <stdlib.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <sippush/msrp.h>
@@ -292,6 +296,71 @@ static void test_refusals(void **state)
 }
 
 
+/*
+ * A message whose first chunk declares 5 bytes in all, then a chunk with
+ * an end of "*" and total "*" bringing 10 more: nothing past byte 5 is
+ * handed over, the chunk is answered 400 and the message ends refused
+ * (it was taken whole, 13 bytes of a 5-byte message).
+ */
+static void test_past_total(void **state)
+{
+	struct msrp_listener *l = listener();
+	struct rx rx;
+	struct msrp_sess *b;
+	struct sockaddr_in sin;
+	struct sa la;
+	char req[1024], resp[1024] = "";
+	ssize_t n, got = 0;
+	int fd;
+	(void)state;
+
+	memset(&rx, 0, sizeof(rx));
+	b = passive(l, &rx, 1 << 20);
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	assert_int_equal(msrp_listener_laddr(l, &la), 0);
+	sin.sin_port = htons(sa_port(&la));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+
+	n = re_snprintf(req, sizeof(req),
+			"MSRP a786hjs2 SEND\r\nTo-Path: %s\r\n"
+			"From-Path: msrp://127.0.0.1:9/abc;tcp\r\n"
+			"Message-ID: m1\r\nByte-Range: 1-3/5\r\n"
+			"Content-Type: text/plain\r\n\r\nabc\r\n"
+			"-------a786hjs2+\r\n"
+			"MSRP b786hjs3 SEND\r\nTo-Path: %s\r\n"
+			"From-Path: msrp://127.0.0.1:9/abc;tcp\r\n"
+			"Message-ID: m1\r\nByte-Range: 4-*/*\r\n"
+			"Content-Type: text/plain\r\n\r\n0123456789\r\n"
+			"-------b786hjs3$\r\n", msrp_sess_path(b),
+			msrp_sess_path(b));
+	assert_true(write(fd, req, (size_t)n) == n);
+	run_loop(1);
+
+	assert_int_equal(rx.begun, 1);
+	assert_int_equal(rx.done, 1);
+	assert_int_not_equal(rx.done_err, 0);
+	assert_true(rx.bytes <= 5);
+
+	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (got < (ssize_t)sizeof(resp) - 1 &&
+	       (n = read(fd, resp + got, sizeof(resp) - 1 - (size_t)got)) > 0)
+		got += n;
+	resp[got > 0 ? got : 0] = '\0';
+	assert_non_null(strstr(resp, "MSRP a786hjs2 200"));
+	assert_non_null(strstr(resp, "MSRP b786hjs3 400"));
+
+	(void)close(fd);
+	EVP_MD_CTX_free(rx.sha);
+	mem_deref(b);
+	mem_deref(l);
+}
+
+
 static int setup(void **state)
 {
 	(void)state;
@@ -313,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_memory_5mib),
 		cmocka_unit_test(test_file_3mib),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_past_total),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
