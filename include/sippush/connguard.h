@@ -3,7 +3,7 @@
  *                    their first message
  *
  * libre 1.1.0's SIP transport accepts every TCP connection and keeps a
- * partial message for up to 900 s, with no accept hook (DESIGN.md). The
+ * partial message for up to 900 s, with no accept hook (docs/design.md, libre 1.1.0). The
  * guard finds the transport's accepted sockets among the process's
  * descriptors by their local address, learns from the SIP listener which
  * peers have sent a whole message, and shuts down (shutdown(2): libre

@@ -1,5 +1,5 @@
 /**
- * @file method.h  Push method and terminal selection (DESIGN.md "Method selection")
+ * @file method.h  Push method and terminal selection (docs/design.md)
  *
  * A pure function from the push and what is known of each terminal to one
  * plan per terminal: MESSAGE, NOTIFY in an active oma-app subscription,

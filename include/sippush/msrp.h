@@ -7,7 +7,7 @@
  * (max_chunk); body bytes are handed over as they come, never buffered
  * whole, so a 1 GiB message costs no more memory than a 1 KiB one. The
  * end-line "-------<tid>[$+#]" is found wherever it is split; the CRLF
- * before it is not body (sip-push-notes.md trap 9).
+ * before it is not body (docs/protocol.md, "Session mode").
  */
 
 enum {

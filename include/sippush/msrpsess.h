@@ -13,7 +13,7 @@
  * msrps (TLS): a listener with a certificate serves TLS, its sessions'
  * paths say msrps; the active side checks the peer certificate against
  * the SHA-256 fingerprint the SDP gave (RFC 4572), since libre accepts
- * any certificate (DESIGN.md).
+ * any certificate (docs/design.md, libre 1.1.0).
  */
 
 struct msrp_listener;

@@ -1,7 +1,8 @@
 /**
  * @file outcome.h  Delivery outcomes: SIP/MSRP results to states and PAP codes
  *
- * Tables per sip-push-notes.md §5.4 and DESIGN.md "States". A delivery is
+ * Tables per docs/protocol.md "PAP" (the SIP to PAP decision) and
+ * docs/design.md "Semantics that hold" (states). A delivery is
  * one push to one terminal; a push is pending until all its deliveries are
  * final. Codes that retry (408, 480, 500, 503, a transaction timeout) stay
  * pending while the push's TTL lasts and become final when it has run out.

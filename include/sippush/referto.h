@@ -6,7 +6,7 @@
  *   *%3B%2Bg.oma.pusheventapp%3D%22mms.ua%22>
  *
  * method is a URI parameter; Event and Accept-Contact are embedded headers,
- * percent-escaped (sip-push-notes.md §1.5, trap 7).
+ * percent-escaped (docs/protocol.md, "Subscription mode").
  */
 
 enum { REFERTO_HDR_MAX = 512 };

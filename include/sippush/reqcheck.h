@@ -2,7 +2,7 @@
  * @file reqcheck.h  Is a received SIP request well-formed enough to act on?
  *
  * libre is lenient: it never answers 400 itself and passes on requests
- * without CSeq, Call-ID, From or To (DESIGN.md). Every request goes through
+ * without CSeq, Call-ID, From or To (docs/design.md, libre 1.1.0). Every request goes through
  * reqcheck_request() first; a failure names the reason for the 400.
  */
 

@@ -2,7 +2,7 @@
  * @file subdlg.h  The notifier side of a subscription dialog, as plain data
  *
  * libre's sipevent notifier loses a body sent while another NOTIFY is in
- * flight and ends the subscription on any non-2xx (DESIGN.md), and a libre
+ * flight and ends the subscription on any non-2xx (docs/design.md, libre 1.1.0), and a libre
  * dialog cannot be rebuilt with its CSeq after a restart. So sippushd keeps
  * each dialog as these strings (persisted as they are) and prints the
  * in-dialog headers of every request itself.

@@ -1,7 +1,7 @@
 /**
  * @file tlsverify.h  Certificate checks libre 1.1.0 does not make
  *
- * libre's TLS accepts any server certificate (DESIGN.md) and its SIP
+ * libre's TLS accepts any server certificate (docs/design.md, libre 1.1.0) and its SIP
  * transport creates connections without a hook to name the peer. So the
  * whole context verifies: the chain against cafile (or the system's
  * CAs), and, when host is given, that the peer's certificate names it

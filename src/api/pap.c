@@ -1,5 +1,5 @@
 /**
- * @file pap.c  OMA PAP on POST /pap (sip-push-notes.md §5): push-message
+ * @file pap.c  OMA PAP on POST /pap (docs/protocol.md, "PAP"): push-message
  *              (one push per address), statusquery, cancel, ccq
  *
  * The push-response (1001) goes only after the pushes are committed, like

@@ -8,7 +8,7 @@
 #include <sippush/appid.h>
 
 
-/* sip-push-notes.md §1.8, from the OMNA registry. cpm:ua is written with a
+/* docs/protocol.md, "Application IDs", from the OMNA registry. cpm:ua is written with a
  * colon in the registry copies read; it is kept as registered. */
 const struct appid_info appid_omna[] = {
 	{0x00, "x-wap-application:*",           "any application"},

@@ -11,7 +11,7 @@
 #include <sippush/referto.h>
 #include <sippush/xmlsafe.h>
 
-/* Public identifiers of the PAP DTDs (sip-push-notes.md §5.1) */
+/* Public identifiers of the PAP DTDs (docs/protocol.md, "PAP") */
 static const char *const pubids[] = {
 	"-//WAPFORUM//DTD PAP 2.0//EN",
 	"-//WAPFORUM//DTD PAP 2.1//EN",

@@ -3,7 +3,7 @@
  *
  * libre's sipevent subscriber compares the whole Event header, so a
  * SUBSCRIBE carrying ua-profile parameters would answer the notifier's
- * NOTIFY with 481 (DESIGN.md). Each subscription here is its own libre
+ * NOTIFY with 481 (docs/design.md, libre 1.1.0). Each subscription here is its own libre
  * dialog (sip_dialog_alloc + sip_drequestf); NOTIFYs are matched to it by
  * Call-ID and tags, also one that comes before the 200.
  */
@@ -194,7 +194,7 @@ static int send_subscribe(struct rsub *rs)
 /*
  * The Event of an oma-app SUBSCRIBE: event-app-id plus both sets of
  * capabilities (TS §7.2.1: dev-cap when a UAProf exists, else vendor,
- * model, version; sip-push-notes.md trap 6: send both).
+ * model, version; docs/protocol.md, "Subscription mode": send both).
  */
 static int event_print(char **evp, const struct receiver *r,
 		       const char *app)

@@ -3,7 +3,7 @@
  *
  * The push's delivery sends REFER (Refer-To: the sender's own URI with
  * method=SUBSCRIBE, Event ua-profile/oma-app and the app's Accept-Contact,
- * sip-push-notes.md §1.5) to the terminal's GRUU or the AoR. Once it is
+ * docs/protocol.md, "Subscription mode") to the terminal's GRUU or the AoR. Once it is
  * accepted the delivery waits, out of its queue, for the SUBSCRIBE it
  * triggers, then goes by NOTIFY in that dialog. No SUBSCRIBE in time, or a
  * refused REFER on an `auto` push: MESSAGE. Each step is in the status.

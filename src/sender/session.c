@@ -5,7 +5,7 @@
  * libre's sipsess carries the INVITE dialog (ACK, CANCEL, BYE); session
  * timers (RFC 4028) are ours: Supported: timer and Session-Expires in the
  * INVITE, a refresh by UPDATE at half the interval (libre's re-INVITE
- * would carry no Session-Expires: DESIGN.md). The content goes in one
+ * would carry no Session-Expires: docs/design.md, libre 1.1.0). The content goes in one
  * MSRP session per file (one m-line each), the sender connecting as the
  * offerer, chunked, with Success-Report: yes; its REPORT completes it.
  */

@@ -521,7 +521,7 @@ static void commit_tmr(void *arg)
  * Someone waits (an acknowledgement): commit at the end of this loop turn.
  * Otherwise (delivery progress, registrations) within lazy_ms: losing
  * those to a crash only repeats a delivery, which carries the same
- * identity (DESIGN.md "at least once on the wire").
+ * identity (docs/design.md "at least once on the wire").
  */
 static void schedule(struct store *st)
 {

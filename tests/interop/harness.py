@@ -338,7 +338,7 @@ class Sipp:
 
 def register(env, daemon, aor_user, contact_port, instance, apps="mms.ua",
              expires=600, extra_keys=None, methods="MESSAGE,OPTIONS"):
-    """Register one terminal (a separate SIPp client, DESIGN.md)."""
+    """Register one terminal (a separate SIPp client, docs/design.md "Tests")."""
     params = ';methods="%s"' % methods
     if apps:
         params = ';+g.oma.pusheventapp="%s"' % apps + params
