@@ -231,7 +231,8 @@ static void usage(void)
 "  --initiator \"NAME token=T user=U pass=P apps=A,B rate=N identity=URI\n"
 "               [trusted] [admin]\"  a named push initiator; repeatable;\n"
 "                         token-file=PATH, pass-file=PATH read the secrets\n"
-"                         from files (token=, pass= show in ps); admin:\n"
+"                         from files, token-env=VAR, pass-env=VAR from the\n"
+"                         environment (token=, pass= show in ps); admin:\n"
 "                         it administers like the --api-token\n"
 "  --sip-tls ADDR:PORT    SIP over TLS too (needs --tls-cert)\n"
 "  --tls-cert PEM         its certificate and private key\n"
@@ -682,30 +683,49 @@ static int secret_read(char *buf, size_t sz, const char *path)
 }
 
 
-/* Initiators' token-file= and pass-file=: the files' content */
+/* A secret given by reference: *file: buf holds a path, *env: a
+ * variable's name; replaced by what they hold */
+static int secret_deref(char *buf, size_t sz, bool *file, bool *env)
+{
+	char ref[128];
+	const char *v;
+	int err = 0;
+
+	if (!*file && !*env)
+		return 0;
+	str_ncpy(ref, buf, sizeof(ref));
+	if (*file) {
+		err = secret_read(buf, sz, ref);
+	}
+	else {
+		v = getenv(ref);
+		if (!v || !*v || strlen(v) >= sz)
+			err = ENOENT;
+		else
+			str_ncpy(buf, v, sz);
+	}
+	if (err)
+		(void)fprintf(stderr, "sippushd: --initiator: cannot read %s%s "
+			      "(%s)\n", *env ? "$" : "", ref, strerror(err));
+	else
+		*file = *env = false;
+	return err;
+}
+
+
+/* Initiators' token-file=, pass-file=, token-env=, pass-env= */
 static int initiator_secrets(struct conf *cf)
 {
 	for (size_t i = 0; i < cf->ninit; i++) {
 		struct initiator *in = &cf->initv[i];
-		char path[sizeof(in->token)];
-		int err = 0;
+		int err;
 
-		if (in->token_file) {
-			str_ncpy(path, in->token, sizeof(path));
-			err = secret_read(in->token, sizeof(in->token), path);
-			in->token_file = err != 0;
-		}
-		if (!err && in->pass_file) {
-			str_ncpy(path, in->pass, sizeof(path));
-			err = secret_read(in->pass, sizeof(in->pass), path);
-			in->pass_file = err != 0;
-		}
-		if (err) {
-			(void)fprintf(stderr, "sippushd: --initiator %s: cannot "
-				      "read %s (%s)\n", in->name, path,
-				      strerror(err));
+		err = secret_deref(in->token, sizeof(in->token),
+				   &in->token_file, &in->token_env);
+		err = err ? err : secret_deref(in->pass, sizeof(in->pass),
+					       &in->pass_file, &in->pass_env);
+		if (err)
 			return err;
-		}
 	}
 	return 0;
 }

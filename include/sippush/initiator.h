@@ -4,8 +4,9 @@
  *
  * "NAME token=T user=U pass=P apps=mms.ua,syncml.dm rate=N
  *  identity=sip:mmsc@op.example trusted admin"
- * (token-file=PATH, pass-file=PATH: the secret is that file's content,
- * read by the program, so it never shows on a command line)
+ * (token-file=PATH, pass-file=PATH: the secret is that file's content;
+ * token-env=VAR, pass-env=VAR: that environment variable's value; read
+ * by the program, so it never shows on a command line)
  * token: Bearer for the REST API; user/pass: HTTP Basic for PAP; apps:
  * the applications it may push to (absent: any); rate: pushes per second
  * (token bucket, burst = rate; absent: unlimited); identity: the From of
@@ -31,6 +32,8 @@ struct initiator {
 	bool admin;
 	bool token_file;     /**< token holds a file's path, to be read */
 	bool pass_file;      /**< pass holds a file's path, to be read  */
+	bool token_env;      /**< token holds an environment variable's name */
+	bool pass_env;       /**< pass holds an environment variable's name */
 	double tokens;
 	uint64_t last_ms;
 };

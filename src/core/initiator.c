@@ -74,6 +74,14 @@ int initiator_decode(struct initiator *in, const char *spec)
 			err = set(in->pass, sizeof(in->pass), &v);
 			in->pass_file = true;
 		}
+		else if (!pl_strcmp(&k, "token-env")) {
+			err = set(in->token, sizeof(in->token), &v);
+			in->token_env = true;
+		}
+		else if (!pl_strcmp(&k, "pass-env")) {
+			err = set(in->pass, sizeof(in->pass), &v);
+			in->pass_env = true;
+		}
 		else if (!pl_strcmp(&k, "user"))
 			err = set(in->user, sizeof(in->user), &v);
 		else if (!pl_strcmp(&k, "pass"))

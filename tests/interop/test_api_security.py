@@ -526,20 +526,34 @@ def test_secrets_off_the_command_line(env):
     d.stop()
 
     # the environment
-    env2 = dict(os.environ, SIPPUSH_API_TOKEN="env-admin-secret")
-    d2 = Daemon(env, "--drain-timeout", "0", db="env.db")
+    secrets = {"SIPPUSH_API_TOKEN": "env-admin-secret",
+               "PI_TOKEN": "env-pi-tok", "PI_PASS": "env-pi-pw"}
+    d2 = Daemon(env, "--drain-timeout", "0", "--initiator",
+                "pi user=pi pass-env=PI_PASS token-env=PI_TOKEN",
+                db="env.db")
     d2.token = "env-admin-secret"
-    old = os.environ.get("SIPPUSH_API_TOKEN")
-    os.environ["SIPPUSH_API_TOKEN"] = env2["SIPPUSH_API_TOKEN"]
+    old = {k: os.environ.get(k) for k in secrets}
+    os.environ.update(secrets)
     try:
         d2.start()
     finally:
-        if old is None:
-            del os.environ["SIPPUSH_API_TOKEN"]
-        else:
-            os.environ["SIPPUSH_API_TOKEN"] = old
+        for k, v in old.items():
+            if v is None:
+                del os.environ[k]
+            else:
+                os.environ[k] = v
+    with open("/proc/%d/cmdline" % d2.proc.pid, "rb") as f:
+        cmdline = f.read().decode()
+    check("env-" not in cmdline, "ps shows: %s" % cmdline)
     st, _ = call(d2, "GET", "/metrics", auth="Bearer env-admin-secret")
     check(st == 200, "token from the environment: %s" % st)
+    st, _ = call(d2, "GET", "/v1/pushes", auth="Bearer env-pi-tok")
+    check(st == 200, "initiator token from the environment: %s" % st)
+    st, _ = call(d2, "GET", "/v1/pushes", auth="Bearer PI_TOKEN")
+    check(st == 401, "the variable's name is no token: %s" % st)
+    st, _ = pap(d2, '<pap><statusquery-message push-id="x"/></pap>',
+                basic("pi", "env-pi-pw"))
+    check(st == 202, "initiator password from the environment: %s" % st)
     check(not os.path.exists(d2.db + ".token"), "a token generated too")
     d2.stop()
 

@@ -41,6 +41,13 @@ static void test_decode(void **state)
 	assert_string_equal(in.pass, "/p");
 	assert_int_equal(initiator_decode(&in, "pi user=pi pass-file="),
 			 EINVAL);
+	assert_int_equal(initiator_decode(&in, "pi token-env=PI_TOKEN "
+					  "user=pi pass-env=PI_PASS"), 0);
+	assert_true(in.token_env);
+	assert_true(in.pass_env);
+	assert_false(in.token_file);
+	assert_string_equal(in.token, "PI_TOKEN");
+	assert_string_equal(in.pass, "PI_PASS");
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		assert_int_equal(initiator_decode(&in, bad[i]), EINVAL);
 }
