@@ -82,24 +82,29 @@ int dlv_save(struct delivery *d)
 enum { STALL_MS = 2000 };
 
 
-static void recount(struct target *t)
+static bool counted(const struct target *t)
 {
-	const bool counted = !t->waiting && !t->stalled;
+	return !t->waiting && !t->stalled;
+}
 
-	if (counted == t->counted)
-		return;
-	if (counted)
-		t->s->stats.backlog += t->nq;
-	else
+
+/* Change the two flags; the backlog follows what they say of the queue */
+static void set_flags(struct target *t, bool waiting, bool stalled)
+{
+	const bool was = counted(t);
+
+	t->waiting = waiting;
+	t->stalled = stalled;
+	if (was && !counted(t))
 		t->s->stats.backlog -= t->nq;
-	t->counted = counted;
+	else if (!was && counted(t))
+		t->s->stats.backlog += t->nq;
 }
 
 
 static void set_waiting(struct target *t, bool waiting)
 {
-	t->waiting = waiting;
-	recount(t);
+	set_flags(t, waiting, t->stalled);
 }
 
 
@@ -107,8 +112,7 @@ static void stall_tmr(void *arg)
 {
 	struct target *t = arg;
 
-	t->stalled = true;
-	recount(t);
+	set_flags(t, t->waiting, true);
 }
 
 
@@ -116,8 +120,7 @@ static void stall_tmr(void *arg)
 static void answered(struct target *t)
 {
 	tmr_cancel(&t->tmr_stall);
-	t->stalled = false;
-	recount(t);
+	set_flags(t, t->waiting, false);
 }
 
 
@@ -138,7 +141,7 @@ void dlv_dequeue(struct delivery *d)
 	t = (struct target *)(void *)((char *)d->qle.list -
 				      offsetof(struct target, q));
 	--t->nq;
-	if (t->counted)
+	if (counted(t))
 		--t->s->stats.backlog;
 	list_unlink(&d->qle);
 }
@@ -162,7 +165,6 @@ static int target_get(struct target **tp, struct sender *s, const char *key)
 		return ENOMEM;
 	}
 	t->s = s;
-	t->counted = true;
 	tmr_init(&t->tmr_stall);
 	hash_append(s->targets, hash_joaat_str(key), &t->he, t);
 	*tp = t;
@@ -215,7 +217,7 @@ int deliver_enqueue(struct delivery *d)
 	else
 		list_prepend(&t->q, &d->qle, d);
 	++t->nq;
-	if (t->counted)
+	if (counted(t))
 		++s->stats.backlog;
 
 	/* asynchronous, so no caller sees its push finish under its feet */

@@ -636,6 +636,7 @@ int sender_recent_print(struct re_printf *pf, struct sender *s,
 int sender_push_print(struct re_printf *pf, struct sender *s, const char *id)
 {
 	struct status st = {NULL, NULL};
+	const char *why;
 	int err;
 
 	if (!s || !id)
@@ -649,9 +650,9 @@ int sender_push_print(struct re_printf *pf, struct sender *s, const char *id)
 	}
 
 	json_object_set_new(st.push, "deliveries", st.dlvs);
-	if (push_waiting(s, id))
-		json_object_set_new(st.push, "waiting",
-				    json_string(push_waiting(s, id)));
+	why = push_waiting(s, id);
+	if (why)
+		json_object_set_new(st.push, "waiting", json_string(why));
 	return json_out(pf, st.push);
 }
 

@@ -144,7 +144,6 @@ struct target {
 	struct tmr tmr_stall;    /**< its request unanswered for too long  */
 	bool waiting;            /**< its head waits out a retry delay     */
 	bool stalled;            /**< no answer for STALL_MS               */
-	bool counted;            /**< q is in sender_stats.backlog         */
 	bool paced;
 };
 
