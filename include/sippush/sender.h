@@ -183,6 +183,10 @@ typedef void (sender_event_h)(void *arg);
  * "p:" the admin's) or "t:APPS" (a terminal's applications) */
 typedef bool (sender_event_scope_h)(const char *scope, void *arg);
 void     sender_set_event_h(struct sender *s, sender_event_h *h, void *arg);
+
+/** The engine's wall clock in ms since the epoch (tests replace it) */
+typedef int64_t (sender_clock_h)(void *arg);
+void     sender_clock_set(struct sender *s, sender_clock_h *h, void *arg);
 uint64_t sender_events_head(const struct sender *s);
 const char *sender_events_boot(const struct sender *s);
 int      sender_events_print(struct re_printf *pf, const struct sender *s,

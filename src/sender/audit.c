@@ -35,7 +35,7 @@ void audit_delivery(const struct delivery *d)
 	if ((size_t)d->kind < 5 && (size_t)d->state < 7)
 		++s->by_method_state[d->kind][d->state];
 	if (d->state == DS_DELIVERED)
-		histo_add(&s->latency, (double)(sender_now_ms() -
+		histo_add(&s->latency, (double)(sender_now_ms(s) -
 						p->created_ms) / 1000.);
 
 	if (!s->audit)
@@ -43,7 +43,7 @@ void audit_delivery(const struct delivery *d)
 
 	j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:i,s:i,s:I,"
 		      "s:I,s:i}",
-		      "time_ms", (json_int_t)sender_now_ms(),
+		      "time_ms", (json_int_t)sender_now_ms(s),
 		      "push", p->id, "initiator", p->initiator ?
 		      p->initiator : "api", "user", p->aor,
 		      "terminal", d->terminal ? d->terminal : d->tkey,

@@ -135,7 +135,7 @@ int caps_update(struct sender *s, const char *aor, const char *tkey,
 	}
 	if (err)
 		return ENOMEM;
-	c->updated_at = (int64_t)time(NULL);
+	c->updated_at = sender_now_s(s);
 
 	if (new_devcap)
 		uaprof_fetch(s, c);

@@ -486,7 +486,7 @@ static int send_message(struct target *t, struct delivery *d)
 
 static bool ttl_left(const struct push *p, uint64_t after_ms)
 {
-	return sender_now_ms() + (int64_t)after_ms < p->expires_ms;
+	return sender_now_ms(p->s) + (int64_t)after_ms < p->expires_ms;
 }
 
 

@@ -34,7 +34,7 @@ static void emit(struct sender *s, const char *type, json_t *ev,
 		return;
 	(void)json_object_set_new(ev, "type", json_string(type));
 	(void)json_object_set_new(ev, "time_ms",
-				  json_integer(sender_now_ms()));
+				  json_integer(sender_now_ms(s)));
 	line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(ev);
 	if (!line)

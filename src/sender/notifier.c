@@ -127,7 +127,7 @@ static bool subs_room(const struct sender *s, const struct user *u,
 
 static uint32_t left_s(const struct sub *sub)
 {
-	const int64_t left = sub->expires_at - (int64_t)time(NULL);
+	const int64_t left = sub->expires_at - sender_now_s(sub->s);
 
 	return left > 0 ? (uint32_t)left : 0;
 }
@@ -355,7 +355,7 @@ static void expire_tmr(void *arg)
 {
 	struct sub *sub = arg;
 
-	sub->expires_at = (int64_t)time(NULL);
+	sub->expires_at = sender_now_s(sub->s);
 	sub_end(sub, "expired");
 }
 
@@ -806,7 +806,7 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 	err = sub_new(&sub, s, u, msg, tkey, target, app, methods);
 	if (err)
 		goto fail;
-	sub->expires_at = (int64_t)time(NULL) + expires;
+	sub->expires_at = sender_now_s(s) + expires;
 
 	/* one subscription per terminal and application: a new dialog
 	 * replaces the old one, and content queued there moves over */
@@ -866,7 +866,7 @@ static void in_dialog_subscribe(struct sender *s, const struct sip_msg *msg)
 		err = err ? err : commit_then_reply(s, msg, sub, 0, true);
 	}
 	else {
-		sub->expires_at = (int64_t)time(NULL) + expires;
+		sub->expires_at = sender_now_s(s) + expires;
 		arm(sub);
 		err = sub_save(sub);
 		err = err ? err : term_from_sub(sub);
@@ -937,7 +937,7 @@ static void load_h(const struct sub_rec *r, void *arg)
 	struct user *u;
 	int err;
 
-	if (r->expires_at <= (int64_t)time(NULL)) {
+	if (r->expires_at <= sender_now_s(s)) {
 		(void)store_sub_del(s->st, r->call_id);
 		return;
 	}

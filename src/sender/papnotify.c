@@ -80,7 +80,7 @@ static void posted_h(int err, const char *why, struct mbuf *mb, void *arg)
 	plog(LOG_INFO, MOD, "%s: %s; again in %llu ms", n->url, why,
 	     (unsigned long long)backoff);
 	(void)store_note_update(n->s->st, n->id, n->attempts,
-				sender_now_ms() + (int64_t)backoff);
+				sender_now_ms(n->s) + (int64_t)backoff);
 	tmr_start(&n->tmr, backoff, send_tmr, n);
 }
 
@@ -103,7 +103,7 @@ static int note_new(struct sender *s, int64_t id, const char *url,
 		    const char *body, uint32_t attempts, int64_t next_ms)
 {
 	struct note *n;
-	int64_t wait = next_ms - sender_now_ms();
+	int64_t wait = next_ms - sender_now_ms(s);
 
 	n = mem_zalloc(sizeof(*n), note_destructor);
 	if (!n)
@@ -133,7 +133,7 @@ static void pap_h(const struct pap_rec *r, void *arg)
 {
 	struct final *f = arg;
 	struct sender *s = f->p->s;
-	const int64_t rt = r->created_ms / 1000, et = sender_now_ms() / 1000;
+	const int64_t rt = r->created_ms / 1000, et = sender_now_ms(s) / 1000;
 	char *body = NULL;
 	int64_t id;
 	int err;
@@ -159,9 +159,9 @@ static void pap_h(const struct pap_rec *r, void *arg)
 			  pap_time_print, &rt, pap_time_print, &et,
 			  f->state, f->code, pap_escape_print, r->addr);
 	err = err ? err : store_note_add(s->st, r->notify_to, body,
-					 sender_now_ms(), &id);
+					 sender_now_ms(s), &id);
 	err = err ? err : note_new(s, id, r->notify_to, body, 0,
-				   sender_now_ms());
+				   sender_now_ms(s));
 	if (err)
 		plog(LOG_WARN, MOD, "%s: notification not kept (%m)",
 		     r->pap_id, err);

@@ -131,7 +131,7 @@ static void push_finish(struct push *p, enum push_state ps)
 		return;
 	p->final = true;
 	(void)store_push_final(s->st, p->id, push_state_name(ps),
-			       sender_now_ms());
+			       sender_now_ms(s));
 	event_push(p, push_state_name(ps));
 	papnotify_final(p, ps);   /* in the same transaction */
 
@@ -264,7 +264,7 @@ static int dlv_new(struct delivery **dp, struct push *p,
 	 * MESSAGE's transaction (32 s) answers the new one 482 (RFC 3261
 	 * §8.2.2.2, merged request). Start from the clock in 10 ms steps:
 	 * a later plan starts higher (and stays below 2^31). */
-	d->cseq = (uint32_t)((sender_now_ms() / 10) % 100000000);
+	d->cseq = (uint32_t)((sender_now_ms(p->s) / 10) % 100000000);
 
 	err  = str_dup(&d->tkey, t->tkey);
 	err |= str_dup(&d->terminal, t->pub_gruu ? t->pub_gruu :
@@ -424,7 +424,7 @@ static void defer_tmr(void *arg)
 
 static void push_start(struct push *p)
 {
-	const int64_t wait = p->not_before_ms - sender_now_ms();
+	const int64_t wait = p->not_before_ms - sender_now_ms(p->s);
 	size_t n = 0;
 	int err;
 
@@ -657,7 +657,7 @@ static int push_alloc(struct push **pp, struct sender *s)
 
 static void push_arm(struct push *p)
 {
-	int64_t left = p->expires_ms - sender_now_ms();
+	int64_t left = p->expires_ms - sender_now_ms(p->s);
 
 	hash_append(p->s->pushes, hash_joaat_str(p->id), &p->he, p);
 	tmr_start(&p->tmr, left > 0 ? (uint64_t)left : 0, ttl_tmr, p);
@@ -683,7 +683,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 		return err;
 
 	p->seq = ++s->seq;
-	p->created_ms = sender_now_ms();
+	p->created_ms = sender_now_ms(s);
 
 	/* ids grow with time, so the store's B-trees take inserts and
 	 * updates at their end instead of on random pages; the content

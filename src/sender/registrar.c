@@ -62,7 +62,7 @@ static int challenge(struct sender *s, const struct sip_msg *msg,
 	char nonce[DIGEST_NONCE_LEN + 1];
 	int err;
 
-	err = digest_nonce(nonce, s->conf.secret, (uint64_t)time(NULL));
+	err = digest_nonce(nonce, s->conf.secret, (uint64_t)sender_now_s(s));
 	if (err)
 		return err;
 
@@ -89,7 +89,7 @@ static bool nonce_fresh(struct sender *s, const struct sip_msg *msg,
 	if (udp)
 		md5(msg->mb->buf, msg->mb->end, md);
 	err = noncecount_use(s->nonces, authz, udp ? md : NULL,
-			     (uint64_t)time(NULL));
+			     (uint64_t)sender_now_s(s));
 	switch (err) {
 
 	case 0:
@@ -137,7 +137,7 @@ bool auth_digest(struct sender *s, const struct sip_msg *msg,
 	}
 
 	err = digest_verify(&hdr->val, &msg->met, s->conf.realm, ha1,
-			    s->conf.secret, (uint64_t)time(NULL),
+			    s->conf.secret, (uint64_t)sender_now_s(s),
 			    NONCE_MAX_AGE, &user, &stale);
 	if (!err && stale) {
 		(void)challenge(s, msg, true);
@@ -254,7 +254,7 @@ static int apply_contact(struct reg_ctx *rc, const struct contact_feat *cf,
 		.methods = methods[0] ? methods : NULL,
 		.path = rc->path[0] ? rc->path : NULL,
 		.source = rc->source,
-		.expires_at = (int64_t)time(NULL) + expires,
+		.expires_at = sender_now_s(rc->s) + expires,
 		/* an AoR-level record's applications are unknown: try it */
 		.push = aor_level || apps[0],
 	};
@@ -457,7 +457,7 @@ static int reply_ok(struct reg_ctx *rc)
 {
 	struct user *u = user_find(rc->s, rc->aor);
 	struct mbuf *mb = mbuf_alloc(512);
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = sender_now_s(rc->s);
 	int err = 0;
 
 	if (!mb)

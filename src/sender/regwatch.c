@@ -365,7 +365,7 @@ static void apply_contact(struct regwatch *w, const char *aor,
 		 * REGISTER's record (without an instance: by the AoR) */
 		.path = path,
 		.source = "reg",
-		.expires_at = (int64_t)time(NULL) + expires,
+		.expires_at = sender_now_s(w->s) + expires,
 		/* applications unknown: try it, as for third-party ones */
 		.push = c->has_push || !c->instance[0],
 	};

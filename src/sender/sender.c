@@ -23,15 +23,6 @@
 enum { PURGE_INTERVAL_MS = 60 * 1000 };
 
 
-int64_t sender_now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-
 static void destructor(void *arg)
 {
 	struct sender *s = arg;
@@ -430,7 +421,7 @@ static json_t *caps_json(const struct caps *c)
 int sender_terminals_print(struct re_printf *pf, struct sender *s,
 			   const char *aor, const char *apps)
 {
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = sender_now_s(s);
 	json_t *arr;
 	struct user *u;
 	char key[256];
@@ -752,7 +743,7 @@ int sender_content(struct sender *s, const char *token, struct mbuf **mbp,
 		goto fail;
 	}
 
-	if (sender_now_ms() > c.expires_ms +
+	if (sender_now_ms(s) > c.expires_ms +
 	    (int64_t)s->conf.content_ttl * 1000) {
 		err = ETIMEDOUT;
 		goto fail;
@@ -788,7 +779,7 @@ int sender_purge(struct sender *s)
 	if (!s || !s->conf.retention_ms)
 		return 0;
 
-	err = store_purge(s->st, sender_now_ms() - s->conf.retention_ms, &n);
+	err = store_purge(s->st, sender_now_ms(s) - s->conf.retention_ms, &n);
 	if (!err && n)
 		plog(LOG_INFO, MOD, "purged %u final pushes", n);
 	return err;

@@ -189,9 +189,14 @@ struct sender {
 	struct noncecount *nonces;        /**< digest counts (replay)      */
 	sender_event_h *evh;
 	void *evarg;
+	sender_clock_h *clockh;           /**< wall clock (clock.c)        */
+	void *clock_arg;
 };
 
-int64_t sender_now_ms(void);
+/* clock.c */
+int64_t sender_now_ms(const struct sender *s);
+int64_t sender_now_s(const struct sender *s);
+
 const char *push_waiting(struct sender *s, const char *id);
 void sender_refuse(struct sender *s, const struct sip_msg *msg,
 		   uint16_t scode, const char *reason);

@@ -226,7 +226,7 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 	if (fresh || t->push != was_push)
 		event_terminal(s, u->aor, t, false);
 
-	arm(t, (int64_t)time(NULL));
+	arm(t, sender_now_s(s));
 
 	/* a new flow or Path: what waits for a retry toward it goes now */
 	if (moved)
@@ -255,7 +255,7 @@ void term_caps_of(struct term_caps *tc, const struct terminal *t)
 static void load_h(const struct term_rec *r, void *arg)
 {
 	struct sender *s = arg;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = sender_now_s(s);
 	struct terminal *t;
 	struct user *u;
 
