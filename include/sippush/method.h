@@ -24,6 +24,7 @@ enum plan_kind {
 	PLAN_NOTIFY,
 	PLAN_REFER,
 	PLAN_SESSION,
+	PLAN_KINDS            /**< how many: arrays by kind are sized so */
 };
 
 enum plan_reason {
@@ -70,5 +71,6 @@ int method_plan(struct plan *planv, size_t *nplanned,
 		size_t n);
 bool ctype_accepted(const struct pl *accept, const char *ctype);
 const char *plan_kind_name(enum plan_kind k);
+int plan_kind_decode(enum plan_kind *k, const struct pl *name);
 const char *plan_reason_name(enum plan_reason r);
 int push_method_decode(enum push_method *pm, const struct pl *name);

@@ -16,6 +16,7 @@ enum delivery_state {
 	DS_TIMEOUT,
 	DS_EXPIRED,
 	DS_CANCELLED,
+	DS_STATES             /**< how many: arrays by state are sized so */
 };
 
 enum push_state {
@@ -52,8 +53,11 @@ struct outcome {
 void outcome_map(struct outcome *o, enum outcome_event ev, uint16_t scode,
 		 bool ttl_left, const struct outcome_policy *pol);
 enum push_state push_state_of(const enum delivery_state *v, size_t n);
+uint16_t outcome_pap_fold(uint16_t acc, uint16_t code);
+uint16_t outcome_pap_of_state(enum push_state ps);
 uint64_t outcome_backoff(uint32_t attempt, uint64_t base_ms, uint64_t max_ms);
 
 const char *delivery_state_name(enum delivery_state ds);
 const char *push_state_name(enum push_state ps);
 int delivery_state_decode(enum delivery_state *ds, const struct pl *name);
+int push_state_decode(enum push_state *ps, const struct pl *name);

@@ -247,6 +247,20 @@ const char *plan_reason_name(enum plan_reason r)
 }
 
 
+/** A kind from its name (as stored: "message", "notify", ...) */
+int plan_kind_decode(enum plan_kind *k, const struct pl *name)
+{
+	const int i = name_index(kinds, ARRAY_SIZE(kinds), name);
+
+	if (!k || !name)
+		return EINVAL;
+	if (i < 0)
+		return EBADMSG;
+	*k = (enum plan_kind)i;
+	return 0;
+}
+
+
 int push_method_decode(enum push_method *pm, const struct pl *name)
 {
 	const int i = name_index(methods, ARRAY_SIZE(methods), name);

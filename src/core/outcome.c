@@ -259,6 +259,19 @@ const char *push_state_name(enum push_state ps)
 }
 
 
+int push_state_decode(enum push_state *ps, const struct pl *name)
+{
+	const int i = name_index(ps_names, ARRAY_SIZE(ps_names), name);
+
+	if (!ps || !name)
+		return EINVAL;
+	if (i < 0)
+		return EBADMSG;
+	*ps = (enum push_state)i;
+	return 0;
+}
+
+
 int delivery_state_decode(enum delivery_state *ds, const struct pl *name)
 {
 	const int i = name_index(ds_names, ARRAY_SIZE(ds_names), name);
@@ -271,4 +284,31 @@ int delivery_state_decode(enum delivery_state *ds, const struct pl *name)
 
 	*ds = (enum delivery_state)i;
 	return 0;
+}
+
+
+/**
+ * A push's PAP code from its deliveries' codes, folded in the order they
+ * became final: a failure's code says most, else the first one given.
+ */
+uint16_t outcome_pap_fold(uint16_t acc, uint16_t code)
+{
+	if (!acc || (acc == 1000 && code != 1000 && code))
+		return code;
+	return acc;
+}
+
+
+/** The PAP code of a push state when no delivery gave one (§5.2, §5.4) */
+uint16_t outcome_pap_of_state(enum push_state ps)
+{
+	switch (ps) {
+
+	case PS_PENDING:   return 1001;
+	case PS_DELIVERED:
+	case PS_CANCELLED: return 1000;
+	case PS_EXPIRED:   return 2001;
+	case PS_ABORTED:   return 5000;
+	default:           return 4000;
+	}
 }

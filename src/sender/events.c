@@ -14,12 +14,17 @@
 enum { EVENTS_KEPT = 4096, EVENT_MAX_LINE = 2048 };
 
 
+static void delivery_h(const struct delivery *d, void *arg);
+static void push_h(const struct push *p, enum push_state ps, void *arg);
+
+
 int events_init(struct sender *s)
 {
 	/* numbers restart with the daemon: readers tell runs apart by this */
 	(void)re_snprintf(s->boot, sizeof(s->boot), "%016llx",
 			  (unsigned long long)rand_u64());
-	return evring_alloc(&s->events, EVENTS_KEPT, EVENT_MAX_LINE);
+	return evring_alloc(&s->events, EVENTS_KEPT, EVENT_MAX_LINE) ||
+		observer_add(s, delivery_h, push_h, s) ? ENOMEM : 0;
 }
 
 
@@ -85,9 +90,10 @@ void event_attempt(const struct delivery *d, uint16_t scode,
 }
 
 
-/** A delivery reached its final state */
-void event_delivery(const struct delivery *d)
+/* A delivery reached its final state (observer) */
+static void delivery_h(const struct delivery *d, void *arg)
 {
+	(void)arg;
 	emit_push(d->p, "delivery", json_pack(
 		     "{s:s,s:s,s:s,s:s,s:i,s:i}", "push", d->p->id,
 		     "terminal", d->terminal ? d->terminal : d->tkey,
@@ -97,11 +103,13 @@ void event_delivery(const struct delivery *d)
 }
 
 
-/** A push reached its final state */
-void event_push(const struct push *p, const char *state)
+/* A push reached its final state (observer) */
+static void push_h(const struct push *p, enum push_state ps, void *arg)
 {
+	(void)arg;
 	emit_push(p, "push", json_pack("{s:s,s:s,s:s}", "push", p->id,
-				     "to", p->aor, "state", state));
+				     "to", p->aor, "state",
+				     push_state_name(ps)));
 }
 
 

@@ -169,18 +169,27 @@ static void pap_h(const struct pap_rec *r, void *arg)
 }
 
 
-/** A push reached its final state: its PAP initiator may want to know */
-void papnotify_final(struct push *p, enum push_state ps)
+/* A push reached its final state: its PAP initiator may want to know
+ * (observer). Only a PAP push has a row to read: its notification
+ * address; the code is the one the status query would give, from memory. */
+static void push_h(const struct push *p, enum push_state ps, void *arg)
 {
-	struct push_outcome o;
-	struct final f = {p, push_state_name(ps), 0};
+	struct final f = {(struct push *)p, push_state_name(ps), 0};
+	(void)arg;
 
-	/* the code the status query would give */
-	if (!sender_push_outcome(p->s, p->id, &o))
-		f.code = o.pap_code;
+	if (str_cmp(p->initiator, "pap"))
+		return;
+	f.code = p->pap_code ? p->pap_code : outcome_pap_of_state(ps);
 	if (ps == PS_PARTIAL)
 		f.state = "delivered";
 	(void)store_pap_by_push(p->s->st, p->id, pap_h, &f);
+}
+
+
+/** PAP result notifications listen to final pushes */
+int papnotify_init(struct sender *s)
+{
+	return observer_add(s, NULL, push_h, s);
 }
 
 

@@ -132,8 +132,7 @@ static void push_finish(struct push *p, enum push_state ps)
 	p->final = true;
 	(void)store_push_final(s->st, p->id, push_state_name(ps),
 			       sender_now_ms(s));
-	event_push(p, push_state_name(ps));
-	papnotify_final(p, ps);   /* in the same transaction */
+	observe_push(s, p, ps);   /* writes go in the same transaction */
 
 	/* a final push's files are not needed any more */
 	for (size_t i = 0; i < p->nfiles; i++)
@@ -174,8 +173,9 @@ void push_delivery_final(struct delivery *d)
 	else
 		++s->stats.failed;
 
-	audit_delivery(d);
-	event_delivery(d);
+	/* folded in the order deliveries end, as the store's rows are */
+	d->p->pap_code = outcome_pap_fold(d->p->pap_code, d->pap);
+	observe_delivery(s, d);
 	check_final(d->p);
 }
 
@@ -928,6 +928,15 @@ static int files_load(struct push *p)
 }
 
 
+static void pap_row_h(const struct pap_rec *r, void *arg)
+{
+	struct push *p = arg;
+	(void)r;
+
+	p->initiator = "pap";
+}
+
+
 static void load_push_h(const struct push_rec *r, void *arg)
 {
 	struct sender *s = arg;
@@ -973,6 +982,8 @@ static void load_push_h(const struct push_rec *r, void *arg)
 		return;
 	}
 
+	/* PAP's pushes have their row (the initiator is not a column) */
+	(void)store_pap_by_push(s->st, p->id, pap_row_h, p);
 	if (r->seq > s->seq)
 		s->seq = r->seq;
 	push_arm(p);
@@ -1023,11 +1034,16 @@ static void load_dlv_h(const struct dlv_rec *r, void *arg)
 	d->attempts = r->attempts;
 	d->cseq = r->cseq + 1;   /* the last send may not have been stored */
 	d->indirect = r->indirect;
-	d->kind = !str_cmp(r->method, "notify") ? PLAN_NOTIFY :
-		!str_cmp(r->method, "refer") ? PLAN_REFER :
-		!str_cmp(r->method, "session") ? PLAN_SESSION : PLAN_MESSAGE;
+	{
+		struct pl m;
+		pl_set_str(&m, r->method);
+		if (plan_kind_decode(&d->kind, &m) || d->kind == PLAN_NONE)
+			d->kind = PLAN_MESSAGE;
+	}
 	if (r->steps)
 		(void)str_dup(&d->steps, r->steps);
+	if (d->state != DS_PENDING)
+		p->pap_code = outcome_pap_fold(p->pap_code, d->pap);
 	list_append(&p->dlvs, &d->le, d);
 }
 

@@ -117,7 +117,11 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	tmr_init(&s->tmr_purge);
 	tmr_init(&s->tmr_refused);
 
-	err  = events_init(s);
+	/* listeners of final deliveries and pushes, in this order */
+	err  = metrics_init(s);
+	err |= audit_init(s);
+	err |= events_init(s);
+	err |= papnotify_init(s);
 	err |= hash_alloc(&s->users, 4096);
 	err |= hash_alloc(&s->pushes, 65536);
 	err |= hash_alloc(&s->targets, 4096);
@@ -479,10 +483,7 @@ static void oc_dlv_h(const struct dlv_rec *r, void *arg)
 {
 	struct outcome_acc *a = arg;
 
-	/* the code of a failed delivery says most; else the first one */
-	if (!a->o->pap_code || (a->o->pap_code == 1000 &&
-				r->pap_code != 1000 && r->pap_code))
-		a->o->pap_code = r->pap_code;
+	a->o->pap_code = outcome_pap_fold(a->o->pap_code, r->pap_code);
 	if (r->last_error && !a->o->desc[0])
 		str_ncpy(a->o->desc, r->last_error, sizeof(a->o->desc));
 }
@@ -493,6 +494,8 @@ int sender_push_outcome(struct sender *s, const char *id,
 			struct push_outcome *o)
 {
 	struct outcome_acc a = {o, false};
+	enum push_state ps;
+	struct pl st;
 	int err;
 
 	if (!s || !id || !o)
@@ -505,14 +508,11 @@ int sender_push_outcome(struct sender *s, const char *id,
 		return ENOENT;
 
 	/* PAP codes by state when no delivery gave one (§5.2, §5.4) */
-	if (!strcmp(o->state, "pending"))
-		o->pap_code = 1001;
-	else if (!o->pap_code)
-		o->pap_code = !strcmp(o->state, "delivered") ? 1000 :
-			!strcmp(o->state, "cancelled") ? 1000 :
-			!strcmp(o->state, "expired") ? 2001 :
-			!strcmp(o->state, "aborted") ? 5000 :
-			!strcmp(o->state, "timeout") ? 4000 : 4000;
+	pl_set_str(&st, o->state);
+	if (push_state_decode(&ps, &st))
+		ps = PS_UNDELIVERABLE;   /* unknown: 4000, as before */
+	if (ps == PS_PENDING || !o->pap_code)
+		o->pap_code = outcome_pap_of_state(ps);
 	return 0;
 }
 

@@ -98,6 +98,8 @@ struct push {
 	size_t nfiles;
 	int priority;
 	uint32_t ttl;
+	uint16_t pap_code;       /**< its deliveries' codes, folded as they
+				      end (outcome_pap_fold)           */
 	int64_t created_ms, expires_ms;
 	struct list dlvs;        /**< struct delivery                      */
 	struct tmr tmr;          /**< TTL                                  */
@@ -147,6 +149,17 @@ struct target {
 	bool paced;
 };
 
+/* Listeners of final deliveries and pushes (observe.c) */
+typedef void (dlv_final_h)(const struct delivery *d, void *arg);
+typedef void (push_final_h)(const struct push *p, enum push_state ps,
+			    void *arg);
+
+struct observer {
+	dlv_final_h *dlvh;
+	push_final_h *pushh;
+	void *arg;
+};
+
 struct sender {
 	struct sender_conf conf;
 	struct sip *sip;
@@ -175,7 +188,7 @@ struct sender {
 	struct list *loading;    /**< push_load() collects here          */
 	struct sender_stats stats;
 	/* for /metrics */
-	uint64_t by_method_state[5][7];   /**< plan_kind x delivery_state */
+	uint64_t by_method_state[PLAN_KINDS][DS_STATES];
 	uint64_t sip_codes[700];          /**< final responses we got     */
 	uint64_t accepted_pap;
 	struct histo latency;             /**< accepted -> final delivery  */
@@ -189,6 +202,8 @@ struct sender {
 	struct noncecount *nonces;        /**< digest counts (replay)      */
 	sender_event_h *evh;
 	void *evarg;
+	struct observer obsv[8];          /**< observe.c                   */
+	size_t obsn;
 	sender_clock_h *clockh;           /**< wall clock (clock.c)        */
 	void *clock_arg;
 };
@@ -217,8 +232,10 @@ int  term_load(struct sender *s);
 bool sender_trusted(const struct sender *s, const struct sip_msg *msg);
 
 /* registrar.c */
-enum { NONCE_MAX_AGE = 300, NONCES_MAX = 65536 };
 bool registrar_request(struct sender *s, const struct sip_msg *msg);
+
+/* auth.c */
+enum { NONCE_MAX_AGE = 300, NONCES_MAX = 65536 };
 bool auth_digest(struct sender *s, const struct sip_msg *msg,
 		 const char *aor, const struct pl *aor_user);
 
@@ -253,13 +270,21 @@ bool regwatch_notify(struct sender *s, const struct sip_msg *msg);
 uint32_t regwatch_count(const struct sender *s);
 uint32_t regwatch_stop_all(struct sender *s);
 
+/* observe.c */
+int  observer_add(struct sender *s, dlv_final_h *dlvh, push_final_h *pushh,
+		  void *arg);
+void observe_delivery(struct sender *s, const struct delivery *d);
+void observe_push(struct sender *s, const struct push *p,
+		  enum push_state ps);
+
+/* metrics.c */
+int  metrics_init(struct sender *s);
+
 /* events.c */
 int  events_init(struct sender *s);
 void event_accepted(const struct push *p);
 void event_attempt(const struct delivery *d, uint16_t scode,
 		   const char *why, uint64_t retry_ms);
-void event_delivery(const struct delivery *d);
-void event_push(const struct push *p, const char *state);
 void event_terminal(struct sender *s, const char *aor,
 		    const struct terminal *t, bool gone);
 
@@ -281,11 +306,11 @@ bool refer_notify(struct sender *s, const struct sip_msg *msg);
 void refer_sub_ready(struct sub *sub);
 
 /* audit.c */
-void audit_delivery(const struct delivery *d);
+int  audit_init(struct sender *s);
 int  audit_reopen(struct sender *s);
 
 /* papnotify.c */
-void papnotify_final(struct push *p, enum push_state ps);
+int  papnotify_init(struct sender *s);
 int  papnotify_load(struct sender *s);
 
 /* session.c */
