@@ -17,9 +17,9 @@
 #include <string.h>
 #include <time.h>
 #include <re.h>
-#include <sippush/featuretag.h>
-#include <sippush/pagemsg.h>
-#include <sippush/udpbuf.h>
+#include "core/featuretag.h"
+#include "core/pagemsg.h"
+#include "rt/udpbuf.h"
 
 struct bench {
 	struct sip *sip;

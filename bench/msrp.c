@@ -19,8 +19,8 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <re.h>
-#include <sippush/msrp.h>
-#include <sippush/msrpsess.h>
+#include "msrp/msrp.h"
+#include "msrp/msrpsess.h"
 
 struct rx {
 	int fd;

@@ -24,13 +24,13 @@
 #include <sys/wait.h>
 #include <re.h>
 #include <sippush/cidr.h>
-#include <sippush/connguard.h>
+#include "rt/connguard.h"
 #include <sippush/log.h>
-#include <sippush/tlspeer.h>
-#include <sippush/tlsverify.h>
-#include <sippush/opts.h>
+#include "rt/tlspeer.h"
+#include "rt/tlsverify.h"
+#include "rt/opts.h"
 #include <sippush/receiver.h>
-#include <sippush/safefile.h>
+#include "rt/safefile.h"
 
 #define MOD "agent"
 
@@ -305,7 +305,7 @@ static int to_dir(const struct handler *h, const struct receiver_push *p)
 
  out:
 	if (err)
-		plog(LOG_ERROR, MOD, "%s: cannot write: %m", h->path, err);
+		plog(SIPPUSH_LOG_ERROR, MOD, "%s: cannot write: %m", h->path, err);
 	if (dfd >= 0)
 		(void)close(dfd);
 	mem_deref(meta);
@@ -405,7 +405,7 @@ static int push_h(const struct receiver_push *p, void *arg)
 	for (size_t i = 0; i < g.appn; i++) {
 		if (strcmp(g.ids[i], p->app))
 			continue;
-		plog(LOG_INFO, MOD, "push %s for %s (%s, %zu bytes)%s%s",
+		plog(SIPPUSH_LOG_INFO, MOD, "push %s for %s (%s, %zu bytes)%s%s",
 		     p->push_id, p->app, p->ctype, p->body_len,
 		     p->error ? ": " : "", p->error ? p->error : "");
 		return g.hv[i].kind == 'd' ? to_dir(&g.hv[i], p) :
@@ -423,12 +423,12 @@ static void reg_h(int err, uint16_t scode, const char *gruu,
 	(void)expires;
 
 	if (g.quitting) {
-		plog(LOG_INFO, MOD, "de-registered (%u)", scode);
+		plog(SIPPUSH_LOG_INFO, MOD, "de-registered (%u)", scode);
 		re_cancel();
 		return;
 	}
 	if (err)
-		plog(LOG_WARN, MOD, "registration: %m (%u)", err, scode);
+		plog(SIPPUSH_LOG_WARN, MOD, "registration: %m (%u)", err, scode);
 }
 
 
@@ -445,7 +445,7 @@ static void reap(void)
 			int code = WIFEXITED(status) ? WEXITSTATUS(status) :
 				128 + WTERMSIG(status);
 
-			plog(LOG_INFO, MOD, "handler for %s exited %d",
+			plog(SIPPUSH_LOG_INFO, MOD, "handler for %s exited %d",
 			     c->push_id, code);
 			if (c->deferred)
 				receiver_push_done(g.r, c->push_id,
@@ -454,7 +454,7 @@ static void reap(void)
 			continue;
 		}
 		if (now - c->started > (uint64_t)g.exec_timeout_s * 1000) {
-			plog(LOG_WARN, MOD, "handler for %s timed out: killed",
+			plog(SIPPUSH_LOG_WARN, MOD, "handler for %s timed out: killed",
 			     c->push_id);
 			(void)kill(c->pid, SIGKILL);
 		}
@@ -470,12 +470,12 @@ static void poll_tmr(void *arg)
 	reap();
 	if (sig_withdraw) {
 		sig_withdraw = 0;
-		plog(LOG_INFO, MOD, "withdrawing SIP Push");
+		plog(SIPPUSH_LOG_INFO, MOD, "withdrawing SIP Push");
 		(void)receiver_withdraw(g.r, true);
 	}
 	if (sig_restore) {
 		sig_restore = 0;
-		plog(LOG_INFO, MOD, "restoring SIP Push");
+		plog(SIPPUSH_LOG_INFO, MOD, "restoring SIP Push");
 		(void)receiver_withdraw(g.r, false);
 	}
 	tmr_start(&g.tmr, 100, poll_tmr, NULL);
@@ -485,7 +485,7 @@ static void poll_tmr(void *arg)
 static void quit_tmr(void *arg)
 {
 	(void)arg;
-	plog(LOG_WARN, MOD, "no answer to the de-registration: exiting");
+	plog(SIPPUSH_LOG_WARN, MOD, "no answer to the de-registration: exiting");
 	re_cancel();
 }
 
@@ -496,7 +496,7 @@ static void signal_h(int sig)
 		re_cancel();
 		return;
 	}
-	plog(LOG_INFO, MOD, "signal %d: de-registering", sig);
+	plog(SIPPUSH_LOG_INFO, MOD, "signal %d: de-registering", sig);
 	g.quitting = true;
 	if (receiver_unregister(g.r))
 		re_cancel();
@@ -981,7 +981,7 @@ int main(int argc, char *argv[])
 	tmr_init(&g.tmr);
 	tmr_start(&g.tmr, 100, poll_tmr, NULL);
 
-	plog(LOG_INFO, MOD, "%s (%s) on %J, registering at %s", g.aor,
+	plog(SIPPUSH_LOG_INFO, MOD, "%s (%s) on %J, registering at %s", g.aor,
 	     g.instance, &g.sip, g.registrar);
 	(void)re_main(signal_h);
 

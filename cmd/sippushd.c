@@ -12,18 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/api.h>
-#include <sippush/appid.h>
-#include <sippush/initiator.h>
-#include <sippush/param.h>
+#include "api/api.h"
+#include "core/appid.h"
+#include "core/initiator.h"
+#include "core/param.h"
 #include <sippush/cidr.h>
 #include <sippush/log.h>
-#include <sippush/opts.h>
-#include <sippush/sender.h>
-#include <sippush/store.h>
-#include <sippush/udpbuf.h>
-#include <sippush/tlsverify.h>
-#include <sippush/connguard.h>
+#include "rt/opts.h"
+#include "sender/sender.h"
+#include "store/store.h"
+#include "rt/udpbuf.h"
+#include "rt/tlsverify.h"
+#include "rt/connguard.h"
 
 #define MOD "sippushd"
 
@@ -766,7 +766,7 @@ static int admin_token(struct conf *cf, bool first)
 			(void)fprintf(stderr, "sippushd: %s: %s\n", path,
 				      strerror(err));
 		else if (first)
-			plog(LOG_INFO, MOD, "the admin API token is in %s",
+			plog(SIPPUSH_LOG_INFO, MOD, "the admin API token is in %s",
 			     path);
 		return err;
 	}
@@ -840,13 +840,13 @@ static void reload(struct ctl *c)
 	defaults(nc);
 	optind = 0;
 	if (parse(nc, c->argc, c->argv)) {
-		plog(LOG_WARN, MOD, "SIGHUP: the configuration has an error: "
+		plog(SIPPUSH_LOG_WARN, MOD, "SIGHUP: the configuration has an error: "
 		     "nothing reloaded");
 		free(nc);
 		return;
 	}
 	if (initiator_secrets(nc) || admin_token(nc, false)) {
-		plog(LOG_WARN, MOD, "SIGHUP: a secret cannot be read: nothing "
+		plog(SIPPUSH_LOG_WARN, MOD, "SIGHUP: a secret cannot be read: nothing "
 		     "reloaded");
 		free(nc);
 		return;
@@ -856,12 +856,12 @@ static void reload(struct ctl *c)
 	nc->ac.token = nc->token;
 
 	if (sender_reload(*c->sp, &nc->sc))
-		plog(LOG_WARN, MOD, "SIGHUP: cannot open the audit log");
+		plog(SIPPUSH_LOG_WARN, MOD, "SIGHUP: cannot open the audit log");
 	if (api_reload(*c->ap, &nc->ac))
-		plog(LOG_WARN, MOD, "SIGHUP: cannot reload the API settings");
+		plog(SIPPUSH_LOG_WARN, MOD, "SIGHUP: cannot reload the API settings");
 	free(c->reloaded);
 	c->reloaded = nc;
-	plog(LOG_INFO, MOD, "SIGHUP: reloaded (trust, initiators, token, "
+	plog(SIPPUSH_LOG_INFO, MOD, "SIGHUP: reloaded (trust, initiators, token, "
 	     "limits, retries, pacing, log level; audit log reopened); "
 	     "addresses, identity and store need a restart");
 }
@@ -878,7 +878,7 @@ static void ctl_tmr(void *arg)
 	}
 
 	if (term > 1 || (term && !c->cf->drain_ms)) {
-		plog(LOG_INFO, MOD, "stopping");
+		plog(SIPPUSH_LOG_INFO, MOD, "stopping");
 		re_cancel();
 		return;
 	}
@@ -886,19 +886,19 @@ static void ctl_tmr(void *arg)
 		c->draining = true;
 		c->deadline = tmr_jiffies() + c->cf->drain_ms;
 		api_drain(*c->ap);
-		plog(LOG_INFO, MOD, "stopping: draining %u request(s) in "
+		plog(SIPPUSH_LOG_INFO, MOD, "stopping: draining %u request(s) in "
 		     "flight (at most %llu ms)", sender_drain(*c->sp),
 		     (unsigned long long)c->cf->drain_ms);
 	}
 	if (c->draining) {
 		left = sender_drain(*c->sp);
 		if (!left) {
-			plog(LOG_INFO, MOD, "drained: stopping");
+			plog(SIPPUSH_LOG_INFO, MOD, "drained: stopping");
 			re_cancel();
 			return;
 		}
 		if (tmr_jiffies() >= c->deadline) {
-			plog(LOG_WARN, MOD, "drain timeout: %u request(s) "
+			plog(SIPPUSH_LOG_WARN, MOD, "drain timeout: %u request(s) "
 			     "still in flight; they go again at the next "
 			     "start", left);
 			re_cancel();
@@ -940,7 +940,7 @@ static int sip_tls_add(struct sip *sip, const struct conf *cf,
 		return err;
 	}
 	if (!host)
-		plog(LOG_WARN, MOD, "TLS: no --tls-verify-host: peers' chains "
+		plog(SIPPUSH_LOG_WARN, MOD, "TLS: no --tls-verify-host: peers' chains "
 		     "are checked, not their names");
 	return 0;
 }
@@ -1042,7 +1042,7 @@ int main(int argc, char *argv[])
 	}
 
 	if (cf->trust_cert[0] && !cf->sip_tls_set)
-		plog(LOG_WARN, MOD, "--trust-cert without --sip-tls: no peer "
+		plog(SIPPUSH_LOG_WARN, MOD, "--trust-cert without --sip-tls: no peer "
 		     "is trusted");
 
 	err = connguard_alloc(&guard_tcp, &cf->sip, &cf->guard);
@@ -1052,7 +1052,7 @@ int main(int argc, char *argv[])
 		goto out;
 
 	if (cf->rcvbuf && udpbuf_set(&cf->sip, (int)cf->rcvbuf, &got))
-		plog(LOG_WARN, MOD, "cannot size the UDP receive buffer");
+		plog(SIPPUSH_LOG_WARN, MOD, "cannot size the UDP receive buffer");
 
 	{
 		uint8_t key[16];
@@ -1125,7 +1125,7 @@ int main(int argc, char *argv[])
 	if (err)
 		goto out;
 	if (cf->argv_secret)
-		plog(LOG_WARN, MOD, "a token or password on the command line "
+		plog(SIPPUSH_LOG_WARN, MOD, "a token or password on the command line "
 		     "shows in ps: use --api-token-file, SIPPUSH_API_TOKEN, "
 		     "token-file=/pass-file= or --config");
 
@@ -1140,7 +1140,7 @@ int main(int argc, char *argv[])
 
 	/* Linux doubles what is asked (bookkeeping) and caps it at
 	 * net.core.rmem_max: say both, labelled */
-	plog(LOG_INFO, MOD, "SIP on %J (UDP receive buffer: asked %u, "
+	plog(SIPPUSH_LOG_INFO, MOD, "SIP on %J (UDP receive buffer: asked %u, "
 	     "the kernel reports %d), HTTP on %J, store %s", &cf->sip,
 	     cf->rcvbuf, got, &cf->http, cf->db);
 

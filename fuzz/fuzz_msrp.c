@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/msrp.h>
+#include "msrp/msrp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

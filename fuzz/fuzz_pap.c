@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/pap.h>
+#include "core/pap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <jansson.h>
 #include "../src/re_nojson.h"
-#include <sippush/sender.h>
-#include <sippush/pushjson.h>
+#include "sender/sender.h"
+#include "api/pushjson.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,11 +9,11 @@
 #include <stdint.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/featuretag.h>
-#include <sippush/uaprofile.h>
-#include <sippush/reqcheck.h>
-#include <sippush/referto.h>
-#include <sippush/extbody.h>
+#include "core/featuretag.h"
+#include "core/uaprofile.h"
+#include "core/reqcheck.h"
+#include "core/referto.h"
+#include "core/extbody.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,10 +3,10 @@
  */
 
 enum log_level {
-	LOG_ERROR = 0,
-	LOG_WARN,
-	LOG_INFO,
-	LOG_DEBUG,
+	SIPPUSH_LOG_ERROR = 0,
+	SIPPUSH_LOG_WARN,
+	SIPPUSH_LOG_INFO,
+	SIPPUSH_LOG_DEBUG,
 };
 
 void log_level_set(enum log_level lvl);

@@ -13,16 +13,16 @@
 #include "../re_nojson.h"
 #include <re_md5.h>
 #include <sippush/log.h>
-#include <sippush/sender.h>
-#include <sippush/store.h>
-#include <sippush/pushjson.h>
-#include <sippush/api.h>
+#include "sender/sender.h"
+#include "store/store.h"
+#include "api/pushjson.h"
+#include "api/api.h"
 #include "upload.h"
 #include "papapi.h"
 #include "statuspage.h"
-#include <sippush/initiator.h>
-#include <sippush/appid.h>
-#include <sippush/httpguard.h>
+#include "core/initiator.h"
+#include "core/appid.h"
+#include "core/httpguard.h"
 #include <time.h>
 
 #define MOD "api"
@@ -114,7 +114,7 @@ static void kick_h(int flags, void *arg)
 	(void)flags;
 
 	if (read(api->kickfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		plog(LOG_WARN, MOD, "eventfd: %m", errno);
+		plog(SIPPUSH_LOG_WARN, MOD, "eventfd: %m", errno);
 	api->kicked = false;
 	run(api);
 }
@@ -539,7 +539,7 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 	if (err) {
 		/* what was written is in the open transaction; it commits,
 		 * but nobody was told: the initiator retries the batch */
-		plog(LOG_WARN, MOD, "accept failed: %m", err);
+		plog(SIPPUSH_LOG_WARN, MOD, "accept failed: %m", err);
 		ret = reply_error(r->conn, 503, "store: cannot accept now");
 		goto out;
 	}
@@ -1385,7 +1385,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
 	buf[strcspn(buf, "\n")] = '\0';
-	plog(LOG_DEBUG, "mhd", "%s", buf);
+	plog(SIPPUSH_LOG_DEBUG, "mhd", "%s", buf);
 }
 
 

@@ -12,16 +12,16 @@
 #include <time.h>
 #include <jansson.h>
 #include "../re_nojson.h"
-#include <sippush/api.h>
-#include <sippush/appid.h>
-#include <sippush/initiator.h>
-#include <sippush/param.h>
-#include <sippush/extbody.h>
+#include "api/api.h"
+#include "core/appid.h"
+#include "core/initiator.h"
+#include "core/param.h"
+#include "core/extbody.h"
 #include <sippush/log.h>
-#include <sippush/pap.h>
-#include <sippush/pushjson.h>
-#include <sippush/sender.h>
-#include <sippush/store.h>
+#include "core/pap.h"
+#include "api/pushjson.h"
+#include "sender/sender.h"
+#include "store/store.h"
 #include "papapi.h"
 
 #define MOD "pap"
@@ -207,7 +207,7 @@ static int push_message(const struct papapi *pa, const struct pap_doc *d,
 		};
 		err = err ? err : store_pap_add(pa->st, &rec);
 		if (err) {
-			plog(LOG_WARN, MOD, "%s: not accepted (%m)",
+			plog(SIPPUSH_LOG_WARN, MOD, "%s: not accepted (%m)",
 			     d->push_id, err);
 			return re_sdprintf(xml, "%s<push-response push-id="
 					   "\"%H\" reply-time=\"%H\">"

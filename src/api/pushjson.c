@@ -7,10 +7,10 @@
 #include <jansson.h>
 #include "../re_nojson.h"
 #include <re_base64.h>
-#include <sippush/appid.h>
-#include <sippush/param.h>
-#include <sippush/sender.h>
-#include <sippush/pushjson.h>
+#include "core/appid.h"
+#include "core/param.h"
+#include "sender/sender.h"
+#include "api/pushjson.h"
 
 enum { MAX_STR = 1024, MAX_TOPIC = 128, MAX_TARGET = 256 };
 

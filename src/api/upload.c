@@ -18,8 +18,8 @@
 #include <openssl/evp.h>
 #include "../re_nojson.h"
 #include <sippush/log.h>
-#include <sippush/sender.h>
-#include <sippush/pushjson.h>
+#include "sender/sender.h"
+#include "api/pushjson.h"
 #include "upload.h"
 
 #define MOD "upload"

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 #include <re.h>
-#include <sippush/addrclass.h>
+#include "core/addrclass.h"
 
 struct pfx {
 	uint8_t a[16];

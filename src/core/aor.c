@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/aor.h>
+#include "core/aor.h"
 
 
 /* RFC 3261 unreserved: alphanum / mark; their escapes mean the same */

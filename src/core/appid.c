@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/param.h>
-#include <sippush/appid.h>
+#include "core/param.h"
+#include "core/appid.h"
 
 
 /* docs/protocol.md, "Application IDs", from the OMNA registry. cpm:ua is written with a

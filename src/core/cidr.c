@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/param.h>
+#include "core/param.h"
 #include <sippush/cidr.h>
 
 

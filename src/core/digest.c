@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/digest.h>
+#include "core/digest.h"
 
 
 int digest_ha1_hex(char ha1hex[DIGEST_HA1_HEX + 1], const char *user,

@@ -7,7 +7,7 @@
 #include <re_fmt.h>
 #include <re_mem.h>
 #include <re_mbuf.h>
-#include <sippush/evring.h>
+#include "core/evring.h"
 
 
 struct evring {

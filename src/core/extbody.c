@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/param.h>
-#include <sippush/extbody.h>
+#include "core/param.h"
+#include "core/extbody.h"
 
 
 static const char *wdays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue",

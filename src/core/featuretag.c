@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/param.h>
-#include <sippush/featuretag.h>
+#include "core/param.h"
+#include "core/featuretag.h"
 
 
 /* RFC 3840 §10 base tags, written without the "+sip." prefix */

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/histo.h>
+#include "core/histo.h"
 
 
 void histo_init(struct histo *h, const double *le, size_t n)

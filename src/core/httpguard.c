@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 #include <re.h>
-#include <sippush/httpguard.h>
+#include "core/httpguard.h"
 
 
 /* Whether s is empty or all digits */

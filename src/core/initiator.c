@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/appid.h>
-#include <sippush/param.h>
-#include <sippush/initiator.h>
+#include "core/appid.h"
+#include "core/param.h"
+#include "core/initiator.h"
 
 
 static int set(char *dst, size_t sz, const struct pl *v)

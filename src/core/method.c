@@ -4,11 +4,11 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/param.h>
-#include <sippush/appid.h>
-#include <sippush/featuretag.h>
-#include <sippush/pagemsg.h>
-#include <sippush/method.h>
+#include "core/param.h"
+#include "core/appid.h"
+#include "core/featuretag.h"
+#include "core/pagemsg.h"
+#include "core/method.h"
 
 
 /**

@@ -2,9 +2,9 @@
  * @file msrppeer.c  Where sippushd may connect for a session's MSRP
  */
 #include <re.h>
-#include <sippush/addrclass.h>
+#include "core/addrclass.h"
 #include <sippush/cidr.h>
-#include <sippush/msrppeer.h>
+#include "core/msrppeer.h"
 
 
 bool msrppeer_allowed(const struct sa *msrp, const struct sa *sip_peer,

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/param.h>
-#include <sippush/msrpsdp.h>
+#include "core/param.h"
+#include "core/msrpsdp.h"
 
 
 static bool safe(const char *v)

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/digest.h>
-#include <sippush/param.h>
-#include <sippush/noncecount.h>
+#include "core/digest.h"
+#include "core/param.h"
+#include "core/noncecount.h"
 
 /* a retransmission comes within a non-INVITE transaction (64*T1) */
 enum { RETRANS_S = 32 };

@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/param.h>
-#include <sippush/outcome.h>
+#include "core/param.h"
+#include "core/outcome.h"
 
 
 static void set(struct outcome *o, enum delivery_state ds, uint16_t code)

@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/featuretag.h>
-#include <sippush/pagemsg.h>
+#include "core/featuretag.h"
+#include "core/pagemsg.h"
 
 
 int pagemsg_hdrs_print(struct re_printf *pf, const struct pagemsg_spec *ms)

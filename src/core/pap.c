@@ -7,9 +7,9 @@
 #include <time.h>
 #include <expat.h>
 #include <re.h>
-#include <sippush/pap.h>
-#include <sippush/referto.h>
-#include <sippush/xmlsafe.h>
+#include "core/pap.h"
+#include "core/referto.h"
+#include "core/xmlsafe.h"
 
 /* Public identifiers of the PAP DTDs (docs/protocol.md, "PAP") */
 static const char *const pubids[] = {

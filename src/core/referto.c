@@ -4,10 +4,10 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/param.h>
-#include <sippush/featuretag.h>
-#include <sippush/uaprofile.h>
-#include <sippush/referto.h>
+#include "core/param.h"
+#include "core/featuretag.h"
+#include "core/uaprofile.h"
+#include "core/referto.h"
 
 
 /* Characters left as they are in an embedded header value: RFC 3261

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <expat.h>
 #include <re.h>
-#include <sippush/reginfo.h>
-#include <sippush/xmlsafe.h>
+#include "core/reginfo.h"
+#include "core/xmlsafe.h"
 
 #define NS_REG  "urn:ietf:params:xml:ns:reginfo"
 #define NS_GRUU "urn:ietf:params:xml:ns:gruuinfo"

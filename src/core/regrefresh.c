@@ -3,7 +3,7 @@
  *                     server granted
  */
 #include <stdint.h>
-#include <sippush/regrefresh.h>
+#include "core/regrefresh.h"
 
 
 uint64_t regrefresh_ms(uint32_t expires, uint32_t floor_ms, uint32_t *shortn,

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <re.h>
-#include <sippush/param.h>
-#include <sippush/uaprofile.h>
-#include <sippush/reqcheck.h>
+#include "core/param.h"
+#include "core/uaprofile.h"
+#include "core/reqcheck.h"
 
 
 /* Headers that must appear exactly once */

@@ -2,8 +2,8 @@
  * @file subcli.c  Subscriber-side dialog rules
  */
 #include <re.h>
-#include <sippush/reqcheck.h>
-#include <sippush/subcli.h>
+#include "core/reqcheck.h"
+#include "core/subcli.h"
 
 
 /** Is msg in this dialog? Before the 200 only Call-ID and our tag match */

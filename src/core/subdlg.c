@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/subdlg.h>
+#include "core/subdlg.h"
 
 
 static int route_print(struct re_printf *pf, const char *route)

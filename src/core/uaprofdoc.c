@@ -5,10 +5,10 @@
 #include <string.h>
 #include <expat.h>
 #include <re.h>
-#include <sippush/appid.h>
-#include <sippush/param.h>
-#include <sippush/uaprofdoc.h>
-#include <sippush/xmlsafe.h>
+#include "core/appid.h"
+#include "core/param.h"
+#include "core/uaprofdoc.h"
+#include "core/xmlsafe.h"
 
 enum field { F_NONE = 0, F_ACCEPT, F_APPID, F_MSGSIZE };
 

@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/param.h>
-#include <sippush/appid.h>
-#include <sippush/uaprofile.h>
+#include "core/param.h"
+#include "core/appid.h"
+#include "core/uaprofile.h"
 
 
 /* event-type = event-package *("." event-template), token characters */

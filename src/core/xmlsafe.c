@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <expat.h>
-#include <sippush/xmlsafe.h>
+#include "core/xmlsafe.h"
 
 
 /** Stop at the first error; the first reason wins */

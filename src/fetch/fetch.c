@@ -6,9 +6,9 @@
 #include <curl/curl.h>
 #include <openssl/sha.h>
 #include <re.h>
-#include <sippush/addrclass.h>
+#include "core/addrclass.h"
 #include <sippush/cidr.h>
-#include <sippush/fetch.h>
+#include "fetch/fetch.h"
 #include <sippush/log.h>
 
 #define MOD "fetch"
@@ -414,6 +414,6 @@ int fetch_start(struct fetcher *f, const char *url, int64_t size,
 		return ENOMEM;
 	}
 	list_append(&f->jobs, &j->le, j);
-	plog(LOG_DEBUG, MOD, "fetching %s", url);
+	plog(SIPPUSH_LOG_DEBUG, MOD, "fetching %s", url);
 	return 0;
 }

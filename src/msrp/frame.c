@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/msrp.h>
+#include "msrp/msrp.h"
 
 
 static int range_print(struct re_printf *pf, const struct msrp_range *r)

@@ -10,8 +10,8 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/param.h>
-#include <sippush/msrp.h>
+#include "core/param.h"
+#include "msrp/msrp.h"
 
 enum pstate { P_HDRS, P_BODY };
 

@@ -7,8 +7,8 @@
 #include <strings.h>
 #include <unistd.h>
 #include <re.h>
-#include <sippush/msrp.h>
-#include <sippush/msrpsess.h>
+#include "msrp/msrp.h"
+#include "msrp/msrpsess.h"
 #include <sippush/log.h>
 
 #define MOD "msrp"
@@ -224,7 +224,7 @@ static void timeout_h(void *arg)
 {
 	struct msrp_sess *s = arg;
 
-	plog(LOG_WARN, MOD, "%s: no MSRP response in time", s->id);
+	plog(SIPPUSH_LOG_WARN, MOD, "%s: no MSRP response in time", s->id);
 	out_finish(s, ETIMEDOUT, 408);
 }
 
@@ -635,7 +635,7 @@ static void recv_h(struct mbuf *mb, void *arg)
 	mem_ref(cn);
 	err = msrp_parser_feed(cn->p, mbuf_buf(mb), mbuf_get_left(mb));
 	if (err && cn->tc) {
-		plog(LOG_WARN, MOD, "closing a connection: %m", err);
+		plog(SIPPUSH_LOG_WARN, MOD, "closing a connection: %m", err);
 		conn_close_h(err, cn);
 	}
 	mem_deref(cn);
@@ -665,7 +665,7 @@ static void unbound_tmr(void *arg)
 {
 	struct conn *cn = arg;
 
-	plog(LOG_WARN, MOD, "a connection sent no request in time");
+	plog(SIPPUSH_LOG_WARN, MOD, "a connection sent no request in time");
 	mem_deref(cn);
 }
 
@@ -693,7 +693,7 @@ static void accept_h(const struct sa *peer, void *arg)
 	struct conn *cn;
 
 	if (too_many(l, peer)) {
-		plog(LOG_WARN, MOD, "%J: too many connections without a "
+		plog(SIPPUSH_LOG_WARN, MOD, "%J: too many connections without a "
 		     "session: refused", peer);
 		tcp_reject(l->ts);
 		return;
@@ -835,7 +835,7 @@ static void out_pull(struct msrp_sess *s)
 
 	err = chunk_send(s, o);
 	if (err) {
-		plog(LOG_WARN, MOD, "%s: cannot send: %m", s->id, err);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot send: %m", s->id, err);
 		out_finish(s, err, 0);
 		return;
 	}
@@ -919,7 +919,7 @@ static void estab_h(void *arg)
 		    tls_peer_fingerprint(cn->tlsc, TLS_FINGERPRINT_SHA256,
 					 md, sizeof(md)) ||
 		    memcmp(md, s->fp, sizeof(md))) {
-			plog(LOG_WARN, MOD, "%s: peer certificate does not "
+			plog(SIPPUSH_LOG_WARN, MOD, "%s: peer certificate does not "
 			     "match the SDP fingerprint", s->id);
 			conn_close_h(EAUTH, cn);
 			return;

@@ -5,14 +5,14 @@
 #include <string.h>
 #include <time.h>
 #include <re.h>
-#include <sippush/appid.h>
+#include "core/appid.h"
 #include <sippush/cidr.h>
-#include <sippush/extbody.h>
-#include <sippush/featuretag.h>
-#include <sippush/fetch.h>
+#include "core/extbody.h"
+#include "core/featuretag.h"
+#include "fetch/fetch.h"
 #include <sippush/log.h>
-#include <sippush/method.h>
-#include <sippush/reqcheck.h>
+#include "core/method.h"
+#include "core/reqcheck.h"
 #include "receiver.h"
 
 #define MOD "inbound"
@@ -84,7 +84,7 @@ static int answer(struct receiver *r, const struct sip_msg *msg,
 
 	err = seen_add(r->seen, id);
 	if (err)
-		plog(LOG_WARN, MOD, "%s: not remembered: %m", id, err);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: not remembered: %m", id, err);
 
 	/* RFC 3428: no Contact, no body */
 	return sip_treply(stp, r->sip, msg, 200, "OK");
@@ -179,7 +179,7 @@ static void fetched_h(int err, const char *why, struct mbuf *mb, void *arg)
 	int hr;
 
 	if (err)
-		plog(LOG_WARN, MOD, "%s: %s", pd->push_id, why);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: %s", pd->push_id, why);
 	hr = pd->r->ph(&p, pd->r->arg);
 	if (hr == EINPROGRESS) {
 		pd->handler = true;   /* receiver_push_done() answers */
@@ -197,7 +197,7 @@ static int fail_push(struct receiver *r, const struct sip_msg *msg,
 	p->body = NULL;
 	p->body_len = 0;
 	p->error = why;
-	plog(LOG_WARN, MOD, "%s: %s", p->push_id, why);
+	plog(SIPPUSH_LOG_WARN, MOD, "%s: %s", p->push_id, why);
 	return answer(r, msg, NULL, p->push_id, r->ph(p, r->arg));
 }
 
@@ -339,7 +339,7 @@ int inbound_push(struct receiver *r, const struct sip_msg *msg,
 
 	push_identity(cid, sizeof(cid), msg);
 	if (seen_has(r->seen, cid)) {
-		plog(LOG_INFO, MOD, "%s: already handed over", cid);
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: already handed over", cid);
 		return sip_reply(r->sip, msg, 200, "OK");
 	}
 	/* a new copy (another transaction) of one still being taken */

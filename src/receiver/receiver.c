@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <re.h>
-#include <sippush/fetch.h>
+#include "fetch/fetch.h"
 #include <sippush/log.h>
 #include "receiver.h"
 
@@ -146,13 +146,13 @@ int receiver_alloc(struct receiver **rp, struct sip *sip,
 		r->conf.min_se = 90;
 	err = rsess_init(r);
 	if (err) {
-		plog(LOG_ERROR, MOD, "session mode unavailable: %m", err);
+		plog(SIPPUSH_LOG_ERROR, MOD, "session mode unavailable: %m", err);
 		goto out;
 	}
 
 	err = seen_open(&r->seen, conf->state_dir, conf->seen_max);
 	if (err)
-		plog(LOG_ERROR, MOD, "%s: cannot keep seen pushes: %m",
+		plog(SIPPUSH_LOG_ERROR, MOD, "%s: cannot keep seen pushes: %m",
 		     conf->state_dir, err);
 
  out:

@@ -10,13 +10,13 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/appid.h>
+#include "core/appid.h"
 #include <sippush/cidr.h>
-#include <sippush/featuretag.h>
+#include "core/featuretag.h"
 #include <sippush/log.h>
-#include <sippush/param.h>
-#include <sippush/referto.h>
-#include <sippush/uaprofile.h>
+#include "core/param.h"
+#include "core/referto.h"
+#include "core/uaprofile.h"
 #include "receiver.h"
 
 #define MOD "refer"
@@ -102,7 +102,7 @@ void refer_report(struct rsub *rs, uint16_t code)
 	/* the reference rs held passes to the final NOTIFY's exchange */
 	rs->refer = NULL;
 	rf->final = code;
-	plog(LOG_INFO, MOD, "%s: referred SUBSCRIBE %s (%u)", rs->app->id,
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: referred SUBSCRIBE %s (%u)", rs->app->id,
 	     code < 300 ? "done" : "failed", code);
 	if (rf->req)
 		return;   /* sent when the 100 Trying is answered */
@@ -259,7 +259,7 @@ void inbound_refer(struct receiver *r, const struct sip_msg *msg)
 
 	/* RFC 3515 §2.4.4: a NOTIFY right after accepting */
 	if (refer_notify(rf, 100))
-		plog(LOG_WARN, MOD, "cannot send the refer NOTIFY");
+		plog(SIPPUSH_LOG_WARN, MOD, "cannot send the refer NOTIFY");
 
 	/* a new dialog replaces an older subscription of the same app */
 	for (struct le *le = r->subs.head; le; ) {
@@ -281,7 +281,7 @@ void inbound_refer(struct receiver *r, const struct sip_msg *msg)
 	}
 	rs->refer = rf;
 	rf = NULL;
-	plog(LOG_INFO, MOD, "%s: referred to subscribe at %s", app->id, uri);
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: referred to subscribe at %s", app->id, uri);
 
  out:
 	mem_deref(rf);

@@ -8,9 +8,9 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/featuretag.h>
+#include "core/featuretag.h"
 #include <sippush/log.h>
-#include <sippush/regrefresh.h>
+#include "core/regrefresh.h"
 #include "receiver.h"
 
 #define MOD "register"
@@ -107,7 +107,7 @@ static void reg_tmr_h(void *arg)
 	int err = reg_send(r);
 
 	if (err) {
-		plog(LOG_WARN, MOD, "cannot send REGISTER: %m", err);
+		plog(SIPPUSH_LOG_WARN, MOD, "cannot send REGISTER: %m", err);
 		tmr_start(&r->tmr, r->conf.retry_ms, reg_tmr_h, r);
 	}
 }
@@ -147,7 +147,7 @@ static void ka_h(int err, void *arg)
 {
 	struct receiver *r = arg;
 
-	plog(LOG_WARN, MOD, "flow keep-alive failed (%m): registering again",
+	plog(SIPPUSH_LOG_WARN, MOD, "flow keep-alive failed (%m): registering again",
 	     err);
 	r->ka = mem_deref(r->ka);
 	r->flow.set = false;   /* nothing comes on it any more */
@@ -178,18 +178,18 @@ static void keepalive(struct receiver *r, const struct sip_msg *msg)
 	if (ft)
 		interval = pl_u32(&ft->val);
 	if (interval)
-		plog(LOG_INFO, MOD, "flow keep-alive every %u s (Flow-Timer)",
+		plog(SIPPUSH_LOG_INFO, MOD, "flow keep-alive every %u s (Flow-Timer)",
 		     interval);
 	else
-		plog(LOG_INFO, MOD, "flow keep-alive at libre's default "
+		plog(SIPPUSH_LOG_INFO, MOD, "flow keep-alive at libre's default "
 		     "interval (no Flow-Timer)");
 	if (sip_msg_hdr_has_value(msg, SIP_HDR_REQUIRE, "outbound"))
-		plog(LOG_INFO, MOD, "the registrar keeps this flow (outbound)");
+		plog(SIPPUSH_LOG_INFO, MOD, "the registrar keeps this flow (outbound)");
 
 	r->ka = mem_deref(r->ka);
 	err = sip_keepalive_start(&r->ka, r->sip, msg, interval, ka_h, r);
 	if (err)
-		plog(LOG_WARN, MOD, "no flow keep-alive: %m", err);
+		plog(SIPPUSH_LOG_WARN, MOD, "no flow keep-alive: %m", err);
 }
 
 
@@ -209,7 +209,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	uint32_t expires;
 
 	if (err) {
-		plog(LOG_WARN, MOD, "REGISTER failed: %m", err);
+		plog(SIPPUSH_LOG_WARN, MOD, "REGISTER failed: %m", err);
 		report(r, err, 0, 0);
 		if (!r->stopping)
 			later(r, r->conf.retry_ms);
@@ -226,7 +226,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	}
 
 	if (msg->scode == 420 && r->pref) {
-		plog(LOG_WARN, MOD, "the registrar does not support "
+		plog(SIPPUSH_LOG_WARN, MOD, "the registrar does not support "
 		     "'Require: pref' (420); registering without it");
 		r->pref = false;
 		(void)reg_send(r);
@@ -235,7 +235,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 
 	r->auth_tries = 0;
 	if (msg->scode >= 300) {
-		plog(LOG_WARN, MOD, "REGISTER answered %u %r", msg->scode,
+		plog(SIPPUSH_LOG_WARN, MOD, "REGISTER answered %u %r", msg->scode,
 		     &msg->reason);
 		report(r, EPROTO, msg->scode, 0);
 		if (!r->stopping)
@@ -258,7 +258,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	if (o.found && pl_isset(&o.cf.pub_gruu))
 		(void)pl_strcpy(&o.cf.pub_gruu, r->gruu, sizeof(r->gruu));
 
-	plog(LOG_INFO, MOD, "registered %s for %u s%s%s%s", r->aor, expires,
+	plog(SIPPUSH_LOG_INFO, MOD, "registered %s for %u s%s%s%s", r->aor, expires,
 	     r->gruu[0] ? ", GRUU " : "", r->gruu,
 	     r->withdrawn ? " (push withdrawn)" : "");
 	report(r, 0, msg->scode, expires);

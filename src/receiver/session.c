@@ -19,10 +19,10 @@
 #include <unistd.h>
 #include <re.h>
 #include <sippush/log.h>
-#include <sippush/method.h>
-#include <sippush/msrp.h>
-#include <sippush/msrpsdp.h>
-#include <sippush/msrpsess.h>
+#include "core/method.h"
+#include "msrp/msrp.h"
+#include "core/msrpsdp.h"
+#include "msrp/msrpsess.h"
 #include "receiver.h"
 
 #define MOD "session"
@@ -99,7 +99,7 @@ static void rsess_destructor(void *arg)
 
 static void session_end(struct rsess *rs, const char *why)
 {
-	plog(LOG_INFO, MOD, "%s: session ends (%s)", rs->app->id, why);
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: session ends (%s)", rs->app->id, why);
 	mem_deref(rs);
 }
 
@@ -189,7 +189,7 @@ static int done_h(void *ctx, int err, void *arg)
 
 	f->done = true;
 	if (err) {
-		plog(LOG_WARN, MOD, "%s: file not received (%m)", f->ftid, err);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: file not received (%m)", f->ftid, err);
 		/* the partial file goes now, not when the session ends: a
 		 * sender that died sends no BYE */
 		if (f->fd >= 0)
@@ -205,12 +205,12 @@ static int done_h(void *ctx, int err, void *arg)
 		return 0;
 	}
 	if (fsync(f->fd))
-		plog(LOG_WARN, MOD, "%s: fsync: %m", f->ftid, errno);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: fsync: %m", f->ftid, errno);
 	(void)close(f->fd);
 	f->fd = -1;
 
 	if (seen_has(r->seen, f->ftid)) {
-		plog(LOG_INFO, MOD, "%s: already handed over", f->ftid);
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: already handed over", f->ftid);
 		return 0;
 	}
 
@@ -226,12 +226,12 @@ static int done_h(void *ctx, int err, void *arg)
 	err = r->ph(&p, r->arg);
 	if (err) {
 		/* a failure REPORT: the sender tries again */
-		plog(LOG_WARN, MOD, "%s: the application refused it (%m)",
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: the application refused it (%m)",
 		     f->ftid, err);
 		return 500;
 	}
 	if (seen_add(r->seen, f->ftid))
-		plog(LOG_WARN, MOD, "%s: not remembered", f->ftid);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: not remembered", f->ftid);
 	return 0;
 }
 
@@ -241,7 +241,7 @@ static void ms_closed(int err, void *arg)
 	struct rfile *f = arg;
 
 	if (!f->done)
-		plog(LOG_INFO, MOD, "%s: MSRP connection closed (%m)",
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: MSRP connection closed (%m)",
 		     f->ftid, err);
 }
 
@@ -275,7 +275,7 @@ static void estab_h(const struct sip_msg *msg, void *arg)
 	struct rsess *rs = arg;
 	(void)msg;
 
-	plog(LOG_INFO, MOD, "%s: session established (%zu files)",
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: session established (%zu files)",
 	     rs->app->id, rs->n);
 }
 
@@ -495,7 +495,7 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 	rs->n = sd->n;
 
 	if (!taken) {
-		plog(LOG_INFO, MOD, "%s: INVITE refused: no acceptable file",
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: INVITE refused: no acceptable file",
 		     app->id);
 		(void)sip_treply(NULL, r->sip, msg, 488, "Not Acceptable "
 				 "Here: no acceptable file");
@@ -525,7 +525,7 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 
 	list_append(&r->sessions, &rs->le, rs);
 	timer_restart(rs);
-	plog(LOG_INFO, MOD, "%s: INVITE from %s: %zu of %zu files taken",
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: INVITE from %s: %zu of %zu files taken",
 	     app->id, rs->from, taken, sd->n);
 	rs = NULL;
 
@@ -607,7 +607,7 @@ static void leftovers_remove(const char *dir)
 			continue;
 		re_snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (!unlink(path))
-			plog(LOG_INFO, MOD, "%s: partial file of an earlier run "
+			plog(SIPPUSH_LOG_INFO, MOD, "%s: partial file of an earlier run "
 			     "removed", path);
 	}
 	(void)closedir(d);
@@ -637,7 +637,7 @@ int rsess_init(struct receiver *r)
 	if (r->conf.msrp_cert) {
 		err = cert_load(&r->msrp_tls, r->conf.msrp_cert);
 		if (err) {
-			plog(LOG_ERROR, MOD, "%s: not a PEM certificate and "
+			plog(SIPPUSH_LOG_ERROR, MOD, "%s: not a PEM certificate and "
 			     "key (%m)", r->conf.msrp_cert, err);
 			return err;
 		}

@@ -10,13 +10,13 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/featuretag.h>
+#include "core/featuretag.h"
 #include <sippush/log.h>
-#include <sippush/regrefresh.h>
-#include <sippush/param.h>
-#include <sippush/reqcheck.h>
-#include <sippush/subcli.h>
-#include <sippush/uaprofile.h>
+#include "core/regrefresh.h"
+#include "core/param.h"
+#include "core/reqcheck.h"
+#include "core/subcli.h"
+#include "core/uaprofile.h"
 #include "receiver.h"
 
 #define MOD "subscribe"
@@ -48,7 +48,7 @@ static void resub_tmr(void *arg)
 	int err = send_subscribe(rs);
 
 	if (err) {
-		plog(LOG_WARN, MOD, "%s: cannot send SUBSCRIBE (%m)",
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot send SUBSCRIBE (%m)",
 		     rs->app->id, err);
 		tmr_start(&rs->tmr, rs->r->conf.retry_ms, resub_tmr, rs);
 	}
@@ -75,7 +75,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	uint32_t expires;
 
 	if (err) {
-		plog(LOG_WARN, MOD, "%s: SUBSCRIBE failed (%m)", rs->app->id,
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: SUBSCRIBE failed (%m)", rs->app->id,
 		     err);
 		refer_report(rs, 408);
 		restart(rs, rs->r->conf.retry_ms);
@@ -100,7 +100,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	}
 
 	if (msg->scode >= 300) {
-		plog(LOG_WARN, MOD, "%s: SUBSCRIBE answered %u %r",
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: SUBSCRIBE answered %u %r",
 		     rs->app->id, msg->scode, &msg->reason);
 		refer_report(rs, msg->scode);
 		/* a refresh the notifier no longer knows: a new dialog */
@@ -118,7 +118,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	/* a NOTIFY may have made the dialog before this 200 */
 	if (!sip_dialog_established(rs->dlg) &&
 	    sip_dialog_create(rs->dlg, msg)) {
-		plog(LOG_WARN, MOD, "%s: 200 without a usable Contact",
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: 200 without a usable Contact",
 		     rs->app->id);
 		restart(rs, rs->r->conf.retry_ms);
 		return;
@@ -134,7 +134,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		expires = rs->expires;
 
 	rs->active = true;
-	plog(LOG_INFO, MOD, "%s: subscribed at %s for %u s", rs->app->id,
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: subscribed at %s for %u s", rs->app->id,
 	     rs->uri, expires);
 
 	/* refresh well before expiry; a notifier granting 1 s is asked
@@ -245,7 +245,7 @@ int rsub_start(struct rsub **rsp, struct receiver *r,
 	list_append(&r->subs, &rs->le, rs);
 	err = send_subscribe(rs);
 	if (err) {
-		plog(LOG_WARN, MOD, "%s: cannot send SUBSCRIBE (%m)", app->id,
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot send SUBSCRIBE (%m)", app->id,
 		     err);
 		tmr_start(&rs->tmr, rs->r->conf.retry_ms, resub_tmr, rs);
 		err = 0;
@@ -343,7 +343,7 @@ bool rsub_notify(struct receiver *r, const struct sip_msg *msg)
 		refer_report(rs, 200);
 
 	if (!pl_strcasecmp(&ss.state, "terminated")) {
-		plog(LOG_INFO, MOD, "%s: subscription terminated (%r)",
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: subscription terminated (%r)",
 		     rs->app->id, &ss.reason);
 		if (rs->unsubscribing)
 			return true;   /* the 200 to our Expires: 0 frees it */

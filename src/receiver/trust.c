@@ -72,7 +72,7 @@ int receiver_trusted(const struct receiver *r, const struct sip_msg *msg,
 	err = trust_check(&t, &r->flow, msg->tp, &msg->src, msg->sock, &why);
 
 	if (err)
-		plog(LOG_INFO, MOD, "%s from %J: not trusted: %s",
+		plog(SIPPUSH_LOG_INFO, MOD, "%s from %J: not trusted: %s",
 		     sip_transp_name(msg->tp), &msg->src, why);
 	return err;
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <jansson.h>
 #include "../re_nojson.h"
-#include "sender.h"
+#include "engine.h"
 
 #include <sippush/log.h>
 
@@ -52,7 +52,7 @@ static void delivery_h(const struct delivery *d, void *arg)
 		return;
 	if (json_dumpf(j, s->audit, JSON_COMPACT) || fputc('\n', s->audit) ==
 	    EOF || fflush(s->audit))
-		plog(LOG_WARN, MOD, "cannot write the audit log");
+		plog(SIPPUSH_LOG_WARN, MOD, "cannot write the audit log");
 	json_decref(j);
 }
 

@@ -9,9 +9,9 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/digest.h>
-#include <sippush/noncecount.h>
-#include "sender.h"
+#include "core/digest.h"
+#include "core/noncecount.h"
+#include "engine.h"
 
 
 static int challenge(struct sender *s, const struct sip_msg *msg,

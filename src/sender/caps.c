@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <re.h>
-#include "sender.h"
+#include "engine.h"
 
 #include <sippush/log.h>
 
@@ -162,7 +162,7 @@ static void load_h(const struct caps_rec *r, void *arg)
 	c->push_msgsize = r->push_msgsize;
 	c->updated_at = r->updated_at;
 	if (err)
-		plog(LOG_WARN, MOD, "%s %s: not loaded", r->aor, r->tkey);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s %s: not loaded", r->aor, r->tkey);
 }
 
 

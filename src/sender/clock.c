@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 #include <re.h>
-#include "sender.h"
+#include "engine.h"
 
 
 static int64_t realtime_ms(void *arg)

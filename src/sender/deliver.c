@@ -12,11 +12,11 @@
 #include <time.h>
 #include <openssl/sha.h>
 #include <re.h>
-#include <sippush/pagemsg.h>
-#include <sippush/param.h>
-#include <sippush/featuretag.h>
-#include <sippush/extbody.h>
-#include "sender.h"
+#include "core/pagemsg.h"
+#include "core/param.h"
+#include "core/featuretag.h"
+#include "core/extbody.h"
+#include "engine.h"
 
 #include <sippush/log.h>
 

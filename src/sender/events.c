@@ -9,7 +9,7 @@
 #include <string.h>
 #include <jansson.h>
 #include "../re_nojson.h"
-#include "sender.h"
+#include "engine.h"
 
 enum { EVENTS_KEPT = 4096, EVENT_MAX_LINE = 2048 };
 

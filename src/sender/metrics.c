@@ -3,7 +3,7 @@
  */
 #include <errno.h>
 #include <re.h>
-#include "sender.h"
+#include "engine.h"
 
 
 /* A delivery is final: counted by method and state (observer) */

@@ -12,12 +12,12 @@
 #include <string.h>
 #include <time.h>
 #include <re.h>
-#include <sippush/appid.h>
-#include <sippush/featuretag.h>
-#include <sippush/param.h>
-#include <sippush/referto.h>
-#include <sippush/subdlg.h>
-#include "sender.h"
+#include "core/appid.h"
+#include "core/featuretag.h"
+#include "core/param.h"
+#include "core/referto.h"
+#include "core/subdlg.h"
+#include "engine.h"
 
 #include <sippush/log.h>
 
@@ -149,7 +149,7 @@ static bool detach(struct sub *sub, const char *why)
 	hash_unlink(&sub->he);
 	list_unlink(&sub->ule);
 	(void)store_sub_del(sub->s->st, sub->call_id);
-	plog(LOG_INFO, MOD, "%s %s %s: subscription ended (%s)", sub->aor,
+	plog(SIPPUSH_LOG_INFO, MOD, "%s %s %s: subscription ended (%s)", sub->aor,
 	     sub->tkey, sub->app, why);
 
 	/* a terminal known only from its subscription goes with it */
@@ -327,7 +327,7 @@ void sub_kick(struct sub *sub)
 
 	err = send_notify(sub, &sub->req, &ns, NULL, state_resp_h, sub);
 	if (err) {
-		plog(LOG_WARN, MOD, "%s: cannot send NOTIFY (%m)",
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot send NOTIFY (%m)",
 		     sub->call_id, err);
 		if (sub->ending)
 			mem_deref(sub);
@@ -798,7 +798,7 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 
 	if (!expires) {
 		/* RFC 6080: Expires 0 is a one-time fetch; nothing to keep */
-		plog(LOG_INFO, MOD, "%s %s: one-time SUBSCRIBE", aor, tkey);
+		plog(SIPPUSH_LOG_INFO, MOD, "%s %s: one-time SUBSCRIBE", aor, tkey);
 		(void)reply_200(s, msg, 0);
 		return;
 	}
@@ -827,7 +827,7 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 
 	/* its one reference is the subscription itself: sub_gone() or the
 	 * answer to its final NOTIFY frees it */
-	plog(LOG_INFO, MOD, "%s %s %s: subscribed for %us", aor, tkey, app,
+	plog(SIPPUSH_LOG_INFO, MOD, "%s %s %s: subscribed for %us", aor, tkey, app,
 	     expires);
 	return;
 

@@ -6,7 +6,7 @@
  * sender.c), so none of them sits on the push's path as a direct call.
  */
 #include <re.h>
-#include "sender.h"
+#include "engine.h"
 
 
 /** Listen to final deliveries and pushes (either handler may be NULL) */

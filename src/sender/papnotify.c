@@ -11,9 +11,9 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/fetch.h>
-#include <sippush/pap.h>
-#include "sender.h"
+#include "fetch/fetch.h"
+#include "core/pap.h"
+#include "engine.h"
 
 #include <sippush/log.h>
 
@@ -59,7 +59,7 @@ static void posted_h(int err, const char *why, struct mbuf *mb, void *arg)
 
 	n->busy = false;
 	if (!err) {
-		plog(LOG_INFO, MOD, "%s: result notification delivered",
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: result notification delivered",
 		     n->url);
 		(void)store_note_del(n->s->st, n->id);
 		mem_deref(n);
@@ -67,7 +67,7 @@ static void posted_h(int err, const char *why, struct mbuf *mb, void *arg)
 	}
 
 	if (++n->attempts >= NOTE_MAX_ATTEMPTS) {
-		plog(LOG_WARN, MOD, "%s: given up after %u attempts (%s)",
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: given up after %u attempts (%s)",
 		     n->url, n->attempts, why);
 		(void)store_note_del(n->s->st, n->id);
 		mem_deref(n);
@@ -77,7 +77,7 @@ static void posted_h(int err, const char *why, struct mbuf *mb, void *arg)
 	backoff = 1000ull << (n->attempts < 20 ? n->attempts - 1 : 19);
 	if (backoff > NOTE_BACKOFF_MAX_MS)
 		backoff = NOTE_BACKOFF_MAX_MS;
-	plog(LOG_INFO, MOD, "%s: %s; again in %llu ms", n->url, why,
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: %s; again in %llu ms", n->url, why,
 	     (unsigned long long)backoff);
 	(void)store_note_update(n->s->st, n->id, n->attempts,
 				sender_now_ms(n->s) + (int64_t)backoff);
@@ -143,7 +143,7 @@ static void pap_h(const struct pap_rec *r, void *arg)
 	const uint32_t max = s->conf.max_notes ? s->conf.max_notes : NOTE_MAX;
 
 	if (list_count(&s->notes) >= max) {
-		plog(LOG_WARN, MOD, "%s: more than %u waiting: not sent",
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: more than %u waiting: not sent",
 		     r->pap_id, max);
 		return;
 	}
@@ -163,7 +163,7 @@ static void pap_h(const struct pap_rec *r, void *arg)
 	err = err ? err : note_new(s, id, r->notify_to, body, 0,
 				   sender_now_ms(s));
 	if (err)
-		plog(LOG_WARN, MOD, "%s: notification not kept (%m)",
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: notification not kept (%m)",
 		     r->pap_id, err);
 	mem_deref(body);
 }

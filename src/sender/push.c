@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/pagemsg.h>
-#include <sippush/featuretag.h>
-#include <sippush/appid.h>
-#include "sender.h"
+#include "core/pagemsg.h"
+#include "core/featuretag.h"
+#include "core/appid.h"
+#include "engine.h"
 
 #include <sippush/log.h>
 
@@ -436,7 +436,7 @@ static void push_start(struct push *p)
 
 	err = push_plan(p, &n);
 	if (err)
-		plog(LOG_WARN, MOD, "%s: planning failed (%m)", p->id, err);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: planning failed (%m)", p->id, err);
 
 	if (!n) {
 		struct user *u;
@@ -977,7 +977,7 @@ static void load_push_h(const struct push_rec *r, void *arg)
 	if (!err)
 		err = files_load(p);
 	if (err) {
-		plog(LOG_WARN, MOD, "%s: cannot load (%m)", r->id, err);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot load (%m)", r->id, err);
 		mem_deref(p);
 		return;
 	}

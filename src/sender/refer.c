@@ -11,10 +11,10 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/appid.h>
-#include <sippush/featuretag.h>
-#include <sippush/referto.h>
-#include "sender.h"
+#include "core/appid.h"
+#include "core/featuretag.h"
+#include "core/referto.h"
+#include "engine.h"
 
 #include <sippush/log.h>
 

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <time.h>
 #include <re.h>
-#include <sippush/param.h>
-#include <sippush/featuretag.h>
-#include <sippush/extbody.h>
-#include "sender.h"
+#include "core/param.h"
+#include "core/featuretag.h"
+#include "core/extbody.h"
+#include "engine.h"
 
 #include <sippush/log.h>
 

@@ -18,11 +18,11 @@
 #include <time.h>
 #include <re.h>
 #include <sippush/log.h>
-#include <sippush/param.h>
-#include <sippush/reginfo.h>
-#include <sippush/reqcheck.h>
-#include <sippush/subcli.h>
-#include "sender.h"
+#include "core/param.h"
+#include "core/reginfo.h"
+#include "core/reqcheck.h"
+#include "core/subcli.h"
+#include "engine.h"
 
 #define MOD "regwatch"
 
@@ -70,7 +70,7 @@ static void resub_tmr(void *arg)
 	err = send_subscribe(w);
 
 	if (err) {
-		plog(LOG_WARN, MOD, "%s: cannot send SUBSCRIBE (%m)", w->uri,
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot send SUBSCRIBE (%m)", w->uri,
 		     err);
 		tmr_start(&w->tmr, RETRY_MS, resub_tmr, w);
 	}
@@ -96,14 +96,14 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 
 	if (w->unsubscribing) {
 		if (err || msg->scode >= 200) {
-			plog(LOG_INFO, MOD, "%s: unsubscribed (%s)", w->uri,
+			plog(SIPPUSH_LOG_INFO, MOD, "%s: unsubscribed (%s)", w->uri,
 			     err ? "no answer" : "answered");
 			mem_deref(w);
 		}
 		return;
 	}
 	if (err) {
-		plog(LOG_WARN, MOD, "%s: SUBSCRIBE failed (%m)", w->uri, err);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: SUBSCRIBE failed (%m)", w->uri, err);
 		restart(w, RETRY_MS);
 		return;
 	}
@@ -118,7 +118,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		return;
 	}
 	if (msg->scode >= 300) {
-		plog(LOG_WARN, MOD, "%s: SUBSCRIBE answered %u %r", w->uri,
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: SUBSCRIBE answered %u %r", w->uri,
 		     msg->scode, &msg->reason);
 		restart(w, msg->scode == 481 ? RESUB_MS : RETRY_MS);
 		return;
@@ -127,7 +127,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	/* a NOTIFY may have made the dialog before this 200 */
 	if (!sip_dialog_established(w->dlg) &&
 	    sip_dialog_create(w->dlg, msg)) {
-		plog(LOG_WARN, MOD, "%s: 200 without a usable Contact",
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: 200 without a usable Contact",
 		     w->uri);
 		restart(w, RETRY_MS);
 		return;
@@ -139,7 +139,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		return;   /* ended at once: its NOTIFY says why */
 
 	if (!w->active)
-		plog(LOG_INFO, MOD, "%s: watching for %u s", w->uri, expires);
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: watching for %u s", w->uri, expires);
 	w->active = true;
 	tmr_start(&w->tmr, subcli_refresh_ms(expires), resub_tmr, w);
 }
@@ -233,7 +233,7 @@ int regwatch_start(struct sender *s, const char *uri, const char *route)
 		return err;
 	}
 	list_append(&s->regwatches, &w->le, w);
-	plog(LOG_INFO, MOD, "%s: subscribing to its reg event", uri);
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: subscribing to its reg event", uri);
 	tmr_start(&w->tmr, 0, resub_tmr, w);
 	return 0;
 }
@@ -244,7 +244,7 @@ void regwatch_start_all(struct sender *s)
 {
 	for (size_t i = 0; i < s->conf.reg_watchn; i++)
 		if (regwatch_start(s, s->conf.reg_watchv[i], NULL))
-			plog(LOG_WARN, MOD, "%s: cannot watch",
+			plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot watch",
 			     s->conf.reg_watchv[i]);
 }
 
@@ -258,7 +258,7 @@ void regwatch_auto(struct sender *s, const char *aor, const char *route)
 	if (!s->conf.reg_watch_auto)
 		return;
 	if (regwatch_start(s, aor, route))
-		plog(LOG_WARN, MOD, "%s: cannot watch", aor);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot watch", aor);
 }
 
 
@@ -342,7 +342,7 @@ static void apply_contact(struct regwatch *w, const char *aor,
 
 	if (gone(c) || !expires) {
 		if (t) {
-			plog(LOG_INFO, MOD, "%s: %s %s (reg event)", aor,
+			plog(SIPPUSH_LOG_INFO, MOD, "%s: %s %s (reg event)", aor,
 			     tkey, c->event);
 			term_remove(t);
 		}
@@ -370,7 +370,7 @@ static void apply_contact(struct regwatch *w, const char *aor,
 		.push = c->has_push || !c->instance[0],
 	};
 	if (term_upsert(s, &r, &became))
-		plog(LOG_WARN, MOD, "%s: cannot store %s", aor, tkey);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot store %s", aor, tkey);
 	else if (became)
 		push_user_ready(user_find(s, aor));
 }
@@ -404,7 +404,7 @@ static void prune(struct sender *s, const char *aor,
 			continue;
 		if (reg && listed(reg, t->tkey))
 			continue;
-		plog(LOG_INFO, MOD, "%s: %s no longer registered (reg event)",
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: %s no longer registered (reg event)",
 		     aor, t->tkey);
 		term_remove(t);
 	}
@@ -424,14 +424,14 @@ static void apply(struct regwatch *w, const struct reginfo *ri,
 
 		pl_set_str(&pl, reg->aor);
 		if (uri_decode(&u, &pl) || aor_print(aor, sizeof(aor), &u)) {
-			plog(LOG_WARN, MOD, "%s: registration of a bad AoR "
+			plog(SIPPUSH_LOG_WARN, MOD, "%s: registration of a bad AoR "
 			     "'%s' ignored", w->uri, reg->aor);
 			continue;
 		}
 		/* the watch is about one AoR: its notifier speaks for no
 		 * one else */
 		if (str_cmp(aor, w->uri)) {
-			plog(LOG_WARN, MOD, "%s: registration of %s in its "
+			plog(SIPPUSH_LOG_WARN, MOD, "%s: registration of %s in its "
 			     "reg event ignored", w->uri, aor);
 			continue;
 		}
@@ -460,7 +460,7 @@ static void body(struct regwatch *w, const struct sip_msg *msg)
 	int err;
 
 	if (!msg_ctype_cmp(&msg->ctyp, "application", "reginfo+xml")) {
-		plog(LOG_WARN, MOD, "%s: NOTIFY of type %r refused", w->uri,
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: NOTIFY of type %r refused", w->uri,
 		     &msg->ctyp.type);
 		(void)sip_reply(w->s->sip, msg, 415, "Unsupported Media Type");
 		return;
@@ -468,7 +468,7 @@ static void body(struct regwatch *w, const struct sip_msg *msg)
 	err = reginfo_decode(&ri, (const char *)mbuf_buf(msg->mb),
 			     mbuf_get_left(msg->mb), why, sizeof(why));
 	if (err) {
-		plog(LOG_WARN, MOD, "%s: bad reginfo from %J: %s", w->uri,
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: bad reginfo from %J: %s", w->uri,
 		     &msg->src, why);
 		(void)sip_replyf(w->s->sip, msg, 400, "Bad reginfo",
 				 "Warning: 399 sippushd \"%s\"\r\n"
@@ -484,12 +484,12 @@ static void body(struct regwatch *w, const struct sip_msg *msg)
 	 * version replaces the state (idempotent), so it is applied. */
 	if (w->have_version && (ri->version < w->version ||
 				(ri->version == w->version && !ri->full))) {
-		plog(LOG_INFO, MOD, "%s: reginfo version %u after %u: "
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: reginfo version %u after %u: "
 		     "ignored", w->uri, ri->version, w->version);
 		goto out;
 	}
 	if (w->have_version && !ri->full && ri->version > w->version + 1) {
-		plog(LOG_INFO, MOD, "%s: reginfo version %u after %u: "
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: reginfo version %u after %u: "
 		     "asking for full state", w->uri, ri->version,
 		     w->version);
 		tmr_start(&w->tmr, 0, resub_tmr, w);
@@ -528,7 +528,7 @@ bool regwatch_notify(struct sender *s, const struct sip_msg *msg)
 	/* its documents create bindings: believed from the core only (a
 	 * trusted peer, trust.c), before the dialog takes anything of it */
 	if (!sender_trusted(s, msg)) {
-		plog(LOG_WARN, MOD, "%s: NOTIFY from %J (%s) refused: not a "
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: NOTIFY from %J (%s) refused: not a "
 		     "trusted peer", w->uri, &msg->src,
 		     sip_transp_name(msg->tp));
 		sender_refuse(s, msg, 403, "Forbidden");
@@ -547,7 +547,7 @@ bool regwatch_notify(struct sender *s, const struct sip_msg *msg)
 		(void)sip_reply(s->sip, msg, 200, "OK");
 
 	if (!pl_strcasecmp(&ss.state, "terminated")) {
-		plog(LOG_INFO, MOD, "%s: reg subscription terminated (%r)",
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: reg subscription terminated (%r)",
 		     w->uri, &ss.reason);
 		if (w->unsubscribing)
 			return true;   /* the answer to our Expires: 0 frees it */

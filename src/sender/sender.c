@@ -8,13 +8,13 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 #include "../re_nojson.h"
-#include <sippush/appid.h>
-#include <sippush/digest.h>
-#include <sippush/noncecount.h>
-#include <sippush/fetch.h>
-#include <sippush/param.h>
-#include <sippush/reqcheck.h>
-#include "sender.h"
+#include "core/appid.h"
+#include "core/digest.h"
+#include "core/noncecount.h"
+#include "fetch/fetch.h"
+#include "core/param.h"
+#include "core/reqcheck.h"
+#include "engine.h"
 
 #include <sippush/log.h>
 
@@ -166,7 +166,7 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 
 	err = audit_reopen(s);
 	if (err) {
-		plog(LOG_ERROR, MOD, "%s: cannot open the audit log: %m",
+		plog(SIPPUSH_LOG_ERROR, MOD, "%s: cannot open the audit log: %m",
 		     conf->audit_path, err);
 		goto out;
 	}
@@ -213,7 +213,7 @@ static void refused_tmr(void *arg)
 	struct sender *s = arg;
 
 	if (s->refused_quiet)
-		plog(LOG_INFO, MOD, "%u more requests refused in that second "
+		plog(SIPPUSH_LOG_INFO, MOD, "%u more requests refused in that second "
 		     "(not logged one by one)", s->refused_quiet);
 	s->refused_quiet = 0;
 }
@@ -235,7 +235,7 @@ void sender_refusal_log(struct sender *s, const struct sip_msg *msg,
 				  refused_tmr, s);
 		return;
 	}
-	plog(LOG_INFO, MOD, "refused %r from %J (%s): %u %s", &msg->met,
+	plog(SIPPUSH_LOG_INFO, MOD, "refused %r from %J (%s): %u %s", &msg->met,
 	     &msg->src, sip_transp_name(msg->tp), scode, reason);
 }
 
@@ -781,7 +781,7 @@ int sender_purge(struct sender *s)
 
 	err = store_purge(s->st, sender_now_ms(s) - s->conf.retention_ms, &n);
 	if (!err && n)
-		plog(LOG_INFO, MOD, "purged %u final pushes", n);
+		plog(SIPPUSH_LOG_INFO, MOD, "purged %u final pushes", n);
 	return err;
 }
 

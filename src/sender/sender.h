@@ -1,337 +1,197 @@
 /**
- * @file src/sender/sender.h  Internals of the Push Sender Agent engine
+ * @file sender.h  The Push Sender Agent engine (sippushd without its I/O setup)
+ *
+ * It owns the terminal registry (REGISTER as registrar and third-party
+ * REGISTER from the SIP/IP core), the push queue and page-mode delivery.
+ * Durability: sender_push_accept() writes the push into the store's open
+ * transaction; it is acknowledged only from a store_sync() handler, and
+ * delivery starts only after that commit.
  */
-#include <stdio.h>
-#include <sippush/aor.h>
-#include <sippush/outcome.h>
-#include <sippush/method.h>
-#include <sippush/store.h>
-#include <sippush/sender.h>
-#include <sippush/uaprofile.h>
-#include <sippush/histo.h>
-#include <sippush/evring.h>
 
-struct user {
-	struct le he;            /**< in sender.users, by AoR              */
-	char *aor;
-	struct list terms;       /**< struct terminal                      */
-	struct list waiting;     /**< pushes with no delivery yet (offline) */
-	struct list subs;        /**< struct sub                           */
-	struct sender *s;
+struct sender;
+struct store;
+struct cidr;
+struct sip;
+struct sip_msg;
+
+struct sender_conf {
+	const char *identity;        /**< From and P-Asserted-Identity     */
+	const char *outbound;        /**< first hop for every request      */
+	const char *realm;           /**< digest realm                     */
+	const char *secret;          /**< nonce secret                     */
+	const struct cidr *trust;
+	size_t ntrust;
+	bool trust_udp;              /**< --trust peers over UDP too       */
+	const char *trust_cert;      /**< only TLS peers whose certificate
+					  names it; NULL: any transport */
+	uint32_t max_queue;          /**< pending pushes kept at most      */
+	uint32_t max_backlog;        /**< new pushes refused while more
+					  deliveries than this wait to go
+					  out (0: no bound)              */
+	uint32_t default_ttl;        /**< seconds                          */
+	uint32_t max_ttl;
+	uint64_t retry_base_ms;
+	uint64_t retry_max_ms;
+	uint32_t pace_rate;          /**< requests/s toward the core; 0: off */
+	uint32_t pace_burst;
+	uint32_t min_expires;        /**< REGISTER expiry bounds           */
+	uint32_t flow_timer;         /**< RFC 5626 Flow-Timer sent, 0: none */
+	uint32_t max_expires;
+	uint32_t content_ttl;        /**< seconds an indirect URL lives    */
+	const char *content_base;    /**< "http://host:port"               */
+	int64_t retention_ms;        /**< final pushes are purged after it */
+	bool relay_is_delivered;     /**< 202 to MESSAGE = delivered       */
+	const char *contact_user;    /**< user part of our Contact ("push") */
+	uint32_t min_sub_expires;    /**< SUBSCRIBE expiry bounds          */
+	uint32_t max_sub_expires;
+	const struct app_pref *prefv;/**< per-application method preference */
+	size_t prefn;
+	size_t uaprof_max;           /**< largest UAProf document read     */
+	uint32_t session_expires;    /**< RFC 4028 interval asked (1800 s) */
+	size_t msrp_chunk;           /**< MSRP chunk size sent (64 KiB)    */
+	bool msrps;                  /**< offer MSRP over TLS only         */
+	const struct cidr *msrp_allowv; /**< MSRP peers allowed anywhere
+					  in these; else only the SIP
+					  peer's own public address     */
+	size_t msrp_allown;
+	bool notify_allow_private;   /**< PAP notifications to loopback/LAN */
+	const char *audit_path;      /**< one JSON line per final delivery */
+	bool allow_private_fetch;    /**< UAProf from loopback/private     */
+	const char *fetch_proxy;     /**< HTTP fetches through it; NULL: none
+					  (*_proxy variables ignored)    */
+	uint32_t max_terms;          /**< terminals per user (16)          */
+	uint32_t max_subs;           /**< subscriptions per terminal (8)   */
+	uint32_t max_notes;          /**< PAP notifications waiting (1e5)  */
+	const char *const *reg_watchv;   /**< --reg-watch AoRs (RFC 3680)  */
+	size_t reg_watchn;
+	bool reg_watch_auto;         /**< watch every third-party AoR too  */
+	uint32_t reg_watch_expires;  /**< SUBSCRIBE Expires (3600)         */
 };
 
-struct terminal {
-	struct le le;            /**< in user.terms                        */
-	struct user *u;
-	char *tkey;
-	char *instance;
-	char *contact;
-	char *pub_gruu;
-	char *temp_gruu;
-	char *apps;
-	char *methods;
-	char *path;
-	char *source;
-	int64_t expires_at;      /**< unix seconds                         */
-	bool push;
-	struct tmr tmr;          /**< expiry                               */
+/** Per-application preference: "app mms.ua method=notify" */
+struct app_pref {
+	const char *app;
+	const char *method;          /**< "notify": subscription mode      */
 };
 
-/** Capabilities of a terminal (ua-profile Event, UAProf document) */
-struct caps {
-	struct le he;            /**< in sender.caps, by aor + tkey        */
-	struct sender *s;
-	char *aor, *tkey;
-	char *vendor, *model, *version, *dev_cap;
-	char *push_accept;       /**< UAProf Push-Accept                   */
-	char *push_appids;       /**< UAProf Push-Accept-AppID             */
-	uint32_t push_msgsize;   /**< UAProf Push-MsgSize; 0: unknown      */
-	int64_t updated_at;
-	bool fetching;
+/** A file of a push, already on disk (streamed there by the API) */
+/** Does a relay's 202 deliver a push? (PAP delivery-method) */
+enum push_relay {
+	RELAY_DEFAULT = 0,           /**< --relay-is-delivered decides      */
+	RELAY_DELIVERED,             /**< yes (PAP "unconfirmed")           */
+	RELAY_PENDING,               /**< no: only the terminal's answer
+					  (PAP "confirmed")              */
 };
 
-struct target;
-
-/** An oma-app subscription, sippushd being the notifier */
-struct sub {
-	struct le he;            /**< in sender.subs, by Call-ID           */
-	struct le ule;           /**< in user.subs                         */
-	struct sender *s;
-	struct user *u;
-	char *aor, *tkey, *app;
-	char *call_id, *ltag, *rtag, *local, *remote, *target, *route;
-	char *accept, *methods;
-	uint32_t lseq, rseq;
-	int64_t expires_at;      /**< unix seconds                         */
-	struct tmr tmr;          /**< expiry                               */
-	struct target *t;        /**< its content NOTIFY queue, if any     */
-	struct sip_request *req; /**< state NOTIFY in flight               */
-	bool state_due;          /**< a state NOTIFY must go next          */
-	bool ending;             /**< its final NOTIFY is due or in flight */
-	bool busy;               /**< a state NOTIFY is in flight          */
-};
-
-/** A file of a push, on disk */
-struct pfile {
-	char *path, *filename, *ctype, *disposition;
+struct push_file {
+	const char *path;            /**< the sender owns it once accepted */
+	const char *filename;        /**< or NULL                          */
+	const char *ctype;
+	const char *disposition;     /**< or NULL (the push's)             */
 	uint64_t size;
 	uint8_t sha1[20];
-	bool has_sha1;
 };
 
-struct push {
-	struct le he;            /**< in sender.pushes, by id              */
-	struct le wle;           /**< in user.waiting while offline        */
-	struct le tle;           /**< in sender.topics                     */
-	struct sender *s;
-	char id[17];
-	uint64_t seq;
-	char *aor, *app, *ctype, *url, *method, *target, *topic, *token;
-	char *filename, *disposition;
-	const char *initiator;   /**< "api" or "pap" (static)              */
-	char *identity;          /**< From of its requests; NULL: ours     */
-	char *owner;             /**< its named initiator; NULL: admin's   */
-	char *waiting;           /**< why nothing was sent yet, or NULL    */
-	bool asserted;           /**< PAI sent (a trusted initiator)       */
-	struct mbuf *body;
-	struct pfile *files;     /**< mem array of nfiles, or NULL         */
-	size_t nfiles;
-	int priority;
-	uint32_t ttl;
-	uint16_t pap_code;       /**< its deliveries' codes, folded as they
-				      end (outcome_pap_fold)           */
-	int64_t created_ms, expires_ms;
-	struct list dlvs;        /**< struct delivery                      */
-	struct tmr tmr;          /**< TTL                                  */
-	struct tmr tmr_defer;    /**< deferred delivery                    */
-	int64_t not_before_ms;   /**< 0: at once                           */
-	enum push_relay relay;
-	bool committed;
-	bool final;
+enum { PUSH_FILES_MAX = 8 };
+
+/** One push as the initiator gave it; strings belong to the caller */
+struct push_req {
+	const char *aor;
+	const char *app;
+	const char *ctype;
+	const uint8_t *body;
+	size_t body_len;
+	const char *url;
+	const char *method;          /**< auto, message, notify, refer      */
+	const char *target;          /**< NULL or "all": every terminal     */
+	const char *topic;
+	const char *filename;        /**< session mode: file-selector name */
+	const char *disposition;     /**< "render" or "attachment"         */
+	int priority;                /**< 0..9, higher first                */
+	uint32_t ttl;                /**< 0: default                        */
+	const char *identity;        /**< From of its requests (its
+					  initiator's); NULL: --identity */
+	bool unasserted;             /**< no P-Asserted-Identity (TS §7.1.2:
+					  only for trusted initiators)   */
+	const char *initiator;       /**< for the audit log: a static string
+					  ("api", "pap"); NULL: "api"    */
+	const char *owner;           /**< the named initiator it belongs to
+					  (who may read and cancel it);
+					  NULL: the admin's              */
+	int64_t not_before;          /**< unix s: deliver from then (PAP
+					  deliver-after); 0: at once     */
+	enum push_relay relay;       /**< what a relay's 202 means         */
+	const struct push_file *filev;   /**< content as files, or NULL    */
+	size_t filen;
 };
 
-struct delivery {
-	struct le le;            /**< in push.dlvs                         */
-	struct le qle;           /**< in target.q                          */
-	struct le ale;           /**< in sender.awaiting (REFER accepted)  */
-	struct tmr tmr;          /**< how long a REFER's SUBSCRIBE may take */
-	struct push *p;
-	struct target *t;
-	char *tkey, *terminal, *ruri, *route, *call_id, *last_error;
-	enum delivery_state state;
-	uint16_t scode, pap;
-	uint32_t attempts, cseq;
-	char *steps;             /**< methods tried, for the status        */
-	char refer_ltag[17];     /**< our tag of the last REFER (random)   */
-	char *refer_rtag;        /**< the terminal's, from its 2xx         */
-	enum plan_kind kind;     /**< MESSAGE, NOTIFY or REFER             */
-	bool indirect;
-	bool cancelled;          /**< cancel asked while in flight          */
-	bool awaiting_sub;       /**< REFER accepted: waits for SUBSCRIBE  */
-	struct psess *ps;        /**< its INVITE session, while one runs   */
-	bool relayed;            /**< 202: out of the queue, ends at the TTL */
+struct sender_stats {
+	uint64_t accepted;
+	uint64_t delivered;          /**< deliveries that ended delivered   */
+	uint64_t failed;             /**< deliveries that ended otherwise   */
+	uint64_t sent;               /**< MESSAGE requests sent (incl. retries) */
+	uint32_t pending;            /**< pushes not final                  */
+	uint32_t terminals;
+	uint32_t inflight;
+	uint32_t backlog;            /**< deliveries queued toward terminals,
+					  not waiting out a retry delay  */
+	uint32_t subscriptions;      /**< active oma-app subscriptions      */
 };
 
-struct target {
-	struct le he;            /**< in sender.targets, by key            */
-	struct le ple;           /**< in sender.paced while waiting a token */
-	struct sender *s;
-	char *key;
-	struct list q;           /**< struct delivery, in order            */
-	struct delivery *busy;   /**< the one request outstanding          */
-	struct sub *sub;         /**< NOTIFY queue of this subscription    */
-	struct sip_request *req;
-	struct tmr tmr;          /**< retry backoff                        */
-	uint32_t nq;             /**< deliveries in q                      */
-	struct tmr tmr_stall;    /**< its request unanswered for too long  */
-	bool waiting;            /**< its head waits out a retry delay     */
-	bool stalled;            /**< no answer for STALL_MS               */
-	bool paced;
+int  sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
+		  const struct sender_conf *conf);
+bool sender_sip_request(struct sender *s, const struct sip_msg *msg);
+int  sender_push_accept(struct sender *s, struct push_req *r,
+			char *id, size_t idsz);
+const char *sender_refuses(const struct sender *s, uint32_t n,
+			   uint32_t *retry_s);
+bool sender_behind(const struct sender *s);
+int  sender_push_cancel(struct sender *s, const char *id);
+int  sender_user_set(struct sender *s, const char *aor,
+		     const char *password);
+int  sender_terminals_print(struct re_printf *pf, struct sender *s,
+			    const char *aor, const char *apps);
+int  sender_push_print(struct re_printf *pf, struct sender *s,
+		       const char *id);
+int  sender_push_owner(struct sender *s, const char *id, char *owner,
+		       size_t sz);
+int  sender_recent_print(struct re_printf *pf, struct sender *s,
+			 const char *limit, const char *owner);
+int  sender_content(struct sender *s, const char *token, struct mbuf **mbp,
+		    char **ctype, char **path, uint8_t sha1[20]);
+void sender_stats(const struct sender *s, struct sender_stats *stats);
+
+/** What became of a push, in PAP terms */
+struct push_outcome {
+	char state[16];              /**< pending, delivered, partial, ... */
+	uint16_t pap_code;
+	int64_t event_ms;
+	char desc[96];
 };
 
-/* Listeners of final deliveries and pushes (observe.c) */
-typedef void (dlv_final_h)(const struct delivery *d, void *arg);
-typedef void (push_final_h)(const struct push *p, enum push_state ps,
-			    void *arg);
+int  sender_push_outcome(struct sender *s, const char *id,
+			 struct push_outcome *o);
+int  sender_purge(struct sender *s);
+int  sender_reopen_logs(struct sender *s);
+int  sender_reload(struct sender *s, const struct sender_conf *nc);
+uint32_t sender_drain(struct sender *s);
+int  sender_metrics_print(struct re_printf *pf, const struct sender *s);
 
-struct observer {
-	dlv_final_h *dlvh;
-	push_final_h *pushh;
-	void *arg;
-};
+/* The live event feed (GET /v1/events, sippush watch) */
+typedef void (sender_event_h)(void *arg);
+/* Whether a reader may see an event of this scope: "p:OWNER" (a push's;
+ * "p:" the admin's) or "t:APPS" (a terminal's applications) */
+typedef bool (sender_event_scope_h)(const char *scope, void *arg);
+void     sender_set_event_h(struct sender *s, sender_event_h *h, void *arg);
 
-struct sender {
-	struct sender_conf conf;
-	struct sip *sip;
-	struct store *st;
-	struct hash *users;
-	struct hash *pushes;
-	struct hash *targets;
-	struct hash *topics;
-	struct hash *subs;
-	struct hash *caps;
-	struct fetcher *fetcher; /**< UAProf documents                    */
-	struct sipsess_sock *sess_sock;
-	struct tls *msrp_tls;    /**< msrps client context (--msrps)      */
-	struct fetcher *notifier;/**< PAP result notifications            */
-	struct list notes;       /**< their queue (papnotify.c)           */
-	FILE *audit;             /**< --audit-log, or NULL                */
-	struct list uncommitted; /**< accepted this turn, not yet durable  */
-	struct list paced;       /**< targets waiting for a pacing token   */
-	struct list awaiting;    /**< deliveries whose REFER was accepted  */
-	struct tmr tmr_pace;
-	struct tmr tmr_purge;
-	double tokens;
-	uint64_t pace_last;
-	uint64_t seq;
-	bool sync_pending;
-	struct list *loading;    /**< push_load() collects here          */
-	struct sender_stats stats;
-	/* for /metrics */
-	uint64_t by_method_state[PLAN_KINDS][DS_STATES];
-	uint64_t sip_codes[700];          /**< final responses we got     */
-	uint64_t accepted_pap;
-	struct histo latency;             /**< accepted -> final delivery  */
-	struct evring *events;            /**< the live feed (events.c)    */
-	char boot[17];                    /**< this run's id for the feed  */
-	bool draining;                    /**< stopping: nothing new goes   */
-	uint64_t refused_sec;             /**< refusals logged: this second */
-	uint32_t refused_n, refused_quiet;
-	struct tmr tmr_refused;           /**< says how many went unlogged  */
-	struct list regwatches;           /**< reg event subscriptions     */
-	struct noncecount *nonces;        /**< digest counts (replay)      */
-	sender_event_h *evh;
-	void *evarg;
-	struct observer obsv[8];          /**< observe.c                   */
-	size_t obsn;
-	sender_clock_h *clockh;           /**< wall clock (clock.c)        */
-	void *clock_arg;
-};
-
-/* clock.c */
-int64_t sender_now_ms(const struct sender *s);
-int64_t sender_now_s(const struct sender *s);
-
-const char *push_waiting(struct sender *s, const char *id);
-void sender_refuse(struct sender *s, const struct sip_msg *msg,
-		   uint16_t scode, const char *reason);
-void sender_refusal_log(struct sender *s, const struct sip_msg *msg,
-			uint16_t scode, const char *reason);
-
-/* terminal.c */
-struct user *user_find(struct sender *s, const char *aor);
-int  user_get(struct user **up, struct sender *s, const char *aor);
-int  term_upsert(struct sender *s, const struct term_rec *r, bool *became);
-void term_remove(struct terminal *t);
-bool term_room(const struct user *u);
-struct terminal *term_find(struct user *u, const char *tkey);
-void term_caps_of(struct term_caps *tc, const struct terminal *t);
-int  term_load(struct sender *s);
-
-/* trust.c */
-bool sender_trusted(const struct sender *s, const struct sip_msg *msg);
-
-/* registrar.c */
-bool registrar_request(struct sender *s, const struct sip_msg *msg);
-
-/* auth.c */
-enum { NONCE_MAX_AGE = 300, NONCES_MAX = 65536 };
-bool auth_digest(struct sender *s, const struct sip_msg *msg,
-		 const char *aor, const struct pl *aor_user);
-
-/* notifier.c */
-bool notifier_request(struct sender *s, const struct sip_msg *msg);
-struct sub *sub_find(const struct user *u, const char *tkey,
-		     const char *app);
-int  sub_load(struct sender *s);
-void sub_kick(struct sub *sub);
-void sub_gone(struct sub *sub, const char *why);
-int  sub_notify_send(struct sub *sub, struct delivery *d,
-		     sip_resp_h *resph, void *arg);
-
-/* caps.c */
-struct caps *caps_find(const struct sender *s, const char *aor,
-		       const char *tkey);
-int  caps_update(struct sender *s, const char *aor, const char *tkey,
-		 const struct uaprof_event *ev);
-int  caps_load(struct sender *s);
-int  caps_save(const struct sender *s, const struct caps *c);
-
-/* uaprof.c */
-void uaprof_fetch(struct sender *s, struct caps *c);
-
-/* regwatch.c */
-enum { REGWATCH_MAX = 4096 };
-int  regwatch_start(struct sender *s, const char *uri, const char *route);
-void regwatch_start_all(struct sender *s);
-void regwatch_auto(struct sender *s, const char *aor, const char *route);
-void regwatch_loaded(struct sender *s);
-bool regwatch_notify(struct sender *s, const struct sip_msg *msg);
-uint32_t regwatch_count(const struct sender *s);
-uint32_t regwatch_stop_all(struct sender *s);
-
-/* observe.c */
-int  observer_add(struct sender *s, dlv_final_h *dlvh, push_final_h *pushh,
-		  void *arg);
-void observe_delivery(struct sender *s, const struct delivery *d);
-void observe_push(struct sender *s, const struct push *p,
-		  enum push_state ps);
-
-/* metrics.c */
-int  metrics_init(struct sender *s);
-
-/* events.c */
-int  events_init(struct sender *s);
-void event_accepted(const struct push *p);
-void event_attempt(const struct delivery *d, uint16_t scode,
-		   const char *why, uint64_t retry_ms);
-void event_terminal(struct sender *s, const char *aor,
-		    const struct terminal *t, bool gone);
-
-/* push.c */
-void push_user_ready(struct user *u);
-const char *push_from(const struct push *p);
-const char *push_pai(const struct push *p);
-void push_delivery_final(struct delivery *d);
-void push_sub_ready(struct sub *sub);
-int  dlv_fallback(struct delivery *d, const char *why);
-void dlv_step(struct delivery *d, const char *fmt, ...);
-int  push_load(struct sender *s);
-
-/* refer.c */
-int  refer_send(struct target *t, struct delivery *d, sip_resp_h *resph);
-bool refer_response(struct target *t, struct delivery *d, int err,
-		    const struct sip_msg *msg);
-bool refer_notify(struct sender *s, const struct sip_msg *msg);
-void refer_sub_ready(struct sub *sub);
-
-/* audit.c */
-int  audit_init(struct sender *s);
-int  audit_reopen(struct sender *s);
-
-/* papnotify.c */
-int  papnotify_init(struct sender *s);
-int  papnotify_load(struct sender *s);
-
-/* session.c */
-int  session_start(struct target *t, struct delivery *d);
-bool session_cancel(struct delivery *d);
-
-/* deliver.c */
-int  deliver_enqueue(struct delivery *d);
-void dlv_dequeue(struct delivery *d);
-void deliver_kick(struct target *t);
-void deliver_soon(struct target *t);
-void deliver_cancel(struct delivery *d);
-void deliver_ttl_end(struct delivery *d);
-void deliver_finish(struct delivery *d, enum delivery_state ds,
-		    uint16_t pap);
-void deliver_outcome(struct target *t, struct delivery *d,
-		     enum outcome_event ev, uint16_t scode, const char *why);
-int  dlv_save(struct delivery *d);
-int  dlv_first_hop(const struct delivery *d, struct uri *route);
-void dlv_route_refresh(struct delivery *d);
-void deliver_terminal_moved(struct sender *s, const char *aor,
-			    const char *tkey);
-int  dlv_content(const struct delivery *d, char **ctype, char **entity,
-		 const uint8_t **body, size_t *body_len, bool *indirect);
+/** The engine's wall clock in ms since the epoch (tests replace it) */
+typedef int64_t (sender_clock_h)(void *arg);
+void     sender_clock_set(struct sender *s, sender_clock_h *h, void *arg);
+uint64_t sender_events_head(const struct sender *s);
+const char *sender_events_boot(const struct sender *s);
+int      sender_events_print(struct re_printf *pf, const struct sender *s,
+			     uint64_t after, size_t max, uint64_t *nextp,
+			     sender_event_scope_h *sh, void *arg);
+bool     sender_events_any(const struct sender *s, uint64_t after,
+			   sender_event_scope_h *sh, void *arg);
+void sender_sip_response(struct sender *s, uint16_t scode);

@@ -16,12 +16,12 @@
 #include <unistd.h>
 #include <openssl/sha.h>
 #include <re.h>
-#include <sippush/featuretag.h>
-#include <sippush/msrp.h>
-#include <sippush/msrpsdp.h>
-#include <sippush/msrpsess.h>
-#include <sippush/msrppeer.h>
-#include "sender.h"
+#include "core/featuretag.h"
+#include "msrp/msrp.h"
+#include "core/msrpsdp.h"
+#include "msrp/msrpsess.h"
+#include "core/msrppeer.h"
+#include "engine.h"
 
 #include <sippush/log.h>
 
@@ -136,7 +136,7 @@ static void ms_closed(int err, void *arg)
 {
 	struct psess *ps = arg;
 
-	plog(LOG_INFO, MOD, "%s: MSRP connection closed (%m)", ps->d->call_id,
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: MSRP connection closed (%m)", ps->d->call_id,
 	     err);
 }
 
@@ -205,7 +205,7 @@ static bool path_allowed(const struct sender *s, const char *path,
 			     s->conf.msrp_allown))
 		return true;
 
-	plog(LOG_WARN, MOD, "MSRP path %s refused: not %J, where the SIP "
+	plog(SIPPUSH_LOG_WARN, MOD, "MSRP path %s refused: not %J, where the SIP "
 	     "dialog went, or not public (--msrp-allow)", path, &msg->src);
 	return false;
 }
@@ -263,7 +263,7 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 		/* msrps: only to the certificate the answer names */
 		if (ps->t->s->msrp_tls) {
 			if (!sd.has_fp || strncasecmp(path, "msrps:", 6)) {
-				plog(LOG_WARN, MOD, "%s: msrps answer without "
+				plog(SIPPUSH_LOG_WARN, MOD, "%s: msrps answer without "
 				     "a fingerprint or with %s", ps->d->call_id,
 				     path);
 				--ps->nleft;
@@ -276,7 +276,7 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 		err = msrp_sess_connect(ps->ms[i], path);
 		err = err ? err : msrp_sess_send(ps->ms[i], &o, sent_h, ps);
 		if (err) {
-			plog(LOG_WARN, MOD, "%s: MSRP to %s: %m",
+			plog(SIPPUSH_LOG_WARN, MOD, "%s: MSRP to %s: %m",
 			     ps->d->call_id, path, err);
 			--ps->nleft;
 			if (!ps->fail)
@@ -485,7 +485,7 @@ int session_start(struct target *t, struct delivery *d)
 		ps->fd[i] = open(p->files[i].path, O_RDONLY | O_CLOEXEC);
 		if (ps->fd[i] < 0) {
 			err = errno;
-			plog(LOG_WARN, MOD, "%s: %s: %m", p->id,
+			plog(SIPPUSH_LOG_WARN, MOD, "%s: %s: %m", p->id,
 			     p->files[i].path, err);
 			mem_deref(ps);
 			return err;

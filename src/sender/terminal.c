@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <re.h>
-#include "sender.h"
+#include "engine.h"
 
 #include <sippush/log.h>
 
@@ -124,7 +124,7 @@ static void expire_tmr(void *arg)
 {
 	struct terminal *t = arg;
 
-	plog(LOG_INFO, MOD, "%s: terminal %s expired", t->u->aor, t->tkey);
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: terminal %s expired", t->u->aor, t->tkey);
 	term_remove(t);
 }
 

@@ -10,8 +10,8 @@
  */
 #include <re.h>
 #include <sippush/cidr.h>
-#include <sippush/sipconn.h>
-#include "sender.h"
+#include "rt/sipconn.h"
+#include "engine.h"
 
 
 bool sender_trusted(const struct sender *s, const struct sip_msg *msg)

@@ -9,9 +9,9 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/fetch.h>
-#include <sippush/uaprofdoc.h>
-#include "sender.h"
+#include "fetch/fetch.h"
+#include "core/uaprofdoc.h"
+#include "engine.h"
 
 #include <sippush/log.h>
 
@@ -26,7 +26,7 @@ static void fetched_h(int err, const char *why, struct mbuf *mb, void *arg)
 
 	c->fetching = false;
 	if (err) {
-		plog(LOG_WARN, MOD, "%s %s: %s: %s", c->aor, c->tkey,
+		plog(SIPPUSH_LOG_WARN, MOD, "%s %s: %s: %s", c->aor, c->tkey,
 		     c->dev_cap, why);
 		goto out;
 	}
@@ -37,7 +37,7 @@ static void fetched_h(int err, const char *why, struct mbuf *mb, void *arg)
 
 	err = uaprofdoc_parse(doc, (const char *)mb->buf, mb->end);
 	if (err) {
-		plog(LOG_WARN, MOD, "%s %s: %s: not a usable UAProf (%m)",
+		plog(SIPPUSH_LOG_WARN, MOD, "%s %s: %s: not a usable UAProf (%m)",
 		     c->aor, c->tkey, c->dev_cap, err);
 		goto out;
 	}
@@ -51,7 +51,7 @@ static void fetched_h(int err, const char *why, struct mbuf *mb, void *arg)
 	c->push_msgsize = doc->push_msgsize;
 	if (!err)
 		(void)caps_save(s, c);
-	plog(LOG_INFO, MOD, "%s %s: Push-Accept %s, Push-Accept-AppID %s, "
+	plog(SIPPUSH_LOG_INFO, MOD, "%s %s: Push-Accept %s, Push-Accept-AppID %s, "
 	     "Push-MsgSize %u", c->aor, c->tkey,
 	     c->push_accept ? c->push_accept : "-",
 	     c->push_appids ? c->push_appids : "-", c->push_msgsize);
@@ -76,7 +76,7 @@ void uaprof_fetch(struct sender *s, struct caps *c)
 	if (err) {
 		c->fetching = false;
 		mem_deref(c);
-		plog(LOG_WARN, MOD, "%s %s: %s: not fetchable (%m)", c->aor,
+		plog(SIPPUSH_LOG_WARN, MOD, "%s %s: %s: not fetchable (%m)", c->aor,
 		     c->tkey, c->dev_cap, err);
 	}
 }

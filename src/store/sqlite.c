@@ -7,9 +7,9 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include <re.h>
-#include <sippush/aor.h>
-#include <sippush/store.h>
-#include <sippush/histo.h>
+#include "core/aor.h"
+#include "store/store.h"
+#include "core/histo.h"
 #include <time.h>
 
 #include <sippush/log.h>
@@ -225,7 +225,7 @@ static void destructor(void *arg)
 
 static int db_err(struct store *st, int rc)
 {
-	plog(LOG_WARN, MOD, "sqlite: %s (%d)", sqlite3_errmsg(st->db), rc);
+	plog(SIPPUSH_LOG_WARN, MOD, "sqlite: %s (%d)", sqlite3_errmsg(st->db), rc);
 	switch (rc) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:    return EBUSY;
@@ -245,7 +245,7 @@ static int exec(struct store *st, const char *sql)
 	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
 
 	if (rc != SQLITE_OK) {
-		plog(LOG_WARN, MOD, "%s: %s", sql, msg ? msg : "?");
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: %s", sql, msg ? msg : "?");
 		sqlite3_free(msg);
 		return db_err(st, rc);
 	}
@@ -313,7 +313,7 @@ static int migrate(struct store *st)
 		return err;
 
 	if (ver > (int)ARRAY_SIZE(migrations)) {
-		plog(LOG_WARN, MOD, "database schema %d is newer than this program "
+		plog(SIPPUSH_LOG_WARN, MOD, "database schema %d is newer than this program "
 			      "(%d)", ver, (int)ARRAY_SIZE(migrations));
 		return ENOTSUP;
 	}
@@ -369,7 +369,7 @@ static int check_integrity(struct store *st)
 	if (rc != SQLITE_ROW)
 		err = db_err(st, rc);
 	else if (strcmp(col_str(s, 0), "ok")) {
-		plog(LOG_WARN, MOD, "integrity check: %s", col_str(s, 0));
+		plog(SIPPUSH_LOG_WARN, MOD, "integrity check: %s", col_str(s, 0));
 		err = EBADMSG;
 	}
 	sqlite3_finalize(s);
@@ -494,7 +494,7 @@ int store_flush(struct store *st)
 		if (err && !sqlite3_get_autocommit(st->db))
 			(void)exec(st, "ROLLBACK");
 		if (err)
-			plog(LOG_ERROR, MOD, "commit failed (%m: disk full or "
+			plog(SIPPUSH_LOG_ERROR, MOD, "commit failed (%m: disk full or "
 			     "I/O error?): what it held is refused (503), "
 			     "nothing acknowledged is lost", err);
 	}

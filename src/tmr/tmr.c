@@ -25,7 +25,7 @@
 #include <time.h>
 #include <pthread.h>
 #include <re.h>
-#include <sippush/tmrset.h>
+#include "tmr/tmrset.h"
 
 
 enum { LANE_BUCKETS = 1024 };

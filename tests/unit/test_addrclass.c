@@ -4,8 +4,8 @@
  *                         peer check let through
  */
 #include "testutil.h"
-#include <sippush/addrclass.h>
-#include <sippush/fetch.h>
+#include "core/addrclass.h"
+#include "fetch/fetch.h"
 
 
 static bool pub(const char *addr)

@@ -3,7 +3,7 @@
  *                   host fold case, the user part does not
  */
 #include "testutil.h"
-#include <sippush/aor.h>
+#include "core/aor.h"
 
 
 static void canon(const char *in, const char *want)

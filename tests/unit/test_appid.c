@@ -2,7 +2,7 @@
  * @file test_appid.c  Application ids: normalising, comparing, OMNA table
  */
 #include "testutil.h"
-#include <sippush/appid.h>
+#include "core/appid.h"
 
 
 static void test_normalize(void **state)

@@ -4,8 +4,8 @@
  */
 #include "testutil.h"
 #include <sippush/cidr.h>
-#include <sippush/digest.h>
-#include <sippush/opts.h>
+#include "core/digest.h"
+#include "rt/opts.h"
 
 
 static bool in(const char *net, const char *addr)

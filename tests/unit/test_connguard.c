@@ -2,7 +2,7 @@
  * @file test_connguard.c  Which SIP TCP connections the guard shuts down
  */
 #include "testutil.h"
-#include <sippush/connguard.h>
+#include "rt/connguard.h"
 
 
 static void entry(struct connguard_entry *e, const char *ip, uint16_t port,

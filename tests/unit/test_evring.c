@@ -3,7 +3,7 @@
  *                      cap per call, what a slow reader missed, bad lines
  */
 #include "testutil.h"
-#include <sippush/evring.h>
+#include "core/evring.h"
 
 static uint64_t next;
 

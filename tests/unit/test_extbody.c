@@ -2,7 +2,7 @@
  * @file test_extbody.c  Content indirection: message/external-body
  */
 #include "testutil.h"
-#include <sippush/extbody.h>
+#include "core/extbody.h"
 
 
 static const uint8_t sha[20] = {

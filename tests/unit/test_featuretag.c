@@ -2,8 +2,8 @@
  * @file test_featuretag.c  Feature tags, Contact parameters, Accept-Contact
  */
 #include "testutil.h"
-#include <sippush/param.h>
-#include <sippush/featuretag.h>
+#include "core/param.h"
+#include "core/featuretag.h"
 
 
 static void test_param_tokenizer(void **state)

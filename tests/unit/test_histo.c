@@ -2,7 +2,7 @@
  * @file test_histo.c  Prometheus histograms: buckets, +Inf, sum, count
  */
 #include "testutil.h"
-#include <sippush/histo.h>
+#include "core/histo.h"
 
 
 static int print_h(struct re_printf *pf, const struct histo *h)

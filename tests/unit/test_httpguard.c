@@ -3,7 +3,7 @@
  *                         Content-Type checks of the HTTP API
  */
 #include "testutil.h"
-#include <sippush/httpguard.h>
+#include "core/httpguard.h"
 
 
 static void test_host(void **state)

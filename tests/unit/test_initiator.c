@@ -3,7 +3,7 @@
  *                         Basic credentials, applications, rate
  */
 #include "testutil.h"
-#include <sippush/initiator.h>
+#include "core/initiator.h"
 
 
 static void test_decode(void **state)

@@ -2,9 +2,9 @@
  * @file test_method.c  Method selection and the exact MESSAGE size
  */
 #include "testutil.h"
-#include <sippush/featuretag.h>
-#include <sippush/pagemsg.h>
-#include <sippush/method.h>
+#include "core/featuretag.h"
+#include "core/pagemsg.h"
+#include "core/method.h"
 
 
 static struct term_caps term(const char *inst, const char *apps,

@@ -5,7 +5,7 @@
  */
 #include "testutil.h"
 #include <stdlib.h>
-#include <sippush/msrp.h>
+#include "msrp/msrp.h"
 
 struct got {
 	int msgs, ends;

@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
-#include <sippush/msrp.h>
-#include <sippush/msrpsess.h>
+#include "msrp/msrp.h"
+#include "msrp/msrpsess.h"
 
 struct rx {
 	EVP_MD_CTX *sha;

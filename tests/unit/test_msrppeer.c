@@ -4,7 +4,7 @@
  */
 #include "testutil.h"
 #include <sippush/cidr.h>
-#include <sippush/msrppeer.h>
+#include "core/msrppeer.h"
 
 
 static bool ok(const char *msrp, const char *sip, const char *allow)

@@ -3,7 +3,7 @@
  *                       trip, two files, refused m-line, bad input
  */
 #include "testutil.h"
-#include <sippush/msrpsdp.h>
+#include "core/msrpsdp.h"
 
 
 static void test_offer_roundtrip(void **state)

@@ -3,8 +3,8 @@
  *                          grow per nonce; retransmissions pass; room
  */
 #include "testutil.h"
-#include <sippush/digest.h>
-#include <sippush/noncecount.h>
+#include "core/digest.h"
+#include "core/noncecount.h"
 
 
 static const char *authz(char *buf, size_t sz, const char *nonce,

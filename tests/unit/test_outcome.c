@@ -2,7 +2,7 @@
  * @file test_outcome.c  Outcome tables: SIP/MSRP/local events, push states
  */
 #include "testutil.h"
-#include <sippush/outcome.h>
+#include "core/outcome.h"
 
 
 struct row {

@@ -5,7 +5,7 @@
  */
 #include "testutil.h"
 #include <stdlib.h>
-#include <sippush/pap.h>
+#include "core/pap.h"
 
 #define DT21 "<?xml version=\"1.0\"?>\n<!DOCTYPE pap PUBLIC \"-//WAPFORUM" \
 	"//DTD PAP 2.1//EN\" \"http://www.openmobilealliance.org/tech/DTD/" \

@@ -2,9 +2,9 @@
  * @file test_referto.c  Refer-To for a REFER-triggered subscription
  */
 #include "testutil.h"
-#include <sippush/featuretag.h>
-#include <sippush/uaprofile.h>
-#include <sippush/referto.h>
+#include "core/featuretag.h"
+#include "core/uaprofile.h"
+#include "core/referto.h"
 
 
 static void test_print(void **state)

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 #include "testutil.h"
-#include <sippush/reginfo.h>
+#include "core/reginfo.h"
 
 #define HDR "<?xml version=\"1.0\"?>\n"
 #define NS  "xmlns=\"urn:ietf:params:xml:ns:reginfo\""

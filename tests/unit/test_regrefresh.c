@@ -3,7 +3,7 @@
  *                          floor, and backs off while grants stay short
  */
 #include "testutil.h"
-#include <sippush/regrefresh.h>
+#include "core/regrefresh.h"
 
 
 static void test_refresh(void **state)

@@ -2,7 +2,7 @@
  * @file test_reqcheck.c  Request validation on messages decoded by libre
  */
 #include "testutil.h"
-#include <sippush/reqcheck.h>
+#include "core/reqcheck.h"
 
 
 #define VIA  "Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-1\r\n"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sippush/safefile.h>
+#include "rt/safefile.h"
 
 
 static void test_safefile(void **state)

@@ -5,7 +5,7 @@
 #include "testutil.h"
 #include <stdlib.h>
 #include <unistd.h>
-#include "../../src/receiver/receiver.h"
+#include "receiver/receiver.h"
 
 
 static void test_seen(void **state)

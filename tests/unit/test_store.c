@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include <sqlite3.h>
-#include <sippush/store.h>
+#include "store/store.h"
 
 struct fix {
 	char dir[64];

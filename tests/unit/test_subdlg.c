@@ -2,8 +2,8 @@
  * @file test_subdlg.c  Notifier dialogs as data; UAProf PushCharacteristics
  */
 #include "testutil.h"
-#include <sippush/subdlg.h>
-#include <sippush/uaprofdoc.h>
+#include "core/subdlg.h"
+#include "core/uaprofdoc.h"
 
 
 static const struct subdlg dlg = {

@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <cmocka.h>
 #include <re.h>
-#include <sippush/tmrset.h>
+#include "tmr/tmrset.h"
 
 
 /* A hand-driven clock: time moves only when a test says so. */

@@ -2,7 +2,7 @@
  * @file test_uaprofile.c  The ua-profile Event header
  */
 #include "testutil.h"
-#include <sippush/uaprofile.h>
+#include "core/uaprofile.h"
 
 
 static void test_decode_full(void **state)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <re.h>
-#include <sippush/opts.h>
+#include "rt/opts.h"
 
 
 static int number(uint64_t *v, const char *s, char **end)

@@ -6,7 +6,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <re.h>
-#include <sippush/tlsverify.h>
+#include "rt/tlsverify.h"
 
 
 /**

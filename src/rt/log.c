@@ -12,7 +12,7 @@
 #include <re_dbg.h>
 #include <sippush/log.h>
 
-static enum log_level level = LOG_INFO;
+static enum log_level level = SIPPUSH_LOG_INFO;
 static const char *const names[] = {"error", "warn", "info", "debug"};
 
 
@@ -63,9 +63,9 @@ void plog(enum log_level lvl, const char *module, const char *fmt, ...)
  * format and under --log-level, not bare on stderr */
 static void libre_h(int dlvl, const char *p, size_t len, void *arg)
 {
-	enum log_level lvl = dlvl <= DBG_ERR ? LOG_ERROR :
-		dlvl == DBG_WARNING ? LOG_WARN :
-		dlvl == DBG_DEBUG ? LOG_DEBUG : LOG_INFO;
+	enum log_level lvl = dlvl <= DBG_ERR ? SIPPUSH_LOG_ERROR :
+		dlvl == DBG_WARNING ? SIPPUSH_LOG_WARN :
+		dlvl == DBG_DEBUG ? SIPPUSH_LOG_DEBUG : SIPPUSH_LOG_INFO;
 	(void)arg;
 
 	while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <re.h>
-#include <sippush/udpbuf.h>
+#include "rt/udpbuf.h"
 
 enum { FD_SCAN = 4096 };
 

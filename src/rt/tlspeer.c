@@ -6,7 +6,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <re.h>
-#include <sippush/tlspeer.h>
+#include "rt/tlspeer.h"
 
 static int name_idx = -1;
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <re.h>
-#include <sippush/safefile.h>
+#include "rt/safefile.h"
 
 
 int safedir_open(int *dfdp, const char *dir, mode_t mode)

@@ -7,8 +7,8 @@
 #include <openssl/x509v3.h>
 #include <re.h>
 #include <sippush/log.h>
-#include <sippush/sipconn.h>
-#include <sippush/tlspeer.h>
+#include "rt/sipconn.h"
+#include "rt/tlspeer.h"
 
 #define MOD "sipconn"
 
@@ -41,7 +41,7 @@ static SSL *ssl_of(const struct sip_msg *msg)
 	/* the copy must agree with what libre says of this connection */
 	if (!c || !tc || c->tc != tc || !c->sc ||
 	    !sa_cmp(&c->paddr, &msg->src, SA_ALL)) {
-		plog(LOG_WARN, MOD, "%J: cannot read the TLS connection of "
+		plog(SIPPUSH_LOG_WARN, MOD, "%J: cannot read the TLS connection of "
 		     "this request (libre's layout differs): not trusted",
 		     &msg->src);
 		return NULL;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <re.h>
-#include <sippush/connguard.h>
+#include "rt/connguard.h"
 #include <sippush/log.h>
 
 #define MOD "connguard"
@@ -241,7 +241,7 @@ static void tick(void *arg)
 			for (size_t i = 0; i < c.n; i++) {
 				if (!c.v[i].cut || c.t[i]->fd < 0)
 					continue;
-				plog(LOG_WARN, MOD, "%J: %s: connection shut "
+				plog(SIPPUSH_LOG_WARN, MOD, "%J: %s: connection shut "
 				     "down", &c.v[i].peer, c.v[i].why);
 				(void)shutdown(c.t[i]->fd, SHUT_RDWR);
 				++cg->cut;
