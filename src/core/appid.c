@@ -32,7 +32,7 @@ const struct appid_info appid_omna[] = {
 
 const size_t appid_omna_count = ARRAY_SIZE(appid_omna);
 
-static const char *nids[] = {"x-wap-application:", "x-oma-application:"};
+static const char *const nids[] = {"x-wap-application:", "x-oma-application:"};
 
 
 static bool strip_prefix(struct pl *pl, const char *prefix)

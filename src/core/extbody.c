@@ -8,9 +8,9 @@
 #include "core/extbody.h"
 
 
-static const char *wdays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue",
+static const char *const wdays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue",
 			      "Wed"};   /* 1970-01-01 was a Thursday */
-static const char *months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 			       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 

@@ -10,7 +10,7 @@
 
 
 /* RFC 3840 §10 base tags, written without the "+sip." prefix */
-static const char *base_tags[] = {
+static const char *const base_tags[] = {
 	"audio", "automata", "class", "duplex", "data", "control",
 	"mobility", "description", "events", "priority", "methods",
 	"schemes", "application", "video", "language", "type", "isfocus",
