@@ -288,6 +288,18 @@ void event_attempt(const struct delivery *d, uint16_t scode,
 void event_terminal(struct sender *s, const char *aor,
 		    const struct terminal *t, bool gone);
 
+/* delivery.c */
+const char *dlv_dest_ruri(const struct terminal *t, const char *aor);
+int  dlv_new(struct delivery **dp, struct push *p, const struct terminal *t,
+	     const struct plan *pl);
+int  dlv_load(struct delivery **dp, struct push *p, const struct dlv_rec *r);
+void dlv_step(struct delivery *d, const char *fmt, ...);
+int  dlv_save(struct delivery *d);
+int  dlv_content(const struct delivery *d, char **ctype, char **entity,
+		 const uint8_t **body, size_t *body_len, bool *indirect);
+void dlv_route_refresh(struct delivery *d);
+int  dlv_first_hop(const struct delivery *d, struct uri *route);
+
 /* push.c */
 void push_user_ready(struct user *u);
 const char *push_from(const struct push *p);
@@ -295,7 +307,6 @@ const char *push_pai(const struct push *p);
 void push_delivery_final(struct delivery *d);
 void push_sub_ready(struct sub *sub);
 int  dlv_fallback(struct delivery *d, const char *why);
-void dlv_step(struct delivery *d, const char *fmt, ...);
 int  push_load(struct sender *s);
 
 /* refer.c */
@@ -328,10 +339,5 @@ void deliver_finish(struct delivery *d, enum delivery_state ds,
 		    uint16_t pap);
 void deliver_outcome(struct target *t, struct delivery *d,
 		     enum outcome_event ev, uint16_t scode, const char *why);
-int  dlv_save(struct delivery *d);
-int  dlv_first_hop(const struct delivery *d, struct uri *route);
-void dlv_route_refresh(struct delivery *d);
 void deliver_terminal_moved(struct sender *s, const char *aor,
 			    const char *tkey);
-int  dlv_content(const struct delivery *d, char **ctype, char **entity,
-		 const uint8_t **body, size_t *body_len, bool *indirect);

@@ -17,25 +17,6 @@
 #define MOD "push"
 
 
-static void dlv_destructor(void *arg)
-{
-	struct delivery *d = arg;
-
-	list_unlink(&d->le);
-	dlv_dequeue(d);
-	list_unlink(&d->ale);
-	tmr_cancel(&d->tmr);
-	mem_deref(d->tkey);
-	mem_deref(d->terminal);
-	mem_deref(d->ruri);
-	mem_deref(d->route);
-	mem_deref(d->call_id);
-	mem_deref(d->last_error);
-	mem_deref(d->steps);
-	mem_deref(d->refer_rtag);
-}
-
-
 static void pfile_release(struct pfile *f)
 {
 	mem_deref(f->path);
@@ -226,63 +207,6 @@ static int msg_size(size_t *sz, const struct push *p, const char *ruri)
 		ms.body_len = (size_t)p->files[0].size + PAGEMSG_LIMIT;
 	}
 	return pagemsg_size(sz, &ms);
-}
-
-
-static const char *dest_ruri(const struct terminal *t, const char *aor)
-{
-	if (t->pub_gruu && t->u->s->conf.outbound)
-		return t->pub_gruu;
-	if (!t->instance && (!str_cmp(t->source, "third-party") ||
-			     !str_cmp(t->source, "reg")))
-		return aor;   /* AoR-level: the core forks it */
-	return t->contact;
-}
-
-
-static int dlv_new(struct delivery **dp, struct push *p,
-		   const struct terminal *t, const struct plan *pl)
-{
-	char cid[40];
-	struct delivery *d;
-	int err;
-
-	d = mem_zalloc(sizeof(*d), dlv_destructor);
-	if (!d)
-		return ENOMEM;
-
-	d->p = p;
-
-	/* derived, not drawn: a delivery planned again after a crash keeps
-	 * the Call-ID its first attempt may already have carried */
-	re_snprintf(cid, sizeof(cid), "%s.%08x@sippush", p->id,
-		    hash_joaat_str(t->tkey));
-
-	/* A push accepted but not yet planned in the store when we crashed
-	 * is planned again with the same Call-ID and From tag: if its first
-	 * CSeq were the same too, a terminal that still has the first
-	 * MESSAGE's transaction (32 s) answers the new one 482 (RFC 3261
-	 * §8.2.2.2, merged request). Start from the clock in 10 ms steps:
-	 * a later plan starts higher (and stays below 2^31). */
-	d->cseq = (uint32_t)((sender_now_ms(p->s) / 10) % 100000000);
-
-	err  = str_dup(&d->tkey, t->tkey);
-	err |= str_dup(&d->terminal, t->pub_gruu ? t->pub_gruu :
-		       t->contact);
-	err |= str_dup(&d->ruri, dest_ruri(t, p->aor));
-	err |= dup_opt(&d->route, t->path);
-	err |= str_dup(&d->call_id, cid);
-	if (err) {
-		mem_deref(d);
-		return ENOMEM;
-	}
-
-	d->indirect = pl->indirect;
-	d->kind = pl->kind;
-	dlv_step(d, "%s", plan_kind_name(pl->kind));
-	list_append(&p->dlvs, &d->le, d);
-	*dp = d;
-	return 0;
 }
 
 
@@ -481,38 +405,6 @@ const char *push_pai(const struct push *p)
 }
 
 
-/** Note a step of a delivery for its status: "refer 202; notify 200" */
-void dlv_step(struct delivery *d, const char *fmt, ...)
-{
-	char *prev = d->steps, *add = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)re_vsdprintf(&add, fmt, ap);
-	va_end(ap);
-	if (!add)
-		return;
-
-	/* bounded: a long retry story keeps its start and its end */
-	if (prev && strlen(prev) > 400) {
-		d->steps = NULL;
-		(void)re_sdprintf(&d->steps, "%.200s; ...; %s", prev, add);
-	}
-	else if (prev) {
-		d->steps = NULL;
-		(void)re_sdprintf(&d->steps, "%s; %s", prev, add);
-	}
-	else {
-		d->steps = mem_ref(add);
-		prev = NULL;
-	}
-	if (!d->steps)
-		d->steps = mem_ref(prev);
-	mem_deref(prev);
-	mem_deref(add);
-}
-
-
 /**
  * The planned method cannot be used any more (the subscription is gone):
  * another subscription of the terminal, else MESSAGE to the terminal.
@@ -550,7 +442,7 @@ int dlv_fallback(struct delivery *d, const char *why)
 	d->kind = PLAN_MESSAGE;
 	d->ruri = mem_deref(d->ruri);
 	d->route = mem_deref(d->route);
-	if (str_dup(&d->ruri, dest_ruri(t, p->aor)) ||
+	if (str_dup(&d->ruri, dlv_dest_ruri(t, p->aor)) ||
 	    dup_opt(&d->route, t->path))
 		return ENOMEM;
 	dlv_step(d, "%s: message", why);
@@ -1000,7 +892,6 @@ static void load_dlv_h(const struct dlv_rec *r, void *arg)
 	struct delivery *d;
 	struct le *le;
 	struct push *p;
-	int err;
 
 	le = hash_lookup(s->pushes, hash_joaat_str(r->push_id), id_cmp,
 			 (void *)r->push_id);
@@ -1008,40 +899,8 @@ static void load_dlv_h(const struct dlv_rec *r, void *arg)
 		return;
 	p = le->data;
 
-	d = mem_zalloc(sizeof(*d), dlv_destructor);
-	if (!d)
+	if (dlv_load(&d, p, r))
 		return;
-
-	d->p = p;
-	err  = str_dup(&d->tkey, r->tkey);
-	err |= dup_opt(&d->terminal, r->terminal);
-	err |= str_dup(&d->ruri, r->ruri);
-	err |= dup_opt(&d->route, r->route);
-	err |= str_dup(&d->call_id, r->call_id);
-	err |= dup_opt(&d->last_error, r->last_error);
-	if (err) {
-		mem_deref(d);
-		return;
-	}
-	{
-		struct pl st;
-		pl_set_str(&st, r->state);
-		if (delivery_state_decode(&d->state, &st))
-			d->state = DS_PENDING;
-	}
-	d->scode = r->sip_status;
-	d->pap = r->pap_code;
-	d->attempts = r->attempts;
-	d->cseq = r->cseq + 1;   /* the last send may not have been stored */
-	d->indirect = r->indirect;
-	{
-		struct pl m;
-		pl_set_str(&m, r->method);
-		if (plan_kind_decode(&d->kind, &m) || d->kind == PLAN_NONE)
-			d->kind = PLAN_MESSAGE;
-	}
-	if (r->steps)
-		(void)str_dup(&d->steps, r->steps);
 	if (d->state != DS_PENDING)
 		p->pap_code = outcome_pap_fold(p->pap_code, d->pap);
 	list_append(&p->dlvs, &d->le, d);

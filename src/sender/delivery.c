@@ -1,0 +1,307 @@
+/**
+ * @file delivery.c  A delivery: one push to one terminal, by one method at
+ *                   a time. Owns struct delivery: making one (planned, or
+ *                   loaded after a restart), its steps for the status, its
+ *                   row in the store, its body and its first hop.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <openssl/sha.h>
+#include <re.h>
+#include "core/extbody.h"
+#include "engine.h"
+
+
+static int dup_opt(char **dst, const char *src)
+{
+	return src ? str_dup(dst, src) : 0;
+}
+
+
+static void dlv_destructor(void *arg)
+{
+	struct delivery *d = arg;
+
+	list_unlink(&d->le);
+	dlv_dequeue(d);
+	list_unlink(&d->ale);
+	tmr_cancel(&d->tmr);
+	mem_deref(d->tkey);
+	mem_deref(d->terminal);
+	mem_deref(d->ruri);
+	mem_deref(d->route);
+	mem_deref(d->call_id);
+	mem_deref(d->last_error);
+	mem_deref(d->steps);
+	mem_deref(d->refer_rtag);
+}
+
+
+const char *dlv_dest_ruri(const struct terminal *t, const char *aor)
+{
+	if (t->pub_gruu && t->u->s->conf.outbound)
+		return t->pub_gruu;
+	if (!t->instance && (!str_cmp(t->source, "third-party") ||
+			     !str_cmp(t->source, "reg")))
+		return aor;   /* AoR-level: the core forks it */
+	return t->contact;
+}
+
+
+int dlv_new(struct delivery **dp, struct push *p,
+		   const struct terminal *t, const struct plan *pl)
+{
+	char cid[40];
+	struct delivery *d;
+	int err;
+
+	d = mem_zalloc(sizeof(*d), dlv_destructor);
+	if (!d)
+		return ENOMEM;
+
+	d->p = p;
+
+	/* derived, not drawn: a delivery planned again after a crash keeps
+	 * the Call-ID its first attempt may already have carried */
+	re_snprintf(cid, sizeof(cid), "%s.%08x@sippush", p->id,
+		    hash_joaat_str(t->tkey));
+
+	/* A push accepted but not yet planned in the store when we crashed
+	 * is planned again with the same Call-ID and From tag: if its first
+	 * CSeq were the same too, a terminal that still has the first
+	 * MESSAGE's transaction (32 s) answers the new one 482 (RFC 3261
+	 * §8.2.2.2, merged request). Start from the clock in 10 ms steps:
+	 * a later plan starts higher (and stays below 2^31). */
+	d->cseq = (uint32_t)((sender_now_ms(p->s) / 10) % 100000000);
+
+	err  = str_dup(&d->tkey, t->tkey);
+	err |= str_dup(&d->terminal, t->pub_gruu ? t->pub_gruu :
+		       t->contact);
+	err |= str_dup(&d->ruri, dlv_dest_ruri(t, p->aor));
+	err |= dup_opt(&d->route, t->path);
+	err |= str_dup(&d->call_id, cid);
+	if (err) {
+		mem_deref(d);
+		return ENOMEM;
+	}
+
+	d->indirect = pl->indirect;
+	d->kind = pl->kind;
+	dlv_step(d, "%s", plan_kind_name(pl->kind));
+	list_append(&p->dlvs, &d->le, d);
+	*dp = d;
+	return 0;
+}
+
+
+/** A delivery as the store has it (after a restart); not in p->dlvs yet */
+int dlv_load(struct delivery **dp, struct push *p, const struct dlv_rec *r)
+{
+	struct delivery *d;
+	int err;
+
+	d = mem_zalloc(sizeof(*d), dlv_destructor);
+	if (!d)
+		return ENOMEM;
+
+	d->p = p;
+	err  = str_dup(&d->tkey, r->tkey);
+	err |= dup_opt(&d->terminal, r->terminal);
+	err |= str_dup(&d->ruri, r->ruri);
+	err |= dup_opt(&d->route, r->route);
+	err |= str_dup(&d->call_id, r->call_id);
+	err |= dup_opt(&d->last_error, r->last_error);
+	if (err) {
+		mem_deref(d);
+		return ENOMEM;
+	}
+	{
+		struct pl st;
+		pl_set_str(&st, r->state);
+		if (delivery_state_decode(&d->state, &st))
+			d->state = DS_PENDING;
+	}
+	d->scode = r->sip_status;
+	d->pap = r->pap_code;
+	d->attempts = r->attempts;
+	d->cseq = r->cseq + 1;   /* the last send may not have been stored */
+	d->indirect = r->indirect;
+	{
+		struct pl m;
+		pl_set_str(&m, r->method);
+		if (plan_kind_decode(&d->kind, &m) || d->kind == PLAN_NONE)
+			d->kind = PLAN_MESSAGE;
+	}
+	if (r->steps)
+		(void)str_dup(&d->steps, r->steps);
+	*dp = d;
+	return 0;
+}
+
+
+/** Note a step of a delivery for its status: "refer 202; notify 200" */
+void dlv_step(struct delivery *d, const char *fmt, ...)
+{
+	char *prev = d->steps, *add = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)re_vsdprintf(&add, fmt, ap);
+	va_end(ap);
+	if (!add)
+		return;
+
+	/* bounded: a long retry story keeps its start and its end */
+	if (prev && strlen(prev) > 400) {
+		d->steps = NULL;
+		(void)re_sdprintf(&d->steps, "%.200s; ...; %s", prev, add);
+	}
+	else if (prev) {
+		d->steps = NULL;
+		(void)re_sdprintf(&d->steps, "%s; %s", prev, add);
+	}
+	else {
+		d->steps = mem_ref(add);
+		prev = NULL;
+	}
+	if (!d->steps)
+		d->steps = mem_ref(prev);
+	mem_deref(prev);
+	mem_deref(add);
+}
+
+
+int dlv_save(struct delivery *d)
+{
+	const struct dlv_rec r = {
+		.push_id = d->p->id, .tkey = d->tkey, .terminal = d->terminal,
+		.ruri = d->ruri, .route = d->route,
+		.method = plan_kind_name(d->kind),
+		.state = delivery_state_name(d->state),
+		.last_error = d->last_error, .call_id = d->call_id,
+		.sip_status = d->scode, .pap_code = d->pap,
+		.attempts = d->attempts, .cseq = d->cseq,
+		.indirect = d->indirect, .steps = d->steps,
+	};
+
+	return store_dlv_put(d->p->s->st, &r);
+}
+
+
+static int content_url(char *buf, size_t sz, const struct push *p)
+{
+	if (p->url)
+		return re_snprintf(buf, sz, "%s", p->url) < 0 ? ENOMEM : 0;
+	if (!p->s->conf.content_base || !p->token)
+		return ENOTSUP;
+	return re_snprintf(buf, sz, "%s/v1/content/%s",
+			   p->s->conf.content_base, p->token) < 0 ? ENOMEM : 0;
+}
+
+
+/**
+ * The body of a delivery: the content inline, or a message/external-body
+ * pointing at it (RFC 4483) when planned so or when only a URL is known.
+ * *ctype is NULL for inline content (the push's type applies).
+ */
+int dlv_content(const struct delivery *d, char **ctype, char **entity,
+		const uint8_t **body, size_t *body_len, bool *indirect)
+{
+	const struct push *p = d->p;
+	const struct sender *s = p->s;
+	char url[512], cid[64];
+	uint8_t sha1[20];
+	int err;
+
+	*ctype = NULL;
+	*entity = NULL;
+	if (!d->indirect && p->body && !p->nfiles) {
+		*body = p->body->buf;
+		*body_len = p->body->end;
+		*indirect = false;
+		return 0;
+	}
+
+	struct extbody_spec es = {
+		.url = url, .size = -1, .ctype = p->ctype, .cid = cid,
+		.disposition = "render",
+		.expiration = (uint64_t)(p->expires_ms / 1000) +
+			s->conf.content_ttl,
+	};
+
+	err = content_url(url, sizeof(url), p);
+	if (err)
+		return err;
+	re_snprintf(cid, sizeof(cid), "%s@sippush", p->id);
+	if (!p->url && p->body) {
+		SHA1(p->body->buf, p->body->end, sha1);
+		es.sha1 = sha1;
+		es.size = (int64_t)p->body->end;
+	}
+	else if (!p->url && p->nfiles) {
+		/* the first file is what /v1/content/{token} serves */
+		es.ctype = p->files[0].ctype;
+		es.size = (int64_t)p->files[0].size;
+		es.sha1 = p->files[0].has_sha1 ? p->files[0].sha1 : NULL;
+	}
+	err  = re_sdprintf(ctype, "%H", extbody_ctype_print, &es);
+	err |= re_sdprintf(entity, "%H", extbody_entity_print, &es);
+	if (err) {
+		*ctype = mem_deref(*ctype);
+		*entity = mem_deref(*entity);
+		return ENOMEM;
+	}
+	*body = (const uint8_t *)*entity;
+	*body_len = strlen(*entity);
+	*indirect = true;
+	return 0;
+}
+
+
+/**
+ * Before each attempt: a terminal that registered again since the
+ * delivery was planned may be reached another way (a new RFC 5626 flow
+ * after a lost connection, another Path); its current route wins.
+ */
+void dlv_route_refresh(struct delivery *d)
+{
+	struct terminal *t = term_find(user_find(d->p->s, d->p->aor),
+				       d->tkey);
+	char *route = NULL;
+
+	if (!t || (t->path && d->route ? !strcmp(t->path, d->route) :
+		   t->path == d->route))
+		return;
+	if (t->path && str_dup(&route, t->path))
+		return;
+	mem_deref(d->route);
+	d->route = route;
+	dlv_step(d, "route %s", route ? route : "none");
+	(void)dlv_save(d);
+}
+
+
+/** The first hop of an out-of-dialog request: the core, Path, or R-URI */
+int dlv_first_hop(const struct delivery *d, struct uri *route)
+{
+	const struct sender *s = d->p->s;
+	struct pl hop;
+
+	if (s->conf.outbound)
+		pl_set_str(&hop, s->conf.outbound);
+	else if (d->route) {
+		struct sip_addr a;
+		struct pl rs;
+
+		pl_set_str(&rs, d->route);
+		if (sip_addr_decode(&a, &rs))
+			return EINVAL;
+		hop = a.auri;
+	}
+	else
+		pl_set_str(&hop, d->ruri);
+
+	return uri_decode(route, &hop);
+}
