@@ -8,6 +8,7 @@
 #include "core/appid.h"
 #include "core/featuretag.h"
 #include "core/pagemsg.h"
+#include "core/outcome.h"
 #include "core/method.h"
 
 
@@ -273,4 +274,38 @@ int push_method_decode(enum push_method *pm, const struct pl *name)
 
 	*pm = (enum push_method)i;
 	return 0;
+}
+
+
+/**
+ * Does an attempt's answer move a delivery to another method? The one
+ * place this is decided (the planner then picks which: push.c).
+ * NOTIFY: the subscription is gone (481, 408, no answer; RFC 6665 §4.1.2)
+ * but the push is not. REFER refused on a push that did not name "refer":
+ * the terminal may still take MESSAGE; 408/480/500/503 retry as usual.
+ * named: the push asked for this method by name.
+ */
+bool method_fallback(enum plan_kind kind, enum outcome_event ev,
+		     uint16_t scode, bool named)
+{
+	switch (kind) {
+
+	case PLAN_NOTIFY:
+		return ev == OE_TIMEOUT ||
+			(ev == OE_SIP && (scode == 481 || scode == 408));
+
+	case PLAN_REFER:
+		if (named || ev != OE_SIP || scode < 300)
+			return false;
+		switch (scode) {
+
+		case 408: case 480: case 500: case 503:
+			return false;
+		default:
+			return true;
+		}
+
+	default:
+		return false;
+	}
 }

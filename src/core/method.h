@@ -72,5 +72,7 @@ int method_plan(struct plan *planv, size_t *nplanned,
 bool ctype_accepted(const struct pl *accept, const char *ctype);
 const char *plan_kind_name(enum plan_kind k);
 int plan_kind_decode(enum plan_kind *k, const struct pl *name);
+bool method_fallback(enum plan_kind kind, enum outcome_event ev,
+		     uint16_t scode, bool named);
 const char *plan_reason_name(enum plan_reason r);
 int push_method_decode(enum push_method *pm, const struct pl *name);

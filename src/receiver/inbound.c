@@ -11,6 +11,7 @@
 #include "core/featuretag.h"
 #include "fetch/fetch.h"
 #include <sippush/log.h>
+#include "core/outcome.h"
 #include "core/method.h"
 #include "core/reqcheck.h"
 #include "receiver.h"

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <re.h>
 #include <sippush/log.h>
+#include "core/outcome.h"
 #include "core/method.h"
 #include "msrp/msrp.h"
 #include "core/msrpsdp.h"

@@ -114,6 +114,16 @@ static void later(struct target *t, uint64_t ms)
 }
 
 
+/* The one way out of a queue: not outstanding, not queued, no target */
+static void leave(struct target *t, struct delivery *d)
+{
+	if (t && t->busy == d)
+		t->busy = NULL;
+	dlv_dequeue(d);
+	d->t = NULL;
+}
+
+
 /** Take a delivery out of its destination's queue (if in one) */
 void dlv_dequeue(struct delivery *d)
 {
@@ -168,7 +178,7 @@ int deliver_enqueue(struct delivery *d)
 	if (d->kind == PLAN_NOTIFY) {
 		sub = sub_find(user_find(s, d->p->aor), d->tkey, d->p->app);
 		if (!sub)
-			return dlv_fallback(d, "no active subscription");
+			return s->plan.fallback(d, "no active subscription");
 		/* a queue per dialog: its NOTIFYs go one at a time */
 		re_snprintf(key, sizeof(key), "sub\n%s", sub->call_id);
 	}
@@ -213,19 +223,14 @@ int deliver_enqueue(struct delivery *d)
 
 static void finish(struct delivery *d, enum delivery_state ds, uint16_t pap)
 {
-	struct target *t = d->t;
-
-	if (t && t->busy == d)
-		t->busy = NULL;
-	dlv_dequeue(d);
+	leave(d->t, d);
 	list_unlink(&d->ale);
 	tmr_cancel(&d->tmr);
 	d->awaiting_sub = false;
-	d->t = NULL;
 	d->state = ds;
 	d->pap = pap;
 	(void)dlv_save(d);
-	push_delivery_final(d);   /* may free d and its push */
+	d->p->s->plan.final(d);   /* may free d and its push */
 }
 
 
@@ -250,9 +255,11 @@ void deliver_cancel(struct delivery *d)
 	struct target *t = d->t;
 
 	if (t && t->busy == d) {
+		const struct dlv_method *m = dlv_method(d->kind);
+
 		d->cancelled = true;   /* in flight: its answer decides */
-		if (d->kind == PLAN_SESSION)
-			(void)session_cancel(d);   /* CANCEL if unanswered */
+		if (m->cancel)
+			(void)m->cancel(d);   /* e.g. CANCEL if unanswered */
 		return;
 	}
 
@@ -298,58 +305,6 @@ static void pace_tmr(void *arg)
 }
 
 
-static void resp_h(int err, const struct sip_msg *msg, void *arg);
-
-
-static int send_message(struct target *t, struct delivery *d)
-{
-	struct push *p = d->p;
-	struct sender *s = t->s;
-	const struct ac_spec ac = {.app = p->app, .require = true,
-				   .explicit_ = true};
-	char from_tag[17];
-	char *ctype = NULL, *entity = NULL;
-	const uint8_t *body = NULL;
-	size_t body_len = 0;
-	struct pagemsg_spec ms;
-	struct uri route;
-	bool indirect;
-	int err;
-
-	/* the From tag is stable per delivery, like the Call-ID */
-	re_snprintf(from_tag, sizeof(from_tag), "%08x",
-		    hash_joaat_str(d->call_id));
-
-	dlv_route_refresh(d);
-	err = dlv_content(d, &ctype, &entity, &body, &body_len, &indirect);
-	if (err)
-		return err;
-	d->indirect = indirect;
-
-	ms = (struct pagemsg_spec){
-		.ruri = d->ruri, .from = push_from(p),
-		.from_tag = from_tag, .to = p->aor, .call_id = d->call_id,
-		.cseq = d->cseq, .pai = push_pai(p), .ac = &ac,
-		.ctype = ctype ? ctype : p->ctype, .body_len = body_len,
-	};
-
-	err = dlv_first_hop(d, &route);
-	if (err)
-		goto out;
-
-	err = sip_requestf(&t->req, s->sip, true, "MESSAGE", d->ruri, &route,
-			   NULL, NULL, resp_h, t, "%s%s%s%H%b",
-			   d->route ? "Route: " : "",
-			   d->route ? d->route : "",
-			   d->route ? "\r\n" : "",
-			   pagemsg_hdrs_print, &ms, body, body_len);
- out:
-	mem_deref(ctype);
-	mem_deref(entity);
-	return err;
-}
-
-
 static bool ttl_left(const struct push *p, uint64_t after_ms)
 {
 	return sender_now_ms(p->s) + (int64_t)after_ms < p->expires_ms;
@@ -363,22 +318,6 @@ static bool relay_delivers(const struct push *p)
 	if (p->relay == RELAY_DEFAULT)
 		return p->s->conf.relay_is_delivered;
 	return p->relay == RELAY_DELIVERED;
-}
-
-
-/* Retry-After of a response, in ms (RFC 3261 §20.33: seconds, then an
- * optional comment and parameters), 0 when absent; at most a day */
-static uint64_t retry_after_ms(const struct sip_msg *msg)
-{
-	const struct sip_hdr *h = msg ? sip_msg_hdr(msg, SIP_HDR_RETRY_AFTER)
-		: NULL;
-	struct pl n;
-	uint32_t v;
-
-	if (!h || re_regex(h->val.p, h->val.l, "[0-9]+", &n) ||
-	    n.p != h->val.p || pl_u32_strict(&n, &v))
-		return 0;
-	return (uint64_t)(v < 86400 ? v : 86400) * 1000;
 }
 
 
@@ -419,9 +358,7 @@ static void apply(struct target *t, struct delivery *d,
 		 * the queue and ends with the TTL (deliver_ttl_end). */
 		d->relayed = true;
 		d->pap = o.pap_code;
-		t->busy = NULL;
-		dlv_dequeue(d);
-		d->t = NULL;
+		leave(t, d);
 		(void)dlv_save(d);
 		deliver_kick(t);
 		return;
@@ -434,67 +371,57 @@ static void apply(struct target *t, struct delivery *d,
 }
 
 
-static void resp_h(int err, const struct sip_msg *msg, void *arg)
+/*
+ * One attempt's answer, as its method reports it (once). The method says
+ * what happened; what follows is decided here and by the planner: a retry
+ * or a final state (apply), the next step out of the queue (parked), or
+ * another method (method_fallback() in the core, dlv_fallback() picks it).
+ */
+static void report_h(struct target *t, struct delivery *d,
+		     const struct attempt *a)
 {
-	struct target *t = arg;
-	struct delivery *d = t->busy;
+	struct sender *s = t->s;
+	const struct dlv_method *m;
 	char why[64];
 
-	if (!err && msg->scode < 200)
-		return;
-
-	--t->s->stats.inflight;
+	--s->stats.inflight;
 	answered(t);
-	if (!err)
-		sender_sip_response(t->s, msg->scode);
-	if (!d)
+	if (!d || t->busy != d)
 		return;
 
-	if (d->kind == PLAN_NOTIFY && (err || msg->scode == 481 ||
-				       msg->scode == 408)) {
-		/* RFC 6665: the subscription is gone; the push is not */
-		re_snprintf(why, sizeof(why), "NOTIFY %s", err ? "timed out"
-			    : "481");
-		event_attempt(d, err ? 0 : msg->scode, why, 0);
-		t->busy = NULL;
-		dlv_dequeue(d);
-		d->t = NULL;
-		if (t->sub)
-			sub_gone(t->sub, why);
-		(void)dlv_fallback(d, why);
-		deliver_kick(t);
-		return;
-	}
-
-	if (d->kind == PLAN_REFER && refer_response(t, d, err, msg))
-		return;
-
-	if (err) {
-		re_snprintf(why, sizeof(why), "%m", err);
-		apply(t, d, OE_TIMEOUT, 0, why, 0);
-		return;
-	}
-
-	re_snprintf(why, sizeof(why), "%u %r", msg->scode, &msg->reason);
-	apply(t, d, OE_SIP, msg->scode, msg->scode < 300 ? NULL : why,
-	      retry_after_ms(msg));
-}
-
-
-/** A session-mode attempt ended (session.c): apply it like a response */
-void deliver_outcome(struct target *t, struct delivery *d,
-		     enum outcome_event ev, uint16_t scode, const char *why)
-{
-	--t->s->stats.inflight;
-	answered(t);
-	if (t->busy != d)
-		return;
-	if (ev == OE_CANCELLED) {
+	if (a->ev == OE_CANCELLED) {
 		finish(d, DS_CANCELLED, 1000);
 		deliver_kick(t);
 		return;
 	}
-	apply(t, d, ev, scode, ev == OE_SIP && scode < 300 ? NULL : why, 0);
+
+	if (a->parked) {
+		leave(t, d);
+		s->plan.parked(d);
+		deliver_kick(t);
+		return;
+	}
+
+	if (method_fallback(d->kind, a->ev, a->scode,
+			    !str_casecmp(d->p->method,
+					 plan_kind_name(d->kind)))) {
+		m = dlv_method(d->kind);
+		if (a->ev == OE_SIP)
+			re_snprintf(why, sizeof(why), "%s %u", m->sip,
+				    a->scode);
+		else
+			re_snprintf(why, sizeof(why), "%s timed out", m->sip);
+		event_attempt(d, a->ev == OE_SIP ? a->scode : 0, why, 0);
+		leave(t, d);
+		if (m->ended)
+			m->ended(t, why);
+		(void)s->plan.fallback(d, why);
+		deliver_kick(t);
+		return;
+	}
+
+	apply(t, d, a->ev, a->scode, a->ev == OE_SIP && a->scode < 300 ?
+	      NULL : a->why, a->retry_after_ms);
 }
 
 
@@ -502,6 +429,7 @@ void deliver_outcome(struct target *t, struct delivery *d,
 void deliver_kick(struct target *t)
 {
 	struct sender *s = t->s;
+	const struct dlv_method *m;
 	struct delivery *d;
 	struct outcome o;
 	int err;
@@ -545,21 +473,12 @@ void deliver_kick(struct target *t)
 		++d->attempts;
 		++d->cseq;
 		t->busy = d;
-		if (d->kind == PLAN_NOTIFY && t->sub)
-			err = sub_notify_send(t->sub, d, resp_h, t);
-		else if (d->kind == PLAN_REFER)
-			err = refer_send(t, d, resp_h);
-		else if (d->kind == PLAN_SESSION)
-			err = session_start(t, d);
-		else if (d->kind == PLAN_NOTIFY)
-			err = ENOENT;   /* the dialog ended under it */
-		else
-			err = send_message(t, d);
-		if (err && d->kind == PLAN_NOTIFY) {
-			t->busy = NULL;
-			dlv_dequeue(d);
-			d->t = NULL;
-			(void)dlv_fallback(d, "subscription gone");
+		t->reph = report_h;
+		m = dlv_method(d->kind);
+		err = m->start(t, d);
+		if (err && m->fallback_on_error) {
+			leave(t, d);
+			(void)s->plan.fallback(d, "subscription gone");
 			continue;
 		}
 		if (err) {

@@ -132,6 +132,36 @@ struct delivery {
 	bool relayed;            /**< 202: out of the queue, ends at the TTL */
 };
 
+/* What one attempt came to, reported once by its method (methods.c) */
+struct attempt {
+	enum outcome_event ev;
+	uint16_t scode;
+	const char *why;          /**< for the status; a 2xx's is dropped   */
+	uint64_t retry_after_ms;  /**< the peer's Retry-After               */
+	bool parked;              /**< accepted, waits out of the queue for
+				       its next step (REFER: the SUBSCRIBE) */
+};
+
+typedef void (attempt_h)(struct target *t, struct delivery *d,
+			 const struct attempt *a);
+
+/* A push method: one row of methods.c */
+struct dlv_method {
+	const char *sip;          /**< its request, for reasons            */
+	int  (*start)(struct target *t, struct delivery *d);
+	bool (*cancel)(struct delivery *d);   /**< NULL: the answer decides */
+	void (*ended)(struct target *t, const char *why);  /**< its dialog
+							       is gone */
+	bool fallback_on_error;   /**< cannot start: another method        */
+};
+
+/* The queue's way up to the planner (push.c sets it) */
+struct planner {
+	void (*final)(struct delivery *d);
+	int  (*fallback)(struct delivery *d, const char *why);
+	void (*parked)(struct delivery *d);
+};
+
 struct target {
 	struct le he;            /**< in sender.targets, by key            */
 	struct le ple;           /**< in sender.paced while waiting a token */
@@ -141,6 +171,7 @@ struct target {
 	struct delivery *busy;   /**< the one request outstanding          */
 	struct sub *sub;         /**< NOTIFY queue of this subscription    */
 	struct sip_request *req;
+	attempt_h *reph;         /**< where its method reports (deliver.c) */
 	struct tmr tmr;          /**< retry backoff                        */
 	uint32_t nq;             /**< deliveries in q                      */
 	struct tmr tmr_stall;    /**< its request unanswered for too long  */
@@ -202,6 +233,7 @@ struct sender {
 	struct noncecount *nonces;        /**< digest counts (replay)      */
 	sender_event_h *evh;
 	void *evarg;
+	struct planner plan;              /**< push.c                      */
 	struct observer obsv[8];          /**< observe.c                   */
 	size_t obsn;
 	sender_clock_h *clockh;           /**< wall clock (clock.c)        */
@@ -248,6 +280,15 @@ void sub_kick(struct sub *sub);
 void sub_gone(struct sub *sub, const char *why);
 int  sub_notify_send(struct sub *sub, struct delivery *d,
 		     sip_resp_h *resph, void *arg);
+
+/* methods.c */
+const struct dlv_method *dlv_method(enum plan_kind k);
+void attempt_sip(struct attempt *a, char *why, size_t sz, struct sender *s,
+		 int err, const struct sip_msg *msg);
+void dlv_sip_resp_h(int err, const struct sip_msg *msg, void *arg);
+
+/* message.c */
+int  message_start(struct target *t, struct delivery *d);
 
 /* caps.c */
 struct caps *caps_find(const struct sender *s, const char *aor,
@@ -306,15 +347,13 @@ const char *push_from(const struct push *p);
 const char *push_pai(const struct push *p);
 void push_delivery_final(struct delivery *d);
 void push_sub_ready(struct sub *sub);
+void push_init(struct sender *s);
 int  dlv_fallback(struct delivery *d, const char *why);
 int  push_load(struct sender *s);
 
 /* refer.c */
-int  refer_send(struct target *t, struct delivery *d, sip_resp_h *resph);
-bool refer_response(struct target *t, struct delivery *d, int err,
-		    const struct sip_msg *msg);
+int  refer_start(struct target *t, struct delivery *d);
 bool refer_notify(struct sender *s, const struct sip_msg *msg);
-void refer_sub_ready(struct sub *sub);
 
 /* audit.c */
 int  audit_init(struct sender *s);
@@ -337,7 +376,5 @@ void deliver_cancel(struct delivery *d);
 void deliver_ttl_end(struct delivery *d);
 void deliver_finish(struct delivery *d, enum delivery_state ds,
 		    uint16_t pap);
-void deliver_outcome(struct target *t, struct delivery *d,
-		     enum outcome_event ev, uint16_t scode, const char *why);
 void deliver_terminal_moved(struct sender *s, const char *aor,
 			    const char *tkey);

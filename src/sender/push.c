@@ -451,11 +451,84 @@ int dlv_fallback(struct delivery *d, const char *why)
 }
 
 
+/* --- REFER's next step: the SUBSCRIBE it asked for ------------------ */
+
+enum { REFER_WAIT_MS = 32000 };
+
+
+static void wait_tmr(void *arg)
+{
+	struct delivery *d = arg;
+
+	(void)dlv_fallback(d, "no SUBSCRIBE after REFER");
+}
+
+
+static bool same_app(const char *a, const char *b)
+{
+	struct pl pa, pb;
+
+	pl_set_str(&pa, a);
+	pl_set_str(&pb, b);
+	return appid_equal(&pa, &pb);
+}
+
+
+/* The subscription the REFER asked for exists: deliver in it */
+static void to_notify(struct delivery *d)
+{
+	list_unlink(&d->ale);
+	tmr_cancel(&d->tmr);
+	d->awaiting_sub = false;
+	d->kind = PLAN_NOTIFY;
+	dlv_step(d, "subscribed: notify");
+	(void)dlv_save(d);
+	(void)deliver_enqueue(d);
+}
+
+
+/* Its REFER was accepted: out of its queue, it waits for the SUBSCRIBE
+ * (which may have come before the 202) for REFER_WAIT_MS */
+static void parked(struct delivery *d)
+{
+	struct sender *s = d->p->s;
+
+	if (sub_find(user_find(s, d->p->aor), d->tkey, d->p->app)) {
+		to_notify(d);
+		return;
+	}
+	d->awaiting_sub = true;
+	list_append(&s->awaiting, &d->ale, d);
+	tmr_start(&d->tmr, REFER_WAIT_MS, wait_tmr, d);
+	(void)dlv_save(d);
+}
+
+
 /** A subscription became active: what waits for it can go */
 void push_sub_ready(struct sub *sub)
 {
-	refer_sub_ready(sub);
+	struct le *le = sub->s->awaiting.head;
+
+	/* deliveries REFERred for it go on in it */
+	while (le) {
+		struct delivery *d = le->data;
+
+		le = le->next;
+		if (!str_cmp(d->p->aor, sub->aor) &&
+		    !str_cmp(d->tkey, sub->tkey) &&
+		    same_app(d->p->app, sub->app))
+			to_notify(d);
+	}
 	push_user_ready(sub->u);
+}
+
+
+/** The queue's way up: a delivery ended, falls back, or waits */
+void push_init(struct sender *s)
+{
+	s->plan.final = push_delivery_final;
+	s->plan.fallback = dlv_fallback;
+	s->plan.parked = parked;
 }
 
 

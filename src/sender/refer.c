@@ -20,9 +20,6 @@
 
 #define MOD "refer"
 
-enum { REFER_WAIT_MS = 32000 };
-
-
 static int contact_h(enum sip_transp tp, const struct sa *src,
 		     const struct sa *dst, struct mbuf *mb, void *arg)
 {
@@ -35,7 +32,11 @@ static int contact_h(enum sip_transp tp, const struct sa *src,
 }
 
 
-int refer_send(struct target *t, struct delivery *d, sip_resp_h *resph)
+static void resp_h(int err, const struct sip_msg *msg, void *arg);
+
+
+/** Send the REFER of a delivery (its queue's one outstanding) */
+int refer_start(struct target *t, struct delivery *d)
 {
 	const struct push *p = d->p;
 	const struct sender *s = p->s;
@@ -59,7 +60,7 @@ int refer_send(struct target *t, struct delivery *d, sip_resp_h *resph)
 
 	/* its own Call-ID, derived like the MESSAGE's: stable per delivery */
 	return sip_requestf(&t->req, s->sip, true, "REFER", d->ruri, &route,
-			    NULL, contact_h, resph, t,
+			    NULL, contact_h, resp_h, t,
 			    "%s%s%s"
 			    "From: <%s>;tag=%s\r\n"
 			    "To: <%s>\r\n"
@@ -81,106 +82,28 @@ int refer_send(struct target *t, struct delivery *d, sip_resp_h *resph)
 }
 
 
-static void wait_tmr(void *arg)
-{
-	struct delivery *d = arg;
-
-	(void)dlv_fallback(d, "no SUBSCRIBE after REFER");
-}
-
-
-static bool same_app(const char *a, const char *b)
-{
-	struct pl pa, pb;
-
-	pl_set_str(&pa, a);
-	pl_set_str(&pb, b);
-	return appid_equal(&pa, &pb);
-}
-
-
-/* The subscription the REFER asked for exists: deliver in it */
-static void to_notify(struct delivery *d)
-{
-	list_unlink(&d->ale);
-	tmr_cancel(&d->tmr);
-	d->awaiting_sub = false;
-	d->kind = PLAN_NOTIFY;
-	dlv_step(d, "subscribed: notify");
-	(void)dlv_save(d);
-	(void)deliver_enqueue(d);
-}
-
-
-/**
- * The answer to a REFER. True when handled here; false leaves it to the
- * common rules (retries on 408/480/500/503 and timeouts, final states).
+/*
+ * The answer to a REFER. A 2xx parks the delivery: out of its queue, it
+ * waits for the SUBSCRIBE the REFER asked for (the planner, push.c).
+ * Anything else is an attempt like any other (retries, fallback).
  */
-bool refer_response(struct target *t, struct delivery *d, int err,
-		    const struct sip_msg *msg)
+static void resp_h(int err, const struct sip_msg *msg, void *arg)
 {
-	struct sender *s = t->s;
+	struct target *t = arg;
+	struct delivery *d = t->busy;
+	struct attempt a;
 	char why[64];
 
-	if (err)
-		return false;
-
-	if (msg->scode < 300) {
+	if (!err && msg->scode < 200)
+		return;
+	attempt_sip(&a, why, sizeof(why), t->s, err, msg);
+	if (!err && msg->scode < 300 && d) {
 		(void)pl_strdup(&d->refer_rtag, &msg->to.tag);
-		t->busy = NULL;
-		dlv_dequeue(d);
-		d->t = NULL;
 		d->scode = msg->scode;
 		dlv_step(d, "refer %u", msg->scode);
-
-		/* the SUBSCRIBE may have come before the 202 */
-		if (sub_find(user_find(s, d->p->aor), d->tkey, d->p->app)) {
-			to_notify(d);
-		}
-		else {
-			d->awaiting_sub = true;
-			list_append(&s->awaiting, &d->ale, d);
-			tmr_start(&d->tmr, REFER_WAIT_MS, wait_tmr, d);
-			(void)dlv_save(d);
-		}
-		deliver_kick(t);
-		return true;
+		a.parked = true;
 	}
-
-	switch (msg->scode) {
-
-	case 408: case 480: case 500: case 503:
-		return false;   /* retried while the TTL lasts */
-
-	default:
-		/* an explicit "refer" push ends with the terminal's word */
-		if (!str_casecmp(d->p->method, "refer"))
-			return false;
-		re_snprintf(why, sizeof(why), "REFER %u", msg->scode);
-		t->busy = NULL;
-		dlv_dequeue(d);
-		d->t = NULL;
-		(void)dlv_fallback(d, why);
-		deliver_kick(t);
-		return true;
-	}
-}
-
-
-/** A subscription became active: deliveries REFERred for it go on */
-void refer_sub_ready(struct sub *sub)
-{
-	struct le *le = sub->s->awaiting.head;
-
-	while (le) {
-		struct delivery *d = le->data;
-
-		le = le->next;
-		if (!str_cmp(d->p->aor, sub->aor) &&
-		    !str_cmp(d->tkey, sub->tkey) &&
-		    same_app(d->p->app, sub->app))
-			to_notify(d);
-	}
+	t->reph(t, d, &a);
 }
 
 

@@ -117,6 +117,8 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	tmr_init(&s->tmr_purge);
 	tmr_init(&s->tmr_refused);
 
+	push_init(s);
+
 	/* listeners of final deliveries and pushes, in this order */
 	err  = metrics_init(s);
 	err |= audit_init(s);

@@ -92,7 +92,8 @@ static void end(struct psess *ps, enum outcome_event ev, uint16_t scode,
 	d->ps = NULL;
 	mem_deref(ps);
 	dlv_step(d, "%s", why);
-	deliver_outcome(t, d, ev, scode, why);
+	t->reph(t, d, &(const struct attempt){.ev = ev, .scode = scode,
+					       .why = why});
 }
 
 

@@ -4,6 +4,7 @@
 #include "testutil.h"
 #include "core/featuretag.h"
 #include "core/pagemsg.h"
+#include "core/outcome.h"
 #include "core/method.h"
 
 
@@ -235,9 +236,63 @@ static void test_pagemsg_size(void **state)
 }
 
 
+/* The one rule for moving a delivery to another method */
+static void test_fallback_rule(void **state)
+{
+	(void)state;
+
+	/* NOTIFY: the subscription is gone, the push is not */
+	assert_true(method_fallback(PLAN_NOTIFY, OE_SIP, 481, false));
+	assert_true(method_fallback(PLAN_NOTIFY, OE_SIP, 408, false));
+	assert_true(method_fallback(PLAN_NOTIFY, OE_TIMEOUT, 0, false));
+	assert_false(method_fallback(PLAN_NOTIFY, OE_SIP, 200, false));
+	assert_false(method_fallback(PLAN_NOTIFY, OE_SIP, 503, false));
+	assert_false(method_fallback(PLAN_NOTIFY, OE_SIP, 415, false));
+
+	/* REFER refused: MESSAGE may do, unless "refer" was asked for */
+	assert_true(method_fallback(PLAN_REFER, OE_SIP, 404, false));
+	assert_true(method_fallback(PLAN_REFER, OE_SIP, 405, false));
+	assert_true(method_fallback(PLAN_REFER, OE_SIP, 603, false));
+	assert_false(method_fallback(PLAN_REFER, OE_SIP, 404, true));
+	assert_false(method_fallback(PLAN_REFER, OE_SIP, 202, false));
+	assert_false(method_fallback(PLAN_REFER, OE_TIMEOUT, 0, false));
+	for (uint16_t c = 0; c < 4; c++) {
+		static const uint16_t retried[] = {408, 480, 500, 503};
+
+		assert_false(method_fallback(PLAN_REFER, OE_SIP, retried[c],
+					     false));
+	}
+
+	/* MESSAGE and sessions end with the terminal's word */
+	assert_false(method_fallback(PLAN_MESSAGE, OE_SIP, 405, false));
+	assert_false(method_fallback(PLAN_MESSAGE, OE_SIP, 481, false));
+	assert_false(method_fallback(PLAN_SESSION, OE_SIP, 488, false));
+	assert_false(method_fallback(PLAN_SESSION, OE_TIMEOUT, 0, false));
+}
+
+
+static void test_kind_names(void **state)
+{
+	enum plan_kind k;
+	(void)state;
+
+	for (int i = 0; i < PLAN_KINDS; i++) {
+		struct pl pl;
+
+		pl_set_str(&pl, plan_kind_name((enum plan_kind)i));
+		assert_int_equal(plan_kind_decode(&k, &pl), 0);
+		assert_int_equal(k, i);
+	}
+	assert_int_equal(plan_kind_decode(&k, &PL_STR("pager")), EBADMSG);
+	assert_string_equal(plan_kind_name(PLAN_KINDS), "?");
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fallback_rule),
+		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_plan_table),
 		cmocka_unit_test(test_targets),
 		cmocka_unit_test(test_method_names),

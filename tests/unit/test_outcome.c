@@ -167,9 +167,37 @@ static void test_names(void **state)
 }
 
 
+/* A push's PAP code from its deliveries', as they end */
+static void test_pap_fold(void **state)
+{
+	enum push_state ps;
+	(void)state;
+
+	assert_int_equal(outcome_pap_fold(0, 1000), 1000);
+	assert_int_equal(outcome_pap_fold(1000, 2002), 2002);  /* failure */
+	assert_int_equal(outcome_pap_fold(2002, 1000), 2002);
+	assert_int_equal(outcome_pap_fold(2002, 4000), 2002);  /* first */
+	assert_int_equal(outcome_pap_fold(1000, 0), 1000);
+	assert_int_equal(outcome_pap_fold(0, 0), 0);
+
+	assert_int_equal(outcome_pap_of_state(PS_PENDING), 1001);
+	assert_int_equal(outcome_pap_of_state(PS_DELIVERED), 1000);
+	assert_int_equal(outcome_pap_of_state(PS_CANCELLED), 1000);
+	assert_int_equal(outcome_pap_of_state(PS_EXPIRED), 2001);
+	assert_int_equal(outcome_pap_of_state(PS_ABORTED), 5000);
+	assert_int_equal(outcome_pap_of_state(PS_TIMEOUT), 4000);
+	assert_int_equal(outcome_pap_of_state(PS_UNDELIVERABLE), 4000);
+
+	assert_int_equal(push_state_decode(&ps, &PL_STR("partial")), 0);
+	assert_int_equal(ps, PS_PARTIAL);
+	assert_int_equal(push_state_decode(&ps, &PL_STR("gone")), EBADMSG);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pap_fold),
 		cmocka_unit_test(test_outcome_table),
 		cmocka_unit_test(test_relay_policy),
 		cmocka_unit_test(test_push_state),

@@ -1,0 +1,65 @@
+/**
+ * @file message.c  Page mode: the push in one SIP MESSAGE (RFC 3428, TS
+ *                  §7.1.2): the application's Accept-Contact, the content
+ *                  inline or by reference (RFC 4483)
+ *
+ * Every attempt of one delivery reuses its stored Call-ID and From tag with
+ * a higher CSeq, so the terminal can recognise a re-sent push.
+ */
+#include <errno.h>
+#include <string.h>
+#include <re.h>
+#include "core/pagemsg.h"
+#include "core/param.h"
+#include "core/featuretag.h"
+#include "engine.h"
+
+
+/** Send one MESSAGE of a delivery (its queue's one outstanding) */
+int message_start(struct target *t, struct delivery *d)
+{
+	struct push *p = d->p;
+	struct sender *s = t->s;
+	const struct ac_spec ac = {.app = p->app, .require = true,
+				   .explicit_ = true};
+	char from_tag[17];
+	char *ctype = NULL, *entity = NULL;
+	const uint8_t *body = NULL;
+	size_t body_len = 0;
+	struct pagemsg_spec ms;
+	struct uri route;
+	bool indirect;
+	int err;
+
+	/* the From tag is stable per delivery, like the Call-ID */
+	re_snprintf(from_tag, sizeof(from_tag), "%08x",
+		    hash_joaat_str(d->call_id));
+
+	dlv_route_refresh(d);
+	err = dlv_content(d, &ctype, &entity, &body, &body_len, &indirect);
+	if (err)
+		return err;
+	d->indirect = indirect;
+
+	ms = (struct pagemsg_spec){
+		.ruri = d->ruri, .from = push_from(p),
+		.from_tag = from_tag, .to = p->aor, .call_id = d->call_id,
+		.cseq = d->cseq, .pai = push_pai(p), .ac = &ac,
+		.ctype = ctype ? ctype : p->ctype, .body_len = body_len,
+	};
+
+	err = dlv_first_hop(d, &route);
+	if (err)
+		goto out;
+
+	err = sip_requestf(&t->req, s->sip, true, "MESSAGE", d->ruri, &route,
+			   NULL, NULL, dlv_sip_resp_h, t, "%s%s%s%H%b",
+			   d->route ? "Route: " : "",
+			   d->route ? d->route : "",
+			   d->route ? "\r\n" : "",
+			   pagemsg_hdrs_print, &ms, body, body_len);
+ out:
+	mem_deref(ctype);
+	mem_deref(entity);
+	return err;
+}
