@@ -70,7 +70,8 @@ bench: deps-test build
 	$(BUILD)/bench/bench-msrp single 1024
 	$(BUILD)/bench/bench-msrp many 100 1
 
-# Programs, etc/sippush/*.conf, systemd units, man pages under PREFIX
+# Programs, etc/sippush/*.conf, systemd units, man pages, the receiver
+# library (libsippush.a, include/sippush/, sippush.pc) under PREFIX
 # (default /usr/local), staged in DESTDIR when given
 PREFIX ?= /usr/local
 install: deps build
