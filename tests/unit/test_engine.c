@@ -8,6 +8,7 @@
  */
 #include "testutil.h"
 #include <stdlib.h>
+#include "tmr/tmrset.h"
 #include "sender/sender.h"
 #include "engine_harness.h"
 
@@ -23,10 +24,11 @@ static int setup(void **state)
 }
 
 
+/* Everything the engine and the stacks started is gone with them */
 static int teardown(void **state)
 {
 	h_free(*state);
-	return 0;
+	return tmrset_count() ? -1 : 0;
 }
 
 
@@ -867,7 +869,7 @@ static void test_refer_wait(void **state)
 	/* the enrollment NOTIFY, empty, then the content */
 	assert_int_equal(at(a, "NOTIFY", 0), t0 + 3000);
 	assert_int_equal(at(a, "NOTIFY", 1), t0 + 3000);
-	assert_int_equal(term_rx(a, "NOTIFY", 0)->msg->clen.l, 1);
+	assert_body(term_rx(a, "NOTIFY", 0), "");
 	assert_body(term_rx(a, "NOTIFY", 1), "in the dialog");
 	assert_int_equal(rx_hdr(term_rx(a, "NOTIFY", 1), "Subscription-State",
 				hdr, sizeof(hdr)), 0);
