@@ -263,7 +263,7 @@ int h_alloc(struct harness **hp)
 	(void)cidr_decode(&h->trust, &pl);
 
 	/* sippushd's defaults where they matter, smaller where a test
-	 * would otherwise wait long (sippushd.c, defaults()) */
+	 * would otherwise wait long (cmd/sippushd_opts.c) */
 	c = &h->conf;
 	c->identity = "sip:push@example.net";
 	c->realm = "sippush";
