@@ -1,27 +1,18 @@
 /**
- * @file sippush-agent.c  The Push Receiver Agent daemon: options, handlers
+ * @file sippush-agent.c  The Push Receiver Agent daemon: options and wiring
  *
- * Handlers (--app ID=HANDLER):
- *   dir:/path   one file per push, written atomically (temp + rename), with
- *               a metadata sidecar <id>.meta written first
- *   exec:/path  the program runs with the content on stdin and SIPPUSH_APP,
- *               SIPPUSH_FROM, SIPPUSH_CONTENT_TYPE, SIPPUSH_METHOD,
- *               SIPPUSH_PUSH_ID in its environment; at most --exec-max at
- *               once (beyond: 503, the sender retries), killed after
- *               --exec-timeout, exit status logged
+ * Each --app ID=HANDLER hands its pushes to a dir: or exec: handler
+ * (receiver/sink.h), with --exec-max and --exec-timeout.
  * SIGUSR1 withdraws SIP Push (stays registered), SIGUSR2 restores it,
  * SIGTERM/SIGINT de-register and exit.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <re.h>
 #include <sippush/cidr.h>
 #include "rt/connguard.h"
@@ -31,26 +22,15 @@
 #include "rt/opts.h"
 #include <sippush/receiver.h>
 #include "rt/safefile.h"
+#include "receiver/sink.h"
 
 #define MOD "agent"
 
-enum { MAX_APPS = 16, MAX_TRUST = 16, MAX_CHILD = 64 };
-
-struct handler {
-	char kind;             /* 'd' dir, 'e' exec */
-	char path[400];
-};
-
-struct child {
-	pid_t pid;
-	uint64_t started;
-	char push_id[128];
-	bool deferred;            /**< its exit status is the SIP answer */
-};
+enum { MAX_APPS = 16, MAX_TRUST = 16 };
 
 static struct {
 	struct receiver_app appv[MAX_APPS];
-	struct handler hv[MAX_APPS];
+	char handlers[MAX_APPS][405];   /**< dir:PATH or exec:PATH (sink.h) */
 	char ids[MAX_APPS][64];
 	char accepts[MAX_APPS][256];
 	size_t appn;
@@ -81,8 +61,7 @@ static struct {
 	size_t nfetch_allow;
 	char tls_cert[400], tls_ca[400], tls_host[256];
 	bool no_pref, allow_private;
-	struct child children[MAX_CHILD];
-	uint32_t nchildren;
+	struct sink *sink;
 	struct receiver *r;
 	struct tmr tmr;
 	bool quitting;
@@ -177,7 +156,7 @@ static void die(const char *what, const char *val)
 
 static void parse_app(const char *v)
 {
-	const char *eq = strchr(v, '=');
+	const char *eq = strchr(v, '='), *why = NULL;
 	size_t i = g.appn;
 
 	if (!eq || eq == v || i >= MAX_APPS)
@@ -186,29 +165,14 @@ static void parse_app(const char *v)
 		die("--app: ID too long", v);
 	memcpy(g.ids[i], v, (size_t)(eq - v));
 	g.ids[i][eq - v] = '\0';
-	if (!strncmp(eq + 1, "dir:", 4))
-		g.hv[i].kind = 'd';
-	else if (!strncmp(eq + 1, "exec:", 5))
-		g.hv[i].kind = 'e';
-	else
-		die("--app: HANDLER must be dir:/path or exec:/path", v);
-	str_ncpy(g.hv[i].path, strchr(eq + 1, ':') + 1,
-		 sizeof(g.hv[i].path));
-	if (!g.hv[i].path[0])
-		die("--app: empty handler path", v);
-	if (g.hv[i].kind == 'd') {
-		int dfd, err = safedir_open(&dfd, g.hv[i].path, 0750);
-
-		if (err == EPERM)
-			die("--app: the directory is group/world-writable and "
-			    "not ours: refused", g.hv[i].path);
-		if (err)
-			die("--app: cannot open or create the directory (a "
-			    "symlink is refused)", g.hv[i].path);
-		(void)close(dfd);
+	if (strlen(eq + 1) >= sizeof(g.handlers[i]))
+		die("--app: handler path too long", v);
+	if (sink_check(eq + 1, &why)) {
+		(void)fprintf(stderr, "sippush-agent: --app: %s: %s\n", why,
+			      eq + 1);
+		exit(2);
 	}
-	if (g.hv[i].kind == 'e' && access(g.hv[i].path, X_OK))
-		die("--app: not executable", g.hv[i].path);
+	str_ncpy(g.handlers[i], eq + 1, sizeof(g.handlers[i]));
 	g.appv[i].id = g.ids[i];
 	++g.appn;
 }
@@ -230,188 +194,17 @@ static void parse_accept(const char *v)
 }
 
 
-static void safe_name(char *out, size_t sz, const char *id)
-{
-	size_t i;
-
-	for (i = 0; id[i] && i + 1 < sz; i++)
-		out[i] = (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
-				 "QRSTUVWXYZ0123456789._-", id[i]) && id[i])
-			? id[i] : '_';
-	out[i] = '\0';
-}
-
-
-/* A session-mode file (ours, in the state dir): renamed into the
- * handler's directory, or copied there (another fs) */
-static int move_file(int dfd, const char *name, const char *src)
-{
-	char tmp[256];
-	static uint8_t buf[1 << 16];
-	int in, out, err = 0;
-	ssize_t n;
-
-	(void)chmod(src, 0640);
-	if (!renameat(AT_FDCWD, src, dfd, name))
-		return 0;
-	if (errno != EXDEV)
-		return errno;
-
-	in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (in < 0)
-		return errno;
-	err = safefile_tmp(&out, dfd, "copy", 0640, tmp, sizeof(tmp));
-	if (err) {
-		(void)close(in);
-		return err;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		err = safefile_write_all(out, buf, (size_t)n);
-		if (err)
-			break;
-	}
-	if (n < 0)
-		err = errno;
-	(void)close(in);
-	return safefile_commit(dfd, out, tmp, name, err);
-}
-
-
-static int to_dir(const struct handler *h, const struct receiver_push *p)
-{
-	char name[200], mname[210];
-	char *meta = NULL;
-	int dfd = -1, err;
-
-	safe_name(name, sizeof(name) - 8, p->push_id);
-	re_snprintf(mname, sizeof(mname), "%s.meta", name);
-	err = re_sdprintf(&meta, "%H", receiver_meta_print, p);
-	if (err)
-		goto out;
-	/* opened (and checked) per push: a directory replaced meanwhile is
-	 * the new one, or refused */
-	err = safedir_open(&dfd, h->path, 0750);
-	if (err)
-		goto out;
-
-	/* the content first: a .meta file says its content is there */
-	if (!p->error && p->file)
-		err = move_file(dfd, name, p->file);
-	else if (!p->error)
-		err = safefile_write(dfd, name, p->body, p->body_len,
-				     0640);
-	if (!err)
-		err = safefile_write(dfd, mname, meta, str_len(meta), 0640);
-
- out:
-	if (err)
-		plog(SIPPUSH_LOG_ERROR, MOD, "%s: cannot write: %m", h->path, err);
-	if (dfd >= 0)
-		(void)close(dfd);
-	mem_deref(meta);
-	return err;
-}
-
-
-/* An open, unlinked temp file in the state dir holding the content,
- * positioned at its start; -errno on failure */
-static int body_file(const uint8_t *p, size_t n)
-{
-	char path[600];
-	int fd, err;
-
-	re_snprintf(path, sizeof(path), "%s/.exec-XXXXXX", g.state_dir);
-	fd = mkstemp(path);
-	if (fd < 0)
-		return -errno;
-	(void)unlink(path);
-	err = safefile_write_all(fd, p, n);
-	if (!err && lseek(fd, 0, SEEK_SET))
-		err = errno;
-	if (err) {
-		(void)close(fd);
-		return -err;
-	}
-	return fd;
-}
-
-
-static int to_exec(const struct handler *h, const struct receiver_push *p)
-{
-	int fds[2];
-	pid_t pid;
-
-	if (g.nchildren >= g.exec_max || g.nchildren >= MAX_CHILD)
-		return EBUSY;
-	fds[1] = -1;
-	if (p->file) {
-		/* the file itself is stdin: opened here, it outlives its
-		 * name, which the receiver removes after this call */
-		fds[0] = open(p->file, O_RDONLY);
-		if (fds[0] < 0)
-			return errno;
-	}
-	else {
-		/* the content in an unlinked temp file, not a pipe: a
-		 * handler that does not read cannot stall the agent */
-		fds[0] = body_file(p->body, p->body_len);
-		if (fds[0] < 0)
-			return -fds[0];
-	}
-
-	pid = fork();
-	if (pid < 0) {
-		(void)close(fds[0]);
-		if (fds[1] >= 0)
-			(void)close(fds[1]);
-		return errno;
-	}
-	if (pid == 0) {
-		(void)dup2(fds[0], 0);
-		/* the handler gets stdin, stdout and stderr, nothing of ours:
-		 * not the SIP sockets, the epoll set, the seen file */
-		closefrom(3);
-		if (p->filename)
-			(void)setenv("SIPPUSH_FILENAME", p->filename, 1);
-		(void)setenv("SIPPUSH_APP", p->app, 1);
-		(void)setenv("SIPPUSH_FROM", p->from, 1);
-		(void)setenv("SIPPUSH_CONTENT_TYPE", p->ctype, 1);
-		(void)setenv("SIPPUSH_METHOD", p->method, 1);
-		(void)setenv("SIPPUSH_PUSH_ID", p->push_id, 1);
-		if (p->error)
-			(void)setenv("SIPPUSH_ERROR", p->error, 1);
-		execl(h->path, h->path, (char *)NULL);
-		_exit(127);
-	}
-
-	(void)close(fds[0]);
-
-	g.children[g.nchildren].pid = pid;
-	g.children[g.nchildren].started = tmr_jiffies();
-	str_ncpy(g.children[g.nchildren].push_id, p->push_id,
-		 sizeof(g.children[0].push_id));
-	/* a page- or subscription-mode push is answered when the handler
-	 * exits: 0 takes it, anything else makes the sender try again */
-	g.children[g.nchildren].deferred = p->deferrable;
-	++g.nchildren;
-	return p->deferrable ? EINPROGRESS : 0;
-}
-
-
 static int push_h(const struct receiver_push *p, void *arg)
 {
 	(void)arg;
+	return sink_push(g.sink, p);
+}
 
-	for (size_t i = 0; i < g.appn; i++) {
-		if (strcmp(g.ids[i], p->app))
-			continue;
-		plog(SIPPUSH_LOG_INFO, MOD, "push %s for %s (%s, %zu bytes)%s%s",
-		     p->push_id, p->app, p->ctype, p->body_len,
-		     p->error ? ": " : "", p->error ? p->error : "");
-		return g.hv[i].kind == 'd' ? to_dir(&g.hv[i], p) :
-			to_exec(&g.hv[i], p);
-	}
-	return ENOENT;
+
+static void done_h(const char *push_id, int err, void *arg)
+{
+	(void)arg;
+	receiver_push_done(g.r, push_id, err);
 }
 
 
@@ -432,42 +225,11 @@ static void reg_h(int err, uint16_t scode, const char *gruu,
 }
 
 
-static void reap(void)
-{
-	uint64_t now = tmr_jiffies();
-
-	for (uint32_t i = 0; i < g.nchildren; ) {
-		struct child *c = &g.children[i];
-		int status;
-		pid_t w = waitpid(c->pid, &status, WNOHANG);
-
-		if (w == c->pid) {
-			int code = WIFEXITED(status) ? WEXITSTATUS(status) :
-				128 + WTERMSIG(status);
-
-			plog(SIPPUSH_LOG_INFO, MOD, "handler for %s exited %d",
-			     c->push_id, code);
-			if (c->deferred)
-				receiver_push_done(g.r, c->push_id,
-						   code ? EIO : 0);
-			g.children[i] = g.children[--g.nchildren];
-			continue;
-		}
-		if (now - c->started > (uint64_t)g.exec_timeout_s * 1000) {
-			plog(SIPPUSH_LOG_WARN, MOD, "handler for %s timed out: killed",
-			     c->push_id);
-			(void)kill(c->pid, SIGKILL);
-		}
-		++i;
-	}
-}
-
-
 static void poll_tmr(void *arg)
 {
 	(void)arg;
 
-	reap();
+	sink_poll(g.sink);
 	if (sig_withdraw) {
 		sig_withdraw = 0;
 		plog(SIPPUSH_LOG_INFO, MOD, "withdrawing SIP Push");
@@ -634,7 +396,7 @@ static void apply(int c, const char *arg)
 		break;
 	case 'N': g.no_pref = true; break;
 	case 'm':
-		if (opts_u32(&g.exec_max, arg, 1, MAX_CHILD))
+		if (opts_u32(&g.exec_max, arg, 1, SINK_EXEC_MAX))
 			die("--exec-max: 1..64", arg);
 		break;
 	case 'T':
@@ -962,6 +724,20 @@ int main(int argc, char *argv[])
 	rc.msrp_laddr = g.msrp_set ? &g.msrp : NULL;
 	rc.msrp_cert = g.msrp_cert[0] ? g.msrp_cert : NULL;
 
+	{
+		struct sink_conf skc = {g.exec_max, g.exec_timeout_s,
+					g.state_dir};
+
+		err = sink_alloc(&g.sink, &skc, done_h, NULL);
+		for (size_t i = 0; !err && i < g.appn; i++)
+			err = sink_add(g.sink, g.ids[i], g.handlers[i]);
+		if (err) {
+			(void)fprintf(stderr, "sippush-agent: cannot set up the "
+				      "handlers: %s\n", strerror(err));
+			return 1;
+		}
+	}
+
 	/* ahead of libre's sipsess listener (made by receiver_alloc) */
 	err = sip_listen(&lsnr, sip, true, sip_req_h, NULL);
 	err = err ? err : receiver_alloc(&g.r, sip, &rc, push_h, reg_h, NULL);
@@ -988,6 +764,7 @@ int main(int argc, char *argv[])
 	tmr_cancel(&g.tmr);
 	mem_deref(lsnr);
 	g.r = mem_deref(g.r);
+	g.sink = mem_deref(g.sink);
 	g.guard_tcp = mem_deref(g.guard_tcp);
 	g.guard_tls = mem_deref(g.guard_tls);
 	sip_close(sip, true);
