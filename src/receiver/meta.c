@@ -3,7 +3,7 @@
  *               handler's .meta sidecar)
  */
 #include <re.h>
-#include "receiver.h"
+#include <sippush/receiver.h>
 
 
 /* Printed to a growing buffer: whatever the lengths, every line is

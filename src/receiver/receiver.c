@@ -8,35 +8,65 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <re.h>
-#include "fetch/fetch.h"
 #include <sippush/log.h>
-#include "receiver.h"
+#include <sippush/receiver.h>
+#include "bodypush.h"
+#include "contact.h"
+#include "deliver.h"
+#include "dispatch.h"
+#include "page.h"
+#include "refer.h"
+#include "register.h"
+#include "session.h"
+#include "subscribe.h"
+#include "trust.h"
 
 #define MOD "receiver"
+
+/*
+ * The layers, each calling only downwards: this file (set-up, controls,
+ * the SIP entry) -> dispatch.c (a request to its method's handler, from
+ * the table set here) -> the methods (page.c MESSAGE, subscribe.c NOTIFY,
+ * refer.c REFER, session.c INVITE and UPDATE; register.c) -> bodypush.c
+ * (a push in a request's body) -> deliver.c (every push to the
+ * application) -> seen.c. What goes back up goes through a handler set
+ * here or by the caller: the registration holding (register.c), a
+ * referred subscription's outcome (subscribe.c to refer.c), how a push
+ * ended (deliver.c to its method).
+ */
+struct receiver {
+	struct receiver_conf conf;
+	struct sip *sip;
+	struct sip_auth *auth;
+	struct contact *contact;
+	struct trust trust;
+	struct deliver *deliver;
+	struct bodypush *bodypush;
+	struct page page;
+	struct subs *subs;
+	struct refer_sock *refer;
+	struct rsess_sock *sess;
+	struct reg *reg;
+	struct dispatch_method methv[4];
+	receiver_reg_h *rh;
+	void *arg;
+	char *auth_user;
+	char *auth_pass;
+};
 
 
 static void destructor(void *arg)
 {
 	struct receiver *r = arg;
 
-	tmr_cancel(&r->tmr);
-	list_flush(&r->subs);
-	while (r->sessions.head)
-		mem_deref(r->sessions.head->data);
-	sipsess_close_all(r->sess_sock);   /* also ended ones libre keeps */
-	mem_deref(r->sess_sock);
-	mem_deref(r->msrp);
-	mem_deref(r->msrp_tls);
-	mem_deref(r->req);
-	mem_deref(r->ka);
+	mem_deref(r->reg);
+	mem_deref(r->subs);
+	mem_deref(r->sess);
+	mem_deref(r->refer);
 	mem_deref(r->auth);
-	mem_deref(r->seen);
-	mem_deref(r->fetcher);
-	list_flush(&r->pending);   /* after the fetcher: no more callbacks */
-	mem_deref(r->aor);
-	mem_deref(r->registrar);
-	mem_deref(r->instance);
-	mem_deref(r->apps);
+	mem_deref(r->bodypush);
+	mem_deref(r->deliver);
+	mem_deref(r->contact);
 	mem_deref(r->auth_user);
 	mem_deref(r->auth_pass);
 }
@@ -57,12 +87,31 @@ static int auth_h(char **user, char **pass, const char *realm, void *arg)
 }
 
 
+/* The registration's outcome, to the application */
+static void reg_h(int err, uint16_t scode, const char *gruu,
+		  uint32_t expires, void *arg)
+{
+	struct receiver *r = arg;
+
+	if (r->rh)
+		r->rh(err, scode, gruu, expires, r->arg);
+}
+
+
+/* Registered: the subscriptions start (TS §7.2) */
+static void registered_h(void *arg)
+{
+	struct receiver *r = arg;
+
+	subs_start_all(r->subs);
+}
+
+
 int receiver_alloc(struct receiver **rp, struct sip *sip,
 		   const struct receiver_conf *conf, receiver_push_h *ph,
 		   receiver_reg_h *rh, void *arg)
 {
 	struct receiver *r;
-	struct mbuf *mb = NULL;
 	int err;
 
 	if (!rp || !sip || !conf || !conf->aor || !conf->registrar ||
@@ -73,49 +122,26 @@ int receiver_alloc(struct receiver **rp, struct sip *sip,
 	if (!r)
 		return ENOMEM;
 
+	/* conf->appv stays the caller's: it must outlive the receiver */
 	r->conf = *conf;
 	if (!r->conf.retry_ms)
 		r->conf.retry_ms = 30000;
-	/* conf->appv stays the caller's: it must outlive the receiver */
+	if (!r->conf.session_max)
+		r->conf.session_max = 1ull << 30;
+	if (!r->conf.min_se)
+		r->conf.min_se = 90;
+	conf = &r->conf;   /* every part reads this copy */
 	r->sip = sip;
-	r->ph = ph;
 	r->rh = rh;
 	r->arg = arg;
-	r->pref = conf->require_pref;
-	r->trust.v = conf->trust;
-	r->trust.n = conf->ntrust;
-	r->trust.udp = conf->trust_udp;
-	r->trust.tls_only = conf->trust_tls_only;
-	r->trust.any_flow = conf->pushes_any_flow;
-	r->expires = conf->expires ? conf->expires : 3600;
-	tmr_init(&r->tmr);
-	re_snprintf(r->call_id, sizeof(r->call_id), "%016llx@sippush-agent",
-		    (unsigned long long)rand_u64());
-	re_snprintf(r->from_tag, sizeof(r->from_tag), "%016llx",
-		    (unsigned long long)rand_u64());
+	trust_init(&r->trust, conf);
 
-	err  = str_dup(&r->aor, conf->aor);
-	err |= str_dup(&r->registrar, conf->registrar);
-	err |= str_dup(&r->instance, conf->instance);
+	err = 0;
 	if (conf->auth_user)
 		err |= str_dup(&r->auth_user, conf->auth_user);
 	if (conf->auth_pass)
 		err |= str_dup(&r->auth_pass, conf->auth_pass);
-	if (err) {
-		err = ENOMEM;
-		goto out;
-	}
-
-	mb = mbuf_alloc(128);
-	for (size_t i = 0; mb && i < conf->appn; i++)
-		err |= mbuf_printf(mb, "%s%s", i ? "," : "",
-				   conf->appv[i].id);
-	if (!mb || err) {
-		err = ENOMEM;
-		goto out;
-	}
-	mb->pos = 0;
-	err = mbuf_strdup(mb, &r->apps, mb->end);
+	err = err ? ENOMEM : contact_alloc(&r->contact, sip, conf);
 	if (err)
 		goto out;
 
@@ -124,39 +150,49 @@ int receiver_alloc(struct receiver **rp, struct sip *sip,
 	if (err)
 		goto out;
 
-	{
-		const struct fetch_limits lim = {
-			.max_size = conf->fetch_max ? conf->fetch_max :
-				16u << 20,
-			.timeout_ms = conf->fetch_timeout_ms ?
-				conf->fetch_timeout_ms : 30000,
-			.allow_private = conf->allow_private_fetch,
-			.allowv = conf->fetch_allowv,
-			.allown = conf->fetch_allown,
-		};
-
-		err = fetcher_alloc(&r->fetcher, &lim);
-		if (err)
-			goto out;
-	}
-
-	if (!r->conf.session_max)
-		r->conf.session_max = 1ull << 30;
-	if (!r->conf.min_se)
-		r->conf.min_se = 90;
-	err = rsess_init(r);
+	err = deliver_alloc(&r->deliver, conf->state_dir, conf->seen_max,
+			    ph, arg);
 	if (err) {
-		plog(SIPPUSH_LOG_ERROR, MOD, "session mode unavailable: %m", err);
+		plog(SIPPUSH_LOG_ERROR, MOD, "%s: cannot keep seen pushes: %m",
+		     conf->state_dir, err);
 		goto out;
 	}
 
-	err = seen_open(&r->seen, conf->state_dir, conf->seen_max);
+	err = bodypush_alloc(&r->bodypush, sip, conf, &r->trust, r->deliver);
 	if (err)
-		plog(SIPPUSH_LOG_ERROR, MOD, "%s: cannot keep seen pushes: %m",
-		     conf->state_dir, err);
+		goto out;
+	r->page = (struct page){
+		.sip = sip, .conf = conf, .trust = &r->trust,
+		.bodypush = r->bodypush,
+	};
+
+	err = rsess_sock_alloc(&r->sess, sip, conf, &r->trust, r->contact,
+			       r->deliver);
+	if (err) {
+		plog(SIPPUSH_LOG_ERROR, MOD, "session mode unavailable: %m",
+		     err);
+		goto out;
+	}
+
+	err  = subs_alloc(&r->subs, sip, r->auth, conf, r->contact,
+			  r->bodypush);
+	err = err ? err : refer_sock_alloc(&r->refer, sip, conf, &r->trust,
+					   r->contact, r->subs);
+	err = err ? err : reg_alloc(&r->reg, sip, r->auth, conf, r->contact,
+				    &r->trust, reg_h, registered_h, r);
+	if (err)
+		goto out;
+
+	r->methv[0] = (struct dispatch_method){"MESSAGE", page_message,
+					       &r->page};
+	r->methv[1] = (struct dispatch_method){"NOTIFY", subs_notify,
+					       r->subs};
+	r->methv[2] = (struct dispatch_method){"REFER", refer_request,
+					       r->refer};
+	r->methv[3] = (struct dispatch_method){"UPDATE", rsess_update,
+					       r->sess};
 
  out:
-	mem_deref(mb);
 	if (err)
 		mem_deref(r);
 	else
@@ -169,8 +205,8 @@ int receiver_register(struct receiver *r)
 {
 	if (!r)
 		return EINVAL;
-	r->stopping = false;
-	return reg_send(r);
+	subs_resume(r->subs);
+	return reg_start(r->reg);
 }
 
 
@@ -179,9 +215,8 @@ int receiver_withdraw(struct receiver *r, bool withdraw)
 {
 	if (!r)
 		return EINVAL;
-	r->withdrawn = withdraw;
-	r->req = mem_deref(r->req);
-	return reg_send(r);
+	r->contact->withdrawn = withdraw;
+	return reg_refresh(r->reg);
 }
 
 
@@ -189,26 +224,32 @@ int receiver_unregister(struct receiver *r)
 {
 	if (!r)
 		return EINVAL;
-	r->stopping = true;
-	rsub_stop_all(r);
-	r->expires = 0;
-	r->flow.set = false;
-	r->ka = mem_deref(r->ka);
-	tmr_cancel(&r->tmr);
-	r->req = mem_deref(r->req);
-	return reg_send(r);
+	subs_stop_all(r->subs);
+	return reg_stop(r->reg);
 }
 
 
 const char *receiver_gruu(const struct receiver *r)
 {
-	return r && r->gruu[0] ? r->gruu : NULL;
+	return r && r->contact->gruu[0] ? r->contact->gruu : NULL;
 }
 
 
 bool receiver_sip_request(struct receiver *r, const struct sip_msg *msg)
 {
-	return r && msg && inbound_request(r, msg);
+	return r && msg && dispatch_request(r->sip, r->methv,
+					    ARRAY_SIZE(r->methv), msg);
+}
+
+
+/**
+ * A handler that returned EINPROGRESS is done: answer the push (0: taken,
+ * EBUSY: 503, else 500). An unknown push_id is ignored.
+ */
+void receiver_push_done(struct receiver *r, const char *push_id, int err)
+{
+	if (r)
+		deliver_done(r->deliver, push_id, err);
 }
 
 

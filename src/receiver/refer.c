@@ -10,19 +10,36 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include "core/appid.h"
 #include <sippush/cidr.h>
-#include "core/featuretag.h"
 #include <sippush/log.h>
+#include <sippush/receiver.h>
+#include "core/appid.h"
+#include "core/featuretag.h"
 #include "core/param.h"
 #include "core/referto.h"
 #include "core/uaprofile.h"
-#include "receiver.h"
+#include "app.h"
+#include "contact.h"
+#include "refer.h"
+#include "subscribe.h"
+#include "trust.h"
 
 #define MOD "refer"
 
+/* What a REFER needs; the handler's arg */
+struct refer_sock {
+	struct sip *sip;
+	const struct receiver_conf *conf;
+	const struct trust *trust;
+	const struct contact *c;
+	struct subs *subs;
+};
+
+/* One accepted REFER: its refer subscription, until the final NOTIFY */
 struct refer {
-	struct receiver *r;
+	struct sip *sip;
+	const struct contact *c;
+	const struct receiver_app *app;
 	struct sip_dialog *dlg;
 	struct sip_request *req;
 	uint16_t final;          /**< the referred SUBSCRIBE's outcome    */
@@ -47,7 +64,7 @@ static int send_contact_h(enum sip_transp tp, const struct sa *src,
 	(void)src;
 	(void)dst;
 
-	return mbuf_printf(mb, "Contact: %H\r\n", reg_contact_print, rf->r);
+	return mbuf_printf(mb, "Contact: %H\r\n", contact_print, rf->c);
 }
 
 
@@ -62,7 +79,7 @@ static int refer_notify(struct refer *rf, uint16_t code)
 	re_snprintf(frag, sizeof(frag), "SIP/2.0 %u %s\r\n", code,
 		    code == 100 ? "Trying" : code < 300 ? "OK" : "Failed");
 	rf->final_sent = final;
-	return sip_drequestf(&rf->req, rf->r->sip, true, "NOTIFY", rf->dlg,
+	return sip_drequestf(&rf->req, rf->sip, true, "NOTIFY", rf->dlg,
 			     0, NULL, send_contact_h, notify_resp_h, rf,
 			     "Event: refer\r\n"
 			     "Subscription-State: %s\r\n"
@@ -91,19 +108,14 @@ static void notify_resp_h(int err, const struct sip_msg *msg, void *arg)
 }
 
 
-/** The referred SUBSCRIBE got its answer (code): end the refer */
-void refer_report(struct rsub *rs, uint16_t code)
+/* The referred SUBSCRIBE got its answer (code): end the refer */
+static void result_h(uint16_t code, void *arg)
 {
-	struct refer *rf = rs->refer;
+	struct refer *rf = arg;   /* the subscription's reference, now ours */
 
-	if (!rf)
-		return;
-
-	/* the reference rs held passes to the final NOTIFY's exchange */
-	rs->refer = NULL;
 	rf->final = code;
-	plog(SIPPUSH_LOG_INFO, MOD, "%s: referred SUBSCRIBE %s (%u)", rs->app->id,
-	     code < 300 ? "done" : "failed", code);
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: referred SUBSCRIBE %s (%u)",
+	     rf->app->id, code < 300 ? "done" : "failed", code);
 	if (rf->req)
 		return;   /* sent when the 100 Trying is answered */
 	if (refer_notify(rf, code))
@@ -112,7 +124,8 @@ void refer_report(struct rsub *rs, uint16_t code)
 
 
 /* The Refer-To's Event, with our capabilities when it has none */
-static int event_of(char **evp, const struct receiver *r, const char *ev)
+static int event_of(char **evp, const struct receiver_conf *conf,
+		    const char *ev)
 {
 	struct uaprof_event e;
 	struct pl pl;
@@ -124,24 +137,24 @@ static int event_of(char **evp, const struct receiver *r, const char *ev)
 		return str_dup(evp, ev);
 
 	return re_sdprintf(evp, "%s%s%s%s%s%s%s%s%s%s%s%s%s", ev,
-			   r->conf.vendor ? ";vendor=\"" : "",
-			   r->conf.vendor ? r->conf.vendor : "",
-			   r->conf.vendor ? "\"" : "",
-			   r->conf.model ? ";model=\"" : "",
-			   r->conf.model ? r->conf.model : "",
-			   r->conf.model ? "\"" : "",
-			   r->conf.version ? ";version=\"" : "",
-			   r->conf.version ? r->conf.version : "",
-			   r->conf.version ? "\"" : "",
-			   r->conf.dev_cap ? ";dev-cap=\"" : "",
-			   r->conf.dev_cap ? r->conf.dev_cap : "",
-			   r->conf.dev_cap ? "\"" : "");
+			   conf->vendor ? ";vendor=\"" : "",
+			   conf->vendor ? conf->vendor : "",
+			   conf->vendor ? "\"" : "",
+			   conf->model ? ";model=\"" : "",
+			   conf->model ? conf->model : "",
+			   conf->model ? "\"" : "",
+			   conf->version ? ";version=\"" : "",
+			   conf->version ? conf->version : "",
+			   conf->version ? "\"" : "",
+			   conf->dev_cap ? ";dev-cap=\"" : "",
+			   conf->dev_cap ? conf->dev_cap : "",
+			   conf->dev_cap ? "\"" : "");
 }
 
 
 /* The referred application: event-app-id, else the Accept-Contact ARI */
-static const struct receiver_app *referred_app(struct receiver *r,
-					       const struct referto *rt)
+static const struct receiver_app *referred_app(
+	const struct receiver_conf *conf, const struct referto *rt)
 {
 	struct uaprof_event e;
 	struct pl pl, item, rest, norm;
@@ -174,7 +187,7 @@ static const struct receiver_app *referred_app(struct receiver *r,
 
 	if (appid_normalize(&norm, &item))
 		return NULL;
-	return app_find(r, &norm);
+	return app_find(conf, &norm);
 }
 
 
@@ -190,88 +203,105 @@ static int referred_uri(char **up, const struct pl *uri)
 }
 
 
-void inbound_refer(struct receiver *r, const struct sip_msg *msg)
+int refer_sock_alloc(struct refer_sock **rsp, struct sip *sip,
+		     const struct receiver_conf *conf, const struct trust *t,
+		     const struct contact *c, struct subs *subs)
 {
+	struct refer_sock *rs = mem_zalloc(sizeof(*rs), NULL);
+
+	if (!rs)
+		return ENOMEM;
+	rs->sip = sip;
+	rs->conf = conf;
+	rs->trust = t;
+	rs->c = c;
+	rs->subs = subs;
+	*rsp = rs;
+	return 0;
+}
+
+
+/** A REFER (arg: struct refer_sock), answered here */
+void refer_request(const struct sip_msg *msg, void *arg)
+{
+	const struct refer_sock *sock = arg;
 	const struct sip_hdr *pai = sip_msg_hdr(msg,
 					       SIP_HDR_P_ASSERTED_IDENTITY);
 	const struct sip_hdr *h = sip_msg_xhdr(msg, "Refer-To");
 	const struct receiver_app *app;
 	struct referto *rt = NULL;
 	struct refer *rf = NULL;
-	struct rsub *rs = NULL;
 	char *event = NULL, *uri = NULL;
 	uint16_t code;
 	int err;
 
 	if (pl_isset(&msg->to.tag)) {
-		(void)sip_reply(r->sip, msg, 481, "Call/Transaction Does "
+		(void)sip_reply(sock->sip, msg, 481, "Call/Transaction Does "
 				"Not Exist");
 		return;
 	}
-	if (!pai || receiver_trusted(r, msg, false)) {
-		(void)sip_reply(r->sip, msg, 403, "No trusted "
+	if (!pai || trust_msg(sock->trust, msg, false)) {
+		(void)sip_reply(sock->sip, msg, 403, "No trusted "
 				"P-Asserted-Identity");
 		return;
 	}
 
 	rt = mem_zalloc(sizeof(*rt), NULL);
 	if (!rt) {
-		(void)sip_reply(r->sip, msg, 500, "Out of memory");
+		(void)sip_reply(sock->sip, msg, 500, "Out of memory");
 		return;
 	}
 	if (!h || sip_msg_xhdr_count(msg, "Refer-To") != 1 ||
 	    referto_decode(rt, &h->val)) {
-		(void)sip_reply(r->sip, msg, 400, "Bad Refer-To");
+		(void)sip_reply(sock->sip, msg, 400, "Bad Refer-To");
 		goto out;
 	}
 
 	code = referto_push_check(rt);
 	if (code) {
-		(void)sip_reply(r->sip, msg, code, code == 603 ? "Decline" :
+		(void)sip_reply(sock->sip, msg, code, code == 603 ? "Decline" :
 				code == 489 ? "Bad Event" : "Bad Refer-To");
 		goto out;
 	}
 
-	app = referred_app(r, rt);
+	app = referred_app(sock->conf, rt);
 	if (!app) {
-		(void)sip_reply(r->sip, msg, 603, "Decline: no such push "
+		(void)sip_reply(sock->sip, msg, 603, "Decline: no such push "
 				"application here");
 		goto out;
 	}
 
-	err = event_of(&event, r, rt->event);
+	err = event_of(&event, sock->conf, rt->event);
 	err = err ? err : referred_uri(&uri, &rt->uri);
 	if (err) {
-		(void)sip_reply(r->sip, msg, 400, "Bad Refer-To");
+		(void)sip_reply(sock->sip, msg, 400, "Bad Refer-To");
 		goto out;
 	}
 
 	rf = mem_zalloc(sizeof(*rf), refer_destructor);
 	if (!rf || sip_dialog_accept(&rf->dlg, msg)) {
-		(void)sip_reply(r->sip, msg, 400, "Missing Contact");
+		(void)sip_reply(sock->sip, msg, 400, "Missing Contact");
 		goto out;
 	}
-	rf->r = r;
+	rf->sip = sock->sip;
+	rf->c = sock->c;
+	rf->app = app;
 
-	(void)sip_replyf(r->sip, msg, 202, "Accepted",
+	(void)sip_replyf(sock->sip, msg, 202, "Accepted",
 			 "Contact: %H\r\nContent-Length: 0\r\n\r\n",
-			 reg_contact_print, r);
+			 contact_print, sock->c);
 
 	/* RFC 3515 §2.4.4: a NOTIFY right after accepting */
 	if (refer_notify(rf, 100))
 		plog(SIPPUSH_LOG_WARN, MOD, "cannot send the refer NOTIFY");
 
 	/* a new dialog replaces an older subscription of the same app */
-	for (struct le *le = r->subs.head; le; ) {
-		struct rsub *old = le->data;
+	subs_drop_app(sock->subs, app);
 
-		le = le->next;
-		if (old->app == app)
-			mem_deref(old);
-	}
-
-	err = rsub_start(&rs, r, app, uri, event,
-			 rt->accept_contact[0] ? rt->accept_contact : NULL);
+	/* the subscription holds rf until its outcome (result_h) */
+	err = subs_start(sock->subs, app, uri, event,
+			 rt->accept_contact[0] ? rt->accept_contact : NULL,
+			 result_h, rf);
 	if (err) {
 		rf->final = 500;
 		if (!rf->req && refer_notify(rf, 500))
@@ -279,9 +309,8 @@ void inbound_refer(struct receiver *r, const struct sip_msg *msg)
 		rf = NULL;   /* ends with the final NOTIFY */
 		goto out;
 	}
-	rs->refer = rf;
-	rf = NULL;
-	plog(SIPPUSH_LOG_INFO, MOD, "%s: referred to subscribe at %s", app->id, uri);
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: referred to subscribe at %s", app->id,
+	     uri);
 
  out:
 	mem_deref(rf);

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <re.h>
-#include "receiver.h"
+#include "seen.h"
 
 struct entry {
 	struct le he;

@@ -19,12 +19,17 @@
 #include <unistd.h>
 #include <re.h>
 #include <sippush/log.h>
-#include "core/outcome.h"
+#include <sippush/receiver.h>
+#include "core/outcome.h"   /* before method.h, which uses it */
 #include "core/method.h"
-#include "msrp/msrp.h"
 #include "core/msrpsdp.h"
+#include "msrp/msrp.h"
 #include "msrp/msrpsess.h"
-#include "receiver.h"
+#include "app.h"
+#include "contact.h"
+#include "deliver.h"
+#include "session.h"
+#include "trust.h"
 
 #define MOD "session"
 
@@ -34,6 +39,19 @@ static const char allow[] = "Allow: MESSAGE, NOTIFY, REFER, INVITE, ACK, "
 	"CANCEL, BYE, UPDATE, OPTIONS\r\n";
 
 struct rfile;
+
+/* Session mode: the INVITE listener, the MSRP listener, the sessions */
+struct rsess_sock {
+	struct list sessions;    /**< struct rsess                       */
+	struct sip *sip;
+	const struct receiver_conf *conf;
+	const struct trust *trust;
+	const struct contact *c;
+	struct deliver *deliver;
+	struct sipsess_sock *sess_sock;
+	struct msrp_listener *msrp;
+	struct tls *msrp_tls;    /**< msrps: our certificate, or NULL    */
+};
 
 
 /* The delta-seconds of a Session-Expires header, 0 if none */
@@ -48,8 +66,8 @@ static uint32_t se_secs(const struct sip_msg *msg)
 }
 
 struct rsess {
-	struct le le;            /**< in receiver.sessions               */
-	struct receiver *r;
+	struct le le;            /**< in rsess_sock.sessions             */
+	struct rsess_sock *sock;
 	const struct receiver_app *app;
 	struct sipsess *ss;
 	struct mbuf *answer;     /**< for a re-INVITE                    */
@@ -69,6 +87,7 @@ struct rfile {
 	char disp[32];
 	char path[512];
 	int fd;
+	int status;              /**< the MSRP answer to its last chunk  */
 	bool done;
 };
 
@@ -126,15 +145,15 @@ static int begin_h(void **ctxp, const struct msrp_hdrs *h, uint64_t total,
 		   void *arg)
 {
 	struct rfile *f = arg;
-	struct receiver *r = f->rs->r;
+	struct rsess_sock *sock = f->rs->sock;
 
 	if (f->fd >= 0)
 		return 400;   /* one message per file session */
-	if (r->conf.session_max && total > r->conf.session_max)
+	if (sock->conf->session_max && total > sock->conf->session_max)
 		return 413;
 
 	re_snprintf(f->path, sizeof(f->path), "%s/.msrp-XXXXXX",
-		    r->conf.state_dir);
+		    sock->conf->state_dir);
 	f->fd = mkstemp(f->path);
 	if (f->fd < 0) {
 		f->path[0] = '\0';
@@ -181,16 +200,33 @@ static bool all_done(const struct rsess *rs)
 }
 
 
+/* How the file's push ended (deliver.c; not deferrable, so at once):
+ * the status the transfer is answered with */
+static void ended_h(int err, void *arg)
+{
+	struct rfile *f = arg;
+
+	f->status = 0;
+	if (err) {
+		/* a failure REPORT: the sender tries again */
+		plog(SIPPUSH_LOG_WARN, MOD,
+		     "%s: the application refused it (%m)", f->ftid, err);
+		f->status = 500;
+	}
+}
+
+
 static int done_h(void *ctx, int err, void *arg)
 {
 	struct rfile *f = ctx;
-	struct receiver *r = f->rs->r;
+	struct rsess_sock *sock = f->rs->sock;
 	struct receiver_push p;
 	(void)arg;
 
 	f->done = true;
 	if (err) {
-		plog(SIPPUSH_LOG_WARN, MOD, "%s: file not received (%m)", f->ftid, err);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: file not received (%m)",
+		     f->ftid, err);
 		/* the partial file goes now, not when the session ends: a
 		 * sender that died sends no BYE */
 		if (f->fd >= 0)
@@ -210,11 +246,6 @@ static int done_h(void *ctx, int err, void *arg)
 	(void)close(f->fd);
 	f->fd = -1;
 
-	if (seen_has(r->seen, f->ftid)) {
-		plog(SIPPUSH_LOG_INFO, MOD, "%s: already handed over", f->ftid);
-		return 0;
-	}
-
 	memset(&p, 0, sizeof(p));
 	p.app = f->rs->app->id;
 	p.from = f->rs->from;
@@ -224,16 +255,8 @@ static int done_h(void *ctx, int err, void *arg)
 	p.file = f->path;
 	p.filename = f->name[0] ? f->name : NULL;
 	p.disposition = f->disp[0] ? f->disp : NULL;
-	err = r->ph(&p, r->arg);
-	if (err) {
-		/* a failure REPORT: the sender tries again */
-		plog(SIPPUSH_LOG_WARN, MOD, "%s: the application refused it (%m)",
-		     f->ftid, err);
-		return 500;
-	}
-	if (seen_add(r->seen, f->ftid))
-		plog(SIPPUSH_LOG_WARN, MOD, "%s: not remembered", f->ftid);
-	return 0;
+	deliver_push(sock->deliver, &p, ended_h, f);
+	return f->status;
 }
 
 
@@ -254,7 +277,7 @@ static int offer_h(struct mbuf **descp, const struct sip_msg *msg,
 	const uint32_t se = se_secs(msg);
 
 	/* a re-INVITE refresh: the same answer, the timer again */
-	if (se >= rs->r->conf.min_se)
+	if (se >= rs->sock->conf->min_se)
 		rs->se = se;
 	timer_restart(rs);
 	*descp = mem_ref(rs->answer);
@@ -292,7 +315,8 @@ static void close_h(int err, const struct sip_msg *msg, void *arg)
 
 
 /* Can this app take the offered file? */
-static bool wanted(const struct receiver *r, const struct receiver_app *app,
+static bool wanted(const struct rsess_sock *sock,
+		   const struct receiver_app *app,
 		   const struct msrpsdp_media *m)
 {
 	struct pl acc;
@@ -301,10 +325,10 @@ static bool wanted(const struct receiver *r, const struct receiver_app *app,
 	if (!m->msrp || !m->port || !pl_isset(&m->path))
 		return false;
 	/* with a certificate only msrps; without one only plain TCP */
-	if (!pl_strcasecmp(&m->proto, "TCP/TLS/MSRP") != !!r->msrp_tls)
+	if (!pl_strcasecmp(&m->proto, "TCP/TLS/MSRP") != !!sock->msrp_tls)
 		return false;
-	if (r->conf.session_max && m->has_size &&
-	    m->size > r->conf.session_max)
+	if (sock->conf->session_max && m->has_size &&
+	    m->size > sock->conf->session_max)
 		return false;
 	if (!app->accept)
 		return true;
@@ -323,7 +347,7 @@ static int rfile_alloc(struct rfile **fp, struct rsess *rs,
 		       size_t idx)
 {
 	const struct msrp_sess_conf c = {
-		.max_size = rs->r->conf.session_max,
+		.max_size = rs->sock->conf->session_max,
 		.beginh = begin_h, .chunkh = chunk_h, .doneh = done_h,
 		.closeh = ms_closed,
 	};
@@ -346,7 +370,7 @@ static int rfile_alloc(struct rfile **fp, struct rsess *rs,
 		(void)pl_strcpy(&m->type, f->type, sizeof(f->type));
 
 	cc.arg = f;
-	err = msrp_sess_alloc(&f->ms, rs->r->msrp, NULL, &cc);
+	err = msrp_sess_alloc(&f->ms, rs->sock->msrp, NULL, &cc);
 	if (err) {
 		mem_deref(f);
 		return err;
@@ -366,7 +390,7 @@ static int answer_print(struct rsess *rs, const struct msrpsdp *sd)
 	char addr[64];
 	int err;
 
-	err = msrp_listener_laddr(rs->r->msrp, &laddr);
+	err = msrp_listener_laddr(rs->sock->msrp, &laddr);
 	if (err)
 		return err;
 	re_snprintf(addr, sizeof(addr), "%j", &laddr);
@@ -390,12 +414,12 @@ static int answer_print(struct rsess *rs, const struct msrpsdp *sd)
 
 	spec = (struct msrpsdp_spec){
 		.addr = addr, .sess_id = rand_u32(), .sess_ver = 1,
-		.answer = true, .max_size = rs->r->conf.session_max,
-		.filev = fv, .n = sd->n, .tls = rs->r->msrp_tls != NULL,
+		.answer = true, .max_size = rs->sock->conf->session_max,
+		.filev = fv, .n = sd->n, .tls = rs->sock->msrp_tls != NULL,
 	};
-	if (rs->r->msrp_tls) {
-		err = tls_fingerprint(rs->r->msrp_tls, TLS_FINGERPRINT_SHA256,
-				      fp, sizeof(fp));
+	if (rs->sock->msrp_tls) {
+		err = tls_fingerprint(rs->sock->msrp_tls,
+				      TLS_FINGERPRINT_SHA256, fp, sizeof(fp));
 		if (err)
 			return err;
 		spec.fp = fp;
@@ -411,7 +435,7 @@ static int answer_print(struct rsess *rs, const struct msrpsdp *sd)
 
 static void conn_h(const struct sip_msg *msg, void *arg)
 {
-	struct receiver *r = arg;
+	struct rsess_sock *sock = arg;
 	const struct receiver_app *app;
 	struct pl id, body;
 	struct msrpsdp *sd = NULL;
@@ -425,49 +449,49 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 	rs = mem_zalloc(sizeof(*rs), rsess_destructor);
 	sd = mem_zalloc(sizeof(*sd), NULL);
 	if (!rs || !sd) {
-		(void)sip_treply(NULL, r->sip, msg, 500, "Out of memory");
+		(void)sip_treply(NULL, sock->sip, msg, 500, "Out of memory");
 		goto out;
 	}
-	rs->r = r;
+	rs->sock = sock;
 	tmr_init(&rs->tmr);
 
-	err = inbound_asserted(rs->from, sizeof(rs->from), r, msg);
+	err = trust_asserted(rs->from, sizeof(rs->from), sock->trust, msg,
+			     false);
 	if (err) {
-		(void)sip_treply(NULL, r->sip, msg, err == EPERM ? 403 : 400,
-				 err == EPERM ? "No trusted "
+		(void)sip_treply(NULL, sock->sip, msg,
+				 err == EPERM ? 403 : 400, err == EPERM ?
+				 "No trusted "
 				 "P-Asserted-Identity" :
 				 "Bad P-Asserted-Identity");
 		goto out;
 	}
 
-	err = inbound_ac_app(&id, msg);
+	err = app_pick(&app, sock->conf, msg);
 	if (err == EBADMSG) {
-		(void)sip_treply(NULL, r->sip, msg, 400, "Bad Accept-Contact");
+		(void)sip_treply(NULL, sock->sip, msg, 400,
+				 "Bad Accept-Contact");
 		goto out;
 	}
-	if (err)
-		pl_set_str(&id, r->conf.appv[0].id);
-	app = app_find(r, &id);
-	if (!app) {
-		(void)sip_treply(NULL, r->sip, msg, 404, "Unknown push "
+	if (err) {
+		(void)sip_treply(NULL, sock->sip, msg, 404, "Unknown push "
 				 "application");
 		goto out;
 	}
 	rs->app = app;
 
-	if (list_count(&r->sessions) >= (r->conf.max_sessions ?
-					  r->conf.max_sessions : 8)) {
-		(void)sip_treply(NULL, r->sip, msg, 486, "Busy Here");
+	if (list_count(&sock->sessions) >= (sock->conf->max_sessions ?
+					  sock->conf->max_sessions : 8)) {
+		(void)sip_treply(NULL, sock->sip, msg, 486, "Busy Here");
 		goto out;
 	}
 
 	/* RFC 4028: an interval below our Min-SE gets 422 */
 	se = se_secs(msg) ? se_secs(msg) : 1800;
-	if (se < r->conf.min_se) {
-		(void)sip_treplyf(NULL, NULL, r->sip, msg, false, 422,
+	if (se < sock->conf->min_se) {
+		(void)sip_treplyf(NULL, NULL, sock->sip, msg, false, 422,
 				  "Session Interval Too Small",
 				  "Min-SE: %u\r\nContent-Length: 0\r\n\r\n",
-				  r->conf.min_se);
+				  sock->conf->min_se);
 		goto out;
 	}
 	rs->se = se;
@@ -476,18 +500,18 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 			   mbuf_get_left(msg->mb)};
 	if (!msg_ctype_cmp(&msg->ctyp, "application", "sdp") ||
 	    msrpsdp_decode(sd, &body)) {
-		(void)sip_treply(NULL, r->sip, msg, 488, "Not Acceptable "
+		(void)sip_treply(NULL, sock->sip, msg, 488, "Not Acceptable "
 				 "Here: no MSRP offer");
 		goto out;
 	}
 
 	(void)pl_strcpy(&msg->callid, cid, sizeof(cid));
 	for (size_t i = 0; i < sd->n; i++) {
-		if (!wanted(r, app, &sd->m[i]))
+		if (!wanted(sock, app, &sd->m[i]))
 			continue;
 		err = rfile_alloc(&rs->files[i], rs, &sd->m[i], cid, i);
 		if (err) {
-			(void)sip_treply(NULL, r->sip, msg, 503, "Service "
+			(void)sip_treply(NULL, sock->sip, msg, 503, "Service "
 					 "Unavailable");
 			goto out;
 		}
@@ -496,38 +520,39 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 	rs->n = sd->n;
 
 	if (!taken) {
-		plog(SIPPUSH_LOG_INFO, MOD, "%s: INVITE refused: no acceptable file",
-		     app->id);
-		(void)sip_treply(NULL, r->sip, msg, 488, "Not Acceptable "
+		plog(SIPPUSH_LOG_INFO, MOD,
+		     "%s: INVITE refused: no acceptable file", app->id);
+		(void)sip_treply(NULL, sock->sip, msg, 488, "Not Acceptable "
 				 "Here: no acceptable file");
 		goto out;
 	}
 
 	err = answer_print(rs, sd);
 	if (err) {
-		(void)sip_treply(NULL, r->sip, msg, 500, "Server Error");
+		(void)sip_treply(NULL, sock->sip, msg, 500, "Server Error");
 		goto out;
 	}
 
-	pl_set_str(&id, r->aor);
+	pl_set_str(&id, sock->c->aor);
 	if (uri_decode(&au, &id) || pl_strcpy(&au.user, user, sizeof(user)))
 		str_ncpy(user, "push", sizeof(user));
 
-	err = sipsess_accept(&rs->ss, r->sess_sock, msg, 200, "OK", user,
+	err = sipsess_accept(&rs->ss, sock->sess_sock, msg, 200, "OK", user,
 			     "application/sdp", rs->answer, NULL, NULL, false,
 			     offer_h, answer_h, estab_h, NULL, NULL, close_h,
 			     rs, "Require: timer\r\n"
 			     "Session-Expires: %u;refresher=uac\r\n%s",
 			     rs->se, allow);
 	if (err) {
-		(void)sip_treply(NULL, r->sip, msg, 500, "Server Error");
+		(void)sip_treply(NULL, sock->sip, msg, 500, "Server Error");
 		goto out;
 	}
 
-	list_append(&r->sessions, &rs->le, rs);
+	list_append(&sock->sessions, &rs->le, rs);
 	timer_restart(rs);
-	plog(SIPPUSH_LOG_INFO, MOD, "%s: INVITE from %s: %zu of %zu files taken",
-	     app->id, rs->from, taken, sd->n);
+	plog(SIPPUSH_LOG_INFO, MOD,
+	     "%s: INVITE from %s: %zu of %zu files taken", app->id, rs->from,
+	     taken, sd->n);
 	rs = NULL;
 
  out:
@@ -536,28 +561,31 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 }
 
 
-/** A session refresh by UPDATE (RFC 4028 §7.4) */
-bool rsess_update(struct receiver *r, const struct sip_msg *msg)
+/** A session refresh by UPDATE (RFC 4028 §7.4; arg: struct rsess_sock);
+ *  in no session of ours, 481 */
+void rsess_update(const struct sip_msg *msg, void *arg)
 {
+	struct rsess_sock *sock = arg;
 	const uint32_t se = se_secs(msg);
 
-	for (struct le *le = r->sessions.head; le; le = le->next) {
+	for (struct le *le = sock->sessions.head; le; le = le->next) {
 		struct rsess *rs = le->data;
 
 		if (!rs->ss || !sip_dialog_cmp(sipsess_dialog(rs->ss), msg))
 			continue;
-		if (se >= r->conf.min_se)
+		if (se >= sock->conf->min_se)
 			rs->se = se;
 		timer_restart(rs);
-		(void)sip_replyf(r->sip, msg, 200, "OK",
+		(void)sip_replyf(sock->sip, msg, 200, "OK",
 				 "Require: timer\r\n"
 				 "Session-Expires: %u;refresher=uac\r\n"
 				 "Contact: %H\r\n"
 				 "Content-Length: 0\r\n\r\n", rs->se,
-				 reg_contact_print, r);
-		return true;
+				 contact_print, sock->c);
+		return;
 	}
-	return false;
+	(void)sip_reply(sock->sip, msg, 481, "Call/Transaction Does Not "
+			"Exist");
 }
 
 
@@ -593,7 +621,6 @@ static int cert_load(struct tls **tlsp, const char *path)
 }
 
 
-/** Sessions: libre's sipsess for INVITE, an MSRP listener for files */
 /* Partial files a crash of ours left behind (.msrp-XXXXXX) */
 static void leftovers_remove(const char *dir)
 {
@@ -608,44 +635,77 @@ static void leftovers_remove(const char *dir)
 			continue;
 		re_snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (!unlink(path))
-			plog(SIPPUSH_LOG_INFO, MOD, "%s: partial file of an earlier run "
-			     "removed", path);
+			plog(SIPPUSH_LOG_INFO, MOD,
+			     "%s: partial file of an earlier run removed",
+			     path);
 	}
 	(void)closedir(d);
 }
 
 
-int rsess_init(struct receiver *r)
+static void sock_destructor(void *arg)
 {
+	struct rsess_sock *sock = arg;
+
+	while (sock->sessions.head)
+		mem_deref(sock->sessions.head->data);
+	sipsess_close_all(sock->sess_sock);   /* also ended ones libre keeps */
+	mem_deref(sock->sess_sock);
+	mem_deref(sock->msrp);
+	mem_deref(sock->msrp_tls);
+}
+
+
+/** Sessions: libre's sipsess for INVITE, an MSRP listener for files */
+int rsess_sock_alloc(struct rsess_sock **ssp, struct sip *sip,
+		     const struct receiver_conf *conf, const struct trust *t,
+		     const struct contact *c, struct deliver *d)
+{
+	struct rsess_sock *sock;
 	struct sa laddr;
 	int err;
 
-	leftovers_remove(r->conf.state_dir);
+	sock = mem_zalloc(sizeof(*sock), sock_destructor);
+	if (!sock)
+		return ENOMEM;
+	sock->sip = sip;
+	sock->conf = conf;
+	sock->trust = t;
+	sock->c = c;
+	sock->deliver = d;
 
-	if (r->conf.msrp_laddr) {
-		laddr = *r->conf.msrp_laddr;
+	leftovers_remove(conf->state_dir);
+
+	if (conf->msrp_laddr) {
+		laddr = *conf->msrp_laddr;
 	}
 	else {
-		err = sip_transp_laddr(r->sip, &laddr, SIP_TRANSP_TCP, NULL);
+		err = sip_transp_laddr(sip, &laddr, SIP_TRANSP_TCP, NULL);
 		if (err)
-			err = sip_transp_laddr(r->sip, &laddr,
-					       SIP_TRANSP_UDP, NULL);
+			err = sip_transp_laddr(sip, &laddr, SIP_TRANSP_UDP,
+					       NULL);
 		if (err)
-			return err;
+			goto out;
 		sa_set_port(&laddr, 0);
 	}
 
-	if (r->conf.msrp_cert) {
-		err = cert_load(&r->msrp_tls, r->conf.msrp_cert);
+	if (conf->msrp_cert) {
+		err = cert_load(&sock->msrp_tls, conf->msrp_cert);
 		if (err) {
-			plog(SIPPUSH_LOG_ERROR, MOD, "%s: not a PEM certificate and "
-			     "key (%m)", r->conf.msrp_cert, err);
-			return err;
+			plog(SIPPUSH_LOG_ERROR, MOD,
+			     "%s: not a PEM certificate and key (%m)",
+			     conf->msrp_cert, err);
+			goto out;
 		}
 	}
 
-	err = msrp_listener_alloc(&r->msrp, &laddr, r->msrp_tls);
-	err = err ? err : sipsess_listen(&r->sess_sock, r->sip, 32, conn_h,
-					 r);
+	err = msrp_listener_alloc(&sock->msrp, &laddr, sock->msrp_tls);
+	err = err ? err : sipsess_listen(&sock->sess_sock, sip, 32, conn_h,
+					 sock);
+ out:
+	if (err)
+		mem_deref(sock);
+	else
+		*ssp = sock;
 	return err;
 }

@@ -10,18 +10,60 @@
 #include <errno.h>
 #include <string.h>
 #include <re.h>
-#include "core/featuretag.h"
 #include <sippush/log.h>
-#include "core/regrefresh.h"
+#include <sippush/receiver.h>
+#include "core/featuretag.h"
 #include "core/param.h"
+#include "core/regrefresh.h"
 #include "core/reqcheck.h"
 #include "core/subcli.h"
 #include "core/uaprofile.h"
-#include "receiver.h"
+#include "bodypush.h"
+#include "contact.h"
+#include "subscribe.h"
 
 #define MOD "subscribe"
 
 enum { MAX_AUTH = 3, RESUB_MS = 1000 };
+
+struct subs {
+	struct list subs;        /**< struct rsub                        */
+	struct sip *sip;
+	struct sip_auth *auth;
+	const struct receiver_conf *conf;
+	const struct contact *c;
+	struct bodypush *bp;     /**< where a NOTIFY's content goes      */
+	bool stopping;           /**< no restarts (unregistering)        */
+};
+
+/* One oma-app subscription of this terminal (its own libre dialog) */
+struct rsub {
+	struct le le;            /**< in subs.subs                       */
+	struct subs *s;
+	const struct receiver_app *app;
+	char *uri;               /**< Request-URI: the PSA or the AoR    */
+	char *event;             /**< the whole Event header value       */
+	char *ac;                /**< Accept-Contact                     */
+	struct sip_dialog *dlg;
+	struct sip_request *req;
+	subs_result_h *resh;     /**< told the first outcome, once       */
+	void *resarg;            /**< a reference until then             */
+	struct tmr tmr;          /**< refresh or retry                   */
+	uint32_t expires;
+	uint32_t auth_tries;
+	uint32_t short_grants;   /**< too-short grants in a row (backoff) */
+	bool active;
+	bool notified;           /**< its first NOTIFY came              */
+	bool unsubscribing;
+};
+
+
+static void subs_destructor(void *arg)
+{
+	struct subs *s = arg;
+
+	list_flush(&s->subs);
+}
 
 
 static void rsub_destructor(void *arg)
@@ -35,7 +77,21 @@ static void rsub_destructor(void *arg)
 	mem_deref(rs->uri);
 	mem_deref(rs->event);
 	mem_deref(rs->ac);
-	mem_deref(rs->refer);
+	mem_deref(rs->resarg);
+}
+
+
+/* The first outcome, to whoever asked (a REFER) */
+static void result(struct rsub *rs, uint16_t code)
+{
+	subs_result_h *resh = rs->resh;
+	void *arg = rs->resarg;
+
+	if (!resh)
+		return;
+	rs->resh = NULL;
+	rs->resarg = NULL;   /* the reference passes to the handler */
+	resh(code, arg);
 }
 
 
@@ -50,7 +106,7 @@ static void resub_tmr(void *arg)
 	if (err) {
 		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot send SUBSCRIBE (%m)",
 		     rs->app->id, err);
-		tmr_start(&rs->tmr, rs->r->conf.retry_ms, resub_tmr, rs);
+		tmr_start(&rs->tmr, rs->s->conf->retry_ms, resub_tmr, rs);
 	}
 }
 
@@ -62,7 +118,7 @@ static void restart(struct rsub *rs, uint64_t ms)
 	rs->req = mem_deref(rs->req);
 	rs->active = false;
 	rs->auth_tries = 0;
-	if (rs->r->stopping)
+	if (rs->s->stopping)
 		return;
 	tmr_start(&rs->tmr, ms, resub_tmr, rs);
 }
@@ -75,10 +131,10 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	uint32_t expires;
 
 	if (err) {
-		plog(SIPPUSH_LOG_WARN, MOD, "%s: SUBSCRIBE failed (%m)", rs->app->id,
-		     err);
-		refer_report(rs, 408);
-		restart(rs, rs->r->conf.retry_ms);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: SUBSCRIBE failed (%m)",
+		     rs->app->id, err);
+		result(rs, 408);
+		restart(rs, rs->s->conf->retry_ms);
 		return;
 	}
 	if (msg->scode < 200)
@@ -86,7 +142,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 
 	if ((msg->scode == 401 || msg->scode == 407) &&
 	    rs->auth_tries++ < MAX_AUTH &&
-	    !sip_auth_authenticate(rs->r->auth, msg)) {
+	    !sip_auth_authenticate(rs->s->auth, msg)) {
 		(void)send_subscribe(rs);
 		return;
 	}
@@ -102,10 +158,10 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	if (msg->scode >= 300) {
 		plog(SIPPUSH_LOG_WARN, MOD, "%s: SUBSCRIBE answered %u %r",
 		     rs->app->id, msg->scode, &msg->reason);
-		refer_report(rs, msg->scode);
+		result(rs, msg->scode);
 		/* a refresh the notifier no longer knows: a new dialog */
 		restart(rs, msg->scode == 481 ? RESUB_MS :
-			rs->r->conf.retry_ms);
+			rs->s->conf->retry_ms);
 		return;
 	}
 
@@ -120,7 +176,7 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	    sip_dialog_create(rs->dlg, msg)) {
 		plog(SIPPUSH_LOG_WARN, MOD, "%s: 200 without a usable Contact",
 		     rs->app->id);
-		restart(rs, rs->r->conf.retry_ms);
+		restart(rs, rs->s->conf->retry_ms);
 		return;
 	}
 
@@ -134,45 +190,45 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		expires = rs->expires;
 
 	rs->active = true;
-	plog(SIPPUSH_LOG_INFO, MOD, "%s: subscribed at %s for %u s", rs->app->id,
-	     rs->uri, expires);
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: subscribed at %s for %u s",
+	     rs->app->id, rs->uri, expires);
 
 	/* refresh well before expiry; a notifier granting 1 s is asked
 	 * again after a floor that backs off, not twice a second */
 	tmr_start(&rs->tmr, regrefresh_ms(expires, REGREFRESH_SUB_FLOOR_MS,
 					  &rs->short_grants,
-					  rs->r->conf.retry_ms),
+					  rs->s->conf->retry_ms),
 		  resub_tmr, rs);
 }
 
 
-static int contact_print(struct re_printf *pf, const struct rsub *rs)
+static int rsub_contact_print(struct re_printf *pf, const struct rsub *rs)
 {
-	const struct receiver *r = rs->r;
+	const struct contact *c = rs->s->c;
 
 	/* the GRUU names this terminal; without one, the instance does */
-	if (r->gruu[0])
-		return re_hprintf(pf, "<%s>", r->gruu);
-	return reg_contact_print(pf, r);
+	if (c->gruu[0])
+		return re_hprintf(pf, "<%s>", c->gruu);
+	return contact_print(pf, c);
 }
 
 
 static int send_subscribe(struct rsub *rs)
 {
-	struct receiver *r = rs->r;
-	const char *routev[1] = {r->registrar};
+	const struct subs *s = rs->s;
+	const char *routev[1] = {s->c->registrar};
 	int err;
 
 	if (!rs->dlg) {
 		err = sip_dialog_alloc(&rs->dlg, rs->uri, rs->uri, NULL,
-				       r->aor, routev, 1);
+				       s->c->aor, routev, 1);
 		if (err)
 			return err;
 	}
 
 	rs->req = mem_deref(rs->req);
-	return sip_drequestf(&rs->req, r->sip, true, "SUBSCRIBE", rs->dlg, 0,
-			     r->auth, NULL, resp_h, rs,
+	return sip_drequestf(&rs->req, s->sip, true, "SUBSCRIBE", rs->dlg, 0,
+			     s->auth, NULL, resp_h, rs,
 			     "Contact: %H\r\n"
 			     "Event: %s\r\n"
 			     "Accept-Contact: %s\r\n"
@@ -180,14 +236,14 @@ static int send_subscribe(struct rsub *rs)
 			     "Expires: %u\r\n"
 			     "%s%s%s"
 			     "Content-Length: 0\r\n\r\n",
-			     contact_print, rs, rs->event, rs->ac,
+			     rsub_contact_print, rs, rs->event, rs->ac,
 			     /* an app that takes anything says so */
 			     rs->app->accept ? rs->app->accept : "*/*",
 			     ", ",
 			     rs->unsubscribing ? 0 : rs->expires,
-			     r->conf.ppi ? "P-Preferred-Identity: <" : "",
-			     r->conf.ppi ? r->conf.ppi : "",
-			     r->conf.ppi ? ">\r\n" : "");
+			     s->conf->ppi ? "P-Preferred-Identity: <" : "",
+			     s->conf->ppi ? s->conf->ppi : "",
+			     s->conf->ppi ? ">\r\n" : "");
 }
 
 
@@ -196,26 +252,45 @@ static int send_subscribe(struct rsub *rs)
  * capabilities (TS §7.2.1: dev-cap when a UAProf exists, else vendor,
  * model, version; docs/protocol.md, "Subscription mode": send both).
  */
-static int event_print(char **evp, const struct receiver *r,
+static int event_print(char **evp, const struct receiver_conf *conf,
 		       const char *app)
 {
 	const struct uaprof_spec us = {
-		.app_id = app, .vendor = r->conf.vendor,
-		.model = r->conf.model, .version = r->conf.version,
-		.dev_cap = r->conf.dev_cap,
+		.app_id = app, .vendor = conf->vendor,
+		.model = conf->model, .version = conf->version,
+		.dev_cap = conf->dev_cap,
 	};
 
 	return re_sdprintf(evp, "%H", uaprof_event_print, &us);
 }
 
 
+int subs_alloc(struct subs **sp, struct sip *sip, struct sip_auth *auth,
+	       const struct receiver_conf *conf, const struct contact *c,
+	       struct bodypush *bp)
+{
+	struct subs *s = mem_zalloc(sizeof(*s), subs_destructor);
+
+	if (!s)
+		return ENOMEM;
+	s->sip = sip;
+	s->auth = auth;
+	s->conf = conf;
+	s->c = c;
+	s->bp = bp;
+	*sp = s;
+	return 0;
+}
+
+
 /**
  * One subscription for an application. event/ac override what is built
- * from the configuration (a REFER's Refer-To gives them).
+ * from the configuration (a REFER's Refer-To gives them); resh (may be
+ * NULL) hears its first outcome.
  */
-int rsub_start(struct rsub **rsp, struct receiver *r,
-	       const struct receiver_app *app, const char *uri,
-	       const char *event, const char *ac)
+int subs_start(struct subs *s, const struct receiver_app *app,
+	       const char *uri, const char *event, const char *ac,
+	       subs_result_h *resh, void *arg)
 {
 	const struct ac_spec acs = {.app = app->id,
 				    .methods = RECEIVER_METHODS};
@@ -226,61 +301,73 @@ int rsub_start(struct rsub **rsp, struct receiver *r,
 	if (!rs)
 		return ENOMEM;
 
-	rs->r = r;
+	rs->s = s;
 	rs->app = app;
-	rs->expires = r->conf.sub_expires ? r->conf.sub_expires : 86400;
+	rs->expires = s->conf->sub_expires ? s->conf->sub_expires : 86400;
 	tmr_init(&rs->tmr);
 	err = str_dup(&rs->uri, uri);
 	if (!err && event)
 		err = str_dup(&rs->event, event);
 	else if (!err)
-		err = event_print(&rs->event, r, app->id);
+		err = event_print(&rs->event, s->conf, app->id);
 	if (!err && ac)
 		err = str_dup(&rs->ac, ac);
 	else if (!err)
 		err = re_sdprintf(&rs->ac, "%H", ac_print, &acs);
-	if (err)
-		goto out;
+	if (err) {
+		mem_deref(rs);
+		return err;
+	}
+	rs->resh = resh;
+	rs->resarg = mem_ref(arg);
 
-	list_append(&r->subs, &rs->le, rs);
+	list_append(&s->subs, &rs->le, rs);
 	err = send_subscribe(rs);
 	if (err) {
-		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot send SUBSCRIBE (%m)", app->id,
-		     err);
-		tmr_start(&rs->tmr, rs->r->conf.retry_ms, resub_tmr, rs);
-		err = 0;
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot send SUBSCRIBE (%m)",
+		     app->id, err);
+		tmr_start(&rs->tmr, s->conf->retry_ms, resub_tmr, rs);
 	}
+	return 0;
+}
 
- out:
-	if (err)
-		mem_deref(rs);
-	else if (rsp)
-		*rsp = rs;
-	return err;
+
+/** A new dialog replaces an older subscription of the same app */
+void subs_drop_app(struct subs *s, const struct receiver_app *app)
+{
+	for (struct le *le = s->subs.head; le; ) {
+		struct rsub *old = le->data;
+
+		le = le->next;
+		if (old->app == app)
+			mem_deref(old);
+	}
 }
 
 
 /** Subscribe every application configured for subscription mode */
-void rsub_start_all(struct receiver *r)
+void subs_start_all(struct subs *s)
 {
-	if (!r->conf.subscribe || r->subs.head)
+	if (!s->conf->subscribe || s->subs.head)
 		return;
 
-	for (size_t i = 0; i < r->conf.appn; i++) {
-		const struct receiver_app *app = &r->conf.appv[i];
+	for (size_t i = 0; i < s->conf->appn; i++) {
+		const struct receiver_app *app = &s->conf->appv[i];
 
 		if (app->subscribe)
-			(void)rsub_start(NULL, r, app, r->conf.subscribe,
-					 NULL, NULL);
+			(void)subs_start(s, app, s->conf->subscribe, NULL,
+					 NULL, NULL, NULL);
 	}
 }
 
 
-/** Unsubscribe (Expires: 0) in every dialog; others simply stop */
-void rsub_stop_all(struct receiver *r)
+/** Unsubscribe (Expires: 0) in every dialog, others simply stop; none
+ *  starts again until subs_resume() */
+void subs_stop_all(struct subs *s)
 {
-	struct le *le = r->subs.head;
+	struct le *le = s->subs.head;
 
+	s->stopping = true;
 	while (le) {
 		struct rsub *rs = le->data;
 
@@ -297,9 +384,16 @@ void rsub_stop_all(struct receiver *r)
 }
 
 
-static struct rsub *rsub_match(struct receiver *r, const struct sip_msg *msg)
+/** Registering again: subscriptions may restart */
+void subs_resume(struct subs *s)
 {
-	for (struct le *le = r->subs.head; le; le = le->next) {
+	s->stopping = false;
+}
+
+
+static struct rsub *rsub_match(struct subs *s, const struct sip_msg *msg)
+{
+	for (struct le *le = s->subs.head; le; le = le->next) {
 		struct rsub *rs = le->data;
 
 		if (subcli_match(rs->dlg, msg))
@@ -310,51 +404,54 @@ static struct rsub *rsub_match(struct receiver *r, const struct sip_msg *msg)
 
 
 /**
- * A NOTIFY: in one of our ua-profile dialogs (also before its 200), an
- * empty one is answered 200 and keeps the subscription, one with content
- * is a push. Returns false when it belongs to no subscription.
+ * A NOTIFY (arg: struct subs): in one of our ua-profile dialogs (also
+ * before its 200), an empty one is answered 200 and keeps the
+ * subscription, one with content is a push; in none, 481.
  */
-bool rsub_notify(struct receiver *r, const struct sip_msg *msg)
+void subs_notify(const struct sip_msg *msg, void *arg)
 {
-	struct rsub *rs = rsub_match(r, msg);
+	struct subs *s = arg;
+	struct rsub *rs = rsub_match(s, msg);
 	const char *reason = NULL;
 	struct substate ss;
 	uint16_t scode;
 	bool first;
 
-	if (!rs)
-		return false;
+	if (!rs) {
+		(void)sip_reply(s->sip, msg, 481, "Subscription Does Not "
+				"Exist");
+		return;
+	}
 
 	scode = subcli_notify(rs->dlg, msg, &ss, &reason);
 	if (scode) {
-		(void)sip_reply(r->sip, msg, scode, reason);
-		return true;
+		(void)sip_reply(s->sip, msg, scode, reason);
+		return;
 	}
 
 	first = !rs->notified;
 	rs->notified = true;
 
 	if (mbuf_get_left(msg->mb))
-		(void)inbound_push(r, msg, rs->app, "NOTIFY");
+		(void)bodypush_push(s->bp, msg, rs->app, "NOTIFY");
 	else
-		(void)sip_reply(r->sip, msg, 200, "OK");
+		(void)sip_reply(s->sip, msg, 200, "OK");
 
 	if (first)
-		refer_report(rs, 200);
+		result(rs, 200);
 
 	if (!pl_strcasecmp(&ss.state, "terminated")) {
 		plog(SIPPUSH_LOG_INFO, MOD, "%s: subscription terminated (%r)",
 		     rs->app->id, &ss.reason);
 		if (rs->unsubscribing)
-			return true;   /* the 200 to our Expires: 0 frees it */
+			return;   /* the 200 to our Expires: 0 frees it */
 		if (substate_retryable(&ss.reason))
 			restart(rs, ss.has_retry_after ?
 				(uint64_t)ss.retry_after * 1000 : RESUB_MS);
 		else
 			mem_deref(rs);
-		return true;
+		return;
 	}
 
 	rs->active = true;
-	return true;
 }

@@ -10,10 +10,12 @@
  * takes requests from its P-CSCF.
  */
 #include <errno.h>
+#include <string.h>
 #include <re.h>
 #include <sippush/cidr.h>
 #include <sippush/log.h>
-#include "receiver.h"
+#include <sippush/receiver.h>
+#include "trust.h"
 
 #define MOD "trust"
 
@@ -54,6 +56,18 @@ void trust_flow_set(struct trust_flow *f, const struct sip_msg *msg)
 }
 
 
+/** The rules the configuration gives; no flow until registered */
+void trust_init(struct trust *t, const struct receiver_conf *conf)
+{
+	memset(t, 0, sizeof(*t));
+	t->rules.v = conf->trust;
+	t->rules.n = conf->ntrust;
+	t->rules.udp = conf->trust_udp;
+	t->rules.tls_only = conf->trust_tls_only;
+	t->rules.any_flow = conf->pushes_any_flow;
+}
+
+
 /*
  * A request from a trusted peer, as the receiver's rules say. in_dialog:
  * it matched one of our own dialogs (a NOTIFY of our subscription, whose
@@ -61,18 +75,37 @@ void trust_flow_set(struct trust_flow *f, const struct sip_msg *msg)
  * connection of its own (to our Contact), so the flow is not required;
  * the address and transport rules still are.
  */
-int receiver_trusted(const struct receiver *r, const struct sip_msg *msg,
-		     bool in_dialog)
+int trust_msg(const struct trust *t, const struct sip_msg *msg,
+	      bool in_dialog)
 {
-	struct trust_rules t = r->trust;
+	struct trust_rules rules = t->rules;
 	const char *why = NULL;
 	int err;
 
-	t.any_flow |= in_dialog;
-	err = trust_check(&t, &r->flow, msg->tp, &msg->src, msg->sock, &why);
+	rules.any_flow |= in_dialog;
+	err = trust_check(&rules, &t->flow, msg->tp, &msg->src, msg->sock,
+			  &why);
 
 	if (err)
 		plog(SIPPUSH_LOG_INFO, MOD, "%s from %J: not trusted: %s",
 		     sip_transp_name(msg->tp), &msg->src, why);
 	return err;
+}
+
+
+/** Who pushed: the P-Asserted-Identity of a trusted peer (in_dialog: see
+ *  trust_msg); EPERM: none, or not from a trusted peer */
+int trust_asserted(char *from, size_t sz, const struct trust *t,
+		   const struct sip_msg *msg, bool in_dialog)
+{
+	const struct sip_hdr *pai = sip_msg_hdr(msg,
+					       SIP_HDR_P_ASSERTED_IDENTITY);
+	struct sip_addr addr;
+
+	if (!pai || trust_msg(t, msg, in_dialog))
+		return EPERM;
+	if (sip_addr_decode(&addr, &pai->val))
+		return EBADMSG;
+	re_snprintf(from, sz, "%r", &addr.auri);
+	return 0;
 }

@@ -5,7 +5,8 @@
 #include "testutil.h"
 #include <stdlib.h>
 #include <unistd.h>
-#include "receiver/receiver.h"
+#include <sippush/receiver.h>
+#include "receiver/seen.h"
 
 
 static void test_seen(void **state)

@@ -6,7 +6,7 @@
  */
 #include "testutil.h"
 #include <sippush/cidr.h>
-#include "receiver/receiver.h"
+#include "receiver/trust.h"
 
 
 static void test_trust(void **state)
