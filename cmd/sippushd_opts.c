@@ -100,8 +100,10 @@ static int sync_set(struct opts_ctx *ctx, const char *v)
 		cf->so.sync = STORE_SYNC_FULL;
 	else if (!strcmp(v, "normal"))
 		cf->so.sync = STORE_SYNC_NORMAL;
-	else
+	else {
+		ctx->why = "full or normal";
 		return EINVAL;
+	}
 	return 0;
 }
 
@@ -179,8 +181,10 @@ static int log_level_opt(struct opts_ctx *ctx, const char *v)
 	struct conf *cf = ctx->conf;
 	enum log_level lvl = SIPPUSH_LOG_INFO;
 
-	if (v && log_level_decode(&lvl, v))
+	if (v && log_level_decode(&lvl, v)) {
+		ctx->why = "error, warn, info or debug";
 		return EINVAL;
+	}
 	cf->log_level = (int)lvl;
 	return 0;
 }

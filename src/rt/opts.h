@@ -91,9 +91,3 @@ int opts_reload(const struct opt *tab, void *conf, void *scratch, int argc,
 int opts_help(struct re_printf *pf, const struct opt *tab);
 const struct opt *opts_find(const struct opt *tab, const char *name);
 
-/* the agent's until it has a table */
-typedef int (opts_apply_h)(const char *name, const char *value, void *arg);
-int opts_config_files(int argc, char *const argv[], opts_apply_h *h,
-		      void *arg, char *why, size_t whysz);
-int opts_file(const char *path, opts_apply_h *h, void *arg, char *why,
-	      size_t whysz);
