@@ -14,6 +14,7 @@
 #include <re_md5.h>
 #include <sippush/log.h>
 #include "sender/sender.h"
+#include "api/views.h"
 #include "store/store.h"
 #include "api/pushjson.h"
 #include "api/api.h"

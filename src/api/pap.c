@@ -21,6 +21,7 @@
 #include "core/pap.h"
 #include "api/pushjson.h"
 #include "sender/sender.h"
+#include "api/views.h"
 #include "store/store.h"
 #include "papapi.h"
 

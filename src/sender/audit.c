@@ -9,6 +9,10 @@
 #include <jansson.h>
 #include "../re_nojson.h"
 #include "engine.h"
+#include "delivery.h"
+#include "audit.h"
+#include "clock.h"
+#include "observe.h"
 
 #include <sippush/log.h>
 

@@ -12,6 +12,9 @@
 #include "core/digest.h"
 #include "core/noncecount.h"
 #include "engine.h"
+#include "auth.h"
+#include "clock.h"
+#include "refuse.h"
 
 
 static int challenge(struct sender *s, const struct sip_msg *msg,

@@ -2,12 +2,19 @@
  * @file caps.c  What terminals tell of themselves: the ua-profile Event
  *               parameters of their SUBSCRIBE (vendor, model, version,
  *               dev-cap) and the PushCharacteristics of their UAProf
+ *               document, fetched from dev-cap in the background with the
+ *               bounded fetcher (fetch.h); a failed fetch or a document
+ *               that does not parse leaves the capabilities unknown
  */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 #include <re.h>
+#include "fetch/fetch.h"
+#include "core/uaprofdoc.h"
 #include "engine.h"
+#include "caps.h"
+#include "clock.h"
 
 #include <sippush/log.h>
 
@@ -106,6 +113,70 @@ int caps_save(const struct sender *s, const struct caps *c)
 	};
 
 	return store_caps_put(s->st, &r);
+}
+
+
+static void fetched_h(int err, const char *why, struct mbuf *mb, void *arg)
+{
+	struct caps *c = arg;
+	struct sender *s = c->s;
+	struct uaprofdoc *doc = NULL;
+
+	c->fetching = false;
+	if (err) {
+		plog(SIPPUSH_LOG_WARN, "uaprof", "%s %s: %s: %s", c->aor, c->tkey,
+		     c->dev_cap, why);
+		goto out;
+	}
+
+	doc = mem_zalloc(sizeof(*doc), NULL);
+	if (!doc)
+		goto out;
+
+	err = uaprofdoc_parse(doc, (const char *)mb->buf, mb->end);
+	if (err) {
+		plog(SIPPUSH_LOG_WARN, "uaprof", "%s %s: %s: not a usable UAProf (%m)",
+		     c->aor, c->tkey, c->dev_cap, err);
+		goto out;
+	}
+
+	c->push_accept = mem_deref(c->push_accept);
+	c->push_appids = mem_deref(c->push_appids);
+	err  = doc->push_accept[0] ? str_dup(&c->push_accept,
+					     doc->push_accept) : 0;
+	err |= doc->push_appids[0] ? str_dup(&c->push_appids,
+					     doc->push_appids) : 0;
+	c->push_msgsize = doc->push_msgsize;
+	if (!err)
+		(void)caps_save(s, c);
+	plog(SIPPUSH_LOG_INFO, "uaprof", "%s %s: Push-Accept %s, Push-Accept-AppID %s, "
+	     "Push-MsgSize %u", c->aor, c->tkey,
+	     c->push_accept ? c->push_accept : "-",
+	     c->push_appids ? c->push_appids : "-", c->push_msgsize);
+
+ out:
+	mem_deref(doc);
+	mem_deref(c);
+}
+
+
+/** Read c->dev_cap in the background; the result lands in c */
+static void uaprof_fetch(struct sender *s, struct caps *c)
+{
+	int err;
+
+	if (!s->fetcher || !c->dev_cap || c->fetching)
+		return;
+
+	c->fetching = true;
+	err = fetch_start(s->fetcher, c->dev_cap, -1, NULL, fetched_h,
+			  mem_ref(c));
+	if (err) {
+		c->fetching = false;
+		mem_deref(c);
+		plog(SIPPUSH_LOG_WARN, "uaprof", "%s %s: %s: not fetchable (%m)", c->aor,
+		     c->tkey, c->dev_cap, err);
+	}
 }
 
 

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <re.h>
 #include "engine.h"
+#include "clock.h"
 
 
 static int64_t realtime_ms(void *arg)

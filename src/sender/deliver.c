@@ -17,6 +17,13 @@
 #include "core/featuretag.h"
 #include "core/extbody.h"
 #include "engine.h"
+#include "delivery.h"
+#include "clock.h"
+#include "deliver.h"
+#include "pushevents.h"
+#include "methods.h"
+#include "subscription.h"
+#include "terminal.h"
 
 #include <sippush/log.h>
 
@@ -65,22 +72,16 @@ static bool key_cmp(struct le *le, void *arg)
 enum { STALL_MS = 2000 };
 
 
-static bool counted(const struct target *t)
-{
-	return !t->waiting && !t->stalled;
-}
-
-
 /* Change the two flags; the backlog follows what they say of the queue */
 static void set_flags(struct target *t, bool waiting, bool stalled)
 {
-	const bool was = counted(t);
+	const bool was = target_counted(t);
 
 	t->waiting = waiting;
 	t->stalled = stalled;
-	if (was && !counted(t))
+	if (was && !target_counted(t))
 		t->s->stats.backlog -= t->nq;
-	else if (!was && counted(t))
+	else if (!was && target_counted(t))
 		t->s->stats.backlog += t->nq;
 }
 
@@ -124,22 +125,6 @@ static void leave(struct target *t, struct delivery *d)
 }
 
 
-/** Take a delivery out of its destination's queue (if in one) */
-void dlv_dequeue(struct delivery *d)
-{
-	struct target *t;
-
-	if (!d->qle.list)
-		return;
-	t = (struct target *)(void *)((char *)d->qle.list -
-				      offsetof(struct target, q));
-	--t->nq;
-	if (counted(t))
-		--t->s->stats.backlog;
-	list_unlink(&d->qle);
-}
-
-
 static int target_get(struct target **tp, struct sender *s, const char *key)
 {
 	struct target *t;
@@ -178,7 +163,7 @@ int deliver_enqueue(struct delivery *d)
 	if (d->kind == PLAN_NOTIFY) {
 		sub = sub_find(user_find(s, d->p->aor), d->tkey, d->p->app);
 		if (!sub)
-			return s->plan.fallback(d, "no active subscription");
+			return s->up.fallback(d, "no active subscription");
 		/* a queue per dialog: its NOTIFYs go one at a time */
 		re_snprintf(key, sizeof(key), "sub\n%s", sub->call_id);
 	}
@@ -210,7 +195,7 @@ int deliver_enqueue(struct delivery *d)
 	else
 		list_prepend(&t->q, &d->qle, d);
 	++t->nq;
-	if (counted(t))
+	if (target_counted(t))
 		++s->stats.backlog;
 
 	/* asynchronous, so no caller sees its push finish under its feet */
@@ -230,7 +215,7 @@ static void finish(struct delivery *d, enum delivery_state ds, uint16_t pap)
 	d->state = ds;
 	d->pap = pap;
 	(void)dlv_save(d);
-	d->p->s->plan.final(d);   /* may free d and its push */
+	d->p->s->up.final(d);   /* may free d and its push */
 }
 
 
@@ -397,7 +382,7 @@ static void report_h(struct target *t, struct delivery *d,
 
 	if (a->parked) {
 		leave(t, d);
-		s->plan.parked(d);
+		s->up.parked(d);
 		deliver_kick(t);
 		return;
 	}
@@ -415,7 +400,7 @@ static void report_h(struct target *t, struct delivery *d,
 		leave(t, d);
 		if (m->ended)
 			m->ended(t, why);
-		(void)s->plan.fallback(d, why);
+		(void)s->up.fallback(d, why);
 		deliver_kick(t);
 		return;
 	}
@@ -478,7 +463,7 @@ void deliver_kick(struct target *t)
 		err = m->start(t, d);
 		if (err && m->fallback_on_error) {
 			leave(t, d);
-			(void)s->plan.fallback(d, "subscription gone");
+			(void)s->up.fallback(d, "subscription gone");
 			continue;
 		}
 		if (err) {
@@ -547,4 +532,13 @@ void deliver_soon(struct target *t)
 {
 	if (!tmr_isrunning(&t->tmr))
 		later(t, 0);
+}
+
+
+/** The queue's ways up (struct hooks) */
+void deliver_init(struct sender *s)
+{
+	s->up.target_kick = deliver_kick;
+	s->up.target_soon = deliver_soon;
+	s->up.terminal_moved = deliver_terminal_moved;
 }

@@ -12,6 +12,9 @@
 #include <re.h>
 #include "core/extbody.h"
 #include "engine.h"
+#include "delivery.h"
+#include "clock.h"
+#include "terminal.h"
 
 
 static int dup_opt(char **dst, const char *src)
@@ -304,4 +307,34 @@ int dlv_first_hop(const struct delivery *d, struct uri *route)
 		pl_set_str(&hop, d->ruri);
 
 	return uri_decode(route, &hop);
+}
+
+
+/** Take a delivery out of its destination's queue (if in one) */
+void dlv_dequeue(struct delivery *d)
+{
+	struct target *t;
+
+	if (!d->qle.list)
+		return;
+	t = (struct target *)(void *)((char *)d->qle.list -
+				      offsetof(struct target, q));
+	--t->nq;
+	if (target_counted(t))
+		--t->s->stats.backlog;
+	list_unlink(&d->qle);
+}
+
+
+/** Who the push's requests come from: its initiator, else sippushd */
+const char *push_from(const struct push *p)
+{
+	return p->identity ? p->identity : p->s->conf.identity;
+}
+
+
+/** The identity asserted for it, or NULL (an untrusted initiator) */
+const char *push_pai(const struct push *p)
+{
+	return p->asserted ? push_from(p) : NULL;
 }

@@ -11,6 +11,9 @@
 #include "core/histo.h"
 #include "core/evring.h"
 
+struct delivery;
+struct target;
+
 struct user {
 	struct le he;            /**< in sender.users, by AoR              */
 	char *aor;
@@ -110,28 +113,6 @@ struct push {
 	bool final;
 };
 
-struct delivery {
-	struct le le;            /**< in push.dlvs                         */
-	struct le qle;           /**< in target.q                          */
-	struct le ale;           /**< in sender.awaiting (REFER accepted)  */
-	struct tmr tmr;          /**< how long a REFER's SUBSCRIBE may take */
-	struct push *p;
-	struct target *t;
-	char *tkey, *terminal, *ruri, *route, *call_id, *last_error;
-	enum delivery_state state;
-	uint16_t scode, pap;
-	uint32_t attempts, cseq;
-	char *steps;             /**< methods tried, for the status        */
-	char refer_ltag[17];     /**< our tag of the last REFER (random)   */
-	char *refer_rtag;        /**< the terminal's, from its 2xx         */
-	enum plan_kind kind;     /**< MESSAGE, NOTIFY or REFER             */
-	bool indirect;
-	bool cancelled;          /**< cancel asked while in flight          */
-	bool awaiting_sub;       /**< REFER accepted: waits for SUBSCRIBE  */
-	struct psess *ps;        /**< its INVITE session, while one runs   */
-	bool relayed;            /**< 202: out of the queue, ends at the TTL */
-};
-
 /* What one attempt came to, reported once by its method (methods.c) */
 struct attempt {
 	enum outcome_event ev;
@@ -155,8 +136,19 @@ struct dlv_method {
 	bool fallback_on_error;   /**< cannot start: another method        */
 };
 
-/* The queue's way up to the planner (push.c sets it) */
-struct planner {
+/*
+ * The ways up. Dependencies in the engine run one way (setup and SIP entry
+ * -> registries and pushes -> queue -> methods -> delivery); where a lower
+ * part must tell an upper one, it calls one of these, which the upper part
+ * sets at setup (deliver_init(), push_init()).
+ */
+struct hooks {
+	/* the queue's (deliver.c) */
+	void (*target_kick)(struct target *t);
+	void (*target_soon)(struct target *t);
+	void (*terminal_moved)(struct sender *s, const char *aor,
+			       const char *tkey);
+	/* the planner's (push.c) */
 	void (*final)(struct delivery *d);
 	int  (*fallback)(struct delivery *d, const char *why);
 	void (*parked)(struct delivery *d);
@@ -190,6 +182,13 @@ struct observer {
 	push_final_h *pushh;
 	void *arg;
 };
+
+/* A queue counts in the backlog unless it waits out a retry delay or its
+ * request has had no answer for a while (deliver.c) */
+static inline bool target_counted(const struct target *t)
+{
+	return !t->waiting && !t->stalled;
+}
 
 struct sender {
 	struct sender_conf conf;
@@ -233,148 +232,9 @@ struct sender {
 	struct noncecount *nonces;        /**< digest counts (replay)      */
 	sender_event_h *evh;
 	void *evarg;
-	struct planner plan;              /**< push.c                      */
+	struct hooks up;                  /**< the ways up (struct hooks)  */
 	struct observer obsv[8];          /**< observe.c                   */
 	size_t obsn;
 	sender_clock_h *clockh;           /**< wall clock (clock.c)        */
 	void *clock_arg;
 };
-
-/* clock.c */
-int64_t sender_now_ms(const struct sender *s);
-int64_t sender_now_s(const struct sender *s);
-
-const char *push_waiting(struct sender *s, const char *id);
-void sender_refuse(struct sender *s, const struct sip_msg *msg,
-		   uint16_t scode, const char *reason);
-void sender_refusal_log(struct sender *s, const struct sip_msg *msg,
-			uint16_t scode, const char *reason);
-
-/* terminal.c */
-struct user *user_find(struct sender *s, const char *aor);
-int  user_get(struct user **up, struct sender *s, const char *aor);
-int  term_upsert(struct sender *s, const struct term_rec *r, bool *became);
-void term_remove(struct terminal *t);
-bool term_room(const struct user *u);
-struct terminal *term_find(struct user *u, const char *tkey);
-void term_caps_of(struct term_caps *tc, const struct terminal *t);
-int  term_load(struct sender *s);
-
-/* trust.c */
-bool sender_trusted(const struct sender *s, const struct sip_msg *msg);
-
-/* registrar.c */
-bool registrar_request(struct sender *s, const struct sip_msg *msg);
-
-/* auth.c */
-enum { NONCE_MAX_AGE = 300, NONCES_MAX = 65536 };
-bool auth_digest(struct sender *s, const struct sip_msg *msg,
-		 const char *aor, const struct pl *aor_user);
-
-/* notifier.c */
-bool notifier_request(struct sender *s, const struct sip_msg *msg);
-struct sub *sub_find(const struct user *u, const char *tkey,
-		     const char *app);
-int  sub_load(struct sender *s);
-void sub_kick(struct sub *sub);
-void sub_gone(struct sub *sub, const char *why);
-int  sub_notify_send(struct sub *sub, struct delivery *d,
-		     sip_resp_h *resph, void *arg);
-
-/* methods.c */
-const struct dlv_method *dlv_method(enum plan_kind k);
-void attempt_sip(struct attempt *a, char *why, size_t sz, struct sender *s,
-		 int err, const struct sip_msg *msg);
-void dlv_sip_resp_h(int err, const struct sip_msg *msg, void *arg);
-
-/* message.c */
-int  message_start(struct target *t, struct delivery *d);
-
-/* caps.c */
-struct caps *caps_find(const struct sender *s, const char *aor,
-		       const char *tkey);
-int  caps_update(struct sender *s, const char *aor, const char *tkey,
-		 const struct uaprof_event *ev);
-int  caps_load(struct sender *s);
-int  caps_save(const struct sender *s, const struct caps *c);
-
-/* uaprof.c */
-void uaprof_fetch(struct sender *s, struct caps *c);
-
-/* regwatch.c */
-enum { REGWATCH_MAX = 4096 };
-int  regwatch_start(struct sender *s, const char *uri, const char *route);
-void regwatch_start_all(struct sender *s);
-void regwatch_auto(struct sender *s, const char *aor, const char *route);
-void regwatch_loaded(struct sender *s);
-bool regwatch_notify(struct sender *s, const struct sip_msg *msg);
-uint32_t regwatch_count(const struct sender *s);
-uint32_t regwatch_stop_all(struct sender *s);
-
-/* observe.c */
-int  observer_add(struct sender *s, dlv_final_h *dlvh, push_final_h *pushh,
-		  void *arg);
-void observe_delivery(struct sender *s, const struct delivery *d);
-void observe_push(struct sender *s, const struct push *p,
-		  enum push_state ps);
-
-/* metrics.c */
-int  metrics_init(struct sender *s);
-
-/* events.c */
-int  events_init(struct sender *s);
-void event_accepted(const struct push *p);
-void event_attempt(const struct delivery *d, uint16_t scode,
-		   const char *why, uint64_t retry_ms);
-void event_terminal(struct sender *s, const char *aor,
-		    const struct terminal *t, bool gone);
-
-/* delivery.c */
-const char *dlv_dest_ruri(const struct terminal *t, const char *aor);
-int  dlv_new(struct delivery **dp, struct push *p, const struct terminal *t,
-	     const struct plan *pl);
-int  dlv_load(struct delivery **dp, struct push *p, const struct dlv_rec *r);
-void dlv_step(struct delivery *d, const char *fmt, ...);
-int  dlv_save(struct delivery *d);
-int  dlv_content(const struct delivery *d, char **ctype, char **entity,
-		 const uint8_t **body, size_t *body_len, bool *indirect);
-void dlv_route_refresh(struct delivery *d);
-int  dlv_first_hop(const struct delivery *d, struct uri *route);
-
-/* push.c */
-void push_user_ready(struct user *u);
-const char *push_from(const struct push *p);
-const char *push_pai(const struct push *p);
-void push_delivery_final(struct delivery *d);
-void push_sub_ready(struct sub *sub);
-void push_init(struct sender *s);
-int  dlv_fallback(struct delivery *d, const char *why);
-int  push_load(struct sender *s);
-
-/* refer.c */
-int  refer_start(struct target *t, struct delivery *d);
-bool refer_notify(struct sender *s, const struct sip_msg *msg);
-
-/* audit.c */
-int  audit_init(struct sender *s);
-int  audit_reopen(struct sender *s);
-
-/* papnotify.c */
-int  papnotify_init(struct sender *s);
-int  papnotify_load(struct sender *s);
-
-/* session.c */
-int  session_start(struct target *t, struct delivery *d);
-bool session_cancel(struct delivery *d);
-
-/* deliver.c */
-int  deliver_enqueue(struct delivery *d);
-void dlv_dequeue(struct delivery *d);
-void deliver_kick(struct target *t);
-void deliver_soon(struct target *t);
-void deliver_cancel(struct delivery *d);
-void deliver_ttl_end(struct delivery *d);
-void deliver_finish(struct delivery *d, enum delivery_state ds,
-		    uint16_t pap);
-void deliver_terminal_moved(struct sender *s, const char *aor,
-			    const char *tkey);

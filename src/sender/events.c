@@ -10,12 +10,12 @@
 #include <jansson.h>
 #include "../re_nojson.h"
 #include "engine.h"
+#include "clock.h"
+#include "events.h"
 
 enum { EVENTS_KEPT = 4096, EVENT_MAX_LINE = 2048 };
 
 
-static void delivery_h(const struct delivery *d, void *arg);
-static void push_h(const struct push *p, enum push_state ps, void *arg);
 
 
 int events_init(struct sender *s)
@@ -23,14 +23,13 @@ int events_init(struct sender *s)
 	/* numbers restart with the daemon: readers tell runs apart by this */
 	(void)re_snprintf(s->boot, sizeof(s->boot), "%016llx",
 			  (unsigned long long)rand_u64());
-	return evring_alloc(&s->events, EVENTS_KEPT, EVENT_MAX_LINE) ||
-		observer_add(s, delivery_h, push_h, s) ? ENOMEM : 0;
+	return evring_alloc(&s->events, EVENTS_KEPT, EVENT_MAX_LINE);
 }
 
 
 /* Takes ev; adds "time_ms" and "type", keeps it with its scope (who may
  * read it: events_scope_h), wakes the readers */
-static void emit(struct sender *s, const char *type, json_t *ev,
+void events_emit(struct sender *s, const char *type, json_t *ev,
 		 const char *scope)
 {
 	char *line;
@@ -50,69 +49,6 @@ static void emit(struct sender *s, const char *type, json_t *ev,
 }
 
 
-/* A push's events are its owner's (and the admin's) */
-static void emit_push(const struct push *p, const char *type, json_t *ev)
-{
-	char scope[80];
-
-	re_snprintf(scope, sizeof(scope), "p:%s", p->owner ? p->owner : "");
-	emit(p->s, type, ev, scope);
-}
-
-
-/** A push is committed: from now on it is acknowledged */
-void event_accepted(const struct push *p)
-{
-	emit_push(p, "accepted", json_pack(
-		     "{s:s,s:s,s:s,s:s,s:i}", "push", p->id, "to", p->aor,
-		     "app", p->app, "initiator", p->initiator ?
-		     p->initiator : "api", "priority", p->priority));
-}
-
-
-/** One attempt of a delivery got its answer (or none); retry_ms: when
- *  the next one goes, 0 when this was the last */
-void event_attempt(const struct delivery *d, uint16_t scode,
-		   const char *why, uint64_t retry_ms)
-{
-	json_t *ev = json_pack("{s:s,s:s,s:s,s:i,s:i}", "push", d->p->id,
-			       "terminal", d->terminal ? d->terminal : d->tkey,
-			       "method", plan_kind_name(d->kind),
-			       "attempt", (int)d->attempts, "sip_status",
-			       (int)scode);
-
-	if (ev && why)
-		(void)json_object_set_new(ev, "reason", json_string(why));
-	if (ev && retry_ms)
-		(void)json_object_set_new(ev, "retry_ms",
-					  json_integer((json_int_t)retry_ms));
-	emit_push(d->p, "attempt", ev);
-}
-
-
-/* A delivery reached its final state (observer) */
-static void delivery_h(const struct delivery *d, void *arg)
-{
-	(void)arg;
-	emit_push(d->p, "delivery", json_pack(
-		     "{s:s,s:s,s:s,s:s,s:i,s:i}", "push", d->p->id,
-		     "terminal", d->terminal ? d->terminal : d->tkey,
-		     "method", plan_kind_name(d->kind),
-		     "state", delivery_state_name(d->state),
-		     "sip_status", (int)d->scode, "pap_code", (int)d->pap));
-}
-
-
-/* A push reached its final state (observer) */
-static void push_h(const struct push *p, enum push_state ps, void *arg)
-{
-	(void)arg;
-	emit_push(p, "push", json_pack("{s:s,s:s,s:s}", "push", p->id,
-				     "to", p->aor, "state",
-				     push_state_name(ps)));
-}
-
-
 /** A terminal was learnt, refreshed with a change, or went away */
 void event_terminal(struct sender *s, const char *aor,
 		    const struct terminal *t, bool gone)
@@ -128,7 +64,7 @@ void event_terminal(struct sender *s, const char *aor,
 		json_decref(ev);
 		return;
 	}
-	emit(s, gone ? "unregistered" : "registered", ev, scope);
+	events_emit(s, gone ? "unregistered" : "registered", ev, scope);
 	mem_deref(scope);
 }
 

@@ -13,6 +13,9 @@
 #include "core/param.h"
 #include "core/featuretag.h"
 #include "engine.h"
+#include "delivery.h"
+#include "attempt.h"
+#include "message.h"
 
 
 /** Send one MESSAGE of a delivery (its queue's one outstanding) */

@@ -4,6 +4,10 @@
 #include <errno.h>
 #include <re.h>
 #include "engine.h"
+#include "delivery.h"
+#include "clock.h"
+#include "metrics.h"
+#include "observe.h"
 
 
 /* A delivery is final: counted by method and state (observer) */
@@ -75,7 +79,7 @@ int sender_metrics_print(struct re_printf *pf, const struct sender *s)
 		(unsigned long long)s->stats.failed,
 		(unsigned long long)s->stats.sent, s->stats.pending,
 		s->stats.terminals, s->stats.inflight,
-		s->stats.subscriptions, regwatch_count(s), s->stats.backlog);
+		s->stats.subscriptions, (uint32_t)list_count(&s->regwatches), s->stats.backlog);
 
 	err |= re_hprintf(pf, "# TYPE sippush_deliveries_total counter\n");
 	for (size_t k = 1; k < PLAN_KINDS; k++)

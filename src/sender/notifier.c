@@ -18,384 +18,22 @@
 #include "core/referto.h"
 #include "core/subdlg.h"
 #include "engine.h"
+#include "auth.h"
+#include "caps.h"
+#include "clock.h"
+#include "notifier.h"
+#include "push.h"
+#include "refer.h"
+#include "refuse.h"
+#include "subscription.h"
+#include "terminal.h"
+#include "trust.h"
 
 #include <sippush/log.h>
 
 #define MOD "notifier"
 
 enum { SUB_DEFAULT_EXPIRES = 86400 };
-
-
-static void sub_destructor(void *arg)
-{
-	struct sub *sub = arg;
-
-	tmr_cancel(&sub->tmr);
-	if (sub->he.list)
-		--sub->s->stats.subscriptions;
-	hash_unlink(&sub->he);
-	list_unlink(&sub->ule);
-	mem_deref(sub->req);
-	if (sub->t)
-		sub->t->sub = NULL;
-	mem_deref(sub->aor);
-	mem_deref(sub->tkey);
-	mem_deref(sub->app);
-	mem_deref(sub->call_id);
-	mem_deref(sub->ltag);
-	mem_deref(sub->rtag);
-	mem_deref(sub->local);
-	mem_deref(sub->remote);
-	mem_deref(sub->target);
-	mem_deref(sub->route);
-	mem_deref(sub->accept);
-	mem_deref(sub->methods);
-}
-
-
-static int sub_save(const struct sub *sub)
-{
-	const struct sub_rec r = {
-		.call_id = sub->call_id, .aor = sub->aor, .tkey = sub->tkey,
-		.app = sub->app, .ltag = sub->ltag, .rtag = sub->rtag,
-		.local = sub->local, .remote = sub->remote,
-		.target = sub->target, .route = sub->route,
-		.accept = sub->accept, .methods = sub->methods,
-		.lseq = sub->lseq, .rseq = sub->rseq,
-		.expires_at = sub->expires_at,
-	};
-
-	return store_sub_put(sub->s->st, &r);
-}
-
-
-static bool callid_cmp(struct le *le, void *arg)
-{
-	const struct sub *sub = le->data;
-	return !str_cmp(sub->call_id, arg);
-}
-
-
-static struct sub *sub_by_callid(const struct sender *s, const char *cid)
-{
-	struct le *le = hash_lookup(s->subs, hash_joaat_str(cid), callid_cmp,
-				    (void *)cid);
-	return le ? le->data : NULL;
-}
-
-
-struct sub *sub_find(const struct user *u, const char *tkey,
-		     const char *app)
-{
-	struct pl a;
-
-	if (!u || !tkey)
-		return NULL;
-
-	if (app)
-		pl_set_str(&a, app);
-	for (struct le *le = u->subs.head; le; le = le->next) {
-		struct sub *sub = le->data;
-		struct pl b;
-
-		pl_set_str(&b, sub->app);
-		if (!str_cmp(sub->tkey, tkey) && (!app || appid_equal(&a, &b)))
-			return sub;
-	}
-	return NULL;
-}
-
-
-/* One more subscription of this terminal (not replacing the one of the
- * same application)? (--max-subs) */
-static bool subs_room(const struct sender *s, const struct user *u,
-		      const char *tkey, const char *app)
-{
-	uint32_t n = 0;
-
-	if (!s->conf.max_subs || sub_find(u, tkey, app))
-		return true;
-	for (struct le *le = u->subs.head; le; le = le->next) {
-		const struct sub *sub = le->data;
-
-		if (!str_cmp(sub->tkey, tkey))
-			++n;
-	}
-	return n < s->conf.max_subs;
-}
-
-
-static uint32_t left_s(const struct sub *sub)
-{
-	const int64_t left = sub->expires_at - sender_now_s(sub->s);
-
-	return left > 0 ? (uint32_t)left : 0;
-}
-
-
-/*
- * Out of every index: no new delivery picks it. Content waiting in its
- * queue falls back (MESSAGE, or another subscription of the terminal).
- */
-static bool detach(struct sub *sub, const char *why)
-{
-	struct target *t = sub->t;
-
-	if (!sub->he.list && !sub->ule.list)
-		return false;
-
-	if (sub->he.list)
-		--sub->s->stats.subscriptions;
-	hash_unlink(&sub->he);
-	list_unlink(&sub->ule);
-	(void)store_sub_del(sub->s->st, sub->call_id);
-	plog(SIPPUSH_LOG_INFO, MOD, "%s %s %s: subscription ended (%s)", sub->aor,
-	     sub->tkey, sub->app, why);
-
-	/* a terminal known only from its subscription goes with it */
-	{
-		struct terminal *term = term_find(sub->u, sub->tkey);
-
-		if (term && !str_cmp(term->source, "subscribe") &&
-		    !sub_find(sub->u, sub->tkey, NULL))
-			term_remove(term);
-	}
-
-	if (!t)
-		return true;
-
-	sub->t = NULL;
-	t->sub = NULL;
-	for (struct le *le = t->q.head; le; ) {
-		struct delivery *d = le->data;
-
-		le = le->next;
-		if (d == t->busy)
-			continue;
-		dlv_dequeue(d);
-		d->t = NULL;
-		(void)dlv_fallback(d, why);
-	}
-	deliver_soon(t);   /* an empty queue frees itself, later */
-	return true;
-}
-
-
-/** The dialog is gone (481, timeout): forget it, content falls back */
-void sub_gone(struct sub *sub, const char *why)
-{
-	if (detach(sub, why))
-		mem_deref(sub);   /* the reference the indexes stood for */
-}
-
-
-static int contact_h(enum sip_transp tp, const struct sa *src,
-		     const struct sa *dst, struct mbuf *mb, void *arg)
-{
-	struct sub *sub = arg;
-	struct sip_contact c;
-	(void)dst;
-
-	sip_contact_set(&c, sub->s->conf.contact_user, src, tp);
-	return mbuf_printf(mb, "%H", sip_contact_print, &c);
-}
-
-
-static void subdlg_of(struct subdlg *dl, const struct sub *sub)
-{
-	*dl = (struct subdlg){
-		.call_id = sub->call_id, .ltag = sub->ltag,
-		.rtag = sub->rtag, .local = sub->local,
-		.remote = sub->remote, .route = sub->route,
-		.cseq = sub->lseq,
-	};
-}
-
-
-/*
- * Where the NOTIFY goes: the remote target through the route set, or the
- * core (--outbound). A GRUU we minted ourselves (no core in front) is
- * retargeted to the registered contact, as the core's proxy would.
- */
-static int next_hop(struct sub *sub, const char **ruri, struct uri *hop,
-		    struct pl *buf)
-{
-	const struct sender *s = sub->s;
-	const struct terminal *t;
-	struct pl gr, tpl;
-	struct uri tu;
-
-	*ruri = sub->target;
-	if (s->conf.outbound && !sub->route) {
-		pl_set_str(buf, s->conf.outbound);
-		return uri_decode(hop, buf) ? EINVAL : 0;
-	}
-
-	pl_set_str(&tpl, sub->target);
-	t = term_find(sub->u, sub->tkey);
-	if (!sub->route && !s->conf.outbound && t && t->contact &&
-	    !uri_decode(&tu, &tpl) &&
-	    !msg_param_decode(&tu.params, "gr", &gr))
-		*ruri = t->contact;
-
-	return subdlg_first_hop(hop, buf, sub->route, *ruri);
-}
-
-
-static int send_notify(struct sub *sub, struct sip_request **reqp,
-		       const struct notify_spec *nsp, const uint8_t *body,
-		       sip_resp_h *resph, void *arg)
-{
-	struct notify_spec ns = *nsp;
-	struct subdlg dl;
-	const char *ruri;
-	struct uri hop;
-	struct pl buf;
-	int err;
-
-	err = next_hop(sub, &ruri, &hop, &buf);
-	if (err)
-		return err;
-
-	++sub->lseq;
-	subdlg_of(&dl, sub);
-	ns.dlg = &dl;
-	if (sub->he.list)
-		(void)sub_save(sub);   /* the CSeq goes on after a restart */
-
-	return sip_requestf(reqp, sub->s->sip, true, "NOTIFY", ruri, &hop,
-			    NULL, contact_h, resph, arg, "%H%b",
-			    notify_hdrs_print, &ns, body,
-			    ns.ctype ? ns.body_len : (size_t)0);
-}
-
-
-static void state_resp_h(int err, const struct sip_msg *msg, void *arg)
-{
-	struct sub *sub = arg;
-
-	if (!err && msg->scode < 200)
-		return;
-
-	sub->busy = false;
-	if (sub->ending) {
-		mem_deref(sub);
-		return;
-	}
-
-	/* RFC 6665 §4.2.2: 481 or a timeout ends the subscription */
-	if (err || msg->scode == 481 || msg->scode == 408) {
-		char why[64];
-
-		re_snprintf(why, sizeof(why), "state NOTIFY: %s",
-			    err ? "timeout" : "481");
-		sub_gone(sub, why);
-		return;
-	}
-
-	sub_kick(sub);
-}
-
-
-/** Send what is due on the dialog: a state NOTIFY first, then content */
-void sub_kick(struct sub *sub)
-{
-	struct notify_spec ns;
-	int err;
-
-	if (sub->busy || (sub->t && sub->t->busy))
-		return;
-
-	if (!sub->state_due) {
-		if (sub->t)
-			deliver_kick(sub->t);
-		return;
-	}
-
-	sub->state_due = false;
-	memset(&ns, 0, sizeof(ns));
-	ns.event = "ua-profile";
-	ns.pai = sub->s->conf.identity;
-	if (sub->ending) {
-		ns.state = "terminated";
-		ns.reason = left_s(sub) ? NULL : "timeout";
-	}
-	else {
-		ns.state = "active";
-		ns.expires = left_s(sub);
-	}
-
-	err = send_notify(sub, &sub->req, &ns, NULL, state_resp_h, sub);
-	if (err) {
-		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot send NOTIFY (%m)",
-		     sub->call_id, err);
-		if (sub->ending)
-			mem_deref(sub);
-		else
-			sub_gone(sub, "cannot send NOTIFY");
-		return;
-	}
-	sub->busy = true;
-}
-
-
-/* End by us (expiry) or by the subscriber (Expires: 0): final NOTIFY */
-static void sub_end(struct sub *sub, const char *why)
-{
-	if (!detach(sub, why))
-		return;
-	sub->ending = true;
-	sub->state_due = true;
-	tmr_cancel(&sub->tmr);
-	sub_kick(sub);   /* frees it once the final NOTIFY is answered */
-}
-
-
-static void expire_tmr(void *arg)
-{
-	struct sub *sub = arg;
-
-	sub->expires_at = sender_now_s(sub->s);
-	sub_end(sub, "expired");
-}
-
-
-static void arm(struct sub *sub)
-{
-	tmr_start(&sub->tmr, (uint64_t)left_s(sub) * 1000, expire_tmr, sub);
-}
-
-
-/* Content NOTIFY of one delivery, in the dialog */
-int sub_notify_send(struct sub *sub, struct delivery *d,
-		    sip_resp_h *resph, void *arg)
-{
-	char *ctype = NULL, *entity = NULL;
-	const uint8_t *body = NULL;
-	struct notify_spec ns;
-	bool indirect = false;
-	int err;
-
-	err = dlv_content(d, &ctype, &entity, &body, &ns.body_len,
-			  &indirect);
-	if (err)
-		goto out;
-
-	ns.event = "ua-profile";
-	ns.state = "active";
-	ns.reason = NULL;
-	ns.expires = left_s(sub);
-	ns.pai = push_pai(d->p);
-	ns.content_id = d->call_id;   /* the push's identity at the terminal */
-	ns.ctype = ctype ? ctype : d->p->ctype;
-	d->indirect = indirect;
-
-	err = send_notify(sub, &d->t->req, &ns, body, resph, arg);
- out:
-	mem_deref(ctype);
-	mem_deref(entity);
-	return err;
-}
 
 
 /* --- SUBSCRIBE ------------------------------------------------------ */
@@ -655,12 +293,12 @@ static int sub_new(struct sub **subp, struct sender *s, struct user *u,
 		   const char *target, const char *app, const char *methods)
 {
 	char *route = mem_zalloc(1024, NULL), accept[512];
-	struct sub *sub;
+	struct sub *sub = NULL;
 	char ltag[17];
 	int err;
 
-	sub = mem_zalloc(sizeof(*sub), sub_destructor);
-	if (!sub || !route) {
+	err = sub_alloc(&sub);
+	if (err || !route) {
 		mem_deref(route);
 		mem_deref(sub);
 		return ENOMEM;
@@ -812,7 +450,7 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 	 * replaces the old one, and content queued there moves over */
 	old = sub_find(u, tkey, app);
 	sub_index(sub);
-	arm(sub);
+	sub_arm(sub);
 	if (old)
 		sub_gone(old, "replaced by a new SUBSCRIBE");
 
@@ -867,7 +505,7 @@ static void in_dialog_subscribe(struct sender *s, const struct sip_msg *msg)
 	}
 	else {
 		sub->expires_at = sender_now_s(s) + expires;
-		arm(sub);
+		sub_arm(sub);
 		err = sub_save(sub);
 		err = err ? err : term_from_sub(sub);
 		err = err ? err : commit_then_reply(s, msg, sub, expires,
@@ -945,8 +583,7 @@ static void load_h(const struct sub_rec *r, void *arg)
 	if (user_get(&u, s, r->aor))
 		return;
 
-	sub = mem_zalloc(sizeof(*sub), sub_destructor);
-	if (!sub)
+	if (sub_alloc(&sub))
 		return;
 
 	sub->s = s;
@@ -978,7 +615,7 @@ static void load_h(const struct sub_rec *r, void *arg)
 	}
 
 	sub_index(sub);
-	arm(sub);
+	sub_arm(sub);
 }
 
 

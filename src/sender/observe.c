@@ -7,6 +7,7 @@
  */
 #include <re.h>
 #include "engine.h"
+#include "observe.h"
 
 
 /** Listen to final deliveries and pushes (either handler may be NULL) */

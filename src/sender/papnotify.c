@@ -14,6 +14,9 @@
 #include "fetch/fetch.h"
 #include "core/pap.h"
 #include "engine.h"
+#include "clock.h"
+#include "observe.h"
+#include "papnotify.h"
 
 #include <sippush/log.h>
 

@@ -11,6 +11,15 @@
 #include "core/featuretag.h"
 #include "core/appid.h"
 #include "engine.h"
+#include "delivery.h"
+#include "caps.h"
+#include "clock.h"
+#include "deliver.h"
+#include "pushevents.h"
+#include "observe.h"
+#include "push.h"
+#include "subscription.h"
+#include "terminal.h"
 
 #include <sippush/log.h>
 
@@ -391,20 +400,6 @@ static void push_start(struct push *p)
 }
 
 
-/** Who the push's requests come from: its initiator, else sippushd */
-const char *push_from(const struct push *p)
-{
-	return p->identity ? p->identity : p->s->conf.identity;
-}
-
-
-/** The identity asserted for it, or NULL (an untrusted initiator) */
-const char *push_pai(const struct push *p)
-{
-	return p->asserted ? push_from(p) : NULL;
-}
-
-
 /**
  * The planned method cannot be used any more (the subscription is gone):
  * another subscription of the terminal, else MESSAGE to the terminal.
@@ -526,9 +521,9 @@ void push_sub_ready(struct sub *sub)
 /** The queue's way up: a delivery ended, falls back, or waits */
 void push_init(struct sender *s)
 {
-	s->plan.final = push_delivery_final;
-	s->plan.fallback = dlv_fallback;
-	s->plan.parked = parked;
+	s->up.final = push_delivery_final;
+	s->up.fallback = dlv_fallback;
+	s->up.parked = parked;
 }
 
 

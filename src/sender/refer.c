@@ -15,6 +15,9 @@
 #include "core/featuretag.h"
 #include "core/referto.h"
 #include "engine.h"
+#include "delivery.h"
+#include "attempt.h"
+#include "refer.h"
 
 #include <sippush/log.h>
 

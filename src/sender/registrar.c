@@ -15,6 +15,14 @@
 #include "core/featuretag.h"
 #include "core/extbody.h"
 #include "engine.h"
+#include "auth.h"
+#include "clock.h"
+#include "push.h"
+#include "refuse.h"
+#include "registrar.h"
+#include "regwatch.h"
+#include "terminal.h"
+#include "trust.h"
 
 #include <sippush/log.h>
 

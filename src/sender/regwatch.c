@@ -23,6 +23,12 @@
 #include "core/reqcheck.h"
 #include "core/subcli.h"
 #include "engine.h"
+#include "clock.h"
+#include "push.h"
+#include "refuse.h"
+#include "regwatch.h"
+#include "terminal.h"
+#include "trust.h"
 
 #define MOD "regwatch"
 

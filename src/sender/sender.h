@@ -1,6 +1,9 @@
 /**
  * @file sender.h  The Push Sender Agent engine (sippushd without its I/O setup)
  *
+ * @facade: the engine's interface to the API and the daemon, implemented by
+ * several files of src/sender (docs/design.md, "The sender engine").
+ *
  * It owns the terminal registry (REGISTER as registrar and third-party
  * REGISTER from the SIP/IP core), the push queue and page-mode delivery.
  * Durability: sender_push_accept() writes the push into the store's open
@@ -149,14 +152,8 @@ bool sender_behind(const struct sender *s);
 int  sender_push_cancel(struct sender *s, const char *id);
 int  sender_user_set(struct sender *s, const char *aor,
 		     const char *password);
-int  sender_terminals_print(struct re_printf *pf, struct sender *s,
-			    const char *aor, const char *apps);
-int  sender_push_print(struct re_printf *pf, struct sender *s,
-		       const char *id);
 int  sender_push_owner(struct sender *s, const char *id, char *owner,
 		       size_t sz);
-int  sender_recent_print(struct re_printf *pf, struct sender *s,
-			 const char *limit, const char *owner);
 int  sender_content(struct sender *s, const char *token, struct mbuf **mbp,
 		    char **ctype, char **path, uint8_t sha1[20]);
 void sender_stats(const struct sender *s, struct sender_stats *stats);

@@ -22,6 +22,8 @@
 #include "msrp/msrpsess.h"
 #include "core/msrppeer.h"
 #include "engine.h"
+#include "delivery.h"
+#include "session.h"
 
 #include <sippush/log.h>
 

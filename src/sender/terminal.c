@@ -6,6 +6,9 @@
 #include <time.h>
 #include <re.h>
 #include "engine.h"
+#include "clock.h"
+#include "events.h"
+#include "terminal.h"
 
 #include <sippush/log.h>
 
@@ -230,7 +233,7 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 
 	/* a new flow or Path: what waits for a retry toward it goes now */
 	if (moved)
-		deliver_terminal_moved(s, u->aor, t->tkey);
+		s->up.terminal_moved(s, u->aor, t->tkey);
 
 	if (became)
 		*became = t->push && !was_push;

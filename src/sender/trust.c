@@ -12,6 +12,7 @@
 #include <sippush/cidr.h>
 #include "rt/sipconn.h"
 #include "engine.h"
+#include "trust.h"
 
 
 bool sender_trusted(const struct sender *s, const struct sip_msg *msg)

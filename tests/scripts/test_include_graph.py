@@ -86,5 +86,38 @@ check(rc == 1, "functions in a types header: exit 1, got %d" % rc)
 check("types.h declares t_len(): no types.c of its own" in out,
       "said: %s" % out)
 
+# a facade (a folder's public interface, "@facade"): its functions may live
+# in several files, and calls across them are edges
+FACADE = "/** @file api.h  @facade */\nvoid a_run(void);\nvoid b_run(void);\n"
+rc, out = run({
+    "api.h": FACADE,
+    "a.c": '#include "api.h"\n#include "b.h"\nvoid a_run(void)\n{\n'
+           '\tb_run();\n}\n',
+    "b.h": "void b_help(void);\n",
+    "b.c": '#include "api.h"\n#include "b.h"\nvoid b_run(void)\n{\n}\n'
+           'void b_help(void)\n{\n}\n',
+})
+check(rc == 0, "facade, one way: exit 0, got %d: %s" % (rc, out))
+check("a -> b" in out and "a -> api" in out, "facade edges: %s" % out)
+
+rc, out = run({
+    "api.h": FACADE,
+    "a.c": '#include "api.h"\n#include "b.h"\nvoid a_run(void)\n{\n'
+           '\tb_help();\n}\n',
+    "b.h": "void b_help(void);\n",
+    "b.c": '#include "api.h"\n#include "b.h"\nvoid b_run(void)\n{\n'
+           '\ta_run();\n}\nvoid b_help(void)\n{\n}\n',
+})
+check(rc == 1, "a cycle through a facade: exit 1, got %d" % rc)
+check("cycle: a -> b -> a" in out, "cycle printed: %s" % out)
+
+rc, out = run({
+    "api.h": FACADE,
+    "a.c": '#include "api.h"\nvoid a_run(void)\n{\n}\n',
+})
+check(rc == 1, "a facade function nobody defines: exit 1, got %d" % rc)
+check("api.h declares b_run(): defined in 0 .c files of the folder" in out,
+      "said: %s" % out)
+
 print("include-graph: %s" % ("FAILED %d" % failed if failed else "ok"))
 sys.exit(1 if failed else 0)

@@ -20,6 +20,7 @@
 #include <sippush/cidr.h>
 #include <sippush/log.h>
 #include "sender/sender.h"
+#include "api/views.h"
 #include "engine_harness.h"
 
 

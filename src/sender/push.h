@@ -1,0 +1,11 @@
+/**
+ * @file push.h  Pushes: acceptance, topics, planning, fallback, states
+ */
+
+void push_delivery_final(struct delivery *d);
+int dlv_fallback(struct delivery *d, const char *why);
+void push_sub_ready(struct sub *sub);
+void push_init(struct sender *s);
+void push_user_ready(struct user *u);
+int push_load(struct sender *s);
+const char *push_waiting(struct sender *s, const char *id);

@@ -1,0 +1,12 @@
+/**
+ * @file terminal.h  The registry of users' terminals
+ */
+
+struct user *user_find(struct sender *s, const char *aor);
+int user_get(struct user **up, struct sender *s, const char *aor);
+struct terminal *term_find(struct user *u, const char *tkey);
+bool term_room(const struct user *u);
+void term_remove(struct terminal *t);
+int term_upsert(struct sender *s, const struct term_rec *r, bool *became);
+void term_caps_of(struct term_caps *tc, const struct terminal *t);
+int term_load(struct sender *s);
