@@ -9,6 +9,8 @@
 #include <re_base64.h>
 #include "core/appid.h"
 #include "core/param.h"
+#include "core/outcome.h"
+#include "core/method.h"
 #include "sender/sender.h"
 #include "api/pushjson.h"
 
@@ -274,11 +276,16 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 	err = get_str(&method, obj, "method", false, why, whysz);
 	if (err)
 		return err;
-	if (method && strcmp(method, "auto") && strcmp(method, "message") &&
-	    strcmp(method, "notify") && strcmp(method, "refer") &&
-	    strcmp(method, "session"))
-		return fail(why, whysz, "method", "must be auto, message, "
-			    "notify, refer or session");
+	if (method) {
+		enum push_method pm;
+		struct pl m;
+
+		/* the names are the core's (method.c) */
+		pl_set_str(&m, method);
+		if (push_method_decode(&pm, &m))
+			return fail(why, whysz, "method", "must be auto, "
+				    "message, notify, refer or session");
+	}
 	r->method = method ? method : "auto";
 
 	err = get_str(&target, obj, "terminals", false, why, whysz);

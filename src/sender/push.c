@@ -227,7 +227,8 @@ static bool app_prefers_sub(const struct sender *s, const char *app)
 	for (size_t i = 0; i < s->conf.prefn; i++) {
 		pl_set_str(&b, s->conf.prefv[i].app);
 		if (appid_equal(&a, &b))
-			return !str_casecmp(s->conf.prefv[i].method, "notify");
+			return !str_casecmp(s->conf.prefv[i].method,
+					    plan_kind_name(PLAN_NOTIFY));
 	}
 	return false;
 }
