@@ -252,6 +252,26 @@ def test_batch(env):
     check(n == 20, "a rejected batch stored nothing: %d rows" % n)
 
 
+def test_method_names(env):
+    """The API takes the method names the core knows, spelled as it does"""
+    d = Daemon(env, "--trust-udp").start()
+    push = {"to": "sip:mona@example.com", "app": "mms.ua",
+            "content_type": "text/plain", "body": "x"}
+    for bad in ("pager", "MESSAGE", "", "notify "):
+        st, doc, _ = d.http("POST", "/v1/pushes", dict(push, method=bad))
+        check(st == 400 and doc["error"].startswith("method:"),
+              "method %r: %s %s" % (bad, st, doc))
+    ids = []
+    for good in ("auto", "message", "notify", "refer", "session"):
+        st, doc, _ = d.http("POST", "/v1/pushes", dict(push, method=good))
+        check(st == 202, "method %r: %s %s" % (good, st, doc))
+        ids.append(doc.get("id"))
+    d.stop()
+    m = d.db_rows("SELECT method FROM pushes ORDER BY seq")
+    check([r[0] for r in m] == ["auto", "message", "notify", "refer",
+                                "session"], "stored: %s" % m)
+
+
 def test_partial_expired_url(env):
     d = Daemon(env, "--trust-udp").start()
     p1, p2 = free_port(), free_port()
@@ -333,4 +353,4 @@ if __name__ == "__main__":
          test_two_terminals, test_offline_then_register,
          test_content_indirection, test_expiry_and_deregister,
          test_topic_and_cancel, test_batch, test_tcp_terminal,
-         test_outbound_gruu, test_partial_expired_url])
+         test_outbound_gruu, test_partial_expired_url, test_method_names])
