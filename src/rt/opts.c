@@ -188,6 +188,8 @@ static int keep(struct opts_ctx *ctx, const char *val)
 			*(bool *)p = false;
 		else if (o->type == OPTS_STR)
 			*(char *)p = '\0';
+		else if (o->type == OPTS_ARG)
+			*(const char **)p = NULL;
 		else if (o->type == OPTS_ADDR)
 			sa_init(p, AF_UNSPEC);
 		else if (o->type == OPTS_U32 || o->type == OPTS_DURATION ||
@@ -204,6 +206,10 @@ static int keep(struct opts_ctx *ctx, const char *val)
 
 	case OPTS_STR:
 		return str_keep(o, p, o->size, val);
+
+	case OPTS_ARG:
+		*(const char **)p = val;
+		return 0;
 
 	case OPTS_U32:
 		if (!*val || strspn(val, "0123456789") != strlen(val) ||
@@ -439,9 +445,9 @@ static int file_read(struct run *r, const char *path, char *why,
 
 		re_snprintf(where, sizeof(where), "%s:%u: ", path, lineno);
 		o = opts_find(r->tab, name);
-		if (!o || o->type >= OPTS_CONFIG) {
-			re_snprintf(why, whysz, "%s%s: unknown option", where,
-				    name);
+		if (!o || o->type >= OPTS_CONFIG || o->type == OPTS_ARG) {
+			re_snprintf(why, whysz, "%s%s: %s", where, name, o ?
+				    "not in a file" : "unknown option");
 			err = ENOENT;
 			break;
 		}

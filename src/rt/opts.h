@@ -17,6 +17,8 @@
 enum opts_type {
 	OPTS_FLAG,      /**< bool, set by its presence                     */
 	OPTS_STR,       /**< char[size]; min..max: its length (max 0: any) */
+	OPTS_ARG,       /**< const char *: the command line's own string
+			     (or the default); not taken from a file       */
 	OPTS_U32,       /**< a number in min..max, times scale, in an
 			     integer of size bytes                        */
 	OPTS_DURATION,  /**< 30, 30s, 5m, 2h, 7d: seconds, as OPTS_U32    */

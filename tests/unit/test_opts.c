@@ -25,6 +25,7 @@ struct tconf {
 	char hosts[2][16];
 	size_t nhosts;
 	char mode[8];
+	const char *arg;
 	bool argv_seen;
 };
 
@@ -79,6 +80,8 @@ static const struct opt tab[] = {
 	 .help = "hosts"},
 	{"mode", .type = OPTS_FUNC, .flags = OPTS_RELOAD, .set = mode_set,
 	 .def = "a", .arg = "a|b", .help = "a mode"},
+	{"arg", .type = OPTS_ARG, TC(arg), .def = "none", .arg = "TEXT",
+	 .help = "any text, kept where the command line has it"},
 	{"config", .type = OPTS_CONFIG, .arg = "FILE", .help = "a file"},
 	{"help", 'h', OPTS_HELP, .help = "this help"},
 	{NULL},
@@ -173,12 +176,13 @@ static void test_defaults(void **state)
 	assert_int_equal(c.nets[0].bits, 8);
 	assert_int_equal(c.nhosts, 0);
 	assert_string_equal(c.mode, "a");
+	assert_string_equal(c.arg, "none");
 	assert_false(c.argv_seen);
 
 	assert_int_equal(run(&c, why, sizeof(why), "-n", "7", "--wait=2m",
 			     "--size", "1M", "--name", "x", "--flag", "--addr",
 			     "[::1]:5", "--mode", "b", "--host", "h1", "--host",
-			     "h2", NULL), 0);
+			     "h2", "--arg", "some text", NULL), 0);
 	assert_int_equal(c.n, 7);
 	assert_int_equal(c.wait_ms, 120000);
 	assert_int_equal(c.size, 1 << 20);
@@ -188,6 +192,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.nhosts, 2);
 	assert_string_equal(c.hosts[1], "h2");
 	assert_string_equal(c.mode, "b");
+	assert_string_equal(c.arg, "some text");
 	assert_true(c.argv_seen);
 
 	/* the first value of a list replaces its default, the next add */
@@ -278,6 +283,9 @@ static void test_unknown(void **state)
 	assert_non_null(strstr(why, "conf:2: bogus: unknown option"));
 	assert_int_equal(run(&c, why, sizeof(why), "--config",
 			     conf_file("help\n"), NULL), ENOENT);
+	assert_int_equal(run(&c, why, sizeof(why), "--config",
+			     conf_file("arg x\n"), NULL), ENOENT);
+	assert_non_null(strstr(why, "conf:1: arg: not in a file"));
 	assert_int_equal(run(&c, why, sizeof(why), "--config",
 			     conf_file("n=30\n"), NULL), ERANGE);
 	assert_non_null(strstr(why, "conf:1: --n 30: invalid value (out of "
