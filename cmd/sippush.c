@@ -5,7 +5,6 @@
  * stderr), 2 usage, 3 the push ended in another state than delivered.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,9 @@
 #include <re_types.h>
 #include <re_fmt.h>
 #include <re_base64.h>
+#include <re_sa.h>
+#include "rt/opts.h"
+#include "cli_opts.h"
 
 enum { MAX_FILE = 16 << 20, MAX_RESP = 64 << 20 };
 
@@ -26,7 +28,7 @@ struct buf {
 	size_t len;
 };
 
-static const char *server = "http://127.0.0.1:8080";
+static const char *server;
 static const char *token;
 static bool soft;   /* a transport error returns -1 instead of exiting */
 static CURLcode soft_rc;
@@ -38,6 +40,28 @@ static void die(const char *fmt, const char *arg)
 	(void)fprintf(stderr, fmt, arg);
 	(void)fputc('\n', stderr);
 	exit(1);
+}
+
+
+/* A command's options (cli_opts.c): a bad value exits 1, what is no
+ * option 2; returns the index of the first other word */
+static int options(const struct opt *tab, void *conf, int argc, char **argv,
+		   enum opts_args args, const struct opt **action)
+{
+	char why[512];
+	int argi = argc, err;
+
+	err = opts_defaults(tab, conf, 0, why, sizeof(why));
+	err = err ? err : opts_parse(tab, conf, argc, argv, args,
+				     args == OPTS_ARGS_NONE ? NULL : &argi,
+				     action, why, sizeof(why));
+	if (err) {
+		(void)fprintf(stderr, "sippush: %s%s%s\n",
+			      tab == cli_opts ? "" : argv[0],
+			      tab == cli_opts ? "" : ": ", why);
+		exit(err == ENOENT ? 2 : 1);
+	}
+	return argi;
 }
 
 
@@ -63,7 +87,7 @@ static size_t write_cb(char *p, size_t sz, size_t n, void *arg)
 /* One request; returns the HTTP status and the parsed JSON body */
 static long http_mime(const char *method, const char *path,
 		      const char *body, struct curl_httppost *unused,
-		      char *const *files, size_t nfiles, const char *type,
+		      const char *const *files, size_t nfiles, const char *type,
 		      json_t **out);
 
 
@@ -81,7 +105,7 @@ static long http(const char *method, const char *path, const char *body,
  */
 static long http_mime(const char *method, const char *path,
 		      const char *body, struct curl_httppost *unused,
-		      char *const *files, size_t nfiles, const char *type,
+		      const char *const *files, size_t nfiles, const char *type,
 		      json_t **out)
 {
 	curl_mime *mime = NULL;
@@ -339,37 +363,27 @@ static char *slurp(const char *path, size_t *len, size_t max)
  */
 static int cmd_pap(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"content", 1, NULL, 'c'}, {"type", 1, NULL, 'y'},
-		{"app", 1, NULL, 'a'}, {"user", 1, NULL, 'u'},
-		{"password", 1, NULL, 'p'}, {NULL, 0, NULL, 0},
-	};
-	const char *content = NULL, *type = "application/octet-stream",
-		*app = NULL, *user = NULL, *pass = getenv("SIPPUSH_PASSWORD");
+	struct pap_conf o = {0};
 	struct curl_slist *hdrs = NULL;
 	struct buf b = {NULL, 0};
 	char *doc, *cnt = NULL, *body, url[2048], hdr[600], userpwd[300];
 	size_t dlen, clen = 0, blen;
 	const char *bnd = "sippush-pap-4f1d9a0c";
+	const char *content, *type, *app, *user, *pass;
 	long status = 0;
-	int c, code;
+	int argi, code;
 	CURL *e;
 
-	optind = 0;   /* GNU: a full restart, permutation included */
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
-		case 'c': content = optarg; break;
-		case 'y': type = optarg; break;
-		case 'a': app = optarg; break;
-		case 'u': user = optarg; break;
-		case 'p': pass = optarg; break;
-		default: return 2;
-		}
-	}
-	if (optind != argc - 1)
+	argi = options(pap_opts, &o, argc, argv, OPTS_ARGS_ANY, NULL);
+	if (argi != argc - 1)
 		die("%s", "pap: give one PAP document (a file)");
+	content = o.content;
+	type = o.type;
+	app = o.app;
+	user = o.user;
+	pass = o.password ? o.password : getenv("SIPPUSH_PASSWORD");
 
-	doc = slurp(argv[optind], &dlen, 65536);
+	doc = slurp(argv[argi], &dlen, 65536);
 	if (content)
 		cnt = slurp(content, &clen, 16u << 20);
 
@@ -526,45 +540,23 @@ static void print_event(json_t *ev)
  */
 static int cmd_watch(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"after", 1, NULL, 'a'}, {"json", 0, NULL, 'j'},
-		{"count", 1, NULL, 'c'}, {"for", 1, NULL, 'f'},
-		{NULL, 0, NULL, 0},
-	};
-	unsigned long long after = 0, count = 0, seen = 0;
+	struct watch_conf o = {0};
+	unsigned long long after = 0, count, seen = 0;
 	char boot[24] = "";
-	bool json = false, have_after = false, down = false;
-	long secs = 0;
+	bool json, have_after, down = false;
+	long secs;
 	time_t end = 0;
-	int c;
+	int argi;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
-		char *e;
-
-		switch (c) {
-		case 'a':
-			after = strtoull(optarg, &e, 10);
-			if (*e || *optarg < '0' || *optarg > '9')
-				die("--after %s: an event number", optarg);
-			have_after = true;
-			break;
-		case 'j': json = true; break;
-		case 'c':
-			count = strtoull(optarg, &e, 10);
-			if (*e || !count)
-				die("--count %s: a number above 0", optarg);
-			break;
-		case 'f':
-			secs = strtol(optarg, &e, 10);
-			if (*e || secs <= 0)
-				die("--for %s: seconds above 0", optarg);
-			break;
-		default: return 2;
-		}
-	}
-	if (optind < argc)
-		die("watch: unexpected '%s'", argv[optind]);
+	argi = options(watch_opts, &o, argc, argv, OPTS_ARGS_ANY, NULL);
+	if (argi < argc)
+		die("watch: unexpected '%s'", argv[argi]);
+	have_after = o.after != NULL;
+	if (have_after)
+		after = strtoull(o.after, NULL, 10);
+	count = o.count;
+	secs = (long)o.secs;
+	json = o.json;
 	if (secs)
 		end = time(NULL) + secs;
 	(void)setvbuf(stdout, NULL, _IOLBF, 0);
@@ -641,100 +633,63 @@ static int cmd_watch(int argc, char **argv)
 
 static void usage(void)
 {
-	(void)printf(
-"usage: sippush [--server URL] [--token T] COMMAND ...\n"
-"  send --to AOR --app ID [--type T] (--data S | --file F... | --url U)\n"
-"       [--stream] [--disposition render|attachment]\n"
-"       several --file, or one above 1 MiB (or --stream), go as a\n"
-"       multipart upload streamed from disk (session mode content)\n"
-"       [--method M] [--terminal T] [--ttl S] [--topic X]\n"
-"       [--priority N] [--wait] [--timeout S]\n"
-"       defaults: --type text/plain for --data, application/octet-stream\n"
-"       for --file/--url; --method auto; --terminal all; --ttl sippushd's\n"
-"       (--ttl, 1d); --wait gives up after --timeout 300 s (exit 3)\n"
-"  status ID            state and one line per terminal\n"
-"  cancel ID            cancel what is not yet delivered\n"
-"  terminals AOR        the user's registered terminals (JSON)\n"
-"  users add AOR        set digest credentials (password from\n"
-"                       --password or SIPPUSH_PASSWORD)\n"
-"  pap DOC [--content F --type T --app ID] [--user U --password P]\n"
-"                       POST an OMA PAP document (a push-message with its\n"
-"                       content as multipart/related); prints the answer,\n"
-"                       exit 0 for a 1xxx code, 3 for another\n"
-"  watch [--json] [--after N] [--count N] [--for S]\n"
-"                       live events: pushes accepted, each attempt, each\n"
-"                       delivery and push ending, terminals coming and going\n"
-"  --server URL (default http://127.0.0.1:8080), --token T\n"
-"  (or SIPPUSH_TOKEN: a token on the command line shows in ps; the one\n"
-"  sippushd generated is in <db>.token), --help, --version\n");
+	(void)re_printf(
+"usage: sippush [options] COMMAND ...\n%H"
+"send --to AOR --app ID (--data S | --file F... | --url U) [options]\n"
+"  send a push; prints its id. Several --file, or one above 1 MiB (or\n"
+"  --stream), go as a multipart upload streamed from disk (session mode\n"
+"  content)\n%H"
+"status ID\n"
+"  state and one line per terminal\n"
+"cancel ID\n"
+"  cancel what is not yet delivered\n"
+"terminals AOR\n"
+"  the user's registered terminals (JSON)\n"
+"users add AOR [options]\n"
+"  set digest credentials (users add needs the admin token)\n%H"
+"pap DOC [options]\n"
+"  POST an OMA PAP document (a push-message with its content as\n"
+"  multipart/related); prints the answer, exit 0 for a 1xxx code, 3 for\n"
+"  another\n%H"
+"watch [options]\n"
+"  live events: pushes accepted, each attempt, each delivery and push\n"
+"  ending, terminals coming and going\n%H",
+		opts_help, cli_opts, opts_help, send_opts, opts_help,
+		users_opts, opts_help, pap_opts, opts_help, watch_opts);
 }
 
 
 static int cmd_send(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"to", 1, NULL, 't'}, {"app", 1, NULL, 'a'},
-		{"type", 1, NULL, 'y'}, {"data", 1, NULL, 'd'},
-		{"file", 1, NULL, 'f'}, {"url", 1, NULL, 'u'},
-		{"method", 1, NULL, 'm'}, {"terminal", 1, NULL, 'T'},
-		{"ttl", 1, NULL, 'l'}, {"topic", 1, NULL, 'p'},
-		{"priority", 1, NULL, 'P'}, {"wait", 0, NULL, 'w'},
-		{"timeout", 1, NULL, 'o'}, {"stream", 0, NULL, 'S'},
-		{"disposition", 1, NULL, 'D'}, {NULL, 0, NULL, 0},
-	};
-	const char *to = NULL, *app = NULL, *type = NULL, *data = NULL,
-		*file = NULL, *url = NULL;
-	char *files[8];
-	size_t nfiles = 0;
-	bool stream = false;
+	struct send_conf o = {0};
+	const char *to, *app, *type, *data, *file, *url;
 	json_t *req = json_object(), *ans = NULL;
-	unsigned timeout = 300;
-	bool wait = false;
-	char *txt, *end;
-	int c, ret = 0;
-	long v;
+	char *txt;
+	int ret = 0;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
-		case 't': to = optarg; break;
-		case 'a': app = optarg; break;
-		case 'y': type = optarg; break;
-		case 'd': data = optarg; break;
-		case 'f':
-			if (nfiles >= ARRAY_N(files))
-				die("%s", "send: at most 8 --file");
-			files[nfiles++] = optarg;
-			file = optarg;
-			break;
-		case 'S': stream = true; break;
-		case 'u': url = optarg; break;
-		case 'm': json_object_set_new(req, "method",
-					      json_string(optarg)); break;
-		case 'T': json_object_set_new(req, "terminals",
-					      json_string(optarg)); break;
-		case 'p': json_object_set_new(req, "topic",
-					      json_string(optarg)); break;
-		case 'l':
-		case 'P':
-		case 'o':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end || v < 0)
-				die("not a number: %s", optarg);
-			if (c == 'o')
-				timeout = (unsigned)v;
-			else
-				json_object_set_new(req, c == 'l' ? "ttl" :
-						    "priority",
-						    json_integer(v));
-			break;
-		case 'w': wait = true; break;
-		case 'D': json_object_set_new(req, "disposition",
-					      json_string(optarg)); break;
-		default: return 2;
-		}
-	}
+	(void)options(send_opts, &o, argc, argv, OPTS_ARGS_NONE, NULL);
+	to = o.to;
+	app = o.app;
+	type = o.type;
+	data = o.data;
+	url = o.url;
+	file = o.nfiles ? o.files[o.nfiles - 1] : NULL;
+	if (o.method)
+		json_object_set_new(req, "method", json_string(o.method));
+	if (o.terminal)
+		json_object_set_new(req, "terminals",
+				    json_string(o.terminal));
+	if (o.topic)
+		json_object_set_new(req, "topic", json_string(o.topic));
+	if (o.ttl)
+		json_object_set_new(req, "ttl",
+				    json_integer(strtoll(o.ttl, NULL, 10)));
+	if (o.priority)
+		json_object_set_new(req, "priority", json_integer(
+					    strtoll(o.priority, NULL, 10)));
+	if (o.disposition)
+		json_object_set_new(req, "disposition",
+				    json_string(o.disposition));
 
 	if (!to)
 		die("%s", "send: --to AOR is required");
@@ -750,10 +705,12 @@ static int cmd_send(int argc, char **argv)
 		"application/octet-stream"));
 
 	/* several files, or a large one: streamed as multipart parts */
-	if (file && (nfiles > 1 || stream || file_size(file) > STREAM_ABOVE)) {
+	if (file && (o.nfiles > 1 || o.stream ||
+		     file_size(file) > STREAM_ABOVE)) {
 		txt = json_dumps(req, JSON_COMPACT);
 		json_decref(req);
-		(void)http_mime("POST", "/v1/pushes", txt, NULL, files, nfiles,
+		(void)http_mime("POST", "/v1/pushes", txt, NULL, o.files,
+				o.nfiles,
 				type ? type : "application/octet-stream",
 				&ans);
 		free(txt);
@@ -791,8 +748,8 @@ static int cmd_send(int argc, char **argv)
 		(void)fflush(stdout);
 		(void)snprintf(idbuf, sizeof(idbuf), "%s", id);
 		json_decref(ans);
-		if (wait)
-			ret = wait_final(idbuf, timeout);
+		if (o.wait)
+			ret = wait_final(idbuf, o.timeout);
 	}
 	return ret;
 }
@@ -800,39 +757,34 @@ static int cmd_send(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"server", 1, NULL, 's'}, {"token", 1, NULL, 't'},
-		{"help", 0, NULL, 'h'}, {"version", 0, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
+	struct cli_conf o = {0};
+	const struct opt *action = NULL;
 	const char *cmd;
 	char path[1024];
 	json_t *ans = NULL;
-	int c;
+	int argi;
 
-	token = getenv("SIPPUSH_TOKEN");
-	/* global options stop at the command */
-	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
-		switch (c) {
-		case 's': server = optarg; break;
-		case 't': token = optarg; break;
-		case 'h': usage(); return 0;
-		case 'V': (void)printf("sippush %s\n", SIPPUSH_VERSION);
-			return 0;
-		default: return 2;
-		}
+	/* the program's options stop at the command */
+	argi = options(cli_opts, &o, argc, argv, OPTS_ARGS_STOP, &action);
+	if (action && action->type == OPTS_HELP) {
+		usage();
+		return 0;
 	}
-	if (optind >= argc) {
+	if (action) {
+		(void)printf("sippush %s\n", SIPPUSH_VERSION);
+		return 0;
+	}
+	if (argi >= argc) {
 		usage();
 		return 2;
 	}
-	if (strncmp(server, "http://", 7) && strncmp(server, "https://", 8))
-		die("--server %s: must be an http:// or https:// URL", server);
+	server = o.server;
+	token = o.token ? o.token : getenv("SIPPUSH_TOKEN");
 
 	(void)curl_global_init(CURL_GLOBAL_DEFAULT);
-	cmd = argv[optind];
-	argc -= optind;
-	argv += optind;
+	cmd = argv[argi];
+	argc -= argi;
+	argv += argi;
 
 	if (!strcmp(cmd, "send"))
 		return cmd_send(argc, argv);
@@ -870,18 +822,20 @@ int main(int argc, char **argv)
 	}
 
 	if (!strcmp(cmd, "users")) {
-		const char *pw = getenv("SIPPUSH_PASSWORD");
+		struct users_conf uo = {0};
+		const char *pw;
 		json_t *req;
 		char *txt;
+		int i;
 
-		if (argc >= 5 && !strcmp(argv[3], "--password"))
-			pw = argv[4];
-		if (argc < 3 || strcmp(argv[1], "add"))
+		i = options(users_opts, &uo, argc, argv, OPTS_ARGS_ANY, NULL);
+		pw = uo.password ? uo.password : getenv("SIPPUSH_PASSWORD");
+		if (argc - i != 2 || strcmp(argv[i], "add"))
 			die("%s", "users: use 'users add AOR'");
 		if (!pw)
 			die("%s", "users add: give --password P or set "
 			    "SIPPUSH_PASSWORD");
-		api_path(path, sizeof(path), "/v1/users/", argv[2],
+		api_path(path, sizeof(path), "/v1/users/", argv[i + 1],
 			 "/credentials");
 		req = json_pack("{s:s}", "password", pw);
 		txt = json_dumps(req, JSON_COMPACT);
@@ -889,7 +843,7 @@ int main(int argc, char **argv)
 		(void)http("PUT", path, txt, &ans);
 		free(txt);
 		json_decref(ans);
-		(void)printf("credentials stored for %s\n", argv[2]);
+		(void)printf("credentials stored for %s\n", argv[i + 1]);
 		return 0;
 	}
 
