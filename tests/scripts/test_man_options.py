@@ -52,7 +52,7 @@ def man_rows(page, sections):
                 continue
             if part not in ("OPTIONS", "COMMANDS") or not line.startswith("*"):
                 continue
-            first = re.match(r"\*([a-z-]+)\*", line)
+            first = re.match(r"\*([a-z-]+)", line)
             key = first.group(1) if first and first.group(1) in sections \
                 else ""
             listed.setdefault(key, set()).update(BOLD.findall(line))
