@@ -20,9 +20,10 @@
  * (else 403), application from Accept-Contact (unknown: 404), content type
  * checked (415 + Accept), duplicates (same Call-ID) handed over once, the
  * set of seen pushes bounded and kept in the state directory. Content
- * indirection (message/external-body) is answered 200 and fetched inside
- * the loop (fetch.h); a failed fetch reaches the application as a push
- * with `error` set.
+ * indirection (message/external-body) is fetched inside the loop
+ * (fetch.h), then handed over and answered; a failed fetch is answered
+ * by its cause (503 when it may pass, else a final 4xx that also reaches
+ * the application as a push with `error` set).
  */
 
 struct receiver;

@@ -141,6 +141,58 @@ bool extbody_is(const struct pl *ctype)
 }
 
 
+/**
+ * The SIP answer to a push whose indirect content could not be had, by
+ * cause (the errno of fetch.h, or ETIME: past its expiration,
+ * EPROTONOSUPPORT: not an http/https URL, ENAMETOOLONG: URL too long).
+ * What may pass (a timeout, a content server down or busy) is a 503 the
+ * sender retries; the rest is final and says why, so the sender reports
+ * an undeliverable push rather than a delivered one.
+ */
+void extbody_fail(struct extbody_fail *f, int cause)
+{
+	static const struct {
+		int cause;
+		uint16_t scode;
+		const char *reason;
+		bool detail;
+	} map[] = {
+		{ETIMEDOUT,       503, "Content fetch timed out",      false},
+		{EIO,             503, "Content server unreachable",   false},
+		{EAGAIN,          503, "Content server unavailable",   true},
+		{ENOENT,          400, "Content not found",            true},
+		{EACCES,          400, "Content refused by its server", true},
+		{EBADMSG,         400, "Content does not match its hash", false},
+		{ETIME,           400, "Content expired",              false},
+		{ENAMETOOLONG,    400, "Content URL too long",         false},
+		{EFBIG,           413, "Content too large",            false},
+		{EPERM,           403, "Content address not allowed",  false},
+		{EPROTONOSUPPORT, 415, "Content URL scheme not supported", false},
+	};
+
+	if (!f)
+		return;
+
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+		if (map[i].cause != cause)
+			continue;
+		f->scode = map[i].scode;
+		f->reason = map[i].reason;
+		f->detail = map[i].detail;
+		f->final = map[i].scode != 503;
+		f->retry_after = f->final ? 0 : 5;
+		return;
+	}
+
+	/* ours (out of memory...): the sender retries a 500 */
+	f->scode = 500;
+	f->reason = "Content not fetched";
+	f->detail = false;
+	f->final = false;
+	f->retry_after = 0;
+}
+
+
 static bool safe_value(const char *s)
 {
 	return s && *s && !strpbrk(s, "\"\\\r\n");

@@ -49,6 +49,19 @@ struct extbody_list {
 	size_t n;
 };
 
+/** What a receiver answers when the referenced content cannot be had
+ *  (docs/protocol.md, "Content indirection") */
+struct extbody_fail {
+	uint16_t scode;
+	const char *reason;         /**< the reason phrase                */
+	uint32_t retry_after;       /**< s (Retry-After); 0: none         */
+	bool detail;                /**< the fetcher's reason belongs in
+				         the phrase (an HTTP status)      */
+	bool final;                 /**< trying again cannot help: the
+				         application hears of it          */
+};
+
+void extbody_fail(struct extbody_fail *f, int cause);
 int  extbody_ctype_print(struct re_printf *pf, const struct extbody_spec *es);
 int  extbody_entity_print(struct re_printf *pf, const struct extbody_spec *es);
 int  extbody_decode(struct extbody *eb, const struct pl *ctype,

@@ -152,6 +152,17 @@ static size_t write_h(char *p, size_t sz, size_t n, void *arg)
 }
 
 
+/* What an HTTP status says of trying again later (fetch.h) */
+static int http_errno(long status)
+{
+	if (status == 408 || status == 429 || (status >= 500 && status < 600))
+		return EAGAIN;
+	if (status == 404 || status == 410)
+		return ENOENT;
+	return EACCES;
+}
+
+
 static void finish(struct job *j, CURLcode rc)
 {
 	long status = 0;
@@ -171,12 +182,12 @@ static void finish(struct job *j, CURLcode rc)
 		str_ncpy(why, "content larger than the limit", sizeof(why));
 	}
 	else if (rc != CURLE_OK) {
-		err = EIO;
+		err = rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : EIO;
 		re_snprintf(why, sizeof(why), "fetch failed: %s",
 			    j->err[0] ? j->err : curl_easy_strerror(rc));
 	}
 	else if (j->post ? (status < 200 || status > 299) : status != 200) {
-		err = EIO;
+		err = http_errno(status);
 		re_snprintf(why, sizeof(why), "HTTP status %ld", status);
 	}
 	else if (j->check_sha1) {

@@ -26,7 +26,13 @@ struct fetch_limits {
 				       an address URL still is          */
 };
 
-/** err 0: mb holds the content; else why (a short reason) */
+/**
+ * err 0: mb holds the content; else why (a short reason) and err the
+ * cause: ETIMEDOUT the time limit, EIO no answer (DNS, connection),
+ * EAGAIN an HTTP status that may pass (408, 429, 5xx), ENOENT 404/410,
+ * EACCES another HTTP status, EBADMSG the SHA-1 differs, EFBIG over the
+ * size cap, EPERM an address not allowed
+ */
 typedef void (fetch_h)(int err, const char *why, struct mbuf *mb,
 		       void *arg);
 

@@ -5,11 +5,11 @@
  * Who pushed (a trusted P-Asserted-Identity, else 403), the content type
  * (415 + Accept), the push's identity across re-sends; content
  * indirection (message/external-body) is answered once fetched inside
- * the loop (fetch.h), a failed fetch reaching the application as a push
- * with `error` set. The push itself goes the common way (deliver.c); its
- * outcome is the SIP answer: 200 taken, 503 busy, 500 failed, so that
- * the sender tries again rather than count as delivered what never
- * landed.
+ * the loop (fetch.h), a failed fetch by its cause (503 when it may pass,
+ * else a final 4xx saying why, the application told with `error` set).
+ * The push itself goes the common way (deliver.c); its outcome is the
+ * SIP answer: 200 taken, 503 busy, 500 failed, so that the sender tries
+ * again rather than count as delivered what never landed.
  */
 #include <errno.h>
 #include <string.h>
@@ -154,6 +154,48 @@ static void answer_h(int err, void *arg)
 }
 
 
+/*
+ * Content that could not be had: the answer says why (extbody_fail() in
+ * the core), so that the sender reports a failed push, not a delivered
+ * one, and tries again only when that can help. A final failure is also
+ * the application's news; one that may pass is not (the push may yet
+ * come). Neither is remembered as handed over: a re-sent copy is fetched
+ * again.
+ */
+static void fail_push(struct pending *pd, struct receiver_push *p,
+		      int cause, const char *why)
+{
+	struct sip *sip = pd->bp->sip;
+	struct extbody_fail f;
+	char reason[96];
+
+	extbody_fail(&f, cause);
+	if (f.detail && why)
+		re_snprintf(reason, sizeof(reason), "%s (%s)", f.reason, why);
+	else
+		str_ncpy(reason, f.reason, sizeof(reason));
+
+	plog(SIPPUSH_LOG_WARN, MOD, "%s: %s: answered %u", p->push_id,
+	     why ? why : f.reason, f.scode);
+	if (f.final) {
+		p->body = NULL;
+		p->body_len = 0;
+		p->error = why ? why : f.reason;
+		p->deferrable = false;
+		deliver_failed(pd->bp->deliver, p);
+	}
+
+	if (f.retry_after)
+		(void)sip_treplyf(&pd->st, NULL, sip, pd->msg, false, f.scode,
+				  reason, "Retry-After: %u\r\n"
+				  "Content-Length: 0\r\n\r\n",
+				  f.retry_after);
+	else
+		(void)sip_treply(&pd->st, sip, pd->msg, f.scode, reason);
+	mem_deref(pd);
+}
+
+
 static void fetched_h(int err, const char *why, struct mbuf *mb, void *arg)
 {
 	struct pending *pd = arg;
@@ -161,24 +203,13 @@ static void fetched_h(int err, const char *why, struct mbuf *mb, void *arg)
 		.app = pd->app, .from = pd->from, .ctype = pd->ctype,
 		.method = pd->method, .push_id = pd->push_id,
 		.body = mb ? mb->buf : NULL, .body_len = mb ? mb->end : 0,
-		.error = err ? why : NULL, .deferrable = true,
+		.deferrable = true,
 	};
 
 	if (err)
-		plog(SIPPUSH_LOG_WARN, MOD, "%s: %s", pd->push_id, why);
-	deliver_push(pd->bp->deliver, &p, answer_h, pd);
-}
-
-
-/* A failed indirection is the application's news, not a SIP error */
-static void fail_push(struct pending *pd, struct receiver_push *p,
-		      const char *why)
-{
-	p->body = NULL;
-	p->body_len = 0;
-	p->error = why;
-	plog(SIPPUSH_LOG_WARN, MOD, "%s: %s", p->push_id, why);
-	deliver_push(pd->bp->deliver, p, answer_h, pd);
+		fail_push(pd, &p, err, why);
+	else
+		deliver_push(pd->bp->deliver, &p, answer_h, pd);
 }
 
 
@@ -211,20 +242,22 @@ static int indirect(struct bodypush *bp, const struct sip_msg *msg,
 		return sip_reply(bp->sip, msg, 503, "Out of memory");
 
 	if (eb.expiration && eb.expiration < (uint64_t)time(NULL)) {
-		fail_push(pd, p, "content expired before it could be "
+		fail_push(pd, p, ETIME, "content expired before it could be "
 			  "fetched");
 		return 0;
 	}
 	if (pl_strcpy(&eb.url, url, sizeof(url))) {
-		fail_push(pd, p, "URL too long");
+		fail_push(pd, p, ENAMETOOLONG, "URL too long");
 		return 0;
 	}
 
 	err = fetch_start(bp->fetcher, url, eb.has_size ? (int64_t)eb.size :
 			  -1, eb.has_hash ? eb.sha1 : NULL, fetched_h, pd);
 	if (err)
-		fail_push(pd, p, err == EFBIG ? "announced size above the "
-			  "limit" : "URL not fetchable (http/https only)");
+		fail_push(pd, p, err, err == EFBIG ? "announced size above "
+			  "the limit" : err == EPROTONOSUPPORT ? "URL not "
+			  "fetchable (http/https only)" : err == EPERM ?
+			  "address not allowed (proxy)" : "not fetched");
 	return 0;
 }
 

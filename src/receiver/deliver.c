@@ -138,6 +138,21 @@ void deliver_push(struct deliver *d, const struct receiver_push *p,
 }
 
 
+/**
+ * Tell the application of a push that failed (p->error set): not
+ * remembered, its answer not waited for; the method answers by the
+ * failure, whatever the handler says
+ */
+void deliver_failed(struct deliver *d, const struct receiver_push *p)
+{
+	int err = d->ph(p, d->arg);
+
+	if (err && err != EINPROGRESS)
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: the failure not handed "
+		     "over: %m", p->push_id, err);
+}
+
+
 /** A handler that returned EINPROGRESS is done (0: taken, EBUSY: busy,
  *  else failed); an unknown push_id is ignored */
 void deliver_done(struct deliver *d, const char *push_id, int err)

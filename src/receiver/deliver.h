@@ -18,4 +18,5 @@ int  deliver_alloc(struct deliver **dp, const char *state_dir,
 bool deliver_seen(const struct deliver *d, const char *push_id);
 void deliver_push(struct deliver *d, const struct receiver_push *p,
 		  deliver_end_h *endh, void *arg);
+void deliver_failed(struct deliver *d, const struct receiver_push *p);
 void deliver_done(struct deliver *d, const char *push_id, int err);

@@ -3,6 +3,7 @@
  */
 #include "testutil.h"
 #include "core/extbody.h"
+#include "core/outcome.h"
 
 
 static const uint8_t sha[20] = {
@@ -268,6 +269,60 @@ static void test_print_refuses(void **state)
 }
 
 
+/* A fetch that failed is answered by its cause, and the sender (whose
+ * outcome_map() reads the answer) retries only what may pass; nothing of
+ * it counts as delivered */
+static void test_fail_answer(void **state)
+{
+	static const struct {
+		int cause;
+		uint16_t scode;
+		bool final;
+		const char *reason;
+	} cases[] = {
+		{ETIMEDOUT,       503, false, "Content fetch timed out"},
+		{EIO,             503, false, "Content server unreachable"},
+		{EAGAIN,          503, false, "Content server unavailable"},
+		{ENOENT,          400, true,  "Content not found"},
+		{EACCES,          400, true,  "Content refused by its server"},
+		{EBADMSG,         400, true,  "Content does not match its hash"},
+		{ETIME,           400, true,  "Content expired"},
+		{ENAMETOOLONG,    400, true,  "Content URL too long"},
+		{EFBIG,           413, true,  "Content too large"},
+		{EPERM,           403, true,  "Content address not allowed"},
+		{EPROTONOSUPPORT, 415, true,  "Content URL scheme not supported"},
+		{ENOMEM,          500, false, "Content not fetched"},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct extbody_fail f;
+		struct outcome o;
+
+		memset(&f, 0xa5, sizeof(f));
+		extbody_fail(&f, cases[i].cause);
+		assert_int_equal(f.scode, cases[i].scode);
+		assert_string_equal(f.reason, cases[i].reason);
+		assert_int_equal(f.final, cases[i].final);
+		/* a 503 says when (RFC 3261 §21.5.4), nothing else does */
+		assert_int_equal(f.retry_after, f.scode == 503 ? 5 : 0);
+
+		outcome_map(&o, OE_SIP, f.scode, true, NULL);
+		assert_int_not_equal(o.state, DS_DELIVERED);
+		assert_int_equal(o.retry, !f.final);
+		outcome_map(&o, OE_SIP, f.scode, false, NULL);
+		assert_int_equal(o.state, DS_UNDELIVERABLE);
+	}
+	/* the HTTP status belongs in the phrase where it is the cause */
+	struct extbody_fail f;
+	extbody_fail(&f, ENOENT);
+	assert_true(f.detail);
+	extbody_fail(&f, EBADMSG);
+	assert_false(f.detail);
+	extbody_fail(NULL, EIO);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_multipart_mixed_direct),
 		cmocka_unit_test(test_multipart_malformed),
 		cmocka_unit_test(test_print_refuses),
+		cmocka_unit_test(test_fail_answer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
