@@ -92,6 +92,23 @@ static int api_token(struct opts_ctx *ctx, const char *v)
 }
 
 
+/* --gruu: what sippushd assumes of the core's GRUUs */
+static int gruu_set(struct opts_ctx *ctx, const char *v)
+{
+	struct conf *cf = ctx->conf;
+
+	if (!v || !strcmp(v, "construct"))
+		cf->sc.gruu_given_only = false;
+	else if (!strcmp(v, "given-only"))
+		cf->sc.gruu_given_only = true;
+	else {
+		ctx->why = "construct or given-only";
+		return EINVAL;
+	}
+	return 0;
+}
+
+
 static int sync_set(struct opts_ctx *ctx, const char *v)
 {
 	struct conf *cf = ctx->conf;
@@ -269,6 +286,12 @@ const struct opt sippushd_opts[] = {
 	{"content-ttl", .type = OPTS_DURATION, .flags = R,
 	 CF(sc.content_ttl), .max = 30 * 86400, .def = "1h",
 	 .arg = "DURATION", .help = "content stays fetchable after the TTL"},
+	{"gruu", .type = OPTS_FUNC, .flags = R, .set = gruu_set,
+	 .def = "construct", .arg = "construct|given-only",
+	 .help = "through a core that gave a terminal no GRUU: build "
+	 "AoR;gr=instance as the core would (construct), or address the "
+	 "public identity with the instance as a caller preference "
+	 "(given-only)"},
 	{"relay-is-delivered", .type = OPTS_FLAG, .flags = R,
 	 CF(sc.relay_is_delivered),
 	 .help = "a 202 to MESSAGE counts as delivered"},

@@ -133,15 +133,18 @@ int sender_terminals_print(struct re_printf *pf, struct sender *s,
 
 	for (struct le *le = u ? u->terms.head : NULL; le; le = le->next) {
 		const struct terminal *t = le->data;
+		const char *gsrc = NULL, *gruu;
 
 		if (!apps_seen(apps, t->apps))
 			continue;
 
+		gruu = term_gruu(t, &gsrc);
 		json_array_append_new(arr, json_pack(
-			"{s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:I,s:s,s:o,s:o}",
+			"{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:I,s:s,s:o,s:o}",
 			"contact", jstr(t->contact),
 			"instance", jstr(t->instance),
-			"gruu", jstr(t->pub_gruu),
+			"gruu", jstr(gruu),
+			"gruu_source", jstr(gsrc),
 			"temp_gruu", jstr(t->temp_gruu),
 			"apps", jlist(t->apps),
 			"methods", jlist(t->methods),

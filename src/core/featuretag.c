@@ -353,6 +353,9 @@ int ac_print(struct re_printf *pf, const struct ac_spec *as)
 
 	if (as->methods)
 		err |= re_hprintf(pf, ";methods=\"%s\"", as->methods);
+	if (as->instance)
+		err |= re_hprintf(pf, ";+sip.instance=\"<%s>\"",
+				  as->instance);
 	if (as->require)
 		err |= re_hprintf(pf, ";require");
 	if (as->explicit_)

@@ -64,6 +64,8 @@ struct ac_spec {
 	const char *methods;    /**< "NOTIFY", or NULL                        */
 	bool require;
 	bool explicit_;
+	const char *instance;   /**< +sip.instance of one terminal (RFC 3841
+				     caller preferences toward an AoR), or NULL */
 };
 
 int  ftag_set_decode(struct ftag_set *fs, const struct pl *params);

@@ -193,15 +193,13 @@ int method_plan(struct plan *planv, size_t *nplanned,
 {
 	const size_t limit = ps && ps->msg_limit ? ps->msg_limit :
 		PAGEMSG_LIMIT;
-	size_t i, targeted = 0;
-	bool fits;
+	size_t i, targeted = 0, sz;
 
 	if (!planv || !nplanned || !ps || !ps->app || !ps->ctype ||
 	    (n && !tv))
 		return EINVAL;
 
 	*nplanned = 0;
-	fits = ps->msg_size <= limit;
 
 	for (i = 0; i < n; i++) {
 		if (!is_target(&tv[i], ps->target)) {
@@ -211,9 +209,9 @@ int method_plan(struct plan *planv, size_t *nplanned,
 
 		++targeted;
 		/* the terminal's own limit (UAProf Push-MsgSize) counts too */
-		plan_one(&planv[i], ps, &tv[i], fits && (!tv[i].msg_max ||
-						       ps->msg_size <=
-						       tv[i].msg_max));
+		sz = tv[i].msg_size ? tv[i].msg_size : ps->msg_size;
+		plan_one(&planv[i], ps, &tv[i], sz <= limit &&
+			 (!tv[i].msg_max || sz <= tv[i].msg_max));
 		if (planv[i].kind != PLAN_NONE)
 			++*nplanned;
 	}
@@ -305,6 +303,27 @@ bool method_fallback(enum plan_kind kind, enum outcome_event ev,
 			return true;
 		}
 
+	default:
+		return false;
+	}
+}
+
+
+/**
+ * Does an answer to a request sent to a GRUU move the delivery to the
+ * public identity (with the terminal's +sip.instance as a caller
+ * preference)? When the core no longer knows the GRUU (404, 410), cannot
+ * take the URI (416) or has nobody there now (480): the terminal may be
+ * registered again under another GRUU, or the core builds none.
+ */
+bool gruu_fallback(enum outcome_event ev, uint16_t scode)
+{
+	if (ev != OE_SIP)
+		return false;
+	switch (scode) {
+
+	case 404: case 410: case 416: case 480:
+		return true;
 	default:
 		return false;
 	}

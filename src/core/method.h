@@ -47,6 +47,8 @@ struct term_caps {
 	struct pl accept;        /**< accepted content types (Accept)      */
 	struct pl dev_accept;    /**< the device's (UAProf Push-Accept)    */
 	size_t msg_max;          /**< UAProf Push-MsgSize; 0: unknown      */
+	size_t msg_size;         /**< the MESSAGE to it with the content
+				      inline; 0: push_spec's msg_size    */
 	bool sub_active;         /**< active oma-app subscription for app  */
 };
 
@@ -74,5 +76,6 @@ const char *plan_kind_name(enum plan_kind k);
 int plan_kind_decode(enum plan_kind *k, const struct pl *name);
 bool method_fallback(enum plan_kind kind, enum outcome_event ev,
 		     uint16_t scode, bool named);
+bool gruu_fallback(enum outcome_event ev, uint16_t scode);
 const char *plan_reason_name(enum plan_reason r);
 int push_method_decode(enum push_method *pm, const struct pl *name);

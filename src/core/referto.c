@@ -40,8 +40,8 @@ static int hvalue_escape(struct re_printf *pf, const char *s)
 
 int referto_print(struct re_printf *pf, const struct referto_spec *rs)
 {
-	const struct ac_spec as = {rs ? rs->app : NULL,
-				   rs ? rs->methods : NULL, false, false};
+	const struct ac_spec as = {.app = rs ? rs->app : NULL,
+				   .methods = rs ? rs->methods : NULL};
 	char *event = NULL, *ac = NULL;
 	int err;
 

@@ -387,6 +387,18 @@ static void report_h(struct target *t, struct delivery *d,
 		return;
 	}
 
+	/* the core does not know (or will not take) the GRUU: the public
+	 * identity, with the terminal as a caller preference */
+	if (d->kind != PLAN_NOTIFY && dlv_to_gruu(d) &&
+	    gruu_fallback(a->ev, a->scode)) {
+		re_snprintf(why, sizeof(why), "GRUU %u", a->scode);
+		event_attempt(d, a->scode, why, 0);
+		leave(t, d);
+		(void)s->up.retarget(d, why);
+		deliver_kick(t);
+		return;
+	}
+
 	if (method_fallback(d->kind, a->ev, a->scode,
 			    !str_casecmp(d->p->method,
 					 plan_kind_name(d->kind)))) {

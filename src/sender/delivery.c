@@ -8,9 +8,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/sha.h>
 #include <re.h>
 #include "core/extbody.h"
+#include "core/param.h"
 #include "engine.h"
 #include "delivery.h"
 #include "clock.h"
@@ -42,14 +44,56 @@ static void dlv_destructor(void *arg)
 }
 
 
+/**
+ * The Request-URI of a request to a terminal (TS §7.1.2, §7.2.3.1).
+ * Through a core: its GRUU, else the public identity (with the terminal's
+ * instance as a caller preference: dlv_instance()), never the contact — a
+ * P-CSCF refuses URIs it has no registration for. As its registrar,
+ * sippushd keeps the contact (or flow), or the GRUU it gave when every
+ * request goes through --outbound.
+ */
 const char *dlv_dest_ruri(const struct terminal *t, const char *aor)
 {
-	if (t->pub_gruu && t->u->s->conf.outbound)
-		return t->pub_gruu;
-	if (!t->instance && (!str_cmp(t->source, "third-party") ||
-			     !str_cmp(t->source, "reg")))
-		return aor;   /* AoR-level: the core forks it */
-	return t->contact;
+	const char *gruu;
+
+	if (!term_via_core(t))
+		return t->pub_gruu && t->u->s->conf.outbound ? t->pub_gruu :
+			t->contact;
+
+	gruu = term_gruu(t, NULL);
+	return gruu ? gruu : aor;
+}
+
+
+/** Is the delivery's Request-URI a GRUU (has a "gr" parameter)? */
+bool dlv_to_gruu(const struct delivery *d)
+{
+	struct pl pl, gr;
+	struct uri uri;
+
+	pl_set_str(&pl, d->ruri);
+	return !uri_decode(&uri, &pl) &&
+		!msg_param_decode(&uri.params, "gr", &gr);
+}
+
+
+/**
+ * The terminal a request to the public identity is meant for, as a caller
+ * preference (Accept-Contact: *;+sip.instance="<...>";require;explicit,
+ * RFC 3841): its instance, which is its key. NULL when the Request-URI
+ * names the terminal itself, or the delivery is for every terminal.
+ */
+const char *dlv_instance(const struct delivery *d)
+{
+	if (str_casecmp(d->ruri, d->p->aor) || !d->tkey)
+		return NULL;
+	/* a terminal without an instance is keyed by its contact URI */
+	if (!strncasecmp(d->tkey, "sip:", 4) ||
+	    !strncasecmp(d->tkey, "sips:", 5) ||
+	    !strncasecmp(d->tkey, "tel:", 4) || !str_casecmp(d->tkey,
+							     d->p->aor))
+		return NULL;
+	return d->tkey;
 }
 
 
@@ -80,7 +124,7 @@ int dlv_new(struct delivery **dp, struct push *p,
 	d->cseq = (uint32_t)((sender_now_ms(p->s) / 10) % 100000000);
 
 	err  = str_dup(&d->tkey, t->tkey);
-	err |= str_dup(&d->terminal, t->pub_gruu ? t->pub_gruu :
+	err |= str_dup(&d->terminal, term_gruu(t, NULL) ? term_gruu(t, NULL) :
 		       t->contact);
 	err |= str_dup(&d->ruri, dlv_dest_ruri(t, p->aor));
 	err |= dup_opt(&d->route, t->path);

@@ -29,7 +29,9 @@ struct terminal {
 	char *tkey;
 	char *instance;
 	char *contact;
-	char *pub_gruu;
+	char *pub_gruu;          /**< the GRUU its registrar gave (the core,
+				      or sippushd as registrar), or NULL */
+	char *gruu_built;        /**< AoR;gr=instance (RFC 5627 §5.1)      */
 	char *temp_gruu;
 	char *apps;
 	char *methods;
@@ -151,6 +153,7 @@ struct hooks {
 	/* the planner's (push.c) */
 	void (*final)(struct delivery *d);
 	int  (*fallback)(struct delivery *d, const char *why);
+	int  (*retarget)(struct delivery *d, const char *why);
 	void (*parked)(struct delivery *d);
 };
 

@@ -51,10 +51,10 @@ void events_emit(struct sender *s, const char *type, json_t *ev,
 
 /** A terminal was learnt, refreshed with a change, or went away */
 void event_terminal(struct sender *s, const char *aor,
-		    const struct terminal *t, bool gone)
+		    const struct terminal *t, const char *gruu, bool gone)
 {
 	json_t *ev = json_pack("{s:s,s:s,s:s?,s:s?,s:s?}", "user", aor,
-			       "terminal", t->pub_gruu ? t->pub_gruu :
+			       "terminal", gruu ? gruu :
 			       t->contact, "instance", t->instance,
 			       "apps", t->apps, "source", t->source);
 	char *scope = NULL;

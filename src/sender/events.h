@@ -8,4 +8,4 @@ int  events_init(struct sender *s);
 void events_emit(struct sender *s, const char *type, struct json_t *ev,
 		 const char *scope);
 void event_terminal(struct sender *s, const char *aor,
-		    const struct terminal *t, bool gone);
+		    const struct terminal *t, const char *gruu, bool gone);

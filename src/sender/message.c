@@ -24,7 +24,8 @@ int message_start(struct target *t, struct delivery *d)
 	struct push *p = d->p;
 	struct sender *s = t->s;
 	const struct ac_spec ac = {.app = p->app, .require = true,
-				   .explicit_ = true};
+				   .explicit_ = true,
+				   .instance = dlv_instance(d)};
 	char from_tag[17];
 	char *ctype = NULL, *entity = NULL;
 	const uint8_t *body = NULL;

@@ -195,27 +195,44 @@ static void ttl_tmr(void *arg)
 }
 
 
-static int msg_size(size_t *sz, const struct push *p, const char *ruri)
+/*
+ * The MESSAGE to one terminal with the content inline, in bytes, as
+ * message.c would send it: its real Request-URI (GRUU, public identity
+ * with the instance preferred, or contact), its Route, and what varies
+ * at its longest (a Via address, a ten-digit CSeq), so the 1300-byte rule
+ * (RFC 3428 §4) is never broken by what the estimate left out.
+ */
+static int msg_size(size_t *sz, const struct push *p,
+		    const struct terminal *t)
 {
+	const char *ruri = dlv_dest_ruri(t, p->aor);
 	const struct ac_spec ac = {.app = p->app, .require = true,
-				   .explicit_ = true};
+		.explicit_ = true,
+		.instance = !str_casecmp(ruri, p->aor) ? t->instance : NULL};
+	char call_id[40];
 	struct sa laddr;
 	struct pagemsg_spec ms = {
 		.ruri = ruri, .from = push_from(p),
 		.from_tag = "0123456789abcdef", .to = p->aor,
-		.call_id = "0123456789abcdef@sippush", .cseq = 1,
+		.call_id = call_id, .cseq = UINT32_MAX,
 		.pai = push_pai(p), .ac = &ac, .ctype = p->ctype,
 		.body_len = p->body ? p->body->end : 0,
 		.software = NULL, .laddr = &laddr, .transport = "UDP",
 	};
+	int err;
 
+	/* as dlv_new() derives it: the push id, 8 hex digits, @sippush */
+	re_snprintf(call_id, sizeof(call_id), "%s.%08x@sippush", p->id, 0);
 	/* the longest address libre could put in Via */
 	(void)sa_set_str(&laddr, "255.255.255.255", 65535);
 	if (p->nfiles) {
 		/* content on disk: by session, or by indirection */
 		ms.body_len = (size_t)p->files[0].size + PAGEMSG_LIMIT;
 	}
-	return pagemsg_size(sz, &ms);
+	err = pagemsg_size(sz, &ms);
+	if (!err && t->path)   /* "Route: <path>\r\n" (message.c) */
+		*sz += 7 + strlen(t->path) + 2;
+	return err;
 }
 
 
@@ -259,6 +276,73 @@ static void caps_for(struct term_caps *tc, const struct terminal *t,
 static bool refusal(enum plan_reason r)
 {
 	return r == PR_TYPE || r == PR_METHOD || r == PR_TOO_LARGE;
+}
+
+
+/*
+ * A push for every terminal when the core gave no GRUU for any of them
+ * goes once to the public identity: the core forks it (RFC 3261 §16),
+ * and its outcome is the core's best response, not one per terminal.
+ * Each would otherwise be a request of its own to the same URI, told
+ * apart only by caller preferences a core may ignore. Returns how many
+ * deliveries went into the one that remains.
+ */
+static size_t to_all_at_once(struct push *p)
+{
+	struct delivery *first = NULL;
+	char *tkey = NULL, *term = NULL, *callid = NULL;
+	size_t n = 0, merged = 0;
+	char cid[40];
+
+	if (p->target && str_casecmp(p->target, "all"))
+		return 0;
+	for (struct le *le = p->dlvs.head; le; le = le->next) {
+		const struct delivery *d = le->data;
+
+		if (d->kind != PLAN_MESSAGE || d->state != DS_PENDING ||
+		    !dlv_instance(d))
+			return 0;   /* one has a GRUU, or goes another way */
+		++n;
+	}
+	if (n < 2)
+		return 0;
+
+	for (struct le *le = p->dlvs.head; le; ) {
+		struct delivery *d = le->data;
+
+		le = le->next;
+		if (!first) {
+			first = d;
+			continue;
+		}
+		if (str_cmp(d->route, first->route))
+			continue;   /* another core: its own request */
+		mem_deref(d);
+		++merged;
+	}
+	if (!merged)
+		return 0;
+
+	/* keyed by the public identity: no instance, so no preference */
+	re_snprintf(cid, sizeof(cid), "%s.%08x@sippush", p->id,
+		    hash_joaat_str(p->aor));
+	if (str_dup(&tkey, p->aor) || str_dup(&term, p->aor) ||
+	    str_dup(&callid, cid)) {
+		/* out of memory: the first goes to its own terminal */
+		mem_deref(tkey);
+		mem_deref(term);
+		mem_deref(callid);
+		return merged;
+	}
+	mem_deref(first->tkey);
+	mem_deref(first->terminal);
+	mem_deref(first->call_id);
+	first->tkey = tkey;
+	first->terminal = term;
+	first->call_id = callid;
+	dlv_step(first, "%zu terminals, no GRUU: the public identity (the "
+		 "core forks)", merged + 1);
+	return merged;
 }
 
 
@@ -306,9 +390,13 @@ static int push_plan(struct push *p, size_t *ndlv)
 		ps.method = PM_AUTO;
 	ps.require_sub = app_prefers_sub(p->s, p->app);
 	ps.target = p->target;
-	err = msg_size(&ps.msg_size, p, p->aor);
-	if (err)
-		return err;
+	for (size_t i = 0; i < n; i++) {
+		err = msg_size(&tv[i].msg_size, p, terms[i]);
+		if (err)
+			return err;
+		if (tv[i].msg_size > ps.msg_size)
+			ps.msg_size = tv[i].msg_size;
+	}
 
 	err = method_plan(planv, &nplanned, &ps, tv, n);
 	if (err == ENOENT) {  /* the named terminal is not registered (yet) */
@@ -338,6 +426,8 @@ static int push_plan(struct push *p, size_t *ndlv)
 		}
 		++*ndlv;
 	}
+
+	*ndlv -= to_all_at_once(p);
 
 	if (!*ndlv)
 		(void)re_sdprintf(&p->waiting, "%zu terminal(s) take push, "
@@ -500,6 +590,22 @@ static void parked(struct delivery *d)
 }
 
 
+/* Its GRUU was refused: the public identity, the terminal named as a
+ * caller preference (dlv_instance()); at most once, being no GRUU now */
+static int to_public_identity(struct delivery *d, const char *why)
+{
+	char *ruri = NULL;
+
+	if (str_dup(&ruri, d->p->aor))
+		return ENOMEM;
+	mem_deref(d->ruri);
+	d->ruri = ruri;
+	dlv_step(d, "%s: public identity", why);
+	(void)dlv_save(d);
+	return deliver_enqueue(d);
+}
+
+
 /** A subscription became active: what waits for it can go */
 void push_sub_ready(struct sub *sub)
 {
@@ -524,6 +630,7 @@ void push_init(struct sender *s)
 {
 	s->up.final = push_delivery_final;
 	s->up.fallback = dlv_fallback;
+	s->up.retarget = to_public_identity;
 	s->up.parked = parked;
 }
 

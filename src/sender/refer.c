@@ -44,7 +44,8 @@ int refer_start(struct target *t, struct delivery *d)
 	const struct push *p = d->p;
 	const struct sender *s = p->s;
 	const struct ac_spec ac = {.app = p->app, .require = true,
-				   .explicit_ = true};
+				   .explicit_ = true,
+				   .instance = dlv_instance(d)};
 	const struct referto_spec rs = {.uri = s->conf.identity,
 					.app = p->app, .methods = "NOTIFY"};
 	struct uri route;

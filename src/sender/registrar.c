@@ -150,7 +150,9 @@ static int apply_contact(struct reg_ctx *rc, const struct contact_feat *cf,
 
 	if (ok && pl_isset(&ok->pub_gruu))
 		re_snprintf(pub, sizeof(pub), "%r", &ok->pub_gruu);
-	else if (inst[0])   /* the core's format too (docs/design.md, Kamailio as the core) */
+	else if (inst[0] && !rc->third_party)
+		/* as its registrar, sippushd gives it (RFC 5627 §5.1's form);
+		 * through a core, only what the core gave is stored */
 		re_snprintf(pub, sizeof(pub), "%s;gr=%s", rc->aor, inst);
 	if (ok && pl_isset(&ok->temp_gruu))
 		re_snprintf(temp, sizeof(temp), "%r", &ok->temp_gruu);

@@ -44,6 +44,8 @@ struct sender_conf {
 	const char *content_base;    /**< "http://host:port"               */
 	int64_t retention_ms;        /**< final pushes are purged after it */
 	bool relay_is_delivered;     /**< 202 to MESSAGE = delivered       */
+	bool gruu_given_only;        /**< through a core, only GRUUs it gave:
+					  never build AoR;gr=instance    */
 	const char *contact_user;    /**< user part of our Contact ("push") */
 	uint32_t min_sub_expires;    /**< SUBSCRIBE expiry bounds          */
 	uint32_t max_sub_expires;

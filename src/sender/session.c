@@ -408,7 +408,8 @@ static int invite(struct psess *ps)
 	struct sender *s = ps->t->s;
 	const struct push *p = d->p;
 	const struct ac_spec ac = {.app = p->app, .require = true,
-				   .explicit_ = true};
+				   .explicit_ = true,
+				   .instance = dlv_instance(d)};
 	const char *routev[1] = {NULL};
 	char route[512];
 	struct mbuf *desc = NULL;

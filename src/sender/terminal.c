@@ -83,6 +83,7 @@ static void term_destructor(void *arg)
 	mem_deref(t->instance);
 	mem_deref(t->contact);
 	mem_deref(t->pub_gruu);
+	mem_deref(t->gruu_built);
 	mem_deref(t->temp_gruu);
 	mem_deref(t->apps);
 	mem_deref(t->methods);
@@ -118,7 +119,7 @@ void term_remove(struct terminal *t)
 
 	(void)store_term_del(s->st, t->u->aor, t->tkey);
 	--s->stats.terminals;
-	event_terminal(s, t->u->aor, t, true);
+	event_terminal(s, t->u->aor, t, term_gruu(t, NULL), true);
 	mem_deref(t);
 }
 
@@ -143,6 +144,12 @@ static int term_fill(struct terminal *t, const struct term_rec *r)
 {
 	int err = 0;
 
+	/* the form RFC 5627 §5.1 recommends, and Kamailio and 3GPP S-CSCFs
+	 * build: used through a core that gave none unless --gruu given-only */
+	t->gruu_built = mem_deref(t->gruu_built);
+	if (r->instance && *r->instance && !(r->pub_gruu && *r->pub_gruu))
+		err |= re_sdprintf(&t->gruu_built, "%s;gr=%s", r->aor,
+				   r->instance);
 	err |= set_str(&t->instance, r->instance);
 	err |= set_str(&t->contact, r->contact);
 	err |= set_str(&t->pub_gruu, r->pub_gruu);
@@ -227,7 +234,7 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 
 	/* news only: a plain refresh is not an event */
 	if (fresh || t->push != was_push)
-		event_terminal(s, u->aor, t, false);
+		event_terminal(s, u->aor, t, term_gruu(t, NULL), false);
 
 	arm(t, sender_now_s(s));
 
@@ -242,11 +249,46 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 }
 
 
+/** Learnt through a core (third-party REGISTER, reg event), not as its
+ *  registrar: requests go to a GRUU or the public identity, never to
+ *  the contact (docs/protocol.md, "Addressing through a core") */
+bool term_via_core(const struct terminal *t)
+{
+	return !str_cmp(t->source, "third-party") ||
+		!str_cmp(t->source, "reg");
+}
+
+
+/**
+ * The GRUU a request to this terminal may carry, and where it comes from
+ * (*source: "core", "registrar" or "constructed"); NULL when none: the
+ * registrar gave none, and either the terminal has no instance or the
+ * core is not assumed to build them (--gruu given-only).
+ */
+const char *term_gruu(const struct terminal *t, const char **source)
+{
+	const char *src = NULL, *g = NULL;
+
+	if (t->pub_gruu) {
+		g = t->pub_gruu;
+		src = term_via_core(t) ? "core" : "registrar";
+	}
+	else if (t->gruu_built && (!term_via_core(t) ||
+				   !t->u->s->conf.gruu_given_only)) {
+		g = t->gruu_built;
+		src = "constructed";
+	}
+	if (source)
+		*source = src;
+	return g;
+}
+
+
 void term_caps_of(struct term_caps *tc, const struct terminal *t)
 {
 	memset(tc, 0, sizeof(*tc));
 	tc->instance = t->instance;
-	tc->gruu = t->pub_gruu;
+	tc->gruu = term_gruu(t, NULL);
 	tc->contact = t->contact;
 	if (t->apps)
 		pl_set_str(&tc->apps, t->apps);

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BUILD, Daemon, Sipp, check, free_port, register, run,
@@ -213,8 +214,12 @@ def test_third_party_register(env):
           t[0]["contact"] == "sip:lea@127.0.0.1:%d" % tport and
           t[0]["path"] == "<sip:scscf@127.0.0.1:%d;lr>" % core,
           "terminal from the message/sip body: %s" % t)
-    # the push goes to the terminal's contact through the core
-    c = uas(env, core, ruri=re.escape("sip:lea@127.0.0.1:%d" % tport))
+    # the push goes through the core to the terminal's GRUU, never to its
+    # contact (the core gave none: built as the core would, --gruu
+    # construct, the default); issue 20: was the contact before
+    check(t[0]["gruu"] == "sip:lea@example.com;gr=" + INST1 and
+          t[0]["gruu_source"] == "constructed", "the GRUU used: %s" % t)
+    c = uas(env, core, ruri=re.escape("sip:lea@example.com;gr=" + INST1))
     pid = d.push(to="sip:lea@example.com", app="mms.ua",
                  content_type="text/plain", body="via-core")
     c.ok()
@@ -238,6 +243,162 @@ def test_third_party_register(env):
                  content_type="text/plain", body="by-aor")
     c2.ok()
     check(d.wait_final(pid)["state"] == "delivered", "AoR push delivered")
+
+
+def third_party(env, d, user, tport, instance, core):
+    s = Sipp(env, os.path.join(os.path.dirname(__file__), "sipp",
+                               "register_3pty.xml"), free_port(),
+             "127.0.0.1:%d" % d.sip_port,
+             keys={"user": user, "tport": tport, "instance": instance,
+                   "core_port": core})
+    s.ok()
+
+
+def request_lines(msgs, method="MESSAGE"):
+    return re.findall(r"^%s (\S+) SIP/2.0" % method, msgs, re.M)
+
+
+def accept_contacts(msgs):
+    return re.findall(r"^Accept-Contact: (.*?)\r?$", msgs, re.M)
+
+
+def uas_pref(env, port, ruri, instance=None):
+    """A terminal (or the core) taking one MESSAGE to ruri whose
+    Accept-Contact names the application and, given, one instance"""
+    from harness import scenario
+    from test_pagemode import PAI
+    app = r"mms\.ua"
+    if instance:
+        app += r'\";\+sip\.instance=\"&lt;%s&gt;' % re.escape(instance)
+    return Sipp(env, scenario(env, "uas_message.xml", app=app,
+                              pai=re.escape(PAI), body=".*", code=200,
+                              ruri=re.escape(ruri)), port, calls=1,
+                timeout=30)
+
+
+def test_gruu_given_only(env):
+    """--gruu given-only: through a core that gave no GRUU, the public
+    identity with the terminal's instance as a caller preference"""
+    d = Daemon(env, "--trust-udp", "--gruu", "given-only").start()
+    core = free_port()
+    third_party(env, d, "lea", free_port(), INST1, core)
+    t = d.terminals("sip:lea@example.com")
+    check(len(t) == 1 and t[0]["gruu"] is None and
+          t[0]["gruu_source"] is None, "no GRUU assumed: %s" % t)
+    c = uas_pref(env, core, "sip:lea@example.com", INST1)
+    pid = d.push(to="sip:lea@example.com", app="mms.ua",
+                 content_type="text/plain", body="by-aor")
+    c.ok()
+    ac = accept_contacts(c.messages())
+    check(ac == ['*;+g.oma.pusheventapp="mms.ua";+sip.instance="<%s>";'
+                 'require;explicit' % INST1], "caller preferences: %s" % ac)
+    check(request_lines(c.messages()) == ["sip:lea@example.com"],
+          "to the public identity: %s" % request_lines(c.messages()))
+    check(d.wait_final(pid)["state"] == "delivered", "delivered")
+
+
+def test_gruu_refused_falls_back(env):
+    """A GRUU the core answers 404: the public identity, once"""
+    from harness import scenario
+    d = Daemon(env, "--trust-udp").start()
+    core = free_port()
+    third_party(env, d, "lea", free_port(), INST1, core)
+    c = Sipp(env, scenario(env, "uas_retry.xml", code="404", extra=""),
+             core)
+    pid = d.push(to="sip:lea@example.com", app="mms.ua",
+                 content_type="text/plain", body="again")
+    c.ok()
+    lines = request_lines(c.messages())
+    check(lines == ["sip:lea@example.com;gr=" + INST1,
+                    "sip:lea@example.com"], "GRUU, then AoR: %s" % lines)
+    ac = accept_contacts(c.messages())
+    check(len(ac) == 2 and "+sip.instance" not in ac[0] and
+          '+sip.instance="<%s>"' % INST1 in ac[1],
+          "the second names the terminal: %s" % ac)
+    st = d.wait_final(pid)
+    steps = st["deliveries"][0]["steps"]
+    check(st["state"] == "delivered" and
+          "GRUU 404: public identity" in steps, "status: %s" % st)
+
+
+def received_sizes(msgs):
+    return [int(n) for n in
+            re.findall(r"message received \[(\d+)\] bytes", msgs)]
+
+
+def test_1300_through_core(env):
+    """The 1300-byte rule counts the request as sent: its GRUU and its
+    Route to the core, not the AoR alone (issue 20: counted the AoR)"""
+    from harness import scenario
+    d = Daemon(env, "--trust-udp").start()
+    core = free_port()
+    third_party(env, d, "lea", free_port(), INST1, core)
+    gruu = "sip:lea@example.com;gr=" + INST1
+    # the bytes around the body, measured on the wire
+    c = uas_pref(env, core, gruu)
+    pid = d.push(to="sip:lea@example.com", app="mms.ua",
+                 content_type="text/plain", body="x")
+    c.ok()
+    around = received_sizes(c.messages())[0] - 1
+    check(d.wait_final(pid)["state"] == "delivered", "first delivered")
+
+    # 40 bytes under the limit as sent: inline
+    c = uas_pref(env, core, gruu)
+    pid = d.push(to="sip:lea@example.com", app="mms.ua",
+                 content_type="text/plain", body="y" * (1300 - around - 40))
+    c.ok()
+    n = received_sizes(c.messages())
+    check(len(n) == 1 and n[0] <= 1300, "inline, under 1300: %s" % n)
+    check(not d.wait_final(pid)["deliveries"][0]["indirect"], "inline")
+
+    # 30 over as it would be sent (under, with the AoR and no Route):
+    # by reference, within the limit
+    big = "z" * (1300 - around + 30)
+    c = Sipp(env, scenario(env, "uas_extbody.xml",
+                           ctype=re.escape("text/plain"), size=len(big)),
+             core)
+    pid = d.push(to="sip:lea@example.com", app="mms.ua",
+                 content_type="text/plain", body=big)
+    c.ok()
+    n = received_sizes(c.messages())
+    check(len(n) == 1 and n[0] <= 1300, "by reference, under 1300: %s" % n)
+    check(d.wait_final(pid)["deliveries"][0]["indirect"], "indirect")
+
+
+def test_all_terminals_at_once(env):
+    """Two terminals, no GRUU from the core (given-only): a push for all
+    goes once to the public identity; the core forks it"""
+    d = Daemon(env, "--trust-udp", "--gruu", "given-only").start()
+    core = free_port()
+    inst2 = INST1[:-1] + "9"
+    third_party(env, d, "lea", free_port(), INST1, core)
+    third_party(env, d, "lea", free_port(), inst2, core)
+    check(len(d.terminals("sip:lea@example.com")) == 2, "two terminals")
+    c = uas_pref(env, core, "sip:lea@example.com")
+    pid = d.push(to="sip:lea@example.com", app="mms.ua",
+                 content_type="text/plain", body="all")
+    c.ok()
+    time.sleep(1)   # a second request would have come by now
+    msgs = c.messages()
+    check(request_lines(msgs) == ["sip:lea@example.com"],
+          "one request: %s" % request_lines(msgs))
+    ac = accept_contacts(msgs)
+    check(ac == ['*;+g.oma.pusheventapp="mms.ua";require;explicit'],
+          "no one terminal preferred: %s" % ac)
+    st = d.wait_final(pid)
+    check(st["state"] == "delivered" and len(st["deliveries"]) == 1 and
+          st["deliveries"][0]["terminal"] == "sip:lea@example.com" and
+          "the core forks" in st["deliveries"][0]["steps"],
+          "one delivery, the core's: %s" % st)
+    # one terminal named: caller preferences pick it
+    c = uas_pref(env, core, "sip:lea@example.com", inst2)
+    pid = d.push(to="sip:lea@example.com", app="mms.ua", terminals=inst2,
+                 content_type="text/plain", body="one")
+    c.ok()
+    ac = accept_contacts(c.messages())
+    check(ac == ['*;+g.oma.pusheventapp="mms.ua";+sip.instance="<%s>";'
+                 'require;explicit' % inst2], "that one: %s" % ac)
+    check(d.wait_final(pid)["state"] == "delivered", "delivered")
 
 
 def cli(d, *args, timeout=60):
@@ -457,4 +618,6 @@ if __name__ == "__main__":
          test_retention_purge, test_bad_input, test_digest_and_trust,
          test_require_420, test_third_party_register, test_cli,
          test_malformed_sip, test_refusals_logged,
-         test_waiting_says_why, test_third_party_expires_in_contact])
+         test_waiting_says_why, test_third_party_expires_in_contact,
+         test_gruu_given_only, test_gruu_refused_falls_back,
+         test_all_terminals_at_once, test_1300_through_core])

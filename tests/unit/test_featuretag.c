@@ -235,6 +235,31 @@ static void test_ac_print(void **state)
 }
 
 
+/* One terminal of an AoR named as a caller preference (RFC 3841) */
+static void test_ac_instance(void **state)
+{
+	char buf[256];
+	struct ac_pred p[2];
+	size_t n = 0;
+	struct pl h;
+	const struct ac_spec a = {.app = "mms.ua", .require = true,
+		.explicit_ = true, .instance = "urn:uuid:0001"};
+	(void)state;
+
+	PRINT(buf, "%H", ac_print, &a);
+	assert_string_equal(buf, "*;+g.oma.pusheventapp=\"mms.ua\";"
+			    "+sip.instance=\"<urn:uuid:0001>\";require;explicit");
+
+	/* both features in one predicate: the contact must have both */
+	pl_set_str(&h, buf);
+	assert_int_equal(ac_decode(p, 2, &n, &h), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0].tags.n, 2);
+	assert_true(p[0].require);
+	assert_true(p[0].explicit_);
+}
+
+
 static void test_ac_decode(void **state)
 {
 	struct pl h1 = PL_STR("*;+g.oma.pusheventapp=\"mms.ua\";require;explicit,"
@@ -413,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_contact_malformed),
 		cmocka_unit_test(test_contact_print_roundtrip),
 		cmocka_unit_test(test_ac_print),
+		cmocka_unit_test(test_ac_instance),
 		cmocka_unit_test(test_ac_decode),
 		cmocka_unit_test(test_ac_malformed),
 		cmocka_unit_test(test_ac_match_table),

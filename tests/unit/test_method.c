@@ -271,6 +271,52 @@ static void test_fallback_rule(void **state)
 }
 
 
+/* The 1300-byte rule per terminal: its own Request-URI and Route count */
+static void test_size_per_terminal(void **state)
+{
+	struct term_caps tv[2];
+	struct push_spec ps = {.app = "mms.ua", .ctype = "text/plain",
+			       .msg_size = 1250};
+	struct plan pv[2];
+	size_t np;
+	(void)state;
+
+	tv[0] = term("urn:uuid:a", "mms.ua", "MESSAGE", NULL, false);
+	tv[1] = term("urn:uuid:b", "mms.ua", "MESSAGE", NULL, false);
+	tv[0].msg_size = 1300;   /* exactly the limit: inline */
+	tv[1].msg_size = 1301;   /* a longer GRUU and a Route: by URL */
+	assert_int_equal(method_plan(pv, &np, &ps, tv, 2), 0);
+	assert_int_equal(np, 2);
+	assert_int_equal(pv[0].kind, PLAN_MESSAGE);
+	assert_false(pv[0].indirect);
+	assert_int_equal(pv[1].kind, PLAN_MESSAGE);
+	assert_true(pv[1].indirect);
+
+	/* none given: the push's own size decides for both */
+	tv[0].msg_size = tv[1].msg_size = 0;
+	assert_int_equal(method_plan(pv, &np, &ps, tv, 2), 0);
+	assert_false(pv[0].indirect);
+	assert_false(pv[1].indirect);
+}
+
+
+/* A GRUU the core refuses: the public identity instead */
+static void test_gruu_rule(void **state)
+{
+	static const uint16_t to_aor[] = {404, 410, 416, 480};
+	static const uint16_t stay[] = {200, 202, 403, 408, 415, 486, 500,
+					503, 603};
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(to_aor); i++)
+		assert_true(gruu_fallback(OE_SIP, to_aor[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(stay); i++)
+		assert_false(gruu_fallback(OE_SIP, stay[i]));
+	assert_false(gruu_fallback(OE_TIMEOUT, 0));
+	assert_false(gruu_fallback(OE_MSRP, 404));
+}
+
+
 static void test_kind_names(void **state)
 {
 	enum plan_kind k;
@@ -292,6 +338,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fallback_rule),
+		cmocka_unit_test(test_gruu_rule),
+		cmocka_unit_test(test_size_per_terminal),
 		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_plan_table),
 		cmocka_unit_test(test_targets),
