@@ -314,7 +314,9 @@ static void apply(struct target *t, struct delivery *d,
 	struct sender *s = t->s;
 	const struct outcome_policy pol = {
 		.relay_is_delivered = relay_delivers(d->p)};
-	uint64_t backoff = outcome_backoff(d->attempts, s->conf.retry_base_ms,
+	/* d->attempts counts this one: the first retry waits the base */
+	uint64_t backoff = outcome_backoff(d->attempts ? d->attempts - 1 : 0,
+					   s->conf.retry_base_ms,
 					   s->conf.retry_max_ms);
 	struct outcome o;
 

@@ -274,8 +274,9 @@ static void test_smoke(void **state)
 /*
  * (1) Retries: 480, 503, no answer (the transaction times out after 64*T1,
  * 32 s on UDP), 500, then 200. Each failure waits the backoff: the n-th
- * failed attempt waits base * 2^n, capped at retry_max_ms (today's rule;
- * see test_bug_first_retry_is_base for n = 1). Every attempt is the same
+ * failed attempt waits base * 2^(n-1), capped at retry_max_ms (the first
+ * retry waits --retry-base, as its help says; issue 19's review found it
+ * waited twice that). Every attempt is the same
  * request again: one Call-ID and From tag, CSeq one higher.
  */
 static void test_retry_backoff(void **state)
@@ -305,14 +306,15 @@ static void test_retry_backoff(void **state)
 
 	assert_int_equal(term_count(t, "MESSAGE"), 5);
 	assert_int_equal(at(t, "MESSAGE", 0), t0);
-	assert_int_equal(at(t, "MESSAGE", 1), t0 + 2000);    /* 480: 2 s  */
-	assert_int_equal(at(t, "MESSAGE", 2), t0 + 6000);    /* 503: 4 s  */
-	/* no answer: Timer F at 32 s, then 8 s capped to 4 s */
-	assert_int_equal(at(t, "MESSAGE", 3), t0 + 6000 + 32000 + 4000);
-	assert_int_equal(at(t, "MESSAGE", 4), t0 + 42000 + 4000); /* 500 */
+	assert_int_equal(at(t, "MESSAGE", 1), t0 + 1000);    /* 480: 1 s  */
+	assert_int_equal(at(t, "MESSAGE", 2), t0 + 3000);    /* 503: 2 s  */
+	/* no answer: Timer F at 32 s, then 4 s */
+	assert_int_equal(at(t, "MESSAGE", 3), t0 + 3000 + 32000 + 4000);
+	/* 500: 8 s capped to 4 s */
+	assert_int_equal(at(t, "MESSAGE", 4), t0 + 39000 + 4000);
 	assert_true(term_rx(t, "MESSAGE", 2)->retrans > 0);
 	assert_int_equal(term_rx(t, "MESSAGE", 0)->retrans, 0);
-	assert_int_equal(final_after(h, id), 46000);
+	assert_int_equal(final_after(h, id), 43000);
 
 	for (size_t i = 1; i < 5; i++) {
 		const struct sip_msg *a = term_rx(t, "MESSAGE", 0)->msg;
@@ -336,21 +338,16 @@ static void test_retry_backoff(void **state)
 
 
 /*
- * BUG (reported, issue 19): sippushd --help says "--retry-base MS  first
- * retry delay", and outcome_backoff() counts its attempt from 0, but the
- * engine passes the number of attempts made (1 after the first), so the
- * first retry waits 2 * base. This asserts the documented delay; it is
- * skipped until fixed (SIPPUSH_KNOWN_BUGS=1 runs it).
+ * sippushd --help says "--retry-base MS  first retry delay": the first
+ * retry waits exactly that (it waited 2 * base until issue 19's review:
+ * outcome_backoff() counts from 0, the engine passed attempts made).
  */
-static void test_bug_first_retry_is_base(void **state)
+static void test_first_retry_is_base(void **state)
 {
 	struct harness *h = *state;
 	struct term *t;
 	uint64_t t0;
 	char id[17];
-
-	if (!getenv("SIPPUSH_KNOWN_BUGS"))
-		skip();
 
 	h_conf(h)->retry_base_ms = 1000;
 	h_conf(h)->retry_max_ms = 60000;
@@ -393,8 +390,8 @@ static void test_retry_after(void **state)
 	assert_dlv(h, id, 0, &(struct want){"delivered", "message", 200, 1000,
 					    3});
 	assert_int_equal(term_count(t, "MESSAGE"), 3);
-	assert_int_equal(at(t, "MESSAGE", 1), t0 + 5000);   /* not 2 s */
-	assert_int_equal(at(t, "MESSAGE", 2), t0 + 9000);   /* 4 s > 1 s */
+	assert_int_equal(at(t, "MESSAGE", 1), t0 + 5000);   /* not 1 s */
+	assert_int_equal(at(t, "MESSAGE", 2), t0 + 7000);   /* 2 s > 1 s */
 
 	/* Retry-After: 120 with a TTL of 60 s: no retry can be made */
 	term_answer(t, "MESSAGE", 503, "Retry-After: 120\r\n", 0);
@@ -430,7 +427,7 @@ static void test_ttl(void **state)
 	h_conf(h)->retry_max_ms = 4000;
 	assert_int_equal(h_start(h), 0);
 
-	/* 480 for ever, TTL 10 s: tries at 0, 2, 6 s; 6 + 4 is not < 10 */
+	/* 480 for ever, TTL 10 s: tries at 0, 1, 3, 7 s; 7 + 4 is not < 10 */
 	a = terminal(h, "alice", 1);
 	assert_int_equal(term_register(a, "mms.ua", 3600), 0);
 	for (int i = 0; i < 10; i++)
@@ -440,12 +437,13 @@ static void test_ttl(void **state)
 	assert_int_equal(h_wait_final(h, ida, 60000), 0);
 	assert_state(h, ida, "undeliverable");
 	assert_dlv(h, ida, 0, &(struct want){"undeliverable", "message", 480,
-					     4001, 3});
-	assert_int_equal(at(a, "MESSAGE", 1), t0 + 2000);
-	assert_int_equal(at(a, "MESSAGE", 2), t0 + 6000);
-	assert_int_equal(final_after(h, ida), 6000);
+					     4001, 4});
+	assert_int_equal(at(a, "MESSAGE", 1), t0 + 1000);
+	assert_int_equal(at(a, "MESSAGE", 2), t0 + 3000);
+	assert_int_equal(at(a, "MESSAGE", 3), t0 + 7000);
+	assert_int_equal(final_after(h, ida), 7000);
 	assert_int_equal(h_run_for(h, 30000), 0);
-	assert_int_equal(term_count(a, NULL), 3);
+	assert_int_equal(term_count(a, NULL), 4);
 
 	/* queued behind a push held 20 s: its 10 s pass in the queue */
 	b = terminal(h, "bob", 2);
@@ -635,8 +633,8 @@ static void test_priority(void **state)
 	assert_int_equal(term_wait_rx(c, "MESSAGE", 3, 10000), 0);
 	assert_body(term_rx(c, NULL, 1), "Y");
 	assert_body(term_rx(c, NULL, 2), "r9");
-	assert_int_equal(at(c, NULL, 1), t0 + 2000);
-	assert_int_equal(at(c, NULL, 2), t0 + 2000);
+	assert_int_equal(at(c, NULL, 1), t0 + 1000);   /* --retry-base */
+	assert_int_equal(at(c, NULL, 2), t0 + 1000);
 	assert_state(h, iy, "delivered");
 }
 
@@ -1016,7 +1014,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_smoke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_backoff, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_bug_first_retry_is_base,
+		cmocka_unit_test_setup_teardown(test_first_retry_is_base,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_after, setup,
 						teardown),
