@@ -32,6 +32,7 @@ To: <sip:push@localhost>
 Call-ID: [call_id]
 CSeq: 1 SUBSCRIBE
 Contact: <sip:u[call_number]@[local_ip]:[local_port]>
+P-Asserted-Identity: <sip:u[call_number]@example.com>
 Event: %s
 Accept-Contact: *;+g.oma.pusheventapp="mms.ua";methods="NOTIFY,MESSAGE"
 Accept: text/plain

@@ -244,7 +244,11 @@ static int hdr_join(char *buf, size_t sz, const struct sip_msg *msg,
 }
 
 
-/* Who asks: the asserted identity from a trusted peer, else digest */
+/*
+ * Who asks: the asserted identity from a trusted peer (TS §7.2.2.1 #2:
+ * none is a 403, its From proves nothing), else digest. ENOENT: trusted,
+ * no P-Asserted-Identity.
+ */
 static int identity(char *aor, size_t sz, struct sender *s,
 		    const struct sip_msg *msg)
 {
@@ -253,12 +257,11 @@ static int identity(char *aor, size_t sz, struct sender *s,
 
 	if (sender_trusted(s, msg)) {
 		pai = sip_msg_hdr(msg, SIP_HDR_P_ASSERTED_IDENTITY);
-		if (pai) {
-			if (addr_decode(&a, &pai->val))
-				return EBADMSG;
-			return aor_print(aor, sz, &a.uri);
-		}
-		return aor_print(aor, sz, &msg->from.uri);
+		if (!pai)
+			return ENOENT;
+		if (addr_decode(&a, &pai->val))
+			return EBADMSG;
+		return aor_print(aor, sz, &a.uri);
 	}
 
 	if (aor_print(aor, sz, &msg->from.uri))
@@ -391,7 +394,8 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 	if (err == EPERM)
 		return;   /* challenged or refused already */
 	if (err) {
-		sender_refuse(s, msg, 403, "No asserted identity");
+		sender_refuse(s, msg, 403, err == ENOENT ? "No "
+			      "P-Asserted-Identity" : "Bad P-Asserted-Identity");
 		return;
 	}
 

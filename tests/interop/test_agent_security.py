@@ -136,12 +136,13 @@ def test_recommended_modes(env):
     """The recommended settings take every kind of push sippushd sends:
     page mode on the flow, a subscription's NOTIFY (in our own dialog, on
     a connection sippushd opens to our TCP Contact) and session mode."""
-    from test_agent_sub import AOR, CAPS, subs
-    # sippushd's MSRP rule: loopback only when allowed
-    d = Daemon(env, "--msrp-allow", "127.0.0.1/32").start()
+    from test_agent_sub import AOR, CAPS, psa, subs
+    # sippushd's MSRP rule: loopback only when allowed; no core between
+    # them, so the agent authenticates (psa())
+    d = psa(env, "--msrp-allow", "127.0.0.1/32")
     a = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
               "--registrar", "sip:127.0.0.1:%d;transport=tcp" % d.sip_port,
-              "--trust", "127.0.0.1/32", *CAPS).start()
+              "--trust", "127.0.0.1/32", *CAPS, *d.auth["alice"]).start()
     wait_until(lambda: subs(d), 10, "the subscription")
     check(";transport=tcp" in d.terminals(AOR)[0]["contact"],
           "a TCP Contact: %s" % d.terminals(AOR)[0])

@@ -20,6 +20,21 @@ CAPS = ("--vendor", "vendor.example", "--model", "X100", "--ua-version",
         "2.1")
 
 
+def psa(env, *args, users=("alice",)):
+    """sippushd as an agent meets it with no core between them: the agent
+    is not a trusted peer (a terminal's SUBSCRIBE carries no asserted
+    identity, TS §7.2.2.1), so it authenticates with digest. The agent's
+    options for that, per user, in d.auth[user]."""
+    d = Daemon(env, "--trust", "10.200.0.0/16", *args).start()
+    d.auth = {}
+    for u in users:
+        st, doc, _ = d.http("PUT", "/v1/users/sip:%s@example.com/"
+                            "credentials" % u, {"password": "pw-" + u})
+        check(st == 202, "credentials: %s %s" % (st, doc))
+        d.auth[u] = ("--auth-user", u, "--auth-pass", "pw-" + u)
+    return d
+
+
 def subs(d, aor=AOR):
     return [s for t in d.terminals(aor) for s in t["subscriptions"]]
 
@@ -34,9 +49,10 @@ def read(a, name):
 
 
 def test_subscribe_notify_refresh_unsubscribe(env):
-    d = Daemon(env, "--trust-udp", "--min-sub-expires", "1").start()
+    d = psa(env, "--min-sub-expires", "1")
     a = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
-              "--sub-expires", "4", "--allow-private-fetch", *CAPS)
+              "--sub-expires", "4", "--allow-private-fetch", *CAPS,
+              *d.auth["alice"])
     cap = Capture(env, [d.sip_port, a.port])
     a.start()
     wait_until(lambda: subs(d), 10, "the agent's subscription")
@@ -90,8 +106,8 @@ def test_refer_then_notify(env):
     """The app prefers subscription mode: auto REFERs the page-mode agent,
     which subscribes as told; the push then goes by NOTIFY and the refer
     subscription ends terminated;reason=noresource."""
-    d = Daemon(env, "--trust-udp", "--app", "mms.ua method=notify").start()
-    a = Agent(env, "alice", d.sip_port, *CAPS)
+    d = psa(env, "--app", "mms.ua method=notify")
+    a = Agent(env, "alice", d.sip_port, *CAPS, *d.auth["alice"])
     cap = Capture(env, [d.sip_port, a.port])
     a.start()
     wait_until(lambda: d.terminals(AOR), 10, "registered")
@@ -124,11 +140,11 @@ def test_refer_then_notify(env):
 
 
 def test_two_terminals_one_instance(env):
-    d = Daemon(env, "--trust-udp").start()
+    d = psa(env)
     a = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
-              *CAPS, name="a1").start()
+              *CAPS, *d.auth["alice"], name="a1").start()
     b = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
-              *CAPS, name="a2").start()
+              *CAPS, *d.auth["alice"], name="a2").start()
     wait_until(lambda: len(subs(d)) == 2, 10, "two subscriptions")
     pid = d.push(to=AOR, app="mms.ua", content_type="text/plain",
                  body="only b", terminals=b.instance())
@@ -184,9 +200,10 @@ def test_uaprof(env):
     th.start()
     try:
         url = "http://127.0.0.1:%d/X100.rdf" % srv.server_address[1]
-        d = Daemon(env, "--trust-udp", "--allow-private-fetch").start()
+        d = psa(env, "--allow-private-fetch")
         a = Agent(env, "alice", d.sip_port, "--subscribe",
-                  "sip:push@localhost", "--dev-cap", url).start()
+                  "sip:push@localhost", "--dev-cap", url,
+                  *d.auth["alice"]).start()
         wait_until(lambda: d.terminals(AOR) and d.terminals(AOR)[0]
                    ["capabilities"] and d.terminals(AOR)[0]
                    ["capabilities"]["push_msgsize"], 10, "the UAProf")
@@ -222,9 +239,9 @@ def test_restart_keeps_subscription(env):
     """kill -9 of sippushd: the subscription comes back from the store and
     the next push goes by NOTIFY in the same dialog, with a higher CSeq
     (the agent answers 500 to a lower one)."""
-    d = Daemon(env, "--trust-udp").start()
+    d = psa(env)
     a = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
-              *CAPS).start()
+              *CAPS, *d.auth["alice"]).start()
     wait_until(lambda: subs(d), 10, "subscribed")
     call_id = subs(d)[0]["call_id"]
     pid = d.push(to=AOR, app="mms.ua", content_type="text/plain",

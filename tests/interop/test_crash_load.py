@@ -23,6 +23,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Daemon, check, run as run_tests, wait_until
 from test_agent import Agent
+from test_agent_sub import psa
 
 USERS = ("alice", "bob")
 CAPS = ("--vendor", "vendor.example", "--model", "X100", "--ua-version",
@@ -61,9 +62,15 @@ def subscribed(d, u):
 def run(env, seconds=8.0, rate=40, kills=4, seed=None, method="message"):
     rnd = random.Random(seed)
     notify = method == "notify"
-    d = Daemon(env, "--trust-udp", "--retry-base", "200", "--retry-max", "1000").start()
+    retry = ("--retry-base", "200", "--retry-max", "1000")
+    if notify:
+        # a SUBSCRIBE straight from a terminal asserts nothing: digest
+        d = psa(env, *retry, users=USERS)
+    else:
+        d = Daemon(env, "--trust-udp", *retry).start()
+        d.auth = {u: () for u in USERS}
     sub = ("--subscribe", "sip:push@localhost") + CAPS if notify else ()
-    agents = {u: Agent(env, u, d.sip_port, *sub,
+    agents = {u: Agent(env, u, d.sip_port, *sub, *d.auth[u],
                        name="agent-" + u).start() for u in USERS}
     for u in USERS:
         wait_until(lambda u=u: d.terminals("sip:%s@example.com" % u), 10,

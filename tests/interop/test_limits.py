@@ -138,7 +138,9 @@ def test_subscriptions_per_terminal(env):
     def subscribe(app, code, chk):
         Sipp(env, scenario(env, "uac_subscribe_code.xml",
                            event=EVENT % app, code=code, check=chk,
-                           extra=""), port, "127.0.0.1:%d" % d.sip_port,
+                           extra="P-Asserted-Identity: "
+                           "<sip:alice@example.com>\r\n"), port,
+                  "127.0.0.1:%d" % d.sip_port,
              timeout=10).ok(15)
 
     subscribe("mms.ua", 200, "Expires: 600")

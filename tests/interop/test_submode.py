@@ -13,6 +13,8 @@ from harness import (Capture, Daemon, Sipp, check, free_port, register,
 
 INST1 = "urn:uuid:7d3c1a2b-0000-4000-8000-000000000001"
 PAI = "sip:push@localhost"
+# what the core adds to a terminal's SUBSCRIBE
+PAI_HDR = "P-Asserted-Identity: <sip:alice@example.com>\r\n"
 EVENT = ('ua-profile;profile-type=oma-app;event-app-id="mms.ua";'
          'vendor="vendor.example";model="X100";version="2.1"')
 
@@ -118,7 +120,8 @@ def test_subscribe_enroll_notify(env):
 def test_subscribe_refused(env):
     """489 with Allow-Events for another package, 400 for a malformed
     Event and for one without capabilities, 403 from an untrusted peer
-    without credentials; then a valid SUBSCRIBE still works."""
+    without credentials and from a trusted one without
+    P-Asserted-Identity; then a valid SUBSCRIBE still works."""
     d = Daemon(env, "--trust-udp", "--trust", "127.0.0.2/32").start()
     cases = [
         ("presence", 489, "Allow-Events: *ua-profile", ""),
@@ -132,26 +135,36 @@ def test_subscribe_refused(env):
                  free_port(), "127.0.0.1:%d" % d.sip_port, timeout=10)
         s.ok(15)
     d.stop()
-    # from a trusted peer: no capabilities -> 400, complete -> 200
+    # from a trusted peer: no P-Asserted-Identity -> 403 (TS §7.2.2.1 #2;
+    # its From was taken before issue 20 item 2), no capabilities -> 400,
+    # complete -> 200
     d2 = Daemon(env, "--trust-udp").start()
+    s = Sipp(env, scenario(env, "uac_subscribe_code.xml", event=EVENT,
+                           code=403, check="SIP/2.0 403 No "
+                           "P-Asserted-Identity", extra=""),
+             free_port(), "127.0.0.1:%d" % d2.sip_port, timeout=10)
+    s.ok(15)
     s = Sipp(env, scenario(env, "uac_subscribe_code.xml",
                            event="ua-profile;profile-type=oma-app;"
                            "event-app-id=mms.ua", code=400,
-                           check="dev-cap or vendor", extra=""),
+                           check="dev-cap or vendor", extra=PAI_HDR),
              free_port(), "127.0.0.1:%d" % d2.sip_port, timeout=10)
     s.ok(15)
     s = Sipp(env, scenario(env, "uac_subscribe_code.xml", event=EVENT,
-                           code=200, check="Expires: 600", extra=""),
+                           code=200, check="Expires: 600", extra=PAI_HDR),
              free_port(), "127.0.0.1:%d" % d2.sip_port, timeout=10)
     s.ok(15)
+    check(len(d2.terminals("sip:alice@example.com")) == 1,
+          "only the asserted SUBSCRIBE subscribed")
     # no event-app-id: the ICSI in Accept-Contact names the application
     icsi = "urn:urn-7:3gpp-service.ims.icsi.oma.push"
     s = Sipp(env, scenario(env, "uac_subscribe_code.xml",
                            event='ua-profile;profile-type=oma-app;'
                            'vendor="v";model="m";version="1"', code=200,
                            check="Expires: 600",
-                           extra='Accept-Contact: *;+g.3gpp.icsi-ref="%s"'
-                           '\r\n' % icsi.replace(":", "%3A")),
+                           extra=PAI_HDR + 'Accept-Contact: *;'
+                           '+g.3gpp.icsi-ref="%s"\r\n'
+                           % icsi.replace(":", "%3A")),
              free_port(), "127.0.0.1:%d" % d2.sip_port, timeout=10)
     s.ok(15)
     apps = sorted(x["app"] for t in d2.terminals("sip:alice@example.com")

@@ -900,12 +900,13 @@ static int subscribe_send(struct term *t, const char *app, uint32_t expires)
 			"Call-ID: %s\r\n"
 			"CSeq: %u SUBSCRIBE\r\n"
 			"Contact: <%s>;+sip.instance=\"<%s>\"\r\n"
+			"P-Asserted-Identity: <%s>\r\n"
 			"Event: ua-profile;profile-type=oma-app;"
 			"event-app-id=\"%s\";vendor=\"engtest\";"
 			"model=\"T1\";version=\"1.0\"\r\n"
 			"Expires: %u\r\n",
 			t->aor, t->sub_rtag, t->aor, t->sub_cid, ++t->cseq,
-			t->contact, t->inst, app, expires);
+			t->contact, t->inst, t->aor, app, expires);
 }
 
 
