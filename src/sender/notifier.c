@@ -44,6 +44,7 @@ struct sub_ctx {
 	struct sub *sub;
 	uint32_t expires;
 	bool unsubscribe;
+	bool fetch;              /**< sub: a one-time fetch's dialog, ours */
 };
 
 
@@ -75,7 +76,9 @@ static void committed_h(int err, void *arg)
 
 	if (err) {
 		(void)sip_reply(c->s->sip, c->msg, 500, "Store failed");
-		if (sub && !c->unsubscribe)
+		if (sub && c->fetch)
+			mem_deref(sub);
+		else if (sub && !c->unsubscribe)
 			sub_gone(sub, "store failed");
 		mem_deref(c);
 		return;
@@ -84,7 +87,11 @@ static void committed_h(int err, void *arg)
 	(void)reply_200(c->s, c->msg, c->expires);
 
 	/* RFC 6665: a NOTIFY follows every accepted SUBSCRIBE */
-	if (sub && c->unsubscribe) {
+	if (sub && c->fetch) {
+		c->sub = NULL;
+		sub_fetch(sub);
+	}
+	else if (sub && c->unsubscribe) {
 		sub_end(sub, "unsubscribed");
 	}
 	else if (sub && sub->he.list) {
@@ -96,8 +103,10 @@ static void committed_h(int err, void *arg)
 }
 
 
+/* fetch: sub is a one-time fetch's, its reference passed on here */
 static int commit_then_reply(struct sender *s, const struct sip_msg *msg,
-			     struct sub *sub, uint32_t expires, bool unsub)
+			     struct sub *sub, uint32_t expires, bool unsub,
+			     bool fetch)
 {
 	struct sub_ctx *c = mem_zalloc(sizeof(*c), ctx_destructor);
 	int err;
@@ -107,12 +116,16 @@ static int commit_then_reply(struct sender *s, const struct sip_msg *msg,
 
 	c->s = s;
 	c->msg = mem_ref((void *)msg);
-	c->sub = mem_ref(sub);
+	c->sub = fetch ? sub : mem_ref(sub);
 	c->expires = expires;
 	c->unsubscribe = unsub;
+	c->fetch = fetch;
 	err = store_sync(s->st, committed_h, c);
-	if (err)
+	if (err) {
+		if (fetch)
+			c->sub = NULL;   /* the caller's again */
 		mem_deref(c);
+	}
 	return err;
 }
 
@@ -438,16 +451,22 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 	if (err)
 		goto fail;
 
-	if (!expires) {
-		/* RFC 6080: Expires 0 is a one-time fetch; nothing to keep */
-		plog(SIPPUSH_LOG_INFO, MOD, "%s %s: one-time SUBSCRIBE", aor, tkey);
-		(void)reply_200(s, msg, 0);
-		return;
-	}
-
 	err = sub_new(&sub, s, u, msg, tkey, target, app, methods);
 	if (err)
 		goto fail;
+
+	if (!expires) {
+		/* a one-time fetch (RFC 6665 §4.4.3): the capabilities kept,
+		 * the state in one NOTIFY that ends the dialog */
+		plog(SIPPUSH_LOG_INFO, MOD, "%s %s: one-time SUBSCRIBE", aor,
+		     tkey);
+		err = commit_then_reply(s, msg, sub, 0, false, true);
+		if (err) {
+			mem_deref(sub);
+			goto fail;
+		}
+		return;
+	}
 	sub->expires_at = sender_now_s(s) + expires;
 
 	/* one subscription per terminal and application: a new dialog
@@ -460,7 +479,8 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 
 	err = sub_save(sub);
 	err = err ? err : term_from_sub(sub);
-	err = err ? err : commit_then_reply(s, msg, sub, expires, false);
+	err = err ? err : commit_then_reply(s, msg, sub, expires, false,
+					    false);
 	if (err) {
 		sub_gone(sub, "store failed");
 		sub = NULL;
@@ -505,7 +525,8 @@ static void in_dialog_subscribe(struct sender *s, const struct sip_msg *msg)
 
 	if (!expires) {
 		err = store_sub_del(s->st, sub->call_id);
-		err = err ? err : commit_then_reply(s, msg, sub, 0, true);
+		err = err ? err : commit_then_reply(s, msg, sub, 0, true,
+						    false);
 	}
 	else {
 		sub->expires_at = sender_now_s(s) + expires;
@@ -513,7 +534,7 @@ static void in_dialog_subscribe(struct sender *s, const struct sip_msg *msg)
 		err = sub_save(sub);
 		err = err ? err : term_from_sub(sub);
 		err = err ? err : commit_then_reply(s, msg, sub, expires,
-						    false);
+						    false, false);
 	}
 	if (err)
 		(void)sip_reply(s->sip, msg, 500, "Server Internal Error");

@@ -348,6 +348,20 @@ void sub_end(struct sub *sub, const char *why)
 }
 
 
+/*
+ * A one-time fetch (Expires: 0 on a new SUBSCRIBE, RFC 6665 §4.4.3): a
+ * dialog in no index, its one NOTIFY the state and terminated. Takes the
+ * caller's reference: freed once that NOTIFY is answered.
+ */
+void sub_fetch(struct sub *sub)
+{
+	sub->expires_at = sender_now_s(sub->s);
+	sub->ending = true;
+	sub->state_due = true;
+	sub_kick(sub);
+}
+
+
 static void expire_tmr(void *arg)
 {
 	struct sub *sub = arg;

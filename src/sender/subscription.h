@@ -11,6 +11,7 @@ bool subs_room(const struct sender *s, const struct user *u,
 void sub_gone(struct sub *sub, const char *why);
 void sub_kick(struct sub *sub);
 void sub_end(struct sub *sub, const char *why);
+void sub_fetch(struct sub *sub);
 void sub_arm(struct sub *sub);
 int sub_alloc(struct sub **subp);
 int sub_notify_start(struct target *t, struct delivery *d);

@@ -209,6 +209,30 @@ def test_notify_481_falls_back(env):
           "subscription still stored")
 
 
+def test_one_time_fetch(env):
+    """A new SUBSCRIBE with Expires: 0 is a fetch (RFC 6665 §4.4.3): 200
+    with Expires: 0, then one NOTIFY in that dialog with the state and
+    terminated;reason=timeout; the capabilities are kept, no subscription
+    (issue 20 item 3: no NOTIFY came)."""
+    d = Daemon(env, "--trust-udp").start()
+    s = Sipp(env, scenario(env, "uac_subscribe_fetch.xml",
+                           aor="alice@example.com"), free_port(),
+             "127.0.0.1:%d" % d.sip_port, timeout=10)
+    s.ok(15)
+    log = s.log()
+    m200 = re.search(r"FETCH200 EXPIRES= *0 TAG=(\S+)", log)
+    mnot = re.search(r"FETCHNOTIFY EVENT= *ua-profile STATE= *"
+                     r"terminated;reason=timeout TAG=(\S+)", log)
+    check(m200 and mnot and m200.group(1) == mnot.group(1),
+          "the NOTIFY in the fetch's dialog: " + log[-600:])
+    check(all(t["subscriptions"] == [] for t in
+              d.terminals("sip:alice@example.com")), "a subscription kept")
+    d.stop()
+    check(d.db_rows("SELECT count(*) FROM subs") == [(0,)], "stored")
+    check(d.db_rows("SELECT vendor, model, version FROM caps") ==
+          [("vendor.example", "X100", "2.1")], "capabilities not kept")
+
+
 if __name__ == "__main__":
     run([test_subscribe_enroll_notify, test_subscribe_refused,
-         test_notify_481_falls_back])
+         test_notify_481_falls_back, test_one_time_fetch])
