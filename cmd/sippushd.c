@@ -12,6 +12,7 @@
 #include <string.h>
 #include <re.h>
 #include "api/api.h"
+#include "core/appid.h"
 #include "core/initiator.h"
 #include "core/param.h"
 #include <sippush/cidr.h>

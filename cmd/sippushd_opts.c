@@ -154,6 +154,34 @@ static int app_set(struct opts_ctx *ctx, const char *v)
 }
 
 
+/* "ICSI=ARI" */
+static int icsi_set(struct opts_ctx *ctx, const char *v)
+{
+	struct conf *cf = ctx->conf;
+	const size_t i = cf->sc.icsin;
+	struct pl in, name, ari;
+
+	if (!v) {
+		cf->sc.icsin = 0;
+		return 0;
+	}
+	if (i >= MAX_ICSI)
+		return E2BIG;
+	pl_set_str(&in, v);
+	if (appid_alias_decode(&name, &ari, &in) ||
+	    pl_strcpy(&name, cf->icsi_name[i], sizeof(cf->icsi_name[i])) ||
+	    pl_strcpy(&ari, cf->icsi_ari[i], sizeof(cf->icsi_ari[i]))) {
+		ctx->why = "ICSI=ARI, e.g. urn:urn-7:3gpp-service.ims.icsi."
+			"oma.push=mms.ua";
+		return EINVAL;
+	}
+	cf->icsis[i].name = cf->icsi_name[i];
+	cf->icsis[i].ari = cf->icsi_ari[i];
+	cf->sc.icsin = i + 1;
+	return 0;
+}
+
+
 static int pap_app_set(struct opts_ctx *ctx, const char *v)
 {
 	struct conf *cf = ctx->conf;
@@ -316,6 +344,10 @@ const struct opt sippushd_opts[] = {
 	{"app", .type = OPTS_FUNC, .flags = R | REP, .set = app_set,
 	 .arg = "\"ID method=M\"", .help = "per-application preference; M: "
 	 "auto or notify (notify: auto uses subscription mode, REFER first)"},
+	{"icsi", .type = OPTS_FUNC, .flags = R | REP, .set = icsi_set,
+	 .arg = "ICSI=ARI", .help = "the push application an ICSI names: a "
+	 "SUBSCRIBE naming the ICSI (no event-app-id) subscribes to the ARI "
+	 "pushes are addressed by"},
 	{"allow-private-fetch", .type = OPTS_FLAG,
 	 CF(sc.allow_private_fetch),
 	 .help = "UAProf documents from loopback/private hosts"},
@@ -436,6 +468,7 @@ void conf_derive(struct conf *cf)
 	if (!cf->sc.pace_burst)
 		cf->sc.pace_burst = cf->sc.pace_rate ? cf->sc.pace_rate : 1;
 	cf->sc.prefv = cf->sc.prefn ? cf->prefs : NULL;
+	cf->sc.icsiv = cf->sc.icsin ? cf->icsis : NULL;
 	cf->sc.fetch_proxy = cf->fetch_proxy[0] ? cf->fetch_proxy : NULL;
 	cf->sc.audit_path = cf->audit[0] ? cf->audit : NULL;
 	cf->sc.msrp_allowv = cf->sc.msrp_allown ? cf->msrp_allow : NULL;

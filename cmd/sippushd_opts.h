@@ -2,7 +2,7 @@
  * @file sippushd_opts.h  sippushd's configuration and its options table
  */
 
-enum { MAX_TRUST = 32, MAX_PREFS = 32, MAX_WATCH = 64,
+enum { MAX_TRUST = 32, MAX_PREFS = 32, MAX_ICSI = 32, MAX_WATCH = 64,
        MAX_MSRP_ALLOW = 32, MAX_HOSTS = 16 };
 
 struct conf {
@@ -30,6 +30,9 @@ struct conf {
 	char pref_app[MAX_PREFS][64];
 	char pref_method[MAX_PREFS][16];
 	struct app_pref prefs[MAX_PREFS];
+	char icsi_name[MAX_ICSI][256];
+	char icsi_ari[MAX_ICSI][64];
+	struct appid_alias icsis[MAX_ICSI];
 	char contact_user[64];
 	char spool[520];
 	char pap_app[65];

@@ -191,3 +191,51 @@ const struct appid_info *appid_lookup(const struct pl *app)
 
 	return NULL;
 }
+
+
+/**
+ * "NAME=ARI" (--icsi): an ICSI or service name, then the application it
+ * stands for; split at the last '=' (a URN may hold one, an ARI cannot).
+ * Views into in; ari normalized ("x-wap-application:" dropped).
+ *
+ * @return 0, or EBADMSG naming no application or with white space
+ */
+int appid_alias_decode(struct pl *name, struct pl *ari, const struct pl *in)
+{
+	struct pl n, a;
+	size_t i;
+
+	if (!name || !ari || !in)
+		return EINVAL;
+
+	for (i = in->l; i > 0 && in->p[i - 1] != '='; i--)
+		;
+	if (!i)
+		return EBADMSG;
+	n = (struct pl){in->p, i - 1};
+	a = (struct pl){in->p + i, in->l - i};
+	if (appid_normalize(name, &n) || appid_normalize(ari, &a) ||
+	    !pl_is_token(ari))
+		return EBADMSG;
+	return 0;
+}
+
+
+/** The ARI a name stands for in v (case-insensitive), or NULL */
+const char *appid_alias_ari(const struct appid_alias *v, size_t n,
+			    const struct pl *name)
+{
+	struct pl id;
+
+	if (!v || !name || appid_normalize(&id, name))
+		return NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		struct pl a, b;
+
+		pl_set_str(&a, v[i].name);
+		if (!appid_normalize(&b, &a) && !pl_casecmp(&b, &id))
+			return v[i].ari;
+	}
+	return NULL;
+}

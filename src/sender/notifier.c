@@ -130,10 +130,16 @@ static int commit_then_reply(struct sender *s, const struct sip_msg *msg,
 }
 
 
-/* The application: event-app-id, else the ICSI, else the ARI (TS §7.2) */
-static int app_of(char *buf, size_t sz, const struct sip_msg *msg,
-		  const struct uaprof_event *ev, char *methods, size_t msz)
+/*
+ * The application: event-app-id, else the ICSI, else the ARI (TS §7.2);
+ * a name --icsi maps is its ARI, so that a subscription made by ICSI
+ * meets the pushes addressed by ARI
+ */
+static int app_of(char *buf, size_t sz, const struct sender *s,
+		  const struct sip_msg *msg, const struct uaprof_event *ev,
+		  char *methods, size_t msz)
 {
+	const char *mapped;
 	const struct sip_hdr *ac = sip_msg_hdr(msg, SIP_HDR_ACCEPT_CONTACT);
 	const struct sip_hdr *ps;
 	struct ac_pred predv[AC_MAX];
@@ -189,6 +195,9 @@ static int app_of(char *buf, size_t sz, const struct sip_msg *msg,
 
 	if (appid_normalize(&norm, &item) || !norm.l)
 		return EBADMSG;
+	mapped = appid_alias_ari(s->conf.icsiv, s->conf.icsin, &norm);
+	if (mapped)
+		return re_snprintf(buf, sz, "%s", mapped) < 0 ? EOVERFLOW : 0;
 	return pl_strcpy(&norm, buf, sz);
 }
 
@@ -418,7 +427,7 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 		return;
 	}
 
-	err = app_of(app, sizeof(app), msg, ev, methods, sizeof(methods));
+	err = app_of(app, sizeof(app), s, msg, ev, methods, sizeof(methods));
 	if (err) {
 		sender_refuse(s, msg, 400, err == ENOENT ?
 			      "No push application (event-app-id)" :

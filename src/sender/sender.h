@@ -13,6 +13,7 @@
 
 struct sender;
 struct store;
+struct appid_alias;
 struct cidr;
 struct sip;
 struct sip_msg;
@@ -51,6 +52,8 @@ struct sender_conf {
 	uint32_t max_sub_expires;
 	const struct app_pref *prefv;/**< per-application method preference */
 	size_t prefn;
+	const struct appid_alias *icsiv; /**< ICSI -> ARI (--icsi)         */
+	size_t icsin;
 	size_t uaprof_max;           /**< largest UAProf document read     */
 	uint32_t session_expires;    /**< RFC 4028 interval asked (1800 s) */
 	size_t msrp_chunk;           /**< MSRP chunk size sent (64 KiB)    */

@@ -334,7 +334,7 @@ uint32_t sender_drain(struct sender *s)
  * SIGHUP: take what can change while running from a new configuration
  * (its arrays and strings must outlive the next reload): trust, queue
  * and TTL bounds, retries, pacing, expiry bounds, retention, method
- * preferences, the audit log's path. Addresses, identity, the store and
+ * preferences, ICSI names of applications, the audit log's path. Addresses, identity, the store and
  * the fetch limits need a restart.
  */
 int sender_reload(struct sender *s, const struct sender_conf *nc)
@@ -369,6 +369,8 @@ int sender_reload(struct sender *s, const struct sender_conf *nc)
 	c->relay_is_delivered = nc->relay_is_delivered;
 	c->prefv = nc->prefv;
 	c->prefn = nc->prefn;
+	c->icsiv = nc->icsiv;
+	c->icsin = nc->icsin;
 	c->audit_path = nc->audit_path;
 
 	/* a new path opens the new file; the same path reopens (rotation) */

@@ -49,7 +49,7 @@ Content-Length: 0
 
 
 def subscriber(env, d, port, contact, pushes=(), expires=600, event=EVENT,
-               timeout=30):
+               timeout=30, accept_contact=None):
     blocks = "".join(content_block(*p) for p in pushes)
     scen = scenario(env, "uac_subscribe.xml", aor="alice@example.com",
                     event=event, instance=INST1, expires=expires,
@@ -58,6 +58,9 @@ def subscriber(env, d, port, contact, pushes=(), expires=600, event=EVENT,
         txt = f.read().replace(
             "Contact: <sip:alice@example.com;gr=%s>" % INST1,
             "Contact: " + contact)
+    if accept_contact:
+        txt = re.sub(r"(?m)^Accept-Contact: .*$",
+                     "Accept-Contact: " + accept_contact, txt)
     with open(scen, "w") as f:
         f.write(txt)
     return Sipp(env, scen, port, "127.0.0.1:%d" % d.sip_port,
@@ -233,6 +236,36 @@ def test_one_time_fetch(env):
           [("vendor.example", "X100", "2.1")], "capabilities not kept")
 
 
+def test_icsi_names_the_ari(env):
+    """--icsi ICSI=ARI: a SUBSCRIBE naming the application only by its
+    ICSI subscribes to the ARI, so a push addressed by the ARI goes by
+    NOTIFY in that dialog (issue 20 item 4: the subscription was kept
+    under the ICSI, which no push names)."""
+    icsi = "urn:urn-7:3gpp-service.ims.icsi.oma.push"
+    d = Daemon(env, "--trust-udp", "--icsi", icsi + "=mms.ua").start()
+    sport = free_port()
+    register(env, d, "alice", sport, INST1)
+    sub = subscriber(env, d, sport,
+                     "<sip:alice@example.com;gr=%s>" % INST1,
+                     event='ua-profile;profile-type=oma-app;vendor="v";'
+                     'model="m";version="1"',
+                     accept_contact='*;+g.3gpp.icsi-ref="%s";'
+                     'methods="NOTIFY"' % icsi.replace(":", "%3A"),
+                     pushes=[(200, "^by ari$", "text/plain")])
+    wait_until(lambda: d.terminals("sip:alice@example.com")[0]
+               ["subscriptions"], 10, "the subscription")
+    s0 = d.terminals("sip:alice@example.com")[0]["subscriptions"]
+    check([x["app"] for x in s0] == ["mms.ua"], "subscribed to: %s" % s0)
+    pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                 content_type="text/plain", body="by ari")
+    st = d.wait_final(pid)
+    sub.ok()
+    dl = st["deliveries"]
+    check(st["state"] == "delivered" and dl[0]["method"] == "notify",
+          "status: %s" % st)
+
+
 if __name__ == "__main__":
     run([test_subscribe_enroll_notify, test_subscribe_refused,
-         test_notify_481_falls_back, test_one_time_fetch])
+         test_notify_481_falls_back, test_one_time_fetch,
+         test_icsi_names_the_ari])

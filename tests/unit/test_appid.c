@@ -114,6 +114,50 @@ static void test_omna_table(void **state)
 }
 
 
+/* --icsi ICSI=ARI: an ICSI-named subscription and an ARI-addressed push
+ * meet on the ARI */
+static void test_alias(void **state)
+{
+	static const struct appid_alias tab[] = {
+		{"urn:urn-7:3gpp-service.ims.icsi.oma.push", "mms.ua"},
+		{"urn:urn-7:3gpp-service.ims.icsi.mmtel", "x.mmtel"},
+	};
+	struct pl name, ari;
+	(void)state;
+
+	assert_int_equal(appid_alias_decode(&name, &ari, &PL_STR(
+		"urn:urn-7:3gpp-service.ims.icsi.oma.push=mms.ua")), 0);
+	assert_int_equal(pl_strcmp(&name,
+			 "urn:urn-7:3gpp-service.ims.icsi.oma.push"), 0);
+	assert_int_equal(pl_strcmp(&ari, "mms.ua"), 0);
+	assert_int_equal(appid_alias_decode(&name, &ari, &PL_STR(
+		"urn:x=y=x-wap-application:syncml.dm")), EBADMSG);
+	assert_int_equal(appid_alias_decode(&name, &ari, &PL_STR(
+		"urn:a:b=x-wap-application:syncml.dm")), 0);
+	assert_int_equal(pl_strcmp(&ari, "syncml.dm"), 0);
+	static const char *const bad[] = {
+		"", "=", "mms.ua", "urn:a:b=", "=mms.ua", "urn:a b=mms.ua",
+		"urn:a:b=mms ua", "urn:a:b=a:b",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct pl in;
+
+		pl_set_str(&in, bad[i]);
+		if (appid_alias_decode(&name, &ari, &in) != EBADMSG)
+			fail_msg("accepted: '%s'", bad[i]);
+	}
+
+	assert_string_equal(appid_alias_ari(tab, ARRAY_SIZE(tab), &PL_STR(
+		"URN:urn-7:3gpp-service.ims.icsi.OMA.push")), "mms.ua");
+	assert_string_equal(appid_alias_ari(tab, ARRAY_SIZE(tab), &PL_STR(
+		"\"<urn:urn-7:3gpp-service.ims.icsi.mmtel>\"")), "x.mmtel");
+	assert_null(appid_alias_ari(tab, ARRAY_SIZE(tab), &PL_STR(
+		"urn:urn-7:3gpp-service.ims.icsi.other")));
+	assert_null(appid_alias_ari(tab, ARRAY_SIZE(tab), &PL_STR("mms.ua")));
+	assert_null(appid_alias_ari(NULL, 0, &PL_STR("mms.ua")));
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -122,6 +166,7 @@ int main(void)
 		cmocka_unit_test(test_normalize_malformed),
 		cmocka_unit_test(test_equal_and_lists),
 		cmocka_unit_test(test_omna_table),
+		cmocka_unit_test(test_alias),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
