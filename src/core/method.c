@@ -160,10 +160,15 @@ static void plan_one(struct plan *p, const struct push_spec *ps,
 	}
 
 	if (ps->require_sub) {
-		if (has_method(t, "REFER"))
+		if (has_method(t, "REFER")) {
 			pick(p, PLAN_REFER, !fits);
-		else
-			none(p, PR_METHOD);
+			return;
+		}
+		/* the preference cannot be met: page mode, and the status
+		 * says why (TS §7.2: MESSAGE is the fallback of REFER) */
+		plan_message(p, t, fits);
+		if (p->kind != PLAN_NONE)
+			p->reason = PR_NO_REFER;
 		return;
 	}
 
@@ -229,6 +234,7 @@ static const char *const reasons[] = {
 	"ok", "not targeted", "application not registered",
 	"content type not accepted", "method not supported",
 	"no active subscription", "too large and no indirection",
+	"subscription mode preferred, no REFER",
 };
 static const char *const methods[] = {"auto", "message", "notify", "refer",
 				"session"};
@@ -277,20 +283,37 @@ int push_method_decode(enum push_method *pm, const struct pl *name)
 
 /**
  * Does an attempt's answer move a delivery to another method? The one
- * place this is decided (the planner then picks which: push.c).
- * NOTIFY: the subscription is gone (481, 408, no answer; RFC 6665 §4.1.2)
- * but the push is not. REFER refused on a push that did not name "refer":
- * the terminal may still take MESSAGE; 408/480/500/503 retry as usual.
- * named: the push asked for this method by name.
+ * place this is decided, from the outcome's other_method (the planner
+ * then picks which: push.c). NOTIFY: the subscription is gone (481, 408,
+ * no answer; RFC 6665 §4.1.2) or cannot carry it (405, 501, 413...), but
+ * the push is not. MESSAGE too large (413, 513): by reference or a
+ * session. INVITE refused as a method: MESSAGE. REFER refused on a push
+ * that did not name "refer": the terminal may still take MESSAGE;
+ * 408/480/500/503 retry as usual. named: the push asked for this method.
  */
 bool method_fallback(enum plan_kind kind, enum outcome_event ev,
 		     uint16_t scode, bool named)
 {
+	struct outcome o;
+
+	/* "this method cannot work here": the core's outcome says so */
+	outcome_map(&o, ev, scode, false, NULL);
+
 	switch (kind) {
 
 	case PLAN_NOTIFY:
-		return ev == OE_TIMEOUT ||
-			(ev == OE_SIP && (scode == 481 || scode == 408));
+		return ev == OE_TIMEOUT || o.other_method ||
+			(ev == OE_SIP && scode == 408);
+
+	case PLAN_MESSAGE:
+		/* too large for MESSAGE (413, 513): by reference, or a
+		 * session; refused outright (405, 501), it ends there */
+		return o.other_method && (scode == 413 || scode == 513);
+
+	case PLAN_SESSION:
+		/* INVITE refused as a method (405, 501, 488...): MESSAGE,
+		 * unless the push asked for a session by name */
+		return !named && o.other_method;
 
 	case PLAN_REFER:
 		if (named || ev != OE_SIP || scode < 300)

@@ -35,6 +35,8 @@ enum plan_reason {
 	PR_METHOD,           /**< the terminal lacks the needed method    */
 	PR_NO_SUBSCRIPTION,  /**< NOTIFY asked, no active subscription    */
 	PR_TOO_LARGE,        /**< too large and no indirection possible   */
+	PR_NO_REFER,         /**< planned all the same: subscription mode
+				  preferred, the terminal lists no REFER  */
 };
 
 /** What the sender knows of one terminal; empty lists mean "unknown" */

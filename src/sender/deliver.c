@@ -411,9 +411,10 @@ static void report_h(struct target *t, struct delivery *d,
 		else
 			re_snprintf(why, sizeof(why), "%s timed out", m->sip);
 		event_attempt(d, a->ev == OE_SIP ? a->scode : 0, why, 0);
+		d->scode = a->ev == OE_SIP ? a->scode : 0;
 		leave(t, d);
 		if (m->ended)
-			m->ended(t, why);
+			m->ended(t, a, why);
 		(void)s->up.fallback(d, why);
 		deliver_kick(t);
 		return;

@@ -136,7 +136,11 @@ int dlv_new(struct delivery **dp, struct push *p,
 
 	d->indirect = pl->indirect;
 	d->kind = pl->kind;
-	dlv_step(d, "%s", plan_kind_name(pl->kind));
+	if (pl->reason != PR_OK && pl->kind != PLAN_NONE)
+		dlv_step(d, "%s: %s", plan_reason_name(pl->reason),
+			 plan_kind_name(pl->kind));
+	else
+		dlv_step(d, "%s", plan_kind_name(pl->kind));
 	list_append(&p->dlvs, &d->le, d);
 	*dp = d;
 	return 0;

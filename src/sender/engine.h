@@ -133,8 +133,9 @@ struct dlv_method {
 	const char *sip;          /**< its request, for reasons            */
 	int  (*start)(struct target *t, struct delivery *d);
 	bool (*cancel)(struct delivery *d);   /**< NULL: the answer decides */
-	void (*ended)(struct target *t, const char *why);  /**< its dialog
-							       is gone */
+	void (*ended)(struct target *t, const struct attempt *a,
+		      const char *why);   /**< after a fallback: its dialog
+					       may be gone */
 	bool fallback_on_error;   /**< cannot start: another method        */
 };
 

@@ -491,6 +491,20 @@ static void push_start(struct push *p)
 }
 
 
+/* No method left for it: final, with the answer that ended the last */
+static int no_other(struct delivery *d, const char *why, uint16_t pap)
+{
+	dlv_step(d, "%s: no other method", why);
+	d->state = DS_UNDELIVERABLE;
+	d->pap = pap;
+	d->last_error = mem_deref(d->last_error);
+	(void)str_dup(&d->last_error, why);
+	(void)dlv_save(d);
+	push_delivery_final(d);
+	return 0;
+}
+
+
 /**
  * The planned method cannot be used any more (the subscription is gone):
  * another subscription of the terminal, else MESSAGE to the terminal.
@@ -501,30 +515,56 @@ int dlv_fallback(struct delivery *d, const char *why)
 	struct user *u = user_find(p->s, p->aor);
 	const struct terminal *t = u ? term_find(u, d->tkey) : NULL;
 
+	const enum plan_kind was = d->kind;
+	struct pl mets;
+
 	d->awaiting_sub = false;
 	list_unlink(&d->ale);
 	tmr_cancel(&d->tmr);
-	if (sub_find(u, d->tkey, p->app)) {
+
+	if (t && t->methods)
+		pl_set_str(&mets, t->methods);
+
+	/* too large for a MESSAGE: by reference if the terminal takes it,
+	 * else a session if it lists INVITE */
+	if (was == PLAN_MESSAGE) {
+		struct term_caps tc;
+
+		if (!t)
+			return no_other(d, why, 2006);
+		term_caps_of(&tc, t);
+		if (!d->indirect && ctype_accepted(&tc.accept,
+						  "message/external-body")) {
+			d->indirect = true;
+			dlv_step(d, "%s: message by reference", why);
+			(void)dlv_save(d);
+			return deliver_enqueue(d);
+		}
+		if (t->methods && ftag_value_has(&mets, "INVITE") &&
+		    ((p->body && p->body->end) || p->nfiles)) {
+			d->kind = PLAN_SESSION;
+			dlv_step(d, "%s: session", why);
+			(void)dlv_save(d);
+			return deliver_enqueue(d);
+		}
+		return no_other(d, why, 2006);
+	}
+
+	/* the subscription is gone, not the push: another one of the
+	 * terminal; a NOTIFY refused in a live one goes another way */
+	if ((was != PLAN_NOTIFY || !d->scode || d->scode == 408 ||
+	     d->scode == 481) && sub_find(u, d->tkey, p->app)) {
 		d->kind = PLAN_NOTIFY;
 		dlv_step(d, "%s: notify again", why);
 		return deliver_enqueue(d);
 	}
 
-	struct pl mets;
+	if (!t || (t->methods && !ftag_value_has(&mets, "MESSAGE")))
+		return no_other(d, why, 2002);
 
-	if (t && t->methods)
-		pl_set_str(&mets, t->methods);
-	if (!t || (t->methods && !ftag_value_has(&mets, "MESSAGE"))) {
-		dlv_step(d, "%s: no other method", why);
-		d->state = DS_UNDELIVERABLE;
-		d->pap = 2002;
-		d->last_error = mem_deref(d->last_error);
-		(void)str_dup(&d->last_error, why);
-		(void)dlv_save(d);
-		push_delivery_final(d);
-		return 0;
-	}
-
+	/* what a session or a NOTIFY carried may not fit a MESSAGE */
+	if (was == PLAN_SESSION || (p->body && p->body->end > PAGEMSG_LIMIT))
+		d->indirect = true;
 	d->kind = PLAN_MESSAGE;
 	d->ruri = mem_deref(d->ruri);
 	d->route = mem_deref(d->route);

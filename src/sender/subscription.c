@@ -431,9 +431,13 @@ int sub_notify_start(struct target *t, struct delivery *d)
 }
 
 
-/* RFC 6665: the subscription is gone; its content falls back */
-void sub_notify_ended(struct target *t, const char *why)
+/* RFC 6665 §4.2.2: a 481, a 408 or no answer ends the subscription;
+ * another refusal (405, 413...) leaves it, only this content goes on
+ * another way */
+void sub_notify_ended(struct target *t, const struct attempt *a,
+		      const char *why)
 {
-	if (t->sub)
+	if (t->sub && (a->ev == OE_TIMEOUT || a->scode == 481 ||
+		       a->scode == 408))
 		sub_gone(t->sub, why);
 }

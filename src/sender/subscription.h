@@ -15,4 +15,5 @@ void sub_fetch(struct sub *sub);
 void sub_arm(struct sub *sub);
 int sub_alloc(struct sub **subp);
 int sub_notify_start(struct target *t, struct delivery *d);
-void sub_notify_ended(struct target *t, const char *why);
+void sub_notify_ended(struct target *t, const struct attempt *a,
+		      const char *why);

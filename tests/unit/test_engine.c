@@ -645,10 +645,11 @@ static const struct app_pref prefs[] = {{"emn.ua", "notify"}};
  * (6) Between methods. An application whose preference is subscription
  * mode makes auto REFER first; a REFER refused (405) falls back to
  * MESSAGE, or ends undeliverable when the terminal does not list MESSAGE;
- * a terminal without REFER cannot have it (2005, nothing sent). An
+ * a terminal without REFER gets MESSAGE (the steps say why). An
  * explicit "refer" push ends with the terminal's word (489: 3007); a
  * MESSAGE refused 415 or 405 ends there (2005, 3007), no other method is
- * tried.
+ * tried; one too large (413) goes by reference; an INVITE or a NOTIFY
+ * refused as a method (405, 501) falls back to MESSAGE (test_other_method).
  */
 static void test_fallback(void **state)
 {
@@ -680,16 +681,20 @@ static void test_fallback(void **state)
 					    2});
 	assert_steps(h, ia, "refer; REFER 405: message");
 
-	/* no REFER in its methods: the preference cannot be met */
+	/* no REFER in its methods: the preference cannot be met, MESSAGE
+	 * all the same, and the steps say why (issue 20: was undeliverable,
+	 * 2005, nothing sent) */
 	b = terminal(h, "bob", 2);
 	term_methods(b, "MESSAGE,NOTIFY,OPTIONS");
 	assert_int_equal(term_register(b, "mms.ua,emn.ua", 3600), 0);
 	push_ex(h, term_aor(b), "no refer", &emn, ib);
 	assert_int_equal(h_wait_final(h, ib, 10000), 0);
-	assert_state(h, ib, "undeliverable");
-	assert_dlv(h, ib, 0, &(struct want){"undeliverable", "none", 0, 2005,
-					    0});
-	assert_int_equal(term_count(b, NULL), 0);
+	assert_state(h, ib, "delivered");
+	assert_dlv(h, ib, 0, &(struct want){"delivered", "message", 200, 1000,
+					    1});
+	assert_steps(h, ib, "subscription mode preferred, no REFER: message");
+	assert_int_equal(term_count(b, NULL), 1);
+	assert_body(term_rx(b, "MESSAGE", 0), "no refer");
 
 	/* an explicit refer push: 489 is the end */
 	c = terminal(h, "carol", 3);
@@ -929,6 +934,71 @@ static bool no_subs(struct harness *h, const char *aor)
  * terminal that unsubscribes while NOTIFYs wait in its dialog gets those
  * by MESSAGE, the one in flight still by NOTIFY, then the final NOTIFY.
  */
+/*
+ * (6b) Another method, decided from the core's outcome (other_method):
+ * a MESSAGE too large for the terminal (413) goes by reference; a NOTIFY
+ * refused as a method (405) goes by MESSAGE and the subscription stays;
+ * an INVITE refused (501) goes by MESSAGE (by reference: a session's
+ * content does not fit one). Issue 20: each of these ended undeliverable.
+ */
+static void test_other_method(void **state)
+{
+	struct harness *h = *state;
+	struct term *a, *b, *c;
+	char ia[17], ib[17], ic[17], hdr[256];
+	char big[2000];
+
+	assert_int_equal(h_start(h), 0);
+
+	/* 413 to the MESSAGE: message/external-body next */
+	a = terminal(h, "alice", 1);
+	assert_int_equal(term_register(a, "mms.ua", 3600), 0);
+	term_answer(a, "MESSAGE", 413, NULL, 0);
+	push(h, term_aor(a), "rather large", ia);
+	assert_int_equal(h_wait_final(h, ia, 10000), 0);
+	assert_state(h, ia, "delivered");
+	assert_int_equal(term_count(a, "MESSAGE"), 2);
+	assert_body(term_rx(a, "MESSAGE", 0), "rather large");
+	assert_int_equal(rx_hdr(term_rx(a, "MESSAGE", 1), "Content-Type", hdr,
+				sizeof(hdr)), 0);
+	assert_true(contains(hdr, "message/external-body"));
+	assert_steps(h, ia, "message; MESSAGE 413: message by reference");
+
+	/* 405 to the content NOTIFY: MESSAGE, the subscription lives on */
+	b = terminal(h, "bob", 2);
+	assert_int_equal(term_register(b, "mms.ua", 3600), 0);
+	assert_int_equal(term_subscribe(b, "mms.ua", 3600), 0);
+	assert_int_equal(term_wait_rx(b, "NOTIFY", 1, 1000), 0);
+	term_answer(b, "NOTIFY", 405, NULL, 0);
+	push(h, term_aor(b), "not by notify", ib);
+	assert_int_equal(h_wait_final(h, ib, 10000), 0);
+	assert_state(h, ib, "delivered");
+	assert_int_equal(term_count(b, "NOTIFY"), 2);
+	assert_int_equal(term_count(b, "MESSAGE"), 1);
+	assert_body(term_rx(b, "MESSAGE", 0), "not by notify");
+	assert_steps(h, ib, "notify; NOTIFY 405: message");
+	assert_false(no_subs(h, term_aor(b)));
+
+	/* 501 to the INVITE of a push too large for a MESSAGE */
+	c = terminal(h, "carol", 3);
+	term_methods(c, "MESSAGE,INVITE,BYE,ACK,CANCEL");
+	assert_int_equal(term_register(c, "mms.ua", 3600), 0);
+	term_answer(c, "INVITE", 501, NULL, 0);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	push(h, term_aor(c), big, ic);
+	assert_int_equal(h_wait_final(h, ic, 10000), 0);
+	assert_state(h, ic, "delivered");
+	assert_int_equal(term_count(c, "INVITE"), 1);
+	assert_int_equal(term_count(c, "MESSAGE"), 1);
+	assert_int_equal(rx_hdr(term_rx(c, "MESSAGE", 0), "Content-Type", hdr,
+				sizeof(hdr)), 0);
+	assert_true(contains(hdr, "message/external-body"));
+	assert_steps(h, ic, "session; invite; invite 501 Answer; INVITE 501: "
+		     "message");
+}
+
+
 static void test_subscription_gone(void **state)
 {
 	struct harness *h = *state;
@@ -1026,6 +1096,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refer_wait, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_other_method, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_subscription_gone, setup,
 						teardown),

@@ -59,7 +59,11 @@ static const struct mcase mcases[] = {
 	 PLAN_MESSAGE, true, PR_OK},
 	{PM_AUTO, 600, true, "mms.ua", "MESSAGE,REFER", NULL, false,
 	 PLAN_REFER, false, PR_OK},
+	/* subscription mode preferred, no REFER: MESSAGE all the same
+	 * (issue 20; was none/PR_METHOD), unless MESSAGE is not listed */
 	{PM_AUTO, 600, true, "mms.ua", "MESSAGE", NULL, false,
+	 PLAN_MESSAGE, false, PR_NO_REFER},
+	{PM_AUTO, 600, true, "mms.ua", "NOTIFY,OPTIONS", NULL, false,
 	 PLAN_NONE, false, PR_METHOD},
 	{PM_AUTO, 600, true, "mms.ua", "MESSAGE,NOTIFY", NULL, true,
 	 PLAN_NOTIFY, false, PR_OK},
