@@ -155,14 +155,15 @@ static int uint_keep(const struct opt *o, void *conf, uint64_t v)
 }
 
 
+/* maxlen: the longest value (0: what sz holds) */
 static int str_keep(const struct opt *o, char *dst, size_t sz,
-		    const char *val)
+		    size_t maxlen, const char *val)
 {
 	const size_t len = strlen(val);
 
 	if (len < o->min)
 		return EINVAL;
-	if (len >= sz || (o->max && len > o->max))
+	if (len >= sz || (maxlen && len > maxlen))
 		return ENAMETOOLONG;
 	str_ncpy(dst, val, sz);
 	return 0;
@@ -205,7 +206,7 @@ static int keep(struct opts_ctx *ctx, const char *val)
 		return 0;
 
 	case OPTS_STR:
-		return str_keep(o, p, o->size, val);
+		return str_keep(o, p, o->size, o->max, val);
 
 	case OPTS_ARG:
 		*(const char **)p = val;
@@ -239,7 +240,8 @@ static int keep(struct opts_ctx *ctx, const char *val)
 	case OPTS_STRS:
 		if (*n >= o->max)
 			return E2BIG;
-		err = str_keep(o, (char *)p + *n * o->size, o->size, val);
+		/* a list's max is its capacity; its element bounds a value */
+		err = str_keep(o, (char *)p + *n * o->size, o->size, 0, val);
 		if (!err)
 			++*n;
 		return err;

@@ -243,6 +243,14 @@ static void test_bounds(void **state)
 			assert_string_equal(why, v[i].why);
 	}
 
+	/* a list's element may be longer than the list is long (max is
+	 * its capacity, not a length); the element's size bounds it */
+	assert_int_equal(run(&c, why, sizeof(why), "--host", "h-twelve-ch",
+			     NULL), 0);
+	assert_string_equal(c.hosts[0], "h-twelve-ch");
+	assert_int_equal(run(&c, why, sizeof(why), "--host",
+			     "sixteen-chars-xx", NULL), ENAMETOOLONG);
+
 	/* a list past its capacity */
 	assert_int_equal(run(&c, why, sizeof(why), "--host", "a", "--host",
 			     "b", "--host", "c", NULL), E2BIG);
