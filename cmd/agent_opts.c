@@ -269,9 +269,11 @@ const struct opt agent_opts[] = {
 	 LIST(fetch_allow, nfetch_allow, MAX_TRUST), .arg = "CIDR",
 	 .help = "content may also come from this non-public range (checked "
 	 "on every connection, redirects included)"},
-	{"subscribe", .type = OPTS_STR, CF(subscribe), .check = sip_uri,
-	 .arg = "URI", .help = "after registering, SUBSCRIBE (ua-profile, "
-	 "oma-app) at URI: the Push Sender Agent's URI or the AoR"},
+	{"subscribe", .type = OPTS_STRS, .flags = REP, .check = sip_uri,
+	 LIST(subscribe, nsubscribe, MAX_PSA), .arg = "URI",
+	 .help = "after registering, SUBSCRIBE (ua-profile, oma-app) at URI: "
+	 "a Push Sender Agent's URI or the AoR; again for each PSA the "
+	 "capabilities go to"},
 	{"subscribe-app", .type = OPTS_STRS, .flags = REP,
 	 LIST(sub_apps, nsub_apps, MAX_APPS), .arg = "ID",
 	 .help = "subscribe only for these apps", .defhelp = "every --app"},

@@ -2,7 +2,7 @@
  * @file agent_opts.h  sippush-agent's configuration and its options table
  */
 
-enum { MAX_APPS = 16, MAX_TRUST = 16 };
+enum { MAX_APPS = 16, MAX_TRUST = 16, MAX_PSA = 8 };
 
 struct agent_conf {
 	struct receiver_app appv[MAX_APPS];
@@ -21,7 +21,10 @@ struct agent_conf {
 	uint32_t expires, exec_max, exec_timeout_s, fetch_timeout_s;
 	uint32_t retry_ms;
 	uint64_t fetch_max;
-	char subscribe[256], vendor[128], model[128], version[64];
+	char subscribe[MAX_PSA][256];  /**< the Push Sender Agents      */
+	const char *subscribev[MAX_PSA];
+	size_t nsubscribe;
+	char vendor[128], model[128], version[64];
 	char dev_cap[256], ppi[256];
 	char sub_apps[MAX_APPS][64];
 	size_t nsub_apps;

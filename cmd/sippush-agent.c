@@ -288,7 +288,7 @@ int main(int argc, char *argv[])
 	rc.allow_private_fetch = g.c.allow_private;
 	rc.fetch_allowv = g.c.fetch_allow;
 	rc.fetch_allown = g.c.nfetch_allow;
-	if (g.c.subscribe[0]) {
+	if (g.c.nsubscribe) {
 		if (!g.c.dev_cap[0] &&
 		    !(g.c.vendor[0] && g.c.model[0] && g.c.version[0])) {
 			(void)fprintf(stderr, "sippush-agent: --subscribe needs "
@@ -296,7 +296,11 @@ int main(int argc, char *argv[])
 				      "--version\n");
 			return 2;
 		}
-		rc.subscribe = g.c.subscribe;
+		for (size_t i = 0; i < g.c.nsubscribe; i++)
+			g.c.subscribev[i] = g.c.subscribe[i];
+		rc.subscribe = g.c.subscribe[0];
+		rc.subscribev = g.c.subscribev;
+		rc.subscriben = g.c.nsubscribe;
 		for (size_t i = 0; i < g.c.appn; i++) {
 			bool on = !g.c.nsub_apps;
 

@@ -10,7 +10,8 @@
  * refresh before expiry, withdraw/restore push, de-register.
  *
  * Subscription mode: after registering, one SUBSCRIBE (ua-profile;
- * profile-type=oma-app) per application with `subscribe` set, each in its
+ * profile-type=oma-app) per application with `subscribe` set and per
+ * Push Sender Agent (`subscribe`, or each of `subscribev`), each in its
  * own dialog, refreshed, re-established after a retryable termination,
  * ended with Expires: 0 by receiver_unregister(); content NOTIFYs reach
  * the application like MESSAGE pushes; a REFER from a trusted peer makes
@@ -70,6 +71,11 @@ struct receiver_conf {
 	size_t fetch_allown;
 	const char *subscribe;    /**< SUBSCRIBE Request-URI (the PSA or
 				       the AoR); NULL: page mode only  */
+	const char *const *subscribev; /**< several PSAs (TS §7.2: the
+				       capabilities go to every one), one
+				       subscription per application at
+				       each; given, subscribe is unused */
+	size_t subscriben;
 	const char *vendor;       /**< ua-profile Event parameters       */
 	const char *model;
 	const char *version;

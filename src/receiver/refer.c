@@ -295,8 +295,9 @@ void refer_request(const struct sip_msg *msg, void *arg)
 	if (refer_notify(rf, 100))
 		plog(SIPPUSH_LOG_WARN, MOD, "cannot send the refer NOTIFY");
 
-	/* a new dialog replaces an older subscription of the same app */
-	subs_drop_app(sock->subs, app);
+	/* a new dialog replaces an older subscription of the same app at
+	 * this Push Sender Agent */
+	subs_drop_app(sock->subs, app, uri);
 
 	/* the subscription holds rf until its outcome (result_h) */
 	err = subs_start(sock->subs, app, uri, event,

@@ -12,6 +12,7 @@
 #include <re.h>
 #include <sippush/log.h>
 #include <sippush/receiver.h>
+#include "core/aor.h"
 #include "core/featuretag.h"
 #include "core/param.h"
 #include "core/regrefresh.h"
@@ -131,8 +132,8 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	uint32_t expires;
 
 	if (err) {
-		plog(SIPPUSH_LOG_WARN, MOD, "%s: SUBSCRIBE failed (%m)",
-		     rs->app->id, err);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: SUBSCRIBE failed (%m) at %s",
+		     rs->app->id, err, rs->uri);
 		result(rs, 408);
 		restart(rs, rs->s->conf->retry_ms);
 		return;
@@ -156,8 +157,8 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 	}
 
 	if (msg->scode >= 300) {
-		plog(SIPPUSH_LOG_WARN, MOD, "%s: SUBSCRIBE answered %u %r",
-		     rs->app->id, msg->scode, &msg->reason);
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: SUBSCRIBE answered %u %r at "
+		     "%s", rs->app->id, msg->scode, &msg->reason, rs->uri);
 		result(rs, msg->scode);
 		/* a refresh the notifier no longer knows: a new dialog */
 		restart(rs, msg->scode == 481 ? RESUB_MS :
@@ -332,31 +333,53 @@ int subs_start(struct subs *s, const struct receiver_app *app,
 }
 
 
-/** A new dialog replaces an older subscription of the same app */
-void subs_drop_app(struct subs *s, const struct receiver_app *app)
+/* The same Push Sender Agent: scheme, user, host and port compared as
+ * RFC 3261 §19.1.4 says (aor.h); parameters apart */
+static bool same_uri(const char *a, const char *b)
+{
+	char ka[256], kb[256];
+
+	if (aor_canon(ka, sizeof(ka), a) || aor_canon(kb, sizeof(kb), b))
+		return !str_casecmp(a, b);
+	return !strcmp(ka, kb);
+}
+
+
+/** A new dialog replaces an older subscription of the same app at the
+ *  same URI (those at other Push Sender Agents stay) */
+void subs_drop_app(struct subs *s, const struct receiver_app *app,
+		   const char *uri)
 {
 	for (struct le *le = s->subs.head; le; ) {
 		struct rsub *old = le->data;
 
 		le = le->next;
-		if (old->app == app)
+		if (old->app == app && same_uri(old->uri, uri))
 			mem_deref(old);
 	}
 }
 
 
-/** Subscribe every application configured for subscription mode */
+/** Subscribe every application configured for subscription mode, at
+ *  every Push Sender Agent (TS §7.2: the capabilities go to each) */
 void subs_start_all(struct subs *s)
 {
-	if (!s->conf->subscribe || s->subs.head)
+	const struct receiver_conf *conf = s->conf;
+	const char *const *psav = conf->subscriben ? conf->subscribev :
+		&conf->subscribe;
+	const size_t psan = conf->subscriben ? conf->subscriben : 1;
+
+	if (!psav || !psav[0] || s->subs.head)
 		return;
 
-	for (size_t i = 0; i < s->conf->appn; i++) {
-		const struct receiver_app *app = &s->conf->appv[i];
+	for (size_t j = 0; j < psan; j++) {
+		for (size_t i = 0; i < conf->appn; i++) {
+			const struct receiver_app *app = &conf->appv[i];
 
-		if (app->subscribe)
-			(void)subs_start(s, app, s->conf->subscribe, NULL,
-					 NULL, NULL, NULL);
+			if (app->subscribe)
+				(void)subs_start(s, app, psav[j], NULL, NULL,
+						 NULL, NULL);
+		}
 	}
 }
 
@@ -441,8 +464,8 @@ void subs_notify(const struct sip_msg *msg, void *arg)
 		result(rs, 200);
 
 	if (!pl_strcasecmp(&ss.state, "terminated")) {
-		plog(SIPPUSH_LOG_INFO, MOD, "%s: subscription terminated (%r)",
-		     rs->app->id, &ss.reason);
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: subscription terminated (%r) "
+		     "at %s", rs->app->id, &ss.reason, rs->uri);
 		if (rs->unsubscribing)
 			return;   /* the 200 to our Expires: 0 frees it */
 		if (substate_retryable(&ss.reason))

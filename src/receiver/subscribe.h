@@ -25,7 +25,8 @@ int  subs_alloc(struct subs **sp, struct sip *sip, struct sip_auth *auth,
 int  subs_start(struct subs *s, const struct receiver_app *app,
 		const char *uri, const char *event, const char *ac,
 		subs_result_h *resh, void *arg);
-void subs_drop_app(struct subs *s, const struct receiver_app *app);
+void subs_drop_app(struct subs *s, const struct receiver_app *app,
+		   const char *uri);
 void subs_start_all(struct subs *s);
 void subs_stop_all(struct subs *s);
 void subs_resume(struct subs *s);

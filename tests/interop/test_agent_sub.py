@@ -7,6 +7,7 @@ refusals)."""
 import http.server
 import os
 import re
+import socket
 import sys
 import threading
 
@@ -264,6 +265,128 @@ def test_restart_keeps_subscription(env):
           [b"after", b"before"], "inbox")
 
 
+class MiniCore:
+    """A stateless UDP proxy standing for the SIP/IP core: REGISTER goes
+    to the registrar, a request for example.com to the terminal that
+    registered, any other to its Request-URI's address; a SUBSCRIBE gets
+    the P-Asserted-Identity a core asserts (its From); responses follow
+    their Via. Runs until stop()."""
+
+    def __init__(self, registrar_port):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.registrar = ("127.0.0.1", registrar_port)
+        self.terminal = None
+        self.n = 0
+        self.done = threading.Event()
+        self.th = threading.Thread(target=self.loop, daemon=True)
+        self.th.start()
+
+    @staticmethod
+    def sent_by(via):
+        m = re.match(r"SIP/2\.0/UDP ([^:;]+):(\d+)", via.strip())
+        return (m.group(1), int(m.group(2))) if m else None
+
+    def request(self, head, lines, body):
+        method, ruri = head.split()[:2]
+        vias = [ln for ln in lines if ln.lower().startswith("via:")]
+        if method == "REGISTER":
+            self.terminal = self.sent_by(vias[0][4:])
+            dest = self.registrar
+        elif "@example.com" in ruri:
+            dest = self.terminal
+        else:
+            m = re.match(r"sips?:(?:[^@]*@)?([^:;>]+):(\d+)", ruri)
+            dest = (m.group(1), int(m.group(2))) if m else None
+        if not dest:
+            return
+        self.n += 1
+        out = ["Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-core%d"
+               % (self.port, self.n)] + lines
+        if method == "SUBSCRIBE" and not any(
+                ln.lower().startswith("p-asserted-identity:")
+                for ln in lines):
+            frm = [ln for ln in lines if ln.lower().startswith("from:")]
+            m = re.search(r"<([^>]+)>", frm[0]) if frm else None
+            if m:
+                out.append("P-Asserted-Identity: <%s>" % m.group(1))
+        self.sock.sendto(("\r\n".join([head] + out) + "\r\n\r\n")
+                         .encode() + body, dest)
+
+    def response(self, head, lines, body):
+        vias = [i for i, ln in enumerate(lines)
+                if ln.lower().startswith("via:")]
+        if len(vias) < 2:
+            return
+        del lines[vias[0]]
+        dest = self.sent_by(lines[vias[1] - 1][4:])
+        if dest:
+            self.sock.sendto(("\r\n".join([head] + lines) +
+                              "\r\n\r\n").encode() + body, dest)
+
+    def loop(self):
+        while not self.done.is_set():
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            text, _, body = data.partition(b"\r\n\r\n")
+            lines = text.decode(errors="replace").split("\r\n")
+            if not lines or not lines[0]:
+                continue       # a keep-alive
+            if lines[0].startswith("SIP/2.0 "):
+                self.response(lines[0], lines[1:], body)
+            else:
+                self.request(lines[0], lines[1:], body)
+
+    def stop(self):
+        self.done.set()
+        self.th.join(5)
+        self.sock.close()
+
+
+def test_capabilities_to_every_psa(env):
+    """TS §7.2: the capabilities go to every Push Sender Agent. An agent
+    with two --subscribe PSAs, behind a core, subscribes at each (issue
+    20 item 5: one URI only); both keep its capabilities and both push to
+    it by NOTIFY in their own dialog."""
+    core = MiniCore(0)
+    try:
+        out = "sip:127.0.0.1:%d" % core.port
+        d1 = Daemon(env, "--trust-udp", "--outbound", out)
+        core.registrar = ("127.0.0.1", d1.sip_port)
+        d1.start()
+        # both log to sippushd.log
+        d2 = Daemon(env, "--trust-udp", "--outbound", out,
+                    db="psa2.db").start()
+        psa1 = "sip:push@127.0.0.1:%d" % d1.sip_port
+        psa2 = "sip:push@127.0.0.1:%d" % d2.sip_port
+        a = Agent(env, "alice", core.port, "--subscribe", psa1,
+                  "--subscribe", psa2, *CAPS).start()
+        wait_until(lambda: len(subs(d1)) == 1 and len(subs(d2)) == 1, 10,
+                   "a subscription at each PSA")
+        for d in (d1, d2):
+            c = d.terminals(AOR)[0]["capabilities"]
+            check(c["vendor"] == "vendor.example" and c["model"] == "X100",
+                  "capabilities: %s" % c)
+        for d, body in ((d1, "from psa1"), (d2, "from psa2")):
+            pid = d.push(to=AOR, app="mms.ua", content_type="text/plain",
+                         body=body, method="notify")
+            st = d.wait_final(pid)
+            check(st["state"] == "delivered" and
+                  st["deliveries"][0]["method"] == "notify",
+                  "status: %s" % st)
+        wait_until(lambda: len(data_files(a)) == 2, 10, "both pushes")
+        check(sorted(read(a, f) for f in data_files(a)) ==
+              [b"from psa1", b"from psa2"], "inbox")
+        check("subscribed at %s" % psa1 in a.log() and
+              "subscribed at %s" % psa2 in a.log(), a.log()[-600:])
+    finally:
+        core.stop()
+
+
 def test_agent_against_sipp_notifier(env):
     """SIPp plays registrar and notifier: a NOTIFY before the 200 to the
     SUBSCRIBE is taken, an empty NOTIFY is answered 200 and keeps the
@@ -324,4 +447,4 @@ if __name__ == "__main__":
     run([test_subscribe_notify_refresh_unsubscribe, test_refer_then_notify,
          test_two_terminals_one_instance, test_uaprof,
          test_restart_keeps_subscription, test_agent_against_sipp_notifier,
-         test_agent_refuses_bad_refer])
+         test_agent_refuses_bad_refer, test_capabilities_to_every_psa])
