@@ -57,15 +57,35 @@ static void ctx_destructor(void *arg)
 }
 
 
+/* RFC 3261 §12.1.1: the 2xx that makes the dialog carries the request's
+ * Record-Route headers, in order, so that the subscriber's route set has
+ * the proxies too (its refreshes and unSUBSCRIBE go through the core) */
+static int record_route_print(struct re_printf *pf,
+			      const struct sip_msg *msg)
+{
+	int err = 0;
+
+	for (struct le *le = list_head(&msg->hdrl); le && !err;
+	     le = le->next) {
+		const struct sip_hdr *hdr = le->data;
+
+		if (hdr->id == SIP_HDR_RECORD_ROUTE)
+			err = re_hprintf(pf, "Record-Route: %r\r\n",
+					 &hdr->val);
+	}
+	return err;
+}
+
+
 static int reply_200(struct sender *s, const struct sip_msg *msg,
 		     uint32_t expires)
 {
 	struct sip_contact c;
 
 	sip_contact_set(&c, s->conf.contact_user, &msg->dst, msg->tp);
-	return sip_replyf(s->sip, msg, 200, "OK", "%HExpires: %u\r\n"
-			  "Content-Length: 0\r\n\r\n", sip_contact_print, &c,
-			  expires);
+	return sip_replyf(s->sip, msg, 200, "OK", "%H%HExpires: %u\r\n"
+			  "Content-Length: 0\r\n\r\n", record_route_print,
+			  msg, sip_contact_print, &c, expires);
 }
 
 
