@@ -7,6 +7,8 @@
 #include <string.h>
 #include <re.h>
 #include "core/param.h"
+#include "core/outcome.h"   /* before method.h, which uses it */
+#include "core/method.h"
 #include "core/msrpsdp.h"
 
 
@@ -304,4 +306,98 @@ int msrpsdp_decode(struct msrpsdp *sd, const struct pl *body)
 	}
 
 	return sd->n ? 0 : EBADMSG;
+}
+
+
+/* Add one type to a space-separated list, once */
+static int add_type(char *buf, size_t sz, size_t *len, const struct pl *t)
+{
+	struct pl rest, have;
+
+	pl_set_str(&rest, buf);
+	while (!re_regex(rest.p, rest.l, "[^ ]+", &have)) {
+		if (!pl_casecmp(&have, t))
+			return 0;
+		pl_advance(&rest, have.p + have.l - rest.p);
+	}
+	if (*len + (*len ? 1 : 0) + t->l >= sz)
+		return ENAMETOOLONG;
+	*len += (size_t)re_snprintf(buf + *len, sz - *len, "%s%r",
+				    *len ? " " : "", t);
+	return 0;
+}
+
+
+/* One offered type against the application's list (ctype_accepted()'s
+ * form, comma separated, wildcards and parameters allowed): what of it
+ * is taken */
+static int meet_one(char *buf, size_t sz, size_t *len, const struct pl *t,
+		    const struct pl *acc)
+{
+	const bool any = !pl_strcmp(t, "*");
+	const bool wild = t->l > 2 && t->p[t->l - 1] == '*' &&
+		t->p[t->l - 2] == '/';
+	struct pl rest = *acc, item;
+	char one[128];
+	int err = 0;
+
+	if (!any && !wild) {
+		if (pl_strcpy(t, one, sizeof(one)))
+			return 0;
+		return ctype_accepted(acc, one) ? add_type(buf, sz, len, t) : 0;
+	}
+
+	/* "*", or a type with a star subtype: the application's own types
+	 * within it */
+	while (!err && !list_next(&rest, ',', &item)) {
+		const char *semi = pl_strchr(&item, ';');
+		const char *slash;
+
+		if (semi)
+			item.l = (size_t)(semi - item.p);
+		pl_trim_lws(&item);
+		if (!pl_strcmp(&item, "*/*") || !pl_strcmp(&item, "*")) {
+			err = add_type(buf, sz, len, t);
+			continue;
+		}
+		slash = pl_strchr(&item, '/');
+		if (!slash)
+			continue;
+		if (any || ((size_t)(slash - item.p) == t->l - 2 &&
+			    !strncasecmp(item.p, t->p, t->l - 2)))
+			err = add_type(buf, sz, len, &item);
+	}
+	return err;
+}
+
+
+/**
+ * What an offer's a=accept-types (RFC 4975 §8: types separated by
+ * spaces, "*" any, a star subtype any of a type) and an application's
+ * types (a comma list; NULL or "": any) have in common, space separated
+ * into buf for the answer's a=accept-types.
+ *
+ * @return 0, ENOENT when nothing, ENAMETOOLONG when buf is too small
+ */
+int msrpsdp_accept_meet(char *buf, size_t sz, const struct pl *types,
+			const char *accept)
+{
+	struct pl acc, rest, t;
+	size_t len = 0;
+	int err = 0;
+
+	if (!buf || !sz || !types)
+		return EINVAL;
+
+	buf[0] = '\0';
+	pl_set_str(&acc, accept ? accept : "");
+	rest = *types;
+	while (!err && !re_regex(rest.p, rest.l, "[^ \t]+", &t)) {
+		pl_advance(&rest, t.p + t.l - rest.p);
+		err = acc.l ? meet_one(buf, sz, &len, &t, &acc) :
+			add_type(buf, sz, &len, &t);
+	}
+	if (err)
+		return err;
+	return len ? 0 : ENOENT;
 }

@@ -61,4 +61,6 @@ struct msrpsdp {
 };
 
 int msrpsdp_print(struct re_printf *pf, const struct msrpsdp_spec *s);
+int msrpsdp_accept_meet(char *buf, size_t sz, const struct pl *types,
+			const char *accept);
 int msrpsdp_decode(struct msrpsdp *sd, const struct pl *body);

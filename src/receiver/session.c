@@ -319,8 +319,8 @@ static bool wanted(const struct rsess_sock *sock,
 		   const struct receiver_app *app,
 		   const struct msrpsdp_media *m)
 {
+	char type[128], types[256];
 	struct pl acc;
-	char type[128];
 
 	if (!m->msrp || !m->port || !pl_isset(&m->path))
 		return false;
@@ -333,9 +333,11 @@ static bool wanted(const struct rsess_sock *sock,
 	if (!app->accept)
 		return true;
 
-	/* the file's type (file-selector), else the accept-types */
-	if (pl_strcpy(pl_isset(&m->type) ? &m->type : &m->accept_types,
-		      type, sizeof(type)))
+	/* the file's type (file-selector), else one of the accept-types */
+	if (!pl_isset(&m->type))
+		return !msrpsdp_accept_meet(types, sizeof(types),
+					    &m->accept_types, app->accept);
+	if (pl_strcpy(&m->type, type, sizeof(type)))
 		return false;
 	pl_set_str(&acc, app->accept);
 	return ctype_accepted(&acc, type);
@@ -383,7 +385,7 @@ static int rfile_alloc(struct rfile **fp, struct rsess *rs,
 static int answer_print(struct rsess *rs, const struct msrpsdp *sd)
 {
 	struct msrpsdp_file fv[MSRPSDP_MAX];
-	char types[MSRPSDP_MAX][128], ftids[MSRPSDP_MAX][128];
+	char types[MSRPSDP_MAX][256], ftids[MSRPSDP_MAX][128];
 	struct msrpsdp_spec spec;
 	struct sa laddr;
 	uint8_t fp[32];
@@ -399,8 +401,13 @@ static int answer_print(struct rsess *rs, const struct msrpsdp *sd)
 		const struct msrpsdp_media *m = &sd->m[i];
 		const struct rfile *f = rs->files[i];
 
-		(void)pl_strcpy(pl_isset(&m->type) ? &m->type :
-				&m->accept_types, types[i], sizeof(types[i]));
+		/* the file's type, else what we take of the offered ones */
+		if (pl_isset(&m->type))
+			(void)pl_strcpy(&m->type, types[i], sizeof(types[i]));
+		else if (msrpsdp_accept_meet(types[i], sizeof(types[i]),
+					     &m->accept_types,
+					     rs->app->accept))
+			types[i][0] = '\0';
 		if (!types[i][0])
 			str_ncpy(types[i], "*", sizeof(types[i]));
 		(void)pl_strcpy(&m->ftid, ftids[i], sizeof(ftids[i]));

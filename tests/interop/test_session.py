@@ -204,6 +204,37 @@ def test_agent_ends_unrefreshed_session(env):
 
 
 
+def test_accept_types_lists(env):
+    """An offer naming its file's type only by a=accept-types: a list of
+    types, "*" or "type/*" (RFC 4975 §8) is read item by item, and the
+    answer lists what the agent takes of it (issue 20 item 6: the whole
+    attribute was compared as one type, 488); none acceptable is 488.
+    The 200 carries Allow, and the sender's BYE is answered 200."""
+    a = Agent(env, "uma", free_port(), "--accept",
+              "mms.ua=text/plain,image/png").start()
+    b = Agent(env, "vic", free_port(), name="agent-any").start()
+    wait_until(lambda: "registering" in a.log() and
+               "registering" in b.log(), 10, "the agents up")
+    cases = [
+        (a, "uma", "text/plain image/png", "text/plain image/png"),
+        (a, "uma", "image/gif text/plain", "text/plain"),
+        (a, "uma", "*", "text/plain image/png"),
+        (a, "uma", "image/*", "image/png"),
+        (b, "vic", "*", "[*]"),
+        (b, "vic", "image/gif video/mp4", "image/gif video/mp4"),
+    ]
+    for ag, user, types, answer in cases:
+        s = Sipp(env, scenario(env, "uac_invite_types.xml", types=types,
+                               answer=answer), free_port(),
+                 "127.0.0.1:%d" % ag.port, keys={"user": user}, timeout=10)
+        s.ok(15)
+    s = Sipp(env, scenario(env, "uac_invite_types_488.xml",
+                           types="image/gif video/mp4"), free_port(),
+             "127.0.0.1:%d" % a.port, keys={"user": "uma"}, timeout=10)
+    s.ok(15)
+    check(data_files(a) == [] and data_files(b) == [], "nothing arrived")
+
+
 def peak_rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -493,7 +524,8 @@ def test_msrps_wrong_fingerprint(env):
 
 
 if __name__ == "__main__":
-    run([test_session_5mib, test_session_488, test_cancel_before_answer,
+    run([test_session_5mib, test_session_488, test_accept_types_lists,
+         test_cancel_before_answer,
          test_refresh_by_update, test_agent_ends_unrefreshed_session,
          test_files_streamed_200mib, test_kill9_mid_transfer,
          test_agent_killed_mid_transfer, test_handler_cannot_take_file,

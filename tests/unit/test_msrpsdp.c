@@ -117,12 +117,67 @@ static void test_bad(void **state)
 }
 
 
+/* a=accept-types is a list (RFC 4975 §8): each type, "*" and a star
+ * subtype against the application's comma list */
+static void test_accept_meet(void **state)
+{
+	static const struct {
+		const char *offer, *app, *want;
+	} cases[] = {
+		{"text/plain image/png", "text/plain,image/png",
+		 "text/plain image/png"},
+		{"image/gif  text/plain", "text/plain,image/png", "text/plain"},
+		{"*", "text/plain,image/png", "text/plain image/png"},
+		{"image/*", "text/plain,image/png", "image/png"},
+		{"image/*", "image/*", "image/*"},
+		{"*", "*/*", "*"},
+		{"TEXT/Plain", "text/plain;charset=utf-8", "TEXT/Plain"},
+		{"text/plain text/plain *", "text/plain", "text/plain"},
+		{"image/png", "image/*", "image/png"},
+		{"*", NULL, "*"},
+		{"a/b c/d", "", "a/b c/d"},
+	};
+	static const struct {
+		const char *offer, *app;
+	} none[] = {
+		{"image/gif video/mp4", "text/plain,image/png"},
+		{"video/*", "text/plain,image/png"},
+		{"", "text/plain"},
+		{"  ", "text/plain"},
+		{"", NULL},
+	};
+	char buf[256];
+	struct pl t;
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		pl_set_str(&t, cases[i].offer);
+		if (msrpsdp_accept_meet(buf, sizeof(buf), &t, cases[i].app))
+			fail_msg("case %zu refused", i);
+		assert_string_equal(buf, cases[i].want);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(none); i++) {
+		pl_set_str(&t, none[i].offer);
+		assert_int_equal(msrpsdp_accept_meet(buf, sizeof(buf), &t,
+						     none[i].app), ENOENT);
+		assert_string_equal(buf, "");
+	}
+
+	/* what does not fit is an error, not a cut list */
+	pl_set_str(&t, "text/plain image/png");
+	assert_int_equal(msrpsdp_accept_meet(buf, 12, &t, NULL),
+			 ENAMETOOLONG);
+	assert_int_equal(msrpsdp_accept_meet(NULL, 0, &t, NULL), EINVAL);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_offer_roundtrip),
 		cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_accept_meet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
