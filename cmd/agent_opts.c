@@ -147,6 +147,24 @@ static int auth_pass_file(struct opts_ctx *ctx, const char *v)
 }
 
 
+static int msrp_setup(struct opts_ctx *ctx, const char *v)
+{
+	struct agent_conf *c = ctx->conf;
+
+	if (!v || !strcmp(v, "auto"))
+		c->msrp_setup = RECEIVER_MSRP_AUTO;
+	else if (!strcmp(v, "active"))
+		c->msrp_setup = RECEIVER_MSRP_ACTIVE;
+	else if (!strcmp(v, "passive"))
+		c->msrp_setup = RECEIVER_MSRP_PASSIVE;
+	else {
+		ctx->why = "auto, active or passive";
+		return EINVAL;
+	}
+	return 0;
+}
+
+
 static int via_flow(struct opts_ctx *ctx, const char *v)
 {
 	struct agent_conf *c = ctx->conf;
@@ -300,6 +318,10 @@ const struct opt agent_opts[] = {
 	 .help = "session-mode pushes at once (more: 486)"},
 	{"msrp", .type = OPTS_ADDR, CF(msrp), .arg = "ADDR:PORT",
 	 .help = "MSRP listen address", .defhelp = "--sip's, any port"},
+	{"msrp-setup", .type = OPTS_FUNC, .set = msrp_setup, .def = "auto",
+	 .arg = "auto|active|passive", .help = "who opens a session's MSRP "
+	 "connection when the sender offers either (RFC 6135): we (active; "
+	 "auto: when the registrar saw us behind a NAT) or the sender"},
 	{"msrp-cert", .type = OPTS_STR, CF(msrp_cert), .check = readable,
 	 .arg = "PEM", .help = "certificate + key: MSRP over TLS (msrps) "
 	 "only, its SHA-256 fingerprint in the SDP answer"},

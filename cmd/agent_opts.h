@@ -32,6 +32,7 @@ struct agent_conf {
 	uint64_t session_max;
 	struct sa msrp;           /**< AF_UNSPEC: no --msrp              */
 	char msrp_cert[400];
+	enum receiver_msrp_setup msrp_setup;
 	struct sa sip_tls;        /**< AF_UNSPEC: no --sip-tls           */
 	struct connguard_conf guard;
 	struct cidr fetch_allow[MAX_TRUST];

@@ -319,6 +319,7 @@ int main(int argc, char *argv[])
 	rc.min_se = g.c.min_se;
 	rc.max_sessions = g.c.max_sessions;
 	rc.msrp_laddr = sa_af(&g.c.msrp) != AF_UNSPEC ? &g.c.msrp : NULL;
+	rc.msrp_setup = g.c.msrp_setup;
 	rc.msrp_cert = g.c.msrp_cert[0] ? g.c.msrp_cert : NULL;
 
 	{

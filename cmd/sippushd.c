@@ -68,6 +68,11 @@ static int parse(struct conf *cf, int argc, char *argv[])
 		(void)printf("sippushd %s\n", SIPPUSH_VERSION);
 		exit(0);
 	}
+	if (cf->sc.msrps && sa_af(&cf->msrp) != AF_UNSPEC) {
+		(void)fprintf(stderr, "sippushd: --msrp is for plain MSRP; "
+			      "with --msrps sippushd always connects\n");
+		return EINVAL;
+	}
 	conf_derive(cf);
 	log_level_set((enum log_level)cf->log_level);
 	return 0;

@@ -372,6 +372,10 @@ const struct opt sippushd_opts[] = {
 	 LIST(msrp_allow, sc.msrp_allown, MAX_MSRP_ALLOW), .arg = "CIDR",
 	 .help = "MSRP peers allowed in this range; otherwise only the SIP "
 	 "peer's own public address"},
+	{"msrp", .type = OPTS_ADDR, CF(msrp), .arg = "ADDR:PORT",
+	 .help = "MSRP listener for terminals that connect to us (RFC 6135 "
+	 "a=setup:actpass: a terminal behind a NAT); not with --msrps",
+	 .defhelp = "--sip's address, any port"},
 	{"msrps", .type = OPTS_FLAG, CF(sc.msrps), .help = "session mode over "
 	 "MSRP/TLS only (the terminal's certificate checked against its SDP "
 	 "fingerprint)"},
@@ -472,6 +476,7 @@ void conf_derive(struct conf *cf)
 	cf->sc.fetch_proxy = cf->fetch_proxy[0] ? cf->fetch_proxy : NULL;
 	cf->sc.audit_path = cf->audit[0] ? cf->audit : NULL;
 	cf->sc.msrp_allowv = cf->sc.msrp_allown ? cf->msrp_allow : NULL;
+	cf->sc.msrp_laddr = sa_af(&cf->msrp) != AF_UNSPEC ? &cf->msrp : NULL;
 	for (size_t i = 0; i < cf->sc.reg_watchn; i++)
 		cf->reg_watchv[i] = cf->reg_watch[i];
 	cf->sc.reg_watchv = cf->sc.reg_watchn ? cf->reg_watchv : NULL;

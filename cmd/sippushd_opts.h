@@ -23,6 +23,7 @@ struct conf {
 	char trust_cert[256];
 	char fetch_proxy[256];
 	struct cidr msrp_allow[MAX_MSRP_ALLOW];
+	struct sa msrp;           /**< AF_UNSPEC: no --msrp               */
 	struct sender_conf sc;
 	struct api_conf ac;
 	struct store_opts so;

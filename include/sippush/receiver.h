@@ -40,6 +40,15 @@ struct receiver_app {
 	bool subscribe;           /**< subscription mode (conf.subscribe) */
 };
 
+/** Who opens a session's MSRP connection when the sender lets us choose
+ *  (RFC 6135 a=setup:actpass) */
+enum receiver_msrp_setup {
+	RECEIVER_MSRP_AUTO = 0,   /**< we do when behind a NAT, else the
+				       sender does                      */
+	RECEIVER_MSRP_ACTIVE,     /**< we always do                      */
+	RECEIVER_MSRP_PASSIVE,    /**< the sender always does            */
+};
+
 struct receiver_conf {
 	const char *aor;
 	const char *registrar;    /**< URI REGISTER goes to              */
@@ -89,6 +98,7 @@ struct receiver_conf {
 				       SIP address, any port             */
 	const char *msrp_cert;    /**< PEM certificate + key: MSRP over
 				       TLS only (msrps); NULL: TCP only  */
+	enum receiver_msrp_setup msrp_setup;
 };
 
 /** One push handed to the application; views valid during the call */

@@ -9,6 +9,7 @@
 #include "core/param.h"
 #include "core/outcome.h"   /* before method.h, which uses it */
 #include "core/method.h"
+#include "core/msrpsetup.h"
 #include "core/msrpsdp.h"
 
 
@@ -29,6 +30,9 @@ static int file_print(struct re_printf *pf, const struct msrpsdp_file *f,
 	err |= re_hprintf(pf, "a=accept-types:%s\r\n", f->type);
 	if (f->port || !s->answer)
 		err |= re_hprintf(pf, "a=path:%s\r\n", f->path);
+	if (f->port && msrp_setup_name(f->setup))
+		err |= re_hprintf(pf, "a=setup:%s\r\n",
+				  msrp_setup_name(f->setup));
 	if (s->answer && s->max_size)
 		err |= re_hprintf(pf, "a=max-size:%llu\r\n",
 				  (unsigned long long)s->max_size);
@@ -205,6 +209,8 @@ static int attr(struct msrpsdp_media *m, const struct pl *name,
 		m->disposition = *val;
 	else if (!pl_strcasecmp(name, "max-size"))
 		return pl_u64_strict(val, &m->max_size) ? EBADMSG : 0;
+	else if (!pl_strcasecmp(name, "setup"))
+		return msrp_setup_decode(&m->setup, val);
 	return 0;
 }
 
@@ -285,6 +291,12 @@ int msrpsdp_decode(struct msrpsdp *sd, const struct pl *body)
 				}
 				break;
 			}
+			if (!m && !re_regex(line.p, line.l, "a=setup:[^ ]*",
+					    &val)) {
+				if (msrp_setup_decode(&sd->setup, &val))
+					return EBADMSG;
+				break;
+			}
 			if (!m)
 				break;   /* other session-level attributes */
 			name.p = line.p + 2;
@@ -304,6 +316,11 @@ int msrpsdp_decode(struct msrpsdp *sd, const struct pl *body)
 			break;
 		}
 	}
+
+	/* a media-level a=setup overrides the session's (RFC 4145 §4) */
+	for (size_t i = 0; i < sd->n; i++)
+		if (sd->m[i].setup == MSRP_SETUP_NONE)
+			sd->m[i].setup = sd->setup;
 
 	return sd->n ? 0 : EBADMSG;
 }

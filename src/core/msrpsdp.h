@@ -4,7 +4,8 @@
  * One m-line per file: m=message <port> TCP/MSRP *, a=sendonly (offer) or
  * a=recvonly (answer), a=accept-types, a=path, a=file-selector (name,
  * type, size, SHA-1), a=file-transfer-id, a=file-disposition, and in the
- * answer a=max-size. A refused file is its m-line with port 0.
+ * answer a=max-size; a=setup (RFC 6135: who connects) when given. A
+ * refused file is its m-line with port 0. Include core/msrpsetup.h first.
  */
 
 enum { MSRPSDP_MAX = 8 };
@@ -19,6 +20,7 @@ struct msrpsdp_file {
 	const char *disposition;  /**< "render" or "attachment", or NULL  */
 	const char *path;         /**< a=path (MSRP URI)                  */
 	uint16_t port;            /**< 0: refused (answer)                */
+	enum msrp_setup setup;    /**< a=setup, or none                   */
 };
 
 struct msrpsdp_spec {
@@ -49,6 +51,7 @@ struct msrpsdp_media {
 	struct pl ftid;
 	struct pl disposition;
 	uint64_t max_size;
+	enum msrp_setup setup;    /**< its a=setup, else the session's    */
 	bool msrp;                /**< an MSRP m-line at all              */
 };
 
@@ -56,6 +59,7 @@ struct msrpsdp {
 	struct pl addr;
 	uint8_t fp[32];           /**< a=fingerprint:SHA-256               */
 	bool has_fp;
+	enum msrp_setup setup;    /**< session-level a=setup              */
 	struct msrpsdp_media m[MSRPSDP_MAX];
 	size_t n;
 };

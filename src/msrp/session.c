@@ -191,6 +191,9 @@ int msrp_path_addr(struct sa *sa, struct pl *id, const struct pl *path)
 }
 
 
+static int out_start(struct msrp_sess *s);
+
+
 static void closed(struct msrp_sess *s, int err)
 {
 	msrp_close_h *h = s->c.closeh;
@@ -224,7 +227,8 @@ static void timeout_h(void *arg)
 {
 	struct msrp_sess *s = arg;
 
-	plog(SIPPUSH_LOG_WARN, MOD, "%s: no MSRP response in time", s->id);
+	plog(SIPPUSH_LOG_WARN, MOD, "%s: %s", s->id, s->conn ?
+	     "no MSRP response in time" : "the peer never connected");
 	out_finish(s, ETIMEDOUT, 408);
 }
 
@@ -429,10 +433,24 @@ static int hdrs_h(const struct msrp_hdrs *h, void *arg)
 			cn->refuse = 506;
 			return 0;
 		}
+		/* what we send goes to the peer's first From-Path URI */
+		first = h->from_path;
+		if (!s->remote &&
+		    (re_regex(first.p, first.l, "[^ ]+", &first) ||
+		     pl_strdup(&s->remote, &first))) {
+			cn->refuse = 400;
+			return 0;
+		}
 		list_unlink(&cn->le);
 		tmr_cancel(&cn->tmr);
 		cn->s = s;
 		s->conn = cn;
+
+		/* the peer connected (RFC 6135): what waits goes now */
+		if (s->out) {
+			tmr_cancel(&s->tmr);
+			(void)out_start(s);
+		}
 	}
 
 	if (!s)
@@ -902,7 +920,43 @@ int msrp_sess_send(struct msrp_sess *s, const struct msrp_out_spec *spec,
 	o->o.ctype = o->ctype;
 
 	s->out = o;
+
+	/* a passive session the peer has not connected to yet: it has the
+	 * response timer's time to do so */
+	if (!s->conn)
+		tmr_start(&s->tmr, s->c.timeout_ms, timeout_h, s);
 	return out_start(s);
+}
+
+
+/* The active side with nothing to send: a bodiless SEND, so that the
+ * passive side can bind the connection (RFC 4975 §5.4, RFC 6135) */
+static int bind_send(struct msrp_sess *s)
+{
+	const struct msrp_range r = {.start = 1, .end = 0, .total = 0};
+	struct re_printf pf = {mb_print, NULL};
+	struct msrp_req_spec rs;
+	char tid[20], msgid[20];
+	struct mbuf *mb;
+	int err;
+
+	(void)msrp_tid_make(tid, sizeof(tid));
+	(void)msrp_tid_make(msgid, sizeof(msgid));
+	rs = (struct msrp_req_spec){
+		.method = "SEND", .tid = tid, .to_path = s->remote,
+		.from_path = s->path, .message_id = msgid, .range = &r,
+	};
+
+	mb = mbuf_alloc(512);
+	if (!mb)
+		return ENOMEM;
+	pf.arg = mb;
+	err  = msrp_req_print(&pf, &rs);
+	err |= msrp_end_print(&pf, tid, '$', false);
+	if (!err)
+		err = conn_send(s->conn, mb);
+	mem_deref(mb);
+	return err;
 }
 
 
@@ -927,8 +981,11 @@ static void estab_h(void *arg)
 	}
 
 	cn->estab = true;
-	if (cn->s)
+	if (cn->s && cn->s->out)
 		(void)out_start(cn->s);
+	else if (cn->s && bind_send(cn->s))
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot send the binding "
+		     "request", cn->s->id);
 }
 
 

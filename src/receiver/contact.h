@@ -18,6 +18,7 @@ struct contact {
 	char *apps;              /**< "mms.ua,syncml.dm"                 */
 	uint32_t reg_id;
 	bool withdrawn;          /**< registered without the push tags   */
+	bool behind_nat;         /**< the registrar saw another address  */
 	char gruu[384];          /**< the registrar's, or ""             */
 };
 

@@ -12,6 +12,7 @@
 #include <sippush/receiver.h>
 #include "core/featuretag.h"
 #include "core/regrefresh.h"
+#include "core/vianat.h"
 #include "contact.h"
 #include "register.h"
 #include "trust.h"
@@ -236,6 +237,12 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 
 	/* pushes come on this flow (RFC 5626: the registrar keeps it) */
 	trust_flow_set(&reg->trust->flow, msg);
+	if (vianat_behind(&msg->via) != reg->c->behind_nat) {
+		reg->c->behind_nat = !reg->c->behind_nat;
+		plog(SIPPUSH_LOG_INFO, MOD, "%s a NAT (Via: %r)",
+		     reg->c->behind_nat ? "behind" : "no longer behind",
+		     &msg->via.val);
+	}
 	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT, contact_h, &o);
 	expires = reg->expires;
 	if (o.found && o.cf.has_expires)

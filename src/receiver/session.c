@@ -9,7 +9,9 @@
  * Session-Expires (RFC 4028), the sender refreshes (UPDATE or re-INVITE),
  * and a session nobody refreshes ends. Files stream to a temporary file
  * in the state directory, never to memory, and reach the application by
- * path when complete.
+ * path when complete. To a=setup:actpass (RFC 6135) we answer active and
+ * connect to the sender's path when behind a NAT or told to, else our
+ * listener waits for the sender.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include <sippush/receiver.h>
 #include "core/outcome.h"   /* before method.h, which uses it */
 #include "core/method.h"
+#include "core/msrpsetup.h"
 #include "core/msrpsdp.h"
 #include "msrp/msrp.h"
 #include "msrp/msrpsess.h"
@@ -81,6 +84,8 @@ struct rsess {
 struct rfile {
 	struct rsess *rs;
 	struct msrp_sess *ms;
+	enum msrp_setup setup;   /**< what our answer says               */
+	char remote[512];        /**< active: the sender's path          */
 	char ftid[128];
 	char name[256];
 	char type[128];
@@ -264,9 +269,18 @@ static void ms_closed(int err, void *arg)
 {
 	struct rfile *f = arg;
 
-	if (!f->done)
-		plog(SIPPUSH_LOG_INFO, MOD, "%s: MSRP connection closed (%m)",
-		     f->ftid, err);
+	if (f->done)
+		return;
+	plog(SIPPUSH_LOG_INFO, MOD, "%s: MSRP connection closed (%m)",
+	     f->ftid, err);
+
+	/* ours failed before anything came: nothing more will (a passive
+	 * file may still see the sender connect again) */
+	if (f->setup == MSRP_SETUP_ACTIVE) {
+		f->done = true;
+		if (all_done(f->rs))
+			tmr_start(&f->rs->tmr, 0, transfer_failed, f->rs);
+	}
 }
 
 
@@ -344,9 +358,36 @@ static bool wanted(const struct rsess_sock *sock,
 }
 
 
+/*
+ * Who connects for this m-line (RFC 6135): we, when the sender lets us
+ * choose and we are behind a NAT or told so, or when it insists; never
+ * with msrps (our certificate makes us the TLS server) nor to a path we
+ * cannot dial. EPROTO: the offer asks what we cannot do.
+ */
+static int setup_pick(enum msrp_setup *ans, const struct rsess_sock *sock,
+		      const struct msrpsdp_media *m)
+{
+	const enum receiver_msrp_setup want = sock->conf->msrp_setup;
+	const bool prefer = !sock->msrp_tls &&
+		(want == RECEIVER_MSRP_ACTIVE ||
+		 (want == RECEIVER_MSRP_AUTO && sock->c->behind_nat));
+	struct pl id;
+	struct sa sa;
+	int err;
+
+	err = msrp_setup_answer(ans, m->setup, prefer);
+	if (err)
+		return err;
+	if (*ans == MSRP_SETUP_ACTIVE &&
+	    (sock->msrp_tls || msrp_path_addr(&sa, &id, &m->path)))
+		return EPROTO;
+	return 0;
+}
+
+
 static int rfile_alloc(struct rfile **fp, struct rsess *rs,
-		       const struct msrpsdp_media *m, const char *push_id,
-		       size_t idx)
+		       const struct msrpsdp_media *m, enum msrp_setup setup,
+		       const char *push_id, size_t idx)
 {
 	const struct msrp_sess_conf c = {
 		.max_size = rs->sock->conf->session_max,
@@ -372,7 +413,19 @@ static int rfile_alloc(struct rfile **fp, struct rsess *rs,
 		(void)pl_strcpy(&m->type, f->type, sizeof(f->type));
 
 	cc.arg = f;
-	err = msrp_sess_alloc(&f->ms, rs->sock->msrp, NULL, &cc);
+	f->setup = setup;
+	if (setup == MSRP_SETUP_ACTIVE) {
+		/* we connect: the path names port 9, we listen nowhere */
+		struct sa laddr;
+
+		err = msrp_listener_laddr(rs->sock->msrp, &laddr);
+		err = err ? err : pl_strcpy(&m->path, f->remote,
+					    sizeof(f->remote));
+		err = err ? err : msrp_sess_alloc(&f->ms, NULL, &laddr, &cc);
+	}
+	else {
+		err = msrp_sess_alloc(&f->ms, rs->sock->msrp, NULL, &cc);
+	}
 	if (err) {
 		mem_deref(f);
 		return err;
@@ -415,7 +468,9 @@ static int answer_print(struct rsess *rs, const struct msrpsdp *sd)
 			.type = types[i], .size = m->size,
 			.ftid = ftids[i][0] ? ftids[i] : "-",
 			.path = f ? msrp_sess_path(f->ms) : NULL,
-			.port = f ? sa_port(&laddr) : 0,
+			.port = !f ? 0 : f->setup == MSRP_SETUP_ACTIVE ? 9 :
+				sa_port(&laddr),
+			.setup = f ? f->setup : MSRP_SETUP_NONE,
 		};
 	}
 
@@ -437,6 +492,31 @@ static int answer_print(struct rsess *rs, const struct msrpsdp *sd)
 	err = mbuf_printf(rs->answer, "%H", msrpsdp_print, &spec);
 	rs->answer->pos = 0;
 	return err;
+}
+
+
+/* Answered active (RFC 6135): we open the connections, the sender's
+ * listener takes them; one that cannot start fails its file */
+static void connect_out(struct rsess *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		struct rfile *f = rs->files[i];
+		int err;
+
+		if (!f || f->setup != MSRP_SETUP_ACTIVE)
+			continue;
+		err = msrp_sess_connect(f->ms, f->remote);
+		if (!err) {
+			plog(SIPPUSH_LOG_INFO, MOD, "%s: connecting to %s",
+			     f->ftid, f->remote);
+			continue;
+		}
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot connect to %s: %m",
+		     f->ftid, f->remote, err);
+		f->done = true;
+		if (all_done(rs))
+			tmr_start(&rs->tmr, 0, transfer_failed, rs);
+	}
 }
 
 
@@ -514,9 +594,13 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 
 	(void)pl_strcpy(&msg->callid, cid, sizeof(cid));
 	for (size_t i = 0; i < sd->n; i++) {
-		if (!wanted(sock, app, &sd->m[i]))
+		enum msrp_setup setup;
+
+		if (!wanted(sock, app, &sd->m[i]) ||
+		    setup_pick(&setup, sock, &sd->m[i]))
 			continue;
-		err = rfile_alloc(&rs->files[i], rs, &sd->m[i], cid, i);
+		err = rfile_alloc(&rs->files[i], rs, &sd->m[i], setup, cid,
+				  i);
 		if (err) {
 			(void)sip_treply(NULL, sock->sip, msg, 503, "Service "
 					 "Unavailable");
@@ -557,6 +641,7 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 
 	list_append(&sock->sessions, &rs->le, rs);
 	timer_restart(rs);
+	connect_out(rs);
 	plog(SIPPUSH_LOG_INFO, MOD,
 	     "%s: INVITE from %s: %zu of %zu files taken", app->id, rs->from,
 	     taken, sd->n);

@@ -207,6 +207,8 @@ struct sender {
 	struct fetcher *fetcher; /**< UAProf documents                    */
 	struct sipsess_sock *sess_sock;
 	struct tls *msrp_tls;    /**< msrps client context (--msrps)      */
+	struct msrp_listener *msrp_lsn; /**< terminals that connect (RFC
+					     6135); NULL with --msrps     */
 	struct fetcher *notifier;/**< PAP result notifications            */
 	struct list notes;       /**< their queue (papnotify.c)           */
 	FILE *audit;             /**< --audit-log, or NULL                */

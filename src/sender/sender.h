@@ -58,6 +58,9 @@ struct sender_conf {
 	uint32_t session_expires;    /**< RFC 4028 interval asked (1800 s) */
 	size_t msrp_chunk;           /**< MSRP chunk size sent (64 KiB)    */
 	bool msrps;                  /**< offer MSRP over TLS only         */
+	const struct sa *msrp_laddr; /**< where terminals connect (RFC 6135
+					  a=setup:actpass); NULL: the SIP
+					  address, any port              */
 	const struct cidr *msrp_allowv; /**< MSRP peers allowed anywhere
 					  in these; else only the SIP
 					  peer's own public address     */

@@ -6,8 +6,10 @@
  * timers (RFC 4028) are ours: Supported: timer and Session-Expires in the
  * INVITE, a refresh by UPDATE at half the interval (libre's re-INVITE
  * would carry no Session-Expires: docs/design.md, libre 1.1.0). The content goes in one
- * MSRP session per file (one m-line each), the sender connecting as the
- * offerer, chunked, with Success-Report: yes; its REPORT completes it.
+ * MSRP session per file (one m-line each), chunked, with Success-Report:
+ * yes; its REPORT completes it. We offer a=setup:actpass (RFC 6135): a
+ * terminal that answers active connects to our listener (it may be
+ * behind a NAT), else we connect to its path, as RFC 4975's offerer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <re.h>
 #include "core/featuretag.h"
 #include "msrp/msrp.h"
+#include "core/msrpsetup.h"
 #include "core/msrpsdp.h"
 #include "msrp/msrpsess.h"
 #include "core/msrppeer.h"
@@ -54,10 +57,12 @@ struct psess {
 	size_t nok;              /**< files confirmed                     */
 	size_t nrefused;         /**< m-lines answered with port 0        */
 	uint16_t fail;           /**< first MSRP failure status           */
+	enum msrp_setup offered; /**< a=setup of our offer                */
 	struct sip_request *upd;
 	struct tmr tmr;          /**< session refresh                     */
 	uint32_t se;             /**< Session-Expires in force            */
 	bool answered;
+	bool inbound;            /**< the terminal connects (RFC 6135)     */
 	bool ending;
 	bool retried_422;
 };
@@ -222,6 +227,8 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 	struct msrpsdp sd;
 	struct pl body = {(const char *)mbuf_buf(msg->mb),
 			  mbuf_get_left(msg->mb)};
+	size_t inbound = 0;
+	bool connects;
 	int err;
 
 	if (msrpsdp_decode(&sd, &body) || sd.n != ps->n)
@@ -255,6 +262,31 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 		}
 		(void)pl_strcpy(&sd.m[i].path, path, sizeof(path));
 
+		/* RFC 6135: the terminal may connect to us instead */
+		if (msrp_setup_offerer_connects(&connects, ps->offered,
+						sd.m[i].setup)) {
+			plog(SIPPUSH_LOG_WARN, MOD, "%s: a=setup:%s does not "
+			     "answer a=setup:%s", ps->d->call_id,
+			     msrp_setup_name(sd.m[i].setup) ?
+			     msrp_setup_name(sd.m[i].setup) : "(none)",
+			     msrp_setup_name(ps->offered));
+			--ps->nleft;
+			if (!ps->fail)
+				ps->fail = 488;
+			continue;
+		}
+		if (!connects) {
+			err = msrp_sess_send(ps->ms[i], &o, sent_h, ps);
+			if (err) {
+				--ps->nleft;
+				if (!ps->fail)
+					ps->fail = 400;
+				continue;
+			}
+			++inbound;
+			continue;
+		}
+
 		/* never where the dialog did not go (msrppeer.h) */
 		if (!path_allowed(ps->t->s, path, msg)) {
 			--ps->nleft;
@@ -286,6 +318,7 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 				ps->fail = 400;
 		}
 	}
+	ps->inbound = inbound > 0;
 	return 0;
 }
 
@@ -296,6 +329,8 @@ static void estab_h(const struct sip_msg *msg, void *arg)
 	const uint32_t se = hdr_secs(msg, "Session-Expires");
 
 	dlv_step(ps->d, "invite 200");
+	if (ps->inbound)
+		dlv_step(ps->d, "terminal connects");
 	sender_sip_response(ps->t->s, msg->scode);
 	if (se && se < ps->se)
 		ps->se = se;
@@ -359,8 +394,14 @@ static int offer_print(struct mbuf **mbp, struct psess *ps,
 	uint8_t sha[20] = {0};
 	struct msrpsdp_spec spec;
 	struct mbuf *mb;
+	uint16_t lport = 0;
+	struct sa la;
 	int err;
 
+	/* offering actpass: the m-line names where we listen (RFC 4145) */
+	if (ps->offered == MSRP_SETUP_ACTPASS &&
+	    !msrp_listener_laddr(ps->t->s->msrp_lsn, &la))
+		lport = sa_port(&la);
 	if (!p->nfiles)
 		SHA1(p->body->buf, p->body->end, sha);
 	re_snprintf(addr, sizeof(addr), "%j", laddr);
@@ -379,7 +420,8 @@ static int offer_print(struct mbuf **mbp, struct psess *ps,
 			.disposition = pf && pf->disposition ?
 				pf->disposition : p->disposition ?
 				p->disposition : "attachment",
-			.path = msrp_sess_path(ps->ms[i]), .port = 9,
+			.path = msrp_sess_path(ps->ms[i]),
+			.port = lport ? lport : 9, .setup = ps->offered,
 		};
 	}
 	spec = (struct msrpsdp_spec){
@@ -497,13 +539,16 @@ int session_start(struct target *t, struct delivery *d)
 	}
 	ps->se = s->conf.session_expires;
 	tmr_init(&ps->tmr);
+	/* with a listener either end may connect (RFC 6135); without
+	 * (msrps), we do, as RFC 4975 has it */
+	ps->offered = s->msrp_lsn ? MSRP_SETUP_ACTPASS : MSRP_SETUP_NONE;
 
 	err = sip_transp_laddr(s->sip, &laddr, SIP_TRANSP_UDP, NULL);
 	for (size_t i = 0; i < ps->n && !err; i++) {
 		struct msrp_sess_conf c = mc;
 
 		c.arg = ps;
-		err = msrp_sess_alloc(&ps->ms[i], NULL, &laddr, &c);
+		err = msrp_sess_alloc(&ps->ms[i], s->msrp_lsn, &laddr, &c);
 	}
 	err = err ? err : invite(ps);
 	if (err) {

@@ -11,6 +11,7 @@
 #include "core/digest.h"
 #include "core/noncecount.h"
 #include "fetch/fetch.h"
+#include "msrp/msrpsess.h"
 #include "core/param.h"
 #include "core/reqcheck.h"
 #include "engine.h"
@@ -57,6 +58,7 @@ static void destructor(void *arg)
 	sipsess_close_all(s->sess_sock);
 	mem_deref(s->sess_sock);
 	mem_deref(s->msrp_tls);
+	mem_deref(s->msrp_lsn);
 	mem_deref(s->subs);
 	mem_deref(s->caps);
 	mem_deref(s->fetcher);
@@ -99,6 +101,35 @@ static void unlink_h(const struct file_rec *f, void *arg)
 
 
 /* sippushd originates sessions; it takes none */
+/* RFC 6135: the MSRP listener terminals behind a NAT connect to; plain
+ * TCP only (msrps would need a certificate of ours) */
+static int msrp_listen(struct sender *s)
+{
+	struct sa laddr;
+	int err = 0;
+
+	if (s->conf.msrp_laddr) {
+		laddr = *s->conf.msrp_laddr;
+	}
+	else {
+		err = sip_transp_laddr(s->sip, &laddr, SIP_TRANSP_UDP, NULL);
+		if (err)
+			err = sip_transp_laddr(s->sip, &laddr, SIP_TRANSP_TCP,
+					       NULL);
+		sa_set_port(&laddr, 0);
+	}
+	err = err ? err : msrp_listener_alloc(&s->msrp_lsn, &laddr, NULL);
+	err = err ? err : msrp_listener_laddr(s->msrp_lsn, &laddr);
+	if (err) {
+		plog(SIPPUSH_LOG_ERROR, MOD, "MSRP listener: %m", err);
+		return err;
+	}
+	plog(SIPPUSH_LOG_INFO, MOD, "MSRP: terminals may connect to %J "
+	     "(a=setup:actpass)", &laddr);
+	return 0;
+}
+
+
 static void sess_conn_h(const struct sip_msg *msg, void *arg)
 {
 	struct sender *s = arg;
@@ -192,6 +223,8 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	err = sipsess_listen(&s->sess_sock, sip, 64, sess_conn_h, s);
 	if (!err && conf->msrps)
 		err = tls_alloc(&s->msrp_tls, TLS_METHOD_SSLV23, NULL, NULL);
+	else if (!err)
+		err = msrp_listen(s);
 	if (err)
 		goto out;
 

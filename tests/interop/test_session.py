@@ -3,8 +3,10 @@
 5 MiB byte for byte (SHA-1), auto choosing a session for large content,
 488 when no offered type is acceptable, CANCEL of a push cancelled before
 the answer (SIPp terminal), UPDATE refreshes on the wire (SIPp terminal),
-and the agent ending a session nobody refreshes (SIPp sender). tshark
-decodes the SIP, SDP and MSRP."""
+and the agent ending a session nobody refreshes (SIPp sender); RFC 6135:
+an agent nobody can dial connects to sippushd's MSRP listener, and one
+its registrar sees behind a NAT chooses to. tshark decodes the SIP, SDP
+and MSRP."""
 import base64
 import hashlib
 import os
@@ -67,7 +69,9 @@ def send_file(d, path):
 
 
 def test_session_5mib(env):
-    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32").start()
+    dport = free_port()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32",
+               "--msrp", "127.0.0.1:%d" % dport).start()
     mport = free_port()
     a = Agent(env, "alice", d.sip_port, "--msrp", "127.0.0.1:%d" % mport)
     cap = Capture(env, [d.sip_port, a.port], msrp=[mport])
@@ -125,7 +129,9 @@ def test_session_5mib(env):
                           "sdp.media", "-T", "fields", "-e", "sdp.media"],
                          capture_output=True, text=True,
                          timeout=60).stdout
-    check("message 9 TCP/MSRP *" in out and
+    # the offer names sippushd's listener (a=setup:actpass, RFC 6135),
+    # the answer the agent's, which sippushd connects to
+    check("message %d TCP/MSRP *" % dport in out and
           "message %d TCP/MSRP *" % mport in out, "SDP decoded: %r" % out)
     cap.verify(8)
 
@@ -147,11 +153,119 @@ def test_session_488(env):
           "the agent's reason")
 
 
+def syns_to(cap, port):
+    """Connections opened toward port (SYN without ACK) in the capture."""
+    import subprocess
+    out = subprocess.run(["tshark", "-r", cap.file, "-Y",
+                          "tcp.flags.syn==1 && tcp.flags.ack==0 && "
+                          "tcp.dstport==%d" % port, "-T", "fields", "-e",
+                          "frame.number"], capture_output=True, text=True,
+                         timeout=60).stdout.split()
+    return len(out)
+
+
+def test_agent_connects_out(env):
+    """RFC 6135: a terminal nobody can dial. sippushd may not open a
+    connection to the agent's MSRP path (loopback without --msrp-allow,
+    refused as a private address behind a NAT is); it offers
+    a=setup:actpass, the agent (--msrp-setup active) answers active and
+    connects to sippushd's --msrp listener, and the file arrives byte for
+    byte. On the wire: the offer and answer, one connection opened by the
+    agent toward sippushd's listener, none toward the agent's."""
+    import subprocess
+    dport, aport = free_port(), free_port()
+    d = Daemon(env, "--trust-udp", "--msrp", "127.0.0.1:%d" % dport).start()
+    a = Agent(env, "alice", d.sip_port, "--msrp", "127.0.0.1:%d" % aport,
+              "--msrp-setup", "active")
+    cap = Capture(env, [d.sip_port, a.port], msrp=[dport, aport])
+    a.start()
+    wait_until(lambda: d.terminals(AOR), 10, "registered")
+    blob = os.urandom(300000)
+    pid = d.push(to=AOR, app="mms.ua", content_type="application/zip",
+                 body_base64=base64.b64encode(blob).decode(),
+                 method="session", filename="nat.zip")
+    st = d.wait_final(pid, 30)
+    dl = st["deliveries"]
+    check(st["state"] == "delivered" and
+          dl[0]["steps"] == "session; invite; invite 200; "
+          "terminal connects; msrp 200", "status: %s" % st)
+    wait_until(lambda: data_files(a), 10, "the file")
+    check(read(a, data_files(a)[0]) == blob, "content differs")
+    check("connecting to msrp://127.0.0.1:%d/" % dport in a.log(),
+          a.log()[-800:])
+
+    cap.stop()
+    out = subprocess.run(["tshark", "-r", cap.file, "-d",
+                          "udp.port==%d,sip" % d.sip_port, "-Y",
+                          "sdp", "-T", "fields", "-e",
+                          "sdp.media_attr"], capture_output=True, text=True,
+                         timeout=60).stdout
+    check("setup:actpass" in out and "setup:active" in out,
+          "SDP a=setup: %r" % out)
+    check(syns_to(cap, dport) == 1 and syns_to(cap, aport) == 0,
+          "connections to sippushd's listener %d, to the agent's %d" % (
+              syns_to(cap, dport), syns_to(cap, aport)))
+    cap.verify(6)
+
+
+def test_agent_nat_auto(env):
+    """--msrp-setup auto (the default): the registrar's 200 shows the agent
+    behind a NAT (received= in its Via), so to a=setup:actpass the agent
+    answers active, port 9, and opens the MSRP connection itself: the
+    sender's listener gets a bodiless SEND to its session's path."""
+    import threading
+    reg_port = free_port()
+    r = Sipp(env, scenario(env, "uas_registrar_nat.xml"), reg_port,
+             timeout=20)
+    a = Agent(env, "uma", reg_port).start()
+    r.ok(25)
+    wait_until(lambda: "behind a NAT" in a.log(), 10, "the NAT noticed")
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(2)
+    lst.settimeout(15)
+    got = []
+    done = threading.Event()
+
+    def serve():
+        try:
+            conn, _ = lst.accept()
+            conn.settimeout(10)
+            data = b""
+            while b"-------" not in data:
+                b = conn.recv(4096)
+                if not b:
+                    break
+                data += b
+            got.append(data)
+            done.wait(20)   # held open: the agent keeps the session
+            conn.close()
+        except OSError:
+            pass
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    port = lst.getsockname()[1]
+    s = Sipp(env, scenario(env, "uac_invite_actpass.xml", msrp_port=port),
+             free_port(), "127.0.0.1:%d" % a.port, keys={"user": "uma"},
+             timeout=15)
+    s.ok(20)
+    done.set()
+    th.join(10)
+    lst.close()
+    req = got[0].decode(errors="replace") if got else ""
+    check(req.startswith("MSRP ") and " SEND\r\n" in req and
+          "To-Path: msrp://127.0.0.1:%d/sippactpass1;tcp" % port in req and
+          "Content-Type" not in req, "the agent's binding SEND: %r" % req)
+
+
 def test_cancel_before_answer(env):
-    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32").start()
+    dport = free_port()
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32",
+               "--msrp", "127.0.0.1:%d" % dport).start()
     tport = free_port()
-    term = Sipp(env, scenario(env, "uas_invite_cancel.xml"), tport,
-                timeout=20)
+    term = Sipp(env, scenario(env, "uas_invite_cancel.xml",
+                              msrp_port=dport), tport, timeout=20)
     register(env, d, "alice", tport, INST, methods="MESSAGE,INVITE")
     pid = d.push(to=AOR, app="mms.ua", content_type="application/octet-stream",
                  body_base64=base64.b64encode(b"z" * 4000).decode(),
@@ -525,6 +639,7 @@ def test_msrps_wrong_fingerprint(env):
 
 if __name__ == "__main__":
     run([test_session_5mib, test_session_488, test_accept_types_lists,
+         test_agent_connects_out, test_agent_nat_auto,
          test_cancel_before_answer,
          test_refresh_by_update, test_agent_ends_unrefreshed_session,
          test_files_streamed_200mib, test_kill9_mid_transfer,

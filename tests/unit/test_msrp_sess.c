@@ -3,7 +3,11 @@
  *                         5 MiB from memory and 3 MiB from a file arrive
  *                         whole (SHA-1), a REPORT ends the send; unknown
  *                         session 481, second connection 506, 413; a
- *                         chunk past the message's declared total 400
+ *                         chunk past the message's declared total 400;
+ *                         RFC 6135: the peer connects to the sender and
+ *                         binds with an empty SEND, the sender's message
+ *                         then goes on that connection; a peer that never
+ *                         connects ends the message with 408
  */
 #include "testutil.h"
 #include <stdlib.h>
@@ -361,6 +365,91 @@ static void test_past_total(void **state)
 }
 
 
+/*
+ * RFC 6135, the sender listening: its message waits until the peer
+ * connects; the peer (active, nothing to send) binds the connection with
+ * a bodiless SEND; the message then goes the other way on it, whole, and
+ * its REPORT comes back.
+ */
+static void test_peer_connects(void **state)
+{
+	const size_t n = 300000;
+	uint8_t *data = malloc(n), want[20], got[20];
+	struct msrp_listener *l = listener();
+	const struct msrp_sess_conf sc = {.chunk = 4096};
+	struct rx rx;
+	struct tx tx;
+	struct msrp_sess *snd = NULL, *rcv = NULL;
+	struct msrp_out_spec o = {.size = n, .ctype = "text/plain",
+				  .success_report = true, .fd = -1};
+	struct msrp_sess_conf rc = {.beginh = begin_h, .chunkh = chunk_h,
+				    .doneh = done_h};
+	struct sa a;
+	(void)state;
+
+	for (size_t i = 0; i < n; i++)
+		data[i] = (uint8_t)(i * 31 + 7);
+	SHA1(data, n, want);
+	o.data = data;
+	memset(&rx, 0, sizeof(rx));
+	memset(&tx, 0, sizeof(tx));
+	rc.arg = &rx;
+
+	/* the sender: a session on the listener, its message queued */
+	assert_int_equal(msrp_sess_alloc(&snd, l, NULL, &sc), 0);
+	assert_int_equal(msrp_sess_send(snd, &o, sent_h, &tx), 0);
+	assert_false(msrp_sess_bound(snd));
+
+	/* the receiver connects out (a=setup:active): port 9 in its path */
+	assert_int_equal(sa_set_str(&a, "127.0.0.1", 0), 0);
+	assert_int_equal(msrp_sess_alloc(&rcv, NULL, &a, &rc), 0);
+	assert_int_equal(msrp_sess_connect(rcv, msrp_sess_path(snd)), 0);
+	run_loop(2);
+
+	assert_true(msrp_sess_bound(snd));
+	assert_int_equal(tx.sent, 1);
+	assert_int_equal(tx.err, 0);
+	assert_int_equal(tx.scode, 200);
+	assert_int_equal(rx.begun, 1);
+	assert_int_equal(rx.done, 1);
+	assert_int_equal(rx.done_err, 0);
+	assert_int_equal(rx.bytes, n);
+	EVP_DigestFinal_ex(rx.sha, got, NULL);
+	EVP_MD_CTX_free(rx.sha);
+	assert_memory_equal(got, want, 20);
+
+	mem_deref(rcv);
+	mem_deref(snd);
+	mem_deref(l);
+	free(data);
+}
+
+
+/* RFC 6135, the sender listening: nobody connects, 408 in the end */
+static void test_peer_never_connects(void **state)
+{
+	static const uint8_t body[] = "nobody";
+	struct msrp_listener *l = listener();
+	const struct msrp_sess_conf sc = {.timeout_ms = 200};
+	struct msrp_out_spec o = {.data = body, .size = 6,
+				  .ctype = "text/plain", .fd = -1};
+	struct msrp_sess *snd = NULL;
+	struct tx tx;
+	(void)state;
+
+	memset(&tx, 0, sizeof(tx));
+	assert_int_equal(msrp_sess_alloc(&snd, l, NULL, &sc), 0);
+	assert_int_equal(msrp_sess_send(snd, &o, sent_h, &tx), 0);
+	run_loop(1);
+
+	assert_int_equal(tx.sent, 1);
+	assert_int_equal(tx.err, ETIMEDOUT);
+	assert_int_equal(tx.scode, 408);
+	mem_deref(snd);
+	mem_deref(l);
+}
+
+
 static int setup(void **state)
 {
 	(void)state;
@@ -383,6 +472,8 @@ int main(void)
 		cmocka_unit_test(test_file_3mib),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_past_total),
+		cmocka_unit_test(test_peer_connects),
+		cmocka_unit_test(test_peer_never_connects),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,8 +1,10 @@
 /**
  * @file test_msrpsdp.c  SDP for MSRP file pushes: offer and answer round
- *                       trip, two files, refused m-line, bad input
+ *                       trip, two files, refused m-line, bad input; a=setup
+ *                       (RFC 6135) printed, decoded, and who connects
  */
 #include "testutil.h"
+#include "core/msrpsetup.h"
 #include "core/msrpsdp.h"
 
 
@@ -171,6 +173,99 @@ static void test_accept_meet(void **state)
 }
 
 
+/* RFC 6135: a=setup in the offer and the answer, session-level too */
+static void test_setup(void **state)
+{
+	const struct msrpsdp_file files[2] = {
+		{.type = "text/plain", .size = 1, .ftid = "ft1",
+		 .path = "msrp://192.0.2.1:7000/a;tcp", .port = 7000,
+		 .setup = MSRP_SETUP_ACTPASS},
+		{.type = "text/plain", .size = 1, .ftid = "ft2",
+		 .path = "msrp://192.0.2.1:7000/b;tcp", .port = 7000},
+	};
+	const struct msrpsdp_spec s = {.addr = "192.0.2.1", .filev = files,
+				       .n = 2};
+	char buf[2048];
+	struct msrpsdp sd;
+	struct pl body;
+	(void)state;
+
+	PRINT(buf, "%H", msrpsdp_print, &s);
+	assert_non_null(strstr(buf, "a=path:msrp://192.0.2.1:7000/a;tcp\r\n"
+			       "a=setup:actpass\r\n"));
+	assert_null(strstr(strstr(buf, "ft1"), "a=setup"));   /* none */
+	pl_set_str(&body, buf);
+	assert_int_equal(msrpsdp_decode(&sd, &body), 0);
+	assert_int_equal(sd.m[0].setup, MSRP_SETUP_ACTPASS);
+	assert_int_equal(sd.m[1].setup, MSRP_SETUP_NONE);
+
+	/* a session-level a=setup holds for media without their own */
+	pl_set_str(&body, "v=0\r\na=setup:active\r\n"
+		   "m=message 9 TCP/MSRP *\r\n"
+		   "m=message 9 TCP/MSRP *\r\na=setup:passive\r\n");
+	assert_int_equal(msrpsdp_decode(&sd, &body), 0);
+	assert_int_equal(sd.m[0].setup, MSRP_SETUP_ACTIVE);
+	assert_int_equal(sd.m[1].setup, MSRP_SETUP_PASSIVE);
+
+	/* a value RFC 4145 does not define is refused */
+	pl_set_str(&body, "v=0\r\nm=message 9 TCP/MSRP *\r\n"
+		   "a=setup:sideways\r\n");
+	assert_int_equal(msrpsdp_decode(&sd, &body), EBADMSG);
+	pl_set_str(&body, "v=0\r\na=setup:\r\nm=message 9 TCP/MSRP *\r\n");
+	assert_int_not_equal(msrpsdp_decode(&sd, &body), 0);
+}
+
+
+/* Who connects: the answer to each offer, and the offerer's reading */
+static void test_setup_roles(void **state)
+{
+	enum msrp_setup a;
+	bool c;
+	(void)state;
+
+	assert_int_equal(msrp_setup_answer(&a, MSRP_SETUP_ACTPASS, true), 0);
+	assert_int_equal(a, MSRP_SETUP_ACTIVE);
+	assert_int_equal(msrp_setup_answer(&a, MSRP_SETUP_ACTPASS, false), 0);
+	assert_int_equal(a, MSRP_SETUP_PASSIVE);
+	/* a fixed offer leaves no choice; none keeps RFC 4975 */
+	assert_int_equal(msrp_setup_answer(&a, MSRP_SETUP_ACTIVE, true), 0);
+	assert_int_equal(a, MSRP_SETUP_PASSIVE);
+	assert_int_equal(msrp_setup_answer(&a, MSRP_SETUP_PASSIVE, false), 0);
+	assert_int_equal(a, MSRP_SETUP_ACTIVE);
+	assert_int_equal(msrp_setup_answer(&a, MSRP_SETUP_NONE, true), 0);
+	assert_int_equal(a, MSRP_SETUP_NONE);
+	assert_int_equal(msrp_setup_answer(&a, MSRP_SETUP_HOLDCONN, true),
+			 EPROTO);
+
+	assert_int_equal(msrp_setup_offerer_connects(&c, MSRP_SETUP_ACTPASS,
+						     MSRP_SETUP_ACTIVE), 0);
+	assert_false(c);
+	assert_int_equal(msrp_setup_offerer_connects(&c, MSRP_SETUP_ACTPASS,
+						     MSRP_SETUP_PASSIVE), 0);
+	assert_true(c);
+	/* an answer without a=setup is passive: the offerer connects */
+	assert_int_equal(msrp_setup_offerer_connects(&c, MSRP_SETUP_ACTPASS,
+						     MSRP_SETUP_NONE), 0);
+	assert_true(c);
+	assert_int_equal(msrp_setup_offerer_connects(&c, MSRP_SETUP_NONE,
+						     MSRP_SETUP_NONE), 0);
+	assert_true(c);
+	/* answers that do not fit the offer */
+	assert_int_equal(msrp_setup_offerer_connects(&c, MSRP_SETUP_ACTPASS,
+						     MSRP_SETUP_ACTPASS),
+			 EPROTO);
+	assert_int_equal(msrp_setup_offerer_connects(&c, MSRP_SETUP_NONE,
+						     MSRP_SETUP_ACTIVE),
+			 EPROTO);
+	assert_int_equal(msrp_setup_offerer_connects(&c, MSRP_SETUP_PASSIVE,
+						     MSRP_SETUP_PASSIVE),
+			 EPROTO);
+	assert_int_equal(msrp_setup_offerer_connects(&c, MSRP_SETUP_ACTPASS,
+						     MSRP_SETUP_HOLDCONN),
+			 EPROTO);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +273,8 @@ int main(void)
 		cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_accept_meet),
+		cmocka_unit_test(test_setup),
+		cmocka_unit_test(test_setup_roles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
