@@ -13,6 +13,7 @@
 #include <sippush/log.h>
 #include "api/api.h"
 #include "core/appid.h"
+#include "core/imshdr.h"
 #include "core/initiator.h"
 #include "core/param.h"
 #include "rt/connguard.h"
@@ -38,6 +39,17 @@ static int sip_uri(struct opts_ctx *ctx, const char *v)
 	(void)ctx;
 	pl_set_str(&pl, v);
 	return uri_decode(&uri, &pl) ? EINVAL : 0;
+}
+
+
+/* --orig-ioi: a token (RFC 7315 orig-ioi = gen-value) */
+static int ioi_token(struct opts_ctx *ctx, const char *v)
+{
+	if (!ims_token_valid(v)) {
+		ctx->why = "a token of at most 64 characters";
+		return EINVAL;
+	}
+	return 0;
 }
 
 
@@ -248,6 +260,9 @@ const struct opt sippushd_opts[] = {
 	{"identity", .type = OPTS_STR, CF(identity), .check = sip_uri,
 	 .def = "sip:push@localhost", .arg = "URI",
 	 .help = "From and P-Asserted-Identity"},
+	{"orig-ioi", .type = OPTS_STR, CF(orig_ioi), .check = ioi_token,
+	 .arg = "NAME", .help = "orig-ioi in the P-Charging-Vector of "
+	 "every request sippushd sends (the operator it charges as)"},
 	{"trust", .type = OPTS_CIDRS, .flags = R | REP,
 	 LIST(trust, ntrust, MAX_TRUST), .def = "127.0.0.0/8", .arg = "CIDR",
 	 .help = "peers whose identity is believed, over TCP and TLS only: a "
@@ -473,6 +488,7 @@ void conf_derive(struct conf *cf)
 		cf->sc.pace_burst = cf->sc.pace_rate ? cf->sc.pace_rate : 1;
 	cf->sc.prefv = cf->sc.prefn ? cf->prefs : NULL;
 	cf->sc.icsiv = cf->sc.icsin ? cf->icsis : NULL;
+	cf->sc.orig_ioi = cf->orig_ioi[0] ? cf->orig_ioi : NULL;
 	cf->sc.fetch_proxy = cf->fetch_proxy[0] ? cf->fetch_proxy : NULL;
 	cf->sc.audit_path = cf->audit[0] ? cf->audit : NULL;
 	cf->sc.msrp_allowv = cf->sc.msrp_allown ? cf->msrp_allow : NULL;

@@ -10,6 +10,7 @@ struct conf {
 	struct sa http;
 	char db[512];
 	char identity[256];
+	char orig_ioi[65];
 	char outbound[256];
 	char realm[128];
 	char token[256];

@@ -9,6 +9,7 @@
 #include <re_base64.h>
 #include "core/appid.h"
 #include "core/param.h"
+#include "core/imshdr.h"
 #include "core/outcome.h"
 #include "core/method.h"
 #include "sender/sender.h"
@@ -19,7 +20,7 @@ enum { MAX_STR = 1024, MAX_TOPIC = 128, MAX_TARGET = 256 };
 static const char *const fields[] = {
 	"to", "app", "content_type", "body", "body_base64", "url", "method",
 	"terminals", "ttl", "topic", "priority", "filename", "disposition",
-	"dispositions",
+	"dispositions", "privacy",
 };
 
 
@@ -305,6 +306,14 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 		return fail(why, whysz, "topic", "must be 1..128 printable "
 			    "characters");
 	r->topic = topic;
+
+	err = get_str(&r->privacy, obj, "privacy", false, why, whysz);
+	if (err)
+		return err;
+	if (r->privacy && !ims_privacy_valid(r->privacy))
+		return fail(why, whysz, "privacy", "must be priv-values "
+			    "joined by ';': header, session, user, none, "
+			    "critical, id (RFC 3323)");
 
 	/* session mode: the file-selector name and Content-Disposition */
 	err = get_str(&r->filename, obj, "filename", false, why, whysz);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <re.h>
 #include "core/featuretag.h"
+#include "core/imshdr.h"
 #include "core/pagemsg.h"
 
 
@@ -26,6 +27,8 @@ int pagemsg_hdrs_print(struct re_printf *pf, const struct pagemsg_spec *ms)
 	if (ms->ac)
 		err |= re_hprintf(pf, "Accept-Contact: %H\r\n", ac_print,
 				  ms->ac);
+	if (ms->ims)
+		err |= re_hprintf(pf, "%H", ims_hdrs_print, ms->ims);
 	err |= re_hprintf(pf, "Content-Type: %s\r\n", ms->ctype);
 	err |= re_hprintf(pf, "Content-Length: %zu\r\n\r\n", ms->body_len);
 

@@ -10,6 +10,7 @@
  */
 
 struct ac_spec;
+struct ims_hdrs;
 
 enum { PAGEMSG_LIMIT = 1300 };
 
@@ -27,6 +28,7 @@ struct pagemsg_spec {
 	const char *software;       /**< libre's User-Agent, or NULL         */
 	const struct sa *laddr;     /**< local address libre puts in Via     */
 	const char *transport;      /**< "UDP", "TCP", "TLS"                 */
+	const struct ims_hdrs *ims; /**< charging, service, privacy, or NULL */
 };
 
 int pagemsg_hdrs_print(struct re_printf *pf, const struct pagemsg_spec *ms);

@@ -8,8 +8,10 @@
 #include <string.h>
 #include <jansson.h>
 #include "../re_nojson.h"
+#include "core/imshdr.h"
 #include "engine.h"
 #include "delivery.h"
+#include "terminal.h"
 #include "audit.h"
 #include "clock.h"
 #include "observe.h"
@@ -54,6 +56,23 @@ static void delivery_h(const struct delivery *d, void *arg)
 		      "attempts", (int)d->attempts);
 	if (!j)
 		return;
+
+	/* for charging: the icid of sippushd's requests, and the vector
+	 * of the core's third-party REGISTER of the terminal */
+	{
+		const struct terminal *t = term_find(user_find(s, p->aor),
+						     d->tkey);
+		struct ims_hdrs ims;
+		char icid[64];
+
+		dlv_ims(d, &ims, icid, sizeof(icid));
+		if (ims.icid)
+			(void)json_object_set_new(j, "icid",
+						  json_string(ims.icid));
+		if (t && t->charging)
+			(void)json_object_set_new(j, "charging_vector",
+						  json_string(t->charging));
+	}
 	if (json_dumpf(j, s->audit, JSON_COMPACT) || fputc('\n', s->audit) ==
 	    EOF || fflush(s->audit))
 		plog(SIPPUSH_LOG_WARN, MOD, "cannot write the audit log");

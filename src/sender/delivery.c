@@ -12,6 +12,8 @@
 #include <openssl/sha.h>
 #include <re.h>
 #include "core/extbody.h"
+#include "core/appid.h"
+#include "core/imshdr.h"
 #include "core/param.h"
 #include "engine.h"
 #include "delivery.h"
@@ -385,4 +387,59 @@ const char *push_from(const struct push *p)
 const char *push_pai(const struct push *p)
 {
 	return p->asserted ? push_from(p) : NULL;
+}
+
+
+/** The ICSI --icsi names for an ARI: the service a request asserts */
+const char *dlv_icsi(const struct sender *s, const char *ari)
+{
+	struct pl a, b;
+
+	pl_set_str(&a, ari);
+	for (size_t i = 0; i < s->conf.icsin; i++) {
+		pl_set_str(&b, s->conf.icsiv[i].ari);
+		if (appid_equal(&a, &b))
+			return s->conf.icsiv[i].name;
+	}
+	return NULL;
+}
+
+
+/* Does the request go through an IMS core? --outbound, or a terminal
+ * learnt through one; without its record, a request not to a contact */
+static bool via_core(const struct delivery *d)
+{
+	const struct terminal *t = term_find(user_find(d->p->s, d->p->aor),
+					     d->tkey);
+
+	if (d->p->s->conf.outbound)
+		return true;
+	if (t)
+		return term_via_core(t);
+	return dlv_to_gruu(d) || !str_casecmp(d->ruri, d->p->aor);
+}
+
+
+/**
+ * The IMS headers of a delivery's requests. Through a core: its charging
+ * id (icid-value: the Call-ID's local part, one per delivery, so its
+ * retries are one charged event), --orig-ioi, the application's ICSI as
+ * the asserted service. Always: the push's Privacy. icid must hold 40
+ * characters.
+ */
+void dlv_ims(const struct delivery *d, struct ims_hdrs *h, char *icid,
+	     size_t sz)
+{
+	const struct sender *s = d->p->s;
+	const char *at = strchr(d->call_id, '@');
+	const bool core = via_core(d);
+
+	re_snprintf(icid, sz, "%b", d->call_id,
+		    at ? (size_t)(at - d->call_id) : strlen(d->call_id));
+	*h = (struct ims_hdrs){
+		.icid = core ? icid : NULL,
+		.orig_ioi = core ? s->conf.orig_ioi : NULL,
+		.service = core ? dlv_icsi(s, d->p->app) : NULL,
+		.privacy = d->p->privacy,
+	};
 }

@@ -39,3 +39,8 @@ int dlv_first_hop(const struct delivery *d, struct uri *route);
 void dlv_dequeue(struct delivery *d);
 const char *push_from(const struct push *p);
 const char *push_pai(const struct push *p);
+struct ims_hdrs;
+
+const char *dlv_icsi(const struct sender *s, const char *ari);
+void dlv_ims(const struct delivery *d, struct ims_hdrs *h, char *icid,
+	     size_t sz);

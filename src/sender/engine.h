@@ -37,6 +37,7 @@ struct terminal {
 	char *methods;
 	char *path;
 	char *source;
+	char *charging;          /**< the core's P-Charging-Vector, or NULL */
 	int64_t expires_at;      /**< unix seconds                         */
 	bool push;
 	struct tmr tmr;          /**< expiry                               */
@@ -96,6 +97,7 @@ struct push {
 	const char *initiator;   /**< "api" or "pap" (static)              */
 	char *identity;          /**< From of its requests; NULL: ours     */
 	char *owner;             /**< its named initiator; NULL: admin's   */
+	char *privacy;           /**< Privacy of its requests, or NULL     */
 	char *waiting;           /**< why nothing was sent yet, or NULL    */
 	bool asserted;           /**< PAI sent (a trusted initiator)       */
 	struct mbuf *body;

@@ -12,6 +12,7 @@
 #include "core/pagemsg.h"
 #include "core/param.h"
 #include "core/featuretag.h"
+#include "core/imshdr.h"
 #include "engine.h"
 #include "delivery.h"
 #include "attempt.h"
@@ -31,6 +32,8 @@ int message_start(struct target *t, struct delivery *d)
 	const uint8_t *body = NULL;
 	size_t body_len = 0;
 	struct pagemsg_spec ms;
+	struct ims_hdrs ims;
+	char icid[64];
 	struct uri route;
 	bool indirect;
 	int err;
@@ -44,12 +47,14 @@ int message_start(struct target *t, struct delivery *d)
 	if (err)
 		return err;
 	d->indirect = indirect;
+	dlv_ims(d, &ims, icid, sizeof(icid));
 
 	ms = (struct pagemsg_spec){
 		.ruri = d->ruri, .from = push_from(p),
 		.from_tag = from_tag, .to = p->aor, .call_id = d->call_id,
 		.cseq = d->cseq, .pai = push_pai(p), .ac = &ac,
 		.ctype = ctype ? ctype : p->ctype, .body_len = body_len,
+		.ims = &ims,
 	};
 
 	err = dlv_first_hop(d, &route);

@@ -10,6 +10,7 @@
 #include "core/pagemsg.h"
 #include "core/featuretag.h"
 #include "core/appid.h"
+#include "core/imshdr.h"
 #include "engine.h"
 #include "delivery.h"
 #include "caps.h"
@@ -60,6 +61,7 @@ static void push_destructor(void *arg)
 	mem_deref(p->disposition);
 	mem_deref(p->identity);
 	mem_deref(p->owner);
+	mem_deref(p->privacy);
 	mem_deref(p->waiting);
 	mem_deref(p->body);
 	mem_deref(p->files);
@@ -209,7 +211,9 @@ static int msg_size(size_t *sz, const struct push *p,
 	const struct ac_spec ac = {.app = p->app, .require = true,
 		.explicit_ = true,
 		.instance = !str_casecmp(ruri, p->aor) ? t->instance : NULL};
-	char call_id[40];
+	char call_id[40], icid[40];
+	struct ims_hdrs ims = {.icid = icid, .orig_ioi = p->s->conf.orig_ioi,
+			       .privacy = p->privacy};
 	struct sa laddr;
 	struct pagemsg_spec ms = {
 		.ruri = ruri, .from = push_from(p),
@@ -218,11 +222,17 @@ static int msg_size(size_t *sz, const struct push *p,
 		.pai = push_pai(p), .ac = &ac, .ctype = p->ctype,
 		.body_len = p->body ? p->body->end : 0,
 		.software = NULL, .laddr = &laddr, .transport = "UDP",
+		.ims = &ims,
 	};
 	int err;
 
 	/* as dlv_new() derives it: the push id, 8 hex digits, @sippush */
 	re_snprintf(call_id, sizeof(call_id), "%s.%08x@sippush", p->id, 0);
+	re_snprintf(icid, sizeof(icid), "%s.%08x", p->id, 0);
+	if (term_via_core(t) || p->s->conf.outbound)
+		ims.service = dlv_icsi(p->s, p->app);
+	else
+		ims.icid = ims.orig_ioi = NULL;   /* no core: no charging */
 	/* the longest address libre could put in Via */
 	(void)sa_set_str(&laddr, "255.255.255.255", 65535);
 	if (p->nfiles) {
@@ -822,6 +832,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	err |= dup_opt(&p->disposition, r->disposition);
 	err |= dup_opt(&p->identity, r->identity);
 	err |= dup_opt(&p->owner, r->owner);
+	err |= dup_opt(&p->privacy, r->privacy);
 	err |= str_dup(&p->token, token);
 	if (r->target && str_casecmp(r->target, "all"))
 		err |= str_dup(&p->target, r->target);
@@ -885,7 +896,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 		.filename = p->filename, .disposition = p->disposition,
 		.not_before_ms = p->not_before_ms,
 		.identity = p->identity, .unasserted = !p->asserted,
-		.relay = p->relay, .owner = p->owner,
+		.relay = p->relay, .owner = p->owner, .privacy = p->privacy,
 		.priority = p->priority, .ttl = p->ttl,
 		.created_ms = p->created_ms, .expires_ms = p->expires_ms,
 	};
@@ -1077,6 +1088,7 @@ static void load_push_h(const struct push_rec *r, void *arg)
 	err |= dup_opt(&p->disposition, r->disposition);
 	err |= dup_opt(&p->identity, r->identity);
 	err |= dup_opt(&p->owner, r->owner);
+	err |= dup_opt(&p->privacy, r->privacy);
 	if (!err && r->body) {
 		p->body = mbuf_alloc(r->body_len ? r->body_len : 1);
 		err = p->body ? mbuf_write_mem(p->body, r->body, r->body_len)

@@ -13,6 +13,7 @@
 #include <re.h>
 #include "core/appid.h"
 #include "core/featuretag.h"
+#include "core/imshdr.h"
 #include "core/referto.h"
 #include "engine.h"
 #include "delivery.h"
@@ -48,9 +49,12 @@ int refer_start(struct target *t, struct delivery *d)
 				   .instance = dlv_instance(d)};
 	const struct referto_spec rs = {.uri = s->conf.identity,
 					.app = p->app, .methods = "NOTIFY"};
+	struct ims_hdrs ims;
 	struct uri route;
+	char icid[64];
 	int err;
 
+	dlv_ims(d, &ims, icid, sizeof(icid));
 	dlv_route_refresh(d);
 	err = dlv_first_hop(d, &route);
 	if (err)
@@ -72,6 +76,7 @@ int refer_start(struct target *t, struct delivery *d)
 			    "CSeq: %u REFER\r\n"
 			    "%s%s%s"
 			    "Accept-Contact: %H\r\n"
+			    "%H"
 			    "Refer-To: %H\r\n"
 			    "Content-Length: 0\r\n\r\n",
 			    d->route ? "Route: " : "",
@@ -82,7 +87,8 @@ int refer_start(struct target *t, struct delivery *d)
 			    push_pai(p) ? "P-Asserted-Identity: <" : "",
 			    push_pai(p) ? push_pai(p) : "",
 			    push_pai(p) ? ">\r\n" : "",
-			    ac_print, &ac, referto_print, &rs);
+			    ac_print, &ac, ims_hdrs_print, &ims,
+			    referto_print, &rs);
 }
 
 

@@ -14,6 +14,7 @@
 #include "core/param.h"
 #include "core/featuretag.h"
 #include "core/extbody.h"
+#include "core/imshdr.h"
 #include "engine.h"
 #include "auth.h"
 #include "clock.h"
@@ -38,6 +39,7 @@ struct reg_ctx {
 	const struct sip_msg *msg;
 	char aor[256];
 	char path[512];
+	char charging[256];      /**< the core's P-Charging-Vector          */
 	const char *source;
 	uint32_t dflt_expires;
 	bool held;               /**< msg referenced until the commit      */
@@ -166,6 +168,7 @@ static int apply_contact(struct reg_ctx *rc, const struct contact_feat *cf,
 		.methods = methods[0] ? methods : NULL,
 		.path = rc->path[0] ? rc->path : NULL,
 		.source = rc->source,
+		.charging = rc->charging[0] ? rc->charging : NULL,
 		.expires_at = sender_now_s(rc->s) + expires,
 		/* an AoR-level record's applications are unknown: try it */
 		.push = aor_level || apps[0],
@@ -481,6 +484,16 @@ static int third_party(struct reg_ctx *rc)
 	err = contacts_of(core, rc->msg);
 	if (err)
 		goto out;
+
+	/* what the core charges this registration by, for the audit log */
+	{
+		const struct sip_hdr *pcv = sip_msg_xhdr(rc->msg,
+							 "P-Charging-Vector");
+
+		if (pcv && ims_printable(&pcv->val))
+			(void)pl_strcpy(&pcv->val, rc->charging,
+					sizeof(rc->charging));
+	}
 
 	/* the terminal is reached through the core that registered it */
 	rc->path[0] = '\0';

@@ -47,6 +47,7 @@ struct sender_conf {
 	bool relay_is_delivered;     /**< 202 to MESSAGE = delivered       */
 	bool gruu_given_only;        /**< through a core, only GRUUs it gave:
 					  never build AoR;gr=instance    */
+	const char *orig_ioi;        /**< P-Charging-Vector orig-ioi, or NULL */
 	const char *contact_user;    /**< user part of our Contact ("push") */
 	uint32_t min_sub_expires;    /**< SUBSCRIBE expiry bounds          */
 	uint32_t max_sub_expires;
@@ -132,6 +133,8 @@ struct push_req {
 	int64_t not_before;          /**< unix s: deliver from then (PAP
 					  deliver-after); 0: at once     */
 	enum push_relay relay;       /**< what a relay's 202 means         */
+	const char *privacy;         /**< Privacy of its requests (RFC 3323,
+					  e.g. "id"), or NULL            */
 	const struct push_file *filev;   /**< content as files, or NULL    */
 	size_t filen;
 };

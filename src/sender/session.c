@@ -19,6 +19,7 @@
 #include <openssl/sha.h>
 #include <re.h>
 #include "core/featuretag.h"
+#include "core/imshdr.h"
 #include "msrp/msrp.h"
 #include "core/msrpsetup.h"
 #include "core/msrpsdp.h"
@@ -456,8 +457,11 @@ static int invite(struct psess *ps)
 	char route[512];
 	struct mbuf *desc = NULL;
 	struct sa laddr;
+	struct ims_hdrs ims;
+	char icid[64];
 	int err;
 
+	dlv_ims(d, &ims, icid, sizeof(icid));
 	err = sip_transp_laddr(s->sip, &laddr, SIP_TRANSP_UDP, NULL);
 	err = err ? err : offer_print(&desc, ps, &laddr);
 	if (err)
@@ -489,13 +493,15 @@ static int invite(struct psess *ps)
 			      estab_h, NULL, NULL, close_h, ps,
 			      "%s%s%s"
 			      "Accept-Contact: %H\r\n"
+			      "%H"
 			      "Supported: timer\r\n"
 			      "Session-Expires: %u;refresher=uac\r\n"
 			      "%s",
 			      push_pai(p) ? "P-Asserted-Identity: <" : "",
 			      push_pai(p) ? push_pai(p) : "",
 			      push_pai(p) ? ">\r\n" : "",
-			      ac_print, &ac, ps->se, allow);
+			      ac_print, &ac, ims_hdrs_print, &ims, ps->se,
+			      allow);
  out:
 	mem_deref(desc);
 	return err;

@@ -89,6 +89,7 @@ static void term_destructor(void *arg)
 	mem_deref(t->methods);
 	mem_deref(t->path);
 	mem_deref(t->source);
+	mem_deref(t->charging);
 }
 
 
@@ -158,6 +159,7 @@ static int term_fill(struct terminal *t, const struct term_rec *r)
 	err |= set_str(&t->methods, r->methods);
 	err |= set_str(&t->path, r->path);
 	err |= set_str(&t->source, r->source);
+	err |= set_str(&t->charging, r->charging);
 	t->expires_at = r->expires_at;
 	t->push = r->push;
 	return err ? ENOMEM : 0;

@@ -34,20 +34,24 @@ static const char *stmt_sql[S_COUNT] = {
 	[S_USER_GET] = "SELECT ha1 FROM users WHERE aor=?",
 	[S_TERM_PUT] = "INSERT OR REPLACE INTO terminals(aor,tkey,instance,"
 		       "contact,pub_gruu,temp_gruu,apps,methods,path,source,"
-		       "expires_at,push) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+		       "expires_at,push,charging) "
+		       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_TERM_DEL] = "DELETE FROM terminals WHERE aor=? AND tkey=?",
 	[S_TERM_LOAD] = "SELECT aor,tkey,instance,contact,pub_gruu,temp_gruu,"
-			"apps,methods,path,source,expires_at,push "
+			"apps,methods,path,source,expires_at,push,charging "
 			"FROM terminals",
 	[S_PUSH_ADD] = "INSERT INTO pushes(id,seq,aor,app,ctype,body,url,"
 		       "method,target,topic,token,state,priority,ttl,"
 		       "created_ms,expires_ms,final_ms,filename,disposition,"
-		       "not_before_ms,identity,unasserted,relay,owner) "
-		       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?,?,?)",
+		       "not_before_ms,identity,unasserted,relay,owner,"
+		       "privacy) "
+		       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?,?,?,"
+		       "?)",
 	[S_PUSH_FINAL] = "UPDATE pushes SET state=?,final_ms=? WHERE id=?",
 #define PUSH_COLS "id,seq,aor,app,ctype,body,url,method,target,topic,token," \
 		  "state,priority,ttl,created_ms,expires_ms,final_ms,filename," \
-		  "disposition,not_before_ms,identity,unasserted,relay,owner"
+		  "disposition,not_before_ms,identity,unasserted,relay,owner," \
+		  "privacy"
 	[S_PUSH_PENDING] = "SELECT " PUSH_COLS " FROM pushes "
 			   "WHERE final_ms=0 ORDER BY seq",
 	[S_DLV_BY_PUSH] = "SELECT push_id,tkey,terminal,ruri,route,method,"
@@ -187,6 +191,11 @@ static const char *migrations[] = {
 
 	/* 11: the named initiator a push is scoped to (NULL: the admin's) */
 	"ALTER TABLE pushes ADD COLUMN owner TEXT;",
+
+	/* 12: a push's Privacy (RFC 3323), the core's P-Charging-Vector of
+	 * a terminal's third-party REGISTER (for the audit log) */
+	("ALTER TABLE pushes ADD COLUMN privacy TEXT;"
+	 "ALTER TABLE terminals ADD COLUMN charging TEXT;"),
 };
 
 static const double commit_le[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
@@ -635,6 +644,7 @@ int store_term_put(struct store *st, const struct term_rec *t)
 	bind_str(s, 10, t->source);
 	sqlite3_bind_int64(s, 11, t->expires_at);
 	sqlite3_bind_int(s, 12, t->push);
+	bind_str(s, 13, t->charging);
 	return step_done(st, s);
 }
 
@@ -674,6 +684,7 @@ int store_term_load(struct store *st, store_term_h *h, void *arg)
 			.path = col_str(s, 8), .source = col_str(s, 9),
 			.expires_at = sqlite3_column_int64(s, 10),
 			.push = sqlite3_column_int(s, 11),
+			.charging = col_str(s, 12),
 		};
 		h(&t, arg);
 	}
@@ -721,6 +732,7 @@ int store_push_add(struct store *st, const struct push_rec *p)
 	sqlite3_bind_int(s, 21, p->unasserted);
 	sqlite3_bind_int(s, 22, p->relay);
 	bind_str(s, 23, p->owner);
+	bind_str(s, 24, p->privacy);
 	return step_done(st, s);
 }
 
@@ -803,6 +815,7 @@ static void push_row(struct push_rec *p, sqlite3_stmt *s)
 	p->unasserted = sqlite3_column_int(s, 21);
 	p->relay = sqlite3_column_int(s, 22);
 	p->owner = col_str(s, 23);
+	p->privacy = col_str(s, 24);
 }
 
 

@@ -35,6 +35,7 @@ struct term_rec {
 	const char *source;      /**< "register", "third-party", ...       */
 	int64_t expires_at;      /**< unix seconds                          */
 	bool push;               /**< carries the push feature tags         */
+	const char *charging;    /**< the core's P-Charging-Vector, or NULL */
 };
 
 struct push_rec {
@@ -58,6 +59,7 @@ struct push_rec {
 	int relay;               /**< enum push_relay (sender.h)           */
 	const char *owner;       /**< named initiator it belongs to; NULL:
 				      the admin's (--api-token)           */
+	const char *privacy;     /**< Privacy (RFC 3323), or NULL      */
 	const char *state;
 	int priority;
 	uint32_t ttl;

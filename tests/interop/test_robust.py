@@ -365,6 +365,55 @@ def test_1300_through_core(env):
     check(d.wait_final(pid)["deliveries"][0]["indirect"], "indirect")
 
 
+ICSI = "urn:urn-7:3gpp-service.ims.icsi.oma.push"
+
+
+def test_ims_headers(env):
+    """What sippushd originates carries the IMS headers: its charging
+    vector (an icid per delivery, --orig-ioi), the application's ICSI as
+    the asserted service, the push's Privacy; the core's vector of the
+    third-party REGISTER lands in the audit log (issue 20: none of it)"""
+    import json
+    audit = env.path("audit.log")
+    d = Daemon(env, "--trust-udp", "--orig-ioi", "op.example", "--icsi",
+               ICSI + "=mms.ua", "--audit-log", audit).start()
+    core = free_port()
+    s = Sipp(env, os.path.join(os.path.dirname(__file__), "sipp",
+                               "register_3pty_pcv.xml"), free_port(),
+             "127.0.0.1:%d" % d.sip_port,
+             keys={"user": "lea", "tport": free_port(), "instance": INST1,
+                   "core_port": core})
+    s.ok()
+    st, doc, _ = d.http("POST", "/v1/pushes", {
+        "to": "sip:lea@example.com", "app": "mms.ua", "privacy": "secret",
+        "content_type": "text/plain", "body": "x"})
+    check(st == 400 and doc["error"].startswith("privacy:"),
+          "a bad privacy: %s %s" % (st, doc))
+
+    c = uas_pref(env, core, "sip:lea@example.com;gr=" + INST1)
+    pid = d.push(to="sip:lea@example.com", app="mms.ua", privacy="id",
+                 content_type="text/plain", body="charged")
+    c.ok()
+    msgs = c.messages()
+    pcv = re.findall(r"^P-Charging-Vector: (.*?)\r?$", msgs, re.M)
+    check(len(pcv) == 1 and re.fullmatch(
+        r"icid-value=%s\.[0-9a-f]{8};orig-ioi=op\.example" % pid, pcv[0]),
+        "the charging vector: %s" % pcv)
+    icid = pcv[0].split(";")[0].split("=")[1]
+    check(re.findall(r"^P-Asserted-Service: (.*?)\r?$", msgs, re.M) ==
+          [ICSI], "the asserted service")
+    check(re.findall(r"^Privacy: (.*?)\r?$", msgs, re.M) == ["id"],
+          "Privacy: id")
+    check(d.wait_final(pid)["state"] == "delivered", "delivered")
+    d.stop()
+    with open(audit) as f:
+        lines = [json.loads(x) for x in f if x.strip()]
+    check(len(lines) == 1 and lines[0]["icid"] == icid and
+          lines[0]["charging_vector"] ==
+          'icid-value="AyretyU0dm+6O2IrT5tAFrbHLso=";orig-ioi=home1.net',
+          "the audit line: %s" % lines)
+
+
 def test_all_terminals_at_once(env):
     """Two terminals, no GRUU from the core (given-only): a push for all
     goes once to the public identity; the core forks it"""
@@ -620,4 +669,5 @@ if __name__ == "__main__":
          test_malformed_sip, test_refusals_logged,
          test_waiting_says_why, test_third_party_expires_in_contact,
          test_gruu_given_only, test_gruu_refused_falls_back,
-         test_all_terminals_at_once, test_1300_through_core])
+         test_all_terminals_at_once, test_1300_through_core,
+         test_ims_headers])

@@ -115,7 +115,7 @@ static void test_schema_and_records(void **state)
 	p.unasserted = true;
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_schema_version(st, &ver), 0);
-	assert_int_equal(ver, 11);
+	assert_int_equal(ver, 12);
 
 	assert_int_equal(store_push_add(st, &p), 0);
 	assert_int_equal(store_push_add(st, &p), EEXIST);   /* same id */
@@ -161,7 +161,7 @@ static void test_schema_and_records(void **state)
 	/* reopening runs no migration again and keeps the data */
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_schema_version(st, &ver), 0);
-	assert_int_equal(ver, 11);
+	assert_int_equal(ver, 12);
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(store_push_get(st, "p2", push_h, NULL, &seen), 0);
 	mem_deref(st);
@@ -266,14 +266,17 @@ static void test_aor_migration(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "UPDATE meta SET v=9 WHERE "
 				      "k='schema_version';"
-				      "ALTER TABLE pushes DROP COLUMN owner",
+				      "ALTER TABLE pushes DROP COLUMN owner;"
+				      "ALTER TABLE pushes DROP COLUMN privacy;"
+				      "ALTER TABLE terminals DROP COLUMN "
+				      "charging",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
 
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_schema_version(st, &ver), 0);
-	assert_int_equal(ver, 11);
+	assert_int_equal(ver, 12);
 	assert_int_equal(store_user_ha1(st, "sip:dave@example.com", ha1,
 					sizeof(ha1)), 0);
 	assert_string_equal(ha1, "11111111111111111111111111111111");
