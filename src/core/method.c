@@ -255,29 +255,27 @@ const char *plan_reason_name(enum plan_reason r)
 /** A kind from its name (as stored: "message", "notify", ...) */
 int plan_kind_decode(enum plan_kind *k, const struct pl *name)
 {
-	const int i = name_index(kinds, ARRAY_SIZE(kinds), name);
+	int i, err;
 
-	if (!k || !name)
+	if (!k)
 		return EINVAL;
-	if (i < 0)
-		return EBADMSG;
-	*k = (enum plan_kind)i;
-	return 0;
+	err = name_decode(&i, kinds, ARRAY_SIZE(kinds), name);
+	if (!err)
+		*k = (enum plan_kind)i;
+	return err;
 }
 
 
 int push_method_decode(enum push_method *pm, const struct pl *name)
 {
-	const int i = name_index(methods, ARRAY_SIZE(methods), name);
+	int i, err;
 
-	if (!pm || !name)
+	if (!pm)
 		return EINVAL;
-
-	if (i < 0)
-		return EBADMSG;
-
-	*pm = (enum push_method)i;
-	return 0;
+	err = name_decode(&i, methods, ARRAY_SIZE(methods), name);
+	if (!err)
+		*pm = (enum push_method)i;
+	return err;
 }
 
 

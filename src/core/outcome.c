@@ -261,29 +261,27 @@ const char *push_state_name(enum push_state ps)
 
 int push_state_decode(enum push_state *ps, const struct pl *name)
 {
-	const int i = name_index(ps_names, ARRAY_SIZE(ps_names), name);
+	int i, err;
 
-	if (!ps || !name)
+	if (!ps)
 		return EINVAL;
-	if (i < 0)
-		return EBADMSG;
-	*ps = (enum push_state)i;
-	return 0;
+	err = name_decode(&i, ps_names, ARRAY_SIZE(ps_names), name);
+	if (!err)
+		*ps = (enum push_state)i;
+	return err;
 }
 
 
 int delivery_state_decode(enum delivery_state *ds, const struct pl *name)
 {
-	const int i = name_index(ds_names, ARRAY_SIZE(ds_names), name);
+	int i, err;
 
-	if (!ds || !name)
+	if (!ds)
 		return EINVAL;
-
-	if (i < 0)
-		return EBADMSG;
-
-	*ds = (enum delivery_state)i;
-	return 0;
+	err = name_decode(&i, ds_names, ARRAY_SIZE(ds_names), name);
+	if (!err)
+		*ds = (enum delivery_state)i;
+	return err;
 }
 
 

@@ -344,6 +344,20 @@ int name_index(const char *const *names, size_t n, const struct pl *name)
 
 
 /**
+ * A name's index in names, for the *_decode() of an enum whose values are
+ * the indexes: 0, EINVAL (no argument) or EBADMSG (not a name)
+ */
+int name_decode(int *i, const char *const *names, size_t n,
+		const struct pl *name)
+{
+	if (!i || !name)
+		return EINVAL;
+	*i = name_index(names, n, name);
+	return *i < 0 ? EBADMSG : 0;
+}
+
+
+/**
  * libre's sip_addr_decode(), plus the check it lacks: a name-addr opened
  * with '<' must be closed with '>'.
  */

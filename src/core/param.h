@@ -17,5 +17,7 @@ void pl_trim_lws(struct pl *pl);
 int  pl_u32_strict(const struct pl *pl, uint32_t *v);
 int  pl_u64_strict(const struct pl *pl, uint64_t *v);
 int  name_index(const char *const *names, size_t n, const struct pl *name);
+int  name_decode(int *i, const char *const *names, size_t n,
+		 const struct pl *name);
 int  addr_decode(struct sip_addr *addr, const struct pl *hval);
 int  aor_print(char *buf, size_t sz, const struct uri *u);
