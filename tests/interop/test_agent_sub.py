@@ -269,7 +269,9 @@ class MiniCore:
     """A stateless UDP proxy standing for the SIP/IP core: REGISTER goes
     to the registrar, a request for example.com to the terminal that
     registered, any other to its Request-URI's address; a SUBSCRIBE gets
-    the P-Asserted-Identity a core asserts (its From); responses follow
+    the P-Asserted-Identity a core asserts: the terminal's
+    P-Preferred-Identity, which it removes (RFC 3325 §9.1; kept in
+    .preferred, with the Request-URI), else its From; responses follow
     their Via. Runs until stop()."""
 
     def __init__(self, registrar_port):
@@ -279,6 +281,7 @@ class MiniCore:
         self.port = self.sock.getsockname()[1]
         self.registrar = ("127.0.0.1", registrar_port)
         self.terminal = None
+        self.preferred = []
         self.n = 0
         self.done = threading.Event()
         self.th = threading.Thread(target=self.loop, daemon=True)
@@ -308,8 +311,13 @@ class MiniCore:
         if method == "SUBSCRIBE" and not any(
                 ln.lower().startswith("p-asserted-identity:")
                 for ln in lines):
+            ppi = [ln for ln in out
+                   if ln.lower().startswith("p-preferred-identity:")]
             frm = [ln for ln in lines if ln.lower().startswith("from:")]
-            m = re.search(r"<([^>]+)>", frm[0]) if frm else None
+            m = re.search(r"<([^>]+)>", (ppi or frm or [""])[0])
+            if ppi:
+                out.remove(ppi[0])
+                self.preferred.append((ruri, m and m.group(1)))
             if m:
                 out.append("P-Asserted-Identity: <%s>" % m.group(1))
         self.sock.sendto(("\r\n".join([head] + out) + "\r\n\r\n")
@@ -351,7 +359,8 @@ def test_capabilities_to_every_psa(env):
     """TS §7.2: the capabilities go to every Push Sender Agent. An agent
     with two --subscribe PSAs, behind a core, subscribes at each (issue
     20 item 5: one URI only); both keep its capabilities and both push to
-    it by NOTIFY in their own dialog."""
+    it by NOTIFY in their own dialog. Its --ppi reaches the core in each
+    SUBSCRIBE (TS §7.2.1.1 #2), which asserts it."""
     core = MiniCore(0)
     try:
         out = "sip:127.0.0.1:%d" % core.port
@@ -364,7 +373,7 @@ def test_capabilities_to_every_psa(env):
         psa1 = "sip:push@127.0.0.1:%d" % d1.sip_port
         psa2 = "sip:push@127.0.0.1:%d" % d2.sip_port
         a = Agent(env, "alice", core.port, "--subscribe", psa1,
-                  "--subscribe", psa2, *CAPS).start()
+                  "--subscribe", psa2, "--ppi", AOR, *CAPS).start()
         wait_until(lambda: len(subs(d1)) == 1 and len(subs(d2)) == 1, 10,
                    "a subscription at each PSA")
         for d in (d1, d2):
@@ -383,6 +392,9 @@ def test_capabilities_to_every_psa(env):
               [b"from psa1", b"from psa2"], "inbox")
         check("subscribed at %s" % psa1 in a.log() and
               "subscribed at %s" % psa2 in a.log(), a.log()[-600:])
+        # --ppi: each SUBSCRIBE offered the core P-Preferred-Identity
+        check(set(core.preferred) == {(psa1, AOR), (psa2, AOR)},
+              "P-Preferred-Identity: %s" % core.preferred)
     finally:
         core.stop()
 

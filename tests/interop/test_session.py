@@ -339,14 +339,47 @@ def test_accept_types_lists(env):
     ]
     for ag, user, types, answer in cases:
         s = Sipp(env, scenario(env, "uac_invite_types.xml", types=types,
-                               answer=answer), free_port(),
+                               answer=answer, pause=200), free_port(),
                  "127.0.0.1:%d" % ag.port, keys={"user": user}, timeout=10)
         s.ok(15)
-    s = Sipp(env, scenario(env, "uac_invite_types_488.xml",
-                           types="image/gif video/mp4"), free_port(),
+    s = Sipp(env, scenario(env, "uac_invite_refused.xml",
+                           types="image/gif video/mp4", se=1800, code=488,
+                           check="488 Not Acceptable Here: no acceptable "
+                           "file"), free_port(),
              "127.0.0.1:%d" % a.port, keys={"user": "uma"}, timeout=10)
     s.ok(15)
     check(data_files(a) == [] and data_files(b) == [], "nothing arrived")
+
+
+def test_agent_session_refusals(env):
+    """The agent's refusals of an INVITE: more sessions than
+    --max-sessions at once is 486, a Session-Expires below --min-se is 422
+    with its Min-SE (RFC 4028); the session that holds the place is
+    taken and ended by the sender's BYE."""
+    a = Agent(env, "uma", free_port(), "--max-sessions", "1",
+              "--min-se", "120").start()
+    wait_until(lambda: "registering" in a.log(), 10, "the agent up")
+    held = Sipp(env, scenario(env, "uac_invite_types.xml",
+                              types="text/plain", answer="text/plain",
+                              pause=4000), free_port(),
+                "127.0.0.1:%d" % a.port, keys={"user": "uma"}, timeout=15)
+    wait_until(lambda: "1 of 1 files taken" in a.log(), 10, "one session")
+    s = Sipp(env, scenario(env, "uac_invite_refused.xml",
+                           types="text/plain", se=1800, code=486,
+                           check="486 Busy Here"), free_port(),
+             "127.0.0.1:%d" % a.port, keys={"user": "uma"}, timeout=10)
+    s.ok(15)
+    held.ok(20)
+    s = Sipp(env, scenario(env, "uac_invite_refused.xml",
+                           types="text/plain", se=60, code=422,
+                           check="Min-SE: *120"), free_port(),
+             "127.0.0.1:%d" % a.port, keys={"user": "uma"}, timeout=10)
+    s.ok(15)
+    # the place is free again: a session is taken
+    s = Sipp(env, scenario(env, "uac_invite_types.xml", types="text/plain",
+                           answer="text/plain", pause=200), free_port(),
+             "127.0.0.1:%d" % a.port, keys={"user": "uma"}, timeout=10)
+    s.ok(15)
 
 
 def peak_rss_kb(pid):
@@ -640,7 +673,7 @@ def test_msrps_wrong_fingerprint(env):
 if __name__ == "__main__":
     run([test_session_5mib, test_session_488, test_accept_types_lists,
          test_agent_connects_out, test_agent_nat_auto,
-         test_cancel_before_answer,
+         test_agent_session_refusals, test_cancel_before_answer,
          test_refresh_by_update, test_agent_ends_unrefreshed_session,
          test_files_streamed_200mib, test_kill9_mid_transfer,
          test_agent_killed_mid_transfer, test_handler_cannot_take_file,
