@@ -365,6 +365,36 @@ def test_1300_through_core(env):
     check(d.wait_final(pid)["deliveries"][0]["indirect"], "indirect")
 
 
+def test_gruu_refer_and_invite(env):
+    """Through a core, REFER and INVITE go to the terminal's GRUU too
+    (TS §7.2.3.1 #1, §7.3.2.1), never to its contact"""
+    from harness import scenario
+    d = Daemon(env, "--trust-udp").start()
+    core = free_port()
+    s = Sipp(env, os.path.join(os.path.dirname(__file__), "sipp",
+                               "register_3pty_methods.xml"), free_port(),
+             "127.0.0.1:%d" % d.sip_port,
+             keys={"user": "lea", "tport": free_port(), "instance": INST1,
+                   "core_port": core})
+    s.ok()
+    gruu = re.escape("sip:lea@example.com;gr=" + INST1)
+    for method, push_method, code in (("REFER", "refer", 603),
+                                      ("INVITE", "session", 488)):
+        ack = '<recv request="ACK"/>' if method == "INVITE" else ""
+        c = Sipp(env, scenario(env, "uas_request_code.xml", method=method,
+                               ruri=gruu, code=code, ack=ack), core)
+        pid = d.push(to="sip:lea@example.com", app="mms.ua",
+                     method=push_method, content_type="text/plain",
+                     body="to the GRUU")
+        c.ok()
+        check("GOT %s sip:lea@example.com;gr=%s SIP/2.0" % (method, INST1)
+              in c.log(), "%s to the GRUU: %s" % (method, c.log()))
+        st = d.wait_final(pid)
+        dl = st["deliveries"][0]
+        check(st["state"] != "delivered" and dl["sip_status"] == code,
+              "%s refused %d, the end: %s" % (method, code, st))
+
+
 ICSI = "urn:urn-7:3gpp-service.ims.icsi.oma.push"
 
 
@@ -670,4 +700,4 @@ if __name__ == "__main__":
          test_waiting_says_why, test_third_party_expires_in_contact,
          test_gruu_given_only, test_gruu_refused_falls_back,
          test_all_terminals_at_once, test_1300_through_core,
-         test_ims_headers])
+         test_ims_headers, test_gruu_refer_and_invite])
