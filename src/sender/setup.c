@@ -400,6 +400,7 @@ int sender_reload(struct sender *s, const struct sender_conf *nc)
 	c->content_ttl = nc->content_ttl;
 	c->retention_ms = nc->retention_ms;
 	c->relay_is_delivered = nc->relay_is_delivered;
+	c->gruu_given_only = nc->gruu_given_only;
 	c->prefv = nc->prefv;
 	c->prefn = nc->prefn;
 	c->icsiv = nc->icsiv;

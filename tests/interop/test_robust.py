@@ -297,6 +297,26 @@ def test_gruu_given_only(env):
     check(d.wait_final(pid)["state"] == "delivered", "delivered")
 
 
+def test_gruu_reloaded(env):
+    """--gruu is reloadable: a SIGHUP that sets given-only takes effect
+    (sender_reload() must copy it, not only the option table say so)"""
+    import signal
+    conf = env.path("sippushd.conf")
+    with open(conf, "w") as f:
+        f.write("gruu construct\n")
+    d = Daemon(env, "--trust-udp", "--config", conf).start()
+    third_party(env, d, "lea", free_port(), INST1, free_port())
+    t = d.terminals("sip:lea@example.com")
+    check(t[0]["gruu_source"] == "constructed", "before: %s" % t)
+    with open(conf, "w") as f:
+        f.write("gruu given-only\n")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "SIGHUP: reloaded" in d.log(), 5, "the reload")
+    t = d.terminals("sip:lea@example.com")
+    check(t[0]["gruu"] is None and t[0]["gruu_source"] is None,
+          "after: %s" % t)
+
+
 def test_gruu_refused_falls_back(env):
     """A GRUU the core answers 404: the public identity, once"""
     from harness import scenario
@@ -700,4 +720,4 @@ if __name__ == "__main__":
          test_waiting_says_why, test_third_party_expires_in_contact,
          test_gruu_given_only, test_gruu_refused_falls_back,
          test_all_terminals_at_once, test_1300_through_core,
-         test_ims_headers, test_gruu_refer_and_invite])
+         test_ims_headers, test_gruu_refer_and_invite, test_gruu_reloaded])
