@@ -2,8 +2,9 @@
  * @file dispatch.c  A request to the terminal, to its method's handler
  *
  * The checks every request gets (reqcheck.h: 400, 416, 420, 501) come
- * first; OPTIONS is answered here; INVITE, BYE and ACK are left to
- * libre's sipsess (session.c); any other method is 405. The methods'
+ * first; OPTIONS is answered here; BYE, and INVITE and ACK when the
+ * caller gives no handler for them (or one that passes them on), are left
+ * to libre's sipsess (session.c); any other method is 405. The methods'
  * handlers are given by the caller, so nothing here depends on them.
  */
 #include <re.h>
@@ -30,7 +31,7 @@ bool dispatch_request(struct sip *sip, const struct dispatch_method *mv,
 		if (pl_strcmp(&msg->met, mv[i].name))
 			continue;
 		mv[i].h(msg, mv[i].arg);
-		return true;
+		return !mv[i].pass;
 	}
 
 	if (!pl_strcmp(&msg->met, "OPTIONS")) {

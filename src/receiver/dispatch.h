@@ -13,6 +13,8 @@ struct dispatch_method {
 	const char *name;        /**< "MESSAGE"                          */
 	dispatch_h *h;
 	void *arg;
+	bool pass;               /**< the request goes on to libre's
+				      sipsess after h (an ACK both need) */
 };
 
 bool dispatch_request(struct sip *sip, const struct dispatch_method *mv,

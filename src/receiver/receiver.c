@@ -47,7 +47,7 @@ struct receiver {
 	struct refer_sock *refer;
 	struct rsess_sock *sess;
 	struct reg *reg;
-	struct dispatch_method methv[4];
+	struct dispatch_method methv[6];
 	receiver_reg_h *rh;
 	void *arg;
 	char *auth_user;
@@ -191,6 +191,12 @@ int receiver_alloc(struct receiver **rp, struct sip *sip,
 					       r->refer};
 	r->methv[3] = (struct dispatch_method){"UPDATE", rsess_update,
 					       r->sess};
+	/* INVITEs here, not in sipsess: its 200 to a re-INVITE can carry
+	 * no Session-Expires (session.c); the ACKs go on to sipsess too */
+	r->methv[4] = (struct dispatch_method){"INVITE", rsess_invite,
+					       r->sess};
+	r->methv[5] = (struct dispatch_method){"ACK", rsess_ack, r->sess,
+					       .pass = true};
 
  out:
 	if (err)

@@ -5,9 +5,10 @@
  * The page-mode rules first (trusted P-Asserted-Identity, else 403; the
  * application from Accept-Contact, 404 for an unknown one); each offered
  * file is taken (its MSRP session listens) or refused (its m-line answered
- * with port 0); none taken: 488. The 200 carries Require: timer and
- * Session-Expires (RFC 4028), the sender refreshes (UPDATE or re-INVITE),
- * and a session nobody refreshes ends. Files stream to a temporary file
+ * with port 0); none taken: 488. To a sender with Supported: timer the
+ * 200 carries Require: timer and Session-Expires (RFC 4028), and so do
+ * our 200s to its refreshes (UPDATE, or a re-INVITE: answered here, not
+ * by libre's sipsess); a session nobody refreshes ends. Files stream to a temporary file
  * in the state directory, never to memory, and reach the application by
  * path when complete. To a=setup:actpass (RFC 6135) we answer active and
  * connect to the sender's path when behind a NAT or told to, else our
@@ -68,6 +69,14 @@ static uint32_t se_secs(const struct sip_msg *msg)
 	return pl_u32(&v);
 }
 
+/* RFC 4028 §9: timers only with a sender that supports them */
+static bool timer_wanted(const struct sip_msg *msg)
+{
+	return sip_msg_hdr_has_value(msg, SIP_HDR_SUPPORTED, "timer") ||
+		sip_msg_hdr_has_value(msg, SIP_HDR_REQUIRE, "timer");
+}
+
+
 struct rsess {
 	struct le le;            /**< in rsess_sock.sessions             */
 	struct rsess_sock *sock;
@@ -79,6 +88,14 @@ struct rsess {
 	char from[256];
 	struct tmr tmr;          /**< session timer                      */
 	uint32_t se;
+	bool timer;              /**< the sender takes RFC 4028 timers:
+				      else se is only our own guard      */
+	char user[64];           /**< our Contact's user part            */
+	struct mbuf *reply;      /**< a re-INVITE's 200 until its ACK    */
+	const struct sip_msg *reply_msg;
+	struct tmr tmr_reply;    /**< its retransmission (UDP)           */
+	uint32_t reply_ms;       /**< how long it has been sent          */
+	uint32_t reply_iv;       /**< until it goes again                */
 };
 
 struct rfile {
@@ -115,10 +132,24 @@ static void rsess_destructor(void *arg)
 
 	list_unlink(&rs->le);
 	tmr_cancel(&rs->tmr);
+	tmr_cancel(&rs->tmr_reply);
+	mem_deref(rs->reply);
+	mem_deref((void *)rs->reply_msg);
 	for (size_t i = 0; i < rs->n; i++)
 		mem_deref(rs->files[i]);
 	mem_deref(rs->answer);
 	mem_deref(rs->ss);   /* BYE when still up */
+}
+
+
+/* A 2xx's timer headers (TS §7.3.1.1 #8, #9), when the sender takes
+ * timers; the sender refreshes, as its INVITE said */
+static int timer_hdrs(struct re_printf *pf, const struct rsess *rs)
+{
+	if (!rs->timer)
+		return 0;
+	return re_hprintf(pf, "Require: timer\r\n"
+			  "Session-Expires: %u;refresher=uac\r\n", rs->se);
 }
 
 
@@ -133,8 +164,10 @@ static void timer_expired(void *arg)
 {
 	struct rsess *rs = arg;
 
-	/* RFC 4028 §10: nobody refreshed it */
-	session_end(rs, "session timer expired");
+	/* RFC 4028 §10: nobody refreshed it; without timers, nothing
+	 * came for that long */
+	session_end(rs, rs->timer ? "session timer expired" :
+		    "idle, no session timer");
 }
 
 
@@ -177,6 +210,9 @@ static int chunk_h(void *ctx, uint64_t off, const uint8_t *p, size_t n,
 	struct rfile *f = ctx;
 	(void)arg;
 
+	/* no session timer: the data is what keeps the session */
+	if (!f->rs->timer)
+		timer_restart(f->rs);
 	while (n) {
 		ssize_t w = pwrite(f->fd, p, n, (off_t)off);
 
@@ -527,7 +563,7 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 	struct pl id, body;
 	struct msrpsdp *sd = NULL;
 	struct rsess *rs = NULL;
-	char cid[128], user[64];
+	char cid[128];
 	size_t taken = 0;
 	uint32_t se;
 	struct uri au;
@@ -541,6 +577,7 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 	}
 	rs->sock = sock;
 	tmr_init(&rs->tmr);
+	tmr_init(&rs->tmr_reply);
 
 	err = trust_asserted(rs->from, sizeof(rs->from), sock->trust, msg,
 			     false);
@@ -572,16 +609,18 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 		goto out;
 	}
 
-	/* RFC 4028: an interval below our Min-SE gets 422 */
+	/* RFC 4028: an interval below our Min-SE gets 422, when the sender
+	 * takes timers at all (§9: else it could do nothing with a 422) */
+	rs->timer = timer_wanted(msg);
 	se = se_secs(msg) ? se_secs(msg) : 1800;
-	if (se < sock->conf->min_se) {
+	if (rs->timer && se < sock->conf->min_se) {
 		(void)sip_treplyf(NULL, NULL, sock->sip, msg, false, 422,
 				  "Session Interval Too Small",
 				  "Min-SE: %u\r\nContent-Length: 0\r\n\r\n",
 				  sock->conf->min_se);
 		goto out;
 	}
-	rs->se = se;
+	rs->se = MAX(se, sock->conf->min_se);
 
 	body = (struct pl){(const char *)mbuf_buf(msg->mb),
 			   mbuf_get_left(msg->mb)};
@@ -625,15 +664,15 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 	}
 
 	pl_set_str(&id, sock->c->aor);
-	if (uri_decode(&au, &id) || pl_strcpy(&au.user, user, sizeof(user)))
-		str_ncpy(user, "push", sizeof(user));
+	if (uri_decode(&au, &id) ||
+	    pl_strcpy(&au.user, rs->user, sizeof(rs->user)))
+		str_ncpy(rs->user, "push", sizeof(rs->user));
 
-	err = sipsess_accept(&rs->ss, sock->sess_sock, msg, 200, "OK", user,
-			     "application/sdp", rs->answer, NULL, NULL, false,
-			     offer_h, answer_h, estab_h, NULL, NULL, close_h,
-			     rs, "Require: timer\r\n"
-			     "Session-Expires: %u;refresher=uac\r\n%s",
-			     rs->se, allow);
+	err = sipsess_accept(&rs->ss, sock->sess_sock, msg, 200, "OK",
+			     rs->user, "application/sdp", rs->answer, NULL,
+			     NULL, false, offer_h, answer_h, estab_h, NULL,
+			     NULL, close_h, rs, "%H%s", timer_hdrs, rs,
+			     allow);
 	if (err) {
 		(void)sip_treply(NULL, sock->sip, msg, 500, "Server Error");
 		goto out;
@@ -665,19 +704,151 @@ void rsess_update(const struct sip_msg *msg, void *arg)
 
 		if (!rs->ss || !sip_dialog_cmp(sipsess_dialog(rs->ss), msg))
 			continue;
+		rs->timer = timer_wanted(msg);
 		if (se >= sock->conf->min_se)
 			rs->se = se;
 		timer_restart(rs);
 		(void)sip_replyf(sock->sip, msg, 200, "OK",
-				 "Require: timer\r\n"
-				 "Session-Expires: %u;refresher=uac\r\n"
+				 "%H"
 				 "Contact: %H\r\n"
-				 "Content-Length: 0\r\n\r\n", rs->se,
+				 "Content-Length: 0\r\n\r\n", timer_hdrs, rs,
 				 contact_print, sock->c);
 		return;
 	}
 	(void)sip_reply(sock->sip, msg, 481, "Call/Transaction Does Not "
 			"Exist");
+}
+
+
+static struct rsess *rsess_find(const struct rsess_sock *sock,
+				const struct sip_msg *msg)
+{
+	for (struct le *le = sock->sessions.head; le; le = le->next) {
+		struct rsess *rs = le->data;
+
+		if (rs->ss && sip_dialog_cmp(sipsess_dialog(rs->ss), msg))
+			return rs;
+	}
+	return NULL;
+}
+
+
+/* The 200 to a re-INVITE again over UDP until its ACK (RFC 3261
+ * §13.3.1.4); without one for 64*T1, the session ends */
+static void reply_tmr(void *arg)
+{
+	struct rsess *rs = arg;
+	const struct sip_msg *m = rs->reply_msg;
+
+	rs->reply_ms += rs->reply_iv;
+	if (rs->reply_ms >= 64 * SIP_T1) {
+		session_end(rs, "no ACK for the 200 to a re-INVITE");
+		return;
+	}
+	(void)sip_send(rs->sock->sip, m->sock, m->tp, &m->src, rs->reply);
+	rs->reply_iv = MIN(2 * rs->reply_iv, SIP_T2);
+	tmr_start(&rs->tmr_reply, rs->reply_iv, reply_tmr, rs);
+}
+
+
+/*
+ * A re-INVITE (a refresh, RFC 4028 §7.4): answered here, not by libre's
+ * sipsess, whose 200 to a re-INVITE carries no headers of ours (its
+ * reinvite_handler() calls sipsess_reply_2xx() with none), so no
+ * Session-Expires (TS §7.3.1.1 #9). The same answer as before.
+ */
+static void reinvite(struct rsess_sock *sock, const struct sip_msg *msg)
+{
+	struct rsess *rs = rsess_find(sock, msg);
+	const uint32_t se = se_secs(msg);
+	struct sip_contact contact;
+	struct sip_dialog *dlg;
+	struct mbuf *mb = NULL;
+	int err;
+
+	if (!rs) {
+		(void)sip_treply(NULL, sock->sip, msg, 481, "Call/Transaction "
+				 "Does Not Exist");
+		return;
+	}
+	dlg = sipsess_dialog(rs->ss);
+	if (!sip_dialog_rseq_valid(dlg, msg)) {
+		(void)sip_treply(NULL, sock->sip, msg, 500, "Server Internal "
+				 "Error");
+		return;
+	}
+	if (timer_wanted(msg) && se && se < sock->conf->min_se) {
+		(void)sip_treplyf(NULL, NULL, sock->sip, msg, false, 422,
+				  "Session Interval Too Small",
+				  "Min-SE: %u\r\nContent-Length: 0\r\n\r\n",
+				  sock->conf->min_se);
+		return;
+	}
+
+	rs->timer = timer_wanted(msg);
+	if (se)
+		rs->se = MAX(se, sock->conf->min_se);
+	timer_restart(rs);
+	(void)sip_dialog_update(dlg, msg);
+
+	rs->answer->pos = 0;
+	sip_contact_set(&contact, rs->user, &msg->dst, msg->tp);
+	err = sip_treplyf(NULL, &mb, sock->sip, msg, true, 200, "OK",
+			  "%H%H%s"
+			  "Content-Type: application/sdp\r\n"
+			  "Content-Length: %zu\r\n\r\n%b",
+			  sip_contact_print, &contact, timer_hdrs, rs, allow,
+			  mbuf_get_left(rs->answer), mbuf_buf(rs->answer),
+			  mbuf_get_left(rs->answer));
+	if (err) {
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: answering a re-INVITE: %m",
+		     rs->app->id, err);
+		mem_deref(mb);
+		return;
+	}
+	plog(SIPPUSH_LOG_DEBUG, MOD, "%s: re-INVITE answered", rs->app->id);
+
+	/* a reliable transport carries the 200; over UDP it is ours to
+	 * send again until the ACK */
+	tmr_cancel(&rs->tmr_reply);
+	mem_deref(rs->reply);
+	mem_deref((void *)rs->reply_msg);
+	rs->reply = NULL;
+	rs->reply_msg = NULL;
+	if (msg->tp != SIP_TRANSP_UDP) {
+		mem_deref(mb);
+		return;
+	}
+	rs->reply = mb;
+	rs->reply_msg = mem_ref((void *)msg);
+	rs->reply_ms = 0;
+	rs->reply_iv = SIP_T1;
+	tmr_start(&rs->tmr_reply, SIP_T1, reply_tmr, rs);
+}
+
+
+/** An INVITE (arg: struct rsess_sock): a new session, or a re-INVITE in
+ *  one of ours */
+void rsess_invite(const struct sip_msg *msg, void *arg)
+{
+	if (pl_isset(&msg->to.tag))
+		reinvite(arg, msg);
+	else
+		conn_h(msg, arg);
+}
+
+
+/** An ACK (arg: struct rsess_sock): the one for a re-INVITE's 200 stops
+ *  its retransmission; every ACK also goes on to sipsess */
+void rsess_ack(const struct sip_msg *msg, void *arg)
+{
+	struct rsess *rs = rsess_find(arg, msg);
+
+	if (!rs || !rs->reply_msg || rs->reply_msg->cseq.num != msg->cseq.num)
+		return;
+	tmr_cancel(&rs->tmr_reply);
+	rs->reply = mem_deref(rs->reply);
+	rs->reply_msg = mem_deref((void *)rs->reply_msg);
 }
 
 

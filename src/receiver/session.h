@@ -15,3 +15,5 @@ int  rsess_sock_alloc(struct rsess_sock **ssp, struct sip *sip,
 		      const struct receiver_conf *conf, const struct trust *t,
 		      const struct contact *c, struct deliver *d);
 void rsess_update(const struct sip_msg *msg, void *arg);
+void rsess_invite(const struct sip_msg *msg, void *arg);
+void rsess_ack(const struct sip_msg *msg, void *arg);

@@ -4,7 +4,8 @@
  *
  * libre's sipsess carries the INVITE dialog (ACK, CANCEL, BYE); session
  * timers (RFC 4028) are ours: Supported: timer and Session-Expires in the
- * INVITE, a refresh by UPDATE at half the interval (libre's re-INVITE
+ * INVITE, a refresh at half the interval by UPDATE when the terminal's
+ * Allow lists it, else by a re-INVITE we send on sipsess's dialog (libre's
  * would carry no Session-Expires: docs/design.md, libre 1.1.0). The content goes in one
  * MSRP session per file (one m-line each), chunked, with Success-Report:
  * yes; its REPORT completes it. We offer a=setup:actpass (RFC 6135): a
@@ -59,9 +60,14 @@ struct psess {
 	size_t nrefused;         /**< m-lines answered with port 0        */
 	uint16_t fail;           /**< first MSRP failure status           */
 	enum msrp_setup offered; /**< a=setup of our offer                */
-	struct sip_request *upd;
+	struct sip_request *req; /**< the refresh in flight               */
+	struct mbuf *offer;      /**< our SDP, for re-INVITEs             */
+	struct sa laddr;         /**< its c= address                      */
+	uint32_t sess_id;        /**< its o= line                         */
+	uint32_t sess_ver;
 	struct tmr tmr;          /**< session refresh                     */
 	uint32_t se;             /**< Session-Expires in force            */
+	bool update_ok;          /**< the terminal's Allow lists UPDATE   */
 	bool answered;
 	bool inbound;            /**< the terminal connects (RFC 6135)     */
 	bool ending;
@@ -77,7 +83,8 @@ static void psess_destructor(void *arg)
 	struct psess *ps = arg;
 
 	tmr_cancel(&ps->tmr);
-	mem_deref(ps->upd);
+	mem_deref(ps->req);
+	mem_deref(ps->offer);
 	for (size_t i = 0; i < ps->n; i++) {
 		mem_deref(msrp_sess_detach(ps->ms[i]));
 		if (ps->fd[i] >= 0)
@@ -165,12 +172,45 @@ static int contact_h(enum sip_transp tp, const struct sa *src,
 static void refresh_tmr(void *arg);
 
 
-static void update_resp_h(int err, const struct sip_msg *msg, void *arg)
+/* The ACK of a re-INVITE's 2xx: ours to send, libre's sipsess knows
+ * nothing of this transaction */
+static void reinvite_ack(struct psess *ps, const struct sip_msg *msg)
+{
+	int err = sip_drequestf(NULL, ps->t->s->sip, false, "ACK",
+				sipsess_dialog(ps->ss), msg->cseq.num, NULL,
+				contact_h, NULL, ps,
+				"Content-Length: 0\r\n\r\n");
+
+	if (err)
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: ACK of the re-INVITE: %m",
+		     ps->d->call_id, err);
+}
+
+
+static void refresh_resp_h(int err, const struct sip_msg *msg, void *arg)
 {
 	struct psess *ps = arg;
+	const bool inv = !err && !pl_strcmp(&msg->cseq.met, "INVITE");
+	uint32_t se;
 
 	if (!err && msg->scode < 200)
 		return;
+	if (inv && msg->scode < 300) {
+		reinvite_ack(ps, msg);
+		(void)sip_dialog_update(sipsess_dialog(ps->ss), msg);
+	}
+	if (!err && !inv && (msg->scode == 405 || msg->scode == 501)) {
+		/* its Allow said UPDATE, its answer says no: re-INVITE */
+		ps->update_ok = false;
+		dlv_step(ps->d, "update %u: re-INVITE", msg->scode);
+		tmr_start(&ps->tmr, 0, refresh_tmr, ps);
+		return;
+	}
+	if (!err && msg->scode == 491) {
+		/* RFC 3261 §14.1: a re-INVITE of the terminal's crossed ours */
+		tmr_start(&ps->tmr, 2100 + rand_u16() % 1900, refresh_tmr, ps);
+		return;
+	}
 	if (err || msg->scode >= 300) {
 		/* RFC 4028 §10: a failed refresh ends the session */
 		char why[48];
@@ -180,23 +220,50 @@ static void update_resp_h(int err, const struct sip_msg *msg, void *arg)
 		end(ps, OE_SIP, err ? 408 : msg->scode, why);
 		return;
 	}
-	dlv_step(ps->d, "refreshed");
+
+	/* RFC 4028 §7.2: the interval is what the answer says */
+	se = hdr_secs(msg, "Session-Expires");
+	if (se && se < ps->se)
+		ps->se = se;
+	dlv_step(ps->d, inv ? "refreshed (re-INVITE)" : "refreshed");
 	tmr_start(&ps->tmr, (uint64_t)ps->se * 500, refresh_tmr, ps);
 }
 
 
+/*
+ * RFC 4028 §7.4: by UPDATE when the terminal allows it, else by
+ * re-INVITE with our offer again. libre's sipsess_modify() would send a
+ * re-INVITE with no Session-Expires (its sipsess_reinvite() prints only
+ * Content-Type and the body), so both go out here, on its dialog.
+ */
 static void refresh_tmr(void *arg)
 {
 	struct psess *ps = arg;
+	struct sip_dialog *dlg = sipsess_dialog(ps->ss);
+	struct sip *sip = ps->t->s->sip;
 	int err;
 
-	ps->upd = mem_deref(ps->upd);
-	err = sip_drequestf(&ps->upd, ps->t->s->sip, true, "UPDATE",
-			    sipsess_dialog(ps->ss), 0, NULL, contact_h,
-			    update_resp_h, ps,
-			    "Supported: timer\r\n"
-			    "Session-Expires: %u;refresher=uac\r\n"
-			    "Content-Length: 0\r\n\r\n", ps->se);
+	ps->req = mem_deref(ps->req);
+	if (ps->update_ok) {
+		err = sip_drequestf(&ps->req, sip, true, "UPDATE", dlg, 0,
+				    NULL, contact_h, refresh_resp_h, ps,
+				    "Supported: timer\r\n"
+				    "Session-Expires: %u;refresher=uac\r\n"
+				    "Content-Length: 0\r\n\r\n", ps->se);
+	}
+	else {
+		ps->offer->pos = 0;
+		err = sip_drequestf(&ps->req, sip, true, "INVITE", dlg, 0,
+				    NULL, contact_h, refresh_resp_h, ps,
+				    "Supported: timer\r\n"
+				    "Session-Expires: %u;refresher=uac\r\n"
+				    "%s"
+				    "Content-Type: application/sdp\r\n"
+				    "Content-Length: %zu\r\n\r\n%b", ps->se,
+				    allow, mbuf_get_left(ps->offer),
+				    mbuf_buf(ps->offer),
+				    mbuf_get_left(ps->offer));
+	}
 	if (err)
 		end(ps, OE_TIMEOUT, 0, "cannot refresh the session");
 }
@@ -335,6 +402,8 @@ static void estab_h(const struct sip_msg *msg, void *arg)
 	sender_sip_response(ps->t->s, msg->scode);
 	if (se && se < ps->se)
 		ps->se = se;
+	/* TS §7.3.2.1: the methods it takes decide how we refresh */
+	ps->update_ok = sip_msg_hdr_has_value(msg, SIP_HDR_ALLOW, "UPDATE");
 	if (ps->se)
 		tmr_start(&ps->tmr, (uint64_t)ps->se * 500, refresh_tmr, ps);
 
@@ -386,8 +455,8 @@ static void close_h(int err, const struct sip_msg *msg, void *arg)
 }
 
 
-static int offer_print(struct mbuf **mbp, struct psess *ps,
-		       const struct sa *laddr)
+/* Our SDP offer into ps->offer, again for every (re-)INVITE */
+static int offer_make(struct psess *ps)
 {
 	const struct push *p = ps->d->p;
 	struct msrpsdp_file f[MSRPSDP_MAX];
@@ -405,7 +474,7 @@ static int offer_print(struct mbuf **mbp, struct psess *ps,
 		lport = sa_port(&la);
 	if (!p->nfiles)
 		SHA1(p->body->buf, p->body->end, sha);
-	re_snprintf(addr, sizeof(addr), "%j", laddr);
+	re_snprintf(addr, sizeof(addr), "%j", &ps->laddr);
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct pfile *pf = p->nfiles ? &p->files[i] : NULL;
 
@@ -426,7 +495,7 @@ static int offer_print(struct mbuf **mbp, struct psess *ps,
 		};
 	}
 	spec = (struct msrpsdp_spec){
-		.addr = addr, .sess_id = rand_u32(), .sess_ver = 1,
+		.addr = addr, .sess_id = ps->sess_id, .sess_ver = ps->sess_ver,
 		.filev = f, .n = ps->n, .tls = ps->t->s->msrp_tls != NULL,
 	};
 
@@ -439,7 +508,8 @@ static int offer_print(struct mbuf **mbp, struct psess *ps,
 		return err;
 	}
 	mb->pos = 0;
-	*mbp = mb;
+	mem_deref(ps->offer);
+	ps->offer = mb;
 	return 0;
 }
 
@@ -455,15 +525,12 @@ static int invite(struct psess *ps)
 				   .instance = dlv_instance(d)};
 	const char *routev[1] = {NULL};
 	char route[512];
-	struct mbuf *desc = NULL;
-	struct sa laddr;
 	struct ims_hdrs ims;
 	char icid[64];
 	int err;
 
 	dlv_ims(d, &ims, icid, sizeof(icid));
-	err = sip_transp_laddr(s->sip, &laddr, SIP_TRANSP_UDP, NULL);
-	err = err ? err : offer_print(&desc, ps, &laddr);
+	err = offer_make(ps);
 	if (err)
 		goto out;
 
@@ -488,7 +555,7 @@ static int invite(struct psess *ps)
 	ps->ss = NULL;
 	err = sipsess_connect(&ps->ss, s->sess_sock, d->ruri, NULL,
 			      push_from(p), s->conf.contact_user, routev,
-			      routev[0] ? 1 : 0, "application/sdp", desc,
+			      routev[0] ? 1 : 0, "application/sdp", ps->offer,
 			      NULL, NULL, false, offer_h, answer_h, NULL,
 			      estab_h, NULL, NULL, close_h, ps,
 			      "%s%s%s"
@@ -503,7 +570,6 @@ static int invite(struct psess *ps)
 			      ac_print, &ac, ims_hdrs_print, &ims, ps->se,
 			      allow);
  out:
-	mem_deref(desc);
 	return err;
 }
 
@@ -518,7 +584,6 @@ int session_start(struct target *t, struct delivery *d)
 		.tls = s->msrp_tls,
 	};
 	struct psess *ps;
-	struct sa laddr;
 	int err;
 
 	if ((!p->nfiles && (!p->body || !p->body->end)) || !s->sess_sock ||
@@ -549,12 +614,15 @@ int session_start(struct target *t, struct delivery *d)
 	 * (msrps), we do, as RFC 4975 has it */
 	ps->offered = s->msrp_lsn ? MSRP_SETUP_ACTPASS : MSRP_SETUP_NONE;
 
-	err = sip_transp_laddr(s->sip, &laddr, SIP_TRANSP_UDP, NULL);
+	ps->sess_id = rand_u32();
+	ps->sess_ver = 1;
+
+	err = sip_transp_laddr(s->sip, &ps->laddr, SIP_TRANSP_UDP, NULL);
 	for (size_t i = 0; i < ps->n && !err; i++) {
 		struct msrp_sess_conf c = mc;
 
 		c.arg = ps;
-		err = msrp_sess_alloc(&ps->ms[i], s->msrp_lsn, &laddr, &c);
+		err = msrp_sess_alloc(&ps->ms[i], s->msrp_lsn, &ps->laddr, &c);
 	}
 	err = err ? err : invite(ps);
 	if (err) {

@@ -10,6 +10,7 @@ and MSRP."""
 import base64
 import hashlib
 import os
+import re
 import socket
 import sys
 import time
@@ -304,6 +305,69 @@ def test_refresh_by_update(env):
           "status: %s" % st)
     silent.close()
     cap.verify(10)
+
+
+def test_refresh_by_reinvite(env):
+    """The terminal's Allow has no UPDATE (TS §7.3.2.1: sippushd keeps
+    it): the refreshes are re-INVITEs carrying Session-Expires, Supported:
+    timer and the offer again, each 200 ACKed (the SIPp terminal checks
+    them); libre's own re-INVITE could carry no Session-Expires."""
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32").start()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    tport = free_port()
+    term = Sipp(env, scenario(env, "uas_invite_refresh_reinvite.xml",
+                              msrp_port=silent.getsockname()[1]), tport,
+                timeout=20)
+    cap = Capture(env, [d.sip_port, tport])
+    register(env, d, "alice", tport, INST, methods="MESSAGE,INVITE")
+    pid = d.push(to=AOR, app="mms.ua",
+                 content_type="application/octet-stream",
+                 body_base64=base64.b64encode(b"q" * 3000).decode(),
+                 method="session", ttl=8)
+    term.ok(25)
+    st = d.status(pid)
+    check(st["deliveries"][0]["steps"].count("refreshed (re-INVITE)") >= 2,
+          "status: %s" % st)
+    m = re.search(r"REINVITE .*CSEQ=(\d+)", term.log())
+    a = re.search(r"ACK CSEQ=(\d+)", term.log())
+    check(m and a and m.group(1) == a.group(1),
+          "the re-INVITE's 200 ACKed with its CSeq: %s" % term.log())
+    silent.close()
+    cap.verify(10)
+
+
+def test_agent_session_timers(env):
+    """The agent's timers (TS §7.3.1.1 #8, #9; RFC 4028 §9): to a sender
+    with Supported: timer, Require: timer and Session-Expires in the 200
+    to the INVITE and in the 200 to its refreshing re-INVITE (which
+    libre's sipsess would send without); to a sender without, neither."""
+    import subprocess
+    d = Daemon(env, "--trust-udp").start()
+    a = Agent(env, "uma", d.sip_port)
+    cap = Capture(env, [a.port])
+    a.start()
+    wait_until(lambda: "registered sip:uma" in a.log(), 10, "registered")
+    s = Sipp(env, scenario(env, "uac_invite_reinvite.xml"), free_port(),
+             "127.0.0.1:%d" % a.port, keys={"user": "uma"}, timeout=15)
+    s.ok(20)
+    check("REINVITE-ANSWER" in s.log(), s.log())
+    # its ACK 1.2 s late: the 200 to the re-INVITE went again over UDP
+    # (at 0.5 s), and no more once the ACK came
+    cap.stop()
+    out = subprocess.run(["tshark", "-r", cap.file, "-d",
+                          "udp.port==%d,sip" % a.port, "-Y",
+                          'sip.Status-Code == 200 && sip.CSeq.method == '
+                          '"INVITE" && sip.CSeq.seq == 2', "-T", "fields",
+                          "-e", "frame.number"], capture_output=True,
+                         text=True, timeout=60).stdout.split()
+    check(len(out) == 2, "200s to the re-INVITE: %d" % len(out))
+    s = Sipp(env, scenario(env, "uac_invite_notimer.xml"), free_port(),
+             "127.0.0.1:%d" % a.port, keys={"user": "uma"}, timeout=15)
+    s.ok(20)
+    wait_until(lambda: a.log().count("session ends (closed)") == 2, 5,
+               "both sessions ended by their BYE")
 
 
 def test_agent_ends_unrefreshed_session(env):
@@ -674,7 +738,8 @@ if __name__ == "__main__":
     run([test_session_5mib, test_session_488, test_accept_types_lists,
          test_agent_connects_out, test_agent_nat_auto,
          test_agent_session_refusals, test_cancel_before_answer,
-         test_refresh_by_update, test_agent_ends_unrefreshed_session,
+         test_refresh_by_update, test_refresh_by_reinvite,
+         test_agent_session_timers, test_agent_ends_unrefreshed_session,
          test_files_streamed_200mib, test_kill9_mid_transfer,
          test_agent_killed_mid_transfer, test_handler_cannot_take_file,
          test_msrps,
