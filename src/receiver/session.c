@@ -91,6 +91,8 @@ struct rsess {
 	bool timer;              /**< the sender takes RFC 4028 timers:
 				      else se is only our own guard      */
 	char user[64];           /**< our Contact's user part            */
+	uint32_t sess_id;        /**< our answer's o= line               */
+	uint32_t sess_ver;
 	struct mbuf *reply;      /**< a re-INVITE's 200 until its ACK    */
 	const struct sip_msg *reply_msg;
 	struct tmr tmr_reply;    /**< its retransmission (UDP)           */
@@ -476,6 +478,7 @@ static int answer_print(struct rsess *rs, const struct msrpsdp *sd)
 	struct msrpsdp_file fv[MSRPSDP_MAX];
 	char types[MSRPSDP_MAX][256], ftids[MSRPSDP_MAX][128];
 	struct msrpsdp_spec spec;
+	struct mbuf *mb;
 	struct sa laddr;
 	uint8_t fp[32];
 	char addr[64];
@@ -511,7 +514,7 @@ static int answer_print(struct rsess *rs, const struct msrpsdp *sd)
 	}
 
 	spec = (struct msrpsdp_spec){
-		.addr = addr, .sess_id = rand_u32(), .sess_ver = 1,
+		.addr = addr, .sess_id = rs->sess_id, .sess_ver = rs->sess_ver,
 		.answer = true, .max_size = rs->sock->conf->session_max,
 		.filev = fv, .n = sd->n, .tls = rs->sock->msrp_tls != NULL,
 	};
@@ -522,12 +525,19 @@ static int answer_print(struct rsess *rs, const struct msrpsdp *sd)
 			return err;
 		spec.fp = fp;
 	}
-	rs->answer = mbuf_alloc(1024);
-	if (!rs->answer)
+	/* a new answer replaces the one in force only when whole */
+	mb = mbuf_alloc(1024);
+	if (!mb)
 		return ENOMEM;
-	err = mbuf_printf(rs->answer, "%H", msrpsdp_print, &spec);
-	rs->answer->pos = 0;
-	return err;
+	err = mbuf_printf(mb, "%H", msrpsdp_print, &spec);
+	if (err) {
+		mem_deref(mb);
+		return err;
+	}
+	mb->pos = 0;
+	mem_deref(rs->answer);
+	rs->answer = mb;
+	return 0;
 }
 
 
@@ -578,6 +588,8 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 	rs->sock = sock;
 	tmr_init(&rs->tmr);
 	tmr_init(&rs->tmr_reply);
+	rs->sess_id = rand_u32();
+	rs->sess_ver = 1;
 
 	err = trust_asserted(rs->from, sizeof(rs->from), sock->trust, msg,
 			     false);
@@ -733,6 +745,53 @@ static struct rsess *rsess_find(const struct rsess_sock *sock,
 }
 
 
+/*
+ * A re-INVITE's offer (TS §7.3.2.1 #5, §7.3.2.3): an m-line the sender
+ * sets to port 0 releases its file (RFC 3264 §8.2): its MSRP session and
+ * what is left of it go, and our answer says port 0 there too, in a new
+ * version. Every m-line must still be there (§8); none: the same answer.
+ */
+static int release(struct rsess *rs, const struct sip_msg *msg)
+{
+	struct pl body = {(const char *)mbuf_buf(msg->mb),
+			  mbuf_get_left(msg->mb)};
+	struct msrpsdp *sd;
+	bool changed = false;
+	int err = 0;
+
+	if (!body.l)
+		return 0;
+	if (!msg_ctype_cmp(&msg->ctyp, "application", "sdp"))
+		return EPROTO;
+	sd = mem_zalloc(sizeof(*sd), NULL);
+	if (!sd)
+		return ENOMEM;
+	if (msrpsdp_decode(sd, &body) || sd->n != rs->n) {
+		err = EPROTO;
+		goto out;
+	}
+
+	for (size_t i = 0; i < rs->n; i++) {
+		struct rfile *f = rs->files[i];
+
+		if (sd->m[i].port || !f)
+			continue;
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: released by the sender (%s)",
+		     f->ftid, f->done ? "done" : "before its end");
+		rs->files[i] = NULL;
+		mem_deref(f);
+		changed = true;
+	}
+	if (changed) {
+		++rs->sess_ver;
+		err = answer_print(rs, sd);
+	}
+ out:
+	mem_deref(sd);
+	return err;
+}
+
+
 /* The 200 to a re-INVITE again over UDP until its ACK (RFC 3261
  * §13.3.1.4); without one for 64*T1, the session ends */
 static void reply_tmr(void *arg)
@@ -782,6 +841,14 @@ static void reinvite(struct rsess_sock *sock, const struct sip_msg *msg)
 				  "Session Interval Too Small",
 				  "Min-SE: %u\r\nContent-Length: 0\r\n\r\n",
 				  sock->conf->min_se);
+		return;
+	}
+
+	err = release(rs, msg);
+	if (err) {
+		(void)sip_treply(NULL, sock->sip, msg, 488, err == ENOMEM ?
+				 "Not Acceptable Here" : "Not Acceptable "
+				 "Here: not the session's m-lines");
 		return;
 	}
 

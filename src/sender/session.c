@@ -8,7 +8,9 @@
  * Allow lists it, else by a re-INVITE we send on sipsess's dialog (libre's
  * would carry no Session-Expires: docs/design.md, libre 1.1.0). The content goes in one
  * MSRP session per file (one m-line each), chunked, with Success-Report:
- * yes; its REPORT completes it. We offer a=setup:actpass (RFC 6135): a
+ * yes; its REPORT completes it, and while others are still sent, a
+ * re-INVITE puts its m-line at port 0 (TS §7.3.2.1 #5); BYE after the
+ * last. We offer a=setup:actpass (RFC 6135): a
  * terminal that answers active connects to our listener (it may be
  * behind a NAT), else we connect to its path, as RFC 4975's offerer.
  */
@@ -48,8 +50,20 @@ static uint32_t hdr_secs(const struct sip_msg *msg, const char *name)
 }
 
 
+struct psess;
+
+/* A file's MSRP message, for its sent_h */
+struct pfx {
+	struct psess *ps;
+	size_t i;
+};
+
 struct psess {
 	int fd[MSRPSDP_MAX];     /**< the files, open while sending       */
+	struct pfx fx[MSRPSDP_MAX];
+	bool fin[MSRPSDP_MAX];   /**< sent, failed or refused             */
+	bool zero[MSRPSDP_MAX];  /**< port 0 in our last offer            */
+	char *path[MSRPSDP_MAX]; /**< our a=path, kept after a release    */
 	struct delivery *d;
 	struct target *t;
 	struct sipsess *ss;
@@ -70,12 +84,17 @@ struct psess {
 	bool update_ok;          /**< the terminal's Allow lists UPDATE   */
 	bool answered;
 	bool inbound;            /**< the terminal connects (RFC 6135)     */
+	bool reinviting;         /**< a re-INVITE in flight               */
+	bool releasing;          /**< it releases files (port 0)          */
+	bool release_due;        /**< files to release after it           */
+	bool release_off;        /**< the terminal refused a release      */
 	bool ending;
 	bool retried_422;
 };
 
 
 static int invite(struct psess *ps);
+static int offer_make(struct psess *ps);
 
 
 static void psess_destructor(void *arg)
@@ -87,6 +106,7 @@ static void psess_destructor(void *arg)
 	mem_deref(ps->offer);
 	for (size_t i = 0; i < ps->n; i++) {
 		mem_deref(msrp_sess_detach(ps->ms[i]));
+		mem_deref(ps->path[i]);
 		if (ps->fd[i] >= 0)
 			(void)close(ps->fd[i]);
 	}
@@ -112,11 +132,18 @@ static void end(struct psess *ps, enum outcome_event ev, uint16_t scode,
 }
 
 
+static void release(struct psess *ps);
+
+
 static void check_done(struct psess *ps)
 {
 	char why[64];
 
 	if (ps->nleft)
+		return;
+
+	/* BYE once our re-INVITE has its answer (and our ACK) */
+	if (ps->reinviting)
 		return;
 
 	if (ps->nok && !ps->fail) {
@@ -137,14 +164,22 @@ static void check_done(struct psess *ps)
 
 static void sent_h(int err, uint16_t scode, void *arg)
 {
-	struct psess *ps = arg;
+	struct pfx *fx = arg;
+	struct psess *ps = fx->ps;
 
 	--ps->nleft;
+	ps->fin[fx->i] = true;
 	if (!err)
 		++ps->nok;
 	else if (!ps->fail)
 		ps->fail = scode ? scode : 408;
-	check_done(ps);
+
+	/* TS §7.3.2.1 #5: a file done while others go on is released with
+	 * port 0 in a re-INVITE; after the last, BYE */
+	if (ps->nleft)
+		release(ps);
+	else
+		check_done(ps);
 }
 
 
@@ -187,17 +222,51 @@ static void reinvite_ack(struct psess *ps, const struct sip_msg *msg)
 }
 
 
+/* Our release re-INVITE is answered: the released files' MSRP goes */
+static void released(struct psess *ps)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		if (!ps->zero[i] || !ps->ms[i])
+			continue;
+		ps->ms[i] = mem_deref(msrp_sess_detach(ps->ms[i]));
+		if (ps->fd[i] >= 0)
+			(void)close(ps->fd[i]);
+		ps->fd[i] = -1;
+		dlv_step(ps->d, "re-INVITE: file %zu at port 0", i + 1);
+	}
+}
+
+
+/* Our release re-INVITE is refused: the files not released yet are
+ * back in the offer (a new version of it, RFC 3264 §8) */
+static void release_undo(struct psess *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		ps->zero[i] = ps->zero[i] && !ps->ms[i];
+	++ps->sess_ver;
+	if (offer_make(ps))
+		ps->release_off = true;
+}
+
+
 static void refresh_resp_h(int err, const struct sip_msg *msg, void *arg)
 {
 	struct psess *ps = arg;
 	const bool inv = !err && !pl_strcmp(&msg->cseq.met, "INVITE");
+	const bool releasing = ps->releasing;
 	uint32_t se;
 
 	if (!err && msg->scode < 200)
 		return;
+	if (ps->reinviting) {
+		ps->reinviting = false;
+		ps->releasing = false;
+	}
 	if (inv && msg->scode < 300) {
 		reinvite_ack(ps, msg);
 		(void)sip_dialog_update(sipsess_dialog(ps->ss), msg);
+		if (releasing)
+			released(ps);
 	}
 	if (!err && !inv && (msg->scode == 405 || msg->scode == 501)) {
 		/* its Allow said UPDATE, its answer says no: re-INVITE */
@@ -208,7 +277,27 @@ static void refresh_resp_h(int err, const struct sip_msg *msg, void *arg)
 	}
 	if (!err && msg->scode == 491) {
 		/* RFC 3261 §14.1: a re-INVITE of the terminal's crossed ours */
+		if (releasing) {
+			release_undo(ps);
+			ps->release_due = true;
+		}
 		tmr_start(&ps->tmr, 2100 + rand_u16() % 1900, refresh_tmr, ps);
+		return;
+	}
+	if (releasing && !err && msg->scode >= 300 && msg->scode != 408 &&
+	    msg->scode != 481) {
+		/* RFC 3261 §14.1: refused, the session stays as it was; the
+		 * files stay until the BYE */
+		release_undo(ps);
+		ps->release_off = true;
+		dlv_step(ps->d, "re-INVITE %u: files kept", msg->scode);
+		tmr_start(&ps->tmr, (uint64_t)ps->se * 500, refresh_tmr, ps);
+		check_done(ps);
+		return;
+	}
+	if ((err || msg->scode >= 300) && !ps->nleft) {
+		/* every file is done: the outcome is theirs, then BYE */
+		check_done(ps);
 		return;
 	}
 	if (err || msg->scode >= 300) {
@@ -225,47 +314,105 @@ static void refresh_resp_h(int err, const struct sip_msg *msg, void *arg)
 	se = hdr_secs(msg, "Session-Expires");
 	if (se && se < ps->se)
 		ps->se = se;
-	dlv_step(ps->d, inv ? "refreshed (re-INVITE)" : "refreshed");
+	if (!releasing)
+		dlv_step(ps->d, inv ? "refreshed (re-INVITE)" : "refreshed");
 	tmr_start(&ps->tmr, (uint64_t)ps->se * 500, refresh_tmr, ps);
+
+	/* the last file done meanwhile: BYE now; else what waits */
+	if (!ps->nleft)
+		check_done(ps);
+	else if (ps->release_due)
+		release(ps);
+}
+
+
+/* A re-INVITE with our offer as it stands (a refresh, or a release),
+ * with Session-Expires: libre's sipsess_modify() would send none (its
+ * sipsess_reinvite() prints only Content-Type and the body), so it goes
+ * out here, on sipsess's dialog */
+static int reinvite_send(struct psess *ps)
+{
+	ps->offer->pos = 0;
+	ps->reinviting = true;
+	return sip_drequestf(&ps->req, ps->t->s->sip, true, "INVITE",
+			     sipsess_dialog(ps->ss), 0, NULL, contact_h,
+			     refresh_resp_h, ps,
+			     "Supported: timer\r\n"
+			     "Session-Expires: %u;refresher=uac\r\n"
+			     "%s"
+			     "Content-Type: application/sdp\r\n"
+			     "Content-Length: %zu\r\n\r\n%b", ps->se, allow,
+			     mbuf_get_left(ps->offer), mbuf_buf(ps->offer),
+			     mbuf_get_left(ps->offer));
+}
+
+
+/* RFC 4028 §7.4: by UPDATE when the terminal allows it, else by
+ * re-INVITE with our offer again */
+static void refresh_tmr(void *arg)
+{
+	struct psess *ps = arg;
+	int err;
+
+	ps->req = mem_deref(ps->req);
+	ps->reinviting = false;
+	if (ps->release_due) {
+		release(ps);
+		return;
+	}
+	if (ps->update_ok)
+		err = sip_drequestf(&ps->req, ps->t->s->sip, true, "UPDATE",
+				    sipsess_dialog(ps->ss), 0, NULL, contact_h,
+				    refresh_resp_h, ps,
+				    "Supported: timer\r\n"
+				    "Session-Expires: %u;refresher=uac\r\n"
+				    "Content-Length: 0\r\n\r\n", ps->se);
+	else
+		err = reinvite_send(ps);
+	if (err)
+		end(ps, OE_TIMEOUT, 0, "cannot refresh the session");
 }
 
 
 /*
- * RFC 4028 §7.4: by UPDATE when the terminal allows it, else by
- * re-INVITE with our offer again. libre's sipsess_modify() would send a
- * re-INVITE with no Session-Expires (its sipsess_reinvite() prints only
- * Content-Type and the body), so both go out here, on its dialog.
+ * TS §7.3.2.1 #5, §7.3.2.3: the files done while others are still sent
+ * go to port 0 in a new offer (RFC 3264 §8.2), sent by re-INVITE; after
+ * the request in flight, if any. The re-INVITE refreshes the session too.
  */
-static void refresh_tmr(void *arg)
+static void release(struct psess *ps)
 {
-	struct psess *ps = arg;
-	struct sip_dialog *dlg = sipsess_dialog(ps->ss);
-	struct sip *sip = ps->t->s->sip;
+	bool any = false;
 	int err;
 
-	ps->req = mem_deref(ps->req);
-	if (ps->update_ok) {
-		err = sip_drequestf(&ps->req, sip, true, "UPDATE", dlg, 0,
-				    NULL, contact_h, refresh_resp_h, ps,
-				    "Supported: timer\r\n"
-				    "Session-Expires: %u;refresher=uac\r\n"
-				    "Content-Length: 0\r\n\r\n", ps->se);
+	for (size_t i = 0; i < ps->n; i++)
+		any |= ps->fin[i] && !ps->zero[i];
+	if (!any || ps->release_off || !ps->ss) {
+		ps->release_due = false;
+		return;
 	}
-	else {
-		ps->offer->pos = 0;
-		err = sip_drequestf(&ps->req, sip, true, "INVITE", dlg, 0,
-				    NULL, contact_h, refresh_resp_h, ps,
-				    "Supported: timer\r\n"
-				    "Session-Expires: %u;refresher=uac\r\n"
-				    "%s"
-				    "Content-Type: application/sdp\r\n"
-				    "Content-Length: %zu\r\n\r\n%b", ps->se,
-				    allow, mbuf_get_left(ps->offer),
-				    mbuf_buf(ps->offer),
-				    mbuf_get_left(ps->offer));
+	if (ps->req) {
+		ps->release_due = true;
+		return;
 	}
-	if (err)
-		end(ps, OE_TIMEOUT, 0, "cannot refresh the session");
+
+	ps->release_due = false;
+	for (size_t i = 0; i < ps->n; i++)
+		ps->zero[i] = ps->fin[i];
+	++ps->sess_ver;
+	err = offer_make(ps);
+	if (!err) {
+		err = reinvite_send(ps);
+		ps->releasing = !err;
+	}
+	if (err) {
+		ps->reinviting = false;
+		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot release files: %m",
+		     ps->d->call_id, err);
+		ps->release_off = true;
+	}
+	/* the next refresh at half the interval from this one */
+	if (!err)
+		tmr_cancel(&ps->tmr);
 }
 
 
@@ -326,6 +473,7 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 		if (!sd.m[i].msrp || !sd.m[i].port || !pl_isset(&sd.m[i].path)) {
 			++ps->nrefused;
 			--ps->nleft;
+			ps->fin[i] = true;
 			continue;
 		}
 		(void)pl_strcpy(&sd.m[i].path, path, sizeof(path));
@@ -339,14 +487,17 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 			     msrp_setup_name(sd.m[i].setup) : "(none)",
 			     msrp_setup_name(ps->offered));
 			--ps->nleft;
+			ps->fin[i] = true;
 			if (!ps->fail)
 				ps->fail = 488;
 			continue;
 		}
 		if (!connects) {
-			err = msrp_sess_send(ps->ms[i], &o, sent_h, ps);
+			err = msrp_sess_send(ps->ms[i], &o, sent_h,
+					     &ps->fx[i]);
 			if (err) {
 				--ps->nleft;
+				ps->fin[i] = true;
 				if (!ps->fail)
 					ps->fail = 400;
 				continue;
@@ -358,6 +509,7 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 		/* never where the dialog did not go (msrppeer.h) */
 		if (!path_allowed(ps->t->s, path, msg)) {
 			--ps->nleft;
+			ps->fin[i] = true;
 			if (!ps->fail)
 				ps->fail = 488;
 			continue;
@@ -370,6 +522,7 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 				     "a fingerprint or with %s", ps->d->call_id,
 				     path);
 				--ps->nleft;
+				ps->fin[i] = true;
 				if (!ps->fail)
 					ps->fail = 488;
 				continue;
@@ -377,11 +530,13 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 			msrp_sess_expect_fp(ps->ms[i], sd.fp);
 		}
 		err = msrp_sess_connect(ps->ms[i], path);
-		err = err ? err : msrp_sess_send(ps->ms[i], &o, sent_h, ps);
+		err = err ? err : msrp_sess_send(ps->ms[i], &o, sent_h,
+						 &ps->fx[i]);
 		if (err) {
 			plog(SIPPUSH_LOG_WARN, MOD, "%s: MSRP to %s: %m",
 			     ps->d->call_id, path, err);
 			--ps->nleft;
+			ps->fin[i] = true;
 			if (!ps->fail)
 				ps->fail = 400;
 		}
@@ -490,8 +645,9 @@ static int offer_make(struct psess *ps)
 			.disposition = pf && pf->disposition ?
 				pf->disposition : p->disposition ?
 				p->disposition : "attachment",
-			.path = msrp_sess_path(ps->ms[i]),
-			.port = lport ? lport : 9, .setup = ps->offered,
+			.path = ps->path[i],
+			.port = ps->zero[i] ? 0 : lport ? lport : 9,
+			.setup = ps->offered,
 		};
 	}
 	spec = (struct msrpsdp_spec){
@@ -596,8 +752,10 @@ int session_start(struct target *t, struct delivery *d)
 	ps->d = d;
 	ps->t = t;
 	ps->n = p->nfiles ? p->nfiles : 1;
-	for (size_t i = 0; i < MSRPSDP_MAX; i++)
+	for (size_t i = 0; i < MSRPSDP_MAX; i++) {
 		ps->fd[i] = -1;
+		ps->fx[i] = (struct pfx){ps, i};
+	}
 	for (size_t i = 0; i < p->nfiles; i++) {
 		ps->fd[i] = open(p->files[i].path, O_RDONLY | O_CLOEXEC);
 		if (ps->fd[i] < 0) {
@@ -623,6 +781,8 @@ int session_start(struct target *t, struct delivery *d)
 
 		c.arg = ps;
 		err = msrp_sess_alloc(&ps->ms[i], s->msrp_lsn, &ps->laddr, &c);
+		err = err ? err : str_dup(&ps->path[i],
+					  msrp_sess_path(ps->ms[i]));
 	}
 	err = err ? err : invite(ps);
 	if (err) {

@@ -342,7 +342,8 @@ def test_agent_session_timers(env):
     """The agent's timers (TS §7.3.1.1 #8, #9; RFC 4028 §9): to a sender
     with Supported: timer, Require: timer and Session-Expires in the 200
     to the INVITE and in the 200 to its refreshing re-INVITE (which
-    libre's sipsess would send without); to a sender without, neither."""
+    libre's sipsess would send without); to a sender without, neither.
+    A re-INVITE that would add or remove an m-line is refused (488)."""
     import subprocess
     d = Daemon(env, "--trust-udp").start()
     a = Agent(env, "uma", d.sip_port)
@@ -366,8 +367,14 @@ def test_agent_session_timers(env):
     s = Sipp(env, scenario(env, "uac_invite_notimer.xml"), free_port(),
              "127.0.0.1:%d" % a.port, keys={"user": "uma"}, timeout=15)
     s.ok(20)
-    wait_until(lambda: a.log().count("session ends (closed)") == 2, 5,
-               "both sessions ended by their BYE")
+    # a re-INVITE whose offer has another number of m-lines: 488, and
+    # the session goes on to its BYE
+    s = Sipp(env, scenario(env, "uac_invite_reinvite_bad.xml"),
+             free_port(), "127.0.0.1:%d" % a.port, keys={"user": "uma"},
+             timeout=15)
+    s.ok(20)
+    wait_until(lambda: a.log().count("session ends (closed)") == 3, 5,
+               "the sessions ended by their BYE")
 
 
 def test_agent_ends_unrefreshed_session(env):
@@ -444,6 +451,68 @@ def test_agent_session_refusals(env):
                            answer="text/plain", pause=200), free_port(),
              "127.0.0.1:%d" % a.port, keys={"user": "uma"}, timeout=10)
     s.ok(15)
+
+
+def test_release_finished_file(env):
+    """TS §7.3.2.1 #5, §7.3.2.3: a session with a 48 MiB file and a small
+    one; the small one done while the large one is still sent, sippushd
+    sends a re-INVITE with its m-line at port 0 (the agent answers port 0
+    there too and lets that file's MSRP go), and a BYE after the last.
+    Both files arrive whole."""
+    import subprocess
+    from harness import BUILD
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32").start()
+    a = Agent(env, "alice", d.sip_port)
+    cap = Capture(env, [d.sip_port, a.port])
+    a.start()
+    wait_until(lambda: d.terminals(AOR), 10, "registered")
+    big, digest = big_file(env, 48)
+    small = env.path("small.txt")
+    with open(small, "w") as f:
+        f.write("done long before the other\n")
+    out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"), "--server",
+                          d.base] + tok(d) + [
+                          "send", "--to", AOR, "--app", "mms.ua",
+                          "--file", big, "--file", small, "--method",
+                          "session", "--wait", "--timeout", "60"],
+                         capture_output=True, text=True, timeout=120)
+    check(out.returncode == 0, "sippush send: %s %s" % (out.stdout,
+                                                       out.stderr))
+    st = d.status(out.stdout.split()[0])
+    check(st["state"] == "delivered" and st["deliveries"][0]["steps"] ==
+          "session; invite; invite 200; re-INVITE: file 2 at port 0; "
+          "msrp 200", "status: %s" % st)
+    wait_until(lambda: len(data_files(a)) == 2, 10, "both files")
+    files = sorted(data_files(a))
+    check(sha1_of(os.path.join(a.inbox, files[0])) == digest and
+          read(a, files[1]) == b"done long before the other\n",
+          "the files differ")
+    wait_until(lambda: "session ends (closed)" in a.log(), 10, "the BYE")
+    lg = a.log()
+    check(re.search(r"\.1: released by the sender \(done\)", lg) and
+          lg.index("released by the sender") <
+          lg.index("session ends (closed)"), lg[-1500:])
+
+    # on the wire: the re-INVITE's offer and its answer with port 0 in the
+    # second m-line, then the BYE
+    cap.stop()
+    rows = subprocess.run(["tshark", "-r", cap.file, "-d",
+                           "udp.port==%d,sip" % d.sip_port, "-d",
+                           "udp.port==%d,sip" % a.port, "-Y",
+                           "sip.CSeq.method == \"INVITE\" || "
+                           "sip.Method == \"BYE\"", "-T", "fields", "-E",
+                           "separator=|", "-e", "sip.Method", "-e",
+                           "sip.Status-Code", "-e", "sip.CSeq.seq", "-e",
+                           "sdp.media"], capture_output=True, text=True,
+                          timeout=60).stdout.splitlines()
+    rows = [r.split("|") for r in rows]
+    zero = [r for r in rows if r[3].endswith("message 0 TCP/MSRP *")]
+    check(len(zero) == 2 and zero[0][0] == "INVITE" and
+          zero[1][1] == "200" and zero[0][2] == zero[1][2] and
+          not zero[0][3].split(",")[0].startswith("message 0 ") and
+          [r for r in rows if r[0] == "BYE"] and
+          rows.index([r for r in rows if r[0] == "BYE"][0]) >
+          rows.index(zero[1]), "SIP: %s" % rows)
 
 
 def peak_rss_kb(pid):
@@ -740,6 +809,7 @@ if __name__ == "__main__":
          test_agent_session_refusals, test_cancel_before_answer,
          test_refresh_by_update, test_refresh_by_reinvite,
          test_agent_session_timers, test_agent_ends_unrefreshed_session,
+         test_release_finished_file,
          test_files_streamed_200mib, test_kill9_mid_transfer,
          test_agent_killed_mid_transfer, test_handler_cannot_take_file,
          test_msrps,
