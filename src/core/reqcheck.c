@@ -280,33 +280,78 @@ static bool ruri_scheme_unknown(const struct sip_msg *msg)
 }
 
 
-/* An IPv6 reference must be an IPv6 address (RFC 5118 §4.5). Read from
- * the raw Request-URI: libre cuts "[2001:db8::zz]" at its first colon. */
+/* An IPv6 address; also in the spelling RFC 3261's grammar (from RFC 2373)
+ * allows, a third colon before an embedded IPv4 address
+ * ("2001:db8:::192.0.2.1"), which RFC 5118 §4.10 says to tolerate */
+static bool ipv6_ok(const struct pl *v6)
+{
+	struct in6_addr a;
+	char host[64];
+	char *c3;
+
+	if (v6->l >= sizeof(host))
+		return false;
+	(void)pl_strcpy(v6, host, sizeof(host));
+	if (inet_pton(AF_INET6, host, &a) == 1)
+		return true;
+
+	c3 = strstr(host, ":::");
+	if (!c3 || strchr(c3 + 3, ':') || !strchr(c3 + 3, '.'))
+		return false;
+	memmove(c3 + 2, c3 + 3, strlen(c3 + 3) + 1);
+	return inet_pton(AF_INET6, host, &a) == 1;
+}
+
+
+/* The hostport of a sip: or sips: Request-URI, read from the raw text
+ * (libre cuts "[2001:db8::zz]" at its first colon and reads "2001:db8::10"
+ * as host 2001): a host, an IPv6 address only inside brackets (RFC 5118
+ * §4.2), then an optional port of digits, then the end, ";" or "?" */
 static bool host_ok(const struct sip_msg *msg)
 {
 	const char *at = pl_strchr(&msg->ruri, '@');
-	struct pl hp, v6;
-	struct in6_addr a;
-	const char *end;
-	char host[64];
+	uint32_t port = 0;
+	size_t i = 0, n;
+	struct pl hp;
+
+	if (!pl_strcasecmp(&msg->uri.scheme, "tel"))
+		return true;
 
 	hp = msg->ruri;
 	if (at)
 		pl_advance(&hp, at + 1 - hp.p);
 	else if (pl_strchr(&hp, ':'))
 		pl_advance(&hp, pl_strchr(&hp, ':') + 1 - hp.p);
-	if (!hp.l || hp.p[0] != '[')
-		return true;
 
-	end = pl_strchr(&hp, ']');
-	if (!end)
-		return false;
-	v6.p = hp.p + 1;
-	v6.l = (size_t)(end - v6.p);
-	if (v6.l >= sizeof(host))
-		return false;
-	(void)pl_strcpy(&v6, host, sizeof(host));
-	return inet_pton(AF_INET6, host, &a) == 1;
+	if (hp.l && hp.p[0] == '[') {
+		const char *end = pl_strchr(&hp, ']');
+		struct pl v6;
+
+		if (!end)
+			return false;
+		v6.p = hp.p + 1;
+		v6.l = (size_t)(end - v6.p);
+		if (!ipv6_ok(&v6))
+			return false;
+		i = (size_t)(end + 1 - hp.p);
+	}
+	else {
+		while (i < hp.l && hp.p[i] != ':' && hp.p[i] != ';' &&
+		       hp.p[i] != '?')
+			++i;
+		if (!i)
+			return false;
+	}
+
+	if (i < hp.l && hp.p[i] == ':') {
+		for (++i, n = 0; i < hp.l && hp.p[i] >= '0' && hp.p[i] <= '9';
+		     ++i, ++n)
+			port = port * 10 + (uint32_t)(hp.p[i] - '0');
+		if (!n || n > 5 || port > 65535)
+			return false;
+	}
+
+	return i == hp.l || hp.p[i] == ';' || hp.p[i] == '?';
 }
 
 

@@ -115,13 +115,54 @@ static const struct vcase cases[] = {
 	 "To: \"a \\\" b\" <sip:j@example.com>\r\n" CID
 	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
 	 NULL, SIP_TRANSP_UDP},
-	/* RFC 5118 §4.5: an IPv6 reference that is not an address */
+	/* an IPv6 reference that is not an address */
 	{"OPTIONS sip:user@[2001:db8::zz] SIP/2.0\r\n" VIA FROM
 	 TO CID MF "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
 	 "Bad Request-URI", SIP_TRANSP_UDP},
+	/* RFC 5118 §4.10: RFC 3261's (RFC 2373's) third colon before an
+	 * embedded IPv4 address is tolerated; anywhere else it is not */
 	{"OPTIONS sip:user@[2001:db8:::192.0.2.1] SIP/2.0\r\n" VIA FROM TO CID
 	 MF "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+	 NULL, SIP_TRANSP_UDP},
+	{"OPTIONS sip:user@[:::192.0.2.1] SIP/2.0\r\n" VIA FROM TO CID
+	 MF "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+	 NULL, SIP_TRANSP_UDP},
+	{"OPTIONS sip:user@[2001:db8:::10] SIP/2.0\r\n" VIA FROM TO CID
+	 MF "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
 	 "Bad Request-URI", SIP_TRANSP_UDP},
+	{"OPTIONS sip:user@[2001:db8::::192.0.2.1] SIP/2.0\r\n" VIA FROM TO
+	 CID MF "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+	 "Bad Request-URI", SIP_TRANSP_UDP},
+	{"OPTIONS sip:user@[2001:db8:::192.0.2] SIP/2.0\r\n" VIA FROM TO CID
+	 MF "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+	 "Bad Request-URI", SIP_TRANSP_UDP},
+	/* §4.2: an IPv6 address without its brackets; a port of digits */
+	{"REGISTER sip:2001:db8::10 SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n",
+	 "Bad Request-URI", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x:50x0 SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Bad Request-URI", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x:65536 SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Bad Request-URI", SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@[2001:db8::10]x SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 "Bad Request-URI", SIP_TRANSP_UDP},
+	/* §4.3, §4.4: inside the brackets 5070 is the address's, after
+	 * them the port */
+	{"REGISTER sip:[2001:db8::10:5070] SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n",
+	 NULL, SIP_TRANSP_UDP},
+	{"REGISTER sip:[2001:db8::10]:5070;transport=tcp SIP/2.0\r\n" VIA FROM
+	 TO CID MF "CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n",
+	 NULL, SIP_TRANSP_UDP},
+	{"MESSAGE sip:p@x:5060?Subject=hi SIP/2.0\r\n" VIA FROM TO CID MF
+	 "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 NULL, SIP_TRANSP_UDP},
+	{"MESSAGE tel:+1-201-555-0123;phone-context=x SIP/2.0\r\n" VIA FROM
+	 TO CID MF "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+	 NULL, SIP_TRANSP_UDP},
 	{"OPTIONS sip:user@[2001:db8::10] SIP/2.0\r\n" VIA FROM TO CID MF
 	 "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
 	 NULL, SIP_TRANSP_UDP},
