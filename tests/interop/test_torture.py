@@ -1,18 +1,29 @@
 #!/usr/bin/env python3
-"""The RFC 4475 SIP torture messages against both daemons, over UDP and
-TCP: each gets what the RFC expects of it, or the deviation documented in
-the README ("Hostile input") with its reason — and neither daemon dies.
+"""The RFC 4475 SIP torture messages and RFC 5118's IPv6 ones against both
+daemons, over UDP and TCP: each gets what the RFC expects of it, or the
+deviation documented in the README ("Hostile input") with its reason — and
+neither daemon dies.
 
-The messages are the RFC's own (RFC 4475 §4; the .dat files in
-torture/rfc4475/, byte for byte). Over TCP they go as they are, each on a
-new connection. Over UDP a Via naming this test's socket is put on top
-(as a proxy forwarding it would): the messages' own Vias name 192.0.2.x,
+The messages are the RFCs' own (RFC 4475 §4, the .dat files in
+torture/rfc4475/, byte for byte; RFC 5118 §4 in torture/rfc5118/, its
+README says how). Over TCP they go as they are, each on a new connection.
+Over UDP a Via naming this test's socket is put on top (as a proxy
+forwarding it would): the messages' own Vias name 192.0.2.x and 2001:db8::,
 and a datagram's answer goes to the topmost Via — never off this machine.
+
+RFC 5118's copies over TCP go to a second daemon: its INVITEs share From
+tag, Call-ID and CSeq with their UDP copies, and the UDP copy's transaction
+(32 s) would have libre answer the TCP one 482 (a merged request, RFC 3261
+§8.2.2.2) before the daemon sees it. (The RFC 4475 INVITEs' TCP copies do
+get that 482 today; they also reuse branches across messages, so they stay
+on one daemon, as before.)
 
 Expectations, per message: "ok" = acted on (any answer but the
 refusals 400/416/420/501/505); a number = that status; None = no answer
 (a response, which a UAS drops, or a documented deviation)."""
+import hashlib
 import os
+import re
 import socket
 import sys
 
@@ -20,8 +31,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Daemon, check, run, udp_request, wait_until
 from test_agent import Agent
 
-DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torture",
-                   "rfc4475")
+TORTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "torture")
+DIR = os.path.join(TORTURE, "rfc4475")
+DIR5118 = os.path.join(TORTURE, "rfc5118")
 REFUSALS = (400, 416, 420, 501, 505)
 
 # name: (section, over UDP, over TCP); D: a documented deviation
@@ -104,6 +117,33 @@ E = {
                     "over TCP, libre drops it)", 400, None),
 }
 
+# RFC 5118 §4 (IPv6), same form
+E5118 = {
+    "ipv6-good.dat": ("4.1 IPv6 references in Request-URI, Via, Contact",
+                      VALID, VALID),
+    "ipv6-bad.dat": ("4.2 IPv6 Request-URI without brackets", 400, 400),
+    "port-ambiguous.dat": ("4.3 5070 inside the brackets: part of the "
+                           "address, well-formed", VALID, VALID),
+    "port-unambiguous.dat": ("4.4 port after the brackets", VALID, VALID),
+    "via-received-param-with-delim.dat": ("4.5 received=[IPv6] taken",
+                                          VALID, VALID),
+    "via-received-param-no-delim.dat": ("4.5 received=IPv6", VALID, VALID),
+    "ipv6-in-sdp.dat": ("4.6 D: Content-Length 268 over a 251-octet body: "
+                        "400 on a datagram, a stream waits for the rest "
+                        "(RFC 3261 §18.3)", 400, None),
+    "mult-ip-in-header.dat": ("4.7 IPv6 and IPv4 Vias", VALID, VALID),
+    "mult-ip-in-sdp.dat": ("4.8 IPv4 and IPv6 in SDP (a datagram's octets "
+                           "after Content-Length discarded)", VALID, VALID),
+    "ipv4-mapped-ipv6.dat": ("4.9 IPv4-mapped IPv6 addresses (likewise)",
+                             VALID, VALID),
+    "ipv6-bug-abnf-3-colons.dat": ("4.10 RFC 3261's third colon tolerated",
+                                   VALID, VALID),
+    "ipv6-correct-abnf-2-colons.dat": ("4.10 the correct form", VALID,
+                                       VALID),
+}
+
+CORPORA = ((DIR, E), (DIR5118, E5118))
+
 
 def with_via(data, port, n):
     """data with a Via of ours on top (requests only)"""
@@ -155,26 +195,56 @@ def meets(got, want):
     return got == want
 
 
-def torture(name, port, alive):
-    files = sorted(os.listdir(DIR))
-    check(sorted(E) == files, "expectations and messages differ: %s"
-          % sorted(set(E) ^ set(files)))
+def torture(name, corpus, udp_port, tcp_port, alive, first=0):
+    """Send every message of a corpus (dir, expectations) over UDP to
+    udp_port and over TCP to tcp_port; n counts the messages from first
+    (our Vias' branches)."""
+    d, expect = corpus
+    files = sorted(os.listdir(d))
+    check(sorted(expect) == files, "expectations and messages differ: %s"
+          % sorted(set(expect) ^ set(files)))
     bad = []
-    for n, f in enumerate(files):
-        with open(os.path.join(DIR, f), "rb") as fh:
+    for n, f in enumerate(files, first):
+        with open(os.path.join(d, f), "rb") as fh:
             data = fh.read()
-        sec, w_udp, w_tcp = E[f]
+        sec, w_udp, w_tcp = expect[f]
+        got = []
         for tp, want in (("udp", w_udp), ("tcp", w_tcp)):
             wait = 3 if want is not None else 0.4
-            got = (send_udp(port, data, n, wait) if tp == "udp" else
-                   send_tcp(port, data, wait))
-            if not meets(got, want):
+            got.append(send_udp(udp_port, data, n, wait) if tp == "udp"
+                       else send_tcp(tcp_port, data, wait))
+            if not meets(got[-1], want):
                 bad.append("%s over %s (%s): got %s, want %s"
-                           % (f, tp, sec, got, want))
+                           % (f, tp, sec, got[-1], want))
+        print("  %s %s: udp %s, tcp %s" % (name, f, got[0], got[1]))
         check(alive(), "%s died after %s" % (name, f))
-    print("%s: %d messages x 2 transports, %d not as expected"
-          % (name, len(files), len(bad)))
+    print("%s: %s: %d messages x 2 transports, %d not as expected"
+          % (name, os.path.basename(d), len(files), len(bad)))
     check(not bad, "%s:\n  %s" % (name, "\n  ".join(bad)))
+    return first + len(files)
+
+
+def test_rfc5118_files(env):
+    """The files are RFC 5118's messages: CRLF turned back into LF (and the
+    empty line the archive leaves out of §4.10's two taken off), each has
+    the SHA-256 of the RFC's Appendix A copy, which torture/rfc5118/
+    README.md lists; every line ends with CRLF."""
+    with open(os.path.join(DIR5118, "README.md")) as f:
+        sums = dict(re.findall(r"^\| ([a-z0-9-]+) \| ([0-9a-f]{64}) \|$",
+                               f.read(), re.M))
+    check(sorted(n + ".dat" for n in sums) == sorted(E5118),
+          "README's sums and the messages differ")
+    for name, want in sorted(sums.items()):
+        with open(os.path.join(DIR5118, name + ".dat"), "rb") as f:
+            data = f.read()
+        check(b"\n" not in data.replace(b"\r\n", b""),
+              "%s: a line not ended with CRLF" % name)
+        lf = data.replace(b"\r\n", b"\n")
+        if "abnf" in name:
+            check(lf.endswith(b"\n\n"), "%s: no empty line" % name)
+            lf = lf[:-1]
+        check(hashlib.sha256(lf).hexdigest() == want,
+              "%s is not the RFC's message" % name)
 
 
 OPTIONS = ("OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n"
@@ -192,16 +262,27 @@ def answers(port, proc, n=[0]):
 
 def test_torture_sippushd(env):
     d = Daemon(env, "--log-level", "warn").start()
-    torture("sippushd", d.sip_port, lambda: answers(d.sip_port, d.proc))
+    d2 = Daemon(env, "--log-level", "warn", db="tcp.db").start()
+    n = torture("sippushd", CORPORA[0], d.sip_port, d.sip_port,
+                lambda: answers(d.sip_port, d.proc))
+    torture("sippushd", CORPORA[1], d.sip_port, d2.sip_port,
+            lambda: answers(d.sip_port, d.proc) and
+            answers(d2.sip_port, d2.proc), n)
 
 
 def test_torture_agent(env):
     d = Daemon(env, "--trust-udp", "--log-level", "warn").start()
     a = Agent(env, "alice", d.sip_port).start()
-    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
-               "the agent registered")
-    torture("sippush-agent", a.port, lambda: answers(a.port, a.proc))
+    a2 = Agent(env, "bob", d.sip_port, name="agent-tcp").start()
+    for user in ("alice", "bob"):
+        wait_until(lambda: d.terminals("sip:%s@example.com" % user), 10,
+                   "the agent %s registered" % user)
+    n = torture("sippush-agent", CORPORA[0], a.port, a.port,
+                lambda: answers(a.port, a.proc))
+    torture("sippush-agent", CORPORA[1], a.port, a2.port,
+            lambda: answers(a.port, a.proc) and answers(a2.port, a2.proc),
+            n)
 
 
 if __name__ == "__main__":
-    run([test_torture_sippushd, test_torture_agent])
+    run([test_rfc5118_files, test_torture_sippushd, test_torture_agent])
