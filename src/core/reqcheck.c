@@ -339,8 +339,6 @@ static bool host_ok(const struct sip_msg *msg)
 		while (i < hp.l && hp.p[i] != ':' && hp.p[i] != ';' &&
 		       hp.p[i] != '?')
 			++i;
-		if (!i)
-			return false;
 	}
 
 	if (i < hp.l && hp.p[i] == ':') {

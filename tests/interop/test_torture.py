@@ -200,7 +200,7 @@ def torture(name, corpus, udp_port, tcp_port, alive, first=0):
     udp_port and over TCP to tcp_port; n counts the messages from first
     (our Vias' branches)."""
     d, expect = corpus
-    files = sorted(os.listdir(d))
+    files = sorted(f for f in os.listdir(d) if f.endswith(".dat"))
     check(sorted(expect) == files, "expectations and messages differ: %s"
           % sorted(set(expect) ^ set(files)))
     bad = []
