@@ -273,17 +273,34 @@ static int respond(struct msrp_sess *s, struct conn *cn,
 	return err;
 }
 
+/* A request without a body (a REPORT, a binding SEND), sent whole */
+static int send_bodiless(struct msrp_sess *s, const struct msrp_req_spec *rs)
+{
+	struct re_printf pf = {mb_print, NULL};
+	struct mbuf *mb;
+	int err;
+
+	mb = mbuf_alloc(512);
+	if (!mb)
+		return ENOMEM;
+	pf.arg = mb;
+	err  = msrp_req_print(&pf, rs);
+	err |= msrp_end_print(&pf, rs->tid, '$', false);
+	if (!err)
+		err = conn_send(s->conn, mb);
+	mem_deref(mb);
+	return err;
+}
+
+
 
 static int send_report(struct msrp_sess *s, const struct msrp_hdrs *h,
 		       const char *msgid, uint64_t total, uint16_t scode)
 {
 	const struct msrp_range r = {.start = 1, .end = total,
 				     .total = total};
-	struct re_printf pf = {mb_print, NULL};
 	char tid[20], to[512], status[40];
 	struct msrp_req_spec rs;
-	struct mbuf *mb;
-	int err;
 
 	(void)msrp_tid_make(tid, sizeof(tid));
 	(void)pl_strcpy(&h->from_path, to, sizeof(to));
@@ -296,16 +313,7 @@ static int send_report(struct msrp_sess *s, const struct msrp_hdrs *h,
 	re_snprintf(status, sizeof(status), "000 %u %s", scode,
 		    scode == 200 ? "OK" : "Not Taken");
 
-	mb = mbuf_alloc(512);
-	if (!mb)
-		return ENOMEM;
-	pf.arg = mb;
-	err  = msrp_req_print(&pf, &rs);
-	err |= msrp_end_print(&pf, tid, '$', false);
-	if (!err)
-		err = conn_send(s->conn, mb);
-	mem_deref(mb);
-	return err;
+	return send_bodiless(s, &rs);
 }
 
 
@@ -934,11 +942,8 @@ int msrp_sess_send(struct msrp_sess *s, const struct msrp_out_spec *spec,
 static int bind_send(struct msrp_sess *s)
 {
 	const struct msrp_range r = {.start = 1, .end = 0, .total = 0};
-	struct re_printf pf = {mb_print, NULL};
 	struct msrp_req_spec rs;
 	char tid[20], msgid[20];
-	struct mbuf *mb;
-	int err;
 
 	(void)msrp_tid_make(tid, sizeof(tid));
 	(void)msrp_tid_make(msgid, sizeof(msgid));
@@ -947,16 +952,7 @@ static int bind_send(struct msrp_sess *s)
 		.from_path = s->path, .message_id = msgid, .range = &r,
 	};
 
-	mb = mbuf_alloc(512);
-	if (!mb)
-		return ENOMEM;
-	pf.arg = mb;
-	err  = msrp_req_print(&pf, &rs);
-	err |= msrp_end_print(&pf, tid, '$', false);
-	if (!err)
-		err = conn_send(s->conn, mb);
-	mem_deref(mb);
-	return err;
+	return send_bodiless(s, &rs);
 }
 
 
