@@ -99,6 +99,14 @@ const char *dlv_instance(const struct delivery *d)
 }
 
 
+/** The Call-ID of a push's delivery keyed by key: "<push id>.<8 hex>@sippush"
+ *  (cid must hold 40) */
+void dlv_call_id(char *cid, size_t sz, const struct push *p, const char *key)
+{
+	re_snprintf(cid, sz, "%s.%08x@sippush", p->id, hash_joaat_str(key));
+}
+
+
 int dlv_new(struct delivery **dp, struct push *p,
 		   const struct terminal *t, const struct plan *pl)
 {
@@ -114,8 +122,7 @@ int dlv_new(struct delivery **dp, struct push *p,
 
 	/* derived, not drawn: a delivery planned again after a crash keeps
 	 * the Call-ID its first attempt may already have carried */
-	re_snprintf(cid, sizeof(cid), "%s.%08x@sippush", p->id,
-		    hash_joaat_str(t->tkey));
+	dlv_call_id(cid, sizeof(cid), p, t->tkey);
 
 	/* A push accepted but not yet planned in the store when we crashed
 	 * is planned again with the same Call-ID and From tag: if its first
@@ -412,10 +419,10 @@ static bool via_core(const struct delivery *d)
 	const struct terminal *t = term_find(user_find(d->p->s, d->p->aor),
 					     d->tkey);
 
+	if (t)
+		return term_charged(t);
 	if (d->p->s->conf.outbound)
 		return true;
-	if (t)
-		return term_via_core(t);
 	return dlv_to_gruu(d) || !str_casecmp(d->ruri, d->p->aor);
 }
 
@@ -430,16 +437,24 @@ static bool via_core(const struct delivery *d)
 void dlv_ims(const struct delivery *d, struct ims_hdrs *h, char *icid,
 	     size_t sz)
 {
-	const struct sender *s = d->p->s;
-	const char *at = strchr(d->call_id, '@');
-	const bool core = via_core(d);
+	dlv_ims_of(h, icid, sz, d->p, d->call_id, via_core(d));
+}
 
-	re_snprintf(icid, sz, "%b", d->call_id,
-		    at ? (size_t)(at - d->call_id) : strlen(d->call_id));
+
+/** The IMS headers of a push's request with this Call-ID, through a core
+ *  (core) or not: what dlv_ims() gives, before a delivery exists */
+void dlv_ims_of(struct ims_hdrs *h, char *icid, size_t sz,
+		const struct push *p, const char *call_id, bool core)
+{
+	const struct sender *s = p->s;
+	const char *at = strchr(call_id, '@');
+
+	re_snprintf(icid, sz, "%b", call_id,
+		    at ? (size_t)(at - call_id) : strlen(call_id));
 	*h = (struct ims_hdrs){
 		.icid = core ? icid : NULL,
 		.orig_ioi = core ? s->conf.orig_ioi : NULL,
-		.service = core ? dlv_icsi(s, d->p->app) : NULL,
-		.privacy = d->p->privacy,
+		.service = core ? dlv_icsi(s, p->app) : NULL,
+		.privacy = p->privacy,
 	};
 }

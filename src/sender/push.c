@@ -212,8 +212,7 @@ static int msg_size(size_t *sz, const struct push *p,
 		.explicit_ = true,
 		.instance = !str_casecmp(ruri, p->aor) ? t->instance : NULL};
 	char call_id[40], icid[40];
-	struct ims_hdrs ims = {.icid = icid, .orig_ioi = p->s->conf.orig_ioi,
-			       .privacy = p->privacy};
+	struct ims_hdrs ims;
 	struct sa laddr;
 	struct pagemsg_spec ms = {
 		.ruri = ruri, .from = push_from(p),
@@ -226,13 +225,9 @@ static int msg_size(size_t *sz, const struct push *p,
 	};
 	int err;
 
-	/* as dlv_new() derives it: the push id, 8 hex digits, @sippush */
-	re_snprintf(call_id, sizeof(call_id), "%s.%08x@sippush", p->id, 0);
-	re_snprintf(icid, sizeof(icid), "%s.%08x", p->id, 0);
-	if (term_via_core(t) || p->s->conf.outbound)
-		ims.service = dlv_icsi(p->s, p->app);
-	else
-		ims.icid = ims.orig_ioi = NULL;   /* no core: no charging */
+	/* what dlv_new() derives: the same length for every terminal */
+	dlv_call_id(call_id, sizeof(call_id), p, t->tkey);
+	dlv_ims_of(&ims, icid, sizeof(icid), p, call_id, term_charged(t));
 	/* the longest address libre could put in Via */
 	(void)sa_set_str(&laddr, "255.255.255.255", 65535);
 	if (p->nfiles) {
@@ -334,8 +329,7 @@ static size_t to_all_at_once(struct push *p)
 		return 0;
 
 	/* keyed by the public identity: no instance, so no preference */
-	re_snprintf(cid, sizeof(cid), "%s.%08x@sippush", p->id,
-		    hash_joaat_str(p->aor));
+	dlv_call_id(cid, sizeof(cid), p, p->aor);
 	if (str_dup(&tkey, p->aor) || str_dup(&term, p->aor) ||
 	    str_dup(&callid, cid)) {
 		/* out of memory: the first goes to its own terminal */

@@ -261,6 +261,14 @@ bool term_via_core(const struct terminal *t)
 }
 
 
+/** Do requests to it cross an IMS core (learnt through one, or every
+ *  request goes through --outbound)? Then they carry the IMS headers */
+bool term_charged(const struct terminal *t)
+{
+	return term_via_core(t) || t->u->s->conf.outbound;
+}
+
+
 /**
  * The GRUU a request to this terminal may carry, and where it comes from
  * (*source: "core", "registrar" or "constructed"); NULL when none: the

@@ -9,6 +9,7 @@ bool term_room(const struct user *u);
 void term_remove(struct terminal *t);
 int term_upsert(struct sender *s, const struct term_rec *r, bool *became);
 bool term_via_core(const struct terminal *t);
+bool term_charged(const struct terminal *t);
 const char *term_gruu(const struct terminal *t, const char **source);
 void term_caps_of(struct term_caps *tc, const struct terminal *t);
 int term_load(struct sender *s);
