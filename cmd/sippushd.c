@@ -436,10 +436,18 @@ int main(int argc, char *argv[])
 	}
 	log_route_libre();
 
-	err = store_open(&st, cf->db, &cf->so);
+	/* --store sqlite:PATH is --db PATH (its token file and spool too) */
+	if (!strncmp(cf->store, "sqlite:", 7)) {
+		str_ncpy(cf->db, cf->store + 7, sizeof(cf->db));
+		cf->store[0] = '\0';
+	}
+	err = store_open(&st, cf->store[0] ? cf->store : cf->db, &cf->so);
 	if (err) {
-		(void)fprintf(stderr, "sippushd: --db %s: cannot open (%s)%s\n",
-			      cf->db, strerror(err), err == EBUSY ?
+		/* a conninfo may hold a password: not printed */
+		(void)fprintf(stderr, "sippushd: %s%s: cannot open (%s)%s\n",
+			      cf->store[0] ? "--store " : "--db ",
+			      cf->store[0] ? store_backend(cf->store) : cf->db,
+			      strerror(err), err == EBUSY ?
 			      ": another sippushd uses it" : err == EBADMSG ?
 			      ": database is corrupt" : "");
 		goto out;
@@ -560,7 +568,8 @@ int main(int argc, char *argv[])
 	 * net.core.rmem_max: say both, labelled */
 	plog(SIPPUSH_LOG_INFO, MOD, "SIP on %J (UDP receive buffer: asked %u, "
 	     "the kernel reports %d), HTTP on %J, store %s", &cf->sip,
-	     cf->rcvbuf, got, &cf->http, cf->db);
+	     cf->rcvbuf, got, &cf->http,
+	     cf->store[0] ? store_backend(cf->store) : cf->db);
 
 	{
 		struct ctl c = {.sp = &s, .ap = &api, .cf = cf, .argc = argc,

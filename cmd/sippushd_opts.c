@@ -42,6 +42,18 @@ static int sip_uri(struct opts_ctx *ctx, const char *v)
 }
 
 
+/* --store: a backend this build has */
+static int store_url(struct opts_ctx *ctx, const char *v)
+{
+	if (!store_backend(v) || !strcmp(v, "sqlite:")) {
+		ctx->why = "sqlite:PATH or a PostgreSQL URL (this build has "
+			   "PostgreSQL only when libpq was found)";
+		return EINVAL;
+	}
+	return 0;
+}
+
+
 /* --orig-ioi: a token (RFC 7315 orig-ioi = gen-value) */
 static int ioi_token(struct opts_ctx *ctx, const char *v)
 {
@@ -253,10 +265,15 @@ const struct opt sippushd_opts[] = {
 	{"http", .type = OPTS_ADDR, CF(http), .def = "127.0.0.1:8080",
 	 .arg = "ADDR:PORT", .help = "HTTP API"},
 	{"db", .type = OPTS_STR, CF(db), .def = "sippush.db", .arg = "PATH",
-	 .help = "SQLite file"},
+	 .help = "SQLite file (without --store), and the start of the "
+	 "names of the token file and spool"},
+	{"store", .type = OPTS_STR, CF(store), .check = store_url,
+	 .arg = "URL", .help = "the store: sqlite:PATH, or PostgreSQL "
+	 "(postgresql://... or a libpq conninfo)", .defhelp = "sqlite:<db>"},
 	{"sync", .type = OPTS_FUNC, .set = sync_set, .def = "full",
-	 .arg = "full|normal", .help = "SQLite synchronous mode (full "
-	 "survives power loss, normal only process crashes)"},
+	 .arg = "full|normal", .help = "durability of a commit (full "
+	 "survives power loss, normal only process crashes; PostgreSQL: "
+	 "synchronous_commit on or local)"},
 	{"identity", .type = OPTS_STR, CF(identity), .check = sip_uri,
 	 .def = "sip:push@localhost", .arg = "URI",
 	 .help = "From and P-Asserted-Identity"},

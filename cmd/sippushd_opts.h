@@ -9,6 +9,7 @@ struct conf {
 	struct sa sip;
 	struct sa http;
 	char db[512];
+	char store[1024];         /**< --store URL; empty: sqlite:<db>     */
 	char identity[256];
 	char orig_ioi[65];
 	char outbound[256];

@@ -1,13 +1,21 @@
 /**
  * @file store.h  Durable storage of users, terminals, pushes and deliveries
  *
- * The embedded backend is SQLite (WAL). Writes go into one open transaction
+ * Backends: SQLite (embedded, the default) and PostgreSQL, chosen by the
+ * URL given to store_open(); what they share is store.c, what each does
+ * is a function table (backend.h). Writes go into one open transaction
  * per loop turn: every write begins it if needed, and store_sync() asks for
  * a commit at the end of the loop turn and calls the handler once the
- * data is on disk. The caller answers "accepted" only from that handler
+ * commit is durable. The caller answers "accepted" only from that handler
  * (group commit: all pushes of a turn share one fsync). Writes nobody
  * waits for (delivery progress) commit within lazy_ms. Records are passed as views: strings in callbacks
  * are valid only during the callback.
+ *
+ * A write's error may come at once or only with its commit (PostgreSQL
+ * sends a turn's writes pipelined): a failed commit fails every waiter of
+ * its turn. Reads are synchronous and see the open transaction; on
+ * PostgreSQL each is a round trip (docs/design.md says which are used
+ * where).
  */
 
 struct store;
@@ -20,6 +28,7 @@ enum store_sync_mode {
 struct store_opts {
 	enum store_sync_mode sync;
 	uint32_t lazy_ms;        /**< commit delay when nobody waits (50)   */
+	uint32_t timeout_ms;     /**< a synchronous wait at most (5000)     */
 };
 
 struct term_rec {
@@ -151,8 +160,9 @@ typedef void (store_pap_h)(const struct pap_rec *r, void *arg);
 typedef void (store_note_h)(int64_t id, const char *url, const char *body,
 			    uint32_t attempts, int64_t next_ms, void *arg);
 
-int  store_open(struct store **stp, const char *path,
+int  store_open(struct store **stp, const char *url,
 		const struct store_opts *opts);
+const char *store_backend(const char *url);
 int  store_sync(struct store *st, store_sync_h *h, void *arg);
 int  store_flush(struct store *st);
 int  store_schema_version(struct store *st, int *ver);

@@ -1,0 +1,893 @@
+/**
+ * @file store.c  What every backend shares: the turn's transaction, the
+ *                waiters, the commit timer, the commit histogram, and
+ *                records to and from values (no SQL here: backend.h)
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <re.h>
+#include "store/store.h"
+#include "store/backend.h"
+#include "core/histo.h"
+
+#include <sippush/log.h>
+
+#define MOD "store"
+
+static const double commit_le[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+				    0.05, 0.1, 0.25, 1};
+
+struct waiter {
+	struct le le;
+	store_sync_h *h;
+	void *arg;
+};
+
+/* The waiters of one commit, until its outcome is known */
+struct batch {
+	struct store *st;
+	struct list waiters;
+	struct timespec t0;
+	bool txn;
+};
+
+struct store {
+	const struct store_be *be;
+	void *bed;               /**< the backend's own object             */
+	uint32_t lazy_ms;
+	bool in_txn;
+	int flush_err;           /**< the outcome store_flush() waited for */
+	struct histo commit;     /**< commit latency, seconds              */
+	struct list waiters;
+	struct tmr tmr_commit;
+};
+
+
+static void destructor(void *arg)
+{
+	struct store *st = arg;
+
+	tmr_cancel(&st->tmr_commit);
+	if (st->bed)
+		(void)store_flush(st);
+	list_flush(&st->waiters);
+	mem_deref(st->bed);
+}
+
+
+static void batch_destructor(void *arg)
+{
+	struct batch *b = arg;
+
+	list_flush(&b->waiters);
+}
+
+
+/* "sqlite:PATH" or a plain path; "postgresql://...", "postgres://..." or
+ * a libpq conninfo ("host=... dbname=...") */
+static const struct store_be *backend_of(const char *url)
+{
+	if (!strncmp(url, "postgresql://", 13) ||
+	    !strncmp(url, "postgres://", 11) ||
+	    (strchr(url, '=') && strncmp(url, "sqlite:", 7))) {
+#ifdef SIPPUSH_HAVE_PG
+		return &store_pg;
+#else
+		return NULL;
+#endif
+	}
+	return &store_sqlite;
+}
+
+
+const char *store_backend(const char *url)
+{
+	const struct store_be *be;
+
+	if (!url)
+		return NULL;
+	be = backend_of(url);
+	return be ? be->name : NULL;
+}
+
+
+int store_open(struct store **stp, const char *url,
+	       const struct store_opts *opts)
+{
+	const struct store_be *be;
+	struct store *st;
+	int err;
+
+	if (!stp || !url)
+		return EINVAL;
+
+	be = backend_of(url);
+	if (!be) {
+		plog(SIPPUSH_LOG_WARN, MOD, "this build has no PostgreSQL "
+		     "support (libpq was not found)");
+		return ENOTSUP;
+	}
+
+	st = mem_zalloc(sizeof(*st), destructor);
+	if (!st)
+		return ENOMEM;
+
+	st->be = be;
+	tmr_init(&st->tmr_commit);
+	histo_init(&st->commit, commit_le, ARRAY_SIZE(commit_le));
+	st->lazy_ms = opts && opts->lazy_ms ? opts->lazy_ms : 50;
+
+	err = be->open(&st->bed, url, opts);
+	if (err)
+		mem_deref(st);
+	else
+		*stp = st;
+
+	return err;
+}
+
+
+int store_schema_version(struct store *st, int *ver)
+{
+	if (!st || !ver)
+		return EINVAL;
+	return st->be->version(st->bed, ver);
+}
+
+
+static void commit_done(int err, void *arg)
+{
+	struct batch *b = arg;
+	struct timespec t1;
+
+	if (b->txn) {
+		(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+		histo_add(&b->st->commit, (double)(t1.tv_sec - b->t0.tv_sec) +
+			  (double)(t1.tv_nsec - b->t0.tv_nsec) / 1e9);
+	}
+	if (err && b->txn)
+		plog(SIPPUSH_LOG_ERROR, MOD, "commit failed (%m): what it held "
+		     "is refused (503), nothing acknowledged is lost", err);
+
+	while (b->waiters.head) {
+		struct waiter *w = b->waiters.head->data;
+
+		list_unlink(&w->le);
+		w->h(err, w->arg);
+		mem_deref(w);
+	}
+	mem_deref(b);
+}
+
+
+/*
+ * End the turn: the waiters of this commit are those queued before it. A
+ * handler may write and wait again (its connection's next request): that
+ * write is in the next transaction and must wait for its commit.
+ */
+static int end_turn(struct store *st)
+{
+	struct batch *b;
+	int err;
+
+	if (!st->in_txn && !st->waiters.head)
+		return 0;
+
+	b = mem_zalloc(sizeof(*b), batch_destructor);
+	if (!b)
+		return ENOMEM;
+
+	b->st = st;
+	b->txn = st->in_txn;
+	while (st->waiters.head) {
+		struct le *le = st->waiters.head;
+
+		list_unlink(le);
+		list_append(&b->waiters, le, le->data);
+	}
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &b->t0);
+	st->in_txn = false;
+	err = st->be->commit(st->bed, b->txn, commit_done, b);
+	if (err)
+		commit_done(err, b);
+
+	return err;
+}
+
+
+static void flush_h(int err, void *arg)
+{
+	struct store *st = arg;
+
+	st->flush_err = err;
+}
+
+
+/** Commit the open transaction now, wait for it and tell every waiter */
+int store_flush(struct store *st)
+{
+	struct waiter *w;
+	int err;
+
+	if (!st)
+		return EINVAL;
+
+	/* our own waiter, last: it tells this commit's outcome */
+	w = mem_zalloc(sizeof(*w), NULL);
+	if (!w)
+		return ENOMEM;
+	w->h = flush_h;
+	w->arg = st;
+	list_append(&st->waiters, &w->le, w);
+	st->flush_err = 0;
+
+	err = end_turn(st);
+	err = err ? err : st->be->wait(st->bed);
+	return err ? err : st->flush_err;
+}
+
+
+static void commit_tmr(void *arg)
+{
+	struct store *st = arg;
+
+	(void)end_turn(st);
+}
+
+
+/*
+ * Someone waits (an acknowledgement): commit at the end of this loop turn.
+ * Otherwise (delivery progress, registrations) within lazy_ms: losing
+ * those to a crash only repeats a delivery, which carries the same
+ * identity (docs/design.md "at least once on the wire").
+ */
+static void schedule(struct store *st)
+{
+	if (st->waiters.head) {
+		if (!tmr_isrunning(&st->tmr_commit) ||
+		    tmr_get_expire(&st->tmr_commit) > 0)
+			tmr_start(&st->tmr_commit, 0, commit_tmr, st);
+		return;
+	}
+
+	if (!tmr_isrunning(&st->tmr_commit))
+		tmr_start(&st->tmr_commit, st->lazy_ms, commit_tmr, st);
+}
+
+
+/** Ask for a commit at the end of this loop turn; h runs after it */
+int store_sync(struct store *st, store_sync_h *h, void *arg)
+{
+	struct waiter *w;
+
+	if (!st || !h)
+		return EINVAL;
+
+	w = mem_zalloc(sizeof(*w), NULL);
+	if (!w)
+		return ENOMEM;
+
+	w->h = h;
+	w->arg = arg;
+	list_append(&st->waiters, &w->le, w);
+	schedule(st);
+	return 0;
+}
+
+
+/* Every write joins the turn's transaction and makes sure it commits */
+static int put(struct store *st, enum store_q q, const struct sval *v,
+		 size_t n)
+{
+	int err;
+
+	if (!st->in_txn) {
+		err = st->be->begin(st->bed);
+		if (err)
+			return err;
+		st->in_txn = true;
+	}
+	schedule(st);
+	return st->be->write(st->bed, q, v, n);
+}
+
+
+/* values in */
+#define T(x) {.t = (x) ? SV_TEXT : SV_NULL, .s = (x)}
+#define I(x) {.t = SV_INT, .i = (int64_t)(x)}
+#define B(p, n) {.t = (p) ? SV_BLOB : SV_NULL, .b = (p), .len = (n)}
+
+/* values out */
+static const char *S(const struct sval *c)
+{
+	return c->t == SV_TEXT ? c->s : NULL;
+}
+
+static int64_t N(const struct sval *c)
+{
+	return c->t == SV_INT ? c->i : 0;
+}
+
+
+int store_user_set(struct store *st, const char *aor, const char *realm,
+		   const char *ha1hex)
+{
+	if (!st || !aor || !realm || !ha1hex)
+		return EINVAL;
+
+	const struct sval v[] = {T(aor), T(realm), T(ha1hex)};
+	return put(st, Q_USER_SET, v, ARRAY_SIZE(v));
+}
+
+
+struct ha1 {
+	char *buf;
+	size_t sz;
+	bool found;
+};
+
+static void ha1_h(const struct sval *col, size_t n, void *arg)
+{
+	struct ha1 *h = arg;
+
+	if (n < 1 || !S(&col[0]))
+		return;
+	str_ncpy(h->buf, S(&col[0]), h->sz);
+	h->found = true;
+}
+
+
+int store_user_ha1(struct store *st, const char *aor, char *ha1hex,
+		   size_t sz)
+{
+	struct ha1 h = {ha1hex, sz, false};
+	int err;
+
+	if (!st || !aor || !ha1hex || !sz)
+		return EINVAL;
+
+	const struct sval v[] = {T(aor)};
+	err = st->be->query(st->bed, Q_USER_GET, v, 1, ha1_h, &h);
+	return err ? err : h.found ? 0 : ENOENT;
+}
+
+
+int store_term_put(struct store *st, const struct term_rec *t)
+{
+	if (!st || !t || !t->aor || !t->tkey || !t->contact || !t->source)
+		return EINVAL;
+
+	const struct sval v[] = {
+		T(t->aor), T(t->tkey), T(t->instance), T(t->contact),
+		T(t->pub_gruu), T(t->temp_gruu), T(t->apps), T(t->methods),
+		T(t->path), T(t->source), I(t->expires_at), I(t->push),
+		T(t->charging),
+	};
+	return put(st, Q_TERM_PUT, v, ARRAY_SIZE(v));
+}
+
+
+int store_term_del(struct store *st, const char *aor, const char *tkey)
+{
+	if (!st || !aor || !tkey)
+		return EINVAL;
+
+	const struct sval v[] = {T(aor), T(tkey)};
+	return put(st, Q_TERM_DEL, v, ARRAY_SIZE(v));
+}
+
+
+struct rows {
+	void *h;
+	store_dlv_h *dh;
+	void *arg;
+	struct store *st;
+	bool found;
+	int err;
+};
+
+static void term_row(const struct sval *c, size_t n, void *arg)
+{
+	struct rows *r = arg;
+
+	if (n < 13)
+		return;
+	const struct term_rec t = {
+		.aor = S(&c[0]), .tkey = S(&c[1]), .instance = S(&c[2]),
+		.contact = S(&c[3]), .pub_gruu = S(&c[4]),
+		.temp_gruu = S(&c[5]), .apps = S(&c[6]), .methods = S(&c[7]),
+		.path = S(&c[8]), .source = S(&c[9]),
+		.expires_at = N(&c[10]), .push = N(&c[11]) != 0,
+		.charging = S(&c[12]),
+	};
+	((store_term_h *)r->h)(&t, r->arg);
+}
+
+
+int store_term_load(struct store *st, store_term_h *h, void *arg)
+{
+	struct rows r = {.h = h, .arg = arg};
+
+	if (!st || !h)
+		return EINVAL;
+	return st->be->query(st->bed, Q_TERM_LOAD, NULL, 0, term_row, &r);
+}
+
+
+int store_push_add(struct store *st, const struct push_rec *p)
+{
+	if (!st || !p || !p->id || !p->aor || !p->app || !p->ctype ||
+	    !p->method || !p->state)
+		return EINVAL;
+
+	const struct sval v[] = {
+		T(p->id), I(p->seq), T(p->aor), T(p->app), T(p->ctype),
+		B(p->body, p->body_len), T(p->url), T(p->method),
+		T(p->target), T(p->topic), T(p->token), T(p->state),
+		I(p->priority), I(p->ttl), I(p->created_ms),
+		I(p->expires_ms), T(p->filename), T(p->disposition),
+		I(p->not_before_ms), T(p->identity), I(p->unasserted),
+		I(p->relay), T(p->owner), T(p->privacy),
+	};
+	return put(st, Q_PUSH_ADD, v, ARRAY_SIZE(v));
+}
+
+
+int store_push_final(struct store *st, const char *id, const char *state,
+		     int64_t final_ms)
+{
+	if (!st || !id || !state)
+		return EINVAL;
+
+	const struct sval v[] = {T(state), I(final_ms), T(id)};
+	return put(st, Q_PUSH_FINAL, v, ARRAY_SIZE(v));
+}
+
+
+int store_dlv_put(struct store *st, const struct dlv_rec *d)
+{
+	if (!st || !d || !d->push_id || !d->tkey || !d->ruri || !d->method ||
+	    !d->state || !d->call_id)
+		return EINVAL;
+
+	const struct sval v[] = {
+		T(d->push_id), T(d->tkey), T(d->terminal), T(d->ruri),
+		T(d->route), T(d->method), T(d->state), T(d->last_error),
+		T(d->call_id), I(d->sip_status), I(d->pap_code),
+		I(d->attempts), I(d->cseq), I(d->indirect), T(d->steps),
+	};
+	return put(st, Q_DLV_PUT, v, ARRAY_SIZE(v));
+}
+
+
+static void dlv_row(const struct sval *c, size_t n, void *arg)
+{
+	struct rows *r = arg;
+
+	if (n < 15)
+		return;
+	const struct dlv_rec d = {
+		.push_id = S(&c[0]), .tkey = S(&c[1]), .terminal = S(&c[2]),
+		.ruri = S(&c[3]), .route = S(&c[4]), .method = S(&c[5]),
+		.state = S(&c[6]), .last_error = S(&c[7]),
+		.call_id = S(&c[8]), .sip_status = (uint16_t)N(&c[9]),
+		.pap_code = (uint16_t)N(&c[10]),
+		.attempts = (uint32_t)N(&c[11]), .cseq = (uint32_t)N(&c[12]),
+		.indirect = N(&c[13]) != 0, .steps = S(&c[14]),
+	};
+	r->dh(&d, r->arg);
+}
+
+
+/* each push's deliveries after it */
+static void push_row(const struct sval *c, size_t n, void *arg)
+{
+	struct rows *r = arg;
+
+	if (n < 25 || r->err)
+		return;
+	const struct push_rec p = {
+		.id = S(&c[0]), .seq = (uint64_t)N(&c[1]), .aor = S(&c[2]),
+		.app = S(&c[3]), .ctype = S(&c[4]),
+		.body = c[5].t == SV_BLOB ? c[5].b : NULL,
+		.body_len = c[5].t == SV_BLOB ? c[5].len : 0,
+		.url = S(&c[6]), .method = S(&c[7]), .target = S(&c[8]),
+		.topic = S(&c[9]), .token = S(&c[10]), .state = S(&c[11]),
+		.priority = (int)N(&c[12]), .ttl = (uint32_t)N(&c[13]),
+		.created_ms = N(&c[14]), .expires_ms = N(&c[15]),
+		.final_ms = N(&c[16]), .filename = S(&c[17]),
+		.disposition = S(&c[18]), .not_before_ms = N(&c[19]),
+		.identity = S(&c[20]), .unasserted = N(&c[21]) != 0,
+		.relay = (int)N(&c[22]), .owner = S(&c[23]),
+		.privacy = S(&c[24]),
+	};
+
+	r->found = true;
+	((store_push_h *)r->h)(&p, r->arg);
+	if (r->dh) {
+		const struct sval v[] = {T(p.id)};
+
+		r->err = r->st->be->query(r->st->bed, Q_DLV_BY_PUSH, v, 1,
+					  dlv_row, r);
+	}
+}
+
+
+static int push_rows(struct store *st, enum store_q q, const struct sval *v,
+		     size_t n, store_push_h *ph, store_dlv_h *dh, void *arg,
+		     bool *found)
+{
+	struct rows r = {.h = ph, .dh = dh, .arg = arg, .st = st};
+	int err;
+
+	err = st->be->query(st->bed, q, v, n, push_row, &r);
+	if (found)
+		*found = r.found;
+	return err ? err : r.err;
+}
+
+
+int store_push_load_pending(struct store *st, store_push_h *ph,
+			    store_dlv_h *dh, void *arg)
+{
+	if (!st || !ph)
+		return EINVAL;
+
+	return push_rows(st, Q_PUSH_PENDING, NULL, 0, ph, dh, arg, NULL);
+}
+
+
+/* One push by a unique key (id or token); ENOENT when there is none */
+static int push_by(struct store *st, enum store_q q, const char *key,
+		   store_push_h *ph, store_dlv_h *dh, void *arg)
+{
+	bool found = false;
+	int err;
+
+	if (!st || !key || !ph)
+		return EINVAL;
+
+	const struct sval v[] = {T(key)};
+	err = push_rows(st, q, v, 1, ph, dh, arg, &found);
+	return err ? err : found ? 0 : ENOENT;
+}
+
+
+int store_push_get(struct store *st, const char *id, store_push_h *ph,
+		   store_dlv_h *dh, void *arg)
+{
+	return push_by(st, Q_PUSH_GET, id, ph, dh, arg);
+}
+
+
+/** The newest pushes (for the status page), newest first; only owner's
+ *  unless it is NULL */
+int store_push_recent(struct store *st, uint32_t limit, const char *owner,
+		      store_push_h *ph, store_dlv_h *dh, void *arg)
+{
+	if (!st || !ph)
+		return EINVAL;
+
+	const struct sval v[] = {T(owner), I(limit)};
+	return push_rows(st, Q_PUSH_RECENT, v, 2, ph, dh, arg, NULL);
+}
+
+
+int store_push_content(struct store *st, const char *token,
+		       store_push_h *ph, void *arg)
+{
+	return push_by(st, Q_PUSH_TOKEN, token, ph, NULL, arg);
+}
+
+
+static void int_h(const struct sval *c, size_t n, void *arg)
+{
+	if (n)
+		*(int64_t *)arg = N(&c[0]);
+}
+
+
+uint64_t store_max_seq(struct store *st)
+{
+	int64_t v = 0;
+
+	if (!st || st->be->query(st->bed, Q_MAX_SEQ, NULL, 0, int_h, &v))
+		return 0;
+	return (uint64_t)v;
+}
+
+
+/** Remove final pushes (and their deliveries) that ended before a time */
+int store_purge(struct store *st, int64_t before_ms, uint32_t *npurged)
+{
+	int err;
+
+	if (!st)
+		return EINVAL;
+
+	if (!st->in_txn) {
+		err = st->be->begin(st->bed);
+		if (err)
+			return err;
+		st->in_txn = true;
+	}
+	schedule(st);
+	return st->be->purge(st->bed, before_ms, npurged);
+}
+
+
+int store_sub_put(struct store *st, const struct sub_rec *r)
+{
+	if (!st || !r || !r->call_id || !r->aor || !r->tkey || !r->app ||
+	    !r->ltag || !r->rtag || !r->local || !r->remote || !r->target)
+		return EINVAL;
+
+	const struct sval v[] = {
+		T(r->call_id), T(r->aor), T(r->tkey), T(r->app), T(r->ltag),
+		T(r->rtag), T(r->local), T(r->remote), T(r->target),
+		T(r->route), T(r->accept), T(r->methods), I(r->lseq),
+		I(r->rseq), I(r->expires_at),
+	};
+	return put(st, Q_SUB_PUT, v, ARRAY_SIZE(v));
+}
+
+
+int store_sub_del(struct store *st, const char *call_id)
+{
+	if (!st || !call_id)
+		return EINVAL;
+
+	const struct sval v[] = {T(call_id)};
+	return put(st, Q_SUB_DEL, v, 1);
+}
+
+
+static void sub_row(const struct sval *c, size_t n, void *arg)
+{
+	struct rows *r = arg;
+
+	if (n < 15)
+		return;
+	const struct sub_rec s = {
+		.call_id = S(&c[0]), .aor = S(&c[1]), .tkey = S(&c[2]),
+		.app = S(&c[3]), .ltag = S(&c[4]), .rtag = S(&c[5]),
+		.local = S(&c[6]), .remote = S(&c[7]), .target = S(&c[8]),
+		.route = S(&c[9]), .accept = S(&c[10]), .methods = S(&c[11]),
+		.lseq = (uint32_t)N(&c[12]), .rseq = (uint32_t)N(&c[13]),
+		.expires_at = N(&c[14]),
+	};
+	((store_sub_h *)r->h)(&s, r->arg);
+}
+
+
+int store_sub_load(struct store *st, store_sub_h *h, void *arg)
+{
+	struct rows r = {.h = h, .arg = arg};
+
+	if (!st || !h)
+		return EINVAL;
+	return st->be->query(st->bed, Q_SUB_LOAD, NULL, 0, sub_row, &r);
+}
+
+
+int store_caps_put(struct store *st, const struct caps_rec *r)
+{
+	if (!st || !r || !r->aor || !r->tkey)
+		return EINVAL;
+
+	const struct sval v[] = {
+		T(r->aor), T(r->tkey), T(r->vendor), T(r->model),
+		T(r->version), T(r->dev_cap), T(r->push_accept),
+		T(r->push_appids), I(r->push_msgsize), I(r->updated_at),
+	};
+	return put(st, Q_CAPS_PUT, v, ARRAY_SIZE(v));
+}
+
+
+static void caps_row(const struct sval *c, size_t n, void *arg)
+{
+	struct rows *r = arg;
+
+	if (n < 10)
+		return;
+	const struct caps_rec k = {
+		.aor = S(&c[0]), .tkey = S(&c[1]), .vendor = S(&c[2]),
+		.model = S(&c[3]), .version = S(&c[4]), .dev_cap = S(&c[5]),
+		.push_accept = S(&c[6]), .push_appids = S(&c[7]),
+		.push_msgsize = (uint32_t)N(&c[8]), .updated_at = N(&c[9]),
+	};
+	((store_caps_h *)r->h)(&k, r->arg);
+}
+
+
+int store_caps_load(struct store *st, store_caps_h *h, void *arg)
+{
+	struct rows r = {.h = h, .arg = arg};
+
+	if (!st || !h)
+		return EINVAL;
+	return st->be->query(st->bed, Q_CAPS_LOAD, NULL, 0, caps_row, &r);
+}
+
+
+int store_file_add(struct store *st, const struct file_rec *f)
+{
+	if (!st || !f || !f->push_id || !f->path || !f->ctype)
+		return EINVAL;
+
+	const struct sval v[] = {
+		T(f->push_id), I(f->idx), T(f->path), T(f->filename),
+		T(f->ctype), T(f->disposition), I(f->size), B(f->sha1, 20),
+	};
+	return put(st, Q_FILE_ADD, v, ARRAY_SIZE(v));
+}
+
+
+static void file_row(const struct sval *c, size_t n, void *arg)
+{
+	struct rows *r = arg;
+
+	if (n < 8)
+		return;
+	const struct file_rec f = {
+		.push_id = S(&c[0]), .idx = (uint32_t)N(&c[1]),
+		.path = S(&c[2]), .filename = S(&c[3]), .ctype = S(&c[4]),
+		.disposition = S(&c[5]), .size = (uint64_t)N(&c[6]),
+		.sha1 = c[7].t == SV_BLOB && c[7].len == 20 ? c[7].b : NULL,
+	};
+	((store_file_h *)r->h)(&f, r->arg);
+}
+
+
+int store_files_of(struct store *st, const char *push_id, store_file_h *h,
+		   void *arg)
+{
+	struct rows r = {.h = h, .arg = arg};
+
+	if (!st || !push_id || !h)
+		return EINVAL;
+
+	const struct sval v[] = {T(push_id)};
+	return st->be->query(st->bed, Q_FILES_OF, v, 1, file_row, &r);
+}
+
+
+/** The files of every final push (the caller removes them from disk) */
+int store_files_final(struct store *st, store_file_h *h, void *arg)
+{
+	struct rows r = {.h = h, .arg = arg};
+
+	if (!st || !h)
+		return EINVAL;
+	return st->be->query(st->bed, Q_FILES_FINAL, NULL, 0, file_row, &r);
+}
+
+
+int store_pap_add(struct store *st, const struct pap_rec *r)
+{
+	if (!st || !r || !r->pap_id || !r->addr || !r->push_id)
+		return EINVAL;
+
+	const struct sval v[] = {
+		T(r->pap_id), T(r->addr), T(r->push_id), T(r->notify_to),
+		I(r->created_ms),
+	};
+	return put(st, Q_PAP_ADD, v, ARRAY_SIZE(v));
+}
+
+
+static void pap_row(const struct sval *c, size_t n, void *arg)
+{
+	struct rows *r = arg;
+
+	if (n < 5)
+		return;
+	const struct pap_rec p = {
+		.pap_id = S(&c[0]), .addr = S(&c[1]), .push_id = S(&c[2]),
+		.notify_to = S(&c[3]), .created_ms = N(&c[4]),
+	};
+	r->found = true;
+	if (r->h)
+		((store_pap_h *)r->h)(&p, r->arg);
+}
+
+
+/** The pushes of a PAP push-id; ENOENT when it has none */
+int store_pap_get(struct store *st, const char *pap_id, store_pap_h *h,
+		  void *arg)
+{
+	struct rows r = {.h = h, .arg = arg};
+	int err;
+
+	if (!st || !pap_id)
+		return EINVAL;
+
+	const struct sval v[] = {T(pap_id)};
+	err = st->be->query(st->bed, Q_PAP_GET, v, 1, pap_row, &r);
+	return err ? err : r.found ? 0 : ENOENT;
+}
+
+
+int store_pap_by_push(struct store *st, const char *push_id, store_pap_h *h,
+		      void *arg)
+{
+	struct rows r = {.h = h, .arg = arg};
+
+	if (!st || !push_id || !h)
+		return EINVAL;
+
+	const struct sval v[] = {T(push_id)};
+	return st->be->query(st->bed, Q_PAP_BY_PUSH, v, 1, pap_row, &r);
+}
+
+
+int store_note_add(struct store *st, const char *url, const char *body,
+		   int64_t next_ms, int64_t *id)
+{
+	int64_t nid = 0;
+	int err;
+
+	if (!st || !url || !body || !id)
+		return EINVAL;
+
+	err = st->be->note_id(st->bed, &nid);
+	if (err)
+		return err;
+
+	const struct sval v[] = {I(nid), T(url), T(body), I(next_ms)};
+	err = put(st, Q_NOTE_ADD, v, ARRAY_SIZE(v));
+	if (!err)
+		*id = nid;
+	return err;
+}
+
+
+int store_note_del(struct store *st, int64_t id)
+{
+	if (!st)
+		return EINVAL;
+
+	const struct sval v[] = {I(id)};
+	return put(st, Q_NOTE_DEL, v, 1);
+}
+
+
+int store_note_update(struct store *st, int64_t id, uint32_t attempts,
+		      int64_t next_ms)
+{
+	if (!st)
+		return EINVAL;
+
+	const struct sval v[] = {I(attempts), I(next_ms), I(id)};
+	return put(st, Q_NOTE_UPD, v, ARRAY_SIZE(v));
+}
+
+
+static void note_row(const struct sval *c, size_t n, void *arg)
+{
+	struct rows *r = arg;
+
+	if (n < 5)
+		return;
+	((store_note_h *)r->h)(N(&c[0]), S(&c[1]), S(&c[2]),
+			       (uint32_t)N(&c[3]), N(&c[4]), r->arg);
+}
+
+
+int store_note_load(struct store *st, store_note_h *h, void *arg)
+{
+	struct rows r = {.h = h, .arg = arg};
+
+	if (!st || !h)
+		return EINVAL;
+	return st->be->query(st->bed, Q_NOTE_LOAD, NULL, 0, note_row, &r);
+}
+
+
+/** Commit latencies so far (for /metrics) */
+const struct histo *store_commit_histo(const struct store *st)
+{
+	return st ? &st->commit : NULL;
+}
