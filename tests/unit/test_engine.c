@@ -9,6 +9,7 @@
 #include "testutil.h"
 #include <stdlib.h>
 #include "tmr/tmrset.h"
+#include "rand/randstream.h"
 #include "sender/sender.h"
 #include "engine_harness.h"
 
@@ -268,6 +269,49 @@ static void test_smoke(void **state)
 	mem_deref(st);
 	assert_dlv(h, id, 0, &(struct want){"delivered", "message", 200, 1000,
 					    1});
+}
+
+
+/* Every MESSAGE's Via branch (libre's request.o draws it, from
+ * src/rand/'s stream: the draws it served grew) is RFC 3261's magic cookie
+ * and 16 hex digits, never the same twice; Call-IDs and From tags, which
+ * the engine derives from the push id, are distinct too */
+static void test_random_ids(void **state)
+{
+	enum { PUSHES = 40 };
+	struct harness *h = *state;
+	char br[PUSHES][32], cid[PUSHES][80], tag[PUSHES][32];
+	uint64_t served;
+	struct term *t;
+
+	assert_int_equal(h_start(h), 0);
+	t = terminal(h, "alice", 1);
+	assert_int_equal(term_register(t, "mms.ua", 600), 0);
+	served = randstream_served();
+	for (size_t i = 0; i < PUSHES; i++) {
+		char id[17];
+
+		push(h, term_aor(t), "hello", id);
+		assert_int_equal(h_wait_final(h, id, 10000), 0);
+	}
+	assert_int_equal(term_count(t, "MESSAGE"), PUSHES);
+	assert_true(randstream_served() - served >= PUSHES * 8);
+	for (size_t i = 0; i < PUSHES; i++) {
+		const struct sip_msg *m = term_rx(t, "MESSAGE", i)->msg;
+
+		pl_strcpy(&m->via.branch, br[i], sizeof(br[i]));
+		pl_strcpy(&m->callid, cid[i], sizeof(cid[i]));
+		pl_strcpy(&m->from.tag, tag[i], sizeof(tag[i]));
+		assert_int_equal(strlen(br[i]), 7 + 16);
+		assert_true(!strncmp(br[i], "z9hG4bK", 7));
+		assert_int_equal(strspn(br[i] + 7, "0123456789abcdef"), 16);
+		assert_true(strlen(tag[i]) > 0);
+		for (size_t k = 0; k < i; k++) {
+			assert_string_not_equal(br[i], br[k]);
+			assert_string_not_equal(cid[i], cid[k]);
+			assert_string_not_equal(tag[i], tag[k]);
+		}
+	}
 }
 
 
@@ -1082,6 +1126,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_smoke, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_ids, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_retry_backoff, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_first_retry_is_base,

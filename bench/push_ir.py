@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""bench/push-ir: sippushd's instructions per push under callgrind, a
+figure that does not depend on what else runs on the machine.
+
+A fixed load: PUSHES pushes POSTed one per request on CONNECTIONS keep-alive
+connections, each delivered as a MESSAGE to a SIPp terminal answering 200,
+store durable (WAL, synchronous=FULL). A warm-up of WARMUP pushes first;
+then the counters are zeroed (callgrind_control -z), the measured pushes
+sent and delivered, and the counters dumped (callgrind_control -d).
+Printed: instructions (Ir) per push, the share of each object file,
+the functions costing most (self), and the allocations per push
+(calls to malloc, calloc and realloc as callgrind counted them).
+
+usage: bench/push_ir.py [PUSHES] [CONNECTIONS] [USERS] ["sippushd options"]
+  SIPPUSH_IR_KEEP=DIR keeps the callgrind file there (for
+  callgrind_annotate).
+"""
+import collections
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+from benchlib import harness, metrics, uas_scenario
+
+Daemon, Env, free_port = harness.Daemon, harness.Env, harness.free_port
+ALLOC = ("malloc", "calloc", "realloc")
+
+
+def post_all(d, n, conns, users, first):
+    """n pushes, one per POST, on conns keep-alive connections; each
+    waits for its 202 before the next (so a loop turn sees at most conns)"""
+    bad = []
+    per = [n // conns + (1 if i < n % conns else 0) for i in range(conns)]
+    hdr = {"Content-Type": "application/json",
+           "Authorization": "Bearer " + d.token}
+
+    def run(i, count):
+        c = http.client.HTTPConnection("127.0.0.1", d.http_port,
+                                       timeout=120)
+        for k in range(count):
+            m = first + i * 100000 + k
+            body = ('{"to":"sip:u%d@example.com","app":"mms.ua",'
+                    '"content_type":"text/plain","body":"push %d from '
+                    'push_ir"}' % (m % users, m))
+            c.request("POST", "/v1/pushes", body, hdr)
+            r = c.getresponse()
+            r.read()
+            if r.status != 202:
+                bad.append(r.status)
+        c.close()
+    ths = [threading.Thread(target=run, args=(i, per[i]))
+           for i in range(conns)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join(600)
+    harness.check(not bad, "POSTs refused: %s" % bad[:5])
+
+
+def drained(d, want, timeout=600):
+    end = time.time() + timeout
+    while time.time() < end:
+        m = metrics(d)
+        if m.get("sippush_pushes_pending", 1) == 0 and \
+                m.get("sippush_deliveries_delivered_total", 0) >= want:
+            return
+        time.sleep(1)
+    raise harness.Fail("not delivered within %d s" % timeout)
+
+
+def parse(path):
+    """Self Ir per (object, function) and calls to each function, from a
+    callgrind file (name compression: "(id) name" then "(id)")."""
+    names = {"fn": {}, "ob": {}, "fl": {}, "cfn": {}, "cob": {}}
+    self_ir = collections.Counter()
+    calls = collections.Counter()
+    total = 0
+    ob = fn = cfn = None
+    pending_call = None
+    events = None
+
+    def name(kind, val):
+        tab = names["fn" if kind in ("fn", "cfn") else
+                    "ob" if kind in ("ob", "cob") else "fl"]
+        m = re.match(r"\((\d+)\)(?: (.*))?$", val)
+        if not m:
+            return val
+        if m.group(2) is not None:
+            tab[m.group(1)] = m.group(2)
+        return tab.get(m.group(1), val)
+
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            c = line[0]
+            if c.isdigit() or c in "+-*":
+                parts = line.split()
+                ir = int(parts[1]) if len(parts) > 1 else 0
+                if pending_call is not None:
+                    pending_call = None     # the call's inclusive cost
+                    continue
+                self_ir[(ob, fn)] += ir
+                continue
+            key, _, val = line.partition("=")
+            if key == "ob":
+                ob = name("ob", val)
+            elif key == "fn":
+                fn = name("fn", val)
+            elif key in ("fl", "fi", "fe", "cfi", "cfl"):
+                name("fl", val)
+            elif key == "cob":
+                name("cob", val)
+            elif key == "cfn":
+                cfn = name("cfn", val)
+            elif key == "calls":
+                calls[cfn] += int(val.split()[0])
+                pending_call = True
+            elif line.startswith("events:"):
+                events = line.split()[1:]
+            elif line.startswith("summary:") or line.startswith("totals:"):
+                total = int(line.split()[1])
+    if events and events[0] != "Ir":
+        raise harness.Fail("no Ir in %s" % path)
+    return total, self_ir, calls
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    conns = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+    users = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+    extra = sys.argv[4].split() if len(sys.argv) > 4 else []
+    warm = max(200, n // 10)
+    if not shutil.which("valgrind"):
+        print("bench/push-ir: skipped, no valgrind (apt-get install valgrind)")
+        return
+    env = Env("bench-push-ir")
+    out = env.path("callgrind.out")
+    try:
+        d = Daemon(env, "--trust-udp", "--log-level", "warn", *extra,
+                   wrap=["valgrind", "--tool=callgrind",
+                         "--callgrind-out-file=" + out]).start()
+        harness.wait_until(lambda: metrics(d) is not None, 60, "metrics")
+        with open(env.path("uas.xml"), "w") as f:
+            f.write(uas_scenario())
+        port = free_port()
+        env.spawn(["sipp", "-sf", env.path("uas.xml"), "-i", "127.0.0.1",
+                   "-p", str(port), "-nostdin"], "uas.out")
+        for i in range(users):
+            harness.register_udp(d, "u%d" % i, port,
+                                 "urn:uuid:00000000-0000-4000-8000-%012d"
+                                 % i, timeout=30)
+        post_all(d, warm, conns, users, 0)
+        drained(d, warm)
+        subprocess.run(["callgrind_control", "-z", str(d.proc.pid)],
+                       check=True, capture_output=True, timeout=60)
+        t0 = time.time()
+        post_all(d, n, conns, users, 10 ** 7)
+        drained(d, warm + n)
+        took = time.time() - t0
+        subprocess.run(["callgrind_control", "-d", str(d.proc.pid)],
+                       check=True, capture_output=True, timeout=60)
+        dumps = sorted(p for p in os.listdir(env.dir)
+                       if p.startswith("callgrind.out."))
+        harness.check(dumps, "no callgrind dump")
+        path = env.path(dumps[-1])
+        total, self_ir, calls = parse(path)
+        d.stop()
+
+        print("bench/push-ir: %d pushes (after %d warm-up) POSTed one per "
+              "request on %d keep-alive connections to %d users, each "
+              "delivered as a MESSAGE to a SIPp terminal answering 200; "
+              "sippushd under callgrind (%.0f s)" % (n, warm, conns, users,
+                                                     took))
+        print("  Ir per push: %.0f" % (total / n))
+        allocs = sum(calls[a] for a in ALLOC)
+        print("  allocations per push: %.1f (%s)" % (allocs / n, ", ".join(
+            "%s %.1f" % (a, calls[a] / n) for a in ALLOC)))
+        by_ob = collections.Counter()
+        for (ob, _), ir in self_ir.items():
+            by_ob[os.path.basename(ob or "?")] += ir
+        print("  by object (self Ir per push, share):")
+        for ob, ir in by_ob.most_common(10):
+            print("    %8.0f  %5.1f%%  %s" % (ir / n, 100.0 * ir / total, ob))
+        print("  top functions (self Ir per push, share):")
+        for (ob, fn), ir in self_ir.most_common(25):
+            print("    %8.0f  %5.1f%%  %s (%s)" % (
+                ir / n, 100.0 * ir / total, fn,
+                os.path.basename(ob or "?")))
+        print("  most called (calls per push):")
+        for fn, c in calls.most_common(15):
+            print("    %8.1f  %s" % (c / n, fn))
+        keep = os.environ.get("SIPPUSH_IR_KEEP")
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            shutil.copy(path, os.path.join(keep, "callgrind.out.push_ir"))
+            print("  kept: %s" % os.path.join(keep, "callgrind.out.push_ir"))
+        print("  command: %s" % " ".join(sys.argv))
+    finally:
+        env.close()
+
+
+if __name__ == "__main__":
+    main()
