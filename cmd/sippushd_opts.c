@@ -90,6 +90,18 @@ static int http_url(struct opts_ctx *ctx, const char *v)
 }
 
 
+/* "mms.ua,syncml.dm": application IDs, nothing that breaks a list */
+static int app_list(struct opts_ctx *ctx, const char *v)
+{
+	ctx->why = "a comma list of application IDs";
+	if (!*v || strpbrk(v, " \t;\"<>") || strstr(v, ",,") ||
+	    *v == ',' || v[strlen(v) - 1] == ',')
+		return EINVAL;
+	ctx->why = NULL;
+	return 0;
+}
+
+
 static int http_host(struct opts_ctx *ctx, const char *v)
 {
 	(void)ctx;
@@ -376,6 +388,11 @@ const struct opt sippushd_opts[] = {
 	{"app", .type = OPTS_FUNC, .flags = R | REP, .set = app_set,
 	 .arg = "\"ID method=M\"", .help = "per-application preference; M: "
 	 "auto or notify (notify: auto uses subscription mode, REFER first)"},
+	{"plain-apps", .type = OPTS_STR, .flags = R, CF(plain_apps),
+	 .check = app_list, .arg = "LIST", .help = "applications (comma "
+	 "list) whose page-mode pushes also go to terminals registered "
+	 "without +g.oma.pusheventapp, as a plain SIP MESSAGE (to those "
+	 "whose methods are unknown or list MESSAGE)", .defhelp = "none"},
 	{"icsi", .type = OPTS_FUNC, .flags = R | REP, .set = icsi_set,
 	 .arg = "ICSI=ARI", .help = "the push application an ICSI names: a "
 	 "SUBSCRIBE naming the ICSI (no event-app-id) subscribes to the ARI "
@@ -508,6 +525,7 @@ void conf_derive(struct conf *cf)
 	cf->sc.orig_ioi = cf->orig_ioi[0] ? cf->orig_ioi : NULL;
 	cf->sc.fetch_proxy = cf->fetch_proxy[0] ? cf->fetch_proxy : NULL;
 	cf->sc.audit_path = cf->audit[0] ? cf->audit : NULL;
+	cf->sc.plain_apps = cf->plain_apps[0] ? cf->plain_apps : NULL;
 	cf->sc.msrp_allowv = cf->sc.msrp_allown ? cf->msrp_allow : NULL;
 	cf->sc.msrp_laddr = sa_af(&cf->msrp) != AF_UNSPEC ? &cf->msrp : NULL;
 	for (size_t i = 0; i < cf->sc.reg_watchn; i++)

@@ -40,6 +40,7 @@ struct conf {
 	char spool[520];
 	char pap_app[65];
 	char audit[512];
+	char plain_apps[256];
 	struct initiator initv[INITIATOR_MAX];
 	size_t ninit;
 	char plmn_domain[256];

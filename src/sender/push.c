@@ -277,6 +277,32 @@ static void caps_for(struct term_caps *tc, const struct terminal *t,
 }
 
 
+/*
+ * A terminal registered without the push feature tag (a plain SIP client)
+ * takes the page-mode pushes of the applications the operator named
+ * (--plain-apps) when it may take MESSAGE at all: its methods unknown or
+ * listing MESSAGE. Its capabilities then say so, and only so.
+ */
+static bool plain_caps(struct term_caps *tc, const struct terminal *t,
+		       const struct push *p)
+{
+	struct pl list, app;
+
+	if (t->push || !p->s->conf.plain_apps)
+		return false;
+	pl_set_str(&list, p->s->conf.plain_apps);
+	pl_set_str(&app, p->app);
+	if (!appid_list_has(&list, &app))
+		return false;
+	term_caps_of(tc, t);
+	if (tc->methods.l && !ftag_value_has(&tc->methods, "MESSAGE"))
+		return false;
+	pl_set_str(&tc->apps, p->app);
+	pl_set_str(&tc->methods, "MESSAGE");
+	return true;
+}
+
+
 /* Refusals that waiting cannot cure: the terminal said it cannot */
 static bool refusal(enum plan_reason r)
 {
@@ -284,68 +310,91 @@ static bool refusal(enum plan_reason r)
 }
 
 
-/*
- * A push for every terminal when the core gave no GRUU for any of them
- * goes once to the public identity: the core forks it (RFC 3261 §16),
- * and its outcome is the core's best response, not one per terminal.
- * Each would otherwise be a request of its own to the same URI, told
- * apart only by caller preferences a core may ignore. Returns how many
- * deliveries went into the one that remains.
- */
-static size_t to_all_at_once(struct push *p)
+/* Goes to the public identity through a core (no GRUU for it) */
+static bool to_aor_via_core(const struct delivery *d)
 {
-	struct delivery *first = NULL;
+	return d->route && d->kind == PLAN_MESSAGE && d->state == DS_PENDING &&
+		!str_casecmp(d->ruri, d->p->aor);
+}
+
+
+/*
+ * Rekey a delivery to the public identity: no instance, so no caller
+ * preference; its outcome is the core's best response (RFC 3261 §16).
+ */
+static void rekey_to_aor(struct delivery *d, size_t n)
+{
 	char *tkey = NULL, *term = NULL, *callid = NULL;
-	size_t n = 0, merged = 0;
 	char cid[40];
 
-	if (p->target && str_casecmp(p->target, "all"))
-		return 0;
-	for (struct le *le = p->dlvs.head; le; le = le->next) {
-		const struct delivery *d = le->data;
-
-		if (d->kind != PLAN_MESSAGE || d->state != DS_PENDING ||
-		    !dlv_instance(d))
-			return 0;   /* one has a GRUU, or goes another way */
-		++n;
-	}
-	if (n < 2)
-		return 0;
-
-	for (struct le *le = p->dlvs.head; le; ) {
-		struct delivery *d = le->data;
-
-		le = le->next;
-		if (!first) {
-			first = d;
-			continue;
-		}
-		if (str_cmp(d->route, first->route))
-			continue;   /* another core: its own request */
-		mem_deref(d);
-		++merged;
-	}
-	if (!merged)
-		return 0;
-
-	/* keyed by the public identity: no instance, so no preference */
-	dlv_call_id(cid, sizeof(cid), p, p->aor);
-	if (str_dup(&tkey, p->aor) || str_dup(&term, p->aor) ||
+	dlv_call_id(cid, sizeof(cid), d->p, d->p->aor);
+	if (str_dup(&tkey, d->p->aor) || str_dup(&term, d->p->aor) ||
 	    str_dup(&callid, cid)) {
-		/* out of memory: the first goes to its own terminal */
+		/* out of memory: it keeps its own terminal's key */
 		mem_deref(tkey);
 		mem_deref(term);
 		mem_deref(callid);
-		return merged;
+		return;
 	}
-	mem_deref(first->tkey);
-	mem_deref(first->terminal);
-	mem_deref(first->call_id);
-	first->tkey = tkey;
-	first->terminal = term;
-	first->call_id = callid;
-	dlv_step(first, "%zu terminals, no GRUU: the public identity (the "
-		 "core forks)", merged + 1);
+	mem_deref(d->tkey);
+	mem_deref(d->terminal);
+	mem_deref(d->call_id);
+	d->tkey = tkey;
+	d->terminal = term;
+	d->call_id = callid;
+	dlv_step(d, "%zu terminals behind the core: the public identity (the "
+		 "core forks)", n);
+}
+
+
+/*
+ * A push for every terminal: once one request goes to the public identity
+ * through a core (a terminal it gave no GRUU, or an AoR-level record), the
+ * core forks it to every contact it has for the user (RFC 3261 §16), also
+ * to the terminals reached by their own GRUU through it: each would get
+ * it twice, since cores ignore caller preferences (Kamailio 5.6 does). So
+ * the page-mode deliveries through that core go as that one request. A
+ * core with a terminal in another mode (a NOTIFY dialog) keeps its
+ * requests apart. Returns how many deliveries went into others.
+ */
+static size_t to_all_at_once(struct push *p)
+{
+	size_t merged = 0;
+
+	if (p->target && str_casecmp(p->target, "all"))
+		return 0;
+
+	for (struct le *le = p->dlvs.head; le; le = le->next) {
+		struct delivery *lead = le->data;
+		size_t n = 0, nother = 0;
+
+		if (!to_aor_via_core(lead))
+			continue;
+		for (struct le *l2 = p->dlvs.head; l2; l2 = l2->next) {
+			const struct delivery *d = l2->data;
+
+			if (d == lead || d->state != DS_PENDING ||
+			    str_casecmp(d->route, lead->route))
+				continue;
+			if (d->kind != PLAN_MESSAGE)
+				++nother;
+			++n;
+		}
+		if (!n || nother)
+			continue;
+
+		for (struct le *l2 = p->dlvs.head; l2; ) {
+			struct delivery *d = l2->data;
+
+			l2 = l2->next;
+			if (d == lead || d->state != DS_PENDING ||
+			    str_casecmp(d->route, lead->route))
+				continue;
+			mem_deref(d);
+			++merged;
+		}
+		rekey_to_aor(lead, n + 1);
+	}
 	return merged;
 }
 
@@ -372,9 +421,12 @@ static int push_plan(struct push *p, size_t *ndlv)
 		const struct terminal *t = le->data;
 
 		++nreg;
-		if (!t->push || n >= ARRAY_SIZE(tv))
+		if (n >= ARRAY_SIZE(tv))
 			continue;
-		caps_for(&tv[n], t, p);
+		if (t->push)
+			caps_for(&tv[n], t, p);
+		else if (!plain_caps(&tv[n], t, p))
+			continue;
 		terms[n++] = t;
 	}
 

@@ -55,6 +55,9 @@ struct sender_conf {
 	size_t prefn;
 	const struct appid_alias *icsiv; /**< ICSI -> ARI (--icsi)         */
 	size_t icsin;
+	const char *plain_apps;      /**< apps whose page-mode pushes also go
+					  to terminals without the push
+					  feature tag; NULL: none        */
 	size_t uaprof_max;           /**< largest UAProf document read     */
 	uint32_t session_expires;    /**< RFC 4028 interval asked (1800 s) */
 	size_t msrp_chunk;           /**< MSRP chunk size sent (64 KiB)    */

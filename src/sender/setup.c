@@ -405,6 +405,7 @@ int sender_reload(struct sender *s, const struct sender_conf *nc)
 	c->prefn = nc->prefn;
 	c->icsiv = nc->icsiv;
 	c->icsin = nc->icsin;
+	c->plain_apps = nc->plain_apps;
 	c->audit_path = nc->audit_path;
 
 	/* a new path opens the new file; the same path reopens (rotation) */
