@@ -179,20 +179,11 @@ static const char *check_lists(const struct sip_msg *msg)
 }
 
 
-static const char *check_numbers(const struct sip_msg *msg)
+/* Where the body ends; on a stream, also where the next message starts */
+static const char *check_length(const struct sip_msg *msg)
 {
 	const struct pl *v;
 	uint32_t n;
-
-	v = hdr_val(msg, SIP_HDR_MAX_FORWARDS);
-	if (u32_val(v, &n) || n > 255)
-		return "Bad Max-Forwards";
-
-	/* an empty Expires is taken as absent: a core copying a terminal's
-	 * missing header sends one (the expiry is then in its Contact) */
-	v = hdr_val(msg, SIP_HDR_EXPIRES);
-	if (v && !lws_only(v) && u32_val(v, &n))
-		return "Bad Expires";
 
 	if (sip_msg_hdr_count(msg, SIP_HDR_CONTENT_LENGTH) > 1)
 		return "Duplicate Content-Length";
@@ -216,6 +207,25 @@ static const char *check_numbers(const struct sip_msg *msg)
 	}
 
 	return NULL;
+}
+
+
+static const char *check_numbers(const struct sip_msg *msg)
+{
+	const struct pl *v;
+	uint32_t n;
+
+	v = hdr_val(msg, SIP_HDR_MAX_FORWARDS);
+	if (u32_val(v, &n) || n > 255)
+		return "Bad Max-Forwards";
+
+	/* an empty Expires is taken as absent: a core copying a terminal's
+	 * missing header sends one (the expiry is then in its Contact) */
+	v = hdr_val(msg, SIP_HDR_EXPIRES);
+	if (v && !lws_only(v) && u32_val(v, &n))
+		return "Bad Expires";
+
+	return check_length(msg);
 }
 
 
@@ -591,6 +601,18 @@ int reqcheck_support(const struct sip_msg *msg, const char *const *optv,
 
 
 /**
+ * Has a request on a stream lost the framing of its connection (its
+ * Content-Length missing, repeated or unreadable)? What follows on it
+ * cannot be told apart from this body: answer, then close the connection
+ * (a core multiplexes many users on one; out of step, all would be lost).
+ */
+bool reqcheck_unframed(const struct sip_msg *msg)
+{
+	return msg && msg->tp != SIP_TRANSP_UDP && check_length(msg) != NULL;
+}
+
+
+/**
  * Must this request be refused before anyone acts on it? Both checks
  * above, with what the answer needs: *ans for reqcheck_ans_print().
  *
@@ -610,6 +632,7 @@ bool reqcheck_refuse(const struct sip_msg *msg, const char *allow,
 	if (reqcheck_request(msg, &why)) {
 		ans->scode = 400;
 		ans->reason = why ? why : "Bad Request";
+		ans->close = reqcheck_unframed(msg);
 		return true;
 	}
 

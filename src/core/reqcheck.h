@@ -29,10 +29,12 @@ struct reqcheck_ans {
 	const char *reason;
 	struct pl unsupported;   /**< 420: the option tag                  */
 	const char *allow;       /**< 501: the "Allow: ..." CRLF line      */
+	bool close;              /**< a stream out of step: close it after */
 };
 
 bool reqcheck_refuse(const struct sip_msg *msg, const char *allow,
 		     struct reqcheck_ans *ans);
+bool reqcheck_unframed(const struct sip_msg *msg);
 int  reqcheck_ans_print(struct re_printf *pf, const struct reqcheck_ans *ans);
 
 /* The option tags both daemons take in a Require (RFC 3261 §8.2.2.3) */

@@ -9,6 +9,7 @@
  */
 #include <re.h>
 #include "core/reqcheck.h"
+#include "rt/sipconn.h"
 #include "dispatch.h"
 
 static const char allow[] = "Allow: MESSAGE, NOTIFY, REFER, INVITE, ACK, "
@@ -24,6 +25,8 @@ bool dispatch_request(struct sip *sip, const struct dispatch_method *mv,
 	if (reqcheck_refuse(msg, allow, &ans)) {
 		(void)sip_replyf(sip, msg, ans.scode, ans.reason, "%H",
 				 reqcheck_ans_print, &ans);
+		if (ans.close)
+			sipconn_shutdown(msg);
 		return true;
 	}
 

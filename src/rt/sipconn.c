@@ -1,8 +1,9 @@
 /**
- * @file sipconn.c  The certificate of the TLS connection a SIP request
- *                  came on
+ * @file sipconn.c  The connection a SIP request came on: its TLS
+ *                  certificate, closing it
  */
 #include <string.h>
+#include <sys/socket.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <re.h>
@@ -74,4 +75,19 @@ bool sipconn_cert_names(const struct sip_msg *msg, const char *name)
 	ok = tlspeer_names(cert, name) == 1;
 	X509_free(cert);
 	return ok;
+}
+
+
+/**
+ * Close the stream a request came on, after its answer: libre 1.1.0 has
+ * no call for it, so the socket is shut down under it (the answer already
+ * written goes first) and libre, reading the end, lets the connection go.
+ */
+void sipconn_shutdown(const struct sip_msg *msg)
+{
+	struct tcp_conn *tc = sip_msg_tcpconn(msg);
+	const int fd = tc ? tcp_conn_fd(tc) : -1;
+
+	if (fd >= 0)
+		(void)shutdown(fd, SHUT_RDWR);
 }

@@ -1,6 +1,6 @@
 /**
- * @file sipconn.h  The certificate of the TLS connection a SIP request
- *                  came on
+ * @file sipconn.h  The connection a SIP request came on: the certificate
+ *                  of a TLS one, closing a stream
  *
  * libre 1.1.0 keeps a SIP connection's TLS state private; sippushd cannot
  * require every TLS peer to present a certificate (terminals connect over
@@ -12,3 +12,4 @@
 struct sip_msg;
 
 bool sipconn_cert_names(const struct sip_msg *msg, const char *name);
+void sipconn_shutdown(const struct sip_msg *msg);

@@ -14,6 +14,7 @@
 #include "msrp/msrpsess.h"
 #include "core/param.h"
 #include "core/reqcheck.h"
+#include "rt/sipconn.h"
 #include "engine.h"
 #include "audit.h"
 #include "auth.h"
@@ -266,6 +267,8 @@ bool sender_sip_request(struct sender *s, const struct sip_msg *msg)
 		sender_refusal_log(s, msg, ans.scode, ans.reason);
 		(void)sip_replyf(s->sip, msg, ans.scode, ans.reason, "%H",
 				 reqcheck_ans_print, &ans);
+		if (ans.close)
+			sipconn_shutdown(msg);
 		return true;
 	}
 

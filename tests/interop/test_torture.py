@@ -26,6 +26,7 @@ import os
 import re
 import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Daemon, check, run, udp_request, wait_until
@@ -284,5 +285,52 @@ def test_torture_agent(env):
             n)
 
 
+def unframed_closes(port):
+    """On one TCP connection: an OPTIONS (200), then RFC 4475's ncl (a
+    negative Content-Length) and another OPTIONS behind it. What follows
+    ncl cannot be framed: the answer is a 400, then the connection ends
+    (before, it stayed open and out of step: the OPTIONS behind got no
+    answer). Returns the status lines read until the end."""
+    with open(os.path.join(CORPORA[0][0], "ncl.dat"), "rb") as f:
+        ncl = f.read()
+    opt = OPTIONS.replace("UDP", "TCP").replace("{via}", "5060")
+    s = socket.create_connection(("127.0.0.1", port), 5)
+    s.settimeout(5)
+    got = b""
+    try:
+        s.sendall(opt.replace("{n}", "tcp-1").encode())
+        while b"\r\n\r\n" not in got:
+            chunk = s.recv(65535)
+            check(chunk, "closed before the first answer")
+            got += chunk
+        s.sendall(ncl + opt.replace("{n}", "tcp-2").encode())
+        end = time.time() + 5
+        while time.time() < end:
+            chunk = s.recv(65535)
+            if not chunk:
+                break
+            got += chunk
+        else:
+            raise Exception("still open 5 s after the unframed request")
+    except socket.timeout:
+        raise Exception("still open after the unframed request: %r" % got)
+    finally:
+        s.close()
+    return re.findall(rb"^SIP/2\.0 (\d+)", got, re.M)
+
+
+def test_unframed_stream_closed(env):
+    d = Daemon(env, "--trust-udp", "--log-level", "warn").start()
+    a = Agent(env, "alice", d.sip_port).start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "the agent registered")
+    for name, port, proc in (("sippushd", d.sip_port, d.proc),
+                             ("sippush-agent", a.port, a.proc)):
+        codes = unframed_closes(port)
+        check(codes == [b"200", b"400"], "%s: %s" % (name, codes))
+        check(answers(port, proc), "%s answers after it" % name)
+
+
 if __name__ == "__main__":
-    run([test_rfc5118_files, test_torture_sippushd, test_torture_agent])
+    run([test_rfc5118_files, test_torture_sippushd, test_torture_agent,
+         test_unframed_stream_closed])

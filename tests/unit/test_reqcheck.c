@@ -305,6 +305,48 @@ static void test_support(void **state)
 }
 
 
+/* A stream whose framing is lost is closed after the 400; a datagram,
+ * or a 400 for any other reason, leaves the connection as it is */
+static void test_unframed(void **state)
+{
+	static const struct {
+		const char *raw;
+		enum sip_transp tp;
+		bool close;
+	} cv[] = {
+		{MESSAGE_OK, SIP_TRANSP_TCP, false},
+		{"OPTIONS sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+		 "CSeq: 1 OPTIONS\r\nContent-Length: -999\r\n\r\n",
+		 SIP_TRANSP_TCP, true},
+		{"OPTIONS sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+		 "CSeq: 1 OPTIONS\r\nContent-Length: -999\r\n\r\n",
+		 SIP_TRANSP_UDP, false},
+		{"OPTIONS sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+		 "CSeq: 1 OPTIONS\r\n\r\n", SIP_TRANSP_TLS, true},
+		{"OPTIONS sip:p@x SIP/2.0\r\n" VIA FROM TO CID MF
+		 "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n"
+		 "Content-Length: 0\r\n\r\n", SIP_TRANSP_TCP, true},
+		{"OPTIONS sip:p@x SIP/2.0\r\n" VIA FROM TO CID
+		 "Max-Forwards: x\r\n"
+		 "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+		 SIP_TRANSP_TCP, false},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cv); i++) {
+		struct sip_msg *msg = decode(cv[i].raw, cv[i].tp);
+		struct reqcheck_ans ans;
+
+		assert_non_null(msg);
+		assert_int_equal(reqcheck_refuse(msg, NULL, &ans),
+				 i != 0);   /* all but the first are 400 */
+		assert_int_equal(ans.close, cv[i].close);
+		assert_int_equal(reqcheck_unframed(msg), cv[i].close);
+		mem_deref(msg);
+	}
+}
+
+
 static void test_substate(void **state)
 {
 	struct substate ss;
@@ -340,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_libre_drops),
 		cmocka_unit_test(test_support),
+		cmocka_unit_test(test_unframed),
 		cmocka_unit_test(test_substate),
 	};
 
