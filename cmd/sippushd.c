@@ -211,6 +211,27 @@ static int admin_token(struct conf *cf, bool first)
 }
 
 
+static int trust_print(struct re_printf *pf, const struct conf *cf)
+{
+	int err = 0;
+
+	if (!cf->ntrust)
+		err |= re_hprintf(pf, "none by address");
+	for (size_t i = 0; i < cf->ntrust; i++)
+		err |= re_hprintf(pf, "%s%j/%u", i ? ", " : "",
+				  &cf->trust[i].net, cf->trust[i].bits);
+	if (cf->ntrust)
+		err |= re_hprintf(pf, " over %s", cf->sc.trust_udp ?
+				  "UDP, TCP and TLS (--trust-udp: a UDP source "
+				  "can be forged)" : "TCP and TLS only (UDP "
+				  "sources can be forged: --trust-udp)");
+	if (cf->trust_cert[0])
+		err |= re_hprintf(pf, "; TLS peers whose certificate names %s",
+				  cf->trust_cert);
+	return err;
+}
+
+
 /*
  * Signals only raise flags (libre calls signal_h in signal context); a
  * 100 ms timer acts on them from the loop. SIGTERM/SIGINT: drain (no new
@@ -570,6 +591,12 @@ int main(int argc, char *argv[])
 	     "the kernel reports %d), HTTP on %J, store %s", &cf->sip,
 	     cf->rcvbuf, got, &cf->http,
 	     cf->store[0] ? store_backend(cf->store) : cf->db);
+
+	/* who is believed without a digest, said once at start: the default
+	 * (loopback over TCP/TLS) must not be a surprise */
+	plog(SIPPUSH_LOG_INFO, MOD, "trusted peers (P-Asserted-Identity "
+	     "believed, REGISTER and third-party REGISTER without digest): "
+	     "%H", trust_print, cf);
 
 	{
 		struct ctl c = {.sp = &s, .ap = &api, .cf = cf, .argc = argc,

@@ -150,6 +150,10 @@ def test_tcp_trusted_udp_with_flag(env):
     """The same requests over TCP from a --trust address are believed; over
     UDP only with --trust-udp."""
     d = Daemon(env).start()
+    # the default is said at start, with what it means
+    check("trusted peers (P-Asserted-Identity believed, REGISTER and "
+          "third-party REGISTER without digest): 127.0.0.0/8 over TCP and "
+          "TLS only" in d.log(), "start-up line: %s" % d.log()[-600:])
     core = "sip:scscf@127.0.0.1:%d" % free_port()
     got = tcp_request(d.sip_port, third_party("bob", core,
                                               transport="TCP"))
@@ -162,6 +166,7 @@ def test_tcp_trusted_udp_with_flag(env):
                         ("sip:bob@example.com",))) == 1, "bob over TCP")
 
     d2 = Daemon(env, "--trust-udp", db="udp.db").start()
+    check("127.0.0.0/8 over UDP, TCP and TLS" in d2.log(), "--trust-udp said")
     got = udp_request(d2.sip_port, third_party("carol", core,
                                                "127.0.0.1:{via}"))
     check(got.startswith("SIP/2.0 200"), "--trust-udp: %r" % got[:80])
