@@ -22,6 +22,10 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIPP_DIR = os.path.join(HERE, "sipp")
 BUILD = os.environ.get("SIPPUSH_BUILD", os.path.join(HERE, "..", "..", "build"))
+# the store every Daemon uses: sqlite, or postgresql (a server of the
+# test's own, tests/pgserver.py; ctest runs some tests on both)
+STORE = os.environ.get("SIPPUSH_TEST_STORE", "sqlite")
+sys.path.insert(0, os.path.join(HERE, ".."))
 
 
 class Fail(Exception):
@@ -78,6 +82,19 @@ class Env:
     def __init__(self, name):
         self.dir = tempfile.mkdtemp(prefix="sippush-%s-" % name)
         self.procs = []
+        self.pg = None
+        self.pg_dbs = set()
+
+    def pg_db(self, name):
+        """The conninfo of a database of this test's PostgreSQL server
+        (started at the first call), created at the first call by name"""
+        from pgserver import PgServer
+        if self.pg is None:
+            self.pg = PgServer("pg").start()
+        if name not in self.pg_dbs:
+            self.pg.createdb(name)
+            self.pg_dbs.add(name)
+        return self.pg.url(name)
 
     def path(self, name):
         return os.path.join(self.dir, name)
@@ -107,6 +124,9 @@ class Env:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait(5)
+        if self.pg is not None:
+            self.pg.stop(remove=not keep)
+            self.pg = None
         found = self.sanitizer_reports() if scan else []
         if found:
             keep = True
@@ -140,6 +160,10 @@ class Daemon:
         self.sip_port = free_port()
         self.http_port = free_port()
         self.db = env.path(db)
+        self.store = None
+        if STORE == "postgresql":
+            self.store = env.pg_db("".join(c if c.isalnum() else "_"
+                                           for c in db.lower()))
         self.extra = list(extra)
         self.proc = None
         self.base = "http://127.0.0.1:%d" % self.http_port
@@ -152,7 +176,8 @@ class Daemon:
         args = self.wrap + [os.path.join(BUILD, "cmd", "sippushd"),
                 "--sip", "127.0.0.1:%d" % self.sip_port,
                 "--http", "127.0.0.1:%d" % self.http_port,
-                "--db", self.db] + self.extra
+                "--db", self.db] + (["--store", self.store] if self.store
+                                    else []) + self.extra
         self.proc = self.env.spawn(args, "sippushd.log")
         wait_until(self._up, 10, "sippushd's HTTP API")
         if self.token is None:
@@ -235,13 +260,39 @@ class Daemon:
         return doc["terminals"]
 
     def db_rows(self, sql, args=()):
-        """Read the store (only while the daemon is stopped: it holds an
-        exclusive lock)."""
+        """Read the store (SQLite: only while the daemon is stopped, it
+        holds an exclusive lock). On PostgreSQL through psql: ? takes its
+        argument as a literal, integers and booleans come back as such."""
+        if self.store:
+            return [tuple(_pg_value(v) for v in r)
+                    for r in self.env.pg.psql(_pg_sql(sql, args),
+                                              self.store.rsplit("/", 1)[1])]
         c = sqlite3.connect(self.db)
         try:
             return c.execute(sql, args).fetchall()
         finally:
             c.close()
+
+
+def _pg_sql(sql, args):
+    parts = sql.split("?")
+    check(len(parts) == len(args) + 1, "placeholders: %s" % sql)
+    out = parts[0]
+    for a, rest in zip(args, parts[1:]):
+        out += (str(int(a)) if isinstance(a, (int, bool)) else
+                "'" + str(a).replace("'", "''") + "'") + rest
+    return out
+
+
+def _pg_value(v):
+    if v is None:
+        return None
+    if v in ("t", "f"):
+        return v == "t"
+    try:
+        return int(v)
+    except ValueError:
+        return v
 
 
 def tok(d):
