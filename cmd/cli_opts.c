@@ -31,6 +31,22 @@ static int http_url(struct opts_ctx *ctx, const char *v)
 }
 
 
+/* --server: one URL, or several separated by commas (a cluster's nodes) */
+static int http_urls(struct opts_ctx *ctx, const char *v)
+{
+	for (const char *u = v; u; u = strchr(u, ',')) {
+		if (*u == ',')
+			++u;
+		if (http_url(ctx, u)) {
+			ctx->why = "must be http:// or https:// URLs, "
+				"separated by commas";
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
+
 /* a number kept as it is written, for the JSON of the push */
 static int digits(struct opts_ctx *ctx, const char *v)
 {
@@ -60,9 +76,10 @@ static int file_add(struct opts_ctx *ctx, const char *v)
 
 
 const struct opt cli_opts[] = {
-	{"server", ARG(cli_conf, server), .check = http_url,
-	 .def = "http://127.0.0.1:8080", .arg = "URL",
-	 .help = "sippushd's HTTP API"},
+	{"server", ARG(cli_conf, server), .check = http_urls,
+	 .def = "http://127.0.0.1:8080", .arg = "URL[,URL...]",
+	 .help = "sippushd's HTTP API; several (the nodes of a cluster): a "
+	 "request that cannot connect goes to the next"},
 	{"token", ARG(cli_conf, token), .arg = "T", .help = "sippushd's admin "
 	 "token or an initiator's (a token on the command line shows in ps; "
 	 "the one sippushd generated is in <db>.token)",

@@ -28,6 +28,12 @@ struct buf {
 	size_t len;
 };
 
+/* --server's list: a request goes to the current one and moves on to
+ * the next only when it could not connect (nothing was sent, so even a
+ * POST cannot have been taken twice); the one that answered stays */
+enum { MAX_SERVERS = 8 };
+static char *serverv[MAX_SERVERS];
+static size_t servern, servercur;
 static const char *server;
 static const char *token;
 static bool soft;   /* a transport error returns -1 instead of exiting */
@@ -98,6 +104,50 @@ static long http(const char *method, const char *path, const char *body,
 }
 
 
+/* Perform on the current server, then on the next ones when it cannot
+ * connect; the buffer of a failed attempt is dropped */
+static CURLcode perform(CURL *c, const char *path, struct buf *b)
+{
+	char url[2048];
+	CURLcode rc = CURLE_COULDNT_CONNECT;
+
+	for (size_t i = 0; i < servern; i++) {
+		(void)snprintf(url, sizeof(url), "%s%s", server, path);
+		(void)curl_easy_setopt(c, CURLOPT_URL, url);
+		rc = curl_easy_perform(c);
+		if (rc != CURLE_COULDNT_CONNECT || i + 1 == servern)
+			break;
+		(void)fprintf(stderr, "sippush: %s: %s; trying the next\n",
+			      server, curl_easy_strerror(rc));
+		free(b->p);
+		b->p = NULL;
+		b->len = 0;
+		servercur = (servercur + 1) % servern;
+		server = serverv[servercur];
+	}
+	return rc;
+}
+
+
+/* "URL[,URL...]": every one an http(s) URL */
+static void servers_set(const char *list)
+{
+	char *dup = strdup(list), *save = NULL;
+
+	if (!dup)
+		die("%s", "out of memory");
+	for (char *u = strtok_r(dup, ",", &save); u;
+	     u = strtok_r(NULL, ",", &save)) {
+		if (servern == MAX_SERVERS)
+			die("--server: more than %s URLs", "8");
+		serverv[servern++] = u;
+	}
+	if (!servern)
+		die("%s", "--server: no URL");
+	server = serverv[0];
+}
+
+
 /*
  * One request; returns the HTTP status and the parsed JSON body. With
  * files, a multipart/form-data POST: the JSON as part "push", each file a
@@ -111,7 +161,7 @@ static long http_mime(const char *method, const char *path,
 	curl_mime *mime = NULL;
 	struct curl_slist *hdrs = NULL;
 	struct buf b = {NULL, 0};
-	char url[2048], auth[512];
+	char auth[512];
 	long status = 0;
 	CURL *c;
 	CURLcode rc;
@@ -120,8 +170,6 @@ static long http_mime(const char *method, const char *path,
 	if (!c)
 		die("%s", "cannot initialise libcurl");
 
-	(void)snprintf(url, sizeof(url), "%s%s", server, path);
-	(void)curl_easy_setopt(c, CURLOPT_URL, url);
 	(void)curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	(void)curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
@@ -159,7 +207,7 @@ static long http_mime(const char *method, const char *path,
 	}
 	(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 
-	rc = curl_easy_perform(c);
+	rc = perform(c, path, &b);
 	if (rc != CURLE_OK && soft) {
 		soft_rc = rc;
 		curl_slist_free_all(hdrs);
@@ -366,7 +414,7 @@ static int cmd_pap(int argc, char **argv)
 	struct pap_conf o = {0};
 	struct curl_slist *hdrs = NULL;
 	struct buf b = {NULL, 0};
-	char *doc, *cnt = NULL, *body, url[2048], hdr[600], userpwd[300];
+	char *doc, *cnt = NULL, *body, hdr[600], userpwd[300];
 	size_t dlen, clen = 0, blen;
 	const char *bnd = "sippush-pap-4f1d9a0c";
 	const char *content, *type, *app, *user, *pass;
@@ -415,7 +463,6 @@ static int cmd_pap(int argc, char **argv)
 	e = curl_easy_init();
 	if (!e)
 		die("%s", "cannot initialise libcurl");
-	(void)snprintf(url, sizeof(url), "%s/pap", server);
 	hdrs = curl_slist_append(hdrs, hdr);
 	if (token) {
 		char auth[512];
@@ -432,7 +479,6 @@ static int cmd_pap(int argc, char **argv)
 		(void)curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 		(void)curl_easy_setopt(e, CURLOPT_USERPWD, userpwd);
 	}
-	(void)curl_easy_setopt(e, CURLOPT_URL, url);
 	(void)curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
 	(void)curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)blen);
 	(void)curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
@@ -440,7 +486,7 @@ static int cmd_pap(int argc, char **argv)
 	(void)curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
 	(void)curl_easy_setopt(e, CURLOPT_TIMEOUT, 60L);
 	(void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	if (curl_easy_perform(e) != CURLE_OK)
+	if (perform(e, "/pap", &b) != CURLE_OK)
 		die("%s: cannot reach the server", server);
 	(void)curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	curl_slist_free_all(hdrs);
@@ -778,7 +824,7 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	server = o.server;
+	servers_set(o.server);
 	token = o.token ? o.token : getenv("SIPPUSH_TOKEN");
 
 	(void)curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -558,6 +558,30 @@ def test_cli(env):
     check(out.returncode == 1 and out.stderr.count("\n") == 1,
           "server down: %r" % out.stderr)
 
+    # --server as a list (a cluster's nodes): a node that cannot be
+    # reached is skipped, one that answers (even with an error) is not
+    dead = "http://127.0.0.1:%d" % free_port()
+    out = subprocess.run([CLI, "--server", "%s,%s" % (dead, d.base)] +
+                         tok(d) + ["send", "--to", "sip:nobody@example.com",
+                                   "--app", "mms.ua", "--data", "listed"],
+                         capture_output=True, text=True, timeout=20)
+    pid = out.stdout.strip()
+    check(out.returncode == 0 and re.fullmatch(r"[0-9a-f]{16}", pid) and
+          "%s: Couldn't connect to server; trying the next" % dead
+          in out.stderr, "skips the dead node: %r %r" % (out.stdout,
+                                                         out.stderr))
+    check(d.status(pid)["state"] == "pending", "taken by the live node")
+    out = subprocess.run([CLI, "--server", "%s,%s" % (d.base, dead),
+                          "--token", "wrong", "status", pid],
+                         capture_output=True, text=True, timeout=20)
+    check(out.returncode == 1 and "HTTP 401" in out.stderr and
+          "trying the next" not in out.stderr,
+          "an answer is final: %r" % out.stderr)
+    out = subprocess.run([CLI, "--server", "%s,ftp://x" % d.base, "status",
+                          pid], capture_output=True, text=True, timeout=20)
+    check(out.returncode == 1 and "separated by commas" in out.stderr,
+          "a bad list: %r" % out.stderr)
+
 
 def sip_exchange(d, msg, tcp=False):
     """Send one raw request; return the status line of the answer."""
