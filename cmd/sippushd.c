@@ -587,8 +587,10 @@ int main(int argc, char *argv[])
 
 	/* Linux doubles what is asked (bookkeeping) and caps it at
 	 * net.core.rmem_max: say both, labelled */
-	plog(SIPPUSH_LOG_INFO, MOD, "SIP on %J (UDP receive buffer: asked %u, "
-	     "the kernel reports %d), HTTP on %J, store %s", &cf->sip,
+	plog(SIPPUSH_LOG_INFO, MOD, "node %s: SIP on %J (UDP receive buffer: "
+	     "asked %u, "
+	     "the kernel reports %d), HTTP on %J, store %s", cf->node_name,
+	     &cf->sip,
 	     cf->rcvbuf, got, &cf->http,
 	     cf->store[0] ? store_backend(cf->store) : cf->db);
 

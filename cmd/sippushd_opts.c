@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <re.h>
 #include <sippush/cidr.h>
 #include <sippush/log.h>
@@ -16,6 +17,7 @@
 #include "core/imshdr.h"
 #include "core/initiator.h"
 #include "core/param.h"
+#include "core/promlabel.h"
 #include "rt/connguard.h"
 #include "rt/opts.h"
 #include "sender/sender.h"
@@ -86,6 +88,17 @@ static int http_url(struct opts_ctx *ctx, const char *v)
 		ctx->why = "an http:// or https:// URL";
 		return EINVAL;
 	}
+	return 0;
+}
+
+
+/* A node's name: a metrics label as it is, so [A-Za-z0-9._-] */
+static int node_name(struct opts_ctx *ctx, const char *v)
+{
+	ctx->why = "1 to 63 of A-Z a-z 0-9 . _ -";
+	if (!promlabel_value_ok(v))
+		return EINVAL;
+	ctx->why = NULL;
 	return 0;
 }
 
@@ -388,6 +401,10 @@ const struct opt sippushd_opts[] = {
 	{"app", .type = OPTS_FUNC, .flags = R | REP, .set = app_set,
 	 .arg = "\"ID method=M\"", .help = "per-application preference; M: "
 	 "auto or notify (notify: auto uses subscription mode, REFER first)"},
+	{"node", .type = OPTS_STR, CF(node), .check = node_name,
+	 .arg = "NAME", .help = "this node's name (unique in a cluster); "
+	 "given, it is a node label on every /metrics sample",
+	 .defhelp = "the host name, no label"},
 	{"plain-apps", .type = OPTS_STR, .flags = R, CF(plain_apps),
 	 .check = app_list, .arg = "LIST", .help = "applications (comma "
 	 "list) whose page-mode pushes also go to terminals registered "
@@ -526,6 +543,20 @@ void conf_derive(struct conf *cf)
 	cf->sc.fetch_proxy = cf->fetch_proxy[0] ? cf->fetch_proxy : NULL;
 	cf->sc.audit_path = cf->audit[0] ? cf->audit : NULL;
 	cf->sc.plain_apps = cf->plain_apps[0] ? cf->plain_apps : NULL;
+	/* the node's name: given, else the host name cut to what a label
+	 * takes; /metrics labels its samples only when it was given (one
+	 * node alone keeps the plain names its dashboards know) */
+	str_ncpy(cf->node_name, cf->node, sizeof(cf->node_name));
+	if (!cf->node_name[0]) {
+		char host[256] = "";
+
+		(void)gethostname(host, sizeof(host) - 1);
+		str_ncpy(cf->node_name, host, sizeof(cf->node_name));
+		if (!promlabel_value_ok(cf->node_name))
+			str_ncpy(cf->node_name, "sippushd",
+				 sizeof(cf->node_name));
+	}
+	cf->ac.node = cf->node[0] ? cf->node : NULL;
 	cf->sc.msrp_allowv = cf->sc.msrp_allown ? cf->msrp_allow : NULL;
 	cf->sc.msrp_laddr = sa_af(&cf->msrp) != AF_UNSPEC ? &cf->msrp : NULL;
 	for (size_t i = 0; i < cf->sc.reg_watchn; i++)

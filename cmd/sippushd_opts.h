@@ -41,6 +41,8 @@ struct conf {
 	char pap_app[65];
 	char audit[512];
 	char plain_apps[256];
+	char node[64];
+	char node_name[64];       /**< --node, else the host name        */
 	struct initiator initv[INITIATOR_MAX];
 	size_t ninit;
 	char plmn_domain[256];

@@ -24,6 +24,7 @@
 #include "core/initiator.h"
 #include "core/appid.h"
 #include "core/httpguard.h"
+#include "core/promlabel.h"
 #include <time.h>
 
 #define MOD "api"
@@ -873,14 +874,32 @@ static enum MHD_Result get_metrics(struct api *api,
 	struct re_printf pf = {print_mb, mb};
 	enum MHD_Result ret;
 
-	if (!mb || sender_metrics_print(&pf, api->s)) {
+	struct mbuf *lb = NULL;
+
+	if (!mb || sender_metrics_print(&pf, api->s))
+		goto nomem;
+	if (api->conf.node) {
+		struct pl text;
+
+		/* which node said it: one label on every sample */
+		lb = mbuf_alloc(mb->end + mb->end / 2);
+		pf.arg = lb;
+		text.p = (const char *)mb->buf;
+		text.l = mb->end;
+		if (!lb || promlabel_print(&pf, &text, "node", api->conf.node))
+			goto nomem;
 		mem_deref(mb);
-		return reply_error(conn, 503, "out of memory");
+		mb = lb;
 	}
 	ret = reply(conn, 200, "text/plain; version=0.0.4", mb->buf, mb->end,
 		    NULL, NULL);
 	mem_deref(mb);
 	return ret;
+
+ nomem:
+	mem_deref(lb);
+	mem_deref(mb);
+	return reply_error(conn, 503, "out of memory");
 }
 
 

@@ -35,6 +35,8 @@ struct api_conf {
 	const char *const *http_hosts;  /**< names the API answers to as
 					     Host, besides its address   */
 	size_t http_hostn;
+	const char *node;         /**< this node's name: a label on every
+				       /metrics sample, or NULL          */
 };
 
 int api_alloc(struct api **ap, struct sender *s, struct store *st,

@@ -173,6 +173,32 @@ def test_sighup_reloads(env):
     d.stop()
 
 
+def test_node_label(env):
+    """--node NAME: named at start and a node label on every /metrics
+    sample (a cluster's nodes told apart); without it the plain names;
+    a name that would need escaping is refused with one line"""
+    d = Daemon(env, "--node", "psa-7").start()
+    st, txt, _ = d.http("GET", "/metrics")
+    samples = [l for l in txt.decode().split("\n") if l and l[0] != "#"]
+    check(st == 200 and len(samples) > 20 and
+          all(re.match(r'^sippush_\w+\{node="psa-7"[,}]', l) for l in samples),
+          "every sample labelled: %s" % [l for l in samples
+                                          if 'node="psa-7"' not in l][:3])
+    check(re.search(r'^sippush_pushes_accepted_total\{node="psa-7"\} 0$',
+                    txt.decode(), re.M), "a plain counter labelled")
+    check("node psa-7: SIP on" in d.log(), "named at start")
+    d.stop()
+    d2 = Daemon(env, db="plain.db").start()
+    st, txt, _ = d2.http("GET", "/metrics")
+    check(re.search(r"^sippush_pushes_accepted_total 0$", txt.decode(),
+                    re.M) and b"node=" not in txt, "no label by default")
+    out = subprocess.run([os.path.join(BUILD, "cmd", "sippushd"),
+                          "--node", 'a"b', "--db", env.path("x.db")],
+                         capture_output=True, text=True, timeout=10)
+    check(out.returncode != 0 and "--node" in out.stderr and
+          out.stderr.count("\n") == 1, "bad --node: %r" % out.stderr)
+
+
 if __name__ == "__main__":
     run([test_example_configs, test_install_tree, test_sigterm_drains,
-         test_drain_timeout, test_sighup_reloads])
+         test_drain_timeout, test_sighup_reloads, test_node_label])
