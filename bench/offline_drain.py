@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 
-from benchlib import HERE, harness, metrics, uas_scenario
+from benchlib import HERE, harness, metrics, proc_rss_kb, uas_scenario
 
 BUILD, Daemon, Env = harness.BUILD, harness.Daemon, harness.Env
 free_port, wait_until = harness.free_port, harness.wait_until
@@ -164,6 +164,7 @@ def main():
 
         # ---- sippushd
         d = Daemon(env, "--trust-udp", "--log-level", "warn").start()
+        rss_idle = proc_rss_kb(d.proc.pid)
         bodies = []
         for b in range(0, total, batch):
             bodies.append(json.dumps([
@@ -175,6 +176,7 @@ def main():
         errors = post_batches(d, bodies, conns)
         t_acc = time.time() - t0
         accepted = metrics(d)["sippush_pushes_accepted_total"]
+        rss_acc = proc_rss_kb(d.proc.pid)
 
         uas = start_uas(env, ports, "sippush")
         sent0 = metrics(d)["sippush_messages_sent_total"]
@@ -184,6 +186,9 @@ def main():
                    "the queue to drain", 0.05)
         t_drain = time.time() - t1
         m = metrics(d)
+        rss_drained = proc_rss_kb(d.proc.pid)
+        time.sleep(2)   # the daemon's 100 ms control tick trims
+        rss_later = proc_rss_kb(d.proc.pid)
         got, distinct = stop_uas(env, uas, ports, "sippush")
         d.stop()
         states = dict(d.db_rows("SELECT state, COUNT(*) FROM pushes "
@@ -258,6 +263,11 @@ def main():
                   m["sippush_messages_sent_total"] - sent0 - total, got,
                   distinct, got - distinct,
                   accepted - states.get("delivered", 0)))
+        print("    RSS: idle %.1f MB, %d pushes pending %.1f MB (%.0f B per "
+              "pending push), drained %.1f MB, 2 s later %.1f MB" % (
+                  rss_idle / 1024, accepted, rss_acc / 1024,
+                  (rss_acc - rss_idle) * 1024 / max(accepted, 1),
+                  rss_drained / 1024, rss_later / 1024))
         print("  Kamailio 5.6 msilo (db_sqlite, WAL), same users and "
               "terminals:")
         print("    %s" % " ".join(cmd))

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 #include <re.h>
 #include "api/api.h"
@@ -266,7 +267,36 @@ struct ctl {
 	char **argv;
 	uint64_t deadline;        /**< draining until then (jiffies)     */
 	bool draining;
+	uint32_t peak;            /**< most pushes pending since a trim  */
+	uint64_t trimmed;         /**< the last trim (jiffies)           */
 };
+
+
+/*
+ * glibc keeps what a burst freed (a drained queue of 100k pushes: some
+ * 270 MB) in its arenas, as RSS, until the process ends. Give it back to
+ * the kernel once a large backlog is gone: pending down to a sixteenth
+ * of its peak, at most every 10 s.
+ */
+enum { TRIM_PEAK = 1000, TRIM_EVERY_MS = 10000 };
+
+static void trim_step(struct ctl *c)
+{
+	struct sender_stats st;
+	const uint64_t now = tmr_jiffies();
+
+	sender_stats(*c->sp, &st);
+	if (st.pending > c->peak)
+		c->peak = st.pending;
+	if (c->peak < TRIM_PEAK || st.pending > c->peak / 16 ||
+	    now - c->trimmed < TRIM_EVERY_MS)
+		return;
+	(void)malloc_trim(0);
+	plog(SIPPUSH_LOG_DEBUG, MOD, "backlog %u -> %u: freed memory given "
+	     "back", c->peak, st.pending);
+	c->peak = st.pending;
+	c->trimmed = now;
+}
 
 /* The running configuration with the rows marked OPTS_RELOAD read anew
  * (sippushd_opts.c); the others are checked, not applied */
@@ -318,6 +348,8 @@ static void ctl_tmr(void *arg)
 		hup = 0;
 		reload(c);
 	}
+	if (*c->sp)
+		trim_step(c);
 
 	if (term > 1 || (term && !c->cf->drain_ms)) {
 		plog(SIPPUSH_LOG_INFO, MOD, "stopping");
