@@ -80,8 +80,17 @@ class PgServer:
                        stdout=log, stderr=subprocess.STDOUT, check=True,
                        timeout=60, cwd=self.dir, **self._as())
         log.close()
-        for _ in range(5):
-            self.port = _port()
+        self.conf = conf
+        return self._serve(None)
+
+    def restart(self):
+        """The same cluster on the same port, after stop(remove=False)"""
+        return self._serve(self.port)
+
+    def _serve(self, port):
+        conf = self.conf
+        for _ in range(5 if port is None else 1):
+            self.port = port or _port()
             log = open(os.path.join(self.dir, "server.log"), "ab")
             args = [os.path.join(self.bin, "postgres"), "-D", self.data,
                     "-p", str(self.port), "-k", self.dir,

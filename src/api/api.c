@@ -14,6 +14,7 @@
 #include <re_md5.h>
 #include <sippush/log.h>
 #include "sender/sender.h"
+#include "sender/clock.h"
 #include "api/views.h"
 #include "store/store.h"
 #include "api/pushjson.h"
@@ -451,6 +452,45 @@ static bool refuse_busy(struct api *api, struct req *r, uint32_t n,
 }
 
 
+/* Idempotency-Key: 1 to 255 visible characters; NULL when absent */
+static const char *idem_key(struct req *r, bool *bad)
+{
+	const char *k = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						    "Idempotency-Key");
+	size_t n = k ? strlen(k) : 0;
+
+	*bad = k && (!n || n > 255);
+	for (size_t i = 0; i < n && !*bad; i++)
+		*bad = k[i] < 0x21 || k[i] > 0x7e;
+	return k;
+}
+
+
+static void idem_h(const struct idem_rec *k, void *arg)
+{
+	struct req *r = arg;
+
+	r->ok = k->status;
+	(void)str_dup(&r->answer, k->answer);
+}
+
+
+/* The answer kept for the key, in the transaction of the pushes */
+static int idem_keep(struct api *api, const char *owner, const char *key,
+		     const json_t *ans)
+{
+	char *txt = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+	const struct idem_rec k = {
+		.owner = owner, .key = key, .status = 202, .answer = txt,
+		.created_ms = sender_now_ms(api->s),
+	};
+	int err = txt ? store_idem_put(api->st, &k) : ENOMEM;
+
+	free(txt);
+	return err;
+}
+
+
 static enum MHD_Result post_pushes(struct api *api, struct req *r)
 {
 	const struct pushjson_limits lim = {
@@ -464,9 +504,29 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 	json_error_t jerr;
 	size_t n, i;
 	char why[192], id[32];
-	bool batch;
+	bool batch, bad;
+	const char *ikey = idem_key(r, &bad);
+	const char *iown = r->in ? r->in->name : "";
+	json_t *ans;
 	int err = 0;
 	enum MHD_Result ret;
+
+	/* a request repeated with its key: the first answer, nothing new
+	 * stored; it leaves once what it answered for is committed */
+	if (bad)
+		return reply_error(r->conn, 400, "Idempotency-Key: 1 to 255 "
+				   "visible characters");
+	if (ikey) {
+		err = store_idem_get(api->st, iown, ikey, idem_h, r);
+		if (!err && r->answer)
+			return wait_commit(api, r);
+		if (err != ENOENT)
+			return reply(r->conn, 503, "application/json",
+				     LIT("{\"error\":\"store: cannot look "
+					 "up the Idempotency-Key\"}"),
+				     "Retry-After", "1");
+		err = 0;
+	}
 
 	doc = json_loadb((const char *)r->body->buf, r->body->end,
 			 JSON_REJECT_DUPLICATES, &jerr);
@@ -542,15 +602,23 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 		/* what was written is in the open transaction; it commits,
 		 * but nobody was told: the initiator retries the batch */
 		plog(SIPPUSH_LOG_WARN, MOD, "accept failed: %m", err);
-		ret = reply_error(r->conn, 503, "store: cannot accept now");
+		ret = reply(r->conn, 503, "application/json",
+			    LIT("{\"error\":\"store: cannot accept now\"}"),
+			    "Retry-After", "1");
 		goto out;
 	}
 
-	ret = answer_after_commit(api, r, batch ?
-				  json_pack("{s:O}", "ids", ids) :
-				  json_pack("{s:O,s:I}", "id",
-					    json_array_get(ids, 0), "ttl",
-					    (json_int_t)prv[0].ttl));
+	ans = batch ? json_pack("{s:O}", "ids", ids) :
+		json_pack("{s:O,s:I}", "id", json_array_get(ids, 0), "ttl",
+			  (json_int_t)prv[0].ttl);
+	if (ikey && (err = idem_keep(api, iown, ikey, ans))) {
+		json_decref(ans);
+		ret = reply(r->conn, 503, "application/json",
+			    LIT("{\"error\":\"store: cannot accept now\"}"),
+			    "Retry-After", "1");
+		goto out;
+	}
+	ret = answer_after_commit(api, r, ans);
 
  out:
 	for (i = 0; pjv && i < n; i++)
@@ -657,7 +725,9 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 
 	err = sender_push_accept(api->s, &pr, id, sizeof(id));
 	if (err) {
-		ret = reply_error(r->conn, 503, "store: cannot accept now");
+		ret = reply(r->conn, 503, "application/json",
+			    LIT("{\"error\":\"store: cannot accept now\"}"),
+			    "Retry-After", "1");
 		goto out;
 	}
 	upload_keep(r->up);   /* the sender owns the files now */
@@ -1271,6 +1341,12 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *conn,
 				     r->answer, strlen(r->answer), NULL, NULL);
 		if (r->status < 300 && r->answer)
 			return reply_json(conn, r->status, r->answer);
+		/* a failed commit (the database away): try again soon */
+		if (r->status == 503)
+			return reply(conn, 503, "application/json",
+				     r->answer ? r->answer : "{}",
+				     r->answer ? strlen(r->answer) : 2,
+				     "Retry-After", "1");
 		return reply_json(conn, r->status, r->answer ? r->answer :
 				  "{\"error\":\"unavailable\"}");
 	}

@@ -20,6 +20,7 @@ enum store_q {
 	Q_FILE_ADD, Q_FILES_OF, Q_FILES_FINAL,
 	Q_PAP_ADD, Q_PAP_GET, Q_PAP_BY_PUSH,
 	Q_NOTE_ADD, Q_NOTE_DEL, Q_NOTE_UPD, Q_NOTE_LOAD,
+	Q_IDEM_PUT, Q_IDEM_GET,
 	Q_COUNT
 };
 
@@ -57,7 +58,8 @@ struct store_be {
 	/** Rows of a read, each to h; sees the open transaction */
 	int  (*query)(void *be, enum store_q q, const struct sval *v,
 		      size_t n, store_row_h *h, void *arg);
-	/** Remove final pushes (deliveries, files, PAP rows) before a time */
+	/** Remove final pushes (deliveries, files, PAP rows) and
+	 *  idempotency keys from before a time */
 	int  (*purge)(void *be, int64_t before_ms, uint32_t *n);
 	/** An id for a new PAP notification row, unique among processes */
 	int  (*note_id)(void *be, int64_t *id);

@@ -52,7 +52,7 @@ enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21,
 		  "methods,path,source,expires_at,push,charging"
 
 enum { S_PURGE_DLV = Q_COUNT, S_PURGE_FILES, S_PURGE_PAP, S_PURGE_PUSH,
-       S_NOTE_ID, S_VERSION, S_COUNT };
+       S_NOTE_ID, S_VERSION, S_PURGE_IDEM, S_COUNT };
 
 static const char *stmt_sql[S_COUNT] = {
 	[Q_USER_SET] = "INSERT INTO users(aor,realm,ha1) VALUES($1,$2,$3) "
@@ -144,6 +144,11 @@ static const char *stmt_sql[S_COUNT] = {
 	[S_PURGE_PUSH] = "WITH d AS (DELETE FROM pushes WHERE final_ms>0 AND "
 			 "final_ms<$1 RETURNING 1) SELECT count(*) FROM d",
 	[S_NOTE_ID] = "SELECT nextval('pap_notify_ids')",
+	[Q_IDEM_PUT] = "INSERT INTO idem(owner,key,status,answer,created_ms) "
+		       "VALUES($1,$2,$3,$4,$5)",
+	[Q_IDEM_GET] = "SELECT owner,key,status,answer,created_ms FROM idem "
+		       "WHERE owner=$1 AND key=$2",
+	[S_PURGE_IDEM] = "DELETE FROM idem WHERE created_ms<$1",
 	[S_VERSION] = "SELECT COALESCE((SELECT v FROM sippush_meta WHERE "
 		      "k='schema_version'),0)::bigint",
 };
@@ -203,6 +208,12 @@ static const char *migrations[] = {
 	" body text NOT NULL, attempts bigint NOT NULL,"
 	" next_ms bigint NOT NULL);"
 	"CREATE SEQUENCE pap_notify_ids INCREMENT BY 100;",
+
+	/* 2 (SQLite's 13): the answers to requests with an Idempotency-Key */
+	"CREATE TABLE idem(owner text NOT NULL, key text NOT NULL,"
+	" status bigint NOT NULL, answer text NOT NULL,"
+	" created_ms bigint NOT NULL, PRIMARY KEY(owner, key));"
+	"CREATE INDEX idem_created ON idem(created_ms);",
 };
 
 enum op_kind { OP_CMD, OP_SYNC };
@@ -214,6 +225,7 @@ struct op {
 	bool read;               /**< a caller waits for its rows          */
 	bool done;
 	int err;
+	int64_t sent_ms;
 	PGresult *res;           /**< a read's rows                        */
 	store_done_h *h;         /**< a Sync's: the turn's outcome         */
 	void *arg;
@@ -224,6 +236,14 @@ struct pg {
 	int fd;
 	bool broken;
 	bool in_txn;             /**< writes sent since the last Sync      */
+	uint32_t gen;            /**< connections so far                   */
+	uint32_t txn_gen;        /**< the connection the open turn is on   */
+	char *url;
+	bool sync_normal;        /**< --sync normal                        */
+	uint32_t backoff_ms;     /**< before the next reconnection         */
+	int old_pid;             /**< the server process of the lost one   */
+	struct tmr tmr_conn;
+	struct tmr tmr_watch;    /**< a silent server counts as gone       */
 	bool want_write;         /**< output left to send                  */
 	int seg_err;             /**< first error since the last Sync      */
 	uint32_t timeout_ms;
@@ -273,6 +293,8 @@ static void op_end(struct pg *pg, struct op *op, int err)
 /* The connection is gone (or closed): every op awaiting results fails */
 static void fail_all(struct pg *pg, int err)
 {
+	if (!pg->broken)
+		++pg->gen;   /* a turn begun on it can no longer commit */
 	pg->broken = true;
 	if (pg->fd >= 0)
 		fd_close(pg->fd);
@@ -282,12 +304,26 @@ static void fail_all(struct pg *pg, int err)
 }
 
 
+static void reconnect(void *arg);
+static void ready_tmr(void *arg);
+
+/* Gone: what awaited results fails (its waiters answer 503), and a new
+ * connection is tried after a backoff (0.1 s doubling up to 5 s) */
 static void broken(struct pg *pg, int err)
 {
 	if (!pg->broken)
-		plog(SIPPUSH_LOG_ERROR, MOD, "postgresql: %s",
-		     pg->conn ? PQerrorMessage(pg->conn) : "no connection");
+		plog(SIPPUSH_LOG_ERROR, MOD, "postgresql: connection lost, "
+		     "reconnecting: %s", pg->conn ? PQerrorMessage(pg->conn)
+		     : "no connection");
 	fail_all(pg, err);
+	/* the failed turns' waiters, from the loop (not from a caller's
+	 * write or read) */
+	tmr_start(&pg->tmr, 0, ready_tmr, pg);
+	if (!tmr_isrunning(&pg->tmr_conn)) {
+		pg->backoff_ms = pg->backoff_ms ?
+			min(pg->backoff_ms * 2, 5000) : 100;
+		tmr_start(&pg->tmr_conn, pg->backoff_ms, reconnect, pg);
+	}
 }
 
 
@@ -296,7 +332,10 @@ static void destructor(void *arg)
 	struct pg *pg = arg;
 
 	tmr_cancel(&pg->tmr);
+	tmr_cancel(&pg->tmr_conn);
+	tmr_cancel(&pg->tmr_watch);
 	fail_all(pg, ESHUTDOWN);
+	mem_deref(pg->url);
 	run_ready(pg);
 	if (pg->conn)
 		PQfinish(pg->conn);
@@ -485,6 +524,7 @@ static struct op *op_new(struct pg *pg, enum op_kind kind)
 	if (!op)
 		return NULL;
 	op->kind = kind;
+	op->sent_ms = now_ms();
 	list_append(&pg->ops, &op->le, op);
 	return op;
 }
@@ -651,7 +691,12 @@ static int pg_query(void *be, enum store_q q, const struct sval *v,
 static int pg_write(void *be, enum store_q q, const struct sval *v,
 		    size_t n)
 {
-	return send_stmt(be, (int)q, v, n, NULL, false);
+	struct pg *pg = be;
+
+	/* the turn's earlier writes went with a lost connection */
+	if (pg->in_txn && pg->txn_gen != pg->gen)
+		return ECONNRESET;
+	return send_stmt(pg, (int)q, v, n, NULL, false);
 }
 
 
@@ -662,6 +707,7 @@ static int pg_begin(void *be)
 	if (pg->broken)
 		return ECONNRESET;
 	pg->in_txn = true;
+	pg->txn_gen = pg->gen;
 	return 0;
 }
 
@@ -669,13 +715,32 @@ static int pg_begin(void *be)
 /* The Sync commits the turn's implicit transaction; its result (after the
  * server's commit, synchronous_commit) fires h. No turn: a Sync only when
  * results are awaited, so that h answers after what was sent before. */
+/* A commit unanswered for timeout_ms (a network cut without an error):
+ * the connection counts as gone, its waiters fail, a new one is tried */
+static void watch_h(void *arg)
+{
+	struct pg *pg = arg;
+	struct op *op = pg->ops.head ? pg->ops.head->data : NULL;
+
+	if (!op)
+		return;
+	if (now_ms() - op->sent_ms > (int64_t)pg->timeout_ms) {
+		plog(SIPPUSH_LOG_ERROR, MOD, "postgresql: no answer within %u "
+		     "ms", pg->timeout_ms);
+		broken(pg, ETIMEDOUT);
+		return;
+	}
+	tmr_start(&pg->tmr_watch, 1000, watch_h, pg);
+}
+
+
 static int pg_commit(void *be, bool txn, store_done_h *h, void *arg)
 {
 	struct pg *pg = be;
 	struct op *op;
 
 	pg->in_txn = false;
-	if (pg->broken)
+	if (pg->broken || (txn && pg->txn_gen != pg->gen))
 		return ECONNRESET;
 
 	if (!txn && !pg->ops.head) {
@@ -692,6 +757,8 @@ static int pg_commit(void *be, bool txn, store_done_h *h, void *arg)
 		return ENOMEM;
 	op->h = h;
 	op->arg = arg;
+	if (!tmr_isrunning(&pg->tmr_watch))
+		tmr_start(&pg->tmr_watch, 1000, watch_h, pg);
 	return flush(pg);
 }
 
@@ -718,6 +785,7 @@ static int pg_purge(void *be, int64_t before_ms, uint32_t *n)
 	err = send_stmt(pg, S_PURGE_DLV, &v, 1, NULL, false);
 	err = err ? err : send_stmt(pg, S_PURGE_FILES, &v, 1, NULL, false);
 	err = err ? err : send_stmt(pg, S_PURGE_PAP, &v, 1, NULL, false);
+	err = err ? err : send_stmt(pg, S_PURGE_IDEM, &v, 1, NULL, false);
 	/* the count waits for the server (hourly, so harmless) */
 	err = err ? err : pg_query_id(pg, S_PURGE_PUSH, &v, 1, id_h, &cnt);
 	if (!err && n)
@@ -839,53 +907,63 @@ static int migrate(struct pg *pg)
 }
 
 
-static int pg_open(void **bep, const char *url, const struct store_opts *opts)
+/* Connection parameters: the URL or conninfo as given, a connect timeout
+ * unless it names one */
+static PGconn *connect_to(const char *url, bool async)
 {
-	struct pg *pg;
+	static const char *const kw[] = {"connect_timeout", "dbname", NULL};
+	const char *const val[] = {"3", url, NULL};
+
+	return async ? PQconnectStartParams(kw, val, 1) :
+		PQconnectdbParams(kw, val, 1);
+}
+
+
+/* A connection's session: settings, the lock, the statements, pipeline
+ * mode on the loop. Blocking round trips: at start-up, or just after a
+ * reconnection, before anything is sent on it. */
+static int session(struct pg *pg, int lock_tries, bool first)
+{
 	char got[8];
 	int err;
 
-	pg = mem_zalloc(sizeof(*pg), destructor);
-	if (!pg)
-		return ENOMEM;
-
-	pg->fd = -1;
-	tmr_init(&pg->tmr);
-	pg->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : 5000;
-
-	/* start-up: blocking is harmless here */
-	pg->conn = PQconnectdb(url);
-	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
-		plog(SIPPUSH_LOG_WARN, MOD, "postgresql: %s", pg->conn ?
-		     PQerrorMessage(pg->conn) : "out of memory");
-		err = pg->conn ? ECONNREFUSED : ENOMEM;
-		goto out;
-	}
 	(void)PQsetNoticeProcessor(pg->conn, notice_h, NULL);
 
-	err = exec_ok(pg, (opts && opts->sync == STORE_SYNC_NORMAL) ?
-		      "SET synchronous_commit=local" :
+	err = exec_ok(pg, pg->sync_normal ? "SET synchronous_commit=local" :
 		      "SET synchronous_commit=on", NULL, 0);
 	err = err ? err : exec_ok(pg, "SET client_min_messages=warning",
 				  NULL, 0);
 	if (err)
-		goto out;
+		return err;
+
+	/* After a network cut our old session may live on, holding the
+	 * lock, until the server's keepalive finds it: ended here (the same
+	 * role may end its own sessions) */
+	if (pg->old_pid) {
+		char sql[96];
+
+		re_snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d,"
+			    " 1000)", pg->old_pid);
+		(void)exec_ok(pg, sql, NULL, 0);
+		pg->old_pid = 0;
+	}
 
 	/* One sippushd per database until issue 24's shard leases. The lock
 	 * of one killed a moment ago goes when the server sees its
-	 * connection close: asked again for a second. */
-	for (int i = 0; i < 10; i++) {
+	 * connection close: asked again for a second at start-up. */
+	for (int i = 0; i < lock_tries; i++) {
 		err = exec_ok(pg, "SELECT pg_try_advisory_lock(" LOCK_KEY ")",
 			      got, sizeof(got));
 		if (!err && strcmp(got, "t"))
 			err = EBUSY;
-		if (err != EBUSY)
+		if (err != EBUSY || i + 1 == lock_tries)
 			break;
 		(void)usleep(100000);
 	}
-	err = err ? err : migrate(pg);
+	if (!err && first)
+		err = migrate(pg);
 	if (err)
-		goto out;
+		return err;
 
 	for (int i = 0; i < S_COUNT; i++) {
 		char name[16];
@@ -896,20 +974,131 @@ static int pg_open(void **bep, const char *url, const struct store_opts *opts)
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			plog(SIPPUSH_LOG_WARN, MOD, "postgresql: %s: %s",
 			     stmt_sql[i], PQresultErrorMessage(r));
-			err = EIO;
+			err = r ? EIO : ECONNRESET;
 		}
 		PQclear(r);
 		if (err)
-			goto out;
+			return err;
 	}
 
 	if (!PQenterPipelineMode(pg->conn) ||
-	    PQsetnonblocking(pg->conn, 1)) {
-		err = EIO;
+	    PQsetnonblocking(pg->conn, 1))
+		return EIO;
+
+	pg->fd = PQsocket(pg->conn);
+	pg->want_write = false;
+	pg->seg_err = 0;
+	return fd_listen(pg->fd, FD_READ, sock_h, pg);
+}
+
+
+static void conn_h(int flags, void *arg);
+
+/* Follow a non-blocking connection's progress (it may move to another
+ * host's socket: libre lets go of the old one first) */
+static void conn_step(struct pg *pg, PostgresPollingStatusType ps)
+{
+	int err;
+
+	switch (ps) {
+
+	case PGRES_POLLING_READING:
+	case PGRES_POLLING_WRITING:
+		pg->fd = PQsocket(pg->conn);
+		if (pg->fd >= 0 && !fd_listen(pg->fd, ps ==
+					      PGRES_POLLING_READING ?
+					      FD_READ : FD_WRITE, conn_h, pg))
+			return;
+		break;
+
+	case PGRES_POLLING_OK:
+		err = session(pg, 1, false);
+		if (!err) {
+			plog(SIPPUSH_LOG_INFO, MOD, "postgresql: connected "
+			     "again");
+			pg->broken = false;
+			pg->backoff_ms = 0;
+			return;
+		}
+		if (pg->fd >= 0)
+			fd_close(pg->fd);
+		plog(SIPPUSH_LOG_WARN, MOD, "postgresql: connected, but no "
+		     "session (%m)%s", err, err == EBUSY ? ": the lock is "
+		     "held (our old session, or another sippushd)" : "");
+		break;
+
+	default:
+		plog(SIPPUSH_LOG_WARN, MOD, "postgresql: %s",
+		     PQerrorMessage(pg->conn));
+		break;
+	}
+
+	pg->fd = -1;
+	pg->backoff_ms = min(pg->backoff_ms * 2, 5000);
+	tmr_start(&pg->tmr_conn, pg->backoff_ms, reconnect, pg);
+}
+
+
+static void conn_h(int flags, void *arg)
+{
+	struct pg *pg = arg;
+	(void)flags;
+
+	fd_close(pg->fd);
+	pg->fd = -1;
+	conn_step(pg, PQconnectPoll(pg->conn));
+}
+
+
+static void reconnect(void *arg)
+{
+	struct pg *pg = arg;
+
+	if (pg->fd >= 0)
+		fd_close(pg->fd);
+	pg->fd = -1;
+	if (pg->conn && PQbackendPID(pg->conn))
+		pg->old_pid = PQbackendPID(pg->conn);
+	PQfinish(pg->conn);
+	pg->conn = connect_to(pg->url, true);
+	if (!pg->conn || PQstatus(pg->conn) == CONNECTION_BAD) {
+		pg->backoff_ms = min(pg->backoff_ms * 2, 5000);
+		tmr_start(&pg->tmr_conn, pg->backoff_ms, reconnect, pg);
+		return;
+	}
+	conn_step(pg, PGRES_POLLING_WRITING);
+}
+
+
+static int pg_open(void **bep, const char *url, const struct store_opts *opts)
+{
+	struct pg *pg;
+	int err;
+
+	pg = mem_zalloc(sizeof(*pg), destructor);
+	if (!pg)
+		return ENOMEM;
+
+	pg->fd = -1;
+	tmr_init(&pg->tmr);
+	tmr_init(&pg->tmr_conn);
+	tmr_init(&pg->tmr_watch);
+	pg->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : 5000;
+	pg->sync_normal = opts && opts->sync == STORE_SYNC_NORMAL;
+	err = str_dup(&pg->url, url);
+	if (err)
+		goto out;
+
+	/* start-up: blocking is harmless here */
+	pg->conn = connect_to(url, false);
+	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
+		plog(SIPPUSH_LOG_WARN, MOD, "postgresql: %s", pg->conn ?
+		     PQerrorMessage(pg->conn) : "out of memory");
+		err = pg->conn ? ECONNREFUSED : ENOMEM;
 		goto out;
 	}
-	pg->fd = PQsocket(pg->conn);
-	err = fd_listen(pg->fd, FD_READ, sock_h, pg);
+
+	err = session(pg, 10, true);
 
  out:
 	if (err)

@@ -18,12 +18,17 @@
 
 /* the shared statements (backend.h), then this backend's own */
 enum { S_BEGIN = Q_COUNT, S_COMMIT, S_NOTE_ID, S_PURGE_DLV, S_PURGE_FILES,
-       S_PURGE_PAP, S_PURGE_PUSH, S_COUNT };
+       S_PURGE_PAP, S_PURGE_PUSH, S_PURGE_IDEM, S_COUNT };
 
 static const char *stmt_sql[S_COUNT] = {
 	[S_BEGIN]  = "BEGIN",
 	[S_COMMIT] = "COMMIT",
 	[S_NOTE_ID] = "SELECT COALESCE(MAX(id),0)+1 FROM pap_notify",
+	[Q_IDEM_PUT] = "INSERT INTO idem(owner,key,status,answer,created_ms) "
+		       "VALUES(?,?,?,?,?)",
+	[Q_IDEM_GET] = "SELECT owner,key,status,answer,created_ms FROM idem "
+		       "WHERE owner=? AND key=?",
+	[S_PURGE_IDEM] = "DELETE FROM idem WHERE created_ms<?",
 	[Q_USER_SET] = "INSERT OR REPLACE INTO users(aor,realm,ha1) "
 		       "VALUES(?,?,?)",
 	[Q_USER_GET] = "SELECT ha1 FROM users WHERE aor=?",
@@ -191,6 +196,12 @@ static const char *migrations[] = {
 	 * a terminal's third-party REGISTER (for the audit log) */
 	("ALTER TABLE pushes ADD COLUMN privacy TEXT;"
 	 "ALTER TABLE terminals ADD COLUMN charging TEXT;"),
+
+	/* 13: the answers to requests with an Idempotency-Key */
+	"CREATE TABLE idem(owner TEXT NOT NULL, key TEXT NOT NULL,"
+	" status INTEGER NOT NULL, answer TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL, PRIMARY KEY(owner, key));"
+	"CREATE INDEX idem_created ON idem(created_ms);",
 };
 
 
@@ -551,6 +562,7 @@ static int sq_purge(void *be, int64_t before_ms, uint32_t *n)
 	err = err ? err : run(q, S_PURGE_PUSH, &v, 1);
 	if (!err && n)
 		*n = (uint32_t)sqlite3_changes(q->db);
+	err = err ? err : run(q, S_PURGE_IDEM, &v, 1);
 	return err;
 }
 

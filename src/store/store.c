@@ -886,6 +886,54 @@ int store_note_load(struct store *st, store_note_h *h, void *arg)
 }
 
 
+/** Keep the answer to a request with an Idempotency-Key (in the turn
+ *  that holds what it answers for); a key taken already: EEXIST */
+int store_idem_put(struct store *st, const struct idem_rec *r)
+{
+	if (!st || !r || !r->owner || !r->key || !r->answer)
+		return EINVAL;
+
+	const struct sval v[] = {
+		T(r->owner), T(r->key), I(r->status), T(r->answer),
+		I(r->created_ms),
+	};
+	return put(st, Q_IDEM_PUT, v, ARRAY_SIZE(v));
+}
+
+
+static void idem_row(const struct sval *c, size_t n, void *arg)
+{
+	struct rows *r = arg;
+
+	if (n < 5)
+		return;
+	const struct idem_rec k = {
+		.owner = S(&c[0]), .key = S(&c[1]),
+		.status = (uint16_t)N(&c[2]), .answer = S(&c[3]),
+		.created_ms = N(&c[4]),
+	};
+	r->found = true;
+	if (r->h)
+		((store_idem_h *)r->h)(&k, r->arg);
+}
+
+
+/** The answer kept for an owner's key; ENOENT when there is none */
+int store_idem_get(struct store *st, const char *owner, const char *key,
+		   store_idem_h *h, void *arg)
+{
+	struct rows r = {.h = h, .arg = arg};
+	int err;
+
+	if (!st || !owner || !key)
+		return EINVAL;
+
+	const struct sval v[] = {T(owner), T(key)};
+	err = st->be->query(st->bed, Q_IDEM_GET, v, 2, idem_row, &r);
+	return err ? err : r.found ? 0 : ENOENT;
+}
+
+
 /** Commit latencies so far (for /metrics) */
 const struct histo *store_commit_histo(const struct store *st)
 {

@@ -149,6 +149,15 @@ struct pap_rec {
 	int64_t created_ms;
 };
 
+/** The answer given to a request with an Idempotency-Key */
+struct idem_rec {
+	const char *owner;       /**< the initiator; "": the admin        */
+	const char *key;
+	uint16_t status;
+	const char *answer;      /**< the body sent                        */
+	int64_t created_ms;
+};
+
 typedef void (store_sync_h)(int err, void *arg);
 typedef void (store_term_h)(const struct term_rec *t, void *arg);
 typedef void (store_push_h)(const struct push_rec *p, void *arg);
@@ -157,6 +166,7 @@ typedef void (store_sub_h)(const struct sub_rec *r, void *arg);
 typedef void (store_caps_h)(const struct caps_rec *r, void *arg);
 typedef void (store_file_h)(const struct file_rec *f, void *arg);
 typedef void (store_pap_h)(const struct pap_rec *r, void *arg);
+typedef void (store_idem_h)(const struct idem_rec *r, void *arg);
 typedef void (store_note_h)(int64_t id, const char *url, const char *body,
 			    uint32_t attempts, int64_t next_ms, void *arg);
 
@@ -211,5 +221,8 @@ int  store_note_del(struct store *st, int64_t id);
 int  store_note_update(struct store *st, int64_t id, uint32_t attempts,
 		       int64_t next_ms);
 int  store_note_load(struct store *st, store_note_h *h, void *arg);
+int  store_idem_put(struct store *st, const struct idem_rec *r);
+int  store_idem_get(struct store *st, const char *owner, const char *key,
+		    store_idem_h *h, void *arg);
 struct histo;
 const struct histo *store_commit_histo(const struct store *st);

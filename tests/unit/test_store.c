@@ -22,8 +22,8 @@ struct fix {
 };
 
 /* the schema version each backend's history has reached */
-#define SCHEMA_SQLITE 12
-#define SCHEMA_PG 1
+#define SCHEMA_SQLITE 13
+#define SCHEMA_PG 2
 
 static const char *pg_url;
 
@@ -353,14 +353,15 @@ static void test_aor_migration(void **state)
 				      "ALTER TABLE pushes DROP COLUMN owner;"
 				      "ALTER TABLE pushes DROP COLUMN privacy;"
 				      "ALTER TABLE terminals DROP COLUMN "
-				      "charging",
+				      "charging;"
+				      "DROP TABLE idem",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
 
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_schema_version(st, &ver), 0);
-	assert_int_equal(ver, 12);
+	assert_int_equal(ver, SCHEMA_SQLITE);
 	assert_int_equal(store_user_ha1(st, "sip:dave@example.com", ha1,
 					sizeof(ha1)), 0);
 	assert_string_equal(ha1, "11111111111111111111111111111111");
@@ -682,6 +683,116 @@ static void test_lazy_commit(void **state)
 }
 
 
+static void idem_h(const struct idem_rec *r, void *arg)
+{
+	char *out = arg;
+
+	re_snprintf(out, 64, "%u %s", r->status, r->answer);
+}
+
+
+/*
+ * Idempotency keys: per owner, seen in the turn that wrote them, a key
+ * taken twice refused (at once or by its commit) with the first answer
+ * kept, purged with the retention.
+ */
+static void test_idempotency(void **state)
+{
+	struct fix *f = *state;
+	struct store *st = NULL;
+	struct idem_rec r = {
+		.owner = "", .key = "k1", .status = 202,
+		.answer = "{\"id\":\"a\"}", .created_ms = 1000,
+	};
+	char got[64] = "";
+	uint32_t n;
+	int err;
+
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_idem_get(st, "", "k1", idem_h, got), ENOENT);
+	assert_int_equal(store_idem_put(st, &r), 0);
+	assert_int_equal(store_idem_get(st, "", "k1", idem_h, got), 0);
+	assert_string_equal(got, "202 {\"id\":\"a\"}");
+	assert_int_equal(store_idem_get(st, "mmsc", "k1", idem_h, got),
+			 ENOENT);
+	r.owner = "mmsc";
+	r.created_ms = 9000;
+	assert_int_equal(store_idem_put(st, &r), 0);
+	assert_int_equal(store_flush(st), 0);
+
+	r.answer = "{\"id\":\"b\"}";
+	err = store_idem_put(st, &r);
+	if (!err)
+		err = store_flush(st);
+	assert_int_equal(err, EEXIST);
+	assert_int_equal(store_idem_get(st, "mmsc", "k1", idem_h, got), 0);
+	assert_string_equal(got, "202 {\"id\":\"a\"}");
+
+	assert_int_equal(store_purge(st, 5000, &n), 0);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_idem_get(st, "", "k1", NULL, NULL), ENOENT);
+	assert_int_equal(store_idem_get(st, "mmsc", "k1", NULL, NULL), 0);
+	mem_deref(st);
+}
+
+
+static void err_h(int err, void *arg)
+{
+	*(int *)arg = err ? err : -1;
+}
+
+
+/*
+ * PostgreSQL: the server ends the connection under an open turn. Its
+ * waiter is told the commit failed (it is never acknowledged), the write
+ * is not in the database, and the store connects again by itself: the
+ * next write commits.
+ */
+static void test_connection_lost(void **state)
+{
+	struct fix *f = *state;
+	struct store *st = NULL;
+	struct seen seen = {0};
+	struct push_rec p = push("lost", 1);
+	int got = 0;
+
+	if (!f->pg)
+		skip();
+#ifdef SIPPUSH_HAVE_PG
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_sync(st, err_h, &got), 0);
+	{
+		PGconn *c = PQconnectdb(f->path);
+		PGresult *r = PQexec(c, "SELECT pg_terminate_backend(pid) "
+				     "FROM pg_stat_activity WHERE datname="
+				     "current_database() AND "
+				     "pid<>pg_backend_pid()");
+
+		assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+		assert_int_equal(PQntuples(r), 1);
+		PQclear(r);
+		PQfinish(c);
+	}
+	for (int i = 0; i < 100 && !got; i++)
+		run_loop(10);
+	assert_true(got > 0);    /* an error, not success (-1) */
+
+	/* connected again within the backoff (0.1 s, then 0.2 s, ...) */
+	p = push("after", 2);
+	for (int i = 0; i < 30; i++) {
+		run_loop(100);
+		if (!store_push_add(st, &p) && !store_flush(st))
+			break;
+	}
+	assert_int_equal(store_push_get(st, "after", push_h, NULL, &seen), 0);
+	assert_int_equal(store_push_get(st, "lost", push_h, NULL, &seen),
+			 ENOENT);
+	mem_deref(st);
+#endif
+}
+
+
 static void test_corrupt(void **state)
 {
 	struct fix *f = *state;
@@ -721,6 +832,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reads_see_open_turn,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lazy_commit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_connection_lost, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_idempotency, setup,
 						teardown),
 	};
 	int r;

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""The PostgreSQL store going away and coming back: while the server is
+stopped sippushd answers new pushes 503 with Retry-After (never 202) and
+keeps answering HTTP; it reconnects by itself once the server is back on
+the same address, and pushes are acknowledged and stored again. What was
+acknowledged before stays; what was refused is not in the store."""
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from harness import Daemon, check, run, wait_until
+from pgserver import PgServer
+
+PUSH = {"to": "sip:off@example.com", "app": "mms.ua",
+        "content_type": "text/plain", "body": "x"}
+
+
+def ids(pg, url):
+    return {r[0] for r in pg.psql("SELECT id FROM pushes",
+                                  url.rsplit("/", 1)[1])}
+
+
+def test_server_restart(env):
+    pg = PgServer("outage").start()
+    env.pg = pg                    # stopped with the test's processes
+    url = pg.createdb("outage")
+    d = Daemon(env, "--log-level", "info", "--store", url).start()
+
+    st, doc, _ = d.http("POST", "/v1/pushes", PUSH)
+    check(st == 202, "before: %s %s" % (st, doc))
+    before = doc["id"]
+
+    pg.stop(remove=False)          # fast shutdown: sessions terminated
+    refused = 0
+    for _ in range(5):
+        t0 = time.time()
+        st, doc, hdrs = d.http("POST", "/v1/pushes", PUSH)
+        check(time.time() - t0 < 3, "an answer took %.1f s"
+              % (time.time() - t0))
+        check(st == 503, "while the database is away: %s %s" % (st, doc))
+        check(hdrs.get("Retry-After") == "1", "Retry-After: %s" % hdrs)
+        refused += 1
+        time.sleep(0.2)
+    st, _, _ = d.http("GET", "/metrics")
+    check(st == 200, "the loop still answers: %s" % st)
+
+    pg.restart()
+    got = {}
+
+    def accepted():
+        s, doc, _ = d.http("POST", "/v1/pushes", PUSH)
+        if s == 202:
+            got["id"] = doc["id"]
+            return True
+        check(s == 503, "while reconnecting: %s %s" % (s, doc))
+        return False
+    wait_until(accepted, 15, "a push accepted again", 0.2)
+    stored = ids(pg, url)
+    check(before in stored and got["id"] in stored,
+          "acknowledged pushes in the store: %s" % stored)
+    check(len(stored) == 2, "only the acknowledged ones: %s" % stored)
+    check("connected again" in d.log(), d.log()[-1500:])
+    print("refused %d pushes while the server was stopped, accepted again "
+          "after its restart" % refused)
+    d.stop()
+
+
+def test_server_silent(env):
+    """A server that stops answering without an error (its process for
+    sippushd's session stopped: as a network cut looks): the push waiting
+    for its commit gets 503 once the commit is 5 s overdue, not a 202;
+    when it answers again sippushd is on a new connection (the old
+    session, still holding sippushd's lock, ended by it)."""
+    pg = PgServer("silent").start()
+    env.pg = pg
+    url = pg.createdb("silent")
+    d = Daemon(env, "--log-level", "info", "--store", url).start()
+    st, doc, _ = d.http("POST", "/v1/pushes", PUSH)
+    check(st == 202, "before: %s %s" % (st, doc))
+    before = doc["id"]
+    pid = int(pg.psql("SELECT pid FROM pg_stat_activity WHERE datname="
+                      "'silent' AND pid<>pg_backend_pid()")[0][0])
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        st, doc, hdrs = d.http("POST", "/v1/pushes", PUSH)
+        took = time.time() - t0
+        check(st == 503 and hdrs.get("Retry-After") == "1",
+              "a commit never answered: %s %s" % (st, doc))
+        check(4 < took < 9, "answered after %.1f s, want 5-6" % took)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    got = {}
+
+    def accepted():
+        s, doc, _ = d.http("POST", "/v1/pushes", PUSH)
+        if s == 202:
+            got["id"] = doc["id"]
+            return True
+        return False
+    wait_until(accepted, 15, "a push accepted again", 0.2)
+    stored = ids(pg, url)
+    check(before in stored and got["id"] in stored,
+          "acknowledged pushes in the store: %s" % stored)
+    print("503 after %.1f s of silence, accepted again after" % took)
+    d.stop()
+
+
+if __name__ == "__main__":
+    run([test_server_restart, test_server_silent])
