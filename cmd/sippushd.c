@@ -268,17 +268,20 @@ struct ctl {
 	uint64_t deadline;        /**< draining until then (jiffies)     */
 	bool draining;
 	uint32_t peak;            /**< most pushes pending since a trim  */
-	uint64_t trimmed;         /**< the last trim (jiffies)           */
+	uint64_t trim_again;      /**< the second trim (jiffies), or 0   */
+	struct store *st;
 };
 
 
 /*
- * glibc keeps what a burst freed (a drained queue of 100k pushes: some
- * 270 MB) in its arenas, as RSS, until the process ends. Give it back to
- * the kernel once a large backlog is gone: pending down to a sixteenth
- * of its peak, at most every 10 s.
+ * glibc keeps what a burst freed (a drained queue of 100k pushes) in its
+ * arenas, as RSS, until the process ends, and the store its page cache.
+ * Give both back to the kernel once
+ * a large backlog is gone (pending down to a sixteenth of a peak of 1000
+ * or more), and once more when the SIP transactions of its last requests
+ * have ended (Timer K, 5 s over UDP) and freed their buffers too.
  */
-enum { TRIM_PEAK = 1000, TRIM_EVERY_MS = 10000 };
+enum { TRIM_PEAK = 1000, TRIM_AGAIN_MS = 6000 };
 
 static void trim_step(struct ctl *c)
 {
@@ -288,16 +291,20 @@ static void trim_step(struct ctl *c)
 	sender_stats(*c->sp, &st);
 	if (st.pending > c->peak)
 		c->peak = st.pending;
-	if (c->peak < TRIM_PEAK || st.pending > c->peak / 16 ||
-	    now - c->trimmed < TRIM_EVERY_MS)
-		return;
-	(void)malloc_trim(0);
-	plog(SIPPUSH_LOG_DEBUG, MOD, "backlog %u -> %u: freed memory given "
-	     "back", c->peak, st.pending);
-	c->peak = st.pending;
-	c->trimmed = now;
+	if (c->peak >= TRIM_PEAK && st.pending <= c->peak / 16) {
+		plog(SIPPUSH_LOG_DEBUG, MOD, "backlog %u -> %u: freed memory "
+		     "given back", c->peak, st.pending);
+		store_release(c->st);
+		(void)malloc_trim(0);
+		c->peak = st.pending;
+		c->trim_again = now + TRIM_AGAIN_MS;
+	}
+	else if (c->trim_again && now >= c->trim_again) {
+		store_release(c->st);
+		(void)malloc_trim(0);
+		c->trim_again = 0;
+	}
 }
-
 /* The running configuration with the rows marked OPTS_RELOAD read anew
  * (sippushd_opts.c); the others are checked, not applied */
 static void reload(struct ctl *c)
@@ -634,7 +641,7 @@ int main(int argc, char *argv[])
 
 	{
 		struct ctl c = {.sp = &s, .ap = &api, .cf = cf, .argc = argc,
-				.argv = argv};
+				.argv = argv, .st = st};
 
 		tmr_init(&c.tmr);
 		(void)signal(SIGHUP, hup_h);

@@ -63,6 +63,9 @@ struct store_be {
 	int  (*purge)(void *be, int64_t before_ms, uint32_t *n);
 	/** An id for a new PAP notification row, unique among processes */
 	int  (*note_id)(void *be, int64_t *id);
+	/** Give back what is cached in memory (a backlog has drained);
+	 *  NULL: nothing to give */
+	void (*release)(void *be);
 };
 
 extern const struct store_be store_sqlite;

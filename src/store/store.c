@@ -934,6 +934,14 @@ int store_idem_get(struct store *st, const char *owner, const char *key,
 }
 
 
+/** Give back memory the backend keeps as a cache (a backlog drained) */
+void store_release(struct store *st)
+{
+	if (st && st->be->release)
+		st->be->release(st->bed);
+}
+
+
 /** Commit latencies so far (for /metrics) */
 const struct histo *store_commit_histo(const struct store *st)
 {

@@ -226,3 +226,4 @@ int  store_idem_get(struct store *st, const char *owner, const char *key,
 		    store_idem_h *h, void *arg);
 struct histo;
 const struct histo *store_commit_histo(const struct store *st);
+void store_release(struct store *st);
