@@ -583,7 +583,9 @@ int main(int argc, char *argv[])
 		else
 			str_ncpy(cf->contact_user, "push",
 				 sizeof(cf->contact_user));
-		cf->sc.contact_user = cf->contact_user;
+		/* libre prints a Contact "user" holding a ':' as the URI */
+		cf->sc.contact_user = cf->contact_uri[0] ? cf->contact_uri :
+			cf->contact_user;
 	}
 
 	/* the spool of file pushes: uploads never accepted are removed */

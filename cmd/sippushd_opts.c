@@ -92,6 +92,22 @@ static int http_url(struct opts_ctx *ctx, const char *v)
 }
 
 
+/* A SIP URI as a Contact takes it: sip: or sips:, nothing to quote */
+static int contact_uri(struct opts_ctx *ctx, const char *v)
+{
+	struct uri u;
+	struct pl pl;
+
+	pl_set_str(&pl, v);
+	ctx->why = "a sip: or sips: URI with a host, no <>, quotes or spaces";
+	if ((strncmp(v, "sip:", 4) && strncmp(v, "sips:", 5)) ||
+	    strpbrk(v, "<>\" \t,") || uri_decode(&u, &pl) || !pl_isset(&u.host))
+		return EINVAL;
+	ctx->why = NULL;
+	return 0;
+}
+
+
 /* A node's name: a metrics label as it is, so [A-Za-z0-9._-] */
 static int node_name(struct opts_ctx *ctx, const char *v)
 {
@@ -401,6 +417,11 @@ const struct opt sippushd_opts[] = {
 	{"app", .type = OPTS_FUNC, .flags = R | REP, .set = app_set,
 	 .arg = "\"ID method=M\"", .help = "per-application preference; M: "
 	 "auto or notify (notify: auto uses subscription mode, REFER first)"},
+	{"contact-uri", .type = OPTS_STR, CF(contact_uri),
+	 .check = contact_uri, .arg = "URI", .help = "the Contact of the "
+	 "dialogs sippushd makes (subscriptions, REFER, sessions): a "
+	 "cluster's address (Kamailio's dispatcher), so that in-dialog "
+	 "requests reach any node", .defhelp = "sip:USER@<its SIP address>"},
 	{"node", .type = OPTS_STR, CF(node), .check = node_name,
 	 .arg = "NAME", .help = "this node's name (unique in a cluster); "
 	 "given, it is a node label on every /metrics sample",

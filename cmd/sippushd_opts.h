@@ -42,6 +42,7 @@ struct conf {
 	char audit[512];
 	char plain_apps[256];
 	char node[64];
+	char contact_uri[256];
 	char node_name[64];       /**< --node, else the host name        */
 	struct initiator initv[INITIATOR_MAX];
 	size_t ninit;

@@ -48,7 +48,8 @@ struct sender_conf {
 	bool gruu_given_only;        /**< through a core, only GRUUs it gave:
 					  never build AoR;gr=instance    */
 	const char *orig_ioi;        /**< P-Charging-Vector orig-ioi, or NULL */
-	const char *contact_user;    /**< user part of our Contact ("push") */
+	const char *contact_user;    /**< user part of our Contact ("push"),
+					  or a whole URI (--contact-uri) */
 	uint32_t min_sub_expires;    /**< SUBSCRIBE expiry bounds          */
 	uint32_t max_sub_expires;
 	const struct app_pref *prefv;/**< per-application method preference */

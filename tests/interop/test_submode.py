@@ -5,10 +5,11 @@ oma-app), take the enrollment NOTIFY and content NOTIFYs; refusals (489,
 wire (SIPp regexps, tshark) and in the store (HTTP status, SQLite)."""
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Capture, Daemon, Sipp, check, free_port, register,
+from harness import (BUILD, Capture, Daemon, Sipp, check, free_port, register,
                      run, scenario, wait_until)
 
 INST1 = "urn:uuid:7d3c1a2b-0000-4000-8000-000000000001"
@@ -49,7 +50,7 @@ Content-Length: 0
 
 
 def subscriber(env, d, port, contact, pushes=(), expires=600, event=EVENT,
-               timeout=30, accept_contact=None):
+               timeout=30, accept_contact=None, our_contact=None):
     blocks = "".join(content_block(*p) for p in pushes)
     scen = scenario(env, "uac_subscribe.xml", aor="alice@example.com",
                     event=event, instance=INST1, expires=expires,
@@ -61,6 +62,17 @@ def subscriber(env, d, port, contact, pushes=(), expires=600, event=EVENT,
     if accept_contact:
         txt = re.sub(r"(?m)^Accept-Contact: .*$",
                      "Accept-Contact: " + accept_contact, txt)
+    if our_contact:
+        # sippushd's Contact, exactly, in its 200 and in every NOTIFY
+        want = "^ *&lt;%s&gt;$" % re.escape(our_contact)
+        txt = txt.replace("^ *&lt;sip:push@127\\.0\\.0\\.1:[0-9]+", want)
+        check(want in txt, "the scenario's Contact check")
+        txt = txt.replace(
+            '<recv request="NOTIFY">\n    <action>\n',
+            '<recv request="NOTIFY">\n    <action>\n      <ereg regexp="%s" '
+            'search_in="hdr" header="Contact:" check_it="true" '
+            'assign_to="nct"/>\n      <log message="NCONTACT=[$nct]"/>\n'
+            % want)
     with open(scen, "w") as f:
         f.write(txt)
     return Sipp(env, scen, port, "127.0.0.1:%d" % d.sip_port,
@@ -118,6 +130,38 @@ def test_subscribe_enroll_notify(env):
           "store: %s" % rows)
     rows = d.db_rows("SELECT vendor, model, version FROM caps")
     check(rows == [("vendor.example", "X100", "2.1")], "store: %s" % rows)
+
+
+def test_contact_uri(env):
+    """--contact-uri: the dialog's Contact is the cluster's address (the
+    dispatcher in front of the nodes), in the 200 to SUBSCRIBE and in
+    every NOTIFY, so the terminal's in-dialog requests reach any node"""
+    d = Daemon(env, "--trust-udp", "--contact-uri",
+               "sip:push@psa.example.com").start()
+    sport = free_port()
+    register(env, d, "alice", sport, INST1)
+    sub = subscriber(env, d, sport,
+                     "<sip:alice@example.com;gr=%s>" % INST1,
+                     pushes=[(200, "^in the dialog$", "text/plain")],
+                     our_contact="sip:push@psa.example.com")
+    wait_until(lambda: d.terminals("sip:alice@example.com")[0]
+               ["subscriptions"], 10, "the subscription")
+    p1 = d.push(to="sip:alice@example.com", app="mms.ua",
+                content_type="text/plain", body="in the dialog",
+                method="notify")
+    check(d.wait_final(p1)["state"] == "delivered", "delivered")
+    sub.ok()
+    log = sub.log()
+    check("CONTACT= <sip:push@psa.example.com>" in log,
+          "the 200's Contact: " + log[-600:])
+    check(log.count("NCONTACT= <sip:push@psa.example.com>") == 2,
+          "both NOTIFYs' Contact: " + log[-600:])
+    out = subprocess.run([os.path.join(BUILD, "cmd", "sippushd"),
+                          "--contact-uri", "push@x", "--db",
+                          env.path("x.db")], capture_output=True, text=True,
+                         timeout=10)
+    check(out.returncode != 0 and "--contact-uri" in out.stderr,
+          "bad --contact-uri: %r" % out.stderr)
 
 
 def test_subscribe_refused(env):
@@ -266,6 +310,6 @@ def test_icsi_names_the_ari(env):
 
 
 if __name__ == "__main__":
-    run([test_subscribe_enroll_notify, test_subscribe_refused,
+    run([test_subscribe_enroll_notify, test_contact_uri, test_subscribe_refused,
          test_notify_481_falls_back, test_one_time_fetch,
          test_icsi_names_the_ari])
