@@ -62,6 +62,7 @@ bench: deps-test build
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/push_e2e.py 60 1000 16 1
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/push_e2e.py 30 1000 32 1 "" 7000
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/offline_drain.py 100000 1000 2
+	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/http_settings.py 5 16
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/notify_e2e.py 30 1000 16
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/ack_kill.py 5 16 3
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/ack_kill.py 5 64 3
