@@ -83,6 +83,27 @@ class PgServer:
         self.conf = conf
         return self._serve(None)
 
+    @classmethod
+    def standby_of(cls, primary, name="standby"):
+        """A streaming standby of primary (pg_basebackup -R), started"""
+        self = cls(name)
+        log = open(os.path.join(self.dir, "basebackup.log"), "wb")
+        subprocess.run([os.path.join(self.bin, "pg_basebackup"), "-D",
+                        self.data, "-h", "127.0.0.1", "-p",
+                        str(primary.port), "-U", "postgres", "-R", "-X",
+                        "stream", "-c", "fast", "--no-sync"],
+                       stdout=log, stderr=subprocess.STDOUT, check=True,
+                       timeout=60, cwd=self.dir, **self._as())
+        log.close()
+        self.conf = ()
+        return self._serve(None)
+
+    def kill9(self):
+        """SIGKILL to the server started here (its backends end when
+        they see it gone)"""
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
     def restart(self):
         """The same cluster on the same port, after stop(remove=False)"""
         return self._serve(self.port)

@@ -938,12 +938,14 @@ static int session(struct pg *pg, int lock_tries, bool first)
 
 	/* After a network cut our old session may live on, holding the
 	 * lock, until the server's keepalive finds it: ended here (the same
-	 * role may end its own sessions) */
+	 * role may end its own sessions). Only a process holding an
+	 * advisory lock: after a failover the number means nothing. */
 	if (pg->old_pid) {
-		char sql[96];
+		char sql[160];
 
-		re_snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d,"
-			    " 1000)", pg->old_pid);
+		re_snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(pid,"
+			    " 1000) FROM pg_locks WHERE locktype='advisory' AND "
+			    "granted AND pid=%d", pg->old_pid);
 		(void)exec_ok(pg, sql, NULL, 0);
 		pg->old_pid = 0;
 	}
