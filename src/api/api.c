@@ -599,9 +599,10 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 	}
 
 	if (err) {
-		/* what was written is in the open transaction; it commits,
-		 * but nobody was told: the initiator retries the batch */
+		/* what was written is in the open transaction: abandoned,
+		 * so that a batch failing half-way commits nothing */
 		plog(SIPPUSH_LOG_WARN, MOD, "accept failed: %m", err);
+		(void)store_abandon(api->st);
 		ret = reply(r->conn, 503, "application/json",
 			    LIT("{\"error\":\"store: cannot accept now\"}"),
 			    "Retry-After", "1");
@@ -612,6 +613,7 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 		json_pack("{s:O,s:I}", "id", json_array_get(ids, 0), "ttl",
 			  (json_int_t)prv[0].ttl);
 	if (ikey && (err = idem_keep(api, iown, ikey, ans))) {
+		(void)store_abandon(api->st);
 		json_decref(ans);
 		ret = reply(r->conn, 503, "application/json",
 			    LIT("{\"error\":\"store: cannot accept now\"}"),
@@ -725,6 +727,7 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 
 	err = sender_push_accept(api->s, &pr, id, sizeof(id));
 	if (err) {
+		(void)store_abandon(api->st);
 		ret = reply(r->conn, 503, "application/json",
 			    LIT("{\"error\":\"store: cannot accept now\"}"),
 			    "Retry-After", "1");

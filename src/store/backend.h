@@ -53,6 +53,9 @@ struct store_be {
 	/** End the turn: commit the open transaction (txn) or only pass
 	 *  what was sent before; h gets the outcome, maybe at once */
 	int  (*commit)(void *be, bool txn, store_done_h *h, void *arg);
+	/** End the turn without committing anything of it; h gets
+	 *  ECANCELED, maybe at once */
+	int  (*abandon)(void *be, store_done_h *h, void *arg);
 	/** Block until every commit sent has had its handler */
 	int  (*wait)(void *be);
 	/** Rows of a read, each to h; sees the open transaction */

@@ -763,6 +763,37 @@ static int pg_commit(void *be, bool txn, store_done_h *h, void *arg)
 }
 
 
+/* An implicit transaction ends at its Sync: committed, unless something
+ * in it failed. So a statement that fails is sent, then the Sync: what
+ * the turn sent is rolled back, and only it. */
+static int pg_abandon(void *be, store_done_h *h, void *arg)
+{
+	struct pg *pg = be;
+	struct op *op;
+
+	pg->in_txn = false;
+	if (pg->broken || pg->txn_gen != pg->gen)
+		return ECONNRESET;
+
+	if (!PQsendQueryParams(pg->conn, "DO $$BEGIN RAISE EXCEPTION "
+			       "'sippushd: turn abandoned'; END$$", 0, NULL,
+			       NULL, NULL, NULL, 0) ||
+	    !op_new(pg, OP_CMD) || !PQpipelineSync(pg->conn)) {
+		broken(pg, ECONNRESET);
+		return ECONNRESET;
+	}
+	op = op_new(pg, OP_SYNC);
+	if (!op)
+		return ENOMEM;
+	op->err = ECANCELED;
+	op->h = h;
+	op->arg = arg;
+	if (!tmr_isrunning(&pg->tmr_watch))
+		tmr_start(&pg->tmr_watch, 1000, watch_h, pg);
+	return flush(pg);
+}
+
+
 static int pg_wait(void *be)
 {
 	struct pg *pg = be;
@@ -1118,6 +1149,7 @@ const struct store_be store_pg = {
 	.begin   = pg_begin,
 	.write   = pg_write,
 	.commit  = pg_commit,
+	.abandon = pg_abandon,
 	.wait    = pg_wait,
 	.query   = pg_query,
 	.purge   = pg_purge,

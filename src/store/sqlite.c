@@ -536,6 +536,16 @@ static int sq_commit(void *be, bool txn, store_done_h *h, void *arg)
 }
 
 
+static int sq_abandon(void *be, store_done_h *h, void *arg)
+{
+	struct sq *q = be;
+	int err = exec(q, "ROLLBACK");
+
+	h(err ? err : ECANCELED, arg);
+	return 0;
+}
+
+
 static int sq_wait(void *be)
 {
 	(void)be;
@@ -599,6 +609,7 @@ const struct store_be store_sqlite = {
 	.begin   = sq_begin,
 	.write   = sq_write,
 	.commit  = sq_commit,
+	.abandon = sq_abandon,
 	.wait    = sq_wait,
 	.query   = sq_query,
 	.purge   = sq_purge,

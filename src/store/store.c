@@ -37,6 +37,7 @@ struct store {
 	void *bed;               /**< the backend's own object             */
 	uint32_t lazy_ms;
 	bool in_txn;
+	bool abandon;            /**< the open turn commits nothing        */
 	int flush_err;           /**< the outcome store_flush() waited for */
 	struct histo commit;     /**< commit latency, seconds              */
 	struct list waiters;
@@ -146,7 +147,10 @@ static void commit_done(int err, void *arg)
 		histo_add(&b->st->commit, (double)(t1.tv_sec - b->t0.tv_sec) +
 			  (double)(t1.tv_nsec - b->t0.tv_nsec) / 1e9);
 	}
-	if (err && b->txn)
+	if (err == ECANCELED && b->txn)
+		plog(SIPPUSH_LOG_WARN, MOD, "a turn abandoned (a request failed "
+		     "half-way): nothing of it committed, its requests refused");
+	else if (err && b->txn)
 		plog(SIPPUSH_LOG_ERROR, MOD, "commit failed (%m): what it held "
 		     "is refused (503), nothing acknowledged is lost", err);
 
@@ -189,7 +193,11 @@ static int end_turn(struct store *st)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &b->t0);
 	st->in_txn = false;
-	err = st->be->commit(st->bed, b->txn, commit_done, b);
+	if (st->abandon && b->txn)
+		err = st->be->abandon(st->bed, commit_done, b);
+	else
+		err = st->be->commit(st->bed, b->txn, commit_done, b);
+	st->abandon = false;
 	if (err)
 		commit_done(err, b);
 
@@ -254,6 +262,25 @@ static void schedule(struct store *st)
 
 	if (!tmr_isrunning(&st->tmr_commit))
 		tmr_start(&st->tmr_commit, st->lazy_ms, commit_tmr, st);
+}
+
+
+/**
+ * Nothing of the open turn will commit: a request failed half-way (a
+ * batch whose third push could not be written) and none of it may stay.
+ * Every waiter of the turn gets ECANCELED (their requests answer 503 and
+ * are tried again): a rare error path, so the turn goes whole rather
+ * than each request in a savepoint (docs/design.md, "The store").
+ */
+int store_abandon(struct store *st)
+{
+	if (!st)
+		return EINVAL;
+	if (st->in_txn) {
+		st->abandon = true;
+		schedule(st);
+	}
+	return 0;
 }
 
 

@@ -175,6 +175,7 @@ int  store_open(struct store **stp, const char *url,
 const char *store_backend(const char *url);
 int  store_sync(struct store *st, store_sync_h *h, void *arg);
 int  store_flush(struct store *st);
+int  store_abandon(struct store *st);
 int  store_schema_version(struct store *st, int *ver);
 
 int  store_user_set(struct store *st, const char *aor, const char *realm,

@@ -743,6 +743,45 @@ static void err_h(int err, void *arg)
 
 
 /*
+ * A turn abandoned (a request failed half-way) commits nothing: its
+ * waiters get ECANCELED, its writes are gone, the turn before it stays
+ * and the next one commits.
+ */
+static void test_abandon(void **state)
+{
+	struct fix *f = *state;
+	struct store *st = NULL;
+	struct seen seen = {0};
+	struct push_rec p = push("kept", 1);
+	int got = 0;
+
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_flush(st), 0);
+
+	p = push("half1", 2);
+	assert_int_equal(store_push_add(st, &p), 0);
+	p = push("half2", 3);
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_sync(st, err_h, &got), 0);
+	assert_int_equal(store_abandon(st), 0);
+	assert_int_equal(store_flush(st), ECANCELED);
+	assert_int_equal(got, ECANCELED);
+
+	p = push("next", 4);
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_push_get(st, "kept", push_h, NULL, &seen), 0);
+	assert_int_equal(store_push_get(st, "next", push_h, NULL, &seen), 0);
+	assert_int_equal(store_push_get(st, "half1", push_h, NULL, &seen),
+			 ENOENT);
+	assert_int_equal(store_push_get(st, "half2", push_h, NULL, &seen),
+			 ENOENT);
+	mem_deref(st);
+}
+
+
+/*
  * PostgreSQL: the server ends the connection under an open turn. Its
  * waiter is told the commit failed (it is never acknowledged), the write
  * is not in the database, and the store connects again by itself: the
@@ -837,6 +876,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_idempotency, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_abandon, setup, teardown),
 	};
 	int r;
 
