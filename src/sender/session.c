@@ -332,6 +332,11 @@ static void refresh_resp_h(int err, const struct sip_msg *msg, void *arg)
  * out here, on sipsess's dialog */
 static int reinvite_send(struct psess *ps)
 {
+	struct ims_hdrs ims;
+	char icid[64];
+
+	/* in the dialog, the session's charging vector goes on */
+	dlv_ims(ps->d, &ims, icid, sizeof(icid));
 	ps->offer->pos = 0;
 	ps->reinviting = true;
 	return sip_drequestf(&ps->req, ps->t->s->sip, true, "INVITE",
@@ -339,11 +344,11 @@ static int reinvite_send(struct psess *ps)
 			     refresh_resp_h, ps,
 			     "Supported: timer\r\n"
 			     "Session-Expires: %u;refresher=uac\r\n"
-			     "%s"
+			     "%s%H"
 			     "Content-Type: application/sdp\r\n"
 			     "Content-Length: %zu\r\n\r\n%b", ps->se, allow,
-			     mbuf_get_left(ps->offer), mbuf_buf(ps->offer),
-			     mbuf_get_left(ps->offer));
+			     ims_hdrs_print, &ims, mbuf_get_left(ps->offer),
+			     mbuf_buf(ps->offer), mbuf_get_left(ps->offer));
 }
 
 
@@ -360,13 +365,20 @@ static void refresh_tmr(void *arg)
 		release(ps);
 		return;
 	}
-	if (ps->update_ok)
+	if (ps->update_ok) {
+		struct ims_hdrs ims;
+		char icid[64];
+
+		dlv_ims(ps->d, &ims, icid, sizeof(icid));
 		err = sip_drequestf(&ps->req, ps->t->s->sip, true, "UPDATE",
 				    sipsess_dialog(ps->ss), 0, NULL, contact_h,
 				    refresh_resp_h, ps,
 				    "Supported: timer\r\n"
 				    "Session-Expires: %u;refresher=uac\r\n"
-				    "Content-Length: 0\r\n\r\n", ps->se);
+				    "%H"
+				    "Content-Length: 0\r\n\r\n", ps->se,
+				    ims_hdrs_print, &ims);
+	}
 	else
 		err = reinvite_send(ps);
 	if (err)

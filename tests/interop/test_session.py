@@ -338,6 +338,54 @@ def test_refresh_by_reinvite(env):
     cap.verify(10)
 
 
+def test_reinvite_through_core_charged(env):
+    """Through a core, the session's in-dialog requests carry its IMS
+    headers too: the refreshing re-INVITE has the INVITE's
+    P-Charging-Vector (the same icid: one session, one charging id) and
+    P-Asserted-Service (issue 20 left them off re-INVITEs)"""
+    d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32",
+               "--orig-ioi", "op.example", "--icsi",
+               "urn:urn-7:3gpp-service.ims.icsi.oma.push=mms.ua").start()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    core = free_port()
+    scen = scenario(env, "uas_invite_refresh_reinvite.xml",
+                    msrp_port=silent.getsockname()[1])
+    with open(scen) as f:
+        txt = f.read()
+    checks = ('<ereg regexp="^ *icid-value=[^;]+;orig-ioi=op\\.example$" '
+              'search_in="hdr" header="P-Charging-Vector:" check_it="true" '
+              'assign_to="pcv"/>\n      <ereg regexp="^ *urn:urn-7:3gpp-'
+              'service\\.ims\\.icsi\\.oma\\.push$" search_in="hdr" '
+              'header="P-Asserted-Service:" check_it="true" assign_to="pas"/>'
+              '\n      <log message="%s PCV=[$pcv] PAS=[$pas]"/>')
+    txt = txt.replace('<recv request="INVITE"/>', '<recv request="INVITE">\n'
+                      '    <action>\n      ' + checks % "FIRST" +
+                      '\n    </action>\n  </recv>', 1)
+    txt = txt.replace('<log message="REINVITE SE=', checks % "AGAIN" +
+                      '\n      <log message="REINVITE SE=', 1)
+    with open(scen, "w") as f:
+        f.write(txt)
+    term = Sipp(env, scen, core, timeout=20)
+    Sipp(env, os.path.join(os.path.dirname(__file__), "sipp",
+                           "register_3pty_methods.xml"), free_port(),
+         "127.0.0.1:%d" % d.sip_port,
+         keys={"user": "alice", "tport": free_port(), "instance": INST,
+               "core_port": core}).ok()
+    d.push(to=AOR, app="mms.ua", content_type="application/octet-stream",
+           body_base64=base64.b64encode(b"q" * 3000).decode(),
+           method="session", ttl=8)
+    term.ok(25)
+    log = term.log()
+    first = re.findall(r"FIRST PCV= (\S+)", log)
+    again = re.findall(r"AGAIN PCV= (\S+)", log)
+    check(len(first) == 1 and len(again) >= 1 and
+          all(a == first[0] for a in again),
+          "one charging vector for the session: %s %s" % (first, again))
+    silent.close()
+
+
 def test_agent_session_timers(env):
     """The agent's timers (TS §7.3.1.1 #8, #9; RFC 4028 §9): to a sender
     with Supported: timer, Require: timer and Session-Expires in the 200
@@ -808,6 +856,7 @@ if __name__ == "__main__":
          test_agent_connects_out, test_agent_nat_auto,
          test_agent_session_refusals, test_cancel_before_answer,
          test_refresh_by_update, test_refresh_by_reinvite,
+         test_reinvite_through_core_charged,
          test_agent_session_timers, test_agent_ends_unrefreshed_session,
          test_release_finished_file,
          test_files_streamed_200mib, test_kill9_mid_transfer,
