@@ -1,9 +1,10 @@
 /**
  * @file sippushd_opts.c  sippushd's options: one row each (opts.h)
  *
- * OPTS_RELOAD marks what a SIGHUP applies: what sender_reload() and
- * api_reload() take over, the secrets and the log level. The rest (the
- * addresses, identity, store, TLS and size limits) needs a restart.
+ * OPTS_RELOAD marks what a SIGHUP applies: the sender's rows (sender_reload()
+ * takes the whole reloaded sender_conf), what api_reload() takes over,
+ * the secrets and the log level. The rest (the addresses, identity,
+ * store, TLS and size limits) needs a restart: opts_reload() keeps them.
  */
 #include <stddef.h>
 #include <stdio.h>

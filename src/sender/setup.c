@@ -380,36 +380,11 @@ int sender_reload(struct sender *s, const struct sender_conf *nc)
 	if (!s || !nc)
 		return EINVAL;
 
+	/* the whole of it: the caller's reload read the rows marked
+	 * reloadable anew and kept the others as started (opts_reload()),
+	 * so no field list here can fall behind the option tables */
 	c = &s->conf;
-	c->trust = nc->trust;
-	c->ntrust = nc->ntrust;
-	c->trust_udp = nc->trust_udp;
-	c->trust_cert = nc->trust_cert;
-	c->max_queue = nc->max_queue;
-	c->max_backlog = nc->max_backlog;
-	c->max_terms = nc->max_terms;
-	c->max_subs = nc->max_subs;
-	c->default_ttl = nc->default_ttl;
-	c->max_ttl = nc->max_ttl;
-	c->retry_base_ms = nc->retry_base_ms;
-	c->retry_max_ms = nc->retry_max_ms;
-	c->pace_rate = nc->pace_rate;
-	c->pace_burst = nc->pace_burst;
-	c->min_expires = nc->min_expires;
-	c->flow_timer = nc->flow_timer;
-	c->max_expires = nc->max_expires;
-	c->min_sub_expires = nc->min_sub_expires;
-	c->max_sub_expires = nc->max_sub_expires;
-	c->content_ttl = nc->content_ttl;
-	c->retention_ms = nc->retention_ms;
-	c->relay_is_delivered = nc->relay_is_delivered;
-	c->gruu_given_only = nc->gruu_given_only;
-	c->prefv = nc->prefv;
-	c->prefn = nc->prefn;
-	c->icsiv = nc->icsiv;
-	c->icsin = nc->icsin;
-	c->plain_apps = nc->plain_apps;
-	c->audit_path = nc->audit_path;
+	*c = *nc;
 
 	/* a new path opens the new file; the same path reopens (rotation) */
 	if (!c->audit_path && s->audit) {

@@ -299,7 +299,7 @@ def test_gruu_given_only(env):
 
 def test_gruu_reloaded(env):
     """--gruu is reloadable: a SIGHUP that sets given-only takes effect
-    (sender_reload() must copy it, not only the option table say so)"""
+    (sender_reload() must take it, not only the option table say so)"""
     import signal
     conf = env.path("sippushd.conf")
     with open(conf, "w") as f:
