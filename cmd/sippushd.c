@@ -496,17 +496,21 @@ int main(int argc, char *argv[])
 	}
 	log_route_libre();
 
-	/* --store sqlite:PATH is --db PATH (its token file and spool too) */
+	/* --store sqlite:PATH is --db PATH (its token file and spool too);
+	 * --db is SQLite's whatever its path holds (a '=' is no conninfo) */
 	if (!strncmp(cf->store, "sqlite:", 7)) {
 		str_ncpy(cf->db, cf->store + 7, sizeof(cf->db));
 		cf->store[0] = '\0';
 	}
-	err = store_open(&st, cf->store[0] ? cf->store : cf->db, &cf->so);
+	if (!cf->store[0])
+		re_snprintf(cf->store, sizeof(cf->store), "sqlite:%s", cf->db);
+	err = store_open(&st, cf->store, &cf->so);
 	if (err) {
 		/* a conninfo may hold a password: not printed */
 		(void)fprintf(stderr, "sippushd: %s%s: cannot open (%s)%s\n",
-			      cf->store[0] ? "--store " : "--db ",
-			      cf->store[0] ? store_backend(cf->store) : cf->db,
+			      strncmp(cf->store, "sqlite:", 7) ? "--store " :
+			      "--db ", strncmp(cf->store, "sqlite:", 7) ?
+			      store_backend(cf->store) : cf->db,
 			      strerror(err), err == EBUSY ?
 			      ": another sippushd uses it" : err == EBADMSG ?
 			      ": database is corrupt" : "");
@@ -633,7 +637,8 @@ int main(int argc, char *argv[])
 	     "the kernel reports %d), HTTP on %J, store %s", cf->node_name,
 	     &cf->sip,
 	     cf->rcvbuf, got, &cf->http,
-	     cf->store[0] ? store_backend(cf->store) : cf->db);
+	     strncmp(cf->store, "sqlite:", 7) ? store_backend(cf->store) :
+	     cf->db);
 
 	/* who is believed without a digest, said once at start: the default
 	 * (loopback over TCP/TLS) must not be a surprise */
