@@ -399,11 +399,33 @@ static size_t to_all_at_once(struct push *p)
 }
 
 
+/*
+ * After a restart: has the push a delivery (a row: it had an outcome) for
+ * this terminal, or one to the public identity that went for every
+ * terminal behind the terminal's core?
+ */
+static bool covered(const struct push *p, const struct terminal *t)
+{
+	for (struct le *le = p->dlvs.head; le; le = le->next) {
+		const struct delivery *d = le->data;
+
+		if (!str_casecmp(d->tkey, t->tkey))
+			return true;
+		if (!str_casecmp(d->tkey, p->aor) && d->route &&
+		    !str_casecmp(d->route, t->path))
+			return true;
+	}
+	return false;
+}
+
+
 /**
  * Plan the push onto the user's terminals. Returns the number of
  * deliveries made; 0 leaves it waiting (or final, when it cannot go).
+ * Resuming (after a restart), only the terminals no delivery covers yet
+ * are planned, each on its own.
  */
-static int push_plan(struct push *p, size_t *ndlv)
+static int push_plan(struct push *p, size_t *ndlv, bool resume)
 {
 	struct user *u = user_find(p->s, p->aor);
 	struct term_caps tv[32];
@@ -421,7 +443,7 @@ static int push_plan(struct push *p, size_t *ndlv)
 		const struct terminal *t = le->data;
 
 		++nreg;
-		if (n >= ARRAY_SIZE(tv))
+		if (n >= ARRAY_SIZE(tv) || (resume && covered(p, t)))
 			continue;
 		if (t->push)
 			caps_for(&tv[n], t, p);
@@ -430,6 +452,8 @@ static int push_plan(struct push *p, size_t *ndlv)
 		terms[n++] = t;
 	}
 
+	if (!n && resume)
+		return 0;
 	if (!n) {
 		(void)re_sdprintf(&p->waiting, nreg ? "%u terminal(s) "
 				  "registered, none takes push (no "
@@ -483,7 +507,9 @@ static int push_plan(struct push *p, size_t *ndlv)
 		++*ndlv;
 	}
 
-	*ndlv -= to_all_at_once(p);
+	/* resuming, the deliveries loaded stay as they were */
+	if (!resume)
+		*ndlv -= to_all_at_once(p);
 
 	if (!*ndlv)
 		(void)re_sdprintf(&p->waiting, "%zu terminal(s) take push, "
@@ -494,6 +520,7 @@ static int push_plan(struct push *p, size_t *ndlv)
 
 
 static void push_start(struct push *p);
+static void dlvs_start(struct push *p, struct le *le);
 
 
 static void defer_tmr(void *arg)
@@ -514,7 +541,7 @@ static void push_start(struct push *p)
 		return;
 	}
 
-	err = push_plan(p, &n);
+	err = push_plan(p, &n, false);
 	if (err)
 		plog(SIPPUSH_LOG_WARN, MOD, "%s: planning failed (%m)", p->id, err);
 
@@ -529,8 +556,15 @@ static void push_start(struct push *p)
 	}
 
 	list_unlink(&p->wle);
+	dlvs_start(p, p->dlvs.head);
+}
+
+
+/* Deliveries just planned, from le on: refusals end, the others queue */
+static void dlvs_start(struct push *p, struct le *le)
+{
 	mem_ref(p);
-	for (struct le *le = p->dlvs.head; le && !p->final; ) {
+	while (le && !p->final) {
 		struct delivery *d = le->data;
 
 		le = le->next;
@@ -544,6 +578,25 @@ static void push_start(struct push *p)
 		(void)deliver_enqueue(d);
 	}
 	mem_deref(p);
+}
+
+
+/*
+ * After a restart, a push some of whose deliveries had an outcome (their
+ * rows) while others had none yet (in flight or queued at the crash):
+ * those are planned again, with the same Call-IDs, so the terminal's
+ * seen set keeps it once. A push for one named terminal has its one.
+ */
+static void push_resume(struct push *p)
+{
+	struct le *last = p->dlvs.tail;
+	size_t n = 0;
+
+	if (p->target && str_casecmp(p->target, "all"))
+		return;
+	if (push_plan(p, &n, true) || !n)
+		return;
+	dlvs_start(p, last ? last->next : p->dlvs.head);
 }
 
 
@@ -1206,6 +1259,7 @@ int push_load(struct sender *s)
 			if (d->state == DS_PENDING)
 				(void)deliver_enqueue(d);
 		}
+		push_resume(p);
 		check_final(p);
 	}
 

@@ -583,6 +583,50 @@ def test_cli(env):
           "a bad list: %r" % out.stderr)
 
 
+def test_kill9_mid_delivery_resumes(env):
+    """kill -9 while one terminal's delivery has its outcome and the
+    other's is in flight: after the restart the second is sent again (the
+    same Call-ID, so its seen set keeps it once). Before, the push had a
+    row and was not planned again: the second terminal never got it and
+    the push ended delivered."""
+    inst2 = "urn:uuid:7d3c1a2b-0000-4000-8000-000000000002"
+    d = Daemon(env, "--trust-udp", "--retry-base", "300").start()
+    p1, p2 = free_port(), free_port()
+    t1 = uas(env, p1, body="both")
+    t2 = Sipp(env, scenario(env, "uas_silent.xml"), p2, timeout=30)
+    register(env, d, "ivy", p1, INST1)
+    register(env, d, "ivy", p2, inst2)
+    pid = d.push(to="sip:ivy@example.com", app="mms.ua",
+                 content_type="text/plain", body="both")
+    t1.ok()
+
+    # the status shows what has a row: the first's outcome; the second
+    # went at the same time and is unanswered (UDP: retransmitted)
+    wait_until(lambda: [x["state"] for x in d.status(pid)["deliveries"]]
+               == ["delivered"], 10, "the first delivered")
+    time.sleep(0.3)
+    d.kill9()
+    t2.wait()
+    cid2 = [x for x in d.db_rows("SELECT tkey, state FROM deliveries "
+                                 "WHERE push_id=?", (pid,))]
+    check(cid2 == [(INST1, "delivered")], "rows at the crash: %s" % cid2)
+
+    t2 = uas(env, p2, body="both")
+    d.start()
+    st = d.wait_final(pid)
+    t2.ok()
+    check(st["state"] == "delivered" and sorted(
+        (x["terminal"].split("gr=")[-1], x["state"]) for x in
+        st["deliveries"]) == sorted([(INST1, "delivered"),
+                                     (inst2, "delivered")]),
+          "both delivered after the restart: %s" % st)
+    sent = re.findall(r"CALLID= ?(\S+)", t2.log())
+    want = [x["call_id"] for x in st["deliveries"]
+            if x["terminal"].endswith(inst2)]
+    check(sent == want, "the second terminal's Call-ID kept: %s %s"
+          % (sent, want))
+
+
 def sip_exchange(d, msg, tcp=False):
     """Send one raw request; return the status line of the answer."""
     import socket
@@ -737,7 +781,8 @@ def test_third_party_expires_in_contact(env):
             check(t == [], "de-registered: %s" % t)
 
 if __name__ == "__main__":
-    run([test_kill9_durability, test_register_acked_survives_kill9,
+    run([test_kill9_durability, test_kill9_mid_delivery_resumes,
+         test_register_acked_survives_kill9,
          test_retention_purge, test_bad_input, test_digest_and_trust,
          test_require_420, test_third_party_register, test_cli,
          test_malformed_sip, test_refusals_logged,
