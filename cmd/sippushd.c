@@ -221,14 +221,16 @@ static int trust_print(struct re_printf *pf, const struct conf *cf)
 	for (size_t i = 0; i < cf->ntrust; i++)
 		err |= re_hprintf(pf, "%s%j/%u", i ? ", " : "",
 				  &cf->trust[i].net, cf->trust[i].bits);
-	if (cf->ntrust)
+	/* as sender_trusted() decides: the certificate, when asked for,
+	 * is the only way in */
+	if (cf->ntrust && cf->trust_cert[0])
+		err |= re_hprintf(pf, " over TLS only, with a certificate "
+				  "naming %s", cf->trust_cert);
+	else if (cf->ntrust)
 		err |= re_hprintf(pf, " over %s", cf->sc.trust_udp ?
 				  "UDP, TCP and TLS (--trust-udp: a UDP source "
 				  "can be forged)" : "TCP and TLS only (UDP "
 				  "sources can be forged: --trust-udp)");
-	if (cf->trust_cert[0])
-		err |= re_hprintf(pf, "; TLS peers whose certificate names %s",
-				  cf->trust_cert);
 	return err;
 }
 
@@ -269,6 +271,7 @@ struct ctl {
 	bool draining;
 	uint32_t peak;            /**< most pushes pending since a trim  */
 	uint64_t trim_again;      /**< the second trim (jiffies), or 0   */
+	uint64_t trimmed;         /**< the last first trim (jiffies)     */
 	struct store *st;
 };
 
@@ -276,12 +279,12 @@ struct ctl {
 /*
  * glibc keeps what a burst freed (a drained queue of 100k pushes) in its
  * arenas, as RSS, until the process ends, and the store its page cache.
- * Give both back to the kernel once
- * a large backlog is gone (pending down to a sixteenth of a peak of 1000
- * or more), and once more when the SIP transactions of its last requests
- * have ended (Timer K, 5 s over UDP) and freed their buffers too.
+ * Give both back to the kernel once a large backlog is gone (pending down
+ * to a sixteenth of a peak of 1000 or more; at most every 10 s), and once
+ * more when the SIP transactions of its last requests have ended (Timer
+ * K, 5 s over UDP) and freed their buffers too.
  */
-enum { TRIM_PEAK = 1000, TRIM_AGAIN_MS = 6000 };
+enum { TRIM_PEAK = 1000, TRIM_AGAIN_MS = 6000, TRIM_EVERY_MS = 10000 };
 
 static void trim_step(struct ctl *c)
 {
@@ -291,12 +294,16 @@ static void trim_step(struct ctl *c)
 	sender_stats(*c->sp, &st);
 	if (st.pending > c->peak)
 		c->peak = st.pending;
-	if (c->peak >= TRIM_PEAK && st.pending <= c->peak / 16) {
+	/* bursts drained one after the other: at most every 10 s (the
+	 * trim and the store's cache both cost the loop some time) */
+	if (c->peak >= TRIM_PEAK && st.pending <= c->peak / 16 &&
+	    now - c->trimmed >= TRIM_EVERY_MS) {
 		plog(SIPPUSH_LOG_DEBUG, MOD, "backlog %u -> %u: freed memory "
 		     "given back", c->peak, st.pending);
 		store_release(c->st);
 		(void)malloc_trim(0);
 		c->peak = st.pending;
+		c->trimmed = now;
 		c->trim_again = now + TRIM_AGAIN_MS;
 	}
 	else if (c->trim_again && now >= c->trim_again) {

@@ -1498,11 +1498,15 @@ int api_reload(struct api *api, const struct api_conf *conf)
 	struct initiator nv[INITIATOR_MAX];
 	char *tok = NULL;
 	size_t n = 0;
+	int err = 0;
 
 	if (!api || !conf)
 		return EINVAL;
+	/* out of memory for the token, the old one stays, but everything
+	 * else goes over: the caller frees the configuration the old
+	 * pointers point into */
 	if (conf->token && str_dup(&tok, conf->token))
-		return ENOMEM;
+		err = ENOMEM;
 
 	for (size_t i = 0; i < conf->initn && n < INITIATOR_MAX; i++) {
 		nv[n] = conf->initv[i];
@@ -1517,15 +1521,17 @@ int api_reload(struct api *api, const struct api_conf *conf)
 	memcpy(api->initv, nv, n * sizeof(nv[0]));
 	api->conf.initn = n;
 
-	mem_deref(api->token);
-	api->token = tok;
+	if (!err) {
+		mem_deref(api->token);
+		api->token = tok;
+	}
 	api->conf.max_batch = conf->max_batch;
 	api->conf.max_ttl = conf->max_ttl;
 	api->conf.pap_app = conf->pap_app;
 	api->conf.plmn_domain = conf->plmn_domain;
 	api->conf.http_hosts = conf->http_hosts;
 	api->conf.http_hostn = conf->http_hostn;
-	return 0;
+	return err;
 }
 
 

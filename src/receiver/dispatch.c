@@ -22,6 +22,9 @@ bool dispatch_request(struct sip *sip, const struct dispatch_method *mv,
 {
 	struct reqcheck_ans ans;
 
+	if (sipconn_is_shut(msg))
+		return true;   /* behind a lost framing: not a request */
+
 	if (reqcheck_refuse(msg, allow, &ans)) {
 		(void)sip_replyf(sip, msg, ans.scode, ans.reason, "%H",
 				 reqcheck_ans_print, &ans);

@@ -78,6 +78,27 @@ bool sipconn_cert_names(const struct sip_msg *msg, const char *name)
 }
 
 
+/*
+ * The streams shut in this loop turn. libre goes on parsing what it has
+ * already read from one (its receive buffer) and hands each request up
+ * in the same turn: those are dropped, unanswered, since what follows a
+ * lost framing cannot be told apart from the body before it. A 0 ms
+ * timer (the end of the turn, before libre reads the end of the stream
+ * and frees the connection) forgets them.
+ */
+enum { SHUT_MAX = 32 };
+static const struct tcp_conn *shutv[SHUT_MAX];
+static size_t shutn;
+static struct tmr shut_tmr;
+
+
+static void shut_forget(void *arg)
+{
+	(void)arg;
+	shutn = 0;
+}
+
+
 /**
  * Close the stream a request came on, after its answer: libre 1.1.0 has
  * no call for it, so the socket is shut down under it (the answer already
@@ -88,6 +109,25 @@ void sipconn_shutdown(const struct sip_msg *msg)
 	struct tcp_conn *tc = sip_msg_tcpconn(msg);
 	const int fd = tc ? tcp_conn_fd(tc) : -1;
 
-	if (fd >= 0)
-		(void)shutdown(fd, SHUT_RDWR);
+	if (fd < 0)
+		return;
+	(void)shutdown(fd, SHUT_RDWR);
+	if (shutn < SHUT_MAX)
+		shutv[shutn++] = tc;
+	tmr_start(&shut_tmr, 0, shut_forget, NULL);
+}
+
+
+/** Did this request come on a stream shut in this turn? Drop it then */
+bool sipconn_is_shut(const struct sip_msg *msg)
+{
+	const struct tcp_conn *tc;
+
+	if (!shutn || !msg || msg->tp == SIP_TRANSP_UDP)
+		return false;
+	tc = sip_msg_tcpconn(msg);
+	for (size_t i = 0; tc && i < shutn; i++)
+		if (shutv[i] == tc)
+			return true;
+	return false;
 }

@@ -13,3 +13,4 @@ struct sip_msg;
 
 bool sipconn_cert_names(const struct sip_msg *msg, const char *name);
 void sipconn_shutdown(const struct sip_msg *msg);
+bool sipconn_is_shut(const struct sip_msg *msg);

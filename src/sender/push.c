@@ -299,6 +299,9 @@ static bool plain_caps(struct term_caps *tc, const struct terminal *t,
 		return false;
 	pl_set_str(&tc->apps, p->app);
 	pl_set_str(&tc->methods, "MESSAGE");
+	/* the content itself, never by reference: a softphone fetches no
+	 * message/external-body (too large for a MESSAGE: undeliverable) */
+	pl_set_str(&tc->accept, p->ctype);
 	return true;
 }
 

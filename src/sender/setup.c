@@ -263,6 +263,9 @@ bool sender_sip_request(struct sender *s, const struct sip_msg *msg)
 	if (!s || !msg)
 		return false;
 
+	if (sipconn_is_shut(msg))
+		return true;   /* behind a lost framing: not a request */
+
 	if (reqcheck_refuse(msg, ALLOW, &ans)) {
 		sender_refusal_log(s, msg, ans.scode, ans.reason);
 		(void)sip_replyf(s->sip, msg, ans.scode, ans.reason, "%H",

@@ -183,6 +183,9 @@ def test_trust_cert(env):
     d = Daemon(env, "--sip-tls", "127.0.0.1:%d" % tport, "--tls-cert",
                env.path("push.pem"), "--tls-ca", env.path("ca1.crt"),
                "--trust-cert", "core.test").start()
+    check("127.0.0.0/8 over TLS only, with a certificate naming core.test"
+          in d.log(), "the start-up line says the certificate decides: %s"
+          % d.log()[-500:])
     core = "sip:scscf@127.0.0.1:%d" % free_port()
 
     def tls(user, cert):

@@ -244,6 +244,14 @@ def test_baresip_plain_client(env):
                  content_type="text/plain", body="no session")
     st = d.wait_final(pid)
     check(st["state"] == "undeliverable", "no session: %s" % st)
+    # too large for a MESSAGE: a plain client fetches no content by
+    # reference, so it is not sent that way (found by review)
+    pid = d.push(to="sip:bara@example.com", app="mms.ua",
+                 content_type="text/plain", body="x" * 3000)
+    st = d.wait_final(pid)
+    check(st["state"] == "undeliverable" and not st["deliveries"][0][
+        "indirect"] and "too large" in st["deliveries"][0]["last_error"],
+          "too large for a plain client: %s" % st)
     # an application not named stays waiting
     pid = d.push(to="sip:bara@example.com", app="x-oma-application:ulp.ua",
                  content_type="text/plain", body="not for plain")

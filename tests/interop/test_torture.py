@@ -330,6 +330,38 @@ def test_unframed_stream_closed(env):
         check(codes == [b"200", b"400"], "%s: %s" % (name, codes))
         check(answers(port, proc), "%s answers after it" % name)
 
+    # in the same segment as the unframed request, a REGISTER that loopback
+    # over TCP would be trusted with: libre still hands it up from its
+    # buffer; it must not be acted on (found by review: it was stored)
+    bad = (b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n"
+           b"Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK-u1\r\n"
+           b"From: <sip:t@example.com>;tag=1\r\nTo: <sip:x@example.com>\r\n"
+           b"Call-ID: unframed-1@t\r\nCSeq: 1 OPTIONS\r\n"
+           b"Max-Forwards: 70\r\nContent-Length: -0\r\n\r\n")
+    reg = (b"REGISTER sip:example.com SIP/2.0\r\n"
+           b"Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK-u2\r\n"
+           b"From: <sip:mallory@example.com>;tag=2\r\n"
+           b"To: <sip:mallory@example.com>\r\nCall-ID: unframed-2@t\r\n"
+           b"CSeq: 1 REGISTER\r\nMax-Forwards: 70\r\n"
+           b"Contact: <sip:mallory@127.0.0.1:5999>;+g.oma.pusheventapp="
+           b"\"mms.ua\"\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n")
+    s = socket.create_connection(("127.0.0.1", d.sip_port), 5)
+    s.settimeout(5)
+    got = b""
+    try:
+        s.sendall(bad + reg)
+        while True:
+            chunk = s.recv(65535)
+            if not chunk:
+                break
+            got += chunk
+    finally:
+        s.close()
+    codes = re.findall(rb"^SIP/2\.0 (\d+)", got, re.M)
+    check(codes == [b"400"], "one answer, the 400: %s" % codes)
+    check(d.terminals("sip:mallory@example.com") == [],
+          "the REGISTER behind it was not acted on")
+
 
 if __name__ == "__main__":
     run([test_rfc5118_files, test_torture_sippushd, test_torture_agent,
