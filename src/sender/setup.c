@@ -376,9 +376,18 @@ uint32_t sender_drain(struct sender *s)
  * preferences, ICSI names of applications, the audit log's path. Addresses, identity, the store and
  * the fetch limits need a restart.
  */
+static bool user_wake(struct le *le, void *arg)
+{
+	(void)arg;
+	push_user_ready(le->data);
+	return false;
+}
+
+
 int sender_reload(struct sender *s, const struct sender_conf *nc)
 {
 	struct sender_conf *c;
+	bool plain;
 
 	if (!s || !nc)
 		return EINVAL;
@@ -387,7 +396,12 @@ int sender_reload(struct sender *s, const struct sender_conf *nc)
 	 * reloadable anew and kept the others as started (opts_reload()),
 	 * so no field list here can fall behind the option tables */
 	c = &s->conf;
+	plain = str_cmp(c->plain_apps, nc->plain_apps) != 0;
 	*c = *nc;
+
+	/* terminals without the push tag may take what waits for them now */
+	if (plain)
+		(void)hash_apply(s->users, user_wake, NULL);
 
 	/* a new path opens the new file; the same path reopens (rotation) */
 	if (!c->audit_path && s->audit) {

@@ -206,9 +206,12 @@ def test_linphone_straight(env):
 
 def test_baresip_plain_client(env):
     """baresip registers without the tag: a push waits and says why (API
-    and sippush send --wait); with --plain-apps the same pending push goes
-    to it as a plain MESSAGE after a restart, once"""
-    d = Daemon(env).start()
+    and sippush send --wait); --plain-apps given by a SIGHUP sends the
+    waiting pushes to it as plain MESSAGEs, once each"""
+    conf = env.path("sippushd.conf")
+    with open(conf, "w") as f:
+        f.write("# plain-apps comes with the SIGHUP\n")
+    d = Daemon(env, "--config", conf).start()
     credentials(d, "bara")
     b = Baresip(env, "baresip", "bara", d.sip_port, "s3cret").start()
     terms = d.terminals("sip:bara@example.com")
@@ -229,9 +232,10 @@ def test_baresip_plain_client(env):
           "none takes push" in st["waiting"], "waits: %s" % st)
     check(b.messages() == [], "nothing sent: %s" % b.messages())
 
-    d.stop()
-    d.extra += ["--plain-apps", "syncml.dm,mms.ua"]
-    d.start()
+    with open(conf, "w") as f:
+        f.write("plain-apps syncml.dm,mms.ua\n")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "SIGHUP: reloaded" in d.log(), 5, "the reload")
     st = d.wait_final(pid)
     check(st["state"] == "delivered" and st["deliveries"][0]["method"] ==
           "message" and st["deliveries"][0]["terminal"] ==
