@@ -642,6 +642,14 @@ int dlv_fallback(struct delivery *d, const char *why)
 	if (was == PLAN_MESSAGE) {
 		struct term_caps tc;
 
+		/* one request for every terminal behind a core (to the
+		 * public identity): by reference, once, as the core forks */
+		if (!t && !d->indirect && !str_casecmp(d->tkey, p->aor)) {
+			d->indirect = true;
+			dlv_step(d, "%s: message by reference", why);
+			(void)dlv_save(d);
+			return deliver_enqueue(d);
+		}
 		if (!t)
 			return no_other(d, why, 2006);
 		term_caps_of(&tc, t);

@@ -498,6 +498,20 @@ def test_all_terminals_at_once(env):
     check(ac == ['*;+g.oma.pusheventapp="mms.ua";+sip.instance="<%s>";'
                  'require;explicit' % inst2], "that one: %s" % ac)
     check(d.wait_final(pid)["state"] == "delivered", "delivered")
+    # the one request for all is too large for the core (413): it goes
+    # by reference, once (found by review: it ended "no other method")
+    c = Sipp(env, scenario(env, "uas_retry.xml", code="413", extra=""),
+             core)
+    pid = d.push(to="sip:lea@example.com", app="mms.ua",
+                 content_type="text/plain", body="all, by reference")
+    c.ok()
+    st = d.wait_final(pid)
+    check(st["state"] == "delivered" and len(st["deliveries"]) == 1 and
+          st["deliveries"][0]["indirect"] and
+          "413: message by reference" in st["deliveries"][0]["steps"],
+          "by reference after 413: %s" % st)
+    check("Content-Type: message/external-body" in c.messages(),
+          "the second was by reference: %s" % c.messages()[-400:])
 
 
 def cli(d, *args, timeout=60):
