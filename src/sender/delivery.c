@@ -80,6 +80,21 @@ bool dlv_to_gruu(const struct delivery *d)
 
 
 /**
+ * Is the delivery for a plain SIP client (registered without the push
+ * feature tag, taken by --plain-apps)? Its request then states the
+ * application as a preference only: "require;explicit" would make a core
+ * that applies caller preferences (RFC 3841) leave it out.
+ */
+bool dlv_plain(const struct delivery *d)
+{
+	const struct terminal *t = term_find(user_find(d->p->s, d->p->aor),
+					     d->tkey);
+
+	return t && !t->push;
+}
+
+
+/**
  * The terminal a request to the public identity is meant for, as a caller
  * preference (Accept-Contact: *;+sip.instance="<...>";require;explicit,
  * RFC 3841): its instance, which is its key. NULL when the Request-URI

@@ -27,6 +27,7 @@ struct delivery {
 const char *dlv_dest_ruri(const struct terminal *t, const char *aor);
 bool dlv_to_gruu(const struct delivery *d);
 const char *dlv_instance(const struct delivery *d);
+bool dlv_plain(const struct delivery *d);
 int dlv_new(struct delivery **dp, struct push *p,
 	    const struct terminal *t, const struct plan *pl);
 int dlv_load(struct delivery **dp, struct push *p, const struct dlv_rec *r);

@@ -24,8 +24,9 @@ int message_start(struct target *t, struct delivery *d)
 {
 	struct push *p = d->p;
 	struct sender *s = t->s;
-	const struct ac_spec ac = {.app = p->app, .require = true,
-				   .explicit_ = true,
+	const bool plain = dlv_plain(d);
+	const struct ac_spec ac = {.app = p->app, .require = !plain,
+				   .explicit_ = !plain,
 				   .instance = dlv_instance(d)};
 	char from_tag[17];
 	char *ctype = NULL, *entity = NULL;

@@ -347,8 +347,46 @@ def test_outbound_gruu(env):
     check(d.wait_final(pid)["state"] == "delivered", "delivered")
 
 
+def test_plain_client_preference(env):
+    """--plain-apps: the MESSAGE to a terminal registered without the tag
+    names the application as a preference only (no require;explicit),
+    which a core applying caller preferences (RFC 3841) would otherwise
+    use to leave the terminal out; a tagged one keeps require;explicit"""
+    import socket
+    d = Daemon(env, "--trust-udp", "--plain-apps", "mms.ua").start()
+    tport = free_port()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(5)
+    s.sendto(("REGISTER sip:example.com SIP/2.0\r\n"
+              "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-plain\r\n"
+              "From: <sip:pam@example.com>;tag=p1\r\n"
+              "To: <sip:pam@example.com>\r\nCall-ID: plain-1@t\r\n"
+              "CSeq: 1 REGISTER\r\nContact: <sip:pam@127.0.0.1:%d>\r\n"
+              "Expires: 600\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n"
+              "\r\n" % (s.getsockname()[1], tport)).encode(),
+             ("127.0.0.1", d.sip_port))
+    check(s.recv(65535).startswith(b"SIP/2.0 200"), "registered")
+    s.close()
+    scen = scenario(env, "uas_message.xml", app=r"mms\.ua",
+                    pai=re.escape(PAI), body="plain", code=200,
+                    ruri=r"sip:pam@127\.0\.0\.1:%d" % tport)
+    with open(scen) as f:
+        txt = f.read()
+    want = txt.replace(';require;explicit$"', '$"')
+    check(want != txt, "the scenario's Accept-Contact check")
+    with open(scen, "w") as f:
+        f.write(want)
+    term = Sipp(env, scen, tport)
+    pid = d.push(to="sip:pam@example.com", app="mms.ua",
+                 content_type="text/plain", body="plain")
+    term.ok()
+    check(d.wait_final(pid)["state"] == "delivered", "delivered")
+
+
 if __name__ == "__main__":
     run([test_register_and_push, test_retry_same_call_id, test_retry_after,
+         test_plain_client_preference,
          test_refused_404,
          test_two_terminals, test_offline_then_register,
          test_content_indirection, test_expiry_and_deregister,
