@@ -79,6 +79,7 @@ def parse(path):
     names = {"fn": {}, "ob": {}, "fl": {}, "cfn": {}, "cob": {}}
     self_ir = collections.Counter()
     calls = collections.Counter()
+    edges = collections.Counter()
     total = 0
     ob = fn = cfn = None
     pending_call = None
@@ -121,6 +122,7 @@ def parse(path):
                 cfn = name("cfn", val)
             elif key == "calls":
                 calls[cfn] += int(val.split()[0])
+                edges[(fn, cfn)] += int(val.split()[0])
                 pending_call = True
             elif line.startswith("events:"):
                 events = line.split()[1:]
@@ -128,7 +130,39 @@ def parse(path):
                 total = int(line.split()[1])
     if events and events[0] != "Ir":
         raise harness.Fail("no Ir in %s" % path)
-    return total, self_ir, calls
+    return total, self_ir, calls, edges
+
+
+# wrappers whose callers are the ones to name
+WRAPPERS = ("mem_alloc", "mem_zalloc", "mem_realloc", "str_dup", "pl_strdup",
+            "mbuf_alloc", "mbuf_resize", "strdup", "re_sdprintf",
+            "re_vsdprintf", "print_handler_dyn", "mbuf_printf",
+            "mbuf_vprintf", "mbuf_write_mem", "mbuf_write_str",
+            "sqlite3Malloc", "sqlite3MallocZero", "sqlite3DbMallocRaw",
+            "sqlite3DbMallocZero", "sqlite3DbMallocRawNN", "jsonp_malloc",
+            "jsonp_strdup", "jsonp_strndup")
+
+
+def alloc_sources(edges):
+    """Allocations by the first caller that is not an allocation wrapper
+    (an unknown-named function counts as its own source)."""
+    callers = collections.defaultdict(collections.Counter)
+    for (fn, cfn), c in edges.items():
+        callers[cfn][fn] += c
+    out = collections.Counter()
+
+    def walk(fn, n, depth):
+        base = fn.split("'")[0]
+        total = sum(callers[fn].values())
+        if depth > 6 or base not in WRAPPERS + ALLOC or not total:
+            out[fn] += n
+            return
+        for caller, c in callers[fn].items():
+            walk(caller, n * c / total, depth + 1)
+    for a in ALLOC:
+        for caller, c in callers[a].items():
+            walk(caller, c, 0)
+    return out
 
 
 def main():
@@ -170,7 +204,7 @@ def main():
                        if p.startswith("callgrind.out."))
         harness.check(dumps, "no callgrind dump")
         path = env.path(dumps[-1])
-        total, self_ir, calls = parse(path)
+        total, self_ir, calls, edges = parse(path)
         d.stop()
 
         print("bench/push-ir: %d pushes (after %d warm-up) POSTed one per "
@@ -185,6 +219,10 @@ def main():
         by_ob = collections.Counter()
         for (ob, _), ir in self_ir.items():
             by_ob[os.path.basename(ob or "?")] += ir
+        print("  allocations by where they come from (per push):")
+        for fn, c in alloc_sources(edges).most_common(20):
+            if c / n >= 0.5:
+                print("    %6.1f  %s" % (c / n, fn))
         print("  by object (self Ir per push, share):")
         for ob, ir in by_ob.most_common(10):
             print("    %8.0f  %5.1f%%  %s" % (ir / n, 100.0 * ir / total, ob))

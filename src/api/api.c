@@ -26,6 +26,7 @@
 #include "core/appid.h"
 #include "core/httpguard.h"
 #include "core/promlabel.h"
+#include "core/jsonw.h"
 #include <time.h>
 
 #define MOD "api"
@@ -415,22 +416,48 @@ static enum MHD_Result wait_commit(struct api *api, struct req *r)
 
 
 /*
- * The 202 body is ready (ans, consumed): it goes out from committed_h()
+ * The 202 body is ready (txt, copied): it goes out from committed_h()
  * once the store's group commit has the pushes on disk.
  */
 static enum MHD_Result answer_after_commit(struct api *api, struct req *r,
-					   json_t *ans)
+					   const char *txt)
 {
-	char *txt = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
-	int err;
-
-	json_decref(ans);
-	err = txt ? str_dup(&r->answer, txt) : ENOMEM;
-	free(txt);
-	if (err)
+	if (!txt || str_dup(&r->answer, txt))
 		return reply_error(r->conn, 503, "out of memory");
 
 	return wait_commit(api, r);
+}
+
+
+/* answer_after_commit() of a json_t (consumed) */
+static enum MHD_Result answer_json_after_commit(struct api *api,
+						struct req *r, json_t *ans)
+{
+	char *txt = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+	enum MHD_Result ret;
+
+	json_decref(ans);
+	ret = answer_after_commit(api, r, txt);
+	free(txt);
+	return ret;
+}
+
+
+/* answer_after_commit() of {"id":ID,"ttl":TTL[,"files":N]} (files < 0:
+ * none), written straight: the one answer of every single push */
+static enum MHD_Result answer_id_after_commit(struct api *api,
+					      struct req *r, const char *id,
+					      int64_t ttl, int64_t files)
+{
+	char txt[128];
+	struct jsonw w;
+
+	jsonw_begin(&w, txt, sizeof(txt));
+	jsonw_str(&w, "id", id);
+	jsonw_int(&w, "ttl", ttl);
+	if (files >= 0)
+		jsonw_int(&w, "files", files);
+	return answer_after_commit(api, r, jsonw_end(&w) ? NULL : txt);
 }
 
 
@@ -590,12 +617,13 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 		as_initiator(&prv[i], r->in);
 	}
 
-	ids = json_array();
+	ids = batch || ikey ? json_array() : NULL;
 	for (i = 0; i < n; i++) {
 		err = sender_push_accept(api->s, &prv[i], id, sizeof(id));
 		if (err)
 			break;
-		json_array_append_new(ids, json_string(id));
+		if (ids)
+			json_array_append_new(ids, json_string(id));
 	}
 
 	if (err) {
@@ -609,6 +637,12 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 		goto out;
 	}
 
+	if (!batch && !ikey) {
+		/* the common case, written straight */
+		ret = answer_id_after_commit(api, r, id, (int64_t)prv[0].ttl,
+					     -1);
+		goto out;
+	}
 	ans = batch ? json_pack("{s:O}", "ids", ids) :
 		json_pack("{s:O,s:I}", "id", json_array_get(ids, 0), "ttl",
 			  (json_int_t)prv[0].ttl);
@@ -620,7 +654,7 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 			    "Retry-After", "1");
 		goto out;
 	}
-	ret = answer_after_commit(api, r, ans);
+	ret = answer_json_after_commit(api, r, ans);
 
  out:
 	for (i = 0; pjv && i < n; i++)
@@ -735,10 +769,8 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 	}
 	upload_keep(r->up);   /* the sender owns the files now */
 
-	ret = answer_after_commit(api, r, json_pack("{s:s,s:I,s:I}", "id",
-						    id, "ttl",
-						    (json_int_t)pr.ttl,
-						    "files", (json_int_t)n));
+	ret = answer_id_after_commit(api, r, id, (int64_t)pr.ttl,
+				     (int64_t)n);
 
  out:
 	mem_deref(pj.body);
@@ -852,7 +884,8 @@ static enum MHD_Result put_credentials(struct api *api, struct req *r,
 		return reply_error(r->conn, 500, "cannot store credentials");
 
 	/* acknowledged after the commit, like a push */
-	return answer_after_commit(api, r, json_pack("{s:b}", "stored", 1));
+	return answer_json_after_commit(api, r, json_pack("{s:b}", "stored",
+							   1));
 }
 
 

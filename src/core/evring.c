@@ -10,12 +10,19 @@
 #include "core/evring.h"
 
 
+/* A slot keeps its buffer from one event to the next: once the ring has
+ * gone round, adding an event allocates nothing */
+struct slot {
+	char *buf;        /**< the line, NUL, then the scope and NUL     */
+	size_t size;      /**< of buf                                    */
+	size_t scope;     /**< offset of the scope in buf, 0: none       */
+};
+
 struct evring {
-	char **line;      /**< cap slots; slot of seq n is (n - 1) % cap  */
-	char **scope;     /**< each line's scope, or NULL                */
+	struct slot *slot;  /**< cap slots; seq n is in (n - 1) % cap       */
 	size_t cap;
 	size_t max_line;
-	uint64_t head;    /**< the last number given, 0 before any        */
+	uint64_t head;      /**< the last number given, 0 before any        */
 };
 
 
@@ -23,12 +30,9 @@ static void destructor(void *arg)
 {
 	struct evring *er = arg;
 
-	for (size_t i = 0; i < er->cap; i++) {
-		mem_deref(er->line[i]);
-		mem_deref(er->scope[i]);
-	}
-	mem_deref(er->line);
-	mem_deref(er->scope);
+	for (size_t i = 0; i < er->cap; i++)
+		mem_deref(er->slot[i].buf);
+	mem_deref(er->slot);
 }
 
 
@@ -43,9 +47,8 @@ int evring_alloc(struct evring **erp, size_t cap, size_t max_line)
 	er = mem_zalloc(sizeof(*er), destructor);
 	if (!er)
 		return ENOMEM;
-	er->line = mem_zalloc(cap * sizeof(*er->line), NULL);
-	er->scope = mem_zalloc(cap * sizeof(*er->scope), NULL);
-	if (!er->line || !er->scope) {
+	er->slot = mem_zalloc(cap * sizeof(*er->slot), NULL);
+	if (!er->slot) {
 		mem_deref(er);
 		return ENOMEM;
 	}
@@ -68,8 +71,8 @@ int evring_add(struct evring *er, const char *json, uint64_t *seqp)
 int evring_add_scoped(struct evring *er, const char *json,
 		      const char *scope, uint64_t *seqp)
 {
-	size_t len, slot;
-	char *copy, *sc = NULL;
+	size_t len, slen, need;
+	struct slot *sl;
 
 	if (!er || !json)
 		return EINVAL;
@@ -81,20 +84,24 @@ int evring_add_scoped(struct evring *er, const char *json,
 	    memchr(json, '\n', len))
 		return EINVAL;
 
-	if (scope && str_dup(&sc, scope))
-		return ENOMEM;
-	copy = mem_alloc(len + 1, NULL);
-	if (!copy) {
-		mem_deref(sc);
-		return ENOMEM;
-	}
-	memcpy(copy, json, len + 1);
+	slen = scope ? strlen(scope) : 0;
+	need = len + 1 + (scope ? slen + 1 : 0);
+	sl = &er->slot[er->head % er->cap];
+	if (need > sl->size) {
+		/* rounded up: lines of one kind differ by a few bytes */
+		size_t size = (need + 127) & ~(size_t)127;
+		char *buf = mem_alloc(size, NULL);
 
-	slot = (size_t)(er->head % er->cap);
-	mem_deref(er->line[slot]);
-	mem_deref(er->scope[slot]);
-	er->line[slot] = copy;
-	er->scope[slot] = sc;
+		if (!buf)
+			return ENOMEM;
+		mem_deref(sl->buf);
+		sl->buf = buf;
+		sl->size = size;
+	}
+	memcpy(sl->buf, json, len + 1);
+	sl->scope = scope ? len + 1 : 0;
+	if (scope)
+		memcpy(sl->buf + len + 1, scope, slen + 1);
 	++er->head;
 	if (seqp)
 		*seqp = er->head;
@@ -139,7 +146,9 @@ static uint64_t first_of(const struct evring *er, uint64_t after,
 static bool seen(const struct evring *er, uint64_t n, evring_filter_h *fh,
 		 void *arg)
 {
-	return !fh || fh(er->scope[(n - 1) % er->cap], arg);
+	const struct slot *sl = &er->slot[(n - 1) % er->cap];
+
+	return !fh || fh(sl->scope ? sl->buf + sl->scope : NULL, arg);
 }
 
 
@@ -179,7 +188,7 @@ int evring_print_if(struct re_printf *pf, const struct evring *er,
 		return ENOMEM;
 
 	for (n = first; !err && n <= er->head && shown < max; n++) {
-		const char *l = er->line[(n - 1) % er->cap];
+		const char *l = er->slot[(n - 1) % er->cap].buf;
 
 		last = n;
 		if (!seen(er, n, fh, arg))

@@ -7,13 +7,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <jansson.h>
-#include "../re_nojson.h"
+#include <re.h>
+#include "core/jsonw.h"
 #include "engine.h"
 #include "clock.h"
 #include "events.h"
 
-enum { EVENTS_KEPT = 4096, EVENT_MAX_LINE = 2048 };
+enum { EVENTS_KEPT = 4096 };
 
 
 
@@ -27,25 +27,18 @@ int events_init(struct sender *s)
 }
 
 
-/* Takes ev; adds "time_ms" and "type", keeps it with its scope (who may
- * read it: events_scope_h), wakes the readers */
-void events_emit(struct sender *s, const char *type, json_t *ev,
+/* Adds "type" and "time_ms" to the members written in w, keeps the line
+ * with its scope (who may read it: events_scope_h), wakes the readers. A
+ * line that cannot be written (too long, a string not UTF-8) is dropped. */
+void events_emit(struct sender *s, const char *type, struct jsonw *w,
 		 const char *scope)
 {
-	char *line;
-
-	if (!ev)
+	jsonw_str(w, "type", type);
+	jsonw_int(w, "time_ms", (int64_t)sender_now_ms(s));
+	if (jsonw_end(w))
 		return;
-	(void)json_object_set_new(ev, "type", json_string(type));
-	(void)json_object_set_new(ev, "time_ms",
-				  json_integer(sender_now_ms(s)));
-	line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(ev);
-	if (!line)
-		return;
-	if (!evring_add_scoped(s->events, line, scope, NULL) && s->evh)
+	if (!evring_add_scoped(s->events, w->buf, scope, NULL) && s->evh)
 		s->evh(s->evarg);
-	free(line);
 }
 
 
@@ -53,19 +46,20 @@ void events_emit(struct sender *s, const char *type, json_t *ev,
 void event_terminal(struct sender *s, const char *aor,
 		    const struct terminal *t, const char *gruu, bool gone)
 {
-	json_t *ev = json_pack("{s:s,s:s,s:s?,s:s?,s:s?}", "user", aor,
-			       "terminal", gruu ? gruu :
-			       t->contact, "instance", t->instance,
-			       "apps", t->apps, "source", t->source);
-	char *scope = NULL;
+	char line[EVENT_MAX_LINE], scope[EVENT_MAX_LINE];
+	struct jsonw w;
 
 	/* seen by whoever may push to one of its applications */
-	if (re_sdprintf(&scope, "t:%s", t->apps ? t->apps : "")) {
-		json_decref(ev);
+	if (re_snprintf(scope, sizeof(scope), "t:%s",
+			t->apps ? t->apps : "") < 0)
 		return;
-	}
-	events_emit(s, gone ? "unregistered" : "registered", ev, scope);
-	mem_deref(scope);
+	jsonw_begin(&w, line, sizeof(line));
+	jsonw_str(&w, "user", aor);
+	jsonw_str(&w, "terminal", gruu ? gruu : t->contact);
+	jsonw_str(&w, "instance", t->instance);
+	jsonw_str(&w, "apps", t->apps);
+	jsonw_str(&w, "source", t->source);
+	events_emit(s, gone ? "unregistered" : "registered", &w, scope);
 }
 
 

@@ -2,10 +2,13 @@
  * @file events.h  The live event feed (a bounded ring read by /v1/events)
  */
 
-struct json_t;
+struct jsonw;
+
+/* The longest line the feed keeps */
+enum { EVENT_MAX_LINE = 2048 };
 
 int  events_init(struct sender *s);
-void events_emit(struct sender *s, const char *type, struct json_t *ev,
+void events_emit(struct sender *s, const char *type, struct jsonw *w,
 		 const char *scope);
 void event_terminal(struct sender *s, const char *aor,
 		    const struct terminal *t, const char *gruu, bool gone);

@@ -1,10 +1,14 @@
 /**
  * @file pushevents.c  The feed's events of pushes and deliveries: accepted,
  *                     each attempt's answer, a delivery or a push final
+ *
+ * Three or four per push, whether or not anyone watches (a reader may ask
+ * for what came before it: `sippush watch --after 0`): each line is
+ * written straight into a buffer (jsonw.h), no json_t built and dumped.
  */
 #include <string.h>
-#include <jansson.h>
-#include "../re_nojson.h"
+#include <re.h>
+#include "core/jsonw.h"
 #include "engine.h"
 #include "delivery.h"
 #include "events.h"
@@ -13,22 +17,37 @@
 
 
 /* A push's events are its owner's (and the admin's) */
-static void emit_push(const struct push *p, const char *type, json_t *ev)
+static void emit_push(const struct push *p, const char *type,
+		      struct jsonw *w)
 {
 	char scope[80];
 
 	re_snprintf(scope, sizeof(scope), "p:%s", p->owner ? p->owner : "");
-	events_emit(p->s, type, ev, scope);
+	events_emit(p->s, type, w, scope);
 }
 
 
 /** A push is committed: from now on it is acknowledged */
 void event_accepted(const struct push *p)
 {
-	emit_push(p, "accepted", json_pack(
-		     "{s:s,s:s,s:s,s:s,s:i}", "push", p->id, "to", p->aor,
-		     "app", p->app, "initiator", p->initiator ?
-		     p->initiator : "api", "priority", p->priority));
+	char line[EVENT_MAX_LINE];
+	struct jsonw w;
+
+	jsonw_begin(&w, line, sizeof(line));
+	jsonw_str(&w, "push", p->id);
+	jsonw_str(&w, "to", p->aor);
+	jsonw_str(&w, "app", p->app);
+	jsonw_str(&w, "initiator", p->initiator ? p->initiator : "api");
+	jsonw_int(&w, "priority", p->priority);
+	emit_push(p, "accepted", &w);
+}
+
+
+static void dlv_members(struct jsonw *w, const struct delivery *d)
+{
+	jsonw_str(w, "push", d->p->id);
+	jsonw_str(w, "terminal", d->terminal ? d->terminal : d->tkey);
+	jsonw_str(w, "method", plan_kind_name(d->kind));
 }
 
 
@@ -37,41 +56,48 @@ void event_accepted(const struct push *p)
 void event_attempt(const struct delivery *d, uint16_t scode,
 		   const char *why, uint64_t retry_ms)
 {
-	json_t *ev = json_pack("{s:s,s:s,s:s,s:i,s:i}", "push", d->p->id,
-			       "terminal", d->terminal ? d->terminal : d->tkey,
-			       "method", plan_kind_name(d->kind),
-			       "attempt", (int)d->attempts, "sip_status",
-			       (int)scode);
+	char line[EVENT_MAX_LINE];
+	struct jsonw w;
 
-	if (ev && why)
-		(void)json_object_set_new(ev, "reason", json_string(why));
-	if (ev && retry_ms)
-		(void)json_object_set_new(ev, "retry_ms",
-					  json_integer((json_int_t)retry_ms));
-	emit_push(d->p, "attempt", ev);
+	jsonw_begin(&w, line, sizeof(line));
+	dlv_members(&w, d);
+	jsonw_int(&w, "attempt", (int)d->attempts);
+	jsonw_int(&w, "sip_status", scode);
+	jsonw_str(&w, "reason", why);
+	if (retry_ms)
+		jsonw_int(&w, "retry_ms", (int64_t)retry_ms);
+	emit_push(d->p, "attempt", &w);
 }
 
 
 /* A delivery reached its final state (observer) */
 static void delivery_h(const struct delivery *d, void *arg)
 {
+	char line[EVENT_MAX_LINE];
+	struct jsonw w;
 	(void)arg;
-	emit_push(d->p, "delivery", json_pack(
-		     "{s:s,s:s,s:s,s:s,s:i,s:i}", "push", d->p->id,
-		     "terminal", d->terminal ? d->terminal : d->tkey,
-		     "method", plan_kind_name(d->kind),
-		     "state", delivery_state_name(d->state),
-		     "sip_status", (int)d->scode, "pap_code", (int)d->pap));
+
+	jsonw_begin(&w, line, sizeof(line));
+	dlv_members(&w, d);
+	jsonw_str(&w, "state", delivery_state_name(d->state));
+	jsonw_int(&w, "sip_status", d->scode);
+	jsonw_int(&w, "pap_code", d->pap);
+	emit_push(d->p, "delivery", &w);
 }
 
 
 /* A push reached its final state (observer) */
 static void push_h(const struct push *p, enum push_state ps, void *arg)
 {
+	char line[EVENT_MAX_LINE];
+	struct jsonw w;
 	(void)arg;
-	emit_push(p, "push", json_pack("{s:s,s:s,s:s}", "push", p->id,
-				     "to", p->aor, "state",
-				     push_state_name(ps)));
+
+	jsonw_begin(&w, line, sizeof(line));
+	jsonw_str(&w, "push", p->id);
+	jsonw_str(&w, "to", p->aor);
+	jsonw_str(&w, "state", push_state_name(ps));
+	emit_push(p, "push", &w);
 }
 
 

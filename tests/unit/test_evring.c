@@ -131,11 +131,45 @@ static void test_evring_scoped(void **state)
 }
 
 
+/* A slot keeps its buffer round after round: a long line, then a short
+ * one and no scope, then a long one and a scope again, all read back
+ * whole with their own scope */
+static void test_evring_reuse(void **state)
+{
+	static const char *scope[] = {"a", NULL, "b"};
+	struct evring *er = NULL;
+	char buf[1024], ev[400], want[1024];
+	(void)state;
+
+	assert_int_equal(evring_alloc(&er, 1, 512), 0);
+	for (size_t i = 0; i < 6; i++) {
+		size_t len = i % 2 ? 3 : 300 + 20 * i;
+
+		memset(ev, 'x', sizeof(ev));
+		memcpy(ev, "{\"s\":\"", 6);
+		memcpy(ev + 6 + len, "\"}", 3);
+		assert_int_equal(evring_add_scoped(er, ev, scope[i % 3], NULL),
+				 0);
+		next = i;
+		PRINT(buf, "%H", print_after, er);
+		re_snprintf(want, sizeof(want), "{\"next\":%zu,\"missed\":0,"
+			    "\"events\":[{\"seq\":%zu,%s]}", i + 1, i + 1,
+			    ev + 1);
+		assert_string_equal(buf, want);
+		assert_true(evring_any(er, i, mine_h, "a") ==
+			    (scope[i % 3] && !strcmp(scope[i % 3], "a")));
+		assert_true(evring_any(er, i, NULL, NULL));
+	}
+	mem_deref(er);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_evring),
 		cmocka_unit_test(test_evring_scoped),
+		cmocka_unit_test(test_evring_reuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
