@@ -24,72 +24,100 @@ static int hexval(char c)
 }
 
 
-static int user_print(struct re_printf *pf, const struct pl *user)
-{
-	int err = 0;
+/* The key is written byte by byte into the caller's buffer: it is made
+ * for every push and every REGISTER, and printf-ing each character cost
+ * more than the URI's decoding */
+struct out {
+	char *p;
+	size_t sz;
+	size_t n;      /**< written, the NUL not counted                 */
+	bool full;
+};
 
-	for (size_t i = 0; !err && i < user->l; i++) {
+
+static void put(struct out *o, char c)
+{
+	if (o->n + 1 >= o->sz) {
+		o->full = true;
+		return;
+	}
+	o->p[o->n++] = c;
+}
+
+
+static void put_pl(struct out *o, const struct pl *pl, bool lower)
+{
+	for (size_t i = 0; i < pl->l; i++)
+		put(o, lower ? (char)tolower((unsigned char)pl->p[i]) :
+		    pl->p[i]);
+}
+
+
+static void user_put(struct out *o, const struct pl *user)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < user->l; i++) {
 		const char c = user->p[i];
 		int hi, lo;
 
 		if (c != '%' || i + 2 >= user->l ||
 		    (hi = hexval(user->p[i + 1])) < 0 ||
 		    (lo = hexval(user->p[i + 2])) < 0) {
-			err = re_hprintf(pf, "%c", c);
+			put(o, c);
 			continue;
 		}
 		i += 2;
-		if (unreserved((char)(hi << 4 | lo)))
-			err = re_hprintf(pf, "%c", (char)(hi << 4 | lo));
-		else
-			err = re_hprintf(pf, "%%%02X", hi << 4 | lo);
+		if (unreserved((char)(hi << 4 | lo))) {
+			put(o, (char)(hi << 4 | lo));
+			continue;
+		}
+		put(o, '%');
+		put(o, hex[hi]);
+		put(o, hex[lo]);
 	}
-	return err;
-}
-
-
-static int lower_print(struct re_printf *pf, const struct pl *pl)
-{
-	int err = 0;
-
-	for (size_t i = 0; !err && i < pl->l; i++)
-		err = re_hprintf(pf, "%c", tolower((unsigned char)pl->p[i]));
-	return err;
-}
-
-
-static int aor_hprint(struct re_printf *pf, const struct uri *u)
-{
-	const bool v6 = u->af == AF_INET6;
-	int err;
-
-	err  = lower_print(pf, &u->scheme);
-	err |= re_hprintf(pf, ":");
-	if (pl_isset(&u->user)) {
-		err |= user_print(pf, &u->user);
-		err |= re_hprintf(pf, "@");
-	}
-	err |= re_hprintf(pf, "%s", v6 ? "[" : "");
-	err |= lower_print(pf, &u->host);
-	err |= re_hprintf(pf, "%s", v6 ? "]" : "");
-	if (u->port)
-		err |= re_hprintf(pf, ":%u", u->port);
-	return err;
 }
 
 
 /** The canonical "scheme:user@host[:port]" of a URI (an AoR key) */
 int aor_print(char *buf, size_t sz, const struct uri *u)
 {
-	int n;
+	struct out o = {buf, sz, 0, false};
+	const bool v6 = u && u->af == AF_INET6;
 
 	if (!buf || !sz || !u || !pl_isset(&u->scheme) ||
 	    !pl_isset(&u->host))
 		return EBADMSG;
 
-	n = re_snprintf(buf, sz, "%H", aor_hprint, u);
-	/* libre gives -1 rather than a truncated key (someone else's) */
-	return n < 0 ? ENOMEM : 0;
+	put_pl(&o, &u->scheme, true);
+	put(&o, ':');
+	if (pl_isset(&u->user)) {
+		user_put(&o, &u->user);
+		put(&o, '@');
+	}
+	if (v6)
+		put(&o, '[');
+	put_pl(&o, &u->host, true);
+	if (v6)
+		put(&o, ']');
+	if (u->port) {
+		char d[6];
+		size_t i = sizeof(d);
+		unsigned v = u->port;
+
+		do {
+			d[--i] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		put(&o, ':');
+		while (i < sizeof(d))
+			put(&o, d[i++]);
+	}
+	/* too long: an error, never a truncated key (someone else's) */
+	if (o.full)
+		return ENOMEM;
+	buf[o.n] = '\0';
+	return 0;
 }
 
 

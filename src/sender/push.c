@@ -104,13 +104,26 @@ static int pfile_set(struct pfile *f, const char *path, const char *name,
 }
 
 
-/* 128 random bits in hex: a content token's unguessable part */
-static void rand_hex128(char *buf, size_t sz)
+/* The n low hex digits of v, lower case (no NUL): ids are made for
+ * every push, where re_snprintf() costs more than the rest of the id */
+static void hex_put(char *out, uint64_t v, size_t n)
 {
-	uint8_t r[16];
+	static const char hex[] = "0123456789abcdef";
 
-	rand_bytes(r, sizeof(r));
-	re_snprintf(buf, sz, "%w", r, sizeof(r));
+	while (n--) {
+		out[n] = hex[v & 0xf];
+		v >>= 4;
+	}
+}
+
+
+/* 128 random bits in hex (32 digits and a NUL): a content token's
+ * unguessable part */
+static void rand_hex128(char *buf)
+{
+	hex_put(buf, rand_u64(), 16);
+	hex_put(buf + 16, rand_u64(), 16);
+	buf[32] = '\0';
 }
 
 
@@ -916,11 +929,11 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	/* ids grow with time, so the store's B-trees take inserts and
 	 * updates at their end instead of on random pages; the content
 	 * token adds 128 random bits, so content URLs stay unguessable */
-	re_snprintf(p->id, sizeof(p->id), "%011llx%05x",
-		    (unsigned long long)p->created_ms & 0xfffffffffffull,
-		    (unsigned)(p->seq & 0xfffff));
-	re_snprintf(token, sizeof(token), "%s", p->id);
-	rand_hex128(token + 16, sizeof(token) - 16);
+	hex_put(p->id, (uint64_t)p->created_ms & 0xfffffffffffull, 11);
+	hex_put(p->id + 11, p->seq & 0xfffff, 5);
+	p->id[16] = '\0';
+	memcpy(token, p->id, 16);
+	rand_hex128(token + 16);
 	p->priority = r->priority;
 	p->ttl = r->ttl ? r->ttl : s->conf.default_ttl;
 	r->ttl = p->ttl;   /* echoed back to the initiator */
