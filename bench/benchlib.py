@@ -124,3 +124,29 @@ def print_delivery(lat, request, r, rss0_when, accepted, delivered):
                                          rss0_when, r.hwm))
     print("  lost: %d (accepted but not delivered)" % (accepted -
                                                         delivered))
+
+
+def floor_cpu_us(env, conns, n=20000):
+    """CPU microseconds per push of bench-floor (the same syscalls and SQL
+    in a minimal loop; its own process only), run now on this machine,
+    or None when it is not built."""
+    exe = os.path.join(harness.BUILD, "bench", "bench-floor")
+    if not os.path.exists(exe):
+        return None
+    out = subprocess.run([exe, str(n), str(min(conns, 64)),
+                          env.path("floor.db")], capture_output=True,
+                         text=True, timeout=300).stdout
+    m = re.search(r"([\d.]+) us CPU per push", out)
+    return float(m.group(1)) if m else None
+
+
+def print_cpu_per_push(env, r, pushes, conns):
+    """sippushd's CPU per push beside the floor's, as a multiple"""
+    if not pushes:
+        return
+    us = r.cpu * 1e6 / pushes
+    fl = floor_cpu_us(env, conns)
+    print("  sippushd CPU per push: %.1f us%s" % (us, (
+        "; floor (bench-floor, same connections, run just after): %.1f "
+        "us, sippushd is %.1f times the floor" % (fl, us / fl))
+        if fl else ""))

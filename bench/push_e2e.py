@@ -16,8 +16,8 @@ import sys
 import threading
 import time
 
-from benchlib import (harness, metrics, print_delivery, uas_scenario,
-                      wrk_then_drain)
+from benchlib import (harness, metrics, print_cpu_per_push, print_delivery,
+                      uas_scenario, wrk_then_drain)
 
 Daemon, Env, free_port = harness.Daemon, harness.Env, harness.free_port
 register_udp = harness.register_udp
@@ -114,6 +114,7 @@ def main():
               "%.1f s)" % (delivered, delivered / r.t_all, r.t_all))
         print("  final states in the store: %s" % dict(rows))
         print_delivery(lat, "MESSAGE", r, "at start", accepted, delivered)
+        print_cpu_per_push(env, r, delivered, conns)
         if peak_pending[0] >= 1000:   # else the ratio means nothing
             print("  peak pending %d pushes: %.2f kB RSS per in-flight "
                   "push" % (peak_pending[0], (r.hwm - r.rss0) /

@@ -165,6 +165,25 @@ def alloc_sources(edges):
     return out
 
 
+def floor_ir(env, n, conns):
+    """Ir per push of bench-floor (the same syscalls and SQL in a minimal
+    loop) under callgrind: the difference of a run of 2n and one of n
+    pushes, so its start-up cancels out. None when it is not built."""
+    exe = os.path.join(harness.BUILD, "bench", "bench-floor")
+    if not os.path.exists(exe):
+        return None
+    tot = []
+    for k in (n, 2 * n):
+        db = env.path("floor-%d.db" % k)
+        out = env.path("floor-%d.cg" % k)
+        subprocess.run(["valgrind", "--tool=callgrind",
+                        "--callgrind-out-file=" + out, exe, str(k),
+                        str(conns), db], check=True, capture_output=True,
+                       timeout=600)
+        tot.append(parse(out)[0])
+    return (tot[1] - tot[0]) / n
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     conns = int(sys.argv[2]) if len(sys.argv) > 2 else 8
@@ -234,6 +253,14 @@ def main():
         print("  most called (calls per push):")
         for fn, c in calls.most_common(15):
             print("    %8.1f  %s" % (c / n, fn))
+        fl = floor_ir(env, n, conns)
+        if fl:
+            print("  floor (bench-floor: an HTTP pair, a UDP pair, an INSERT "
+                  "and an UPDATE per push, a transaction per %d, in a "
+                  "minimal loop): %.0f Ir per push; sippushd is %.1f times "
+                  "the floor (user space only: callgrind sees no kernel "
+                  "time, most of the floor's CPU)" % (conns, fl,
+                                                      total / n / fl))
         keep = os.environ.get("SIPPUSH_IR_KEEP")
         if keep:
             os.makedirs(keep, exist_ok=True)
