@@ -250,6 +250,7 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 		return fail(why, whysz, "to", "not a SIP URI with a user "
 			    "(sip:user@host)");
 	r->aor = pj->aor;
+	r->aor_canonical = true;   /* pushjson_aor() printed it */
 
 	err = get_str(&app, obj, "app", true, why, whysz);
 	if (err)

@@ -390,9 +390,10 @@ static void report_h(struct target *t, struct delivery *d,
 	}
 
 	/* the core does not know (or will not take) the GRUU: the public
-	 * identity, with the terminal as a caller preference */
-	if (d->kind != PLAN_NOTIFY && dlv_to_gruu(d) &&
-	    gruu_fallback(a->ev, a->scode)) {
+	 * identity, with the terminal as a caller preference (the answer
+	 * first: decoding the Request-URI for every 200 cost a push 3 %) */
+	if (d->kind != PLAN_NOTIFY && gruu_fallback(a->ev, a->scode) &&
+	    dlv_to_gruu(d)) {
 		re_snprintf(why, sizeof(why), "GRUU %u", a->scode);
 		event_attempt(d, a->scode, why, 0);
 		leave(t, d);

@@ -916,7 +916,10 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 
 	if (!s || !r || !r->aor || !r->app || !r->ctype || !id)
 		return EINVAL;
-	if (aor_canon(aor, sizeof(aor), r->aor))
+	/* the API's validation printed it in this form already */
+	if (r->aor_canonical)
+		str_ncpy(aor, r->aor, sizeof(aor));
+	else if (aor_canon(aor, sizeof(aor), r->aor))
 		return EINVAL;
 
 	err = push_alloc(&p, s);

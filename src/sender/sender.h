@@ -113,6 +113,7 @@ enum { PUSH_FILES_MAX = 8 };
 /** One push as the initiator gave it; strings belong to the caller */
 struct push_req {
 	const char *aor;
+	bool aor_canonical;    /**< aor is aor_print()'s form already   */
 	const char *app;
 	const char *ctype;
 	const uint8_t *body;
