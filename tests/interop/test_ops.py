@@ -186,7 +186,7 @@ def test_node_label(env):
                                           if 'node="psa-7"' not in l][:3])
     check(re.search(r'^sippush_pushes_accepted_total\{node="psa-7"\} 0$',
                     txt.decode(), re.M), "a plain counter labelled")
-    check("node psa-7: SIP on" in d.log(), "named at start")
+    wait_until(lambda: "node psa-7: SIP on" in d.log(), 5, "named at start")
     d.stop()
     d2 = Daemon(env, db="plain.db").start()
     st, txt, _ = d2.http("GET", "/metrics")

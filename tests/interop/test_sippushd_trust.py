@@ -15,7 +15,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, check, free_port, run, udp_request
+from harness import (Daemon, check, free_port, run, udp_request,
+                     wait_until)
 
 
 def raw_udp(src, sport, dst, dport, payload):
@@ -150,7 +151,9 @@ def test_tcp_trusted_udp_with_flag(env):
     """The same requests over TCP from a --trust address are believed; over
     UDP only with --trust-udp."""
     d = Daemon(env).start()
-    # the default is said at start, with what it means
+    # the default is said at start, with what it means (the line comes
+    # just after the HTTP API listens: wait for it)
+    wait_until(lambda: "trusted peers" in d.log(), 5, "the start-up line")
     check("trusted peers (P-Asserted-Identity believed, REGISTER and "
           "third-party REGISTER without digest): 127.0.0.0/8 over TCP and "
           "TLS only" in d.log(), "start-up line: %s" % d.log()[-600:])
@@ -166,7 +169,8 @@ def test_tcp_trusted_udp_with_flag(env):
                         ("sip:bob@example.com",))) == 1, "bob over TCP")
 
     d2 = Daemon(env, "--trust-udp", db="udp.db").start()
-    check("127.0.0.0/8 over UDP, TCP and TLS" in d2.log(), "--trust-udp said")
+    wait_until(lambda: "127.0.0.0/8 over UDP, TCP and TLS" in d2.log(), 5,
+               "--trust-udp said")
     got = udp_request(d2.sip_port, third_party("carol", core,
                                                "127.0.0.1:{via}"))
     check(got.startswith("SIP/2.0 200"), "--trust-udp: %r" % got[:80])
@@ -183,9 +187,9 @@ def test_trust_cert(env):
     d = Daemon(env, "--sip-tls", "127.0.0.1:%d" % tport, "--tls-cert",
                env.path("push.pem"), "--tls-ca", env.path("ca1.crt"),
                "--trust-cert", "core.test").start()
-    check("127.0.0.0/8 over TLS only, with a certificate naming core.test"
-          in d.log(), "the start-up line says the certificate decides: %s"
-          % d.log()[-500:])
+    wait_until(lambda: "127.0.0.0/8 over TLS only, with a certificate "
+               "naming core.test" in d.log(), 5,
+               "the start-up line saying the certificate decides")
     core = "sip:scscf@127.0.0.1:%d" % free_port()
 
     def tls(user, cert):
