@@ -87,9 +87,12 @@ bool dlv_to_gruu(const struct delivery *d)
  */
 bool dlv_plain(const struct delivery *d)
 {
-	const struct terminal *t = term_find(user_find(d->p->s, d->p->aor),
-					     d->tkey);
+	const struct terminal *t;
 
+	/* off by default: no lookup per MESSAGE then */
+	if (!d->p->s->conf.plain_apps)
+		return false;
+	t = term_find(user_find(d->p->s, d->p->aor), d->tkey);
 	return t && !t->push;
 }
 
