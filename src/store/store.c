@@ -18,6 +18,20 @@
 static const double commit_le[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
 				    0.05, 0.1, 0.25, 1};
 
+/* Delivery progress a failed commit could not write (a database away,
+ * a turn abandoned): kept, the newest per delivery or push, at most this
+ * many, and written first in the next turn that begins */
+#define UNSAVED_MAX 65536
+#define UNSAVED_RETRY_MS 200
+
+/* One kept progress record: its statement and values, encoded */
+struct unsaved {
+	struct le he;
+	struct le le;
+	char *key;
+	struct mbuf *rec;
+};
+
 struct waiter {
 	struct le le;
 	store_sync_h *h;
@@ -29,6 +43,7 @@ struct batch {
 	struct store *st;
 	struct list waiters;
 	struct timespec t0;
+	struct mbuf *prog;       /**< its progress records, encoded        */
 	bool txn;
 };
 
@@ -42,6 +57,12 @@ struct store {
 	struct histo commit;     /**< commit latency, seconds              */
 	struct list waiters;
 	struct tmr tmr_commit;
+	struct mbuf *prog;       /**< the open turn's progress records     */
+	struct hash *unsaved;    /**< key -> struct unsaved                */
+	struct list unsavedl;    /**< the same, oldest first               */
+	uint32_t nunsaved;
+	uint32_t unsaved_drop;   /**< not kept: over the bound             */
+	struct tmr tmr_unsaved;
 };
 
 
@@ -50,9 +71,18 @@ static void destructor(void *arg)
 	struct store *st = arg;
 
 	tmr_cancel(&st->tmr_commit);
+	tmr_cancel(&st->tmr_unsaved);
 	if (st->bed)
 		(void)store_flush(st);
+	if (st->nunsaved)
+		plog(SIPPUSH_LOG_WARN, MOD, "%u delivery progress records "
+		     "never written (the store is away): those deliveries "
+		     "are repeated, with their identity, after a restart",
+		     st->nunsaved);
 	list_flush(&st->waiters);
+	hash_flush(st->unsaved);
+	mem_deref(st->unsaved);
+	mem_deref(st->prog);
 	mem_deref(st->bed);
 }
 
@@ -62,6 +92,18 @@ static void batch_destructor(void *arg)
 	struct batch *b = arg;
 
 	list_flush(&b->waiters);
+	mem_deref(b->prog);
+}
+
+
+static void unsaved_destructor(void *arg)
+{
+	struct unsaved *u = arg;
+
+	hash_unlink(&u->he);
+	list_unlink(&u->le);
+	mem_deref(u->key);
+	mem_deref(u->rec);
 }
 
 
@@ -116,6 +158,12 @@ int store_open(struct store **stp, const char *url,
 
 	st->be = be;
 	tmr_init(&st->tmr_commit);
+	tmr_init(&st->tmr_unsaved);
+	err = hash_alloc(&st->unsaved, 256);
+	if (err) {
+		mem_deref(st);
+		return err;
+	}
 	histo_init(&st->commit, commit_le, ARRAY_SIZE(commit_le));
 	st->lazy_ms = opts && opts->lazy_ms ? opts->lazy_ms : 50;
 
@@ -137,6 +185,246 @@ int store_schema_version(struct store *st, int *ver)
 }
 
 
+/*
+ * Delivery progress (a delivery's record, a push's final state) is
+ * written by nobody who waits: when its commit fails (the database away,
+ * the turn abandoned by a request failing half-way) it is kept here, the
+ * newest record per delivery or push, and written at the head of the next
+ * turn that begins (so before anything acknowledged in that turn); a
+ * timer begins one while records wait. Other writes are not kept: their
+ * writers were answered with the failure.
+ */
+static bool is_progress(enum store_q q)
+{
+	return q == Q_DLV_PUT || q == Q_PUSH_FINAL;
+}
+
+
+static int enc_rec(struct mbuf *mb, enum store_q q, const struct sval *v,
+		   size_t n)
+{
+	int err;
+
+	err  = mbuf_write_u8(mb, (uint8_t)q);
+	err |= mbuf_write_u8(mb, (uint8_t)n);
+	for (size_t i = 0; i < n && !err; i++) {
+		err = mbuf_write_u8(mb, (uint8_t)v[i].t);
+		switch (v[i].t) {
+		case SV_TEXT:
+			err |= mbuf_write_u32(mb, (uint32_t)strlen(v[i].s));
+			err |= mbuf_write_mem(mb, (const uint8_t *)v[i].s,
+					      strlen(v[i].s) + 1);
+			break;
+		case SV_INT:
+			err |= mbuf_write_u64(mb, (uint64_t)v[i].i);
+			break;
+		case SV_BLOB:
+			err |= mbuf_write_u32(mb, (uint32_t)v[i].len);
+			err |= mbuf_write_mem(mb, v[i].b, v[i].len);
+			break;
+		default:
+			break;
+		}
+	}
+	return err ? ENOMEM : 0;
+}
+
+
+/* The next record of mb (views into it); false at its end */
+static bool dec_rec(struct mbuf *mb, enum store_q *q, struct sval *v,
+		    size_t *n)
+{
+	size_t cnt;
+
+	if (mbuf_get_left(mb) < 2)
+		return false;
+	*q = (enum store_q)mbuf_read_u8(mb);
+	cnt = mbuf_read_u8(mb);
+	for (size_t i = 0; i < cnt; i++) {
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].t = (enum sval_type)mbuf_read_u8(mb);
+		switch (v[i].t) {
+		case SV_TEXT:
+			v[i].len = mbuf_read_u32(mb);
+			v[i].s = (const char *)mbuf_buf(mb);
+			mbuf_advance(mb, (ssize_t)v[i].len + 1);
+			break;
+		case SV_INT:
+			v[i].i = (int64_t)mbuf_read_u64(mb);
+			break;
+		case SV_BLOB:
+			v[i].len = mbuf_read_u32(mb);
+			v[i].b = mbuf_buf(mb);
+			mbuf_advance(mb, (ssize_t)v[i].len);
+			break;
+		default:
+			break;
+		}
+	}
+	*n = cnt;
+	return true;
+}
+
+
+/* A delivery is (push id, terminal key), a push's final state its id */
+static int rec_key(char *key, size_t sz, enum store_q q,
+		   const struct sval *v, size_t n)
+{
+	if (q == Q_DLV_PUT && n > 1 && v[0].t == SV_TEXT &&
+	    v[1].t == SV_TEXT)
+		return re_snprintf(key, sz, "d %s %s", v[0].s, v[1].s) < 0 ?
+			ENOMEM : 0;
+	if (q == Q_PUSH_FINAL && n > 2 && v[2].t == SV_TEXT)
+		return re_snprintf(key, sz, "f %s", v[2].s) < 0 ? ENOMEM : 0;
+	return EINVAL;
+}
+
+
+static bool unsaved_cmp(struct le *le, void *arg)
+{
+	const struct unsaved *u = le->data;
+
+	return !strcmp(u->key, arg);
+}
+
+
+static struct unsaved *unsaved_find(struct store *st, const char *key)
+{
+	struct le *le = hash_lookup(st->unsaved, hash_joaat_str(key),
+				    unsaved_cmp, (void *)key);
+
+	return le ? le->data : NULL;
+}
+
+
+static void unsaved_tmr(void *arg);
+
+/* Keep a record (it replaces an older one of the same delivery) */
+static void keep_rec(struct store *st, enum store_q q, const struct sval *v,
+		     size_t n)
+{
+	struct unsaved *u;
+	char key[600];
+
+	if (rec_key(key, sizeof(key), q, v, n))
+		return;
+	u = unsaved_find(st, key);
+	if (u) {
+		mem_deref(u);
+		--st->nunsaved;
+	}
+	if (st->nunsaved >= UNSAVED_MAX) {
+		if (!st->unsaved_drop++)
+			plog(SIPPUSH_LOG_WARN, MOD, "%u delivery progress "
+			     "records wait for the store already: more are "
+			     "not kept (repeated after a restart)",
+			     UNSAVED_MAX);
+		return;
+	}
+	u = mem_zalloc(sizeof(*u), unsaved_destructor);
+	if (!u || str_dup(&u->key, key) || !(u->rec = mbuf_alloc(128)) ||
+	    enc_rec(u->rec, q, v, n)) {
+		mem_deref(u);
+		return;
+	}
+	hash_append(st->unsaved, hash_joaat_str(key), &u->he, u);
+	list_append(&st->unsavedl, &u->le, u);
+	++st->nunsaved;
+	if (!tmr_isrunning(&st->tmr_unsaved))
+		tmr_start(&st->tmr_unsaved, UNSAVED_RETRY_MS, unsaved_tmr, st);
+}
+
+
+/* A commit's progress records: kept when it failed for the database or
+ * the turn (not for a record the database refuses: that would fail
+ * every turn after it), and when it committed they are newer than what
+ * an earlier failed commit left, which is dropped */
+static void progress_done(struct store *st, struct mbuf *prog, int err)
+{
+	struct sval v[32];
+	enum store_q q;
+	size_t n;
+	char key[600];
+
+	if (err == EIO || err == EINVAL) {
+		plog(SIPPUSH_LOG_WARN, MOD, "delivery progress not kept: the "
+		     "store refused its turn (%m)", err);
+		return;
+	}
+	if (!err && !st->nunsaved)
+		return;
+
+	prog->pos = 0;
+	while (dec_rec(prog, &q, v, &n)) {
+		struct unsaved *u;
+
+		if (err) {
+			keep_rec(st, q, v, n);
+			continue;
+		}
+		if (rec_key(key, sizeof(key), q, v, n))
+			continue;
+		u = unsaved_find(st, key);
+		if (u) {
+			mem_deref(u);
+			--st->nunsaved;
+		}
+	}
+}
+
+
+/* A turn begins: the kept records go first in it (and in its progress,
+ * so that they are kept again if it fails too) */
+static int turn_begin(struct store *st)
+{
+	int err;
+
+	err = st->be->begin(st->bed);
+	if (err)
+		return err;
+	st->in_txn = true;
+
+	if (st->nunsaved)
+		plog(SIPPUSH_LOG_INFO, MOD, "writing %u delivery progress "
+		     "records kept while the store was away", st->nunsaved);
+	while (st->unsavedl.head) {
+		struct unsaved *u = st->unsavedl.head->data;
+		struct sval v[32];
+		enum store_q q;
+		size_t n;
+
+		u->rec->pos = 0;
+		if (dec_rec(u->rec, &q, v, &n)) {
+			if (!st->prog)
+				st->prog = mbuf_alloc(1024);
+			if (st->prog)
+				(void)enc_rec(st->prog, q, v, n);
+			(void)st->be->write(st->bed, q, v, n);
+		}
+		mem_deref(u);
+		--st->nunsaved;
+	}
+	st->unsaved_drop = 0;
+	return 0;
+}
+
+
+static void schedule(struct store *st);
+
+/* Records wait and no turn is open: begin one (the store may be back) */
+static void unsaved_tmr(void *arg)
+{
+	struct store *st = arg;
+
+	if (!st->nunsaved)
+		return;
+	if (!st->in_txn && !turn_begin(st))
+		schedule(st);
+	if (st->nunsaved)
+		tmr_start(&st->tmr_unsaved, UNSAVED_RETRY_MS, unsaved_tmr, st);
+}
+
+
 static void commit_done(int err, void *arg)
 {
 	struct batch *b = arg;
@@ -153,6 +441,8 @@ static void commit_done(int err, void *arg)
 	else if (err && b->txn)
 		plog(SIPPUSH_LOG_ERROR, MOD, "commit failed (%m): what it held "
 		     "is refused (503), nothing acknowledged is lost", err);
+	if (b->prog)
+		progress_done(b->st, b->prog, err);
 
 	while (b->waiters.head) {
 		struct waiter *w = b->waiters.head->data;
@@ -192,6 +482,8 @@ static int end_turn(struct store *st)
 	}
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &b->t0);
+	b->prog = st->prog;
+	st->prog = NULL;
 	st->in_txn = false;
 	if (st->abandon && b->txn)
 		err = st->be->abandon(st->bed, commit_done, b);
@@ -308,16 +600,28 @@ int store_sync(struct store *st, store_sync_h *h, void *arg)
 static int put(struct store *st, enum store_q q, const struct sval *v,
 		 size_t n)
 {
-	int err;
+	int err = 0;
 
-	if (!st->in_txn) {
-		err = st->be->begin(st->bed);
-		if (err)
-			return err;
-		st->in_txn = true;
+	if (!st->in_txn)
+		err = turn_begin(st);
+	if (!err) {
+		schedule(st);
+		err = st->be->write(st->bed, q, v, n);
 	}
-	schedule(st);
-	return st->be->write(st->bed, q, v, n);
+	if (!is_progress(q))
+		return err;
+
+	/* progress: kept for the next turn if it cannot go in this one,
+	 * remembered with this turn if it can */
+	if (err) {
+		keep_rec(st, q, v, n);
+		return err;
+	}
+	if (!st->prog)
+		st->prog = mbuf_alloc(1024);
+	if (st->prog)
+		(void)enc_rec(st->prog, q, v, n);
+	return 0;
 }
 
 
@@ -635,10 +939,9 @@ int store_purge(struct store *st, int64_t before_ms, uint32_t *npurged)
 		return EINVAL;
 
 	if (!st->in_txn) {
-		err = st->be->begin(st->bed);
+		err = turn_begin(st);
 		if (err)
 			return err;
-		st->in_txn = true;
 	}
 	schedule(st);
 	return st->be->purge(st->bed, before_ms, npurged);

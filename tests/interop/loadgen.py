@@ -16,9 +16,9 @@ import time
 class Http:
     """conns keep-alive connections to 127.0.0.1:port; make(n) returns
     (path, content_type, body bytes, key) for the n-th request, POSTed,
-    or (method, path, content_type, body, key), or None when there is no
-    more to send; every answer lands in self.answers as (key, status,
-    body bytes)."""
+    or (method, path, content_type, body, key), or that and a dict of
+    more headers, or None when there is no more to send; every answer
+    lands in self.answers as (key, status, body bytes)."""
 
     def __init__(self, port, conns, make, token=None):
         self.port, self.conns, self.make, self.token = port, conns, make, token
@@ -45,10 +45,14 @@ class Http:
                     break
                 if len(req) == 4:
                     req = ("POST",) + tuple(req)
-                method, path, ctype, body, key = req
+                if len(req) == 5:
+                    req = tuple(req) + ({},)
+                method, path, ctype, body, key, more = req
                 head = ("%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                         "Content-Type: %s\r\nContent-Length: %d\r\n"
                         % (method, path, ctype, len(body)))
+                for k, v in more.items():
+                    head += "%s: %s\r\n" % (k, v)
                 if self.token:
                     head += "Authorization: Bearer %s\r\n" % self.token
                 w.write(head.encode() + b"\r\n" + body)

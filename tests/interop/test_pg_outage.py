@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
 from harness import Daemon, check, run, wait_until
 from pgserver import PgServer
+from test_agent import Agent
 
 PUSH = {"to": "sip:off@example.com", "app": "mms.ua",
         "content_type": "text/plain", "body": "x"}
@@ -110,5 +111,75 @@ def test_server_silent(env):
     d.stop()
 
 
+def metric(d, name):
+    st, doc, _ = d.http("GET", "/metrics")
+    check(st == 200, "/metrics: %s" % st)
+    for line in doc.decode().splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[1])
+    return None
+
+
+def test_progress_kept(env):
+    """A delivery that completes while the database is away: its progress
+    (the delivery's record, the push delivered) is kept in memory and
+    written once the server is back, before a new push is acknowledged;
+    after a restart of sippushd the push shows delivered and the agent
+    gets nothing again (its log would say "already handed over")."""
+    pg = PgServer("progress").start()
+    env.pg = pg
+    url = pg.createdb("progress")
+    d = Daemon(env, "--log-level", "info", "--store", url, "--trust-udp",
+               "--retry-base", "200", "--retry-max", "1000").start()
+    a = Agent(env, "alice", d.sip_port).start()
+    wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+               "the agent registered")
+
+    # the agent holds the MESSAGE until the database is gone
+    os.kill(a.proc.pid, signal.SIGSTOP)
+    try:
+        pid = d.push(to="sip:alice@example.com", app="mms.ua",
+                     content_type="text/plain", body="during the outage")
+        wait_until(lambda: metric(d, "sippush_messages_sent_total") == 1,
+                   5, "the MESSAGE sent")
+        pg.stop(remove=False)
+    finally:
+        os.kill(a.proc.pid, signal.SIGCONT)
+    wait_until(lambda: metric(d, "sippush_deliveries_delivered_total") == 1,
+               10, "delivered while the database is away")
+    check(len(a.files()) == 2, "handed over: %s" % a.files())
+    st, _, _ = d.http("POST", "/v1/pushes", PUSH)
+    check(st == 503, "a push while the database is away: %s" % st)
+
+    pg.restart()
+    wait_until(lambda: d.http("POST", "/v1/pushes", PUSH)[0] == 202, 15,
+               "a push accepted again", 0.2)
+    # acknowledged after the kept progress: it is in the store already
+    rows = pg.psql("SELECT p.state, d.state, d.attempts, d.call_id FROM "
+                   "pushes p JOIN deliveries d ON d.push_id=p.id WHERE "
+                   "p.id='%s'" % pid, "progress")
+    check(len(rows) == 1 and rows[0][:2] == ("delivered", "delivered"),
+          "the delivery written when the store came back: %s" % rows)
+    check("delivery progress records kept" in d.log(), d.log()[-1500:])
+    cid = rows[0][3]
+
+    d.stop()
+    seen = len(a.log())
+    d.start()
+    st, doc, _ = d.http("GET", "/v1/pushes/" + pid)
+    check(st == 200 and doc["state"] == "delivered" and
+          doc["deliveries"][0]["attempts"] == 1,
+          "after the restart: %s %s" % (st, doc))
+    time.sleep(2)                 # what a reloaded pending push would take
+    check(metric(d, "sippush_messages_sent_total") == 0,
+          "sippushd sent again after its restart")
+    again = a.log()[seen:]
+    check(cid not in again, "the agent saw %s again: %s" % (cid, again))
+    check(len(a.files()) == 2, "handed over once: %s" % a.files())
+    print("a delivery done while the database was away: written when it "
+          "came back, not repeated after a restart")
+    d.stop()
+
+
 if __name__ == "__main__":
-    run([test_server_restart, test_server_silent])
+    run([test_server_restart, test_server_silent, test_progress_kept])

@@ -782,6 +782,60 @@ static void test_abandon(void **state)
 
 
 /*
+ * Delivery progress (a delivery's record, a push's final state) in a turn
+ * that commits nothing is kept and written at the head of the next turn;
+ * the acknowledged writes of that turn are not (their writers were told).
+ */
+static void test_progress_kept(void **state)
+{
+	struct fix *f = *state;
+	struct store *st = NULL;
+	struct seen seen = {0};
+	struct push_rec p = push("pk", 1);
+	struct dlv_rec d = {
+		.push_id = "pk", .tkey = "urn:uuid:1", .terminal = "sip:g",
+		.ruri = "sip:c", .method = "message", .state = "pending",
+		.call_id = "c1@x", .attempts = 1, .cseq = 1,
+	};
+	int got = 0;
+
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_dlv_put(st, &d), 0);
+	assert_int_equal(store_flush(st), 0);
+
+	/* a turn abandoned: progress of pk and a push nobody was told of */
+	d.state = "sending";
+	assert_int_equal(store_dlv_put(st, &d), 0);
+	d.state = "delivered";
+	d.sip_status = 200;
+	assert_int_equal(store_dlv_put(st, &d), 0);   /* the newest wins */
+	assert_int_equal(store_push_final(st, "pk", "delivered", 7000), 0);
+	p = push("refused", 2);
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_sync(st, err_h, &got), 0);
+	assert_int_equal(store_abandon(st), 0);
+	assert_int_equal(store_flush(st), ECANCELED);
+	assert_int_equal(got, ECANCELED);
+
+	/* the next turn writes them first */
+	p = push("next", 3);
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_push_get(st, "pk", push_h, dlv_h, &seen), 0);
+	assert_int_equal(seen.dlvs, 1);
+	assert_string_equal(seen.dstate, "delivered");
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_push_load_pending(st, push_h, NULL, &seen), 0);
+	assert_int_equal(seen.pushes, 1);             /* "next" alone */
+	assert_string_equal(seen.last_id, "next");
+	assert_int_equal(store_push_get(st, "refused", push_h, NULL, &seen),
+			 ENOENT);
+	mem_deref(st);
+}
+
+
+/*
  * PostgreSQL: the server ends the connection under an open turn. Its
  * waiter is told the commit failed (it is never acknowledged), the write
  * is not in the database, and the store connects again by itself: the
@@ -877,6 +931,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idempotency, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_abandon, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_progress_kept, setup,
+						teardown),
 	};
 	int r;
 
