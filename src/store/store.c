@@ -23,6 +23,7 @@ static const double commit_le[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
  * many, and written first in the next turn that begins */
 #define UNSAVED_MAX 65536
 #define UNSAVED_RETRY_MS 200
+#define UNSAVED_RETRY_MAX_MS 5000
 
 /* One kept progress record: its statement and values, encoded */
 struct unsaved {
@@ -62,6 +63,7 @@ struct store {
 	struct list unsavedl;    /**< the same, oldest first               */
 	uint32_t nunsaved;
 	uint32_t unsaved_drop;   /**< not kept: over the bound             */
+	uint32_t unsaved_ms;     /**< the retry timer's delay              */
 	struct tmr tmr_unsaved;
 };
 
@@ -330,8 +332,10 @@ static void keep_rec(struct store *st, enum store_q q, const struct sval *v,
 	hash_append(st->unsaved, hash_joaat_str(key), &u->he, u);
 	list_append(&st->unsavedl, &u->le, u);
 	++st->nunsaved;
-	if (!tmr_isrunning(&st->tmr_unsaved))
-		tmr_start(&st->tmr_unsaved, UNSAVED_RETRY_MS, unsaved_tmr, st);
+	if (!tmr_isrunning(&st->tmr_unsaved)) {
+		st->unsaved_ms = UNSAVED_RETRY_MS;
+		tmr_start(&st->tmr_unsaved, st->unsaved_ms, unsaved_tmr, st);
+	}
 }
 
 
@@ -411,7 +415,8 @@ static int turn_begin(struct store *st)
 
 static void schedule(struct store *st);
 
-/* Records wait and no turn is open: begin one (the store may be back) */
+/* Records wait and no turn is open: begin one (the store may be back);
+ * while they keep waiting, less often (a full disk fails every commit) */
 static void unsaved_tmr(void *arg)
 {
 	struct store *st = arg;
@@ -420,8 +425,8 @@ static void unsaved_tmr(void *arg)
 		return;
 	if (!st->in_txn && !turn_begin(st))
 		schedule(st);
-	if (st->nunsaved)
-		tmr_start(&st->tmr_unsaved, UNSAVED_RETRY_MS, unsaved_tmr, st);
+	st->unsaved_ms = min(st->unsaved_ms * 2, UNSAVED_RETRY_MAX_MS);
+	tmr_start(&st->tmr_unsaved, st->unsaved_ms, unsaved_tmr, st);
 }
 
 
