@@ -74,6 +74,18 @@ static int parse(struct conf *cf, int argc, char *argv[])
 			      "with --msrps sippushd always connects\n");
 		return EINVAL;
 	}
+	/* On PostgreSQL the store names each uploaded file by its path:
+	 * a directory named after --db (a local file beside no database)
+	 * would hold them where no other sippushd sharing the database
+	 * finds them. Every push may be a multipart upload: required. */
+	if (cf->store[0] && strncmp(cf->store, "sqlite:", 7) &&
+	    cf->spool[0] != '/') {
+		(void)fprintf(stderr, "sippushd: --store postgresql needs "
+			      "--spool DIR, an absolute path: the files of "
+			      "multipart pushes (with several sippushd, a "
+			      "directory each mounts at that path)\n");
+		return EINVAL;
+	}
 	conf_derive(cf);
 	log_level_set((enum log_level)cf->log_level);
 	return 0;

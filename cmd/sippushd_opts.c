@@ -453,7 +453,8 @@ const struct opt sippushd_opts[] = {
 	 .max = 4u << 20, .def = "64K", .arg = "SIZE",
 	 .help = "MSRP chunk size sent"},
 	{"spool", .type = OPTS_STR, CF(spool), .arg = "DIR",
-	 .help = "files of multipart pushes", .defhelp = "<db>.spool"},
+	 .help = "files of multipart pushes (an absolute path, required "
+	 "with PostgreSQL)", .defhelp = "<db>.spool"},
 	{"max-file-size", .type = OPTS_SIZE, CF(ac.max_file_size), .min = 1,
 	 .def = "4G", .arg = "SIZE", .help = "per file of a multipart push"},
 	{"msrp-allow", .type = OPTS_CIDRS, .flags = REP,

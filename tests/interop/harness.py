@@ -168,9 +168,16 @@ class Daemon:
         self.proc = None
         self.base = "http://127.0.0.1:%d" % self.http_port
         self.token = None
+        pg = self.store is not None
         for i, a in enumerate(self.extra):
             if a == "--api-token":
                 self.token = self.extra[i + 1]
+            if a == "--store":
+                pg = not self.extra[i + 1].startswith("sqlite:")
+        # on PostgreSQL --spool must be given (an absolute path): where
+        # SQLite's default puts it, so the tests look in one place
+        if pg and "--spool" not in self.extra:
+            self.extra += ["--spool", self.db + ".spool"]
 
     def start(self):
         args = self.wrap + [os.path.join(BUILD, "cmd", "sippushd"),

@@ -37,5 +37,32 @@ def test_bad_url(env):
           "exit %s: %s" % (p.returncode, p.stderr[-300:]))
 
 
+def test_pg_needs_spool(env):
+    """On PostgreSQL the spool is not named after --db: --spool must be
+    given, as an absolute path; refused before any connection is tried
+    (the URL names a port where nothing listens)"""
+    url = "postgresql://postgres@127.0.0.1:1/none"
+    for extra in ([], ["--spool", "relative.spool"]):
+        p = subprocess.run([os.path.join(BUILD, "cmd", "sippushd"),
+                            "--store", url] + extra, capture_output=True,
+                           timeout=10, cwd=env.dir)
+        err = p.stderr.decode(errors="replace")
+        if "this build has PostgreSQL only when" in err:
+            print("no PostgreSQL in this build: skipped")
+            return
+        check(p.returncode == 2 and err.count("\n") == 1 and
+              "needs --spool DIR, an absolute path" in err,
+              "%s: exit %s: %s" % (extra, p.returncode, err[-300:]))
+    check(os.listdir(env.dir) == [], "nothing made: %s" % os.listdir(env.dir))
+    # given: it starts (on the test's server), the spool where given
+    d = Daemon(env, "--store", env.pg_db("spool"), "--spool",
+               env.path("shared-spool"))
+    d.start()
+    check(os.path.isdir(env.path("shared-spool")) and
+          not os.path.exists(d.db + ".spool"), "the spool: %s"
+          % os.listdir(env.dir))
+    d.stop()
+
+
 if __name__ == "__main__":
-    run([test_sqlite_urls, test_bad_url])
+    run([test_sqlite_urls, test_bad_url, test_pg_needs_spool])
