@@ -709,10 +709,13 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 	};
 	const char *json, *why = NULL;
 	size_t n = 0, jlen = 0;
-	json_t *doc = NULL;
+	json_t *doc = NULL, *ans;
 	json_error_t jerr;
 	char msg[192], id[32];
 	unsigned st;
+	bool bad;
+	const char *ikey = idem_key(r, &bad);
+	const char *iown = r->in ? r->in->name : "";
 	enum MHD_Result ret;
 	int err;
 
@@ -720,6 +723,22 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 	st = upload_end(r->up, fv, &n, &json, &jlen, &why);
 	if (st)
 		return reply_error(r->conn, st, why);
+
+	/* as for JSON: a repeat gets the first answer, and its files, not
+	 * kept, are removed with the upload */
+	if (bad)
+		return reply_error(r->conn, 400, "Idempotency-Key: 1 to 255 "
+				   "visible characters");
+	if (ikey) {
+		err = store_idem_get(api->st, iown, ikey, idem_h, r);
+		if (!err && r->answer)
+			return wait_commit(api, r);
+		if (err != ENOENT)
+			return reply(r->conn, 503, "application/json",
+				     LIT("{\"error\":\"store: cannot look "
+					 "up the Idempotency-Key\"}"),
+				     "Retry-After", "1");
+	}
 
 	doc = json_loadb(json, jlen, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(doc)) {
@@ -769,8 +788,23 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 	}
 	upload_keep(r->up);   /* the sender owns the files now */
 
-	ret = answer_id_after_commit(api, r, id, (int64_t)pr.ttl,
-				     (int64_t)n);
+	if (!ikey) {
+		ret = answer_id_after_commit(api, r, id, (int64_t)pr.ttl,
+					     (int64_t)n);
+		goto out;
+	}
+	ans = json_pack("{s:s,s:I,s:I}", "id", id, "ttl", (json_int_t)pr.ttl,
+			"files", (json_int_t)n);
+	if (idem_keep(api, iown, ikey, ans)) {
+		/* the push goes with the abandoned turn */
+		(void)store_abandon(api->st);
+		json_decref(ans);
+		ret = reply(r->conn, 503, "application/json",
+			    LIT("{\"error\":\"store: cannot accept now\"}"),
+			    "Retry-After", "1");
+		goto out;
+	}
+	ret = answer_json_after_commit(api, r, ans);
 
  out:
 	mem_deref(pj.body);
