@@ -523,6 +523,18 @@ int main(int argc, char *argv[])
 	}
 	if (!cf->store[0])
 		re_snprintf(cf->store, sizeof(cf->store), "sqlite:%s", cf->db);
+	if (cf->cluster && (!strncmp(cf->store, "sqlite:", 7) ||
+			    str_cmp(store_backend(cf->store), "postgresql"))) {
+		(void)fprintf(stderr, "sippushd: --cluster: the nodes share "
+			      "one PostgreSQL database (--store "
+			      "postgresql://...)%s\n", store_backend(cf->store) ?
+			      "" : ", and this build has no PostgreSQL support");
+		err = EINVAL;
+		goto out;
+	}
+	cf->so.cluster = cf->cluster;
+	cf->sc.cluster_store = cf->cluster ? cf->store : NULL;
+	cf->sc.node = cf->node_name;
 	err = store_open(&st, cf->store, &cf->so);
 	if (err) {
 		/* a conninfo may hold a password: not printed */

@@ -427,6 +427,14 @@ const struct opt sippushd_opts[] = {
 	 .arg = "NAME", .help = "this node's name (unique in a cluster); "
 	 "given, it is a node label on every /metrics sample",
 	 .defhelp = "the host name, no label"},
+	{"cluster", .type = OPTS_FLAG, CF(cluster), .help = "one node of "
+	 "several sharing the --store PostgreSQL database: each delivers "
+	 "to the users of the shards it leases, any accepts (--node names "
+	 "it, unique)"},
+	{"lease-time", .type = OPTS_U32, CF(sc.lease_ms), .min = 3,
+	 .max = 600, .scale = 1000, .def = "4", .arg = "S", .help = "with "
+	 "--cluster: a shard's lease, renewed every second; a dead node's "
+	 "users are taken over after it"},
 	{"plain-apps", .type = OPTS_STR, .flags = R, CF(plain_apps),
 	 .check = app_list, .arg = "LIST", .help = "applications (comma "
 	 "list) whose page-mode pushes also go to terminals registered "

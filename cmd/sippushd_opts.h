@@ -44,6 +44,7 @@ struct conf {
 	char node[64];
 	char contact_uri[256];
 	char node_name[64];       /**< --node, else the host name        */
+	bool cluster;             /**< --cluster                         */
 	struct initiator initv[INITIATOR_MAX];
 	size_t ninit;
 	char plmn_domain[256];

@@ -17,6 +17,7 @@
 #include "core/featuretag.h"
 #include "core/extbody.h"
 #include "engine.h"
+#include "cluster.h"
 #include "delivery.h"
 #include "clock.h"
 #include "deliver.h"
@@ -438,6 +439,14 @@ void deliver_kick(struct target *t)
 	/* draining for a stop: what is queued stays for the next start */
 	if (tmr_isrunning(&t->tmr) || s->draining)
 		return;
+
+	/* a cluster: only the owner of the user's shard sends, and only
+	 * while its last renewal covers the moment */
+	if (t->q.head && !t->busy && !cluster_may_send(s, ((struct delivery *)
+			t->q.head->data)->p->aor)) {
+		later(t, 250);
+		return;
+	}
 
 	/* a subscription's state NOTIFY goes before its content */
 	if (t->sub && (t->sub->busy || t->sub->state_due)) {

@@ -16,6 +16,7 @@
 #include "core/imshdr.h"
 #include "core/param.h"
 #include "engine.h"
+#include "cluster.h"
 #include "delivery.h"
 #include "clock.h"
 #include "terminal.h"
@@ -264,7 +265,13 @@ int dlv_save(struct delivery *d)
 		.indirect = d->indirect, .steps = d->steps,
 	};
 
-	return store_dlv_put(d->p->s->st, &r);
+	struct store *st = d->p->s->st;
+	int err;
+
+	(void)store_fence(st, cluster_fence(d->p->s, d->p->aor));
+	err = store_dlv_put(st, &r);
+	(void)store_fence(st, NULL);
+	return err;
 }
 
 

@@ -89,6 +89,7 @@ struct push {
 	struct le he;            /**< in sender.pushes, by id              */
 	struct le wle;           /**< in user.waiting while offline        */
 	struct le tle;           /**< in sender.topics                     */
+	struct le cle;           /**< a cluster's walk over a shard        */
 	struct sender *s;
 	char id[17];
 	uint64_t seq;
@@ -115,6 +116,8 @@ struct push {
 	enum push_relay relay;
 	bool committed;
 	bool final;
+	bool orphan;             /**< its shard went to another node: what
+				      is in flight ends, nothing is said */
 };
 
 /* What one attempt came to, reported once by its method (methods.c) */
@@ -224,6 +227,7 @@ struct sender {
 	uint64_t seq;
 	bool sync_pending;
 	struct list *loading;    /**< push_load() collects here          */
+	const bool *load_mask;   /**< and only these shards' (a cluster)  */
 	struct sender_stats stats;
 	/* for /metrics */
 	uint64_t by_method_state[PLAN_KINDS][DS_STATES];
@@ -243,6 +247,7 @@ struct sender {
 	struct hooks up;                  /**< the ways up (struct hooks)  */
 	struct observer obsv[8];          /**< observe.c                   */
 	size_t obsn;
+	struct cluster *cl;               /**< --cluster; NULL: alone      */
 	sender_clock_h *clockh;           /**< wall clock (clock.c)        */
 	void *clock_arg;
 };

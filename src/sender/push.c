@@ -19,6 +19,8 @@
 #include "pushevents.h"
 #include "observe.h"
 #include "push.h"
+#include "cluster.h"
+#include "core/lease.h"
 #include "subscription.h"
 #include "terminal.h"
 
@@ -48,6 +50,7 @@ static void push_destructor(void *arg)
 	hash_unlink(&p->he);
 	list_unlink(&p->wle);
 	hash_unlink(&p->tle);
+	list_unlink(&p->cle);
 	list_flush(&p->dlvs);
 	mem_deref(p->aor);
 	mem_deref(p->app);
@@ -135,8 +138,16 @@ static void push_finish(struct push *p, enum push_state ps)
 	if (p->final)
 		return;
 	p->final = true;
+	if (p->orphan) {
+		/* another node's now: it says how the push ended */
+		--s->stats.pending;
+		mem_deref(p);
+		return;
+	}
+	(void)store_fence(s->st, cluster_fence(s, p->aor));
 	(void)store_push_final(s->st, p->id, push_state_name(ps),
 			       sender_now_ms(s));
+	(void)store_fence(s->st, NULL);
 	observe_push(s, p, ps);   /* writes go in the same transaction */
 
 	/* a final push's files are not needed any more */
@@ -180,7 +191,8 @@ void push_delivery_final(struct delivery *d)
 
 	/* folded in the order deliveries end, as the store's rows are */
 	d->p->pap_code = outcome_pap_fold(d->p->pap_code, d->pap);
-	observe_delivery(s, d);
+	if (!d->p->orphan)
+		observe_delivery(s, d);
 	check_final(d->p);
 }
 
@@ -551,6 +563,10 @@ static void push_start(struct push *p)
 	size_t n = 0;
 	int err;
 
+	/* another node's user (a cluster): its owner delivers */
+	if (!cluster_owns(p->s, p->aor))
+		return;
+
 	/* deferred delivery (PAP deliver-after-timestamp): not yet */
 	if (wait > 0) {
 		tmr_start(&p->tmr_defer, (uint64_t)wait, defer_tmr, p);
@@ -859,6 +875,28 @@ static void topic_replace(struct push *p)
 }
 
 
+/*
+ * A cluster: the push is another node's (its shard's owner). What is in
+ * flight here ends (its writes are fenced), the rest leaves memory; the
+ * store keeps it all for the owner.
+ */
+static void push_forget(struct push *p)
+{
+	struct le *le = p->dlvs.head;
+
+	while (le) {
+		struct delivery *d = le->data;
+
+		le = le->next;
+		if (!(d->t && d->t->busy == d))
+			mem_deref(d);
+	}
+	p->orphan = true;
+	if (!p->dlvs.head)
+		push_finish(p, PS_PENDING);
+}
+
+
 static void committed_h(int err, void *arg)
 {
 	struct sender *s = arg;
@@ -877,6 +915,10 @@ static void committed_h(int err, void *arg)
 		}
 		p->committed = true;
 		event_accepted(p);
+		if (!cluster_owns(s, p->aor)) {
+			push_forget(p);   /* its shard's owner was told */
+			continue;
+		}
 		push_start(p);
 	}
 }
@@ -933,7 +975,14 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	 * updates at their end instead of on random pages; the content
 	 * token adds 128 random bits, so content URLs stay unguessable */
 	hex_put(p->id, (uint64_t)p->created_ms & 0xfffffffffffull, 11);
-	hex_put(p->id + 11, p->seq & 0xfffff, 5);
+	if (cluster_tag(s) >= 0) {
+		/* a cluster's node: its tag, then 4096 ids a millisecond */
+		hex_put(p->id + 11, (uint64_t)cluster_tag(s), 2);
+		hex_put(p->id + 13, p->seq & 0xfff, 3);
+	}
+	else {
+		hex_put(p->id + 11, p->seq & 0xfffff, 5);
+	}
 	p->id[16] = '\0';
 	memcpy(token, p->id, 16);
 	rand_hex128(token + 16);
@@ -1029,6 +1078,7 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	err = store_push_add(s->st, &rec);
 	if (err)
 		goto out;
+	cluster_push_accepted(s, p->aor, p->id);
 
 	if (!s->sync_pending) {
 		err = store_sync(s->st, committed_h, s);
@@ -1188,6 +1238,13 @@ static void load_push_h(const struct push_rec *r, void *arg)
 	struct push *p;
 	int err;
 
+	/* a cluster's: only its shards', only what it does not have */
+	if (s->load_mask && !s->load_mask[lease_shard_of(r->aor)])
+		return;
+	if (s->cl && hash_lookup(s->pushes, hash_joaat_str(r->id), id_cmp,
+				 (void *)r->id))
+		return;
+
 	if (push_alloc(&p, s))
 		return;
 
@@ -1252,6 +1309,8 @@ static void load_dlv_h(const struct dlv_rec *r, void *arg)
 	if (!le)
 		return;
 	p = le->data;
+	if (p->wle.list != s->loading)
+		return;   /* in memory before this load: its own are newer */
 
 	if (dlv_load(&d, p, r))
 		return;
@@ -1261,19 +1320,12 @@ static void load_dlv_h(const struct dlv_rec *r, void *arg)
 }
 
 
-/** After a restart: every push not final goes back to work */
-int push_load(struct sender *s)
+/* Pushes just loaded go to work, in acceptance order (the query's), so
+ * per-target order holds */
+static void start_loaded(struct list *loaded)
 {
-	struct list loaded = LIST_INIT;
-	int err;
-
-	s->loading = &loaded;
-	err = store_push_load_pending(s->st, load_push_h, load_dlv_h, s);
-	s->loading = NULL;
-
-	/* in acceptance order (the query's), so per-target order holds */
-	while (loaded.head) {
-		struct push *p = loaded.head->data;
+	while (loaded->head) {
+		struct push *p = loaded->head->data;
 
 		list_unlink(&p->wle);
 		if (!p->dlvs.head) {
@@ -1289,8 +1341,118 @@ int push_load(struct sender *s)
 		push_resume(p);
 		check_final(p);
 	}
+}
 
+
+/** After a restart: every push not final goes back to work (a cluster's
+ *  node: those of the shards it takes, push_load_shards()) */
+int push_load(struct sender *s)
+{
+	struct list loaded = LIST_INIT;
+	int err;
+
+	if (s->cl)
+		return 0;
+	s->loading = &loaded;
+	err = store_push_load_pending(s->st, load_push_h, load_dlv_h, s);
+	s->loading = NULL;
+	start_loaded(&loaded);
 	return err;
+}
+
+
+/** A cluster's node took shards (mask): their pending pushes it does not
+ *  have go to work. A short synchronous read (docs/design.md). */
+int push_load_shards(struct sender *s, const bool *mask)
+{
+	struct list loaded = LIST_INIT;
+	int err;
+
+	s->loading = &loaded;
+	s->load_mask = mask;
+	err = store_push_load_pending(s->st, load_push_h, load_dlv_h, s);
+	s->load_mask = NULL;
+	s->loading = NULL;
+	start_loaded(&loaded);
+	return err;
+}
+
+
+/** Another node stored a push of a shard this node holds */
+int push_load_one(struct sender *s, const char *id)
+{
+	struct list loaded = LIST_INIT;
+	int err;
+
+	s->loading = &loaded;
+	err = store_push_get(s->st, id, load_push_h, load_dlv_h, s);
+	s->loading = NULL;
+	start_loaded(&loaded);
+	return err;
+}
+
+
+struct shard_walk {
+	uint32_t shard;
+	struct list l;
+	bool busy;
+};
+
+
+static bool shard_h(struct le *le, void *arg)
+{
+	struct shard_walk *w = arg;
+	struct push *p = le->data;
+
+	if (lease_shard_of(p->aor) != w->shard)
+		return false;
+	for (struct le *dl = p->dlvs.head; dl; dl = dl->next) {
+		const struct delivery *d = dl->data;
+
+		if (d->t && d->t->busy == d) {
+			w->busy = true;
+			break;
+		}
+	}
+	return false;
+}
+
+
+/** Has the shard a request in flight here? */
+bool push_busy_shard(struct sender *s, uint32_t shard)
+{
+	struct shard_walk w = {.shard = shard};
+
+	(void)hash_apply(s->pushes, shard_h, &w);
+	return w.busy;
+}
+
+
+static bool collect_h(struct le *le, void *arg)
+{
+	struct shard_walk *w = arg;
+	struct push *p = le->data;
+
+	if (lease_shard_of(p->aor) == w->shard && !p->orphan)
+		list_append(&w->l, &p->cle, mem_ref(p));
+	return false;
+}
+
+
+/** The shard is another node's now: its pushes leave memory (what is
+ *  in flight ends first, its writes fenced) */
+void push_forget_shard(struct sender *s, uint32_t shard)
+{
+	struct shard_walk w = {.shard = shard};
+
+	(void)hash_apply(s->pushes, collect_h, &w);
+	while (w.l.head) {
+		struct push *p = w.l.head->data;
+
+		list_unlink(&p->cle);
+		push_forget(p);
+		mem_deref(p);
+	}
 }
 
 

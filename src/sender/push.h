@@ -9,3 +9,7 @@ void push_init(struct sender *s);
 void push_user_ready(struct user *u);
 int push_load(struct sender *s);
 const char *push_waiting(struct sender *s, const char *id);
+int push_load_shards(struct sender *s, const bool *mask);
+int push_load_one(struct sender *s, const char *id);
+bool push_busy_shard(struct sender *s, uint32_t shard);
+void push_forget_shard(struct sender *s, uint32_t shard);

@@ -82,6 +82,10 @@ struct sender_conf {
 	size_t reg_watchn;
 	bool reg_watch_auto;         /**< watch every third-party AoR too  */
 	uint32_t reg_watch_expires;  /**< SUBSCRIBE Expires (3600)         */
+	const char *cluster_store;   /**< --cluster: the shared store's URL
+					  (NULL: this node is alone)     */
+	const char *node;            /**< this node's name (--node)        */
+	uint32_t lease_ms;           /**< a shard's lease time (4000)      */
 };
 
 /** Per-application preference: "app mms.ua method=notify" */

@@ -16,6 +16,7 @@
 #include "core/reqcheck.h"
 #include "rt/sipconn.h"
 #include "engine.h"
+#include "cluster.h"
 #include "audit.h"
 #include "auth.h"
 #include "caps.h"
@@ -43,6 +44,9 @@ static void destructor(void *arg)
 {
 	struct sender *s = arg;
 
+	/* a stop: its shards go to the others at once, not at lease end */
+	cluster_leave(s->cl);
+	s->cl = mem_deref(s->cl);
 	tmr_cancel(&s->tmr_pace);
 	tmr_cancel(&s->tmr_purge);
 	tmr_cancel(&s->tmr_refused);
@@ -228,6 +232,16 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 		err = msrp_listen(s);
 	if (err)
 		goto out;
+
+	/* a cluster's node loads pushes shard by shard, as it takes them */
+	if (conf->cluster_store) {
+		err = cluster_alloc(&s->cl, s);
+		if (err) {
+			plog(SIPPUSH_LOG_ERROR, MOD, "--cluster: cannot reach the "
+			     "shared store (%m)", err);
+			goto out;
+		}
+	}
 
 	err = caps_load(s);
 	err = err ? err : sub_load(s);

@@ -9,6 +9,9 @@
 #include "clock.h"
 #include "events.h"
 #include "terminal.h"
+#include "cluster.h"
+#include "push.h"
+#include "core/lease.h"
 
 #include <sippush/log.h>
 
@@ -119,6 +122,7 @@ void term_remove(struct terminal *t)
 	struct sender *s = t->u->s;
 
 	(void)store_term_del(s->st, t->u->aor, t->tkey);
+	cluster_user_changed(s, t->u->aor);
 	--s->stats.terminals;
 	event_terminal(s, t->u->aor, t, term_gruu(t, NULL), true);
 	mem_deref(t);
@@ -247,7 +251,9 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 	if (became)
 		*became = t->push && !was_push;
 
-	return store_term_put(s->st, r);
+	err = store_term_put(s->st, r);
+	cluster_user_changed(s, u->aor);
+	return err;
 }
 
 
@@ -314,6 +320,8 @@ static void load_h(const struct term_rec *r, void *arg)
 	struct terminal *t;
 	struct user *u;
 
+	if (s->load_mask && !s->load_mask[lease_shard_of(r->aor)])
+		return;
 	if (r->expires_at <= now) {
 		(void)store_term_del(s->st, r->aor, r->tkey);
 		return;
@@ -338,4 +346,58 @@ static void load_h(const struct term_rec *r, void *arg)
 int term_load(struct sender *s)
 {
 	return store_term_load(s->st, load_h, s);
+}
+
+
+/* A user's terminals leave memory only (the store keeps them) */
+static void forget_terms(struct user *u)
+{
+	while (u->terms.head) {
+		--u->s->stats.terminals;
+		mem_deref(u->terms.head->data);
+	}
+}
+
+
+/**
+ * Another node of the cluster changed a user's terminals: this node's
+ * copy is read again from the store (a short synchronous read); the
+ * user's owner sends what waited for them.
+ */
+int term_reload(struct sender *s, const char *aor)
+{
+	struct user *u = user_find(s, aor);
+	int err;
+
+	if (u)
+		forget_terms(u);
+	err = store_term_of(s->st, aor, load_h, s);
+	if (cluster_owns(s, aor))
+		push_user_ready(user_find(s, aor));
+	return err;
+}
+
+
+static bool forget_h(struct le *le, void *arg)
+{
+	struct user *u = le->data;
+	const bool *mask = arg;
+
+	if (mask[lease_shard_of(u->aor)])
+		forget_terms(u);
+	return false;
+}
+
+
+/** A cluster's node took shards (mask): their users' terminals are read
+ *  again, before their pushes are */
+int term_reload_shards(struct sender *s, const bool *mask)
+{
+	int err;
+
+	(void)hash_apply(s->users, forget_h, (void *)mask);
+	s->load_mask = mask;
+	err = store_term_load(s->st, load_h, s);
+	s->load_mask = NULL;
+	return err;
 }

@@ -13,3 +13,5 @@ bool term_charged(const struct terminal *t);
 const char *term_gruu(const struct terminal *t, const char **source);
 void term_caps_of(struct term_caps *tc, const struct terminal *t);
 int term_load(struct sender *s);
+int term_reload(struct sender *s, const char *aor);
+int term_reload_shards(struct sender *s, const bool *mask);

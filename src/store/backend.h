@@ -21,6 +21,12 @@ enum store_q {
 	Q_PAP_ADD, Q_PAP_GET, Q_PAP_BY_PUSH,
 	Q_NOTE_ADD, Q_NOTE_DEL, Q_NOTE_UPD, Q_NOTE_LOAD,
 	Q_IDEM_PUT, Q_IDEM_GET,
+	Q_TERM_OF,               /* one user's terminals                    */
+	Q_NOTIFY,                /* tell the other nodes (PostgreSQL only)  */
+	Q_DLV_PUT_FENCED,        /* Q_DLV_PUT + node, shard, epoch: dropped
+				    unless the node holds the shard's lease
+				    of that epoch (PostgreSQL only)         */
+	Q_PUSH_FINAL_FENCED,     /* Q_PUSH_FINAL + node, shard, epoch       */
 	Q_COUNT
 };
 

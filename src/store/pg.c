@@ -51,6 +51,12 @@ enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21,
 #define TERM_COLS "aor,tkey,instance,contact,pub_gruu,temp_gruu,apps," \
 		  "methods,path,source,expires_at,push,charging"
 
+/* the server's clock in ms, read at each use (not the transaction's) */
+#define NOW_MS "(extract(epoch FROM clock_timestamp())*1000)::bigint"
+/* node $n holds shard $s's lease of epoch $e, unexpired */
+#define HOLDS(n, s, e) "EXISTS(SELECT 1 FROM leases WHERE shard=" s \
+	"::bigint AND owner=" n " AND epoch=" e "::bigint AND until_ms>" NOW_MS ")"
+
 enum { S_PURGE_DLV = Q_COUNT, S_PURGE_FILES, S_PURGE_PAP, S_PURGE_PUSH,
        S_NOTE_ID, S_VERSION, S_PURGE_IDEM, S_COUNT };
 
@@ -94,6 +100,23 @@ static const char *stmt_sql[S_COUNT] = {
 		      "pap_code=EXCLUDED.pap_code,attempts=EXCLUDED.attempts,"
 		      "cseq=EXCLUDED.cseq,indirect=EXCLUDED.indirect,"
 		      "steps=EXCLUDED.steps",
+	[Q_TERM_OF] = "SELECT " TERM_COLS " FROM terminals WHERE aor=$1",
+	[Q_NOTIFY] = "SELECT pg_notify('sippush', $1)",
+	/* fenced: written only while the node holds the shard's lease of
+	 * that epoch, unexpired by the server's clock (docs/design.md) */
+	[Q_DLV_PUT_FENCED] = "INSERT INTO deliveries(" DLV_COLS ") SELECT $1,"
+		      "$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15 WHERE "
+		      HOLDS("$16", "$17", "$18") " ON CONFLICT"
+		      "(push_id,tkey) DO UPDATE SET terminal=EXCLUDED.terminal,"
+		      "ruri=EXCLUDED.ruri,route=EXCLUDED.route,"
+		      "method=EXCLUDED.method,state=EXCLUDED.state,"
+		      "last_error=EXCLUDED.last_error,call_id=EXCLUDED.call_id,"
+		      "sip_status=EXCLUDED.sip_status,"
+		      "pap_code=EXCLUDED.pap_code,attempts=EXCLUDED.attempts,"
+		      "cseq=EXCLUDED.cseq,indirect=EXCLUDED.indirect,"
+		      "steps=EXCLUDED.steps",
+	[Q_PUSH_FINAL_FENCED] = "UPDATE pushes SET state=$1,final_ms=$2 WHERE "
+		      "id=$3 AND " HOLDS("$4", "$5", "$6"),
 	[Q_MAX_SEQ] = "SELECT COALESCE(MAX(seq),0)::bigint FROM pushes",
 	[Q_SUB_PUT] = "INSERT INTO subs(" SUB_COLS ") VALUES($1,$2,$3,$4,$5,"
 		      "$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT(call_id)"
@@ -214,6 +237,14 @@ static const char *migrations[] = {
 	" status bigint NOT NULL, answer text NOT NULL,"
 	" created_ms bigint NOT NULL, PRIMARY KEY(owner, key));"
 	"CREATE INDEX idem_created ON idem(created_ms);",
+
+	/* 3: several sippushd on one database (issue 24): the nodes'
+	 * heartbeats and the shards' leases (src/core/lease.h) */
+	"CREATE TABLE nodes(name text PRIMARY KEY, beat_ms bigint NOT NULL,"
+	" tag bigint NOT NULL UNIQUE);"
+	"CREATE TABLE leases(shard bigint PRIMARY KEY, owner text,"
+	" until_ms bigint NOT NULL DEFAULT 0, epoch bigint NOT NULL DEFAULT 0);"
+	"INSERT INTO leases(shard) SELECT generate_series(0, 255);",
 };
 
 enum op_kind { OP_CMD, OP_SYNC };
@@ -240,6 +271,7 @@ struct pg {
 	uint32_t txn_gen;        /**< the connection the open turn is on   */
 	char *url;
 	bool sync_normal;        /**< --sync normal                        */
+	bool cluster;            /**< shared by nodes: no exclusive lock   */
 	uint32_t backoff_ms;     /**< before the next reconnection         */
 	int old_pid;             /**< the server process of the lost one   */
 	struct tmr tmr_conn;
@@ -981,10 +1013,11 @@ static int session(struct pg *pg, int lock_tries, bool first)
 		pg->old_pid = 0;
 	}
 
-	/* One sippushd per database until issue 24's shard leases. The lock
-	 * of one killed a moment ago goes when the server sees its
-	 * connection close: asked again for a second at start-up. */
-	for (int i = 0; i < lock_tries; i++) {
+	/* One sippushd per database unless they share it as a cluster
+	 * (their shard leases decide who delivers). The lock of one killed
+	 * a moment ago goes when the server sees its connection close: asked
+	 * again for a second at start-up. */
+	for (int i = 0; !pg->cluster && i < lock_tries; i++) {
 		err = exec_ok(pg, "SELECT pg_try_advisory_lock(" LOCK_KEY ")",
 			      got, sizeof(got));
 		if (!err && strcmp(got, "t"))
@@ -1118,6 +1151,7 @@ static int pg_open(void **bep, const char *url, const struct store_opts *opts)
 	tmr_init(&pg->tmr_watch);
 	pg->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : 5000;
 	pg->sync_normal = opts && opts->sync == STORE_SYNC_NORMAL;
+	pg->cluster = opts && opts->cluster;
 	err = str_dup(&pg->url, url);
 	if (err)
 		goto out;

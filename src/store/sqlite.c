@@ -37,6 +37,13 @@ static const char *stmt_sql[S_COUNT] = {
 		       "expires_at,push,charging) "
 		       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[Q_TERM_DEL] = "DELETE FROM terminals WHERE aor=? AND tkey=?",
+	[Q_TERM_OF] = "SELECT aor,tkey,instance,contact,pub_gruu,temp_gruu,"
+		      "apps,methods,path,source,expires_at,push,charging "
+		      "FROM terminals WHERE aor=?",
+	/* a cluster needs PostgreSQL: store.c never sends these here */
+	[Q_NOTIFY] = "SELECT ?",
+	[Q_PUSH_FINAL_FENCED] = "SELECT ?,?,?,?,?,?",
+	[Q_DLV_PUT_FENCED] = "SELECT ?",
 	[Q_TERM_LOAD] = "SELECT aor,tkey,instance,contact,pub_gruu,temp_gruu,"
 			"apps,methods,path,source,expires_at,push,charging "
 			"FROM terminals",

@@ -65,6 +65,8 @@ struct store {
 	uint32_t unsaved_drop;   /**< not kept: over the bound             */
 	uint32_t unsaved_ms;     /**< the retry timer's delay              */
 	struct tmr tmr_unsaved;
+	bool shared;             /**< a cluster's (PostgreSQL, --cluster)  */
+	const struct store_fence *fence;   /**< the next fenced writes'   */
 };
 
 
@@ -169,6 +171,14 @@ int store_open(struct store **stp, const char *url,
 	histo_init(&st->commit, commit_le, ARRAY_SIZE(commit_le));
 	st->lazy_ms = opts && opts->lazy_ms ? opts->lazy_ms : 50;
 
+	if (opts && opts->cluster && be == &store_sqlite) {
+		plog(SIPPUSH_LOG_WARN, MOD, "a cluster shares a PostgreSQL "
+		     "store (--store postgresql://...), not SQLite");
+		mem_deref(st);
+		return ENOTSUP;
+	}
+	st->shared = opts && opts->cluster;
+
 	err = be->open(&st->bed, url, opts);
 	if (err)
 		mem_deref(st);
@@ -198,7 +208,9 @@ int store_schema_version(struct store *st, int *ver)
  */
 static bool is_progress(enum store_q q)
 {
-	return q == Q_DLV_PUT || q == Q_PUSH_FINAL;
+	/* a cluster's are kept with their fence: still checked when written */
+	return q == Q_DLV_PUT || q == Q_PUSH_FINAL ||
+		q == Q_DLV_PUT_FENCED || q == Q_PUSH_FINAL_FENCED;
 }
 
 
@@ -272,11 +284,13 @@ static bool dec_rec(struct mbuf *mb, enum store_q *q, struct sval *v,
 static int rec_key(char *key, size_t sz, enum store_q q,
 		   const struct sval *v, size_t n)
 {
-	if (q == Q_DLV_PUT && n > 1 && v[0].t == SV_TEXT &&
+	if ((q == Q_DLV_PUT || q == Q_DLV_PUT_FENCED) && n > 1 &&
+	    v[0].t == SV_TEXT &&
 	    v[1].t == SV_TEXT)
 		return re_snprintf(key, sz, "d %s %s", v[0].s, v[1].s) < 0 ?
 			ENOMEM : 0;
-	if (q == Q_PUSH_FINAL && n > 2 && v[2].t == SV_TEXT)
+	if ((q == Q_PUSH_FINAL || q == Q_PUSH_FINAL_FENCED) && n > 2 &&
+	    v[2].t == SV_TEXT)
 		return re_snprintf(key, sz, "f %s", v[2].s) < 0 ? ENOMEM : 0;
 	return EINVAL;
 }
@@ -742,6 +756,55 @@ static void term_row(const struct sval *c, size_t n, void *arg)
 }
 
 
+/** One user's terminals (a cluster node's copy after another changed
+ *  them) */
+int store_term_of(struct store *st, const char *aor, store_term_h *h,
+		  void *arg)
+{
+	struct rows r = {.h = h, .arg = arg};
+
+	if (!st || !aor || !h)
+		return EINVAL;
+
+	const struct sval v[] = {T(aor)};
+	return st->be->query(st->bed, Q_TERM_OF, v, 1, term_row, &r);
+}
+
+
+/** Tell the cluster's other nodes, when the turn commits (PostgreSQL's
+ *  NOTIFY is transactional): ENOTSUP unless the store is shared */
+int store_notify(struct store *st, const char *msg)
+{
+	if (!st || !msg)
+		return EINVAL;
+	if (!st->shared)
+		return ENOTSUP;
+
+	const struct sval v[] = {T(msg)};
+	return put(st, Q_NOTIFY, v, 1);
+}
+
+
+/** The fence of the delivery writes that follow (NULL: none), until
+ *  changed: ENOTSUP unless the store is shared */
+int store_fence(struct store *st, const struct store_fence *f)
+{
+	if (!st)
+		return EINVAL;
+	if (f && !st->shared)
+		return ENOTSUP;
+	st->fence = f;
+	return 0;
+}
+
+
+/** Shared by a cluster of sippushd (--cluster) */
+bool store_shared(const struct store *st)
+{
+	return st && st->shared;
+}
+
+
 int store_term_load(struct store *st, store_term_h *h, void *arg)
 {
 	struct rows r = {.h = h, .arg = arg};
@@ -777,8 +840,14 @@ int store_push_final(struct store *st, const char *id, const char *state,
 	if (!st || !id || !state)
 		return EINVAL;
 
-	const struct sval v[] = {T(state), I(final_ms), T(id)};
-	return put(st, Q_PUSH_FINAL, v, ARRAY_SIZE(v));
+	const struct store_fence *f = st->fence;
+	const struct sval v[] = {
+		T(state), I(final_ms), T(id),
+		T(f ? f->node : NULL), I(f ? f->shard : 0),
+		I(f ? f->epoch : 0),
+	};
+	return f ? put(st, Q_PUSH_FINAL_FENCED, v, ARRAY_SIZE(v)) :
+		put(st, Q_PUSH_FINAL, v, 3);
 }
 
 
@@ -788,13 +857,18 @@ int store_dlv_put(struct store *st, const struct dlv_rec *d)
 	    !d->state || !d->call_id)
 		return EINVAL;
 
+	const struct store_fence *f = st->fence;
+
 	const struct sval v[] = {
 		T(d->push_id), T(d->tkey), T(d->terminal), T(d->ruri),
 		T(d->route), T(d->method), T(d->state), T(d->last_error),
 		T(d->call_id), I(d->sip_status), I(d->pap_code),
 		I(d->attempts), I(d->cseq), I(d->indirect), T(d->steps),
+		T(f ? f->node : NULL), I(f ? f->shard : 0),
+		I(f ? f->epoch : 0),
 	};
-	return put(st, Q_DLV_PUT, v, ARRAY_SIZE(v));
+	return f ? put(st, Q_DLV_PUT_FENCED, v, ARRAY_SIZE(v)) :
+		put(st, Q_DLV_PUT, v, 15);
 }
 
 

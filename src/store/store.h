@@ -29,6 +29,16 @@ struct store_opts {
 	enum store_sync_mode sync;
 	uint32_t lazy_ms;        /**< commit delay when nobody waits (50)   */
 	uint32_t timeout_ms;     /**< a synchronous wait at most (5000)     */
+	bool cluster;            /**< shared by several sippushd (--cluster):
+				      no exclusive lock; PostgreSQL only */
+};
+
+/** A write made for a shard's owner: dropped by the store unless node
+ *  still holds the shard's lease of that epoch (issue 24, fencing) */
+struct store_fence {
+	const char *node;
+	uint32_t shard;
+	uint64_t epoch;
 };
 
 struct term_rec {
@@ -225,6 +235,12 @@ int  store_note_load(struct store *st, store_note_h *h, void *arg);
 int  store_idem_put(struct store *st, const struct idem_rec *r);
 int  store_idem_get(struct store *st, const char *owner, const char *key,
 		    store_idem_h *h, void *arg);
+int  store_term_of(struct store *st, const char *aor, store_term_h *h,
+		   void *arg);
+int  store_notify(struct store *st, const char *msg);
+int  store_fence(struct store *st, const struct store_fence *f);
+bool store_shared(const struct store *st);
+
 struct histo;
 const struct histo *store_commit_histo(const struct store *st);
 void store_release(struct store *st);

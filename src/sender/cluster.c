@@ -1,0 +1,364 @@
+/**
+ * @file cluster.c  One node of several sharing a PostgreSQL store
+ *
+ * Every second a round (the plan is src/core/lease.c's): heartbeat, renew
+ * the leases held, give up those another node now heads, claim the free
+ * ones this node heads; a shard claimed has its terminals and pending
+ * pushes loaded, a shard lost has them dropped. Only the owner of a
+ * user's shard sends to the user (cluster_may_send(), until the deadline
+ * its last renewal allows), and its delivery writes are fenced by the
+ * lease's epoch. Any node accepts: a push or a terminal stored by one is
+ * announced to the others (NOTIFY), the owner loads it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <re.h>
+#include "engine.h"
+#include "cluster.h"
+#include "push.h"
+#include "terminal.h"
+#include "core/lease.h"
+#ifdef SIPPUSH_HAVE_PG
+#include "store/clusterdb.h"
+#endif
+
+#include <sippush/log.h>
+
+#define MOD "cluster"
+
+enum {
+	ROUND_MS = 1000,
+	MARGIN_MS = 1000,        /* a request already on its way          */
+	GRACE_MS = 3000,         /* per place in a shard's line            */
+	MAX_RELEASE = 16,        /* shards given up per round              */
+	SWEEP_ROUNDS = 10,       /* pending pushes re-read (safety net)    */
+};
+
+struct cluster {
+	struct sender *s;
+	struct tmr tmr;
+	char *node;
+	uint32_t ttl_ms;
+	bool owned[LEASE_SHARDS];
+	bool leaving[LEASE_SHARDS];   /* given up once its work in flight
+					 ended: sends nothing new        */
+	uint64_t epoch[LEASE_SHARDS];
+	uint64_t deadline[LEASE_SHARDS];   /* tmr_jiffies() */
+	uint32_t rounds;
+	struct store_fence fence;
+#ifdef SIPPUSH_HAVE_PG
+	struct clusterdb *db;
+#endif
+};
+
+
+static void destructor(void *arg)
+{
+	struct cluster *cl = arg;
+
+	tmr_cancel(&cl->tmr);
+#ifdef SIPPUSH_HAVE_PG
+	mem_deref(cl->db);
+#endif
+	mem_deref(cl->node);
+}
+
+
+/** Does this node hold the user's shard (and keep it)? Alone: always. */
+bool cluster_owns(const struct sender *s, const char *aor)
+{
+	const struct cluster *cl = s ? s->cl : NULL;
+	uint32_t sh;
+
+	if (!cl)
+		return true;
+	sh = lease_shard_of(aor);
+	return cl->owned[sh] && !cl->leaving[sh];
+}
+
+
+/** May this node send to the user now: it holds the shard and its last
+ *  renewal still covers the moment (a node that was paused finds its
+ *  deadline passed and sends nothing until a renewal succeeds) */
+bool cluster_may_send(const struct sender *s, const char *aor)
+{
+	const struct cluster *cl = s ? s->cl : NULL;
+
+	if (!cl)
+		return true;
+	return cluster_owns(s, aor) &&
+		tmr_jiffies() < cl->deadline[lease_shard_of(aor)];
+}
+
+
+/** The fence of a delivery write for the user, or NULL (alone) */
+const struct store_fence *cluster_fence(struct sender *s, const char *aor)
+{
+	struct cluster *cl = s ? s->cl : NULL;
+
+	if (!cl)
+		return NULL;
+	cl->fence.node = cl->node;
+	cl->fence.shard = lease_shard_of(aor);
+	cl->fence.epoch = cl->epoch[cl->fence.shard];
+	return &cl->fence;
+}
+
+
+/** What the push ids this node makes carry so that no other node's
+ *  equal them (0..255); alone: -1 */
+int cluster_tag(const struct sender *s)
+{
+#ifdef SIPPUSH_HAVE_PG
+	if (s && s->cl)
+		return clusterdb_tag(s->cl->db);
+#endif
+	(void)s;
+	return -1;
+}
+
+
+/** Shards held */
+uint32_t cluster_owned(const struct sender *s)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; s && s->cl && i < LEASE_SHARDS; i++)
+		n += s->cl->owned[i];
+	return n;
+}
+
+
+/** A push was stored here: its shard's owner is told when it commits
+ *  (always: ownership may move before the commit; the owner ignores a
+ *  push it has) */
+void cluster_push_accepted(struct sender *s, const char *aor, const char *id)
+{
+	char msg[160];
+
+	if (!s || !s->cl)
+		return;
+	re_snprintf(msg, sizeof(msg), "p %s %u %s", s->cl->node,
+		    lease_shard_of(aor), id);
+	(void)store_notify(s->st, msg);
+}
+
+
+/** A user's terminals changed here: every other node re-reads them */
+void cluster_user_changed(struct sender *s, const char *aor)
+{
+	char msg[320];
+
+	if (!s || !s->cl)
+		return;
+	re_snprintf(msg, sizeof(msg), "u %s %s", s->cl->node, aor);
+	(void)store_notify(s->st, msg);
+}
+
+
+#ifdef SIPPUSH_HAVE_PG
+
+/* Another node's news: "p NODE SHARD ID" or "u NODE AOR" */
+static void news_h(const char *payload, void *arg)
+{
+	struct cluster *cl = arg;
+	char buf[320], *f[4] = {NULL};
+	size_t n = 0;
+
+	str_ncpy(buf, payload, sizeof(buf));
+	for (char *p = buf; n < ARRAY_SIZE(f) && p && *p; ) {
+		f[n++] = p;
+		p = strchr(p, ' ');
+		if (p)
+			*p++ = '\0';
+	}
+	if (n < 3 || strlen(f[0]) != 1 || !strcmp(f[1], cl->node))
+		return;   /* not news, or ours */
+
+	if (f[0][0] == 'u') {
+		(void)term_reload(cl->s, f[2]);
+	}
+	else if (f[0][0] == 'p' && n == 4) {
+		const unsigned long sh = strtoul(f[2], NULL, 10);
+
+		if (sh < LEASE_SHARDS && cl->owned[sh])
+			(void)push_load_one(cl->s, f[3]);
+	}
+}
+
+
+static void lost(struct cluster *cl, uint32_t sh)
+{
+	plog(SIPPUSH_LOG_WARN, MOD, "shard %u: lease lost (epoch %llu): its "
+	     "users are another node's now", sh,
+	     (unsigned long long)cl->epoch[sh]);
+	cl->owned[sh] = false;
+	cl->leaving[sh] = false;
+	push_forget_shard(cl->s, sh);
+}
+
+
+static void round_tmr(void *arg)
+{
+	struct cluster *cl = arg;
+	static struct clusterdb_view view;
+	static struct lease_plan plan;
+	uint64_t renewed[LEASE_SHARDS] = {0}, claimed[LEASE_SHARDS] = {0};
+	uint16_t held[LEASE_SHARDS];
+	bool load[LEASE_SHARDS] = {false};
+	size_t nheld = 0, nload = 0;
+	const uint64_t sent = tmr_jiffies();
+	int err;
+
+	tmr_start(&cl->tmr, ROUND_MS, round_tmr, cl);
+	++cl->rounds;
+
+	err = clusterdb_round(cl->db, cl->ttl_ms, &view);
+	if (err) {
+		/* the deadlines lapse on their own: nothing is sent then */
+		plog(SIPPUSH_LOG_WARN, MOD, "round: %m", err);
+		return;
+	}
+
+	const struct lease_view lv = {
+		.me = cl->node, .live = view.live, .nlive = view.nlive,
+		.v = view.v, .now_ms = view.now_ms, .grace_ms = GRACE_MS,
+		.max_release = MAX_RELEASE,
+	};
+	err = lease_plan(&plan, &lv);
+	if (err) {
+		plog(SIPPUSH_LOG_WARN, MOD, "round: no plan (%m)", err);
+		return;
+	}
+
+	/* renew what the store says is ours and unexpired */
+	for (uint32_t i = 0; i < LEASE_SHARDS; i++) {
+		const struct lease *l = &view.v[i];
+
+		if (l->owner && !strcmp(l->owner, cl->node) &&
+		    l->until_ms > view.now_ms)
+			held[nheld++] = (uint16_t)i;
+	}
+	err = clusterdb_renew(cl->db, cl->ttl_ms, held, nheld, renewed);
+	if (err)
+		return;
+
+	for (uint32_t i = 0; i < LEASE_SHARDS; i++) {
+		if (cl->owned[i] && renewed[i] != cl->epoch[i]) {
+			lost(cl, i);
+		}
+		else if (renewed[i]) {
+			if (!cl->owned[i]) {
+				/* held by this node's previous run */
+				cl->owned[i] = true;
+				cl->epoch[i] = renewed[i];
+				load[i] = true;
+				++nload;
+			}
+			cl->deadline[i] = sent + cl->ttl_ms - MARGIN_MS;
+		}
+	}
+
+	/* give up what another node now heads, once its work ended */
+	for (uint32_t k = 0; k < plan.nrelease; k++) {
+		const uint16_t sh = plan.release[k];
+
+		if (!cl->owned[sh])
+			continue;
+		cl->leaving[sh] = true;
+		if (push_busy_shard(cl->s, sh))
+			continue;
+		push_forget_shard(cl->s, sh);
+		if (!clusterdb_release(cl->db, sh, cl->epoch[sh])) {
+			cl->owned[sh] = false;
+			cl->leaving[sh] = false;
+			plog(SIPPUSH_LOG_INFO, MOD, "shard %u: given up",
+			     sh);
+		}
+	}
+
+	/* claim the free ones this node heads (or covers after a grace) */
+	err = clusterdb_claim(cl->db, cl->ttl_ms, plan.claim, plan.nclaim,
+			      claimed);
+	for (uint32_t i = 0; !err && i < LEASE_SHARDS; i++) {
+		if (!claimed[i])
+			continue;
+		if (cl->owned[i])
+			lost(cl, i);   /* expired here first: begin afresh */
+		cl->owned[i] = true;
+		cl->leaving[i] = false;
+		cl->epoch[i] = claimed[i];
+		cl->deadline[i] = sent + cl->ttl_ms - MARGIN_MS;
+		load[i] = true;
+		++nload;
+	}
+
+	if (nload) {
+		plog(SIPPUSH_LOG_INFO, MOD, "%zu shard(s) taken, %u held",
+		     nload, cluster_owned(cl->s));
+		(void)term_reload_shards(cl->s, load);
+		(void)push_load_shards(cl->s, load);
+	}
+	else if (cl->rounds % SWEEP_ROUNDS == 0) {
+		(void)push_load_shards(cl->s, cl->owned);
+	}
+}
+
+
+int cluster_alloc(struct cluster **clp, struct sender *s)
+{
+	struct cluster *cl;
+	int err;
+
+	if (!clp || !s || !s->conf.cluster_store || !s->conf.node)
+		return EINVAL;
+
+	cl = mem_zalloc(sizeof(*cl), destructor);
+	if (!cl)
+		return ENOMEM;
+	cl->s = s;
+	cl->ttl_ms = s->conf.lease_ms ? s->conf.lease_ms : 4000;
+	if (cl->ttl_ms <= MARGIN_MS + ROUND_MS)
+		cl->ttl_ms = MARGIN_MS + 2 * ROUND_MS;
+	tmr_init(&cl->tmr);
+	err = str_dup(&cl->node, s->conf.node);
+	err = err ? err : clusterdb_open(&cl->db, s->conf.cluster_store,
+					 cl->node, news_h, cl);
+	if (err) {
+		mem_deref(cl);
+		return err;
+	}
+
+	tmr_start(&cl->tmr, 0, round_tmr, cl);
+	*clp = cl;
+	return 0;
+}
+
+
+/** A stop: the leases go at once, for the others to take */
+void cluster_leave(struct cluster *cl)
+{
+	if (!cl)
+		return;
+	tmr_cancel(&cl->tmr);
+	(void)clusterdb_leave(cl->db);
+	memset(cl->owned, 0, sizeof(cl->owned));
+}
+
+#else
+
+int cluster_alloc(struct cluster **clp, struct sender *s)
+{
+	(void)clp;
+	(void)s;
+	return ENOTSUP;
+}
+
+
+void cluster_leave(struct cluster *cl)
+{
+	(void)cl;
+}
+
+#endif

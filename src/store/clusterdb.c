@@ -1,0 +1,400 @@
+/**
+ * @file clusterdb.c  Heartbeats, shard leases and news between the nodes
+ *                    of a cluster, on their own PostgreSQL connection
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <libpq-fe.h>
+#include <re.h>
+#include <stdio.h>
+#include <sippush/log.h>
+#include "core/lease.h"
+#include "store/clusterdb.h"
+
+#define MOD "cluster"
+#define NOW_MS "(extract(epoch FROM clock_timestamp())*1000)::bigint"
+
+struct clusterdb {
+	PGconn *conn;
+	int fd;
+	char *url;
+	char *node;
+	PGresult *leases;        /**< the last round's: owners point here */
+	PGresult *live;
+	clusterdb_news_h *newsh;
+	void *arg;
+	uint8_t tag;
+};
+
+
+static void destructor(void *arg)
+{
+	struct clusterdb *c = arg;
+
+	if (c->fd >= 0)
+		fd_close(c->fd);
+	PQclear(c->leases);
+	PQclear(c->live);
+	PQfinish(c->conn);
+	mem_deref(c->url);
+	mem_deref(c->node);
+}
+
+
+static void news(struct clusterdb *c)
+{
+	PGnotify *n;
+
+	while ((n = PQnotifies(c->conn)) != NULL) {
+		if (c->newsh)
+			c->newsh(n->extra, c->arg);
+		PQfreemem(n);
+	}
+}
+
+
+static int connect_db(struct clusterdb *c);
+static int join(struct clusterdb *c);
+
+
+/* A statement and its rows (NULL on failure: the connection is tried
+ * again at the next one) */
+static PGresult *exec(struct clusterdb *c, const char *sql, int n,
+		      const char *const *vals)
+{
+	PGresult *r;
+
+	if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
+		if (connect_db(c))
+			return NULL;
+	}
+
+	r = PQexecParams(c->conn, sql, n, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+	    PQresultStatus(r) != PGRES_COMMAND_OK) {
+		plog(SIPPUSH_LOG_WARN, MOD, "postgresql: %s",
+		     PQerrorMessage(c->conn));
+		PQclear(r);
+		r = NULL;
+	}
+	news(c);   /* what arrived with the answer */
+	return r;
+}
+
+
+static void sock_h(int flags, void *arg)
+{
+	struct clusterdb *c = arg;
+	(void)flags;
+
+	if (!PQconsumeInput(c->conn)) {
+		/* gone: the next round connects again */
+		plog(SIPPUSH_LOG_WARN, MOD, "postgresql: %s",
+		     PQerrorMessage(c->conn));
+		fd_close(c->fd);
+		c->fd = -1;
+		PQfinish(c->conn);
+		c->conn = NULL;
+		return;
+	}
+	news(c);
+}
+
+
+static int connect_db(struct clusterdb *c)
+{
+	static const char *const kw[] = {"connect_timeout", "dbname", NULL};
+	const char *const val[] = {"2", c->url, NULL};
+	PGresult *r;
+	int err = 0;
+
+	if (c->fd >= 0)
+		fd_close(c->fd);
+	c->fd = -1;
+	PQfinish(c->conn);
+	c->conn = PQconnectdbParams(kw, val, 1);
+	if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
+		plog(SIPPUSH_LOG_WARN, MOD, "postgresql: %s", c->conn ?
+		     PQerrorMessage(c->conn) : "out of memory");
+		PQfinish(c->conn);
+		c->conn = NULL;
+		return ECONNREFUSED;
+	}
+
+	/* a round is short or it is late: never wait long for a lock */
+	r = PQexec(c->conn, "SET statement_timeout=2000;"
+		   "SET synchronous_commit=on;LISTEN sippush");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		err = EIO;
+	PQclear(r);
+	if (!err) {
+		c->fd = PQsocket(c->conn);
+		err = fd_listen(c->fd, FD_READ, sock_h, c);
+		if (err)
+			c->fd = -1;
+	}
+	if (err) {
+		PQfinish(c->conn);
+		c->conn = NULL;
+	}
+	return err;
+}
+
+
+/* The node's row: its heartbeat, and its tag (0..255, kept for its name:
+ * part of the push ids it makes, so that no two nodes make one id) */
+static int join(struct clusterdb *c)
+{
+	PGresult *r = NULL;
+
+	const char *const v[] = {c->node};
+	/* two joining at once may pick one tag: the UNIQUE refuses one */
+	for (int i = 0; i < 5 && !r; i++)
+		r = exec(c, "INSERT INTO nodes(name, beat_ms, tag) VALUES($1, "
+			 NOW_MS ", (SELECT min(t) FROM generate_series(0, 255)"
+			 " t WHERE t NOT IN (SELECT tag FROM nodes))) ON "
+			 "CONFLICT(name) DO UPDATE SET beat_ms=EXCLUDED.beat_ms"
+			 " RETURNING tag", 1, v);
+	if (!r)
+		return ECONNRESET;
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+		PQclear(r);
+		plog(SIPPUSH_LOG_ERROR, MOD, "256 node names known: none "
+		     "left for %s (DELETE old ones from the nodes table)",
+		     c->node);
+		return EOVERFLOW;
+	}
+	c->tag = (uint8_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
+
+/** This node's tag (0..255), unique among the cluster's node names */
+uint8_t clusterdb_tag(const struct clusterdb *c)
+{
+	return c ? c->tag : 0;
+}
+
+
+/**
+ * Open a node's connection (and LISTEN for the others' news)
+ *
+ * @param cp     the new object
+ * @param url    the store's URL or conninfo
+ * @param node   this node's name
+ * @param newsh  called with each other node's NOTIFY payload
+ * @param arg    its argument
+ */
+int clusterdb_open(struct clusterdb **cp, const char *url, const char *node,
+		   clusterdb_news_h *newsh, void *arg)
+{
+	struct clusterdb *c;
+	int err;
+
+	if (!cp || !url || !node)
+		return EINVAL;
+
+	c = mem_zalloc(sizeof(*c), destructor);
+	if (!c)
+		return ENOMEM;
+	c->fd = -1;
+	c->newsh = newsh;
+	c->arg = arg;
+	err = str_dup(&c->url, url);
+	err = err ? err : str_dup(&c->node, node);
+	err = err ? err : connect_db(c);
+	err = err ? err : join(c);
+	if (err)
+		mem_deref(c);
+	else
+		*cp = c;
+	return err;
+}
+
+
+/**
+ * The start of a round: this node's heartbeat, the live nodes, every
+ * shard's lease and the server's clock. Pointers in view stay valid
+ * until the next round.
+ */
+int clusterdb_round(struct clusterdb *c, uint32_t live_ms,
+		    struct clusterdb_view *view)
+{
+	char ms[24];
+	PGresult *r;
+
+	if (!c || !view)
+		return EINVAL;
+
+	const char *const beat[] = {c->node};
+	r = exec(c, "UPDATE nodes SET beat_ms=" NOW_MS " WHERE name=$1",
+		 1, beat);
+	if (!r)
+		return ECONNRESET;
+	/* its row gone (removed by hand): joined again, same tag or not */
+	if (!strcmp(PQcmdTuples(r), "0") && join(c)) {
+		PQclear(r);
+		return ECONNRESET;
+	}
+	PQclear(r);
+
+	(void)snprintf(ms, sizeof(ms), "%u", live_ms);
+	const char *const lv[] = {ms};
+	r = exec(c, "SELECT name FROM nodes WHERE beat_ms > " NOW_MS
+		 " - $1::bigint ORDER BY name", 1, lv);
+	if (!r)
+		return ECONNRESET;
+	PQclear(c->live);
+	c->live = r;
+
+	r = exec(c, "SELECT shard, owner, until_ms, epoch, " NOW_MS
+		 " FROM leases ORDER BY shard", 0, NULL);
+	if (!r)
+		return ECONNRESET;
+	if (PQntuples(r) != LEASE_SHARDS) {
+		PQclear(r);
+		return EBADMSG;
+	}
+	PQclear(c->leases);
+	c->leases = r;
+
+	memset(view, 0, sizeof(*view));
+	for (int i = 0; i < PQntuples(c->live) &&
+		     view->nlive < ARRAY_SIZE(view->live); i++)
+		view->live[view->nlive++] = PQgetvalue(c->live, i, 0);
+	for (int i = 0; i < LEASE_SHARDS; i++) {
+		struct lease *l = &view->v[i];
+
+		l->owner = PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1);
+		l->until_ms = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+		l->epoch = strtoull(PQgetvalue(r, i, 3), NULL, 10);
+		view->now_ms = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+	}
+	return 0;
+}
+
+
+/* "{1,2,3}": shards as one array parameter */
+static int shard_array(char **out, const uint16_t *shard, size_t n)
+{
+	struct mbuf *mb = mbuf_alloc(8 + n * 4);
+	int err = 0;
+
+	if (!mb)
+		return ENOMEM;
+	err |= mbuf_write_str(mb, "{");
+	for (size_t i = 0; i < n; i++)
+		err |= mbuf_printf(mb, "%s%u", i ? "," : "", shard[i]);
+	err |= mbuf_write_str(mb, "}");
+	mb->pos = 0;
+	err = err ? err : mbuf_strdup(mb, out, mb->end);
+	mem_deref(mb);
+	return err;
+}
+
+
+/* shards and epochs the statement returned, into epoch_of */
+static int epochs(PGresult *r, uint64_t *epoch_of)
+{
+	for (int i = 0; i < PQntuples(r); i++) {
+		unsigned long s = strtoul(PQgetvalue(r, i, 0), NULL, 10);
+
+		if (s < LEASE_SHARDS)
+			epoch_of[s] = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+	}
+	PQclear(r);
+	return 0;
+}
+
+
+static int lease_stmt(struct clusterdb *c, const char *sql, uint32_t ttl_ms,
+		      const uint16_t *shard, size_t n, uint64_t *epoch_of)
+{
+	char *arr = NULL, ms[24];
+	PGresult *r;
+	int err;
+
+	if (!c || (n && !shard) || !epoch_of)
+		return EINVAL;
+	if (!n)
+		return 0;
+
+	err = shard_array(&arr, shard, n);
+	if (err)
+		return err;
+	(void)snprintf(ms, sizeof(ms), "%u", ttl_ms);
+	const char *const v[] = {c->node, arr, ms};
+	r = exec(c, sql, 3, v);
+	mem_deref(arr);
+	return r ? epochs(r, epoch_of) : ECONNRESET;
+}
+
+
+/**
+ * Renew the node's unexpired leases of these shards (an expired one is
+ * never renewed, only claimed anew). epoch_of[shard] gets the epoch of
+ * each renewed one; the others are left as they were.
+ */
+int clusterdb_renew(struct clusterdb *c, uint32_t ttl_ms,
+		    const uint16_t *shard, size_t n, uint64_t *epoch_of)
+{
+	return lease_stmt(c, "UPDATE leases SET until_ms=" NOW_MS
+			  " + $3::bigint WHERE owner=$1 AND until_ms > " NOW_MS
+			  " AND shard = ANY($2::bigint[]) RETURNING shard, "
+			  "epoch", ttl_ms, shard, n, epoch_of);
+}
+
+
+/**
+ * Claim free or expired shards (of two nodes claiming one, one wins);
+ * epoch_of[shard] gets the new epoch of each won.
+ */
+int clusterdb_claim(struct clusterdb *c, uint32_t ttl_ms,
+		    const uint16_t *shard, size_t n, uint64_t *epoch_of)
+{
+	return lease_stmt(c, "UPDATE leases SET owner=$1, epoch=epoch+1, "
+			  "until_ms=" NOW_MS " + $3::bigint WHERE shard = "
+			  "ANY($2::bigint[]) AND (owner IS NULL OR until_ms <= "
+			  NOW_MS ") RETURNING shard, epoch", ttl_ms, shard, n,
+			  epoch_of);
+}
+
+
+/** Give a shard up (free since now, for the next node in line) */
+int clusterdb_release(struct clusterdb *c, uint32_t shard, uint64_t epoch)
+{
+	char s[16], e[24];
+	PGresult *r;
+
+	if (!c)
+		return EINVAL;
+	(void)snprintf(s, sizeof(s), "%u", shard);
+	(void)snprintf(e, sizeof(e), "%llu", (unsigned long long)epoch);
+	const char *const v[] = {c->node, s, e};
+	r = exec(c, "UPDATE leases SET owner=NULL, until_ms=" NOW_MS
+		 " WHERE owner=$1 AND shard=$2::bigint AND epoch=$3::bigint",
+		 3, v);
+	if (!r)
+		return ECONNRESET;
+	PQclear(r);
+	return 0;
+}
+
+
+/** A stop: every lease given up, the heartbeat gone */
+int clusterdb_leave(struct clusterdb *c)
+{
+	PGresult *r;
+
+	if (!c)
+		return EINVAL;
+	const char *const v[] = {c->node};
+	r = exec(c, "WITH l AS (UPDATE leases SET owner=NULL, until_ms="
+		 NOW_MS " WHERE owner=$1) DELETE FROM nodes WHERE name=$1",
+		 1, v);
+	if (!r)
+		return ECONNRESET;
+	PQclear(r);
+	return 0;
+}

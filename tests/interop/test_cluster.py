@@ -1,0 +1,456 @@
+#!/usr/bin/env python3
+"""Several sippushd sharing one PostgreSQL database (--cluster, issue 24).
+
+Three nodes on loopback, a PostgreSQL server of the test's own, and
+terminals that are plain UDP user agents here (each answers 200 to every
+MESSAGE and records what reached it, from which node). Asserted on the
+wire and in the store:
+- the 256 shards are leased among the live nodes, each once;
+- pushes posted round robin to the three nodes reach terminals of users
+  owned by each, every acknowledged push exactly once per push id;
+- kill -9 of one node under load (>= 100 pushes/s): every push answered
+  202 is delivered, its shards are taken by the survivors within the
+  lease time (figure printed), and it gets shards back when restarted;
+- a node SIGSTOPped (alive but silent) loses its leases; when continued
+  it sends nothing for users it no longer owns (fencing), while a
+  survivor delivers what was waiting for them.
+"""
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from harness import BUILD, Fail, check, free_port, run, wait_until
+
+TOKEN = "cluster-admin-token-0123456789"
+USERS = 40
+
+
+class Node:
+    """One sippushd of the cluster, its own ports and log"""
+
+    def __init__(self, env, name, url, *extra):
+        self.env = env
+        self.name = name
+        self.url = url
+        self.sip_port = free_port()
+        self.http_port = free_port()
+        self.base = "http://127.0.0.1:%d" % self.http_port
+        self.extra = list(extra)
+        self.proc = None
+
+    def start(self):
+        args = [os.path.join(BUILD, "cmd", "sippushd"),
+                "--sip", "127.0.0.1:%d" % self.sip_port,
+                "--http", "127.0.0.1:%d" % self.http_port,
+                "--db", self.env.path(self.name + ".db"),
+                "--store", self.url, "--cluster", "--node", self.name,
+                "--api-token", TOKEN, "--trust-udp",
+                "--log-level", "info"] + self.extra
+        self.proc = self.env.spawn(args, "sippushd-%s.log" % self.name)
+        wait_until(self._up, 15, "%s's HTTP API" % self.name)
+        return self
+
+    def _up(self):
+        if self.proc.poll() is not None:
+            raise Fail("%s exited %s: %s" % (self.name, self.proc.returncode,
+                                             self.log()[-2000:]))
+        try:
+            socket.create_connection(("127.0.0.1", self.http_port),
+                                     0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def log(self):
+        with open(self.env.path("sippushd-%s.log" % self.name),
+                  errors="replace") as f:
+            return f.read()
+
+    def kill9(self):
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def post(self, body, key=None, timeout=5):
+        req = urllib.request.Request(self.base + "/v1/pushes",
+                                     data=json.dumps(body).encode(),
+                                     method="POST")
+        req.add_header("Content-Type", "application/json")
+        req.add_header("Authorization", "Bearer " + TOKEN)
+        if key:
+            req.add_header("Idempotency-Key", key)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, None
+        except OSError:
+            return None, None
+
+    def get(self, path):
+        req = urllib.request.Request(self.base + path)
+        req.add_header("Authorization", "Bearer " + TOKEN)
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read())
+
+
+class Terminals:
+    """USERS UDP user agents: 200 to each MESSAGE, a record of each
+    request (push id from the Call-ID, the node's SIP port from Via)"""
+
+    def __init__(self, n):
+        self.socks = []
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            self.socks.append(s)
+        self.ports = [s.getsockname()[1] for s in self.socks]
+        self.got = []        # (time, user index, push id, via port, cseq,
+                             #  call-id, branch, answered 200)
+        self.refuse = False  # answer 480 (the sender retries later)
+        self.lock = threading.Lock()
+        self.stop = False
+        self.t = threading.Thread(target=self._loop, daemon=True)
+        self.t.start()
+
+    def _loop(self):
+        while not self.stop:
+            r, _, _ = select.select(self.socks, [], [], 0.2)
+            for s in r:
+                data, src = s.recvfrom(65535)
+                self._answer(s, data, src)
+
+    def _answer(self, s, data, src):
+        text = data.decode("utf-8", "replace")
+        head = text.split("\r\n\r\n", 1)[0].split("\r\n")
+        if not head or not head[0].startswith("MESSAGE "):
+            return
+        hdr = {}
+        vias = []
+        for line in head[1:]:
+            k, _, v = line.partition(":")
+            k = k.strip().lower()
+            if k in ("via", "v"):
+                vias.append(line)
+            hdr.setdefault(k, v.strip())
+        cid = hdr.get("call-id", hdr.get("i", ""))
+        cseq = hdr.get("cseq", "")
+        via_port = 0
+        branch = ""
+        try:
+            sent_by = vias[0].split(None, 2)[2].split(";")[0]
+            via_port = int(sent_by.rsplit(":", 1)[1])
+            branch = vias[0].split("branch=", 1)[1].split(";")[0]
+        except (IndexError, ValueError):
+            pass
+        refuse = self.refuse
+        with self.lock:
+            self.got.append((time.time(), self.socks.index(s),
+                             cid.split(".", 1)[0], via_port, cseq, cid,
+                             branch, not refuse))
+        resp = ["SIP/2.0 480 Temporarily Unavailable" if refuse else
+                "SIP/2.0 200 OK"] + vias + [
+            l for l in head[1:] if l.split(":", 1)[0].strip().lower() in
+            ("from", "f", "to", "t", "call-id", "i", "cseq")] + [
+            "Content-Length: 0", "", ""]
+        s.sendto("\r\n".join(resp).encode(), src)
+
+    def records(self):
+        with self.lock:
+            return list(self.got)
+
+    def close(self):
+        self.stop = True
+        self.t.join(2)
+        for s in self.socks:
+            s.close()
+
+
+def register(node, user, port, expires=3600):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(5)
+    lport = s.getsockname()[1]
+    msg = ("REGISTER sip:example.com SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-c%s%d\r\n"
+           "From: <sip:%s@example.com>;tag=r%d\r\n"
+           "To: <sip:%s@example.com>\r\n"
+           "Call-ID: reg-%s-%d@test\r\n"
+           "CSeq: 1 REGISTER\r\n"
+           "Contact: <sip:%s@127.0.0.1:%d>;+sip.instance=\"<urn:uuid:"
+           "00000000-0000-0000-0000-%012d>\";"
+           "+g.oma.pusheventapp=\"mms.ua\";methods=\"MESSAGE\"\r\n"
+           "Expires: %d\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+           % (lport, user, lport, user, lport, user, user, lport, user,
+              port, port, expires))
+    s.sendto(msg.encode(), ("127.0.0.1", node.sip_port))
+    data, _ = s.recvfrom(65535)
+    s.close()
+    check(data.startswith(b"SIP/2.0 200"), "REGISTER %s at %s: %r" %
+          (user, node.name, data[:80]))
+
+
+def leases(env, db):
+    return env.pg.psql("SELECT shard, owner, epoch FROM leases ORDER BY "
+                       "shard", db)
+
+
+def owners(env, db):
+    out = {}
+    for shard, owner, epoch in leases(env, db):
+        out[owner] = out.get(owner, 0) + 1
+    return out
+
+
+def cluster(env, db, names, *extra):
+    url = env.pg_db(db)
+    return [Node(env, n, url, *extra).start() for n in names], url
+
+
+def wait_settled(env, db, live, timeout=60):
+    """Every shard leased by a live node, and no lease moving for 3 s"""
+    last = [None, 0]
+
+    def stable():
+        o = {int(s): ow for s, ow, e in leases(env, db)}
+        if set(o.values()) != set(live):
+            last[:] = [None, 0]
+            return False
+        if o != last[0]:
+            last[:] = [o, time.time()]
+            return False
+        return time.time() - last[1] >= 3.0
+    wait_until(stable, timeout, "the shards settled over %s" % live, 0.5)
+
+
+def test_share_and_kill9(env):
+    """Round-robin pushes, one node killed under load; exactly once"""
+    nodes, url = cluster(env, "c1", ["n1", "n2", "n3"])
+    names = [n.name for n in nodes]
+    wait_settled(env, "c1", names)
+    print("  shards: %s" % owners(env, "c1"))
+
+    terms = Terminals(USERS)
+    try:
+        for i in range(USERS):
+            register(nodes[i % 3], "cu%d" % i, terms.ports[i])
+
+        # which node owns which user (the store's view)
+        acked = {}       # push id -> user index
+        failed = 0
+        seq = [0]
+
+        def post_one(node_list):
+            i = seq[0]
+            seq[0] += 1
+            user = i % USERS
+            body = {"to": "sip:cu%d@example.com" % user, "app": "mms.ua",
+                    "content_type": "text/plain", "body": "p%d" % i}
+            key = "k%d" % i
+            for k in range(len(node_list)):
+                n = node_list[(i + k) % len(node_list)]
+                st, doc = n.post(body, key)
+                if st == 202:
+                    acked[doc["id"]] = user
+                    return True
+            return False
+
+        # 1.5 s at >= 100/s over all three, then kill n2, 2.5 s more
+        t0 = time.time()
+        while time.time() - t0 < 1.5:
+            if not post_one(nodes):
+                failed += 1
+            time.sleep(0.005)
+        before = len(acked)
+        victim = nodes[1]
+        kill_t = time.time()
+        victim.kill9()
+        live = [nodes[0], nodes[2]]
+        while time.time() - kill_t < 2.5:
+            if not post_one(live):
+                failed += 1
+            time.sleep(0.005)
+        rate = len(acked) / (time.time() - t0)
+        print("  %d pushes acknowledged (%d before the kill), %.0f/s, %d "
+              "refused by every node" % (len(acked), before, rate, failed))
+        check(rate >= 100, "load below 100 pushes/s: %.0f" % rate)
+
+        # taken over: no shard of n2's left, within the lease time + a round
+        def taken():
+            return "n2" not in owners(env, "c1")
+        wait_until(taken, 15, "n2's shards taken by the survivors")
+        takeover = time.time() - kill_t
+        print("  n2's shards taken %.1f s after its kill -9" % takeover)
+        check(takeover <= 8.0, "takeover took %.1f s" % takeover)
+
+        # every acknowledged push reaches its terminal
+        def all_there():
+            got = {r[2] for r in terms.records()}
+            return all(pid in got for pid in acked)
+        wait_until(all_there, 30, "every acknowledged push delivered")
+        recs = terms.records()
+        by_push = {}
+        for r in recs:
+            by_push.setdefault(r[2], set()).add(r[5])
+        # one Call-ID per push: a terminal's seen set takes it once
+        dup = {p: c for p, c in by_push.items() if len(c) > 1}
+        check(not dup, "pushes delivered under two identities: %s" %
+              list(dup.items())[:3])
+        wrong = [r for r in recs if r[2] in acked and acked[r[2]] != r[1]]
+        check(not wrong, "pushes at the wrong terminal: %s" % wrong[:3])
+        sends = len([r for r in recs if r[2] in acked])
+        print("  %d delivered, %d MESSAGE transactions seen (re-sends after "
+              "the takeover keep their Call-ID)" % (len(acked), sends))
+        # three senders: each node delivered to its own users
+        ports = {r[3] for r in recs}
+        check(len(ports & {n.sip_port for n in nodes}) == 3,
+              "deliveries came from %s, expected all 3 nodes" % ports)
+
+        # in the store: delivered, each once
+        rows = env.pg.psql("SELECT state, count(*) FROM pushes GROUP BY "
+                           "state", "c1")
+        print("  store: %s" % rows)
+        def final():
+            r = env.pg.psql("SELECT count(*) FROM pushes WHERE state="
+                            "'pending'", "c1")
+            return int(r[0][0]) == 0
+        wait_until(final, 20, "no push pending in the store")
+
+        # n2 again: it gets shards back
+        victim.start()
+        wait_settled(env, "c1", names)
+        print("  after n2's restart: %s" % owners(env, "c1"))
+    finally:
+        terms.close()
+
+
+def shard(aor):
+    """lease_shard_of(): FNV-1a of the canonical AoR, mod 256"""
+    h = 2166136261
+    for ch in aor.encode():
+        h ^= ch
+        h = (h * 16777619) & 0xffffffff
+    return h % 256
+
+
+def test_stopped_node_fenced(env):
+    """SIGSTOP: the node's leases go; continued, it sends nothing new for
+    them. Its deliveries wait out a retry delay when it is stopped, so
+    when it runs again their timers and the round's are all due: only the
+    deadline of its last renewal keeps it from sending."""
+    nodes, url = cluster(env, "c2", ["s1", "s2", "s3"], "--retry-base",
+                         "1500", "--retry-max", "1500")
+    names = [n.name for n in nodes]
+    wait_settled(env, "c2", names)
+    stopped = nodes[0]
+    own = {int(s): o for s, o, e in leases(env, "c2")}
+    terms = Terminals(USERS)
+    try:
+        mine = [i for i in range(USERS)
+                if own[shard("sip:cu%d@example.com" % i)] == "s1"]
+        check(len(mine) >= 3, "s1 owns too few of the users: %s" % mine)
+        # online, but refusing for now (480): s1 retries every 1.5 s
+        terms.refuse = True
+        for k, i in enumerate(mine):
+            register(nodes[k % 3], "cu%d" % i, terms.ports[i])
+        # Right after one of s1's rounds (its heartbeat in the store), the
+        # pushes: their first attempts are refused at once, their retries
+        # fall due 1.5 s later, after s1's next round and before the one
+        # after; s1 is stopped between the two. When it runs again, the
+        # retries' timers come before its round's.
+        def beat():
+            return int(env.pg.psql("SELECT beat_ms FROM nodes WHERE "
+                                   "name='s1'", "c2")[0][0])
+        b0 = beat()
+        wait_until(lambda: beat() != b0, 5, "a round of s1's", 0.01)
+        b = time.time()
+        pids = []   # one each: a user's next waits behind its first
+        for k, i in enumerate(mine):
+            st, doc = nodes[(k + 1) % 3].post({
+                "to": "sip:cu%d@example.com" % i, "app": "mms.ua",
+                "content_type": "text/plain", "body": "w%d" % i})
+            check(st == 202, "push: %s" % st)
+            pids.append(doc["id"])
+        time.sleep(max(0.0, b + 1.25 - time.time()))
+        check({r[2] for r in terms.records()} >= set(pids),
+              "a refused first attempt of each push before the stop")
+        os.kill(stopped.proc.pid, signal.SIGSTOP)
+        stop_t = time.time()
+        try:
+            before = {r[6] for r in terms.records()}
+            terms.refuse = False
+            wait_until(lambda: "s1" not in owners(env, "c2"), 20,
+                       "s1's leases taken while it is stopped")
+            print("  s1's shards taken %.1f s after SIGSTOP" %
+                  (time.time() - stop_t))
+            # the new owners deliver what s1 was retrying
+            wait_until(lambda: {r[2] for r in terms.records() if r[7]} >=
+                       set(pids), 20, "the pushes delivered by survivors")
+            time.sleep(1.0)
+        finally:
+            os.kill(stopped.proc.pid, signal.SIGCONT)
+        cont_t = time.time()
+
+        # continued: its retry timers are due, and the round's; a request
+        # whose transaction began before the stop may be retransmitted,
+        # but no new one may go out
+        time.sleep(4.0)
+        late = [r for r in terms.records() if r[3] == stopped.sip_port and
+                r[0] >= cont_t - 0.05 and r[6] not in before]
+        print("  from s1: %d before SIGSTOP, %d after SIGCONT (%d new)" % (
+            len([r for r in terms.records() if r[3] == stopped.sip_port and
+                 r[0] < stop_t]),
+            len([r for r in terms.records() if r[3] == stopped.sip_port and
+                 r[0] >= cont_t - 0.05]), len(late)))
+        check(not late, "the stopped node sent %d new request(s) after it "
+              "lost its leases: %s" % (len(late), late[:2]))
+        by_push = {}
+        for r in terms.records():
+            by_push.setdefault(r[2], set()).add(r[5])
+        check(all(len(by_push[p]) == 1 for p in pids),
+              "a push under two identities: %s" % by_push)
+        # in the store: delivered, whatever s1 wrote after it continued
+        def final():
+            r = env.pg.psql("SELECT count(*) FROM pushes WHERE state="
+                            "'delivered'", "c2")
+            return int(r[0][0]) == len(pids)
+        wait_until(final, 20, "every push delivered in the store")
+        wait_until(lambda: "s1" in owners(env, "c2"), 30,
+                   "s1 back among the owners after it continued")
+        print("  after SIGCONT: %s; s1 says: %s" % (
+            owners(env, "c2"), [l.split(" ", 2)[2] for l in
+                                stopped.log().splitlines()
+                                if "lease lost" in l][:1]))
+    finally:
+        terms.close()
+
+
+def test_cluster_needs_postgresql(env):
+    """--cluster on SQLite: a one-line error, exit non-zero"""
+    import subprocess
+    out = subprocess.run([os.path.join(BUILD, "cmd", "sippushd"),
+                          "--cluster", "--db", env.path("x.db"),
+                          "--sip", "127.0.0.1:%d" % free_port(),
+                          "--http", "127.0.0.1:%d" % free_port()],
+                         capture_output=True, text=True, timeout=20)
+    check(out.returncode != 0, "sippushd --cluster on SQLite started")
+    check("--cluster" in out.stderr and "PostgreSQL" in out.stderr and
+          len(out.stderr.strip().splitlines()) == 1,
+          "error: %r" % out.stderr)
+
+
+if __name__ == "__main__":
+    from pgserver import bindir
+    if not bindir():
+        print("SKIP: no PostgreSQL server installed")
+        sys.exit(77)
+    run([test_cluster_needs_postgresql, test_share_and_kill9,
+         test_stopped_node_fenced])
