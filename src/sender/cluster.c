@@ -16,8 +16,6 @@
 #include <re.h>
 #include "engine.h"
 #include "cluster.h"
-#include "push.h"
-#include "terminal.h"
 #include "core/lease.h"
 #ifdef SIPPUSH_HAVE_PG
 #include "store/clusterdb.h"
@@ -119,6 +117,13 @@ int cluster_tag(const struct sender *s)
 }
 
 
+/** The shards held, as a mask (NULL: alone) */
+const bool *cluster_mask(const struct sender *s)
+{
+	return s && s->cl ? s->cl->owned : NULL;
+}
+
+
 /** Shards held */
 uint32_t cluster_owned(const struct sender *s)
 {
@@ -177,13 +182,13 @@ static void news_h(const char *payload, void *arg)
 		return;   /* not news, or ours */
 
 	if (f[0][0] == 'u') {
-		(void)term_reload(cl->s, f[2]);
+		(void)cl->s->up.user_news(cl->s, f[2]);
 	}
 	else if (f[0][0] == 'p' && n == 4) {
 		const unsigned long sh = strtoul(f[2], NULL, 10);
 
 		if (sh < LEASE_SHARDS && cl->owned[sh])
-			(void)push_load_one(cl->s, f[3]);
+			(void)cl->s->up.push_news(cl->s, f[3]);
 	}
 }
 
@@ -195,7 +200,7 @@ static void lost(struct cluster *cl, uint32_t sh)
 	     (unsigned long long)cl->epoch[sh]);
 	cl->owned[sh] = false;
 	cl->leaving[sh] = false;
-	push_forget_shard(cl->s, sh);
+	cl->s->up.shard_lost(cl->s, sh);
 }
 
 
@@ -267,9 +272,9 @@ static void round_tmr(void *arg)
 		if (!cl->owned[sh])
 			continue;
 		cl->leaving[sh] = true;
-		if (push_busy_shard(cl->s, sh))
+		if (cl->s->up.shard_busy(cl->s, sh))
 			continue;
-		push_forget_shard(cl->s, sh);
+		cl->s->up.shard_lost(cl->s, sh);
 		if (!clusterdb_release(cl->db, sh, cl->epoch[sh])) {
 			cl->owned[sh] = false;
 			cl->leaving[sh] = false;
@@ -297,11 +302,10 @@ static void round_tmr(void *arg)
 	if (nload) {
 		plog(SIPPUSH_LOG_INFO, MOD, "%zu shard(s) taken, %u held",
 		     nload, cluster_owned(cl->s));
-		(void)term_reload_shards(cl->s, load);
-		(void)push_load_shards(cl->s, load);
+		(void)cl->s->up.shards_taken(cl->s, load);
 	}
 	else if (cl->rounds % SWEEP_ROUNDS == 0) {
-		(void)push_load_shards(cl->s, cl->owned);
+		(void)cl->s->up.shards_taken(cl->s, NULL);
 	}
 }
 

@@ -161,6 +161,12 @@ struct hooks {
 	int  (*fallback)(struct delivery *d, const char *why);
 	int  (*retarget)(struct delivery *d, const char *why);
 	void (*parked)(struct delivery *d);
+	/* a cluster's (push.c): shards taken or lost, another node's news */
+	int  (*shards_taken)(struct sender *s, const bool *mask);
+	void (*shard_lost)(struct sender *s, uint32_t shard);
+	bool (*shard_busy)(struct sender *s, uint32_t shard);
+	int  (*push_news)(struct sender *s, const char *id);
+	int  (*user_news)(struct sender *s, const char *aor);
 };
 
 struct target {

@@ -10,7 +10,6 @@
 #include "events.h"
 #include "terminal.h"
 #include "cluster.h"
-#include "push.h"
 #include "core/lease.h"
 
 #include <sippush/log.h>
@@ -361,8 +360,7 @@ static void forget_terms(struct user *u)
 
 /**
  * Another node of the cluster changed a user's terminals: this node's
- * copy is read again from the store (a short synchronous read); the
- * user's owner sends what waited for them.
+ * copy is read again from the store (a short synchronous read)
  */
 int term_reload(struct sender *s, const char *aor)
 {
@@ -371,10 +369,7 @@ int term_reload(struct sender *s, const char *aor)
 
 	if (u)
 		forget_terms(u);
-	err = store_term_of(s->st, aor, load_h, s);
-	if (cluster_owns(s, aor))
-		push_user_ready(user_find(s, aor));
-	return err;
+	return store_term_of(s->st, aor, load_h, s);
 }
 
 

@@ -14,6 +14,10 @@
 #include <libpq-fe.h>
 #endif
 #include "store/store.h"
+#include "core/lease.h"
+#ifdef SIPPUSH_HAVE_PG
+#include "store/clusterdb.h"
+#endif
 
 struct fix {
 	char dir[64];
@@ -23,7 +27,7 @@ struct fix {
 
 /* the schema version each backend's history has reached */
 #define SCHEMA_SQLITE 13
-#define SCHEMA_PG 2
+#define SCHEMA_PG 3
 
 static const char *pg_url;
 
@@ -904,6 +908,120 @@ static void test_corrupt(void **state)
 }
 
 
+/* A cluster's fencing (PostgreSQL): a delivery write or a push's final
+ * state goes in only while its node holds the shard's lease of that
+ * epoch; a claim succeeds on a free or expired lease only, raising the
+ * epoch; news is carried by NOTIFY to the other connections */
+#ifdef SIPPUSH_HAVE_PG
+struct news { int n; char last[128]; };
+
+static void news_h(const char *payload, void *arg)
+{
+	struct news *nw = arg;
+
+	++nw->n;
+	str_ncpy(nw->last, payload, sizeof(nw->last));
+}
+#endif
+
+static void test_fence(void **state)
+{
+#ifdef SIPPUSH_HAVE_PG
+	struct fix *f = *state;
+	struct store *st = NULL;
+	struct clusterdb *a = NULL, *b = NULL;
+	struct clusterdb_view view;
+	struct store_opts so = {.cluster = true};
+	struct push_rec p = push("p1", 1);
+	struct dlv_rec d = {
+		.push_id = "p1", .tkey = "urn:uuid:1", .ruri = "sip:c",
+		.method = "message", .state = "delivered", .call_id = "c1@x",
+	};
+	uint64_t ea[LEASE_SHARDS] = {0}, eb[LEASE_SHARDS] = {0};
+	const uint16_t sh[] = {7};
+	struct seen seen = {0};
+	struct news nw = {0};
+
+	if (!f->pg)
+		skip();
+	assert_int_equal(store_open(&st, f->path, &so), 0);
+	/* a second opener is no conflict in a cluster */
+	{
+		struct store *st2 = NULL;
+
+		assert_int_equal(store_open(&st2, f->path, &so), 0);
+		mem_deref(st2);
+	}
+	assert_int_equal(clusterdb_open(&a, f->path, "na", NULL, NULL), 0);
+	assert_int_equal(clusterdb_open(&b, f->path, "nb", news_h, &nw), 0);
+	assert_int_not_equal(clusterdb_tag(a), clusterdb_tag(b));
+
+	assert_int_equal(clusterdb_round(a, 4000, &view), 0);
+	assert_int_equal(view.nlive, 2);
+	assert_null(view.v[7].owner);
+	assert_int_equal(clusterdb_claim(a, 4000, sh, 1, ea), 0);
+	assert_int_equal(ea[7], 1);
+	assert_int_equal(clusterdb_claim(b, 4000, sh, 1, eb), 0);
+	assert_int_equal(eb[7], 0);            /* held: b's claim fails */
+
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_notify(st, "p na 7 p1"), 0);
+	/* b's node is not a's: its write is dropped */
+	const struct store_fence wrong = {.node = "nb", .shard = 7, .epoch = 1};
+	assert_int_equal(store_fence(st, &wrong), 0);
+	assert_int_equal(store_dlv_put(st, &d), 0);
+	assert_int_equal(store_push_final(st, "p1", "delivered", 5), 0);
+	assert_int_equal(store_fence(st, NULL), 0);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_push_get(st, "p1", push_h, dlv_h, &seen), 0);
+	assert_int_equal(seen.dlvs, 0);
+
+	/* the news reached b's connection (read with its next statement) */
+	assert_int_equal(clusterdb_round(b, 4000, &view), 0);
+	assert_int_equal(nw.n, 1);
+	assert_string_equal(nw.last, "p na 7 p1");
+	assert_string_equal(view.v[7].owner, "na");
+
+	/* a's write of its epoch goes in */
+	const struct store_fence ok = {.node = "na", .shard = 7, .epoch = 1};
+	assert_int_equal(store_fence(st, &ok), 0);
+	assert_int_equal(store_dlv_put(st, &d), 0);
+	assert_int_equal(store_fence(st, NULL), 0);
+	assert_int_equal(store_flush(st), 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_push_get(st, "p1", push_h, dlv_h, &seen), 0);
+	assert_int_equal(seen.dlvs, 1);
+
+	/* released: b claims it with epoch 2, a's epoch-1 writes drop */
+	assert_int_equal(clusterdb_release(a, 7, 1), 0);
+	assert_int_equal(clusterdb_claim(b, 4000, sh, 1, eb), 0);
+	assert_int_equal(eb[7], 2);
+	memset(ea, 0, sizeof(ea));
+	assert_int_equal(clusterdb_renew(a, 4000, sh, 1, ea), 0);
+	assert_int_equal(ea[7], 0);            /* not a's to renew */
+	d.state = "failed";
+	assert_int_equal(store_fence(st, &ok), 0);
+	assert_int_equal(store_dlv_put(st, &d), 0);
+	assert_int_equal(store_fence(st, NULL), 0);
+	assert_int_equal(store_flush(st), 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_push_get(st, "p1", push_h, dlv_h, &seen), 0);
+	assert_string_equal(seen.dstate, "delivered");
+
+	assert_int_equal(clusterdb_leave(b), 0);
+	assert_int_equal(clusterdb_round(a, 4000, &view), 0);
+	assert_int_equal(view.nlive, 1);
+	assert_null(view.v[7].owner);
+	mem_deref(a);
+	mem_deref(b);
+	mem_deref(st);
+#else
+	(void)state;
+	skip();
+#endif
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -933,6 +1051,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abandon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_progress_kept, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_fence, setup, teardown),
 	};
 	int r;
 
