@@ -213,7 +213,10 @@ static void round_tmr(void *arg)
 	uint16_t held[LEASE_SHARDS];
 	bool load[LEASE_SHARDS] = {false};
 	size_t nheld = 0, nload = 0;
-	const uint64_t sent = tmr_jiffies();
+	/* sends stop before the store lets another node claim: counted
+	 * from before the renewal went, minus a request in flight */
+	const uint64_t until = (uint64_t)lease_send_deadline(
+		(int64_t)tmr_jiffies(), cl->ttl_ms, MARGIN_MS);
 	int err;
 
 	tmr_start(&cl->tmr, ROUND_MS, round_tmr, cl);
@@ -261,7 +264,7 @@ static void round_tmr(void *arg)
 				load[i] = true;
 				++nload;
 			}
-			cl->deadline[i] = sent + cl->ttl_ms - MARGIN_MS;
+			cl->deadline[i] = until;
 		}
 	}
 
@@ -294,7 +297,7 @@ static void round_tmr(void *arg)
 		cl->owned[i] = true;
 		cl->leaving[i] = false;
 		cl->epoch[i] = claimed[i];
-		cl->deadline[i] = sent + cl->ttl_ms - MARGIN_MS;
+		cl->deadline[i] = until;
 		load[i] = true;
 		++nload;
 	}
