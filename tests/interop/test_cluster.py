@@ -53,6 +53,8 @@ class Node:
                 "--http", "127.0.0.1:%d" % self.http_port,
                 "--db", self.env.path(self.name + ".db"),
                 "--store", self.url, "--cluster", "--node", self.name,
+                # one spool for the cluster, as an operator mounts it
+                "--spool", self.env.path("spool"),
                 "--api-token", TOKEN, "--trust-udp",
                 "--log-level", "info"] + self.extra
         self.proc = self.env.spawn(args, "sippushd-%s.log" % self.name)
