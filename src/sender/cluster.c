@@ -44,6 +44,10 @@ struct cluster {
 	uint64_t epoch[LEASE_SHARDS];
 	uint64_t deadline[LEASE_SHARDS];   /* tmr_jiffies() */
 	uint32_t rounds;
+	uint32_t rounds_failed;
+	uint32_t nlive;               /* the last round's view (/metrics) */
+	uint32_t unowned;             /* free or expired shards          */
+	uint64_t taken, lost, given;  /* shards, since start              */
 	struct store_fence fence;
 #ifdef SIPPUSH_HAVE_PG
 	struct clusterdb *db;
@@ -124,6 +128,34 @@ const bool *cluster_mask(const struct sender *s)
 }
 
 
+/** The cluster's lines of /metrics, as this node saw its last round */
+int cluster_metrics_print(struct re_printf *pf, const struct sender *s)
+{
+	const struct cluster *cl = s ? s->cl : NULL;
+
+	if (!cl)
+		return 0;
+	return re_hprintf(pf,
+		"# TYPE sippush_cluster_nodes_live gauge\n"
+		"sippush_cluster_nodes_live %u\n"
+		"# TYPE sippush_cluster_shards_held gauge\n"
+		"sippush_cluster_shards_held %u\n"
+		"# TYPE sippush_cluster_shards_unowned gauge\n"
+		"sippush_cluster_shards_unowned %u\n"
+		"# TYPE sippush_cluster_shards_taken_total counter\n"
+		"sippush_cluster_shards_taken_total %llu\n"
+		"# TYPE sippush_cluster_shards_lost_total counter\n"
+		"sippush_cluster_shards_lost_total %llu\n"
+		"# TYPE sippush_cluster_shards_given_total counter\n"
+		"sippush_cluster_shards_given_total %llu\n"
+		"# TYPE sippush_cluster_rounds_failed_total counter\n"
+		"sippush_cluster_rounds_failed_total %u\n",
+		cl->nlive, cluster_owned(s), cl->unowned,
+		(unsigned long long)cl->taken, (unsigned long long)cl->lost,
+		(unsigned long long)cl->given, cl->rounds_failed);
+}
+
+
 /** Shards held */
 uint32_t cluster_owned(const struct sender *s)
 {
@@ -200,6 +232,7 @@ static void lost(struct cluster *cl, uint32_t sh)
 	     (unsigned long long)cl->epoch[sh]);
 	cl->owned[sh] = false;
 	cl->leaving[sh] = false;
+	++cl->lost;
 	cl->s->up.shard_lost(cl->s, sh);
 }
 
@@ -226,8 +259,15 @@ static void round_tmr(void *arg)
 	if (err) {
 		/* the deadlines lapse on their own: nothing is sent then */
 		plog(SIPPUSH_LOG_WARN, MOD, "round: %m", err);
+		++cl->rounds_failed;
 		return;
 	}
+
+	cl->nlive = (uint32_t)view.nlive;
+	cl->unowned = 0;
+	for (uint32_t i = 0; i < LEASE_SHARDS; i++)
+		cl->unowned += !view.v[i].owner ||
+			view.v[i].until_ms <= view.now_ms;
 
 	const struct lease_view lv = {
 		.me = cl->node, .live = view.live, .nlive = view.nlive,
@@ -281,6 +321,7 @@ static void round_tmr(void *arg)
 		if (!clusterdb_release(cl->db, sh, cl->epoch[sh])) {
 			cl->owned[sh] = false;
 			cl->leaving[sh] = false;
+			++cl->given;
 			plog(SIPPUSH_LOG_INFO, MOD, "shard %u: given up",
 			     sh);
 		}
@@ -302,6 +343,7 @@ static void round_tmr(void *arg)
 		++nload;
 	}
 
+	cl->taken += nload;
 	if (nload) {
 		plog(SIPPUSH_LOG_INFO, MOD, "%zu shard(s) taken, %u held",
 		     nload, cluster_owned(cl->s));

@@ -19,3 +19,4 @@ void cluster_user_changed(struct sender *s, const char *aor);
 uint32_t cluster_owned(const struct sender *s);
 int cluster_tag(const struct sender *s);
 const bool *cluster_mask(const struct sender *s);
+int cluster_metrics_print(struct re_printf *pf, const struct sender *s);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <re.h>
 #include "engine.h"
+#include "cluster.h"
 #include "delivery.h"
 #include "clock.h"
 #include "metrics.h"
@@ -100,6 +101,8 @@ int sender_metrics_print(struct re_printf *pf, const struct sender *s)
 					  "{code=\"%zu\"} %llu\n", c,
 					  (unsigned long long)s->sip_codes[c]);
 
+	if (s->cl)
+		err |= cluster_metrics_print(pf, s);
 	err |= histo_print(pf, "sippush_delivery_latency_seconds",
 			   &s->latency);
 	err |= histo_print(pf, "sippush_store_commit_seconds",

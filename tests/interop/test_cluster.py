@@ -17,6 +17,7 @@ wire and in the store:
 """
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -96,6 +97,12 @@ class Node:
             return e.code, None
         except OSError:
             return None, None
+
+    def get_text(self, path):
+        req = urllib.request.Request(self.base + path)
+        req.add_header("Authorization", "Bearer " + TOKEN)
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.read().decode()
 
     def get(self, path):
         req = urllib.request.Request(self.base + path)
@@ -239,6 +246,17 @@ def test_share_and_kill9(env):
     names = [n.name for n in nodes]
     wait_settled(env, "c1", names)
     print("  shards: %s" % owners(env, "c1"))
+    # each node's /metrics says what it holds; together, every shard once
+    held = 0
+    for n in nodes:
+        txt = n.get_text("/metrics")
+        m = {k: float(v) for k, v in re.findall(
+            r"^(sippush_cluster_\w+)(?:\{[^}]*\})? ([\d.]+)$", txt, re.M)}
+        check(m.get("sippush_cluster_nodes_live") == 3,
+              "%s: nodes live %s" % (n.name, m))
+        check('node="%s"' % n.name in txt, "%s: no node label" % n.name)
+        held += m["sippush_cluster_shards_held"]
+    check(held == 256, "the nodes' /metrics hold %d shards" % held)
 
     terms = Terminals(USERS)
     try:
@@ -435,6 +453,56 @@ def test_stopped_node_fenced(env):
         terms.close()
 
 
+def test_file_push_taken_over(env):
+    """A file uploaded to node A for a user A owns, A killed before the
+    user is online: node B takes A's shards and delivers the file (from
+    the spool the nodes share) in a session, byte for byte"""
+    import hashlib
+    import subprocess
+    from test_agent import Agent
+    nodes, url = cluster(env, "c3", ["f1", "f2"], "--msrp-allow",
+                         "127.0.0.1/32")
+    wait_settled(env, "c3", ["f1", "f2"])
+    own = {int(s): o for s, o, e in leases(env, "c3")}
+    user = next("fu%d" % i for i in range(200)
+                if own[shard("sip:fu%d@example.com" % i)] == "f1")
+    aor = "sip:%s@example.com" % user
+    blob = os.urandom(3 << 20)
+    path = env.path("upload.bin")
+    with open(path, "wb") as f:
+        f.write(blob)
+    out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"), "--server",
+                          nodes[0].base, "--token", TOKEN, "send", "--to",
+                          aor, "--app", "mms.ua", "--file", path,
+                          "--method", "session"],
+                         capture_output=True, text=True, timeout=60)
+    check(out.returncode == 0, "sippush send: %s %s" % (out.stdout,
+                                                       out.stderr))
+    pid = out.stdout.split()[0]
+    spooled = os.listdir(env.path("spool"))
+    check(any(n.startswith(pid) for n in spooled),
+          "the file is not in the shared spool: %s" % spooled)
+    nodes[0].kill9()
+    kill_t = time.time()
+
+    mport = free_port()
+    a = Agent(env, user, nodes[1].sip_port, "--msrp",
+              "127.0.0.1:%d" % mport).start()
+
+    def data():
+        return [f for f in a.files() if not f.endswith(".meta")]
+    wait_until(data, 40, "the file at the agent, from f2")
+    with open(os.path.join(a.inbox, data()[0]), "rb") as f:
+        got = f.read()
+    check(hashlib.sha1(got).digest() == hashlib.sha1(blob).digest(),
+          "SHA-1 differs (%d of %d bytes)" % (len(got), len(blob)))
+    print("  the file (3 MiB) uploaded to f1 delivered by f2 %.1f s after "
+          "f1's kill -9" % (time.time() - kill_t))
+    st = nodes[1].get("/v1/pushes/" + pid)
+    check(st["state"] == "delivered" and
+          st["deliveries"][0]["method"] == "session", "status: %s" % st)
+
+
 def test_cluster_needs_postgresql(env):
     """--cluster on SQLite: a one-line error, exit non-zero"""
     import subprocess
@@ -455,4 +523,4 @@ if __name__ == "__main__":
         print("SKIP: no PostgreSQL server installed")
         sys.exit(77)
     run([test_cluster_needs_postgresql, test_share_and_kill9,
-         test_stopped_node_fenced])
+         test_stopped_node_fenced, test_file_push_taken_over])
