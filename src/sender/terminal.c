@@ -365,7 +365,6 @@ static void forget_terms(struct user *u)
 int term_reload(struct sender *s, const char *aor)
 {
 	struct user *u = user_find(s, aor);
-	int err;
 
 	if (u)
 		forget_terms(u);
