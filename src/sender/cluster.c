@@ -167,14 +167,15 @@ uint32_t cluster_owned(const struct sender *s)
 }
 
 
-/** A push was stored here: its shard's owner is told when it commits
- *  (always: ownership may move before the commit; the owner ignores a
- *  push it has) */
+/** A push was stored here for another node's user: the owner is told
+ *  when it commits. (Its own: not told; should the shard move before the
+ *  commit, the new owner's 10 s sweep finds it. A NOTIFY per push would
+ *  cost every commit PostgreSQL's global notify lock.) */
 void cluster_push_accepted(struct sender *s, const char *aor, const char *id)
 {
 	char msg[160];
 
-	if (!s || !s->cl)
+	if (!s || !s->cl || cluster_owns(s, aor))
 		return;
 	re_snprintf(msg, sizeof(msg), "p %s %u %s", s->cl->node,
 		    lease_shard_of(aor), id);
