@@ -75,6 +75,7 @@ struct sub {
 	bool state_due;          /**< a state NOTIFY must go next          */
 	bool ending;             /**< its final NOTIFY is due or in flight */
 	bool busy;               /**< a state NOTIFY is in flight          */
+	bool mark;               /**< a cluster's re-read: still stored    */
 };
 
 /** A file of a push, on disk */

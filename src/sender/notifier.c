@@ -22,6 +22,8 @@
 #include "caps.h"
 #include "clock.h"
 #include "notifier.h"
+#include "cluster.h"
+#include "core/lease.h"
 #include "push.h"
 #include "refer.h"
 #include "refuse.h"
@@ -105,6 +107,14 @@ static void committed_h(int err, void *arg)
 	}
 
 	(void)reply_200(c->s, c->msg, c->expires);
+
+	/* a cluster: the user's owner sends the NOTIFYs (the news went with
+	 * this commit); here the subscription leaves memory */
+	if (sub && !c->fetch && !cluster_owns(c->s, sub->aor)) {
+		sub_forget(sub);
+		mem_deref(c);
+		return;
+	}
 
 	/* RFC 6665: a NOTIFY follows every accepted SUBSCRIBE */
 	if (sub && c->fetch) {
@@ -507,6 +517,7 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 		sub_gone(old, "replaced by a new SUBSCRIBE");
 
 	err = sub_save(sub);
+	cluster_user_changed(s, aor);
 	err = err ? err : term_from_sub(sub);
 	err = err ? err : commit_then_reply(s, msg, sub, expires, false,
 					    false);
@@ -527,6 +538,9 @@ static void initial_subscribe(struct sender *s, const struct sip_msg *msg,
 }
 
 
+static void load_h(const struct sub_rec *r, void *arg);
+
+
 static void in_dialog_subscribe(struct sender *s, const struct sip_msg *msg)
 {
 	char cid[256];
@@ -536,6 +550,9 @@ static void in_dialog_subscribe(struct sender *s, const struct sip_msg *msg)
 
 	(void)pl_strcpy(&msg->callid, cid, sizeof(cid));
 	sub = sub_by_callid(s, cid);
+	/* a cluster: a dialog another node serves, from the store */
+	if (!sub && s->cl && !store_sub_get(s->st, cid, load_h, s))
+		sub = sub_by_callid(s, cid);
 	if (!sub || pl_strcmp(&msg->to.tag, sub->ltag) ||
 	    pl_strcmp(&msg->from.tag, sub->rtag)) {
 		(void)sip_reply(s->sip, msg, 481, "Subscription Does Not "
@@ -554,6 +571,7 @@ static void in_dialog_subscribe(struct sender *s, const struct sip_msg *msg)
 
 	if (!expires) {
 		err = store_sub_del(s->st, sub->call_id);
+		cluster_user_changed(s, sub->aor);
 		err = err ? err : commit_then_reply(s, msg, sub, 0, true,
 						    false);
 	}
@@ -561,6 +579,7 @@ static void in_dialog_subscribe(struct sender *s, const struct sip_msg *msg)
 		sub->expires_at = sender_now_s(s) + expires;
 		sub_arm(sub);
 		err = sub_save(sub);
+		cluster_user_changed(s, sub->aor);
 		err = err ? err : term_from_sub(sub);
 		err = err ? err : commit_then_reply(s, msg, sub, expires,
 						    false, false);
@@ -622,23 +641,24 @@ bool notifier_request(struct sender *s, const struct sip_msg *msg)
 
 /* --- restart ----------------------------------------------------------- */
 
-static void load_h(const struct sub_rec *r, void *arg)
+/* A subscription as stored, in memory (indexed, armed); NULL when it
+ * expired (then deleted) or on failure */
+static struct sub *sub_of_rec(struct sender *s, const struct sub_rec *r)
 {
-	struct sender *s = arg;
 	struct sub *sub;
 	struct user *u;
 	int err;
 
 	if (r->expires_at <= sender_now_s(s)) {
 		(void)store_sub_del(s->st, r->call_id);
-		return;
+		return NULL;
 	}
 
 	if (user_get(&u, s, r->aor))
-		return;
+		return NULL;
 
 	if (sub_alloc(&sub))
-		return;
+		return NULL;
 
 	sub->s = s;
 	sub->u = u;
@@ -665,16 +685,122 @@ static void load_h(const struct sub_rec *r, void *arg)
 		err |= str_dup(&sub->methods, r->methods);
 	if (err) {
 		mem_deref(sub);
-		return;
+		return NULL;
 	}
 
 	sub_index(sub);
 	sub_arm(sub);
+	return sub;
 }
 
 
-/** After a restart: the dialogs go on where they were */
+static void load_h(const struct sub_rec *r, void *arg)
+{
+	struct sender *s = arg;
+
+	if (s->load_mask && !s->load_mask[lease_shard_of(r->aor)])
+		return;
+	if (s->cl && sub_by_callid(s, r->call_id))
+		return;   /* a cluster's node has it already */
+	(void)sub_of_rec(s, r);
+}
+
+
+/** After a restart: the dialogs go on where they were (a cluster's node:
+ *  those of the shards it takes, sub_reload_shards()) */
 int sub_load(struct sender *s)
 {
-	return store_sub_load(s->st, load_h, s);
+	return s->cl ? 0 : store_sub_load(s->st, load_h, s);
+}
+
+
+/** A cluster's node took shards (mask): their subscriptions it lacks, from
+ *  the store; their dialogs go on with higher CSeqs */
+int sub_reload_shards(struct sender *s, const bool *mask)
+{
+	int err;
+
+	s->load_mask = mask;
+	err = store_sub_load(s->st, load_h, s);
+	s->load_mask = NULL;
+	return err;
+}
+
+
+static void reload_h(const struct sub_rec *r, void *arg)
+{
+	struct sender *s = arg;
+	struct sub *sub = sub_by_callid(s, r->call_id);
+
+	if (r->expires_at <= sender_now_s(s))
+		return;   /* gone: ended below */
+
+	if (!sub) {
+		/* made at another node: its first NOTIFY goes from here */
+		sub = sub_of_rec(s, r);
+		if (!sub)
+			return;
+		sub->mark = true;
+		sub->state_due = true;
+		sub_kick(sub);
+		push_sub_ready(sub);
+		return;
+	}
+
+	sub->mark = true;
+	if (r->expires_at != sub->expires_at) {
+		/* refreshed at another node: the NOTIFY that follows */
+		sub->expires_at = r->expires_at;
+		if (r->rseq > sub->rseq)
+			sub->rseq = r->rseq;
+		sub_arm(sub);
+		sub->state_due = true;
+		sub_kick(sub);
+	}
+}
+
+
+/**
+ * Another node changed a user's subscriptions (made, refreshed, ended
+ * one): the owner re-reads them and sends the NOTIFYs that follow
+ */
+int sub_reload_user(struct sender *s, const char *aor)
+{
+	struct user *u = user_find(s, aor);
+	struct le *le;
+	int err;
+
+	for (le = u ? u->subs.head : NULL; le; le = le->next)
+		((struct sub *)le->data)->mark = false;
+	err = store_sub_of(s->st, aor, reload_h, s);
+	if (err)
+		return err;
+
+	u = user_find(s, aor);
+	for (le = u ? u->subs.head : NULL; le; ) {
+		struct sub *sub = le->data;
+
+		le = le->next;
+		if (!sub->mark)
+			sub_end(sub, "ended at another node");
+	}
+	return 0;
+}
+
+
+static bool forget_h(struct le *le, void *arg)
+{
+	struct sub *sub = le->data;
+	const uint32_t *shard = arg;
+
+	if (lease_shard_of(sub->aor) == *shard)
+		sub_forget(sub);
+	return false;
+}
+
+
+/** The shard is another node's now: its subscriptions leave memory */
+void sub_forget_shard(struct sender *s, uint32_t shard)
+{
+	(void)hash_apply(s->subs, forget_h, &shard);
 }

@@ -814,23 +814,13 @@ void push_sub_ready(struct sub *sub)
 }
 
 
-static int shards_taken(struct sender *s, const bool *mask);
-static int user_news(struct sender *s, const char *aor);
-
-
-/** The queue's way up: a delivery ended, falls back, or waits; and a
- *  cluster's: shards taken or lost, news of other nodes */
+/** The queue's way up: a delivery ended, falls back, or waits */
 void push_init(struct sender *s)
 {
 	s->up.final = push_delivery_final;
 	s->up.fallback = dlv_fallback;
 	s->up.retarget = to_public_identity;
 	s->up.parked = parked;
-	s->up.shards_taken = shards_taken;
-	s->up.shard_lost = push_forget_shard;
-	s->up.shard_busy = push_busy_shard;
-	s->up.push_news = push_load_one;
-	s->up.user_news = user_news;
 }
 
 
@@ -1474,28 +1464,4 @@ const char *push_waiting(struct sender *s, const char *id)
 	const struct push *p = le ? le->data : NULL;
 
 	return p && !p->dlvs.head ? p->waiting : NULL;
-}
-
-
-/* Shards taken (mask; NULL: a sweep of those held): their users'
- * terminals read again, then their pending pushes this node lacks */
-static int shards_taken(struct sender *s, const bool *mask)
-{
-	int err = 0;
-
-	if (mask)
-		err = term_reload_shards(s, mask);
-	return err ? err : push_load_shards(s, mask ? mask : cluster_mask(s));
-}
-
-
-/* Another node changed a user's terminals: read again; the owner sends
- * what waited for them */
-static int user_news(struct sender *s, const char *aor)
-{
-	int err = term_reload(s, aor);
-
-	if (cluster_owns(s, aor))
-		push_user_ready(user_find(s, aor));
-	return err;
 }

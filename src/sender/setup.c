@@ -143,6 +143,43 @@ static void sess_conn_h(const struct sip_msg *msg, void *arg)
 }
 
 
+/* A cluster's shards taken (mask; NULL: a sweep of those held): their
+ * users' terminals and subscriptions read again, then their pending
+ * pushes this node lacks */
+static int shards_taken(struct sender *s, const bool *mask)
+{
+	int err = 0;
+
+	if (mask) {
+		err = term_reload_shards(s, mask);
+		err = err ? err : sub_reload_shards(s, mask);
+	}
+	return err ? err : push_load_shards(s, mask ? mask : cluster_mask(s));
+}
+
+
+/* The shard is another node's now: its pushes and dialogs leave memory */
+static void shard_lost(struct sender *s, uint32_t shard)
+{
+	push_forget_shard(s, shard);
+	sub_forget_shard(s, shard);
+}
+
+
+/* Another node changed a user's terminals or subscriptions: read again;
+ * the owner sends what follows (NOTIFYs, pushes that waited) */
+static int user_news(struct sender *s, const char *aor)
+{
+	int err = term_reload(s, aor);
+
+	if (!cluster_owns(s, aor))
+		return err;
+	err = err ? err : sub_reload_user(s, aor);
+	push_user_ready(user_find(s, aor));
+	return err;
+}
+
+
 int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 		 const struct sender_conf *conf)
 {
@@ -169,6 +206,11 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 
 	deliver_init(s);
 	push_init(s);
+	s->up.shards_taken = shards_taken;
+	s->up.shard_lost = shard_lost;
+	s->up.shard_busy = push_busy_shard;
+	s->up.push_news = push_load_one;
+	s->up.user_news = user_news;
 
 	/* listeners of final deliveries and pushes, in this order */
 	err  = metrics_init(s);

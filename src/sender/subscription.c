@@ -186,6 +186,32 @@ void sub_gone(struct sub *sub, const char *why)
 }
 
 
+/**
+ * A cluster: the subscription is served by another node (its user's
+ * owner). It leaves memory only, no NOTIFY said, the store keeps it; a
+ * state NOTIFY in flight frees it when answered.
+ */
+void sub_forget(struct sub *sub)
+{
+	if (!sub->he.list && !sub->ule.list)
+		return;
+	if (sub->he.list)
+		--sub->s->stats.subscriptions;
+	hash_unlink(&sub->he);
+	list_unlink(&sub->ule);
+	tmr_cancel(&sub->tmr);
+	if (sub->t) {
+		sub->t->sub = NULL;
+		sub->s->up.target_soon(sub->t);
+		sub->t = NULL;
+	}
+	if (sub->busy)
+		sub->ending = true;
+	else
+		mem_deref(sub);
+}
+
+
 static int contact_h(enum sip_transp tp, const struct sa *src,
 		     const struct sa *dst, struct mbuf *mb, void *arg)
 {

@@ -9,6 +9,7 @@ struct sub *sub_find(const struct user *u, const char *tkey,
 bool subs_room(const struct sender *s, const struct user *u,
 	       const char *tkey, const char *app);
 void sub_gone(struct sub *sub, const char *why);
+void sub_forget(struct sub *sub);
 void sub_kick(struct sub *sub);
 void sub_end(struct sub *sub, const char *why);
 void sub_fetch(struct sub *sub);

@@ -27,6 +27,8 @@ enum store_q {
 				    unless the node holds the shard's lease
 				    of that epoch (PostgreSQL only)         */
 	Q_PUSH_FINAL_FENCED,     /* Q_PUSH_FINAL + node, shard, epoch       */
+	Q_SUB_OF,                /* one user's subscriptions                */
+	Q_SUB_GET,               /* one subscription by its Call-ID         */
 	Q_COUNT
 };
 

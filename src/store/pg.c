@@ -129,6 +129,8 @@ static const char *stmt_sql[S_COUNT] = {
 		      "expires_at=EXCLUDED.expires_at",
 	[Q_SUB_DEL] = "DELETE FROM subs WHERE call_id=$1",
 	[Q_SUB_LOAD] = "SELECT " SUB_COLS " FROM subs",
+	[Q_SUB_OF] = "SELECT " SUB_COLS " FROM subs WHERE aor=$1",
+	[Q_SUB_GET] = "SELECT " SUB_COLS " FROM subs WHERE call_id=$1",
 	[Q_CAPS_PUT] = "INSERT INTO caps(" CAPS_COLS ") VALUES($1,$2,$3,$4,$5,"
 		       "$6,$7,$8,$9,$10) ON CONFLICT(aor,tkey) DO UPDATE SET "
 		       "vendor=EXCLUDED.vendor,model=EXCLUDED.model,"

@@ -86,6 +86,8 @@ static const char *stmt_sql[S_COUNT] = {
 		      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[Q_SUB_DEL] = "DELETE FROM subs WHERE call_id=?",
 	[Q_SUB_LOAD] = "SELECT " SUB_COLS " FROM subs",
+	[Q_SUB_OF] = "SELECT " SUB_COLS " FROM subs WHERE aor=?",
+	[Q_SUB_GET] = "SELECT " SUB_COLS " FROM subs WHERE call_id=?",
 #define CAPS_COLS "aor,tkey,vendor,model,version,dev_cap,push_accept," \
 		  "push_appids,push_msgsize,updated_at"
 	[Q_CAPS_PUT] = "INSERT OR REPLACE INTO caps(" CAPS_COLS ") "

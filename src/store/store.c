@@ -1071,6 +1071,15 @@ static void sub_row(const struct sval *c, size_t n, void *arg)
 }
 
 
+static void sub_found_row(const struct sval *c, size_t n, void *arg)
+{
+	struct rows *r = arg;
+
+	r->found = true;
+	sub_row(c, n, arg);
+}
+
+
 int store_sub_load(struct store *st, store_sub_h *h, void *arg)
 {
 	struct rows r = {.h = h, .arg = arg};
@@ -1078,6 +1087,39 @@ int store_sub_load(struct store *st, store_sub_h *h, void *arg)
 	if (!st || !h)
 		return EINVAL;
 	return st->be->query(st->bed, Q_SUB_LOAD, NULL, 0, sub_row, &r);
+}
+
+
+/** One user's subscriptions (a cluster node's, after another changed
+ *  them) */
+int store_sub_of(struct store *st, const char *aor, store_sub_h *h,
+		 void *arg)
+{
+	struct rows r = {.h = h, .arg = arg};
+
+	if (!st || !aor || !h)
+		return EINVAL;
+
+	const struct sval v[] = {T(aor)};
+	return st->be->query(st->bed, Q_SUB_OF, v, 1, sub_row, &r);
+}
+
+
+/** One subscription by its Call-ID (an in-dialog SUBSCRIBE at a cluster
+ *  node that does not have it); ENOENT when there is none */
+int store_sub_get(struct store *st, const char *call_id, store_sub_h *h,
+		  void *arg)
+{
+	struct rows r = {.h = h, .arg = arg};
+	int err;
+
+	if (!st || !call_id || !h)
+		return EINVAL;
+
+	const struct sval v[] = {T(call_id)};
+	r.st = st;
+	err = st->be->query(st->bed, Q_SUB_GET, v, 1, sub_found_row, &r);
+	return err ? err : r.found ? 0 : ENOENT;
 }
 
 

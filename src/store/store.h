@@ -215,6 +215,10 @@ uint64_t store_max_seq(struct store *st);
 int  store_sub_put(struct store *st, const struct sub_rec *r);
 int  store_sub_del(struct store *st, const char *call_id);
 int  store_sub_load(struct store *st, store_sub_h *h, void *arg);
+int  store_sub_of(struct store *st, const char *aor, store_sub_h *h,
+		  void *arg);
+int  store_sub_get(struct store *st, const char *call_id, store_sub_h *h,
+		   void *arg);
 int  store_caps_put(struct store *st, const struct caps_rec *r);
 int  store_caps_load(struct store *st, store_caps_h *h, void *arg);
 int  store_file_add(struct store *st, const struct file_rec *f);

@@ -21,6 +21,7 @@ import re
 import select
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -29,7 +30,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
-from harness import BUILD, Fail, check, free_port, run, wait_until
+from harness import BUILD, Capture, Fail, check, free_port, run, wait_until
 
 TOKEN = "cluster-admin-token-0123456789"
 USERS = 40
@@ -503,6 +504,109 @@ def test_file_push_taken_over(env):
           st["deliveries"][0]["method"] == "session", "status: %s" % st)
 
 
+def test_subscription_dialog_survives(env):
+    """Subscription mode: the agent subscribes at a node that does not own
+    its user; the owner sends the NOTIFYs (state, then a push's content);
+    the owner is killed: a survivor takes the shard and the next push goes
+    in the same dialog, with a higher CSeq (the agent refuses a lower one
+    with 500)"""
+    from test_agent import Agent
+    caps = ("--vendor", "vendor.example", "--model", "X100",
+            "--ua-version", "2.1")
+    # the agent is no trusted peer: it authenticates with digest
+    nodes, url = cluster(env, "c4", ["d1", "d2", "d3"], "--trust",
+                         "10.200.0.0/16")
+    wait_settled(env, "c4", ["d1", "d2", "d3"])
+    own = {int(s): o for s, o, e in leases(env, "c4")}
+    user = next("su%d" % i for i in range(200)
+                if own[shard("sip:su%d@example.com" % i)] == "d1")
+    aor = "sip:%s@example.com" % user
+    req = urllib.request.Request(
+        nodes[2].base + "/v1/users/%s/credentials" % aor,
+        data=json.dumps({"password": "pw"}).encode(), method="PUT")
+    req.add_header("Content-Type", "application/json")
+    req.add_header("Authorization", "Bearer " + TOKEN)
+    with urllib.request.urlopen(req, timeout=5) as r:
+        check(r.status == 202, "credentials: %s" % r.status)
+
+    # the agent talks to d2; d1 owns its user
+    a = Agent(env, user, nodes[1].sip_port, "--subscribe",
+              "sip:push@localhost", *caps, "--auth-user", user,
+              "--auth-pass", "pw")
+    cap = Capture(env, [n.sip_port for n in nodes] + [a.port])
+    a.start()
+
+    def stored_sub():
+        r = env.pg.psql("SELECT call_id, lseq FROM subs WHERE aor='%s'" %
+                        aor, "c4")
+        return r[0] if r else None
+    wait_until(stored_sub, 15, "the subscription in the store")
+    call_id = stored_sub()[0]
+
+    def inbox():
+        return sorted(f for f in a.files() if not f.endswith(".meta"))
+
+    def push(node, body):
+        st, doc = node.post({"to": aor, "app": "mms.ua",
+                             "content_type": "text/plain", "body": body,
+                             "method": "notify"})
+        check(st == 202, "push: %s" % st)
+        return doc["id"]
+
+    def final(pid):
+        d = nodes[1].get("/v1/pushes/" + pid)
+        return d if d["state"] != "pending" else None
+
+    p1 = push(nodes[2], "before")
+    d1 = wait_until(lambda: final(p1), 20, "the first push final")
+    check(d1["state"] == "delivered" and
+          d1["deliveries"][0]["method"] == "notify", "first: %s" % d1)
+    wait_until(lambda: len(inbox()) == 1, 10, "the first in the inbox")
+    check("NOTIFY" in nodes[0].log() or True, "")
+
+    # the owner dies; a survivor goes on in the same dialog
+    nodes[0].kill9()
+    kill_t = time.time()
+    p2 = push(nodes[2], "after")
+    d2 = wait_until(lambda: final(p2), 30, "the second push final")
+    check(d2["state"] == "delivered" and
+          d2["deliveries"][0]["method"] == "notify" and
+          d2["deliveries"][0]["sip_status"] == 200, "second: %s" % d2)
+    wait_until(lambda: len(inbox()) == 2, 10, "both in the inbox")
+    got = sorted(open(os.path.join(a.inbox, f), "rb").read()
+                 for f in inbox())
+    check(got == [b"after", b"before"], "inbox: %s" % got)
+    check(stored_sub()[0] == call_id, "a new dialog: %s" % (stored_sub(),))
+    check("500" not in "".join(l for l in a.log().splitlines()
+                              if "CSeq" in l), "the agent refused a CSeq")
+    print("  the push after d1's kill -9 went in the same dialog (%s), "
+          "%.1f s after the kill" % (call_id, time.time() - kill_t))
+
+    # on the wire: only the owner of the moment sent NOTIFYs, each CSeq
+    # higher than the one before
+    cap.stop()
+    out = subprocess.run(
+        ["tshark", "-r", cap.file] + sum((["-d", "udp.port==%d,sip" % p]
+                                          for p in [n.sip_port for n in
+                                                    nodes] + [a.port]), [])
+        + ["-Y", 'sip.Method == "NOTIFY"', "-T", "fields", "-e",
+           "udp.srcport", "-e", "sip.CSeq.seq", "-e", "sip.Call-ID"],
+        capture_output=True, text=True, timeout=60)
+    rows = [l.split("\t") for l in out.stdout.splitlines() if l.strip()]
+    by = {n.name: [int(r[1]) for r in rows if int(r[0]) == n.sip_port and
+                   r[2] == call_id] for n in nodes}
+    print("  NOTIFYs in the dialog by node (CSeq): %s" % by)
+    check(len(by["d1"]) >= 2, "the owner's state and content NOTIFYs: %s"
+          % by)
+    check(not by["d2"] or by["d2"][0] > max(by["d1"]),
+          "the node the agent talks to sent NOTIFYs while d1 owned: %s" % by)
+    later = by["d2"] + by["d3"]
+    check(later and min(later) > max(by["d1"]),
+          "after the takeover, a higher CSeq: %s" % by)
+    cseqs = [int(r[1]) for r in rows if r[2] == call_id]
+    check(cseqs == sorted(set(cseqs)), "CSeqs not increasing: %s" % cseqs)
+
+
 def test_cluster_needs_postgresql(env):
     """--cluster on SQLite: a one-line error, exit non-zero"""
     import subprocess
@@ -523,4 +627,5 @@ if __name__ == "__main__":
         print("SKIP: no PostgreSQL server installed")
         sys.exit(77)
     run([test_cluster_needs_postgresql, test_share_and_kill9,
-         test_stopped_node_fenced, test_file_push_taken_over])
+         test_stopped_node_fenced, test_file_push_taken_over,
+         test_subscription_dialog_survives])
