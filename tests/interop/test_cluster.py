@@ -499,7 +499,10 @@ def test_file_push_taken_over(env):
           "SHA-1 differs (%d of %d bytes)" % (len(got), len(blob)))
     print("  the file (3 MiB) uploaded to f1 delivered by f2 %.1f s after "
           "f1's kill -9" % (time.time() - kill_t))
-    st = nodes[1].get("/v1/pushes/" + pid)
+    # its outcome is committed just after the agent has the file
+    st = wait_until(lambda: (lambda d: d if d["state"] != "pending" else
+                             None)(nodes[1].get("/v1/pushes/" + pid)), 10,
+                    "the push final")
     check(st["state"] == "delivered" and
           st["deliveries"][0]["method"] == "session", "status: %s" % st)
 
