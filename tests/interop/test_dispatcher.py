@@ -350,8 +350,14 @@ def test_dispatcher_cluster(env):
         check(sum(grew.values()) == late and
               all(grew[n.name] >= 1 for n in live),
               "after the kill the survivors take them in turn: %s" % grew)
+        # among them users of the dead node's shards: a survivor stored
+        # them, the owner-to-be loads them when it takes the shard
+        theirs = [i for i in range(first, first + late)
+                  if own[shard(aor(i))] == victim.name]
+        check(theirs, "no new user of %s's shards" % victim.name)
         print("  %d REGISTERs after the mark: %s; all %d in the store's "
-              "terminals table" % (late, grew, late))
+              "terminals table, %d of them users of %s's shards" % (
+                  late, grew, late, len(theirs), victim.name))
         newp = [post(i, live, k) for k, i in
                 enumerate(range(first, first + late))]
         # requests for the AS go to the survivors only
