@@ -54,7 +54,10 @@ def pg_cpu(pg):
         except OSError:
             continue
         if int(pid) == pg.proc.pid or int(fields[1]) == pg.proc.pid:
-            total += proc_cpu(int(pid))
+            try:
+                total += proc_cpu(int(pid))
+            except OSError:
+                pass   # a backend that ended meanwhile
     return total
 
 
