@@ -31,6 +31,7 @@ enum {
 	GRACE_MS = 3000,         /* per place in a shard's line            */
 	MAX_RELEASE = 16,        /* shards given up per round              */
 	SWEEP_ROUNDS = 10,       /* pending pushes re-read (safety net)    */
+	NOTIFY_MAX = 7999,       /* PostgreSQL's payload limit             */
 };
 
 struct cluster {
@@ -168,18 +169,29 @@ uint32_t cluster_owned(const struct sender *s)
 
 
 /** A push was stored here for another node's user: the owner is told
- *  when it commits. (Its own: not told; should the shard move before the
- *  commit, the new owner's 10 s sweep finds it. A NOTIFY per push would
- *  cost every commit PostgreSQL's global notify lock.) */
-void cluster_push_accepted(struct sender *s, const char *aor, const char *id)
+ *  when it commits, with the push itself when it fits (whole: no files,
+ *  no PAP row) so that it need not read it back. (Its own: not told;
+ *  should the shard move before the commit, the new owner's 10 s sweep
+ *  finds it. A NOTIFY per push would cost every commit PostgreSQL's
+ *  global notify lock.) */
+void cluster_push_accepted(struct sender *s, const struct push_rec *r,
+			   bool whole)
 {
-	char msg[160];
+	char head[100], *txt = NULL, *msg = NULL;
 
-	if (!s || !s->cl || cluster_owns(s, aor))
+	if (!s || !s->cl || !r || cluster_owns(s, r->aor))
 		return;
-	re_snprintf(msg, sizeof(msg), "p %s %u %s", s->cl->node,
-		    lease_shard_of(aor), id);
-	(void)store_notify(s->st, msg);
+
+	re_snprintf(head, sizeof(head), "%s %u", s->cl->node,
+		    lease_shard_of(r->aor));
+	/* NOTIFY's payload is at most 8000 bytes */
+	if (whole && !store_push_encode(&txt, r, NOTIFY_MAX - 100) &&
+	    !re_sdprintf(&msg, "P %s %s", head, txt))
+		(void)store_notify(s->st, msg);
+	else if (!re_sdprintf(&msg, "p %s %s", head, r->id))
+		(void)store_notify(s->st, msg);
+	mem_deref(txt);
+	mem_deref(msg);
 }
 
 
@@ -201,7 +213,7 @@ void cluster_user_changed(struct sender *s, const char *aor)
 static void news_h(const char *payload, void *arg)
 {
 	struct cluster *cl = arg;
-	char buf[320], *f[4] = {NULL};
+	char buf[8192], *f[4] = {NULL};
 	size_t n = 0;
 
 	str_ncpy(buf, payload, sizeof(buf));
@@ -217,10 +229,14 @@ static void news_h(const char *payload, void *arg)
 	if (f[0][0] == 'u') {
 		(void)cl->s->up.user_news(cl->s, f[2]);
 	}
-	else if (f[0][0] == 'p' && n == 4) {
+	else if ((f[0][0] == 'p' || f[0][0] == 'P') && n == 4) {
 		const unsigned long sh = strtoul(f[2], NULL, 10);
 
-		if (sh < LEASE_SHARDS && cl->owned[sh])
+		if (sh >= LEASE_SHARDS || !cl->owned[sh])
+			return;
+		if (f[0][0] == 'P')
+			(void)cl->s->up.push_whole(cl->s, f[3]);
+		else
 			(void)cl->s->up.push_news(cl->s, f[3]);
 	}
 }

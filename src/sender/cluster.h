@@ -13,8 +13,9 @@ void cluster_leave(struct cluster *cl);
 bool cluster_owns(const struct sender *s, const char *aor);
 bool cluster_may_send(const struct sender *s, const char *aor);
 const struct store_fence *cluster_fence(struct sender *s, const char *aor);
-void cluster_push_accepted(struct sender *s, const char *aor,
-			   const char *id);
+struct push_rec;
+void cluster_push_accepted(struct sender *s, const struct push_rec *r,
+			   bool whole);
 void cluster_user_changed(struct sender *s, const char *aor);
 uint32_t cluster_owned(const struct sender *s);
 int cluster_tag(const struct sender *s);

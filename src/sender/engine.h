@@ -167,6 +167,7 @@ struct hooks {
 	void (*shard_lost)(struct sender *s, uint32_t shard);
 	bool (*shard_busy)(struct sender *s, uint32_t shard);
 	int  (*push_news)(struct sender *s, const char *id);
+	int  (*push_whole)(struct sender *s, const char *txt);
 	int  (*user_news)(struct sender *s, const char *aor);
 };
 
@@ -235,6 +236,7 @@ struct sender {
 	bool sync_pending;
 	struct list *loading;    /**< push_load() collects here          */
 	const bool *load_mask;   /**< and only these shards' (a cluster)  */
+	bool load_announced;     /**< a push another node sent whole      */
 	struct sender_stats stats;
 	/* for /metrics */
 	uint64_t by_method_state[PLAN_KINDS][DS_STATES];

@@ -1078,7 +1078,8 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	err = store_push_add(s->st, &rec);
 	if (err)
 		goto out;
-	cluster_push_accepted(s, p->aor, p->id);
+	cluster_push_accepted(s, &rec, p->nfiles == 0 &&
+			      strcmp(p->initiator, "pap"));
 
 	if (!s->sync_pending) {
 		err = store_sync(s->st, committed_h, s);
@@ -1277,7 +1278,8 @@ static void load_push_h(const struct push_rec *r, void *arg)
 		err = p->body ? mbuf_write_mem(p->body, r->body, r->body_len)
 			: ENOMEM;
 	}
-	if (!err)
+	/* announced whole by the node that took it: no files, no PAP */
+	if (!err && !s->load_announced)
 		err = files_load(p);
 	if (err) {
 		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot load (%m)", r->id, err);
@@ -1286,7 +1288,8 @@ static void load_push_h(const struct push_rec *r, void *arg)
 	}
 
 	/* PAP's pushes have their row (the initiator is not a column) */
-	(void)store_pap_by_push(s->st, p->id, pap_row_h, p);
+	if (!s->load_announced)
+		(void)store_pap_by_push(s->st, p->id, pap_row_h, p);
 	if (r->seq > s->seq)
 		s->seq = r->seq;
 	push_arm(p);
@@ -1386,6 +1389,23 @@ int push_load_one(struct sender *s, const char *id)
 
 	s->loading = &loaded;
 	err = store_push_get(s->st, id, load_push_h, load_dlv_h, s);
+	s->loading = NULL;
+	start_loaded(&loaded);
+	return err;
+}
+
+
+/** Another node stored a push of a shard this node holds and announced
+ *  it whole (store_push_encode()): nothing to read back */
+int push_take(struct sender *s, const char *txt)
+{
+	struct list loaded = LIST_INIT;
+	int err;
+
+	s->loading = &loaded;
+	s->load_announced = true;
+	err = store_push_decode(txt, load_push_h, s);
+	s->load_announced = false;
 	s->loading = NULL;
 	start_loaded(&loaded);
 	return err;

@@ -13,3 +13,4 @@ int push_load_shards(struct sender *s, const bool *mask);
 int push_load_one(struct sender *s, const char *id);
 bool push_busy_shard(struct sender *s, uint32_t shard);
 void push_forget_shard(struct sender *s, uint32_t shard);
+int push_take(struct sender *s, const char *txt);

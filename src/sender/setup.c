@@ -210,6 +210,7 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	s->up.shard_lost = shard_lost;
 	s->up.shard_busy = push_busy_shard;
 	s->up.push_news = push_load_one;
+	s->up.push_whole = push_take;
 	s->up.user_news = user_news;
 
 	/* listeners of final deliveries and pushes, in this order */

@@ -222,7 +222,7 @@ static int enc_rec(struct mbuf *mb, enum store_q q, const struct sval *v,
 	err  = mbuf_write_u8(mb, (uint8_t)q);
 	err |= mbuf_write_u8(mb, (uint8_t)n);
 	for (size_t i = 0; i < n && !err; i++) {
-		err = mbuf_write_u8(mb, (uint8_t)v[i].t);
+		err |= mbuf_write_u8(mb, (uint8_t)v[i].t);
 		switch (v[i].t) {
 		case SV_TEXT:
 			err |= mbuf_write_u32(mb, (uint32_t)strlen(v[i].s));
@@ -245,6 +245,8 @@ static int enc_rec(struct mbuf *mb, enum store_q q, const struct sval *v,
 
 
 /* The next record of mb (views into it); false at its end */
+/* One record back; false at the end or on a record that does not parse
+ * (the encoding travels between nodes too: every length is checked) */
 static bool dec_rec(struct mbuf *mb, enum store_q *q, struct sval *v,
 		    size_t *n)
 {
@@ -254,25 +256,42 @@ static bool dec_rec(struct mbuf *mb, enum store_q *q, struct sval *v,
 		return false;
 	*q = (enum store_q)mbuf_read_u8(mb);
 	cnt = mbuf_read_u8(mb);
+	if (cnt > 32)
+		return false;
 	for (size_t i = 0; i < cnt; i++) {
 		memset(&v[i], 0, sizeof(v[i]));
+		if (mbuf_get_left(mb) < 1)
+			return false;
 		v[i].t = (enum sval_type)mbuf_read_u8(mb);
 		switch (v[i].t) {
 		case SV_TEXT:
+			if (mbuf_get_left(mb) < 4)
+				return false;
 			v[i].len = mbuf_read_u32(mb);
+			if (mbuf_get_left(mb) < v[i].len + 1 ||
+			    mbuf_buf(mb)[v[i].len] != '\0')
+				return false;
 			v[i].s = (const char *)mbuf_buf(mb);
 			mbuf_advance(mb, (ssize_t)v[i].len + 1);
 			break;
 		case SV_INT:
+			if (mbuf_get_left(mb) < 8)
+				return false;
 			v[i].i = (int64_t)mbuf_read_u64(mb);
 			break;
 		case SV_BLOB:
+			if (mbuf_get_left(mb) < 4)
+				return false;
 			v[i].len = mbuf_read_u32(mb);
+			if (mbuf_get_left(mb) < v[i].len)
+				return false;
 			v[i].b = mbuf_buf(mb);
 			mbuf_advance(mb, (ssize_t)v[i].len);
 			break;
-		default:
+		case SV_NULL:
 			break;
+		default:
+			return false;
 		}
 	}
 	*n = cnt;
@@ -922,6 +941,83 @@ static void push_row(const struct sval *c, size_t n, void *arg)
 		r->err = r->st->be->query(r->st->bed, Q_DLV_BY_PUSH, v, 1,
 					  dlv_row, r);
 	}
+}
+
+
+/**
+ * A push as one line of text, base64 of its values in its columns'
+ * order: a cluster's announcement carries it, so that the owner need not
+ * read it back. EOVERFLOW when the text would pass max bytes.
+ */
+int store_push_encode(char **txtp, const struct push_rec *p, size_t max)
+{
+	struct mbuf *mb;
+	char *txt = NULL;
+	size_t len;
+	int err;
+
+	if (!txtp || !p || !p->id)
+		return EINVAL;
+
+	const struct sval v[] = {
+		T(p->id), I(p->seq), T(p->aor), T(p->app), T(p->ctype),
+		B(p->body, p->body_len), T(p->url), T(p->method),
+		T(p->target), T(p->topic), T(p->token), T(p->state),
+		I(p->priority), I(p->ttl), I(p->created_ms),
+		I(p->expires_ms), I(p->final_ms), T(p->filename),
+		T(p->disposition), I(p->not_before_ms), T(p->identity),
+		I(p->unasserted), I(p->relay), T(p->owner), T(p->privacy),
+	};
+	mb = mbuf_alloc(256 + p->body_len);
+	if (!mb)
+		return ENOMEM;
+	err = enc_rec(mb, Q_PUSH_ADD, v, ARRAY_SIZE(v));
+	len = mb->end * 4 / 3 + 5;
+	if (!err && len > max)
+		err = EOVERFLOW;
+	if (!err) {
+		txt = mem_zalloc(len + 1, NULL);
+		err = txt ? base64_encode(mb->buf, mb->end, txt, &len) : ENOMEM;
+	}
+	mem_deref(mb);
+	if (err) {
+		mem_deref(txt);
+		return err;
+	}
+	txt[len] = '\0';
+	*txtp = txt;
+	return 0;
+}
+
+
+/** The push a store_push_encode() text holds, to ph (EBADMSG: none) */
+int store_push_decode(const char *txt, store_push_h *ph, void *arg)
+{
+	struct rows r = {.h = ph, .arg = arg};
+	struct sval v[32];
+	enum store_q q;
+	struct mbuf *mb;
+	size_t len, n = 0;
+	int err;
+
+	if (!txt || !ph)
+		return EINVAL;
+
+	len = strlen(txt);
+	mb = mbuf_alloc(len);
+	if (!mb)
+		return ENOMEM;
+	err = base64_decode(txt, len, mb->buf, &len);
+	if (!err) {
+		mb->end = len;
+		mb->pos = 0;
+		if (!dec_rec(mb, &q, v, &n) || q != Q_PUSH_ADD || n != 25)
+			err = EBADMSG;
+	}
+	if (!err)
+		push_row(v, n, &r);
+	mem_deref(mb);
+	return err ? err : r.found ? 0 : EBADMSG;
 }
 
 

@@ -202,6 +202,8 @@ int  store_push_final(struct store *st, const char *id, const char *state,
 		      int64_t final_ms);
 int  store_push_load_pending(struct store *st, store_push_h *ph,
 			     store_dlv_h *dh, void *arg);
+int  store_push_encode(char **txtp, const struct push_rec *p, size_t max);
+int  store_push_decode(const char *txt, store_push_h *ph, void *arg);
 int  store_push_get(struct store *st, const char *id, store_push_h *ph,
 		    store_dlv_h *dh, void *arg);
 int  store_push_recent(struct store *st, uint32_t limit, const char *owner,
