@@ -1114,6 +1114,7 @@ static enum MHD_Result get_events(struct api *api, struct req *r)
 		return reply_error(r->conn, 400, "wait: 0..30 seconds");
 
 	if (!r->waited) {
+		sender_events_watch(api->s);   /* a cluster: all nodes' */
 		r->after = a ? strtoull(a, NULL, 10) :
 			sender_events_head(api->s);
 		r->deadline = tmr_jiffies() + wait * 1000;

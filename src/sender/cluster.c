@@ -32,6 +32,9 @@ enum {
 	MAX_RELEASE = 16,        /* shards given up per round              */
 	SWEEP_ROUNDS = 10,       /* pending pushes re-read (safety net)    */
 	NOTIFY_MAX = 7999,       /* PostgreSQL's payload limit             */
+	EV_BATCH_MS = 100,       /* events sent to other nodes this often  */
+	EV_OUT_MAX = 1 << 20,    /* and no more waiting than this: dropped */
+	WATCH_MS = 5000,         /* a reader keeps the others sending     */
 };
 
 struct cluster {
@@ -49,6 +52,10 @@ struct cluster {
 	uint32_t nlive;               /* the last round's view (/metrics) */
 	uint32_t unowned;             /* free or expired shards          */
 	uint64_t taken, lost, given;  /* shards, since start              */
+	uint64_t watch_until;         /* a cluster-wide event reader here */
+	bool forward;                 /* another node has one: send ours  */
+	struct mbuf *evout;           /* events to send, batched          */
+	struct tmr tmr_ev;
 	struct store_fence fence;
 #ifdef SIPPUSH_HAVE_PG
 	struct clusterdb *db;
@@ -61,9 +68,11 @@ static void destructor(void *arg)
 	struct cluster *cl = arg;
 
 	tmr_cancel(&cl->tmr);
+	tmr_cancel(&cl->tmr_ev);
 #ifdef SIPPUSH_HAVE_PG
 	mem_deref(cl->db);
 #endif
+	mem_deref(cl->evout);
 	mem_deref(cl->node);
 }
 
@@ -126,6 +135,76 @@ int cluster_tag(const struct sender *s)
 const bool *cluster_mask(const struct sender *s)
 {
 	return s && s->cl ? s->cl->owned : NULL;
+}
+
+
+/** This node's name in a cluster, else NULL */
+const char *cluster_node(const struct sender *s)
+{
+	return s && s->cl ? s->cl->node : NULL;
+}
+
+
+/** Someone reads the events here: the other nodes send theirs (from
+ *  their next round, for WATCH_MS after the last read) */
+void cluster_watched(struct sender *s)
+{
+	if (s && s->cl)
+		s->cl->watch_until = tmr_jiffies() + WATCH_MS;
+}
+
+
+#ifdef SIPPUSH_HAVE_PG
+static void ev_flush(struct cluster *cl)
+{
+	struct mbuf *mb = cl->evout;
+	char *msg = NULL;
+
+	tmr_cancel(&cl->tmr_ev);
+	if (!mb || !mb->end)
+		return;
+	if (!re_sdprintf(&msg, "e %s %b", cl->node, mb->buf, mb->end))
+		(void)clusterdb_notify(cl->db, msg);
+	mem_deref(msg);
+	mb->pos = mb->end = 0;
+}
+
+
+static void ev_tmr(void *arg)
+{
+	ev_flush(arg);
+}
+#endif
+
+
+/** An event happened here: to the other nodes too while one of them has
+ *  a reader (batched: one NOTIFY per EV_BATCH_MS or per payload) */
+void cluster_event_out(struct sender *s, const char *scope, const char *line)
+{
+#ifdef SIPPUSH_HAVE_PG
+	struct cluster *cl = s ? s->cl : NULL;
+	size_t need;
+
+	if (!cl || !cl->forward || !line)
+		return;
+	need = strlen(line) + (scope ? strlen(scope) : 0) + 2;
+	if (need > NOTIFY_MAX - 100)
+		return;
+	if (!cl->evout)
+		cl->evout = mbuf_alloc(NOTIFY_MAX);
+	if (!cl->evout)
+		return;
+	if (cl->evout->end + need > NOTIFY_MAX - 100)
+		ev_flush(cl);
+	(void)mbuf_printf(cl->evout, "%s\x1f%s\x1e", scope ? scope : "",
+			  line);
+	if (!tmr_isrunning(&cl->tmr_ev))
+		tmr_start(&cl->tmr_ev, EV_BATCH_MS, ev_tmr, cl);
+#else
+	(void)s;
+	(void)scope;
+	(void)line;
+#endif
 }
 
 
@@ -216,6 +295,31 @@ static void news_h(const char *payload, void *arg)
 	char buf[8192], *f[4] = {NULL};
 	size_t n = 0;
 
+	/* "e NODE SCOPE\x1fLINE\x1e...": another node's events */
+	if (!strncmp(payload, "e ", 2)) {
+		const char *node = payload + 2, *rec = strchr(node, ' ');
+
+		if (!rec || ((size_t)(rec - node) == strlen(cl->node) &&
+			     !strncmp(node, cl->node, (size_t)(rec - node))))
+			return;
+		for (++rec; *rec; ) {
+			const char *us = strchr(rec, '\x1f');
+			const char *rs = us ? strchr(us, '\x1e') : NULL;
+			char scope[512], line[4096];
+
+			if (!us || !rs)
+				break;
+			if ((size_t)(us - rec) < sizeof(scope) &&
+			    (size_t)(rs - us - 1) < sizeof(line)) {
+				str_ncpy(scope, rec, (size_t)(us - rec) + 1);
+				str_ncpy(line, us + 1, (size_t)(rs - us));
+				cl->s->up.event_in(cl->s, scope, line);
+			}
+			rec = rs + 1;
+		}
+		return;
+	}
+
 	str_ncpy(buf, payload, sizeof(buf));
 	for (char *p = buf; n < ARRAY_SIZE(f) && p && *p; ) {
 		f[n++] = p;
@@ -272,6 +376,7 @@ static void round_tmr(void *arg)
 	tmr_start(&cl->tmr, ROUND_MS, round_tmr, cl);
 	++cl->rounds;
 
+	view.watch_ms = tmr_jiffies() < cl->watch_until ? WATCH_MS : 0;
 	err = clusterdb_round(cl->db, cl->ttl_ms, &view);
 	if (err) {
 		/* the deadlines lapse on their own: nothing is sent then */
@@ -281,6 +386,7 @@ static void round_tmr(void *arg)
 	}
 
 	cl->nlive = (uint32_t)view.nlive;
+	cl->forward = view.others_watch;
 	cl->unowned = 0;
 	for (uint32_t i = 0; i < LEASE_SHARDS; i++)
 		cl->unowned += !view.v[i].owner ||
@@ -388,6 +494,7 @@ int cluster_alloc(struct cluster **clp, struct sender *s)
 	if (cl->ttl_ms <= MARGIN_MS + ROUND_MS)
 		cl->ttl_ms = MARGIN_MS + 2 * ROUND_MS;
 	tmr_init(&cl->tmr);
+	tmr_init(&cl->tmr_ev);
 	err = str_dup(&cl->node, s->conf.node);
 	err = err ? err : clusterdb_open(&cl->db, s->conf.cluster_store,
 					 cl->node, news_h, cl);

@@ -169,6 +169,8 @@ struct hooks {
 	int  (*push_news)(struct sender *s, const char *id);
 	int  (*push_whole)(struct sender *s, const char *txt);
 	int  (*user_news)(struct sender *s, const char *aor);
+	void (*event_in)(struct sender *s, const char *scope,
+			 const char *line);
 };
 
 struct target {

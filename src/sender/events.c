@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "clock.h"
 #include "events.h"
+#include "cluster.h"
 
 enum { EVENTS_KEPT = 4096 };
 
@@ -35,10 +36,29 @@ void events_emit(struct sender *s, const char *type, struct jsonw *w,
 {
 	jsonw_str(w, "type", type);
 	jsonw_int(w, "time_ms", (int64_t)sender_now_ms(s));
+	if (cluster_node(s))
+		jsonw_str(w, "node", cluster_node(s));
 	if (jsonw_end(w))
 		return;
 	if (!evring_add_scoped(s->events, w->buf, scope, NULL) && s->evh)
 		s->evh(s->evarg);
+	cluster_event_out(s, scope, w->buf);
+}
+
+
+/** Another node's event (a cluster): into the feed as it came */
+void events_take(struct sender *s, const char *scope, const char *line)
+{
+	if (!evring_add_scoped(s->events, line, scope[0] ? scope : NULL,
+			       NULL) && s->evh)
+		s->evh(s->evarg);
+}
+
+
+/** GET /v1/events was asked here: a cluster's other nodes send theirs */
+void sender_events_watch(struct sender *s)
+{
+	cluster_watched(s);
 }
 
 

@@ -12,3 +12,4 @@ void events_emit(struct sender *s, const char *type, struct jsonw *w,
 		 const char *scope);
 void event_terminal(struct sender *s, const char *aor,
 		    const struct terminal *t, const char *gruu, bool gone);
+void events_take(struct sender *s, const char *scope, const char *line);

@@ -205,6 +205,7 @@ void     sender_set_event_h(struct sender *s, sender_event_h *h, void *arg);
 typedef int64_t (sender_clock_h)(void *arg);
 void     sender_clock_set(struct sender *s, sender_clock_h *h, void *arg);
 uint64_t sender_events_head(const struct sender *s);
+void     sender_events_watch(struct sender *s);
 const char *sender_events_boot(const struct sender *s);
 int      sender_events_print(struct re_printf *pf, const struct sender *s,
 			     uint64_t after, size_t max, uint64_t *nextp,

@@ -212,6 +212,7 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	s->up.push_news = push_load_one;
 	s->up.push_whole = push_take;
 	s->up.user_news = user_news;
+	s->up.event_in = events_take;
 
 	/* listeners of final deliveries and pushes, in this order */
 	err  = metrics_init(s);

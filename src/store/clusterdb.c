@@ -227,9 +227,13 @@ int clusterdb_round(struct clusterdb *c, uint32_t live_ms,
 	if (!c || !view)
 		return EINVAL;
 
-	const char *const beat[] = {c->node};
-	r = exec(c, "UPDATE nodes SET beat_ms=" NOW_MS " WHERE name=$1",
-		 1, beat);
+	char wms[24];
+
+	(void)snprintf(wms, sizeof(wms), "%lld", (long long)view->watch_ms);
+	const char *const beat[] = {c->node, wms};
+	r = exec(c, "UPDATE nodes SET beat_ms=" NOW_MS ", watch_until_ms="
+		 "CASE WHEN $2::bigint > 0 THEN " NOW_MS " + $2::bigint ELSE 0 "
+		 "END WHERE name=$1", 2, beat);
 	if (!r)
 		return ECONNRESET;
 	/* its row gone (removed by hand): joined again, same tag or not */
@@ -241,8 +245,8 @@ int clusterdb_round(struct clusterdb *c, uint32_t live_ms,
 
 	(void)snprintf(ms, sizeof(ms), "%u", live_ms);
 	const char *const lv[] = {ms};
-	r = exec(c, "SELECT name FROM nodes WHERE beat_ms > " NOW_MS
-		 " - $1::bigint ORDER BY name", 1, lv);
+	r = exec(c, "SELECT name, watch_until_ms > " NOW_MS " FROM nodes "
+		 "WHERE beat_ms > " NOW_MS " - $1::bigint ORDER BY name", 1, lv);
 	if (!r)
 		return ECONNRESET;
 	PQclear(c->live);
@@ -261,8 +265,12 @@ int clusterdb_round(struct clusterdb *c, uint32_t live_ms,
 
 	memset(view, 0, sizeof(*view));
 	for (int i = 0; i < PQntuples(c->live) &&
-		     view->nlive < ARRAY_SIZE(view->live); i++)
+		     view->nlive < ARRAY_SIZE(view->live); i++) {
 		view->live[view->nlive++] = PQgetvalue(c->live, i, 0);
+		if (strcmp(PQgetvalue(c->live, i, 0), c->node) &&
+		    !strcmp(PQgetvalue(c->live, i, 1), "t"))
+			view->others_watch = true;
+	}
 	for (int i = 0; i < LEASE_SHARDS; i++) {
 		struct lease *l = &view->v[i];
 
@@ -375,6 +383,22 @@ int clusterdb_release(struct clusterdb *c, uint32_t shard, uint64_t epoch)
 	r = exec(c, "UPDATE leases SET owner=NULL, until_ms=" NOW_MS
 		 " WHERE owner=$1 AND shard=$2::bigint AND epoch=$3::bigint",
 		 3, v);
+	if (!r)
+		return ECONNRESET;
+	PQclear(r);
+	return 0;
+}
+
+
+/** Tell the other nodes (a NOTIFY of its own, committed at once) */
+int clusterdb_notify(struct clusterdb *c, const char *payload)
+{
+	PGresult *r;
+
+	if (!c || !payload)
+		return EINVAL;
+	const char *const v[] = {payload};
+	r = exec(c, "SELECT pg_notify('sippush', $1)", 1, v);
 	if (!r)
 		return ECONNRESET;
 	PQclear(r);

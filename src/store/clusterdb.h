@@ -22,6 +22,9 @@ struct clusterdb_view {
 	const char *live[64];     /**< nodes with a fresh heartbeat        */
 	size_t nlive;
 	int64_t now_ms;           /**< the server's clock                  */
+	int64_t watch_ms;         /**< in: this node has a cluster-wide
+				       event reader for so long (0: none) */
+	bool others_watch;        /**< out: another node has one          */
 };
 
 int clusterdb_open(struct clusterdb **cp, const char *url, const char *node,
@@ -35,3 +38,4 @@ int clusterdb_claim(struct clusterdb *c, uint32_t ttl_ms,
 int clusterdb_release(struct clusterdb *c, uint32_t shard, uint64_t epoch);
 int clusterdb_leave(struct clusterdb *c);
 uint8_t clusterdb_tag(const struct clusterdb *c);
+int clusterdb_notify(struct clusterdb *c, const char *payload);

@@ -243,7 +243,7 @@ static const char *migrations[] = {
 	/* 3: several sippushd on one database (issue 24): the nodes'
 	 * heartbeats and the shards' leases (src/core/lease.h) */
 	"CREATE TABLE nodes(name text PRIMARY KEY, beat_ms bigint NOT NULL,"
-	" tag bigint NOT NULL UNIQUE);"
+	" tag bigint NOT NULL UNIQUE, watch_until_ms bigint NOT NULL DEFAULT 0);"
 	"CREATE TABLE leases(shard bigint PRIMARY KEY, owner text,"
 	" until_ms bigint NOT NULL DEFAULT 0, epoch bigint NOT NULL DEFAULT 0);"
 	"INSERT INTO leases(shard) SELECT generate_series(0, 255);",

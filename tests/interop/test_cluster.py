@@ -610,6 +610,47 @@ def test_subscription_dialog_survives(env):
     check(cseqs == sorted(set(cseqs)), "CSeqs not increasing: %s" % cseqs)
 
 
+def test_events_cluster_wide(env):
+    """GET /v1/events on one node shows what another did: a push accepted
+    on e1 for a user e2 owns, its delivery event (node e2) read on e1"""
+    nodes, url = cluster(env, "c5", ["e1", "e2"])
+    wait_settled(env, "c5", ["e1", "e2"])
+    own = {int(s): o for s, o, e in leases(env, "c5")}
+    user = next(i for i in range(200)
+                if own[shard("sip:cu%d@example.com" % i)] == "e2")
+    terms = Terminals(1)
+    try:
+        register(nodes[0], "cu%d" % user, terms.ports[0])
+        first = nodes[0].get("/v1/events?wait=0")
+        boot, after = first["boot"], first["next"]
+        time.sleep(2.5)   # e1's round says it has a reader, e2's hears it
+        st, doc = nodes[0].post({"to": "sip:cu%d@example.com" % user,
+                                 "app": "mms.ua", "content_type":
+                                 "text/plain", "body": "watched"})
+        check(st == 202, "push: %s" % st)
+        pid = doc["id"]
+        seen = []
+
+        def delivered_at_e2():
+            nonlocal after
+            d = nodes[0].get("/v1/events?after=%d&boot=%s&wait=2" %
+                             (after, boot))
+            after = d["next"]
+            seen.extend(d["events"])
+            return [e for e in seen if e.get("push") == pid and
+                    e.get("type") == "delivery" and e.get("node") == "e2"]
+        got = wait_until(delivered_at_e2, 15, "e2's delivery event on e1")
+        check(got[0].get("state") == "delivered", "event: %s" % got[0])
+        acc = [e for e in seen if e.get("push") == pid and
+               e.get("type") == "accepted"]
+        check(acc and acc[0].get("node") == "e1",
+              "the accepted event, e1's own: %s" % acc)
+        print("  on e1: %s" % [(e["type"], e["node"]) for e in seen
+                               if e.get("push") == pid])
+    finally:
+        terms.close()
+
+
 def test_cluster_needs_postgresql(env):
     """--cluster on SQLite: a one-line error, exit non-zero"""
     import subprocess
@@ -631,4 +672,4 @@ if __name__ == "__main__":
         sys.exit(77)
     run([test_cluster_needs_postgresql, test_share_and_kill9,
          test_stopped_node_fenced, test_file_push_taken_over,
-         test_subscription_dialog_survives])
+         test_subscription_dialog_survives, test_events_cluster_wide])
