@@ -27,6 +27,8 @@
 #include "push.h"
 #include "refuse.h"
 #include "regwatch.h"
+#include "cluster.h"
+#include "core/lease.h"
 #include "terminal.h"
 #include "trust.h"
 
@@ -218,7 +220,8 @@ int regwatch_start(struct sender *s, const char *uri, const char *route)
 	if (aor_canon(key, sizeof(key), uri))
 		return EINVAL;
 	uri = key;
-	if (find(s, uri) || s->draining)
+	/* a cluster: the owner of the AoR's shard watches it */
+	if (find(s, uri) || s->draining || !cluster_owns(s, uri))
 		return 0;
 	if (list_count(&s->regwatches) >= REGWATCH_MAX)
 		return E2BIG;
@@ -290,11 +293,38 @@ static bool loaded_h(struct le *le, void *arg)
 }
 
 
-/** After a restart: the AoRs third-party REGISTERs taught, watched again */
+/** After a restart: the AoRs third-party REGISTERs taught, watched again
+ *  (a cluster's node: those of its shards, again when it takes more) */
 void regwatch_loaded(struct sender *s)
 {
 	if (s->conf.reg_watch_auto)
 		(void)hash_apply(s->users, loaded_h, NULL);
+}
+
+
+/** A cluster's node now owns this user (its terminals re-read): watch it
+ *  if a third-party REGISTER taught it */
+void regwatch_user(struct sender *s, struct user *u)
+{
+	if (s->conf.reg_watch_auto && u)
+		(void)loaded_h(&u->he, NULL);
+}
+
+
+/** The shard is another node's now: its watches go (not unsubscribed:
+ *  this node may no longer send; the core's subscription ends with its
+ *  expiry or the 481 its next NOTIFY gets) */
+void regwatch_drop_shard(struct sender *s, uint32_t shard)
+{
+	struct le *le = s->regwatches.head;
+
+	while (le) {
+		struct regwatch *w = le->data;
+
+		le = le->next;
+		if (lease_shard_of(w->uri) == shard)
+			mem_deref(w);
+	}
 }
 
 

@@ -153,6 +153,9 @@ static int shards_taken(struct sender *s, const bool *mask)
 	if (mask) {
 		err = term_reload_shards(s, mask);
 		err = err ? err : sub_reload_shards(s, mask);
+		/* the reg events of its users: watched from here now */
+		regwatch_start_all(s);
+		regwatch_loaded(s);
 	}
 	return err ? err : push_load_shards(s, mask ? mask : cluster_mask(s));
 }
@@ -163,6 +166,7 @@ static void shard_lost(struct sender *s, uint32_t shard)
 {
 	push_forget_shard(s, shard);
 	sub_forget_shard(s, shard);
+	regwatch_drop_shard(s, shard);
 }
 
 
@@ -175,6 +179,7 @@ static int user_news(struct sender *s, const char *aor)
 	if (!cluster_owns(s, aor))
 		return err;
 	err = err ? err : sub_reload_user(s, aor);
+	regwatch_user(s, user_find(s, aor));
 	push_user_ready(user_find(s, aor));
 	return err;
 }

@@ -651,6 +651,97 @@ def test_events_cluster_wide(env):
         terms.close()
 
 
+class RegCore:
+    """A core's reg-event notifier, as far as a watcher sees it: 200 to
+    every SUBSCRIBE (Event: reg), recording which node sent it"""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.subs = []      # (time, aor user, node's port, expires)
+        self.stop = False
+        self.t = threading.Thread(target=self._loop, daemon=True)
+        self.t.start()
+
+    def _loop(self):
+        while not self.stop:
+            try:
+                data, src = self.sock.recvfrom(65535)
+            except OSError:
+                continue
+            head = data.decode("utf-8", "replace").split("\r\n\r\n")[0]
+            lines = head.split("\r\n")
+            if not lines[0].startswith("SUBSCRIBE "):
+                continue
+            user = lines[0].split()[1].split("@")[0].split(":")[1]
+            hdr = lambda n: [l for l in lines[1:] if l.lower().startswith(
+                n + ":")]
+            exp = (hdr("expires") or ["Expires: -1"])[0].split(":")[1]
+            self.subs.append((time.time(), user, src[1], int(exp)))
+            resp = ["SIP/2.0 200 OK"] + hdr("via") + hdr("from") + [
+                hdr("to")[0] + ";tag=core"] + hdr("call-id") + \
+                hdr("cseq") + ["Contact: <sip:core@127.0.0.1:%d>" %
+                               self.port, "Expires: %s" % exp.strip(),
+                               "Content-Length: 0", "", ""]
+            self.sock.sendto("\r\n".join(resp).encode(), src)
+
+    def close(self):
+        self.stop = True
+        self.t.join(2)
+        self.sock.close()
+
+
+def test_reg_watch_by_owner(env):
+    """--reg-watch in a cluster: each AoR is watched by its owner alone;
+    when the owner dies, a survivor subscribes within the lease time"""
+    core = RegCore()
+    try:
+        aors = ["sip:w%d@127.0.0.1:%d" % (i, core.port) for i in range(8)]
+        watch = sum((["--reg-watch", a] for a in aors), [])
+        nodes, url = cluster(env, "c6", ["r1", "r2"], *watch)
+        wait_settled(env, "c6", ["r1", "r2"])
+        own = {int(s): o for s, o, e in leases(env, "c6")}
+        port = {n.sip_port: n.name for n in nodes}
+
+        def last_by():
+            """who subscribed last for each AoR (r1 alone at first took
+            every shard and watched every AoR; shards it gave up since,
+            their watches went with them: their owner subscribed after)"""
+            out = {}
+            for t, user, p, exp in core.subs:
+                if exp != 0:
+                    out[user] = port.get(p, p)
+            return out
+        wait_until(lambda: len(last_by()) == len(aors), 15,
+                   "a SUBSCRIBE for every AoR")
+        time.sleep(1.0)
+        got = last_by()
+        owner = {"w%d" % i: own[shard(a)] for i, a in enumerate(aors)}
+        check(got == owner, "watched last by other than the owner: %s, "
+              "owners %s" % (got, owner))
+        check(len(set(owner.values())) == 2, "one node owns them all: %s"
+              % owner)
+
+        # r1 dies: r2 takes its shards and watches its AoRs
+        nodes[0].kill9()
+        kill_t = time.time()
+        lost = [u for u in owner if owner[u] == "r1"]
+
+        def rewatched():
+            return all(any(u2 == u and port.get(p) == "r2" and t > kill_t
+                           for t, u2, p, e in core.subs) for u in lost)
+        wait_until(rewatched, 15, "r2 watching r1's AoRs")
+        print("  %d AoRs watched by their owners (%s); r1's %d watched by "
+              "r2 %.1f s after its kill -9" % (
+                  len(aors), sorted(set(owner.values())), len(lost),
+                  max(t for t, u, p, e in core.subs if u in lost) -
+                  kill_t))
+    finally:
+        core.close()
+
+
 def test_cluster_needs_postgresql(env):
     """--cluster on SQLite: a one-line error, exit non-zero"""
     import subprocess
@@ -672,4 +763,5 @@ if __name__ == "__main__":
         sys.exit(77)
     run([test_cluster_needs_postgresql, test_share_and_kill9,
          test_stopped_node_fenced, test_file_push_taken_over,
-         test_subscription_dialog_survives, test_events_cluster_wide])
+         test_subscription_dialog_survives, test_events_cluster_wide,
+         test_reg_watch_by_owner])
