@@ -742,6 +742,78 @@ def test_reg_watch_by_owner(env):
         core.close()
 
 
+def test_session_cut_by_node_death(env):
+    """A session mid-transfer when its node dies (the agent held with
+    SIGSTOP once its temp file exists, so the transfer is surely partial):
+    the survivor that takes the shard sends the push again in a new
+    session, from the shared spool; the agent hands the whole file to its
+    handler exactly once"""
+    import hashlib
+    from test_agent import Agent
+    nodes, url = cluster(env, "c7", ["m1", "m2"], "--msrp-allow",
+                         "127.0.0.1/32", "--retry-base", "500",
+                         "--retry-max", "1000")
+    wait_settled(env, "c7", ["m1", "m2"])
+    own = {int(s): o for s, o, e in leases(env, "c7")}
+    user = next("mu%d" % i for i in range(200)
+                if own[shard("sip:mu%d@example.com" % i)] == "m1")
+    aor = "sip:%s@example.com" % user
+    a = Agent(env, user, nodes[1].sip_port).start()
+    wait_until(lambda: env.pg.psql("SELECT 1 FROM terminals WHERE aor="
+                                   "'%s'" % aor, "c7"), 10, "registered")
+    size = 64 << 20
+    path = env.path("big.bin")
+    h = hashlib.sha1()
+    with open(path, "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for i in range(size >> 20):
+            block = chunk[i:] + chunk[:i]
+            h.update(block)
+            f.write(block)
+    out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"), "--server",
+                          nodes[1].base, "--token", TOKEN, "send", "--to",
+                          aor, "--app", "mms.ua", "--file", path,
+                          "--method", "session"],
+                         capture_output=True, text=True, timeout=120)
+    check(out.returncode == 0, "sippush send: %s" % out.stderr)
+    pid = out.stdout.split()[0]
+
+    def temp_files():
+        return [f for f in os.listdir(a.state) if f.startswith(".msrp-")]
+    wait_until(temp_files, 30, "the transfer to start", step=0.001)
+    a.proc.send_signal(signal.SIGSTOP)
+    try:
+        part = os.path.getsize(os.path.join(a.state, temp_files()[0]))
+        check(part < size, "the transfer was already complete")
+        nodes[0].kill9()      # m1 owns the user: its session dies
+        kill_t = time.time()
+    finally:
+        a.proc.send_signal(signal.SIGCONT)
+
+    def final():
+        d = nodes[1].get("/v1/pushes/" + pid)
+        return d if d["state"] != "pending" else None
+    st = wait_until(final, 60, "the push final, from m2")
+    check(st["state"] == "delivered", "status: %s" % st)
+
+    def data():
+        return [f for f in a.files() if not f.endswith(".meta")]
+    wait_until(lambda: len(data()) == 1, 10, "the file")
+    with open(os.path.join(a.inbox, data()[0]), "rb") as f:
+        got = hashlib.sha1()
+        for block in iter(lambda: f.read(1 << 20), b""):
+            got.update(block)
+    check(got.digest() == h.digest(), "the file differs")
+    time.sleep(0.5)
+    check(len(data()) == 1, "exactly once: %s" % data())
+    lg = a.log()
+    check(lg.count("files taken") == 2 or "file not received" in lg,
+          "a broken transfer, then a second session: %s" % lg[-1500:])
+    print("  m1 killed with %d of %d bytes at the agent; m2 delivered the "
+          "whole file %.1f s later, once" % (part, size,
+                                             time.time() - kill_t))
+
+
 def test_cluster_needs_postgresql(env):
     """--cluster on SQLite: a one-line error, exit non-zero"""
     import subprocess
@@ -764,4 +836,4 @@ if __name__ == "__main__":
     run([test_cluster_needs_postgresql, test_share_and_kill9,
          test_stopped_node_fenced, test_file_push_taken_over,
          test_subscription_dialog_survives, test_events_cluster_wide,
-         test_reg_watch_by_owner])
+         test_reg_watch_by_owner, test_session_cut_by_node_death])
