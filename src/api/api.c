@@ -502,6 +502,24 @@ static void idem_h(const struct idem_rec *k, void *arg)
 }
 
 
+/* The pushes a kept answer names ("id", or "ids" of a batch): a commit
+ * whose answer was lost (503) may have held them, unknown to the
+ * sender; they go to work now */
+static void idem_adopt(struct api *api, const char *answer)
+{
+	json_t *doc = json_loads(answer, 0, NULL);
+	json_t *ids = json_object_get(doc, "ids");
+	const char *id = json_string_value(json_object_get(doc, "id"));
+
+	if (id)
+		(void)sender_push_adopt(api->s, id);
+	for (size_t i = 0; i < json_array_size(ids); i++)
+		(void)sender_push_adopt(api->s, json_string_value(
+						json_array_get(ids, i)));
+	json_decref(doc);
+}
+
+
 /* The answer kept for the key, in the transaction of the pushes */
 static int idem_keep(struct api *api, const char *owner, const char *key,
 		     const json_t *ans)
@@ -545,8 +563,10 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 				   "visible characters");
 	if (ikey) {
 		err = store_idem_get(api->st, iown, ikey, idem_h, r);
-		if (!err && r->answer)
+		if (!err && r->answer) {
+			idem_adopt(api, r->answer);
 			return wait_commit(api, r);
+		}
 		if (err != ENOENT)
 			return reply(r->conn, 503, "application/json",
 				     LIT("{\"error\":\"store: cannot look "
@@ -731,8 +751,10 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 				   "visible characters");
 	if (ikey) {
 		err = store_idem_get(api->st, iown, ikey, idem_h, r);
-		if (!err && r->answer)
+		if (!err && r->answer) {
+			idem_adopt(api, r->answer);
 			return wait_commit(api, r);
+		}
 		if (err != ENOENT)
 			return reply(r->conn, 503, "application/json",
 				     LIT("{\"error\":\"store: cannot look "

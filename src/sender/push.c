@@ -1412,6 +1412,44 @@ int push_take(struct sender *s, const char *txt)
 }
 
 
+static void adopt_push_h(const struct push_rec *r, void *arg)
+{
+	struct sender *s = arg;
+
+	/* pending, and (a cluster's node) of a shard it holds */
+	if (!r->final_ms && cluster_owns(s, r->aor))
+		load_push_h(r, arg);
+}
+
+
+/**
+ * A push the store holds and this process does not know: its commit
+ * reached the database but the answer was lost (a connection cut, a
+ * primary dying after its standby had the commit), so it was answered
+ * 503 and forgotten here. A retry with its Idempotency-Key finds it; it
+ * goes to work as after a restart. 0 also when it is known or final.
+ */
+int sender_push_adopt(struct sender *s, const char *id)
+{
+	struct list loaded = LIST_INIT;
+	int err;
+
+	if (!s || !id)
+		return EINVAL;
+	if (hash_lookup(s->pushes, hash_joaat_str(id), id_cmp, (void *)id))
+		return 0;
+
+	s->loading = &loaded;
+	err = store_push_get(s->st, id, adopt_push_h, load_dlv_h, s);
+	s->loading = NULL;
+	if (loaded.head)
+		plog(SIPPUSH_LOG_INFO, MOD, "%s: taken up (committed, though "
+		     "the answer to its commit was lost)", id);
+	start_loaded(&loaded);
+	return err == ENOENT ? 0 : err;
+}
+
+
 struct shard_walk {
 	uint32_t shard;
 	struct list l;

@@ -170,6 +170,7 @@ const char *sender_refuses(const struct sender *s, uint32_t n,
 			   uint32_t *retry_s);
 bool sender_behind(const struct sender *s);
 int  sender_push_cancel(struct sender *s, const char *id);
+int  sender_push_adopt(struct sender *s, const char *id);
 int  sender_user_set(struct sender *s, const char *aor,
 		     const char *password);
 int  sender_push_owner(struct sender *s, const char *id, char *owner,

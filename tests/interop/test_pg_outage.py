@@ -4,15 +4,20 @@ stopped sippushd answers new pushes 503 with Retry-After (never 202) and
 keeps answering HTTP; it reconnects by itself once the server is back on
 the same address, and pushes are acknowledged and stored again. What was
 acknowledged before stays; what was refused is not in the store."""
+import json
 import os
 import signal
+import socket
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
-from harness import Daemon, check, run, wait_until
+from harness import Daemon, check, free_port, run, wait_until
 from pgserver import PgServer
 from test_agent import Agent
 
@@ -181,5 +186,144 @@ def test_progress_kept(env):
     d.stop()
 
 
+class Proxy:
+    """TCP between sippushd and the server, on a free loopback port;
+    mute_after(k) lets the server's next k answers through on the
+    connections open now (up to and including k ReadyForQuery messages,
+    the protocol's end of a pipeline Sync) and drops what it sends after
+    them (its answers lost, as when a primary dies after its commit); new
+    connections pass"""
+
+    def __init__(self, port):
+        self.target = port
+        self.port = free_port()
+        self.lsock = socket.create_server(("127.0.0.1", self.port))
+        self.pairs = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+                s = socket.create_connection(("127.0.0.1", self.target), 5)
+                s.settimeout(None)
+            except OSError:
+                return
+            pair = {"mute": False, "arm": None, "buf": b"",
+                    "socks": (c, s)}
+            self.pairs.append(pair)
+            for src, dst, back in ((c, s, False), (s, c, True)):
+                threading.Thread(target=self._pipe, daemon=True,
+                                 args=(src, dst, pair, back)).start()
+
+    def _pipe(self, src, dst, pair, back):
+        while True:
+            try:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if back and pair["arm"] is not None:
+                    dst.sendall(self._count(pair, data))
+                elif not (back and pair["mute"]):
+                    dst.sendall(data)
+            except OSError:
+                break
+        for sk in pair["socks"]:
+            try:
+                sk.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    @staticmethod
+    def _count(pair, data):
+        """whole messages (type, length) until the armed number of
+        ReadyForQuery have passed; nothing after"""
+        pair["buf"] += data
+        out = b""
+        while not pair["mute"] and len(pair["buf"]) >= 5:
+            n = 1 + int.from_bytes(pair["buf"][1:5], "big")
+            if len(pair["buf"]) < n:
+                break
+            msg, pair["buf"] = pair["buf"][:n], pair["buf"][n:]
+            out += msg
+            if msg[:1] == b"Z":
+                pair["arm"] -= 1
+                pair["mute"] = pair["arm"] <= 0
+        return out
+
+    def mute_after(self, k):
+        for p in self.pairs:
+            p["arm"] = k
+
+    def close(self):
+        self.lsock.close()
+        for p in self.pairs:
+            for sk in p["socks"]:
+                sk.close()
+
+
+def test_commit_answer_lost(env):
+    """A push's commit reaches the database but its answer never comes
+    back: sippushd answers 503 after 5 s and forgets the push. The client
+    retries with its Idempotency-Key: it gets the push's id, not a second
+    push, and that push is delivered (before, it stayed pending in the
+    store until sippushd was restarted)."""
+    pg = PgServer("lost").start()
+    env.pg = pg
+    pg.createdb("lost")
+    proxy = Proxy(pg.port)
+    try:
+        url = "postgresql://postgres@127.0.0.1:%d/lost" % proxy.port
+        d = Daemon(env, "--log-level", "info", "--store", url,
+                   "--trust-udp").start()
+        a = Agent(env, "alice", d.sip_port).start()
+        wait_until(lambda: d.terminals("sip:alice@example.com"), 10,
+                   "the agent registered")
+        push = dict(PUSH, to="sip:alice@example.com", body="lost answer")
+
+        def post():
+            req = urllib.request.Request(
+                d.base + "/v1/pushes", method="POST",
+                data=json.dumps(push).encode(),
+                headers={"Content-Type": "application/json",
+                         "Authorization": "Bearer " + d.token,
+                         "Idempotency-Key": "lost-1"})
+            try:
+                with urllib.request.urlopen(req, timeout=15) as r:
+                    return r.status, json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                return e.code, e.read()
+
+        # the key's look-up is answered (its own Sync), the commit not;
+        # the registration's own writes are done first
+        time.sleep(0.5)
+        proxy.mute_after(1)
+        st, doc = post()
+        check(st == 503 and b"commit failed" in doc,
+              "a commit never answered: %s %s" % (st, doc))
+        rows = pg.psql("SELECT id, state FROM pushes", "lost")
+        check(len(rows) == 1 and rows[0][1] == "pending",
+              "committed all the same: %s" % rows)
+        got = {}
+
+        def retried():
+            st, doc = post()
+            if st == 202:
+                got["doc"] = doc
+            return st == 202
+        wait_until(retried, 20, "the retry answered 202", 0.2)
+        check(got["doc"]["id"] == rows[0][0], "the retry's answer %s, the "
+              "stored push %s" % (got["doc"], rows))
+        wait_until(lambda: pg.psql("SELECT state FROM pushes", "lost") ==
+                   [("delivered",)], 15, "the push delivered", 0.2)
+        check(len(a.files()) == 2, "handed over once: %s" % a.files())
+        print("a commit whose answer was lost: 503, the retry with its "
+              "key got %s, delivered once" % rows[0][0])
+        d.stop()
+    finally:
+        proxy.close()
+
+
 if __name__ == "__main__":
-    run([test_server_restart, test_server_silent, test_progress_kept])
+    run([test_server_restart, test_server_silent, test_progress_kept,
+         test_commit_answer_lost])
