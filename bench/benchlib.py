@@ -150,3 +150,65 @@ def print_cpu_per_push(env, r, pushes, conns):
         "; floor (bench-floor, same connections, run just after): %.1f "
         "us, sippushd is %.1f times the floor" % (fl, us / fl))
         if fl else ""))
+
+
+def store_arg(argv):
+    """--store sqlite|postgresql taken out of argv (the rest positional):
+    the stores to run, in order; postgresql runs SQLite first, then
+    PostgreSQL, in the same run, for the ratio"""
+    stores = ["sqlite"]
+    if "--store" in argv:
+        i = argv.index("--store")
+        which = argv[i + 1] if i + 1 < len(argv) else ""
+        del argv[i:i + 2]
+        if which.startswith("postgres"):
+            stores = ["sqlite", "postgresql"]
+        elif which != "sqlite":
+            sys.exit("--store sqlite|postgresql")
+    return stores
+
+
+def pg_durable(env, name):
+    """A PostgreSQL server of the bench's own (tests/pgserver.py) with the
+    durability SQLite's synchronous=FULL has: fsync and synchronous_commit
+    on, full_page_writes on; returns (server, conninfo of a new database).
+    env stops it with the bench's processes."""
+    from pgserver import PgServer
+    pg = PgServer(name).start("fsync=on", "synchronous_commit=on",
+                              "full_page_writes=on", "max_wal_size=1GB")
+    env.pg = pg
+    url = pg.createdb("bench")
+    env.pg_dbs.add("bench")
+    return pg, url
+
+
+def tree_cpu(pid):
+    """CPU seconds of a process and its children now alive (the
+    PostgreSQL postmaster and its backends, WAL writer, checkpointer...)"""
+    total = 0.0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(d) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / \
+                os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def store_daemon(env, store, *args):
+    """A sippushd for a bench on SQLite (harness default) or on a durable
+    PostgreSQL of the bench's own; .pg is the server or None"""
+    if store == "sqlite":
+        d = harness.Daemon(env, *args)
+        d.pg = None
+        return d
+    pg, url = pg_durable(env, "bench")
+    d = harness.Daemon(env, "--store", url, *args)
+    d.store = url                     # db_rows through psql
+    d.pg = pg
+    return d

@@ -8,7 +8,13 @@ In the same run, Kamailio 5.6 with msilo on SQLite (WAL) stores the same
 MESSAGEs for the same offline users (m_store, answering 202) and dumps them
 on REGISTER (m_dump) to the same terminals.
 
-usage: bench/offline_drain.py [PUSHES] [USERS] [UAS_PROCS]
+With --store postgresql the sippushd half runs on SQLite, then on a
+PostgreSQL server of the bench's own (fsync and synchronous_commit on),
+in the same run, and the ratios are printed with each one's CPU per push
+(sippushd's, and the server's processes'); --no-msilo leaves Kamailio out.
+
+usage: bench/offline_drain.py [--store sqlite|postgresql] [--no-msilo]
+                              [PUSHES] [USERS] [UAS_PROCS]
 """
 import http.client
 import json
@@ -20,7 +26,8 @@ import sys
 import threading
 import time
 
-from benchlib import HERE, harness, metrics, proc_rss_kb, uas_scenario
+from benchlib import (HERE, harness, metrics, proc_cpu, proc_rss_kb,
+                      store_arg, store_daemon, tree_cpu, uas_scenario)
 
 BUILD, Daemon, Env = harness.BUILD, harness.Daemon, harness.Env
 free_port, wait_until = harness.free_port, harness.wait_until
@@ -151,19 +158,17 @@ def register_all(env, target_port, users, ports, limit_s=120):
     return time.time() - t0, int(m.group(1)) if m else 0
 
 
-def main():
-    total = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
-    users = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
-    nuas = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+def sippushd(store, total, users, nuas):
+    """The sippushd half on one store: prints its lines, returns
+    (accepted/s, delivered/s, sippushd CPU us and the server's per push)"""
     batch, conns = 100, 8
-    env = Env("bench-offline-drain")
+    env = Env("bench-offline-drain-" + store)
     try:
         with open(env.path("uas.xml"), "w") as f:
             f.write(uas_scenario(log_callid=True))
         ports = [free_port() for _ in range(nuas)]
-
-        # ---- sippushd
-        d = Daemon(env, "--trust-udp", "--log-level", "warn").start()
+        d = store_daemon(env, store, "--trust-udp", "--log-level",
+                         "warn").start()
         rss_idle = proc_rss_kb(d.proc.pid)
         anon_idle = proc_rss_kb(d.proc.pid, "RssAnon")
         bodies = []
@@ -173,6 +178,8 @@ def main():
                  "app": "mms.ua", "content_type": "text/plain",
                  "body": "offline push %d" % (b + i)}
                 for i in range(min(batch, total - b))]))
+        cpu0 = proc_cpu(d.proc.pid)
+        pg0 = tree_cpu(d.pg.proc.pid) if d.pg else 0.0
         t0 = time.time()
         errors = post_batches(d, bodies, conns)
         t_acc = time.time() - t0
@@ -186,6 +193,8 @@ def main():
         wait_until(lambda: metrics(d)["sippush_pushes_pending"] == 0, 300,
                    "the queue to drain", 0.05)
         t_drain = time.time() - t1
+        cpu = proc_cpu(d.proc.pid) - cpu0
+        pg_cpu = tree_cpu(d.pg.proc.pid) - pg0 if d.pg else 0.0
         m = metrics(d)
         rss_drained = proc_rss_kb(d.proc.pid)
         time.sleep(7)   # its last SIP transactions end (Timer K, 5 s)
@@ -195,7 +204,51 @@ def main():
         d.stop()
         states = dict(d.db_rows("SELECT state, COUNT(*) FROM pushes "
                                 "GROUP BY state"))
+        acc_rate = accepted / t_acc
+        drain_rate = states.get("delivered", 0) / t_drain
+        print("bench/offline-drain: %d pushes for %d offline users, then "
+              "they register; terminals: %d SIPp UAS" % (total, users, nuas))
+        print("  sippushd (%s, group commit):" % (
+            "SQLite WAL, synchronous=FULL" if store == "sqlite" else
+            "PostgreSQL %s, fsync=on, synchronous_commit=on, server on "
+            "this machine" % os.path.basename(os.path.dirname(d.pg.bin))))
+        print("    accepted %d in %.2f s = %.0f pushes/s (HTTP batches of "
+              "%d, %d connections; %d errors)" % (accepted, t_acc, acc_rate,
+                                                  batch, conns, len(errors)))
+        print("    %d/%d REGISTER ok in %.2f s; drained in %.2f s = %.0f "
+              "delivered/s" % (nreg, users, t_reg, t_drain, drain_rate))
+        print("    store: %s; MESSAGEs sent %d (re-sends %d); terminals got "
+              "%d, distinct Call-IDs %d (duplicates %d); lost %d" % (
+                  states, m["sippush_messages_sent_total"] - sent0,
+                  m["sippush_messages_sent_total"] - sent0 - total, got,
+                  distinct, got - distinct,
+                  accepted - states.get("delivered", 0)))
+        print("    CPU per push (accepted and delivered): sippushd %.1f us%s"
+              % (cpu * 1e6 / max(accepted, 1), "; PostgreSQL server %.1f us"
+                 % (pg_cpu * 1e6 / max(accepted, 1)) if d.pg else ""))
+        print("    RSS: idle %.1f MB, %d pushes pending %.1f MB (%.0f B per "
+              "pending push), drained %.1f MB, 7 s later %.1f MB" % (
+                  rss_idle / 1024, accepted, rss_acc / 1024,
+                  (rss_acc - rss_idle) * 1024 / max(accepted, 1),
+                  rss_drained / 1024, rss_later / 1024))
+        print("    RSS anonymous (the rest is the store file mapped, which "
+              "the kernel reclaims): idle %.1f MB, 7 s after the drain "
+              "%.1f MB" % (
+                  anon_idle / 1024, anon_later / 1024))
+        sys.stdout.flush()
+        return (acc_rate, drain_rate, cpu * 1e6 / max(accepted, 1),
+                pg_cpu * 1e6 / max(accepted, 1))
+    finally:
+        env.close()
 
+
+def msilo(total, users, nuas):
+    """The same with Kamailio 5.6's msilo; returns (stored/s, drained/s)"""
+    env = Env("bench-offline-drain-msilo")
+    try:
+        with open(env.path("uas.xml"), "w") as f:
+            f.write(uas_scenario(log_callid=True))
+        ports = [free_port() for _ in range(nuas)]
         # ---- Kamailio + msilo
         kport = free_port()
         kdb = env.path("msilo.db")
@@ -247,33 +300,8 @@ def main():
             "SELECT COUNT(*) FROM silo").fetchone()[0]
         kgot, kdistinct = stop_uas(env, uas, ports, "kamailio")
 
-        acc_rate = accepted / t_acc
-        drain_rate = states.get("delivered", 0) / t_drain
         kacc_rate = kstored / t_kacc
         kdrain_rate = last_n / kt_drain
-        print("bench/offline-drain: %d pushes for %d offline users, then "
-              "they register; terminals: %d SIPp UAS" % (total, users, nuas))
-        print("  sippushd (SQLite WAL, synchronous=FULL, group commit):")
-        print("    accepted %d in %.2f s = %.0f pushes/s (HTTP batches of "
-              "%d, %d connections; %d errors)" % (accepted, t_acc, acc_rate,
-                                                  batch, conns, len(errors)))
-        print("    %d/%d REGISTER ok in %.2f s; drained in %.2f s = %.0f "
-              "delivered/s" % (nreg, users, t_reg, t_drain, drain_rate))
-        print("    store: %s; MESSAGEs sent %d (re-sends %d); terminals got "
-              "%d, distinct Call-IDs %d (duplicates %d); lost %d" % (
-                  states, m["sippush_messages_sent_total"] - sent0,
-                  m["sippush_messages_sent_total"] - sent0 - total, got,
-                  distinct, got - distinct,
-                  accepted - states.get("delivered", 0)))
-        print("    RSS: idle %.1f MB, %d pushes pending %.1f MB (%.0f B per "
-              "pending push), drained %.1f MB, 7 s later %.1f MB" % (
-                  rss_idle / 1024, accepted, rss_acc / 1024,
-                  (rss_acc - rss_idle) * 1024 / max(accepted, 1),
-                  rss_drained / 1024, rss_later / 1024))
-        print("    RSS anonymous (the rest is the store file mapped, which "
-              "the kernel reclaims): idle %.1f MB, 7 s after the drain "
-              "%.1f MB" % (
-                  anon_idle / 1024, anon_later / 1024))
         print("  Kamailio 5.6 msilo (db_sqlite, WAL), same users and "
               "terminals:")
         print("    %s" % " ".join(cmd))
@@ -290,11 +318,33 @@ def main():
                   knreg, users, kt_reg, kt_drain, kdrain_rate, kgot,
                   kdistinct,
                   left))
-        print("  ratios sippushd/msilo: accept %.2f, drain %.2f" % (
-            acc_rate / max(kacc_rate, 1), drain_rate / max(kdrain_rate, 1)))
-        print("  command: %s" % " ".join(sys.argv))
+        return kacc_rate, kdrain_rate
     finally:
         env.close()
+
+
+def main():
+    argv = sys.argv[1:]
+    stores = store_arg(argv)
+    no_msilo = "--no-msilo" in argv
+    if no_msilo:
+        argv.remove("--no-msilo")
+    total = int(argv[0]) if len(argv) > 0 else 100000
+    users = int(argv[1]) if len(argv) > 1 else 1000
+    nuas = int(argv[2]) if len(argv) > 2 else 2
+    got = {st: sippushd(st, total, users, nuas) for st in stores}
+    if not no_msilo:
+        kacc, kdrain = msilo(total, users, nuas)
+        acc, drain = got["sqlite"][:2]
+        print("  ratios sippushd (SQLite)/msilo: accept %.2f, drain %.2f" % (
+            acc / max(kacc, 1), drain / max(kdrain, 1)))
+    if len(got) == 2:
+        s, p = got["sqlite"], got["postgresql"]
+        print("  PostgreSQL / SQLite, same run: accepted/s %.2f, "
+              "delivered/s %.2f (target >= 0.70); sippushd CPU per push "
+              "%.1f / %.1f us, + PostgreSQL's %.1f us" % (
+                  p[0] / s[0], p[1] / s[1], p[2], s[2], p[3]))
+    print("  command: %s" % " ".join(sys.argv))
 
 
 if __name__ == "__main__":

@@ -8,16 +8,27 @@ Reports accepted/s (wrk, keep-alive, several connections), delivered/s
 latency (created_ms -> final_ms in the store, i.e. 202 to the 200 OK of
 the MESSAGE), sippushd's CPU and peak RSS, and RSS per in-flight push.
 
-usage: bench/push_e2e.py [SECONDS] [USERS] [CONNECTIONS] [UAS_PROCS]
-                         ["sippushd options"] [OFFERED_RATE/s]
+With --store postgresql the same run is made on SQLite, then on a
+PostgreSQL server of the bench's own (tests/pgserver.py; fsync and
+synchronous_commit on, the durability of SQLite's synchronous=FULL), and
+the ratios printed, with the server's CPU per push (the postmaster and
+its processes, from /proc).
+
+usage: bench/push_e2e.py [--store sqlite|postgresql] [SECONDS] [USERS]
+                         [CONNECTIONS] [UAS_PROCS] ["sippushd options"]
+                         [OFFERED_RATE/s]
 """
 import re
 import sys
 import threading
 import time
 
-from benchlib import (harness, metrics, print_cpu_per_push, print_delivery,
-                      uas_scenario, wrk_then_drain)
+import os
+
+from benchlib import (harness, metrics, pct, print_cpu_per_push,
+                      print_delivery, store_arg, store_daemon, tree_cpu,
+                      uas_scenario,
+                      wrk_then_drain)
 
 Daemon, Env, free_port = harness.Daemon, harness.Env, harness.free_port
 register_udp = harness.register_udp
@@ -45,16 +56,12 @@ end
 
 
 
-def main():
-    secs = int(sys.argv[1]) if len(sys.argv) > 1 else 60
-    users = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
-    conns = int(sys.argv[3]) if len(sys.argv) > 3 else 16
-    nuas = int(sys.argv[4]) if len(sys.argv) > 4 else 1
-    extra = sys.argv[5].split() if len(sys.argv) > 5 else []
-    rate = int(sys.argv[6]) if len(sys.argv) > 6 else 0
-    env = Env("bench-push-e2e")
+def run(store, secs, users, conns, nuas, extra, rate):
+    """One run on one store; prints its lines, returns its figures"""
+    env = Env("bench-push-e2e-" + store)
     try:
-        d = Daemon(env, "--trust-udp", "--log-level", "warn", *extra).start()
+        d = store_daemon(env, store, "--trust-udp", "--log-level", "warn",
+                         *extra).start()
         with open(env.path("uas.xml"), "w") as f:
             f.write(uas_scenario())
         ports = [free_port() for _ in range(nuas)]
@@ -86,7 +93,9 @@ def main():
         th = threading.Thread(target=sample)
         th.start()
 
+        pg_cpu0 = tree_cpu(d.pg.proc.pid) if d.pg else 0.0
         r = wrk_then_drain(d, env.path("push.lua"), secs, conns)
+        pg_cpu = tree_cpu(d.pg.proc.pid) - pg_cpu0 if d.pg else 0.0
         stop.set()
         th.join()
         d.stop()
@@ -101,10 +110,13 @@ def main():
 
         print("bench/push-e2e: %d s of POST /v1/pushes (wrk, %d "
               "connections, keep-alive, %s), %d users with one registered "
-              "terminal each on %d SIPp UAS, store SQLite WAL "
-              "synchronous=FULL" % (secs, conns, "offered ~%d/s" % rate if
-                                    rate else "as fast as accepted", users,
-                                    nuas))
+              "terminal each on %d SIPp UAS, store %s" % (
+                  secs, conns, "offered ~%d/s" % rate if rate else
+                  "as fast as accepted", users, nuas,
+                  "SQLite WAL synchronous=FULL" if store == "sqlite" else
+                  "PostgreSQL %s (fsync=on, synchronous_commit=on; server "
+                  "on this machine)" % os.path.basename(
+                      os.path.dirname(d.pg.bin))))
         print("  wrk: %s" % " ".join(r.wrk))
         print("  requests %s, non-2xx %s, socket errors: %s" % (
             reqs.group(1) if reqs else "?", r.non2xx, r.errors))
@@ -115,13 +127,46 @@ def main():
         print("  final states in the store: %s" % dict(rows))
         print_delivery(lat, "MESSAGE", r, "at start", accepted, delivered)
         print_cpu_per_push(env, r, delivered, conns)
+        if d.pg and delivered:
+            print("  PostgreSQL server CPU (postmaster and its processes): "
+                  "%.1f s, %.1f us per push" % (pg_cpu,
+                                               pg_cpu * 1e6 / delivered))
         if peak_pending[0] >= 1000:   # else the ratio means nothing
             print("  peak pending %d pushes: %.2f kB RSS per in-flight "
                   "push" % (peak_pending[0], (r.hwm - r.rss0) /
                             peak_pending[0]))
-        print("  command: %s" % " ".join(sys.argv))
+        sys.stdout.flush()
+        return {"accepted": accepted / r.t_post,
+                "delivered": delivered / r.t_all,
+                "p50": pct(lat, 50), "p99": pct(lat, 99),
+                "cpu_us": r.cpu * 1e6 / max(delivered, 1),
+                "pg_us": pg_cpu * 1e6 / max(delivered, 1)}
     finally:
         env.close()
+
+
+def main():
+    argv = sys.argv[1:]
+    stores = store_arg(argv)
+    secs = int(argv[0]) if len(argv) > 0 else 60
+    users = int(argv[1]) if len(argv) > 1 else 1000
+    conns = int(argv[2]) if len(argv) > 2 else 16
+    nuas = int(argv[3]) if len(argv) > 3 else 1
+    extra = argv[4].split() if len(argv) > 4 else []
+    rate = int(argv[5]) if len(argv) > 5 else 0
+    got = {}
+    for store in stores:
+        got[store] = run(store, secs, users, conns, nuas, extra, rate)
+    if len(got) == 2:
+        s, p = got["sqlite"], got["postgresql"]
+        print("  PostgreSQL / SQLite, same run: accepted/s %.2f, "
+              "delivered/s %.2f (target >= 0.70), p50 %.0f / %.0f ms, p99 "
+              "%.0f / %.0f ms (target <= 50 ms), sippushd CPU per push "
+              "%.1f / %.1f us, + PostgreSQL's %.1f us" % (
+                  p["accepted"] / s["accepted"],
+                  p["delivered"] / s["delivered"], p["p50"], s["p50"],
+                  p["p99"], s["p99"], p["cpu_us"], s["cpu_us"], p["pg_us"]))
+    print("  command: %s" % " ".join(sys.argv))
 
 
 if __name__ == "__main__":
