@@ -1351,21 +1351,12 @@ static void start_loaded(struct list *loaded)
  *  node: those of the shards it takes, push_load_shards()) */
 int push_load(struct sender *s)
 {
-	struct list loaded = LIST_INIT;
-	int err;
-
-	if (s->cl)
-		return 0;
-	s->loading = &loaded;
-	err = store_push_load_pending(s->st, load_push_h, load_dlv_h, s);
-	s->loading = NULL;
-	start_loaded(&loaded);
-	return err;
+	return s->cl ? 0 : push_load_shards(s, NULL);
 }
 
 
-/** A cluster's node took shards (mask): their pending pushes it does not
- *  have go to work. A short synchronous read (docs/design.md). */
+/** A cluster's node took shards (mask; NULL: all) their pending pushes it
+ *  does not have go to work. A short synchronous read (docs/design.md). */
 int push_load_shards(struct sender *s, const bool *mask)
 {
 	struct list loaded = LIST_INIT;

@@ -775,18 +775,26 @@ static void term_row(const struct sval *c, size_t n, void *arg)
 }
 
 
+/* The rows of a read by one text key, each to h through rowh */
+static int rows_of(struct store *st, enum store_q q, const char *key,
+		   store_row_h *rowh, void *h, void *arg)
+{
+	struct rows r = {.h = h, .arg = arg};
+
+	if (!st || !key || !h)
+		return EINVAL;
+
+	const struct sval v[] = {T(key)};
+	return st->be->query(st->bed, q, v, 1, rowh, &r);
+}
+
+
 /** One user's terminals (a cluster node's copy after another changed
  *  them) */
 int store_term_of(struct store *st, const char *aor, store_term_h *h,
 		  void *arg)
 {
-	struct rows r = {.h = h, .arg = arg};
-
-	if (!st || !aor || !h)
-		return EINVAL;
-
-	const struct sval v[] = {T(aor)};
-	return st->be->query(st->bed, Q_TERM_OF, v, 1, term_row, &r);
+	return rows_of(st, Q_TERM_OF, aor, term_row, h, arg);
 }
 
 
@@ -1191,13 +1199,7 @@ int store_sub_load(struct store *st, store_sub_h *h, void *arg)
 int store_sub_of(struct store *st, const char *aor, store_sub_h *h,
 		 void *arg)
 {
-	struct rows r = {.h = h, .arg = arg};
-
-	if (!st || !aor || !h)
-		return EINVAL;
-
-	const struct sval v[] = {T(aor)};
-	return st->be->query(st->bed, Q_SUB_OF, v, 1, sub_row, &r);
+	return rows_of(st, Q_SUB_OF, aor, sub_row, h, arg);
 }
 
 
