@@ -51,6 +51,15 @@ enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21,
 #define TERM_COLS "aor,tkey,instance,contact,pub_gruu,temp_gruu,apps," \
 		  "methods,path,source,expires_at,push,charging"
 
+/* a delivery's row replaced by its newer outcome */
+#define DLV_UPSERT " ON CONFLICT(push_id,tkey) DO UPDATE SET " \
+	"terminal=EXCLUDED.terminal,ruri=EXCLUDED.ruri,route=EXCLUDED.route,"\
+	"method=EXCLUDED.method,state=EXCLUDED.state," \
+	"last_error=EXCLUDED.last_error,call_id=EXCLUDED.call_id," \
+	"sip_status=EXCLUDED.sip_status,pap_code=EXCLUDED.pap_code," \
+	"attempts=EXCLUDED.attempts,cseq=EXCLUDED.cseq," \
+	"indirect=EXCLUDED.indirect,steps=EXCLUDED.steps"
+
 /* the server's clock in ms, read at each use (not the transaction's) */
 #define NOW_MS "(extract(epoch FROM clock_timestamp())*1000)::bigint"
 /* node $n holds shard $s's lease of epoch $e, unexpired */
@@ -91,30 +100,14 @@ static const char *stmt_sql[S_COUNT] = {
 	[Q_DLV_BY_PUSH] = "SELECT " DLV_COLS " FROM deliveries WHERE "
 			  "push_id=$1 ORDER BY n",
 	[Q_DLV_PUT] = "INSERT INTO deliveries(" DLV_COLS ") VALUES($1,$2,$3,"
-		      "$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT"
-		      "(push_id,tkey) DO UPDATE SET terminal=EXCLUDED.terminal,"
-		      "ruri=EXCLUDED.ruri,route=EXCLUDED.route,"
-		      "method=EXCLUDED.method,state=EXCLUDED.state,"
-		      "last_error=EXCLUDED.last_error,call_id=EXCLUDED.call_id,"
-		      "sip_status=EXCLUDED.sip_status,"
-		      "pap_code=EXCLUDED.pap_code,attempts=EXCLUDED.attempts,"
-		      "cseq=EXCLUDED.cseq,indirect=EXCLUDED.indirect,"
-		      "steps=EXCLUDED.steps",
+		      "$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)" DLV_UPSERT,
 	[Q_TERM_OF] = "SELECT " TERM_COLS " FROM terminals WHERE aor=$1",
 	[Q_NOTIFY] = "SELECT pg_notify('sippush', $1)",
 	/* fenced: written only while the node holds the shard's lease of
 	 * that epoch, unexpired by the server's clock (docs/design.md) */
 	[Q_DLV_PUT_FENCED] = "INSERT INTO deliveries(" DLV_COLS ") SELECT $1,"
 		      "$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15 WHERE "
-		      HOLDS("$16", "$17", "$18") " ON CONFLICT"
-		      "(push_id,tkey) DO UPDATE SET terminal=EXCLUDED.terminal,"
-		      "ruri=EXCLUDED.ruri,route=EXCLUDED.route,"
-		      "method=EXCLUDED.method,state=EXCLUDED.state,"
-		      "last_error=EXCLUDED.last_error,call_id=EXCLUDED.call_id,"
-		      "sip_status=EXCLUDED.sip_status,"
-		      "pap_code=EXCLUDED.pap_code,attempts=EXCLUDED.attempts,"
-		      "cseq=EXCLUDED.cseq,indirect=EXCLUDED.indirect,"
-		      "steps=EXCLUDED.steps",
+		      HOLDS("$16", "$17", "$18") DLV_UPSERT,
 	[Q_PUSH_FINAL_FENCED] = "UPDATE pushes SET state=$1,final_ms=$2 WHERE "
 		      "id=$3 AND " HOLDS("$4", "$5", "$6"),
 	[Q_MAX_SEQ] = "SELECT COALESCE(MAX(seq),0)::bigint FROM pushes",
