@@ -52,6 +52,7 @@ struct cluster {
 	uint32_t nlive;               /* the last round's view (/metrics) */
 	uint32_t unowned;             /* free or expired shards          */
 	uint64_t taken, lost, given;  /* shards, since start              */
+	uint64_t pending;             /* the store's, every node's (sweep) */
 	uint64_t watch_until;         /* a cluster-wide event reader here */
 	bool forward;                 /* another node has one: send ours  */
 	struct mbuf *evout;           /* events to send, batched          */
@@ -229,10 +230,13 @@ int cluster_metrics_print(struct re_printf *pf, const struct sender *s)
 		"# TYPE sippush_cluster_shards_given_total counter\n"
 		"sippush_cluster_shards_given_total %llu\n"
 		"# TYPE sippush_cluster_rounds_failed_total counter\n"
-		"sippush_cluster_rounds_failed_total %u\n",
+		"sippush_cluster_rounds_failed_total %u\n"
+		"# TYPE sippush_cluster_pushes_pending gauge\n"
+		"sippush_cluster_pushes_pending %llu\n",
 		cl->nlive, cluster_owned(s), cl->unowned,
 		(unsigned long long)cl->taken, (unsigned long long)cl->lost,
-		(unsigned long long)cl->given, cl->rounds_failed);
+		(unsigned long long)cl->given, cl->rounds_failed,
+		(unsigned long long)cl->pending);
 }
 
 
@@ -475,6 +479,8 @@ static void round_tmr(void *arg)
 	else if (cl->rounds % SWEEP_ROUNDS == 0) {
 		(void)cl->s->up.shards_taken(cl->s, NULL);
 	}
+	if (cl->rounds % SWEEP_ROUNDS == 1)
+		(void)clusterdb_pending(cl->db, &cl->pending);
 }
 
 

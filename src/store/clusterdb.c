@@ -390,6 +390,22 @@ int clusterdb_release(struct clusterdb *c, uint32_t shard, uint64_t epoch)
 }
 
 
+/** Pushes not final in the whole store (every node's) */
+int clusterdb_pending(struct clusterdb *c, uint64_t *n)
+{
+	PGresult *r;
+
+	if (!c || !n)
+		return EINVAL;
+	r = exec(c, "SELECT count(*) FROM pushes WHERE final_ms=0", 0, NULL);
+	if (!r)
+		return ECONNRESET;
+	*n = PQntuples(r) ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	PQclear(r);
+	return 0;
+}
+
+
 /** Tell the other nodes (a NOTIFY of its own, committed at once) */
 int clusterdb_notify(struct clusterdb *c, const char *payload)
 {

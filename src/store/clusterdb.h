@@ -39,3 +39,4 @@ int clusterdb_release(struct clusterdb *c, uint32_t shard, uint64_t epoch);
 int clusterdb_leave(struct clusterdb *c);
 uint8_t clusterdb_tag(const struct clusterdb *c);
 int clusterdb_notify(struct clusterdb *c, const char *payload);
+int clusterdb_pending(struct clusterdb *c, uint64_t *n);

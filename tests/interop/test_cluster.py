@@ -344,6 +344,14 @@ def test_share_and_kill9(env):
                             "'pending'", "c1")
             return int(r[0][0]) == 0
         wait_until(final, 20, "no push pending in the store")
+        # every node's gauge of the store's pending pushes (read every
+        # 10 s) comes down to 0 as well
+        def gauge_zero():
+            txt = nodes[0].get_text("/metrics")
+            m = re.search(r"^sippush_cluster_pushes_pending(?:\{[^}]*\})? "
+                          r"(\d+)$", txt, re.M)
+            return m and m.group(1) == "0"
+        wait_until(gauge_zero, 25, "sippush_cluster_pushes_pending 0")
 
         # n2 again: it gets shards back
         victim.start()
