@@ -49,6 +49,7 @@ struct cluster {
 	uint64_t deadline[LEASE_SHARDS];   /* tmr_jiffies() */
 	uint32_t rounds;
 	uint32_t rounds_failed;
+	uint32_t rounds_failed_run;   /* in a row: said when it begins/ends */
 	uint32_t nlive;               /* the last round's view (/metrics) */
 	uint32_t unowned;             /* free or expired shards          */
 	uint64_t taken, lost, given;  /* shards, since start              */
@@ -383,12 +384,20 @@ static void round_tmr(void *arg)
 	view.watch_ms = tmr_jiffies() < cl->watch_until ? WATCH_MS : 0;
 	err = clusterdb_round(cl->db, cl->ttl_ms, &view);
 	if (err) {
-		/* the deadlines lapse on their own: nothing is sent then */
-		plog(SIPPUSH_LOG_WARN, MOD, "round: %m", err);
+		/* the deadlines lapse on their own: nothing is sent then;
+		 * said once, not every second */
+		if (!cl->rounds_failed_run++)
+			plog(SIPPUSH_LOG_WARN, MOD, "round: %m: nothing is sent "
+			     "once the leases' deadlines pass", err);
 		++cl->rounds_failed;
 		return;
 	}
 
+	if (cl->rounds_failed_run) {
+		plog(SIPPUSH_LOG_INFO, MOD, "rounds again, after %u failed",
+		     cl->rounds_failed_run);
+		cl->rounds_failed_run = 0;
+	}
 	cl->nlive = (uint32_t)view.nlive;
 	cl->forward = view.others_watch;
 	cl->unowned = 0;

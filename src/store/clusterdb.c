@@ -24,7 +24,10 @@ struct clusterdb {
 	clusterdb_news_h *newsh;
 	void *arg;
 	uint8_t tag;
+	uint64_t retry_at;       /**< no connection attempt before (jiffies) */
 };
+
+enum { RETRY_MS = 5000 };
 
 
 static void destructor(void *arg)
@@ -65,8 +68,15 @@ static PGresult *exec(struct clusterdb *c, const char *sql, int n,
 	PGresult *r;
 
 	if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
-		if (connect_db(c))
+		/* a database away: tried again every few seconds, not at
+		 * every statement (a connection attempt may wait 2 s) */
+		if (tmr_jiffies() < c->retry_at)
 			return NULL;
+		if (connect_db(c)) {
+			c->retry_at = tmr_jiffies() + RETRY_MS;
+			return NULL;
+		}
+		plog(SIPPUSH_LOG_INFO, MOD, "postgresql: connected again");
 	}
 
 	r = PQexecParams(c->conn, sql, n, NULL, vals, NULL, NULL, 0);

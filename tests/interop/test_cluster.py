@@ -822,6 +822,55 @@ def test_session_cut_by_node_death(env):
                                              time.time() - kill_t))
 
 
+def test_database_restart(env):
+    """PostgreSQL stopped for a few seconds under a cluster: the nodes
+    answer 503 meanwhile; the database back, they take their shards again
+    (new epochs) and deliver; the logs say it once, not every second (a
+    connection is tried every 5 s, not at each statement)"""
+    nodes, url = cluster(env, "c8", ["b1", "b2"])
+    wait_settled(env, "c8", ["b1", "b2"])
+    terms = Terminals(4)
+    try:
+        for i in range(4):
+            register(nodes[i % 2], "bu%d" % i, terms.ports[i])
+        st, doc = nodes[0].post({"to": "sip:bu0@example.com", "app":
+                                 "mms.ua", "content_type": "text/plain",
+                                 "body": "before"})
+        check(st == 202, "push: %s" % st)
+        wait_until(lambda: len(terms.records()) == 1, 10, "delivered")
+
+        env.pg.stop(remove=False)
+        down_t = time.time()
+        time.sleep(6.0)            # past the lease (4 s)
+        st, _ = nodes[1].post({"to": "sip:bu1@example.com", "app":
+                               "mms.ua", "content_type": "text/plain",
+                               "body": "refused"}, timeout=10)
+        check(st == 503, "a push while the database is away: %s" % st)
+        env.pg.restart()
+        up_t = time.time()
+        wait_settled(env, "c8", ["b1", "b2"], timeout=60)
+        print("  database away %.1f s; shards settled %.1f s after it "
+              "came back" % (up_t - down_t, time.time() - up_t))
+        pids = []
+        for i in range(4):
+            st, doc = nodes[i % 2].post({"to": "sip:bu%d@example.com" % i,
+                                         "app": "mms.ua", "content_type":
+                                         "text/plain", "body": "after"})
+            check(st == 202, "push after: %s" % st)
+            pids.append(doc["id"])
+        wait_until(lambda: {r[2] for r in terms.records()} >= set(pids),
+                   20, "the pushes after the restart delivered")
+        epochs = env.pg.psql("SELECT min(epoch) FROM leases", "c8")
+        check(int(epochs[0][0]) >= 2, "shards not claimed anew: %s" %
+              epochs)
+        for n in nodes:
+            lines = [l for l in n.log().splitlines() if "round:" in l]
+            check(1 <= len(lines) <= 3, "%s said its failed rounds %d "
+                  "times" % (n.name, len(lines)))
+    finally:
+        terms.close()
+
+
 def test_cluster_needs_postgresql(env):
     """--cluster on SQLite: a one-line error, exit non-zero"""
     import subprocess
@@ -844,4 +893,5 @@ if __name__ == "__main__":
     run([test_cluster_needs_postgresql, test_share_and_kill9,
          test_stopped_node_fenced, test_file_push_taken_over,
          test_subscription_dialog_survives, test_events_cluster_wide,
-         test_reg_watch_by_owner, test_session_cut_by_node_death])
+         test_reg_watch_by_owner, test_session_cut_by_node_death,
+         test_database_restart])
