@@ -520,6 +520,38 @@ static void idem_adopt(struct api *api, const char *answer)
 }
 
 
+/* A bad Idempotency-Key (400), a repeat (the first answer, once what it
+ * answered for is committed), or the key's look-up failing (503): true,
+ * with the answer in *ret; false: the request goes on */
+static bool idem_repeat(struct api *api, struct req *r, const char *ikey,
+			const char *iown, bool bad, enum MHD_Result *ret)
+{
+	int err;
+
+	if (bad) {
+		*ret = reply_error(r->conn, 400, "Idempotency-Key: 1 to 255 "
+				   "visible characters");
+		return true;
+	}
+	if (!ikey)
+		return false;
+
+	err = store_idem_get(api->st, iown, ikey, idem_h, r);
+	if (!err && r->answer) {
+		idem_adopt(api, r->answer);
+		*ret = wait_commit(api, r);
+		return true;
+	}
+	if (err != ENOENT) {
+		*ret = reply(r->conn, 503, "application/json",
+			     LIT("{\"error\":\"store: cannot look up the "
+				 "Idempotency-Key\"}"), "Retry-After", "1");
+		return true;
+	}
+	return false;
+}
+
+
 /* The answer kept for the key, in the transaction of the pushes */
 static int idem_keep(struct api *api, const char *owner, const char *key,
 		     const json_t *ans)
@@ -558,22 +590,8 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 
 	/* a request repeated with its key: the first answer, nothing new
 	 * stored; it leaves once what it answered for is committed */
-	if (bad)
-		return reply_error(r->conn, 400, "Idempotency-Key: 1 to 255 "
-				   "visible characters");
-	if (ikey) {
-		err = store_idem_get(api->st, iown, ikey, idem_h, r);
-		if (!err && r->answer) {
-			idem_adopt(api, r->answer);
-			return wait_commit(api, r);
-		}
-		if (err != ENOENT)
-			return reply(r->conn, 503, "application/json",
-				     LIT("{\"error\":\"store: cannot look "
-					 "up the Idempotency-Key\"}"),
-				     "Retry-After", "1");
-		err = 0;
-	}
+	if (idem_repeat(api, r, ikey, iown, bad, &ret))
+		return ret;
 
 	doc = json_loadb((const char *)r->body->buf, r->body->end,
 			 JSON_REJECT_DUPLICATES, &jerr);
@@ -746,21 +764,8 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 
 	/* as for JSON: a repeat gets the first answer, and its files, not
 	 * kept, are removed with the upload */
-	if (bad)
-		return reply_error(r->conn, 400, "Idempotency-Key: 1 to 255 "
-				   "visible characters");
-	if (ikey) {
-		err = store_idem_get(api->st, iown, ikey, idem_h, r);
-		if (!err && r->answer) {
-			idem_adopt(api, r->answer);
-			return wait_commit(api, r);
-		}
-		if (err != ENOENT)
-			return reply(r->conn, 503, "application/json",
-				     LIT("{\"error\":\"store: cannot look "
-					 "up the Idempotency-Key\"}"),
-				     "Retry-After", "1");
-	}
+	if (idem_repeat(api, r, ikey, iown, bad, &ret))
+		return ret;
 
 	doc = json_loadb(json, jlen, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(doc)) {
