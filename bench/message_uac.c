@@ -88,6 +88,7 @@ static int send_one(struct bench *b)
 	char cid[40], tag[20], aor[160];
 	const char *ruri = b->ruri;
 	struct pagemsg_spec ms;
+	struct mbuf *mb;
 	int err;
 
 	if (b->users) {
@@ -108,9 +109,15 @@ static int send_one(struct bench *b)
 		.ctype = "text/plain", .body_len = sizeof(body) - 1,
 	};
 
-	err = sip_requestf(NULL, b->sip, true, "MESSAGE", ruri, &b->route,
-			   NULL, NULL, resp_h, b, "%H%b", pagemsg_hdrs_print,
-			   &ms, body, sizeof(body) - 1);
+	/* as message.c sends it */
+	mb = mbuf_alloc(2048);
+	if (!mb)
+		return ENOMEM;
+	err = pagemsg_encode(mb, NULL, &ms, (const uint8_t *)body);
+	if (!err)
+		err = sip_request(NULL, b->sip, true, "MESSAGE", -1, ruri, -1,
+				  &b->route, mb, (size_t)b, NULL, resp_h, b);
+	mem_deref(mb);
 	if (err)
 		return err;
 	++b->sent;

@@ -7,6 +7,7 @@
 #include <re.h>
 #include "core/param.h"
 #include "core/featuretag.h"
+#include "core/pfput.h"
 
 
 /* RFC 3840 §10 base tags, written without the "+sip." prefix */
@@ -246,9 +247,9 @@ static int print_app_value(struct re_printf *pf, const char *app)
 	pl_set_str(&pl, app);
 
 	if (pl_is_token(&pl) || strchr(app, ','))
-		return re_hprintf(pf, "\"%s\"", app);
+		return PF_LIT(pf, "\"") | pf_puts(pf, app) | PF_LIT(pf, "\"");
 
-	return re_hprintf(pf, "\"<%s>\"", app);
+	return PF_LIT(pf, "\"<") | pf_puts(pf, app) | PF_LIT(pf, ">\"");
 }
 
 
@@ -348,18 +349,24 @@ int ac_print(struct re_printf *pf, const struct ac_spec *as)
 	if (!pf || !as || !as->app)
 		return EINVAL;
 
-	err  = re_hprintf(pf, "*;+g.oma.pusheventapp=");
+	/* per MESSAGE (and per size estimate): no format parsed */
+	err  = PF_LIT(pf, "*;+g.oma.pusheventapp=");
 	err |= print_app_value(pf, as->app);
 
-	if (as->methods)
-		err |= re_hprintf(pf, ";methods=\"%s\"", as->methods);
-	if (as->instance)
-		err |= re_hprintf(pf, ";+sip.instance=\"<%s>\"",
-				  as->instance);
+	if (as->methods) {
+		err |= PF_LIT(pf, ";methods=\"");
+		err |= pf_puts(pf, as->methods);
+		err |= PF_LIT(pf, "\"");
+	}
+	if (as->instance) {
+		err |= PF_LIT(pf, ";+sip.instance=\"<");
+		err |= pf_puts(pf, as->instance);
+		err |= PF_LIT(pf, ">\"");
+	}
 	if (as->require)
-		err |= re_hprintf(pf, ";require");
+		err |= PF_LIT(pf, ";require");
 	if (as->explicit_)
-		err |= re_hprintf(pf, ";explicit");
+		err |= PF_LIT(pf, ";explicit");
 
 	return err;
 }

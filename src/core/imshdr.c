@@ -15,6 +15,7 @@
 #include <re.h>
 #include "core/param.h"
 #include "core/imshdr.h"
+#include "core/pfput.h"
 
 
 /* RFC 3261 token characters: what a header parameter value may be bare */
@@ -91,18 +92,26 @@ int ims_hdrs_print(struct re_printf *pf, const struct ims_hdrs *h)
 	if (!pf || !h)
 		return EINVAL;
 
+	/* per request: written piece by piece, no format parsed */
 	if (h->icid) {
-		err |= re_hprintf(pf, "P-Charging-Vector: icid-value=%s",
-				  h->icid);
-		if (h->orig_ioi)
-			err |= re_hprintf(pf, ";orig-ioi=%s", h->orig_ioi);
-		err |= re_hprintf(pf, "\r\n");
+		err |= PF_LIT(pf, "P-Charging-Vector: icid-value=");
+		err |= pf_puts(pf, h->icid);
+		if (h->orig_ioi) {
+			err |= PF_LIT(pf, ";orig-ioi=");
+			err |= pf_puts(pf, h->orig_ioi);
+		}
+		err |= PF_LIT(pf, "\r\n");
 	}
-	if (h->service)
-		err |= re_hprintf(pf, "P-Asserted-Service: %s\r\n",
-				  h->service);
-	if (h->privacy)
-		err |= re_hprintf(pf, "Privacy: %s\r\n", h->privacy);
+	if (h->service) {
+		err |= PF_LIT(pf, "P-Asserted-Service: ");
+		err |= pf_puts(pf, h->service);
+		err |= PF_LIT(pf, "\r\n");
+	}
+	if (h->privacy) {
+		err |= PF_LIT(pf, "Privacy: ");
+		err |= pf_puts(pf, h->privacy);
+		err |= PF_LIT(pf, "\r\n");
+	}
 
 	return err;
 }

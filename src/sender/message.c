@@ -35,6 +35,7 @@ int message_start(struct target *t, struct delivery *d)
 	struct pagemsg_spec ms;
 	struct ims_hdrs ims;
 	char icid[64];
+	struct mbuf *mb = NULL;
 	struct uri route;
 	bool indirect;
 	int err;
@@ -62,13 +63,21 @@ int message_start(struct target *t, struct delivery *d)
 	if (err)
 		goto out;
 
-	err = sip_requestf(&t->req, s->sip, true, "MESSAGE", d->ruri, &route,
-			   NULL, NULL, dlv_sip_resp_h, t, "%s%s%s%H%b",
-			   d->route ? "Route: " : "",
-			   d->route ? d->route : "",
-			   d->route ? "\r\n" : "",
-			   pagemsg_hdrs_print, &ms, body, body_len);
+	/* what sip_requestf() would do, without parsing a format: libre's
+	 * sip_request() takes the headers after the Via, ready */
+	mb = mbuf_alloc(2048);
+	if (!mb) {
+		err = ENOMEM;
+		goto out;
+	}
+	err = pagemsg_encode(mb, d->route, &ms, body);
+	if (err)
+		goto out;
+
+	err = sip_request(&t->req, s->sip, true, "MESSAGE", -1, d->ruri, -1,
+			  &route, mb, (size_t)t, NULL, dlv_sip_resp_h, t);
  out:
+	mem_deref(mb);
 	mem_deref(ctype);
 	mem_deref(entity);
 	return err;

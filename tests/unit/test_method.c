@@ -235,6 +235,57 @@ static void test_pagemsg_size(void **state)
 	assert_int_equal(pagemsg_size(&sz, &ms), 0);
 	assert_int_equal(sz, 1300 + strlen("User-Agent: sippushd 0.1\r\n"));
 
+	/* what message.c hands to sip_request(): the same headers */
+	{
+		static const uint8_t body[100] = {'x'};
+		struct mbuf *mb = mbuf_alloc(64);   /* grows */
+		char want[2048];
+
+		assert_non_null(mb);
+		n = re_snprintf(want, sizeof(want), "Max-Forwards: 70\r\n"
+				"Route: <sip:pcscf.example.com;lr>\r\n%s",
+				hdrs);
+		assert_true(n > 0);
+		ms.body_len = sizeof(body);
+		assert_int_equal(pagemsg_encode(mb, "<sip:pcscf.example.com;"
+						"lr>", &ms, body), 0);
+		assert_int_equal(mb->pos, 0);
+		assert_int_equal(mb->end, (size_t)n + sizeof(body));
+		assert_memory_equal(mb->buf, want, (size_t)n);
+		assert_memory_equal(mb->buf + n, body, sizeof(body));
+		mbuf_reset(mb);
+		assert_int_equal(pagemsg_encode(mb, NULL, &ms, NULL), EINVAL);
+		mem_deref(mb);
+	}
+
+	/* the Via's address is counted, not printed: any address, as %J */
+	ms.software = NULL;
+	ms.body_len = 100;   /* as in hdrs */
+	{
+		static const char *const addrs[] = {
+			"0.0.0.0", "9.10.99.100", "255.255.255.255",
+			"::1", "2001:db8::5", "fe80::1:2:3:4",
+		};
+		static const uint16_t ports[] = {1, 9, 10, 5060, 65535};
+
+		for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
+			for (size_t j = 0; j < ARRAY_SIZE(ports); j++) {
+				assert_int_equal(sa_set_str(&laddr, addrs[i],
+							    ports[j]), 0);
+				n = re_snprintf(full, sizeof(full),
+						"MESSAGE %s SIP/2.0\r\n"
+						"Via: SIP/2.0/UDP %J;branch="
+						"z9hG4bK0123456789abcdef;"
+						"rport\r\nMax-Forwards: 70"
+						"\r\n%s", ms.ruri, &laddr,
+						hdrs);
+				assert_true(n > 0);
+				assert_int_equal(pagemsg_size(&sz, &ms), 0);
+				assert_int_equal(sz, (size_t)n + 100);
+			}
+		}
+	}
+
 	ms.laddr = NULL;
 	assert_int_equal(pagemsg_size(&sz, &ms), EINVAL);
 }
