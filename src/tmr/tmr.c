@@ -28,7 +28,10 @@
 #include "tmr/tmrset.h"
 
 
-enum { LANE_BUCKETS = 1024 };
+enum {
+	LANE_BUCKETS = 1024,
+	LANES_SPARE  = 32,    /* emptied lanes kept for reuse */
+};
 
 struct lane {
 	struct le he;         /* in tmr_set.lanes, keyed by delay */
@@ -46,6 +49,8 @@ struct tmr_set {
 	uintptr_t seq;
 	tmrset_clock_h *clockh;
 	void *clock_arg;
+	struct lane *spare[LANES_SPARE];
+	size_t nspare;
 };
 
 static _Thread_local struct tmr_set tset;
@@ -63,6 +68,8 @@ static void set_release(void *arg)
 
 	for (i = 0; i < s->nheap; i++)
 		free(s->heap[i]);   /* empty lanes are freed as they empty */
+	for (i = 0; i < s->nspare; i++)
+		free(s->spare[i]);
 
 	free(s->heap);
 	mem_deref(s->lanes);
@@ -243,9 +250,17 @@ static struct lane *lane_get(struct tmr_set *s, uint64_t delay)
 			return l;
 	}
 
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		oom("lane");
+	/* a lane emptied before, if any: a timer with a delay of its own
+	 * (a push's TTL) would otherwise allocate and free one per start */
+	if (s->nspare) {
+		l = s->spare[--s->nspare];
+		memset(l, 0, sizeof(*l));
+	}
+	else {
+		l = calloc(1, sizeof(*l));
+		if (!l)
+			oom("lane");
+	}
 
 	l->delay = delay;
 	hash_append(s->lanes, delay_key(delay), &l->he, l);
@@ -293,7 +308,10 @@ static void lane_remove(struct tmr_set *s, struct tmr *tmr)
 	if (list_isempty(&l->tmrl)) {
 		heap_del(s, l);
 		hash_unlink(&l->he);
-		free(l);
+		if (s->nspare < LANES_SPARE)
+			s->spare[s->nspare++] = l;
+		else
+			free(l);
 	}
 	else if (was_head) {
 		sift_down(s, l->pos);
