@@ -1,8 +1,9 @@
 /**
- * @file test_regex.c  src/regex/regex.c against libre 1.1.0's re_regex()
+ * @file test_regex.c  src/regex/ against libre 1.1.0's re_regex(),
+ *                     msg_param_decode() and msg_param_exists()
  *
- * libre.a's own regex.o, its symbol renamed libre_re_regex
- * (tests/CMakeLists.txt), runs beside ours: the same result and the same
+ * libre.a's own regex.o and param.o, their symbols renamed libre_*
+ * (tests/CMakeLists.txt), run beside ours: the same result and the same
  * struct pl arguments, on the expressions libre and sippush use, on the
  * inputs they see, and on random expressions and inputs.
  */
@@ -16,6 +17,10 @@
 #include <re.h>
 
 int libre_re_regex(const char *ptr, size_t len, const char *expr, ...);
+int libre_msg_param_decode(const struct pl *pl, const char *name,
+			   struct pl *val);
+int libre_msg_param_exists(const struct pl *pl, const char *name,
+			   struct pl *val);
 
 enum { NARG = 8 };
 
@@ -253,6 +258,64 @@ static void test_long(void **state)
 }
 
 
+/* the parameters of SIP headers and URIs, by name */
+static void test_param(void **state)
+{
+	static const char *const names[] = {
+		"tag", "branch", "maddr", "transport", "lr", "gr", "rport",
+		"received", "expires", "+sip.instance", "TAG", "t", "", "a b",
+		"reg-id", "x\\y", "a.b*",
+		/* long enough to be cut at libre's 128 bytes */
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
+	};
+	static const char *const vals[] = {
+		";tag=a6c85cf;lr", "; TAG = x ;lr=", ";lr", ";lr;maddr=1.2.3.4",
+		";branch=z9hG4bK.1;rport;received=10.0.0.1",
+		";gr=urn:uuid:f81d;+sip.instance=\"<urn:uuid:1>\"",
+		";transport=udp", ";transport", ";transportx=1", ";expires=0",
+		";tagx=1;tag=2", "tag=1", ";tag", ";tag=", ";tag=\"a;b\";x",
+		";reg-id=1 ", ";\r\n tag\t=\t5", "", ";", ";;;",
+	};
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		for (size_t j = 0; j < ARRAY_SIZE(vals); j++) {
+			const size_t l = strlen(vals[j]);
+
+			for (size_t k = 0; k <= l; k++) {
+				const bool long_name = strlen(names[i]) > 100;
+				struct pl pl = {vals[j], k};
+				struct pl a = unset, b = unset;
+				int ea, eb;
+
+				ea = msg_param_decode(&pl, names[i], &a);
+				eb = libre_msg_param_decode(&pl, names[i], &b);
+				assert_int_equal(ea, eb);
+				/* a name cut off: libre leaves the value
+				 * unset, whatever is on its stack */
+				if (!ea && long_name)
+					continue;
+				assert_ptr_equal(a.p, b.p);
+				assert_int_equal(a.l, b.l);
+
+				a = b = unset;
+				ea = msg_param_exists(&pl, names[i], &a);
+				eb = libre_msg_param_exists(&pl, names[i], &b);
+				assert_int_equal(ea, eb);
+				assert_ptr_equal(a.p, b.p);
+				assert_int_equal(a.l, b.l);
+			}
+		}
+	}
+	assert_int_equal(msg_param_decode(NULL, "tag", &(struct pl){0}),
+			 EINVAL);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_random_steps),
 		cmocka_unit_test(test_long),
+		cmocka_unit_test(test_param),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
