@@ -118,11 +118,32 @@ const char *dlv_instance(const struct delivery *d)
 }
 
 
+/** v as 8 lower-case hex digits and a NUL ("%08x") */
+void dlv_hex8(char out[9], uint32_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < 8; i++)
+		out[i] = hex[(v >> (28 - 4 * i)) & 0xf];
+	out[8] = '\0';
+}
+
+
 /** The Call-ID of a push's delivery keyed by key: "<push id>.<8 hex>@sippush"
- *  (cid must hold 40) */
+ *  (cid must hold 40). Written, not printed: twice per delivery. */
 void dlv_call_id(char *cid, size_t sz, const struct push *p, const char *key)
 {
-	re_snprintf(cid, sz, "%s.%08x@sippush", p->id, hash_joaat_str(key));
+	const size_t n = strlen(p->id);
+
+	if (n + 18 > sz) {   /* what re_snprintf() leaves, cut */
+		re_snprintf(cid, sz, "%s.%08x@sippush", p->id,
+			    hash_joaat_str(key));
+		return;
+	}
+	memcpy(cid, p->id, n);
+	cid[n] = '.';
+	dlv_hex8(cid + n + 1, hash_joaat_str(key));
+	memcpy(cid + n + 9, "@sippush", 9);
 }
 
 
@@ -473,9 +494,15 @@ void dlv_ims_of(struct ims_hdrs *h, char *icid, size_t sz,
 {
 	const struct sender *s = p->s;
 	const char *at = strchr(call_id, '@');
+	const size_t n = at ? (size_t)(at - call_id) : strlen(call_id);
 
-	re_snprintf(icid, sz, "%b", call_id,
-		    at ? (size_t)(at - call_id) : strlen(call_id));
+	/* the Call-ID's local part ("%b": nothing at all if too long) */
+	if (sz) {
+		const size_t k = n < sz ? n : 0;
+
+		memcpy(icid, call_id, k);
+		icid[k] = '\0';
+	}
 	*h = (struct ims_hdrs){
 		.icid = core ? icid : NULL,
 		.orig_ioi = core ? s->conf.orig_ioi : NULL,

@@ -43,6 +43,7 @@ const char *push_pai(const struct push *p);
 struct ims_hdrs;
 
 const char *dlv_icsi(const struct sender *s, const char *ari);
+void dlv_hex8(char out[9], uint32_t v);
 void dlv_call_id(char *cid, size_t sz, const struct push *p, const char *key);
 void dlv_ims_of(struct ims_hdrs *h, char *icid, size_t sz,
 		const struct push *p, const char *call_id, bool core);

@@ -41,8 +41,7 @@ int message_start(struct target *t, struct delivery *d)
 	int err;
 
 	/* the From tag is stable per delivery, like the Call-ID */
-	re_snprintf(from_tag, sizeof(from_tag), "%08x",
-		    hash_joaat_str(d->call_id));
+	dlv_hex8(from_tag, hash_joaat_str(d->call_id));
 
 	dlv_route_refresh(d);
 	err = dlv_content(d, &ctype, &entity, &body, &body_len, &indirect);

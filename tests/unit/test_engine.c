@@ -281,6 +281,7 @@ static void test_random_ids(void **state)
 	enum { PUSHES = 40 };
 	struct harness *h = *state;
 	char br[PUSHES][32], cid[PUSHES][80], tag[PUSHES][32];
+	char ids[PUSHES][17];
 	uint64_t served;
 	struct term *t;
 
@@ -289,10 +290,8 @@ static void test_random_ids(void **state)
 	assert_int_equal(term_register(t, "mms.ua", 600), 0);
 	served = randstream_served();
 	for (size_t i = 0; i < PUSHES; i++) {
-		char id[17];
-
-		push(h, term_aor(t), "hello", id);
-		assert_int_equal(h_wait_final(h, id, 10000), 0);
+		push(h, term_aor(t), "hello", ids[i]);
+		assert_int_equal(h_wait_final(h, ids[i], 10000), 0);
 	}
 	assert_int_equal(term_count(t, "MESSAGE"), PUSHES);
 	assert_true(randstream_served() - served >= PUSHES * 8);
@@ -306,6 +305,21 @@ static void test_random_ids(void **state)
 		assert_true(!strncmp(br[i], "z9hG4bK", 7));
 		assert_int_equal(strspn(br[i] + 7, "0123456789abcdef"), 16);
 		assert_true(strlen(tag[i]) > 0);
+		/* "<push id>.<8 hex>@sippush", its From tag the Call-ID's
+		 * hash in 8 hex digits (as "%08x" printed them) */
+		{
+			char want[16];
+
+			assert_int_equal(strlen(cid[i]), 16 + 1 + 8 + 8);
+			assert_memory_equal(cid[i], ids[i], 16);
+			assert_int_equal(cid[i][16], '.');
+			assert_int_equal(strspn(cid[i] + 17, "0123456789abcdef"),
+					 8);
+			assert_string_equal(cid[i] + 25, "@sippush");
+			re_snprintf(want, sizeof(want), "%08x",
+				    hash_joaat_str(cid[i]));
+			assert_string_equal(tag[i], want);
+		}
 		for (size_t k = 0; k < i; k++) {
 			assert_string_not_equal(br[i], br[k]);
 			assert_string_not_equal(cid[i], cid[k]);
