@@ -5,6 +5,7 @@
 #include <string.h>
 #include <re.h>
 #include "core/subdlg.h"
+#include "core/pfput.h"
 
 
 static int route_print(struct re_printf *pf, const char *route)
@@ -20,7 +21,9 @@ static int route_print(struct re_printf *pf, const char *route)
 	while (!err && rest.l) {
 		if (re_regex(rest.p, rest.l, "[^,]+", &item))
 			break;
-		err = re_hprintf(pf, "Route: %r\r\n", &item);
+		err  = PF_LIT(pf, "Route: ");
+		err |= pf_putb(pf, item.p, item.l);
+		err |= PF_LIT(pf, "\r\n");
 		pl_advance(&rest, (ssize_t)(item.p + item.l - rest.p));
 		if (rest.l && rest.p[0] == ',')
 			pl_advance(&rest, 1);
@@ -43,11 +46,23 @@ int subdlg_hdrs_print(struct re_printf *pf, const struct subdlg *d,
 	    !d->remote || !method)
 		return EINVAL;
 
+	/* per NOTIFY: written piece by piece (pfput.h), no format parsed */
 	err  = route_print(pf, d->route);
-	err |= re_hprintf(pf, "To: %s;tag=%s\r\n", d->remote, d->rtag);
-	err |= re_hprintf(pf, "From: %s;tag=%s\r\n", d->local, d->ltag);
-	err |= re_hprintf(pf, "Call-ID: %s\r\n", d->call_id);
-	err |= re_hprintf(pf, "CSeq: %u %s\r\n", d->cseq, method);
+	err |= PF_LIT(pf, "To: ");
+	err |= pf_puts(pf, d->remote);
+	err |= PF_LIT(pf, ";tag=");
+	err |= pf_puts(pf, d->rtag);
+	err |= PF_LIT(pf, "\r\nFrom: ");
+	err |= pf_puts(pf, d->local);
+	err |= PF_LIT(pf, ";tag=");
+	err |= pf_puts(pf, d->ltag);
+	err |= PF_LIT(pf, "\r\nCall-ID: ");
+	err |= pf_puts(pf, d->call_id);
+	err |= PF_LIT(pf, "\r\nCSeq: ");
+	err |= pf_putu(pf, d->cseq);
+	err |= PF_LIT(pf, " ");
+	err |= pf_puts(pf, method);
+	err |= PF_LIT(pf, "\r\n");
 
 	return err;
 }
@@ -89,25 +104,37 @@ int notify_hdrs_print(struct re_printf *pf, const struct notify_spec *ns)
 		return EINVAL;
 
 	err  = subdlg_hdrs_print(pf, ns->dlg, "NOTIFY");
-	err |= re_hprintf(pf, "Event: %s\r\n", ns->event);
-	if (!strcmp(ns->state, "active") || !strcmp(ns->state, "pending"))
-		err |= re_hprintf(pf, "Subscription-State: %s;expires=%u\r\n",
-				  ns->state, ns->expires);
-	else if (ns->reason)
-		err |= re_hprintf(pf, "Subscription-State: %s;reason=%s\r\n",
-				  ns->state, ns->reason);
-	else
-		err |= re_hprintf(pf, "Subscription-State: %s\r\n", ns->state);
-	if (ns->pai)
-		err |= re_hprintf(pf, "P-Asserted-Identity: <%s>\r\n", ns->pai);
-	if (ns->ctype) {
-		err |= re_hprintf(pf, "Content-Type: %s\r\n", ns->ctype);
-		if (ns->content_id)
-			err |= re_hprintf(pf, "Content-ID: <%s>\r\n",
-					  ns->content_id);
+	err |= PF_LIT(pf, "Event: ");
+	err |= pf_puts(pf, ns->event);
+	err |= PF_LIT(pf, "\r\nSubscription-State: ");
+	err |= pf_puts(pf, ns->state);
+	if (!strcmp(ns->state, "active") || !strcmp(ns->state, "pending")) {
+		err |= PF_LIT(pf, ";expires=");
+		err |= pf_putu(pf, ns->expires);
 	}
-	err |= re_hprintf(pf, "Content-Length: %zu\r\n\r\n",
-			  ns->ctype ? ns->body_len : 0);
+	else if (ns->reason) {
+		err |= PF_LIT(pf, ";reason=");
+		err |= pf_puts(pf, ns->reason);
+	}
+	err |= PF_LIT(pf, "\r\n");
+	if (ns->pai) {
+		err |= PF_LIT(pf, "P-Asserted-Identity: <");
+		err |= pf_puts(pf, ns->pai);
+		err |= PF_LIT(pf, ">\r\n");
+	}
+	if (ns->ctype) {
+		err |= PF_LIT(pf, "Content-Type: ");
+		err |= pf_puts(pf, ns->ctype);
+		err |= PF_LIT(pf, "\r\n");
+		if (ns->content_id) {
+			err |= PF_LIT(pf, "Content-ID: <");
+			err |= pf_puts(pf, ns->content_id);
+			err |= PF_LIT(pf, ">\r\n");
+		}
+	}
+	err |= PF_LIT(pf, "Content-Length: ");
+	err |= pf_putu(pf, ns->ctype ? ns->body_len : 0);
+	err |= PF_LIT(pf, "\r\n\r\n");
 
 	return err;
 }

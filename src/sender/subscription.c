@@ -212,15 +212,37 @@ void sub_forget(struct sub *sub)
 }
 
 
-static int contact_h(enum sip_transp tp, const struct sa *src,
-		     const struct sa *dst, struct mbuf *mb, void *arg)
+static int contact_print(struct mbuf *mb, const struct sender *s,
+			 enum sip_transp tp, const struct sa *src)
 {
-	struct sub *sub = arg;
 	struct sip_contact c;
+
+	sip_contact_set(&c, s->conf.contact_user, src, tp);
+	return mbuf_printf(mb, "%H", sip_contact_print, &c);
+}
+
+
+/* libre hands its send handler the response handler's argument: a state
+ * NOTIFY's is the subscription, a content NOTIFY's the target (whose
+ * sender this read through a struct sub before, right only while both
+ * structs kept their sender at the same offset) */
+static int contact_sub_h(enum sip_transp tp, const struct sa *src,
+			 const struct sa *dst, struct mbuf *mb, void *arg)
+{
+	const struct sub *sub = arg;
 	(void)dst;
 
-	sip_contact_set(&c, sub->s->conf.contact_user, src, tp);
-	return mbuf_printf(mb, "%H", sip_contact_print, &c);
+	return contact_print(mb, sub->s, tp, src);
+}
+
+
+static int contact_target_h(enum sip_transp tp, const struct sa *src,
+			    const struct sa *dst, struct mbuf *mb, void *arg)
+{
+	const struct target *t = arg;
+	(void)dst;
+
+	return contact_print(mb, t->s, tp, src);
 }
 
 
@@ -265,13 +287,22 @@ static int next_hop(struct sub *sub, const char **ruri, struct uri *hop,
 }
 
 
+static int mb_put(const char *p, size_t size, void *arg)
+{
+	return mbuf_write_mem(arg, (const uint8_t *)p, size);
+}
+
+
 static int send_notify(struct sub *sub, struct sip_request **reqp,
 		       const struct notify_spec *nsp, const uint8_t *body,
-		       sip_resp_h *resph, void *arg)
+		       sip_send_h *sendh, sip_resp_h *resph, void *arg)
 {
 	struct notify_spec ns = *nsp;
+	const size_t blen = ns.ctype ? ns.body_len : 0;
+	struct re_printf pf;
 	struct subdlg dl;
 	const char *ruri;
+	struct mbuf *mb;
 	struct uri hop;
 	struct pl buf;
 	int err;
@@ -286,10 +317,23 @@ static int send_notify(struct sub *sub, struct sip_request **reqp,
 	if (sub->he.list)
 		(void)sub_save(sub);   /* the CSeq goes on after a restart */
 
-	return sip_requestf(reqp, sub->s->sip, true, "NOTIFY", ruri, &hop,
-			    NULL, contact_h, resph, arg, "%H%b",
-			    notify_hdrs_print, &ns, body,
-			    ns.ctype ? ns.body_len : (size_t)0);
+	/* what sip_requestf() would write, without parsing a format */
+	mb = mbuf_alloc(1024);
+	if (!mb)
+		return ENOMEM;
+	pf = (struct re_printf){mb_put, mb};
+	err  = mbuf_write_str(mb, "Max-Forwards: 70\r\n");
+	err |= notify_hdrs_print(&pf, &ns);
+	if (blen)
+		err |= body ? mbuf_write_mem(mb, body, blen) : EINVAL;
+	if (!err) {
+		mb->pos = 0;
+		err = sip_request(reqp, sub->s->sip, true, "NOTIFY", -1, ruri,
+				  -1, &hop, mb, (size_t)arg, sendh, resph,
+				  arg);
+	}
+	mem_deref(mb);
+	return err;
 }
 
 
@@ -348,7 +392,8 @@ void sub_kick(struct sub *sub)
 		ns.expires = left_s(sub);
 	}
 
-	err = send_notify(sub, &sub->req, &ns, NULL, state_resp_h, sub);
+	err = send_notify(sub, &sub->req, &ns, NULL, contact_sub_h,
+			  state_resp_h, sub);
 	if (err) {
 		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot send NOTIFY (%m)",
 		     sub->call_id, err);
@@ -403,9 +448,9 @@ void sub_arm(struct sub *sub)
 }
 
 
-/* Content NOTIFY of one delivery, in the dialog */
+/* Content NOTIFY of one delivery, in the dialog (arg: its target) */
 static int sub_notify_send(struct sub *sub, struct delivery *d,
-		    sip_resp_h *resph, void *arg)
+		    sip_resp_h *resph, struct target *arg)
 {
 	char *ctype = NULL, *entity = NULL;
 	const uint8_t *body = NULL;
@@ -427,7 +472,8 @@ static int sub_notify_send(struct sub *sub, struct delivery *d,
 	ns.ctype = ctype ? ctype : d->p->ctype;
 	d->indirect = indirect;
 
-	err = send_notify(sub, &d->t->req, &ns, body, resph, arg);
+	err = send_notify(sub, &d->t->req, &ns, body, contact_target_h, resph,
+			  arg);
  out:
 	mem_deref(ctype);
 	mem_deref(entity);
