@@ -908,13 +908,15 @@ static enum MHD_Result delete_push(struct api *api, struct req *r,
 		return reply_error(r->conn, 404, "no such push");
 	if (err == EALREADY)
 		return reply_error(r->conn, 409, "push is already final");
-	if (err)
+	if (err && err != EINPROGRESS)
 		return reply_error(r->conn, 500, "cannot cancel");
 
+	/* EINPROGRESS: a cluster's node that does not own the user told the
+	 * owner, which cancels (202, the push as it stands) */
+	r->ok = err ? 202 : 200;
 	err = view_str(&r->answer, api, push_view, id);
 	if (err)
 		return reply_error(r->conn, 500, "cannot read the push");
-	r->ok = 200;
 	return wait_commit(api, r);
 }
 

@@ -256,8 +256,10 @@ static void result_h(const struct pap_rec *r, void *arg)
 		w->err |= mbuf_printf(w->mb, "<cancel-result code=\"%u\" "
 				      "desc=\"%s\"><address address-value="
 				      "\"%H\"/></cancel-result>",
-				      !err ? 1000 : err == EALREADY ? 3003 :
-				      2004, !err ? "cancelled" :
+				      !err ? 1000 : err == EINPROGRESS ? 1001 :
+				      err == EALREADY ? 3003 : 2004,
+				      !err ? "cancelled" : err == EINPROGRESS ?
+				      "accepted for cancellation" :
 				      err == EALREADY ? "already final" :
 				      "push-id not found", pap_escape_print,
 				      r->addr);

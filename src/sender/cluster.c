@@ -34,6 +34,7 @@ enum {
 	NOTIFY_MAX = 7999,       /* PostgreSQL's payload limit             */
 	EV_BATCH_MS = 100,       /* events sent to other nodes this often  */
 	EV_OUT_MAX = 1 << 20,    /* and no more waiting than this: dropped */
+	EV_CHUNK = 7800,         /* a payload's records, at most (bytes)   */
 	WATCH_MS = 5000,         /* a reader keeps the others sending     */
 };
 
@@ -57,6 +58,7 @@ struct cluster {
 	uint64_t watch_until;         /* a cluster-wide event reader here */
 	bool forward;                 /* another node has one: send ours  */
 	struct mbuf *evout;           /* events to send, batched          */
+	uint64_t ev_dropped;          /* not sent: over EV_OUT_MAX        */
 	struct tmr tmr_ev;
 	struct store_fence fence;
 #ifdef SIPPUSH_HAVE_PG
@@ -160,14 +162,31 @@ void cluster_watched(struct sender *s)
 static void ev_flush(struct cluster *cl)
 {
 	struct mbuf *mb = cl->evout;
-	char *msg = NULL;
+	size_t from = 0;
 
-	tmr_cancel(&cl->tmr_ev);
 	if (!mb || !mb->end)
 		return;
-	if (!re_sdprintf(&msg, "e %s %b", cl->node, mb->buf, mb->end))
-		(void)clusterdb_notify(cl->db, msg);
-	mem_deref(msg);
+	/* in payloads under NOTIFY's limit, cut between records */
+	while (from < mb->end) {
+		size_t to = from, last = from;
+		char *rest = NULL, *msg = NULL;
+
+		while (to < mb->end && to - from < EV_CHUNK) {
+			if (mb->buf[to++] == 0x1e)
+				last = to;
+		}
+		if (to == mb->end)
+			last = to;
+		if (last == from)
+			break;   /* one record alone too long: cannot be */
+		if (!re_sdprintf(&rest, "e %s %b", cl->node, mb->buf + from,
+				 last - from) &&
+		    !clusterdb_sign(cl->db, &msg, rest))
+			(void)clusterdb_notify(cl->db, msg);
+		mem_deref(rest);
+		mem_deref(msg);
+		from = last;
+	}
 	mb->pos = mb->end = 0;
 }
 
@@ -190,14 +209,16 @@ void cluster_event_out(struct sender *s, const char *scope, const char *line)
 	if (!cl || !cl->forward || !line)
 		return;
 	need = strlen(line) + (scope ? strlen(scope) : 0) + 2;
-	if (need > NOTIFY_MAX - 100)
+	if (need > EV_CHUNK)
 		return;
 	if (!cl->evout)
 		cl->evout = mbuf_alloc(NOTIFY_MAX);
-	if (!cl->evout)
+	/* sent from the loop (the timer), never from inside the emitter;
+	 * past the bound, dropped */
+	if (!cl->evout || cl->evout->end + need > EV_OUT_MAX) {
+		++cl->ev_dropped;
 		return;
-	if (cl->evout->end + need > NOTIFY_MAX - 100)
-		ev_flush(cl);
+	}
 	(void)mbuf_printf(cl->evout, "%s\x1f%s\x1e", scope ? scope : "",
 			  line);
 	if (!tmr_isrunning(&cl->tmr_ev))
@@ -252,6 +273,23 @@ uint32_t cluster_owned(const struct sender *s)
 }
 
 
+/* News for the other nodes, signed, sent by the turn's transaction (so
+ * never heard before the write it announces commits) */
+static void tell(struct sender *s, const char *rest)
+{
+#ifdef SIPPUSH_HAVE_PG
+	char *msg = NULL;
+
+	if (!clusterdb_sign(s->cl->db, &msg, rest))
+		(void)store_notify(s->st, msg);
+	mem_deref(msg);
+#else
+	(void)s;
+	(void)rest;
+#endif
+}
+
+
 /** A push was stored here for another node's user: the owner is told
  *  when it commits, with the push itself when it fits (whole: no files,
  *  no PAP row) so that it need not read it back. (Its own: not told;
@@ -268,13 +306,28 @@ void cluster_push_accepted(struct sender *s, const struct push_rec *r,
 
 	re_snprintf(head, sizeof(head), "%s %u", s->cl->node,
 		    lease_shard_of(r->aor));
-	/* NOTIFY's payload is at most 8000 bytes */
-	if (whole && !store_push_encode(&txt, r, NOTIFY_MAX - 100) &&
+	/* NOTIFY's payload is at most 8000 bytes: signature, time, head */
+	if (whole && !store_push_encode(&txt, r, NOTIFY_MAX - 64 -
+					 strlen(head)) &&
 	    !re_sdprintf(&msg, "P %s %s", head, txt))
-		(void)store_notify(s->st, msg);
+		tell(s, msg);
 	else if (!re_sdprintf(&msg, "p %s %s", head, r->id))
-		(void)store_notify(s->st, msg);
+		tell(s, msg);
 	mem_deref(txt);
+	mem_deref(msg);
+}
+
+
+/** A push another node owns is to be cancelled: its owner is told */
+void cluster_push_cancel(struct sender *s, const char *aor, const char *id)
+{
+	char *msg = NULL;
+
+	if (!s || !s->cl || !aor || !id)
+		return;
+	if (!re_sdprintf(&msg, "c %s %u %s", s->cl->node,
+			 lease_shard_of(aor), id))
+		tell(s, msg);
 	mem_deref(msg);
 }
 
@@ -282,12 +335,13 @@ void cluster_push_accepted(struct sender *s, const struct push_rec *r,
 /** A user's terminals changed here: every other node re-reads them */
 void cluster_user_changed(struct sender *s, const char *aor)
 {
-	char msg[320];
+	char *msg = NULL;
 
-	if (!s || !s->cl)
+	if (!s || !s->cl || !aor)
 		return;
-	re_snprintf(msg, sizeof(msg), "u %s %s", s->cl->node, aor);
-	(void)store_notify(s->st, msg);
+	if (!re_sdprintf(&msg, "u %s %s", s->cl->node, aor))
+		tell(s, msg);
+	mem_deref(msg);
 }
 
 
@@ -338,13 +392,16 @@ static void news_h(const char *payload, void *arg)
 	if (f[0][0] == 'u') {
 		(void)cl->s->up.user_news(cl->s, f[2]);
 	}
-	else if ((f[0][0] == 'p' || f[0][0] == 'P') && n == 4) {
+	else if ((f[0][0] == 'p' || f[0][0] == 'P' || f[0][0] == 'c') &&
+		 n == 4) {
 		const unsigned long sh = strtoul(f[2], NULL, 10);
 
 		if (sh >= LEASE_SHARDS || !cl->owned[sh])
 			return;
 		if (f[0][0] == 'P')
 			(void)cl->s->up.push_whole(cl->s, f[3]);
+		else if (f[0][0] == 'c')
+			(void)cl->s->up.push_cancel(cl->s, f[3]);
 		else
 			(void)cl->s->up.push_news(cl->s, f[3]);
 	}
@@ -444,6 +501,22 @@ static void round_tmr(void *arg)
 		}
 	}
 
+	/* a shard it was leaving that it heads again (the joiner went):
+	 * its own again */
+	for (uint32_t i = 0; i < LEASE_SHARDS; i++) {
+		bool listed = false;
+
+		if (!cl->leaving[i])
+			continue;
+		for (uint32_t k = 0; k < plan.nrelease && !listed; k++)
+			listed = plan.release[k] == i;
+		if (!listed) {
+			cl->leaving[i] = false;
+			load[i] = cl->owned[i];
+			nload += cl->owned[i];
+		}
+	}
+
 	/* give up what another node now heads, once its work ended */
 	for (uint32_t k = 0; k < plan.nrelease; k++) {
 		const uint16_t sh = plan.release[k];
@@ -479,6 +552,15 @@ static void round_tmr(void *arg)
 		++nload;
 	}
 
+	/* the connection was made again: news sent meanwhile are lost, what
+	 * it holds is read again */
+	if (clusterdb_reconnected(cl->db)) {
+		for (uint32_t i = 0; i < LEASE_SHARDS; i++) {
+			nload += cl->owned[i] && !load[i];
+			load[i] = load[i] || cl->owned[i];
+		}
+	}
+
 	cl->taken += nload;
 	if (nload) {
 		plog(SIPPUSH_LOG_INFO, MOD, "%zu shard(s) taken, %u held",
@@ -490,6 +572,9 @@ static void round_tmr(void *arg)
 	}
 	if (cl->rounds % SWEEP_ROUNDS == 1)
 		(void)clusterdb_pending(cl->db, &cl->pending);
+
+	/* news read with the round's answers: handled now, from the loop */
+	clusterdb_news(cl->db);
 }
 
 
@@ -512,7 +597,7 @@ int cluster_alloc(struct cluster **clp, struct sender *s)
 	tmr_init(&cl->tmr_ev);
 	err = str_dup(&cl->node, s->conf.node);
 	err = err ? err : clusterdb_open(&cl->db, s->conf.cluster_store,
-					 cl->node, news_h, cl);
+					 cl->node, cl->ttl_ms, news_h, cl);
 	if (err) {
 		mem_deref(cl);
 		return err;

@@ -17,6 +17,7 @@ struct push_rec;
 void cluster_push_accepted(struct sender *s, const struct push_rec *r,
 			   bool whole);
 void cluster_user_changed(struct sender *s, const char *aor);
+void cluster_push_cancel(struct sender *s, const char *aor, const char *id);
 uint32_t cluster_owned(const struct sender *s);
 int cluster_tag(const struct sender *s);
 const bool *cluster_mask(const struct sender *s);

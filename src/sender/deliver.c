@@ -440,8 +440,12 @@ void deliver_kick(struct target *t)
 	if (tmr_isrunning(&t->tmr) || s->draining)
 		return;
 
-	/* a cluster: only the owner of the user's shard sends, and only
-	 * while its last renewal covers the moment */
+	/* a cluster: a push another node took over ends here, unsaid (its
+	 * writes are fenced); only the owner of the user's shard sends, and
+	 * only while its last renewal covers the moment */
+	while (t->q.head && !t->busy &&
+	       ((struct delivery *)t->q.head->data)->p->orphan)
+		finish(t->q.head->data, DS_CANCELLED, 1000);
 	if (t->q.head && !t->busy && !cluster_may_send(s, ((struct delivery *)
 			t->q.head->data)->p->aor)) {
 		later(t, 250);

@@ -168,6 +168,7 @@ struct hooks {
 	bool (*shard_busy)(struct sender *s, uint32_t shard);
 	int  (*push_news)(struct sender *s, const char *id);
 	int  (*push_whole)(struct sender *s, const char *txt);
+	int  (*push_cancel)(struct sender *s, const char *id);
 	int  (*user_news)(struct sender *s, const char *aor);
 	void (*event_in)(struct sender *s, const char *scope,
 			 const char *line);

@@ -546,28 +546,32 @@ static void in_dialog_subscribe(struct sender *s, const struct sip_msg *msg)
 	char cid[256];
 	struct sub *sub;
 	uint32_t expires;
+	bool fetched = false;
 	int err;
 
 	(void)pl_strcpy(&msg->callid, cid, sizeof(cid));
 	sub = sub_by_callid(s, cid);
-	/* a cluster: a dialog another node serves, from the store */
-	if (!sub && s->cl && !store_sub_get(s->st, cid, load_h, s))
+	/* a cluster: a dialog another node serves, from the store, for this
+	 * request only (it leaves memory again below or once answered) */
+	if (!sub && s->cl && !store_sub_get(s->st, cid, load_h, s)) {
 		sub = sub_by_callid(s, cid);
+		fetched = sub != NULL;
+	}
 	if (!sub || pl_strcmp(&msg->to.tag, sub->ltag) ||
 	    pl_strcmp(&msg->from.tag, sub->rtag)) {
 		(void)sip_reply(s->sip, msg, 481, "Subscription Does Not "
 				"Exist");
-		return;
+		goto refused;
 	}
 
 	if (msg->cseq.num <= sub->rseq) {
 		(void)sip_reply(s->sip, msg, 500, "CSeq Out of Order");
-		return;
+		goto refused;
 	}
 	sub->rseq = msg->cseq.num;
 
 	if (sub_expires(&expires, s, msg))
-		return;   /* 423 sent */
+		goto refused;   /* 423 sent */
 
 	if (!expires) {
 		err = store_sub_del(s->st, sub->call_id);
@@ -586,6 +590,13 @@ static void in_dialog_subscribe(struct sender *s, const struct sip_msg *msg)
 	}
 	if (err)
 		(void)sip_reply(s->sip, msg, 500, "Server Internal Error");
+	return;
+
+ refused:
+	/* a copy from the store must not live on here: its timer would end
+	 * a dialog its owner serves */
+	if (fetched)
+		sub_forget(sub);
 }
 
 
@@ -697,12 +708,19 @@ static struct sub *sub_of_rec(struct sender *s, const struct sub_rec *r)
 static void load_h(const struct sub_rec *r, void *arg)
 {
 	struct sender *s = arg;
+	struct sub *sub;
 
 	if (s->load_mask && !s->load_mask[lease_shard_of(r->aor)])
 		return;
 	if (s->cl && sub_by_callid(s, r->call_id))
 		return;   /* a cluster's node has it already */
-	(void)sub_of_rec(s, r);
+	sub = sub_of_rec(s, r);
+	/* a cluster's node taking the shard: one state NOTIFY, higher CSeq
+	 * (a SUBSCRIBE answered while nobody owned the shard had none) */
+	if (sub && s->load_mask) {
+		sub->state_due = true;
+		sub_kick(sub);
+	}
 }
 
 

@@ -1142,16 +1142,25 @@ static bool id_cmp(struct le *le, void *arg)
 }
 
 
-static void noop_h(const struct push_rec *r, void *arg)
+struct stored {
+	char aor[256];
+	bool final;
+};
+
+
+static void stored_h(const struct push_rec *r, void *arg)
 {
-	(void)r;
-	(void)arg;
+	struct stored *st = arg;
+
+	str_ncpy(st->aor, r->aor ? r->aor : "", sizeof(st->aor));
+	st->final = r->final_ms != 0;
 }
 
 
 /**
  * Cancel what is not yet delivered. ENOENT: unknown id;
- * EALREADY: already final.
+ * EALREADY: already final; EINPROGRESS (a cluster): another node's push,
+ * its owner told to cancel it.
  */
 int sender_push_cancel(struct sender *s, const char *id)
 {
@@ -1163,9 +1172,25 @@ int sender_push_cancel(struct sender *s, const char *id)
 
 	le = hash_lookup(s->pushes, hash_joaat_str(id), id_cmp, (void *)id);
 	if (!le) {
-		/* known to the store? then it is final already */
-		return store_push_get(s->st, id, noop_h, NULL, NULL) ? ENOENT
-			: EALREADY;
+		struct stored st = {0};
+
+		/* known to the store? final already, or (a cluster) another
+		 * node's to cancel: it is told */
+		if (store_push_get(s->st, id, stored_h, NULL, &st))
+			return ENOENT;
+		if (st.final || !s->cl)
+			return EALREADY;
+		if (cluster_owns(s, st.aor)) {
+			(void)push_load_one(s, id);
+			le = hash_lookup(s->pushes, hash_joaat_str(id), id_cmp,
+					 (void *)id);
+			if (!le)
+				return EALREADY;
+		}
+		else {
+			cluster_push_cancel(s, st.aor, id);
+			return EINPROGRESS;
+		}
 	}
 
 	p = le->data;
@@ -1233,17 +1258,30 @@ static void pap_row_h(const struct pap_rec *r, void *arg)
 }
 
 
+/* Whether a stored push is one to load here: whole (a record from
+ * another node's news is checked like any input), pending, of this
+ * node's shards (a cluster), not in memory already */
+static bool load_wanted(const struct push_rec *r, void *arg)
+{
+	struct sender *s = arg;
+
+	if (!r->id || !r->aor || !r->app || !r->ctype || !r->method ||
+	    strlen(r->id) >= sizeof(((struct push *)0)->id) || r->final_ms)
+		return false;
+	if (s->load_mask && !s->load_mask[lease_shard_of(r->aor)])
+		return false;
+	return !(s->cl && hash_lookup(s->pushes, hash_joaat_str(r->id),
+				      id_cmp, (void *)r->id));
+}
+
+
 static void load_push_h(const struct push_rec *r, void *arg)
 {
 	struct sender *s = arg;
 	struct push *p;
 	int err;
 
-	/* a cluster's: only its shards', only what it does not have */
-	if (s->load_mask && !s->load_mask[lease_shard_of(r->aor)])
-		return;
-	if (s->cl && hash_lookup(s->pushes, hash_joaat_str(r->id), id_cmp,
-				 (void *)r->id))
+	if (!load_wanted(r, arg))
 		return;
 
 	if (push_alloc(&p, s))
@@ -1357,17 +1395,43 @@ int push_load(struct sender *s)
 
 /** A cluster's node took shards (mask; NULL: all) their pending pushes it
  *  does not have go to work. A short synchronous read (docs/design.md). */
+/* A push in memory that went nowhere while its shard was not this
+ * node's to deliver (push_start() left it): it goes to work */
+static bool idle_h(struct le *le, void *arg)
+{
+	struct push *p = le->data;
+	struct list *l = arg;
+
+	if (p->committed && !p->orphan && !p->final && !p->dlvs.head &&
+	    !p->wle.list && !tmr_isrunning(&p->tmr_defer) &&
+	    cluster_owns(p->s, p->aor))
+		list_append(l, &p->cle, mem_ref(p));
+	return false;
+}
+
+
 int push_load_shards(struct sender *s, const bool *mask)
 {
-	struct list loaded = LIST_INIT;
+	struct list loaded = LIST_INIT, idle = LIST_INIT;
 	int err;
 
 	s->loading = &loaded;
 	s->load_mask = mask;
-	err = store_push_load_pending(s->st, load_push_h, load_dlv_h, s);
+	err = store_push_load_pending_if(s->st, load_wanted, load_push_h,
+					 load_dlv_h, s);
 	s->load_mask = NULL;
 	s->loading = NULL;
 	start_loaded(&loaded);
+
+	if (s->cl)
+		(void)hash_apply(s->pushes, idle_h, &idle);
+	while (idle.head) {
+		struct push *p = idle.head->data;
+
+		list_unlink(&p->cle);
+		push_start(p);
+		mem_deref(p);
+	}
 	return err;
 }
 

@@ -216,6 +216,7 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	s->up.shard_busy = push_busy_shard;
 	s->up.push_news = push_load_one;
 	s->up.push_whole = push_take;
+	s->up.push_cancel = sender_push_cancel;
 	s->up.user_news = user_news;
 	s->up.event_in = events_take;
 

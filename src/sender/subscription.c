@@ -12,6 +12,7 @@
 #include "core/appid.h"
 #include "core/subdlg.h"
 #include "engine.h"
+#include "cluster.h"
 #include "delivery.h"
 #include "attempt.h"
 #include "clock.h"
@@ -378,6 +379,12 @@ void sub_kick(struct sub *sub)
 			sub->s->up.target_kick(sub->t);
 		return;
 	}
+
+	/* a cluster: sent by the owner while its lease covers the moment;
+	 * else it stays due (the owner of the next moment sends one). A
+	 * dialog's last NOTIFY (a one-time fetch, an end) goes: it ends it */
+	if (!sub->ending && !cluster_may_send(sub->s, sub->aor))
+		return;
 
 	sub->state_due = false;
 	memset(&ns, 0, sizeof(ns));

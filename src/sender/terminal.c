@@ -132,6 +132,15 @@ static void expire_tmr(void *arg)
 {
 	struct terminal *t = arg;
 
+	/* a cluster: the user's owner removes it from the store and tells
+	 * the others; this copy only leaves memory (it may be older than a
+	 * refresh another node took) */
+	if (!cluster_owns(t->u->s, t->u->aor)) {
+		--t->u->s->stats.terminals;
+		mem_deref(t);
+		return;
+	}
+
 	plog(SIPPUSH_LOG_INFO, MOD, "%s: terminal %s expired", t->u->aor, t->tkey);
 	term_remove(t);
 }

@@ -7,6 +7,8 @@
 #include <libpq-fe.h>
 #include <re.h>
 #include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 #include <sippush/log.h>
 #include "core/lease.h"
 #include "store/clusterdb.h"
@@ -24,7 +26,11 @@ struct clusterdb {
 	clusterdb_news_h *newsh;
 	void *arg;
 	uint8_t tag;
+	uint32_t live_ms;        /**< a heartbeat younger is a live node  */
 	uint64_t retry_at;       /**< no connection attempt before (jiffies) */
+	struct hmac *hmac;       /**< signs and checks the news           */
+	uint64_t refused;        /**< news with a wrong or no signature   */
+	bool reconnected;        /**< news may have been missed meanwhile */
 };
 
 enum { RETRY_MS = 5000 };
@@ -39,8 +45,42 @@ static void destructor(void *arg)
 	PQclear(c->leases);
 	PQclear(c->live);
 	PQfinish(c->conn);
+	mem_deref(c->hmac);
 	mem_deref(c->url);
 	mem_deref(c->node);
+}
+
+
+/* "MAC TIME REST": MAC the first 16 bytes of HMAC-SHA256(key, "TIME REST")
+ * in hex, TIME the sender's clock in ms; news older than NEWS_AGE_MS or
+ * not signed by a node is dropped (any role that may connect to the
+ * database may NOTIFY on the channel) */
+enum { MAC_LEN = 16, NEWS_AGE_MS = 30000 };
+
+static bool news_ok(struct clusterdb *c, const char *payload,
+		    const char **rest)
+{
+	uint8_t md[32], got[MAC_LEN];
+	const char *body = payload + 2 * MAC_LEN + 1;
+	char hex[2 * MAC_LEN + 1], *end;
+	long long t;
+	int64_t now = (int64_t)time(NULL) * 1000;
+
+	if (!c->hmac || strlen(payload) < 2 * MAC_LEN + 3 ||
+	    payload[2 * MAC_LEN] != ' ')
+		return false;
+	memcpy(hex, payload, 2 * MAC_LEN);
+	hex[2 * MAC_LEN] = '\0';
+	if (str_hex(got, sizeof(got), hex))
+		return false;
+	if (hmac_digest(c->hmac, md, sizeof(md), (const uint8_t *)body,
+			strlen(body)) || mem_seccmp(md, got, MAC_LEN))
+		return false;
+	t = strtoll(body, &end, 10);
+	if (*end != ' ' || t < now - NEWS_AGE_MS || t > now + NEWS_AGE_MS)
+		return false;
+	*rest = end + 1;
+	return true;
 }
 
 
@@ -49,10 +89,55 @@ static void news(struct clusterdb *c)
 	PGnotify *n;
 
 	while ((n = PQnotifies(c->conn)) != NULL) {
-		if (c->newsh)
-			c->newsh(n->extra, c->arg);
+		const char *rest;
+
+		if (!news_ok(c, n->extra, &rest))
+			++c->refused;
+		else if (c->newsh)
+			c->newsh(rest, c->arg);
 		PQfreemem(n);
 	}
+}
+
+
+/**
+ * News signed for the other nodes: "MAC TIME REST" (a mem string)
+ */
+int clusterdb_sign(struct clusterdb *c, char **out, const char *rest)
+{
+	uint8_t md[32];
+	char *body = NULL;
+	int err;
+
+	if (!c || !out || !rest || !c->hmac)
+		return EINVAL;
+	err = re_sdprintf(&body, "%lld %s",
+			  (long long)time(NULL) * 1000, rest);
+	err = err ? err : hmac_digest(c->hmac, md, sizeof(md),
+				      (const uint8_t *)body, strlen(body));
+	err = err ? err : re_sdprintf(out, "%w %s", md, (size_t)MAC_LEN,
+				      body);
+	mem_deref(body);
+	return err;
+}
+
+
+/** News refused (not signed by a node, or too old) */
+uint64_t clusterdb_refused(const struct clusterdb *c)
+{
+	return c ? c->refused : 0;
+}
+
+
+/** Whether the connection was made again since the last call (news sent
+ *  meanwhile are lost: the caller reads again what it holds) */
+bool clusterdb_reconnected(struct clusterdb *c)
+{
+	bool r = c && c->reconnected;
+
+	if (c)
+		c->reconnected = false;
+	return r;
 }
 
 
@@ -87,7 +172,17 @@ static PGresult *exec(struct clusterdb *c, const char *sql, int n,
 		PQclear(r);
 		r = NULL;
 	}
-	news(c);   /* what arrived with the answer */
+	/* gone: libpq closed its socket; ours goes from libre's list now,
+	 * before that number can be another's */
+	if (PQstatus(c->conn) == CONNECTION_BAD) {
+		if (c->fd >= 0)
+			fd_close(c->fd);
+		c->fd = -1;
+		PQfinish(c->conn);
+		c->conn = NULL;
+	}
+	/* news read with the answer waits for the loop (clusterdb_news()):
+	 * never handled inside a caller's statement */
 	return r;
 }
 
@@ -113,8 +208,14 @@ static void sock_h(int flags, void *arg)
 
 static int connect_db(struct clusterdb *c)
 {
-	static const char *const kw[] = {"connect_timeout", "dbname", NULL};
-	const char *const val[] = {"2", c->url, NULL};
+	/* a partition must not block the loop for TCP's minutes: keepalives
+	 * and a user timeout end a silent connection in about 3 s */
+	static const char *const kw[] = {
+		"connect_timeout", "keepalives", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "tcp_user_timeout",
+		"dbname", NULL};
+	const char *const val[] = {"2", "1", "2", "1", "2", "3000", c->url,
+				   NULL};
 	PGresult *r;
 	int err = 0;
 
@@ -143,10 +244,41 @@ static int connect_db(struct clusterdb *c)
 		if (err)
 			c->fd = -1;
 	}
+	if (!err && c->hmac)
+		c->reconnected = true;   /* not the first: news missed */
 	if (err) {
 		PQfinish(c->conn);
 		c->conn = NULL;
 	}
+	return err;
+}
+
+
+/* The cluster's key for the nodes' news: made by the first node (random
+ * from this process), read by every one */
+static int secret(struct clusterdb *c)
+{
+	uint8_t key[32];
+	char hex[65];
+	PGresult *r;
+	int err;
+
+	rand_bytes(key, sizeof(key));
+	(void)re_snprintf(hex, sizeof(hex), "%w", key, sizeof(key));
+	const char *const v[] = {hex};
+	r = exec(c, "INSERT INTO cluster_secret VALUES(1, $1) ON CONFLICT "
+		 "DO NOTHING", 1, v);
+	PQclear(r);
+	r = exec(c, "SELECT key FROM cluster_secret WHERE id=1", 0, NULL);
+	if (!r || PQntuples(r) != 1 || strlen(PQgetvalue(r, 0, 0)) != 64 ||
+	    str_hex(key, sizeof(key), PQgetvalue(r, 0, 0))) {
+		PQclear(r);
+		return r ? EBADMSG : ECONNRESET;
+	}
+	PQclear(r);
+	err = hmac_create(&c->hmac, HMAC_HASH_SHA256, key, sizeof(key));
+	for (volatile uint8_t *p = key; p < key + sizeof(key); p++)
+		*p = 0;
 	return err;
 }
 
@@ -158,6 +290,35 @@ static int join(struct clusterdb *c)
 	PGresult *r = NULL;
 
 	const char *const v[] = {c->node};
+
+	/* a name is one node's: a heartbeat under it fresher than the live
+	 * time is another process (or this one's previous run, killed a
+	 * moment ago: waited out) */
+	for (int i = 0; ; i++) {
+		char ms[24];
+
+		(void)snprintf(ms, sizeof(ms), "%u", c->live_ms);
+		const char *const fv[] = {c->node, ms};
+		r = exec(c, "SELECT 1 FROM nodes WHERE name=$1 AND beat_ms > "
+			 NOW_MS " - $2::bigint", 2, fv);
+		if (!r)
+			return ECONNRESET;
+		if (!PQntuples(r)) {
+			PQclear(r);
+			r = NULL;
+			break;
+		}
+		PQclear(r);
+		r = NULL;
+		if (i >= (int)(c->live_ms / 250) + 4) {
+			plog(SIPPUSH_LOG_ERROR, MOD, "another node named %s is "
+			     "alive (its heartbeat goes on): --node must be "
+			     "unique", c->node);
+			return EADDRINUSE;
+		}
+		(void)usleep(250000);
+	}
+
 	/* two joining at once may pick one tag: the UNIQUE refuses one */
 	for (int i = 0; i < 5 && !r; i++)
 		r = exec(c, "INSERT INTO nodes(name, beat_ms, tag) VALUES($1, "
@@ -176,7 +337,16 @@ static int join(struct clusterdb *c)
 	}
 	c->tag = (uint8_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
-	return 0;
+	return c->hmac ? 0 : secret(c);
+}
+
+
+/** Hand the news read with the last statements to the handler (from the
+ *  loop, never inside a statement) */
+void clusterdb_news(struct clusterdb *c)
+{
+	if (c && c->conn)
+		news(c);
 }
 
 
@@ -197,7 +367,7 @@ uint8_t clusterdb_tag(const struct clusterdb *c)
  * @param arg    its argument
  */
 int clusterdb_open(struct clusterdb **cp, const char *url, const char *node,
-		   clusterdb_news_h *newsh, void *arg)
+		   uint32_t live_ms, clusterdb_news_h *newsh, void *arg)
 {
 	struct clusterdb *c;
 	int err;
@@ -209,6 +379,7 @@ int clusterdb_open(struct clusterdb **cp, const char *url, const char *node,
 	if (!c)
 		return ENOMEM;
 	c->fd = -1;
+	c->live_ms = live_ms;
 	c->newsh = newsh;
 	c->arg = arg;
 	err = str_dup(&c->url, url);

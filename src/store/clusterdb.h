@@ -19,7 +19,8 @@ typedef void (clusterdb_news_h)(const char *payload, void *arg);
 /** What a round starts from */
 struct clusterdb_view {
 	struct lease v[LEASE_SHARDS];
-	const char *live[64];     /**< nodes with a fresh heartbeat        */
+	const char *live[256];    /**< nodes with a fresh heartbeat (a tag
+				       each: 256 at most)                */
 	size_t nlive;
 	int64_t now_ms;           /**< the server's clock                  */
 	int64_t watch_ms;         /**< in: this node has a cluster-wide
@@ -28,7 +29,7 @@ struct clusterdb_view {
 };
 
 int clusterdb_open(struct clusterdb **cp, const char *url, const char *node,
-		   clusterdb_news_h *newsh, void *arg);
+		   uint32_t live_ms, clusterdb_news_h *newsh, void *arg);
 int clusterdb_round(struct clusterdb *c, uint32_t live_ms,
 		    struct clusterdb_view *view);
 int clusterdb_renew(struct clusterdb *c, uint32_t ttl_ms,
@@ -40,3 +41,7 @@ int clusterdb_leave(struct clusterdb *c);
 uint8_t clusterdb_tag(const struct clusterdb *c);
 int clusterdb_notify(struct clusterdb *c, const char *payload);
 int clusterdb_pending(struct clusterdb *c, uint64_t *n);
+int clusterdb_sign(struct clusterdb *c, char **out, const char *rest);
+void clusterdb_news(struct clusterdb *c);
+uint64_t clusterdb_refused(const struct clusterdb *c);
+bool clusterdb_reconnected(struct clusterdb *c);

@@ -239,7 +239,10 @@ static const char *migrations[] = {
 	" tag bigint NOT NULL UNIQUE, watch_until_ms bigint NOT NULL DEFAULT 0);"
 	"CREATE TABLE leases(shard bigint PRIMARY KEY, owner text,"
 	" until_ms bigint NOT NULL DEFAULT 0, epoch bigint NOT NULL DEFAULT 0);"
-	"INSERT INTO leases(shard) SELECT generate_series(0, 255);",
+	"INSERT INTO leases(shard) SELECT generate_series(0, 255);"
+	/* the key of the nodes' news: any role that may connect may NOTIFY,
+	 * none but sippush's may read this table */
+	"CREATE TABLE cluster_secret(id bigint PRIMARY KEY, key text NOT NULL);",
 };
 
 enum op_kind { OP_CMD, OP_SYNC };

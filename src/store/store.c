@@ -749,6 +749,7 @@ int store_term_del(struct store *st, const char *aor, const char *tkey)
 
 
 struct rows {
+	store_push_want_h *want;
 	void *h;
 	store_dlv_h *dh;
 	void *arg;
@@ -941,6 +942,9 @@ static void push_row(const struct sval *c, size_t n, void *arg)
 		.privacy = S(&c[24]),
 	};
 
+	/* a row its reader does not want: not read on (its deliveries) */
+	if (r->want && !r->want(&p, r->arg))
+		return;
 	r->found = true;
 	((store_push_h *)r->h)(&p, r->arg);
 	if (r->dh) {
@@ -1046,10 +1050,24 @@ static int push_rows(struct store *st, enum store_q q, const struct sval *v,
 int store_push_load_pending(struct store *st, store_push_h *ph,
 			    store_dlv_h *dh, void *arg)
 {
+	return store_push_load_pending_if(st, NULL, ph, dh, arg);
+}
+
+
+/** The pending pushes want says yes to (NULL: all), with their deliveries
+ *  (a cluster's node reads only its shards' deliveries) */
+int store_push_load_pending_if(struct store *st, store_push_want_h *want,
+			       store_push_h *ph, store_dlv_h *dh, void *arg)
+{
+	struct rows r = {.want = want, .h = ph, .dh = dh, .arg = arg,
+			 .st = st};
+	int err;
+
 	if (!st || !ph)
 		return EINVAL;
 
-	return push_rows(st, Q_PUSH_PENDING, NULL, 0, ph, dh, arg, NULL);
+	err = st->be->query(st->bed, Q_PUSH_PENDING, NULL, 0, push_row, &r);
+	return err ? err : r.err;
 }
 
 

@@ -171,6 +171,7 @@ struct idem_rec {
 typedef void (store_sync_h)(int err, void *arg);
 typedef void (store_term_h)(const struct term_rec *t, void *arg);
 typedef void (store_push_h)(const struct push_rec *p, void *arg);
+typedef bool (store_push_want_h)(const struct push_rec *p, void *arg);
 typedef void (store_dlv_h)(const struct dlv_rec *d, void *arg);
 typedef void (store_sub_h)(const struct sub_rec *r, void *arg);
 typedef void (store_caps_h)(const struct caps_rec *r, void *arg);
@@ -202,6 +203,8 @@ int  store_push_final(struct store *st, const char *id, const char *state,
 		      int64_t final_ms);
 int  store_push_load_pending(struct store *st, store_push_h *ph,
 			     store_dlv_h *dh, void *arg);
+int  store_push_load_pending_if(struct store *st, store_push_want_h *want,
+				store_push_h *ph, store_dlv_h *dh, void *arg);
 int  store_push_encode(char **txtp, const struct push_rec *p, size_t max);
 int  store_push_decode(const char *txt, store_push_h *ph, void *arg);
 int  store_push_get(struct store *st, const char *id, store_push_h *ph,

@@ -871,6 +871,50 @@ def test_database_restart(env):
         terms.close()
 
 
+def test_cancel_at_any_node(env):
+    """DELETE /v1/pushes/{id} at a node that does not own the user: 202,
+    the owner cancels it (no attempt after), the store says cancelled"""
+    nodes, url = cluster(env, "c9", ["x1", "x2"], "--retry-base", "500",
+                         "--retry-max", "500")
+    wait_settled(env, "c9", ["x1", "x2"])
+    own = {int(s): o for s, o, e in leases(env, "c9")}
+    user = next(i for i in range(200)
+                if own[shard("sip:cu%d@example.com" % i)] == "x2")
+    terms = Terminals(1)
+    terms.refuse = True      # 480: the push stays pending, retried
+    try:
+        register(nodes[0], "cu%d" % user, terms.ports[0])
+        st, doc = nodes[0].post({"to": "sip:cu%d@example.com" % user,
+                                 "app": "mms.ua", "content_type":
+                                 "text/plain", "body": "to cancel"})
+        check(st == 202, "push: %s" % st)
+        pid = doc["id"]
+        wait_until(lambda: len(terms.records()) >= 2, 10, "retries")
+        req = urllib.request.Request(nodes[0].base + "/v1/pushes/" + pid,
+                                     method="DELETE")
+        req.add_header("Authorization", "Bearer " + TOKEN)
+        with urllib.request.urlopen(req, timeout=5) as r:
+            check(r.status == 202, "DELETE at x1: %s" % r.status)
+
+        def cancelled():
+            d = nodes[0].get("/v1/pushes/" + pid)
+            return d if d["state"] == "cancelled" else None
+        wait_until(cancelled, 10, "cancelled by its owner")
+        n = len(terms.records())
+        time.sleep(1.5)
+        check(len(terms.records()) == n, "attempts after the cancel: %d" %
+              (len(terms.records()) - n))
+        # a second DELETE: final already
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                code = r.status
+        except urllib.error.HTTPError as e:
+            code = e.code
+        check(code == 409, "second DELETE: %s" % code)
+    finally:
+        terms.close()
+
+
 def test_cluster_needs_postgresql(env):
     """--cluster on SQLite: a one-line error, exit non-zero"""
     import subprocess
@@ -894,4 +938,4 @@ if __name__ == "__main__":
          test_stopped_node_fenced, test_file_push_taken_over,
          test_subscription_dialog_survives, test_events_cluster_wide,
          test_reg_watch_by_owner, test_session_cut_by_node_death,
-         test_database_restart])
+         test_database_restart, test_cancel_at_any_node])

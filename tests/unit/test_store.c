@@ -952,8 +952,8 @@ static void test_fence(void **state)
 		assert_int_equal(store_open(&st2, f->path, &so), 0);
 		mem_deref(st2);
 	}
-	assert_int_equal(clusterdb_open(&a, f->path, "na", NULL, NULL), 0);
-	assert_int_equal(clusterdb_open(&b, f->path, "nb", news_h, &nw), 0);
+	assert_int_equal(clusterdb_open(&a, f->path, "na", 4000, NULL, NULL), 0);
+	assert_int_equal(clusterdb_open(&b, f->path, "nb", 4000, news_h, &nw), 0);
 	assert_int_not_equal(clusterdb_tag(a), clusterdb_tag(b));
 
 	assert_int_equal(clusterdb_round(a, 4000, &view), 0);
@@ -965,7 +965,18 @@ static void test_fence(void **state)
 	assert_int_equal(eb[7], 0);            /* held: b's claim fails */
 
 	assert_int_equal(store_push_add(st, &p), 0);
-	assert_int_equal(store_notify(st, "p na 7 p1"), 0);
+	/* news signed by a node is heard; a forged one (any role that may
+	 * connect may NOTIFY) is not */
+	{
+		char *msg = NULL;
+
+		assert_int_equal(clusterdb_sign(a, &msg, "p na 7 p1"), 0);
+		assert_int_equal(store_notify(st, msg), 0);
+		assert_int_equal(store_notify(st, "p na 7 forged"), 0);
+		msg[3] = msg[3] == '0' ? '1' : '0';
+		assert_int_equal(store_notify(st, msg), 0);
+		mem_deref(msg);
+	}
 	/* b's node is not a's: its write is dropped */
 	const struct store_fence wrong = {.node = "nb", .shard = 7, .epoch = 1};
 	assert_int_equal(store_fence(st, &wrong), 0);
@@ -976,10 +987,13 @@ static void test_fence(void **state)
 	assert_int_equal(store_push_get(st, "p1", push_h, dlv_h, &seen), 0);
 	assert_int_equal(seen.dlvs, 0);
 
-	/* the news reached b's connection (read with its next statement) */
+	/* the news reached b's connection (read with its next statement,
+	 * handed over from the loop) */
 	assert_int_equal(clusterdb_round(b, 4000, &view), 0);
+	clusterdb_news(b);
 	assert_int_equal(nw.n, 1);
 	assert_string_equal(nw.last, "p na 7 p1");
+	assert_int_equal(clusterdb_refused(b), 2);
 	assert_string_equal(view.v[7].owner, "na");
 
 	/* a's write of its epoch goes in */
