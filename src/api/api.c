@@ -568,6 +568,24 @@ static int idem_keep(struct api *api, const char *owner, const char *key,
 }
 
 
+/* The answer (its reference taken) once committed, kept first under the
+ * Idempotency-Key if there is one; the key not kept: the turn abandoned
+ * (the pushes go with it), 503 */
+static enum MHD_Result answer_kept(struct api *api, struct req *r,
+				   const char *iown, const char *ikey,
+				   json_t *ans)
+{
+	if (ikey && idem_keep(api, iown, ikey, ans)) {
+		(void)store_abandon(api->st);
+		json_decref(ans);
+		return reply(r->conn, 503, "application/json",
+			     LIT("{\"error\":\"store: cannot accept now\"}"),
+			     "Retry-After", "1");
+	}
+	return answer_json_after_commit(api, r, ans);
+}
+
+
 static enum MHD_Result post_pushes(struct api *api, struct req *r)
 {
 	const struct pushjson_limits lim = {
@@ -684,15 +702,7 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 	ans = batch ? json_pack("{s:O}", "ids", ids) :
 		json_pack("{s:O,s:I}", "id", json_array_get(ids, 0), "ttl",
 			  (json_int_t)prv[0].ttl);
-	if (ikey && (err = idem_keep(api, iown, ikey, ans))) {
-		(void)store_abandon(api->st);
-		json_decref(ans);
-		ret = reply(r->conn, 503, "application/json",
-			    LIT("{\"error\":\"store: cannot accept now\"}"),
-			    "Retry-After", "1");
-		goto out;
-	}
-	ret = answer_json_after_commit(api, r, ans);
+	ret = answer_kept(api, r, ikey ? iown : NULL, ikey, ans);
 
  out:
 	for (i = 0; pjv && i < n; i++)
@@ -822,16 +832,7 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 	}
 	ans = json_pack("{s:s,s:I,s:I}", "id", id, "ttl", (json_int_t)pr.ttl,
 			"files", (json_int_t)n);
-	if (idem_keep(api, iown, ikey, ans)) {
-		/* the push goes with the abandoned turn */
-		(void)store_abandon(api->st);
-		json_decref(ans);
-		ret = reply(r->conn, 503, "application/json",
-			    LIT("{\"error\":\"store: cannot accept now\"}"),
-			    "Retry-After", "1");
-		goto out;
-	}
-	ret = answer_json_after_commit(api, r, ans);
+	ret = answer_kept(api, r, iown, ikey, ans);
 
  out:
 	mem_deref(pj.body);
