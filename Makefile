@@ -67,6 +67,7 @@ bench: deps-test build
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/ack_kill.py 5 16 3
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/ack_kill.py 5 64 3
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/crash_load.py 60 100 15
+	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/cluster.py 10 300 12 1,2,3
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/crash_load.py 60 100 15 notify
 	$(BUILD)/bench/bench-msrp single 100
 	$(BUILD)/bench/bench-msrp single 1024
