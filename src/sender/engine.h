@@ -240,6 +240,7 @@ struct sender {
 	struct list *loading;    /**< push_load() collects here          */
 	const bool *load_mask;   /**< and only these shards' (a cluster)  */
 	bool load_announced;     /**< a push another node sent whole      */
+	bool load_news;          /**< a push from another node's news     */
 	struct sender_stats stats;
 	/* for /metrics */
 	uint64_t by_method_state[PLAN_KINDS][DS_STATES];

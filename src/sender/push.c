@@ -1331,7 +1331,11 @@ static void load_push_h(const struct push_rec *r, void *arg)
 	if (r->seq > s->seq)
 		s->seq = r->seq;
 	push_arm(p);
-	if (p->topic)
+	/* one from another node's news is the newest: it replaces as at its
+	 * acceptance (its accepting node did not have the older one) */
+	if (p->topic && s->load_news)
+		topic_replace(p);
+	else if (p->topic)
 		hash_append(s->topics, topic_hash(p), &p->tle, p);
 	if (s->loading)
 		list_append(s->loading, &p->wle, p);
@@ -1443,7 +1447,9 @@ int push_load_one(struct sender *s, const char *id)
 	int err;
 
 	s->loading = &loaded;
+	s->load_news = true;
 	err = store_push_get(s->st, id, load_push_h, load_dlv_h, s);
+	s->load_news = false;
 	s->loading = NULL;
 	start_loaded(&loaded);
 	return err;
@@ -1459,7 +1465,9 @@ int push_take(struct sender *s, const char *txt)
 
 	s->loading = &loaded;
 	s->load_announced = true;
+	s->load_news = true;
 	err = store_push_decode(txt, load_push_h, s);
+	s->load_news = false;
 	s->load_announced = false;
 	s->loading = NULL;
 	start_loaded(&loaded);

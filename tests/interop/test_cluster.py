@@ -873,7 +873,8 @@ def test_database_restart(env):
 
 def test_cancel_at_any_node(env):
     """DELETE /v1/pushes/{id} at a node that does not own the user: 202,
-    the owner cancels it (no attempt after), the store says cancelled"""
+    the owner cancels it (no attempt after), the store says cancelled;
+    a topic push posted there replaces the older one of the topic"""
     nodes, url = cluster(env, "c9", ["x1", "x2"], "--retry-base", "500",
                          "--retry-max", "500")
     wait_settled(env, "c9", ["x1", "x2"])
@@ -911,6 +912,21 @@ def test_cancel_at_any_node(env):
         except urllib.error.HTTPError as e:
             code = e.code
         check(code == 409, "second DELETE: %s" % code)
+
+        # a topic (the newer replaces the older) posted at the node that
+        # does not own the user, twice: its owner replaces
+        ids = []
+        for body in ("old", "new"):
+            st, doc = nodes[0].post({"to": "sip:cu%d@example.com" % user,
+                                     "app": "mms.ua", "content_type":
+                                     "text/plain", "body": body,
+                                     "topic": "score"})
+            check(st == 202, "topic push: %s" % st)
+            ids.append(doc["id"])
+        wait_until(lambda: nodes[0].get("/v1/pushes/" + ids[0])["state"]
+                   == "cancelled", 10, "the older topic push replaced")
+        check(nodes[0].get("/v1/pushes/" + ids[1])["state"] == "pending",
+              "the newer one goes on")
     finally:
         terms.close()
 
