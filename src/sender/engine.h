@@ -76,6 +76,7 @@ struct sub {
 	bool ending;             /**< its final NOTIFY is due or in flight */
 	bool busy;               /**< a state NOTIFY is in flight          */
 	bool mark;               /**< a cluster's re-read: still stored    */
+	bool fresh;              /**< and made at another node since       */
 };
 
 /** A file of a push, on disk */

@@ -759,6 +759,7 @@ static void reload_h(const struct sub_rec *r, void *arg)
 		if (!sub)
 			return;
 		sub->mark = true;
+		sub->fresh = true;
 		sub->state_due = true;
 		sub_kick(sub);
 		push_sub_ready(sub);
@@ -801,6 +802,29 @@ int sub_reload_user(struct sender *s, const char *aor)
 		le = le->next;
 		if (!sub->mark)
 			sub_end(sub, "ended at another node");
+	}
+
+	/* one dialog per terminal and application: one made at another node
+	 * replaces the older (that node could not see it) */
+	for (le = u ? u->subs.head : NULL; le; ) {
+		struct sub *sub = le->data;
+
+		le = le->next;
+		if (!sub->fresh)
+			continue;
+		sub->fresh = false;
+		for (struct le *o = u->subs.head; o; ) {
+			struct sub *old = o->data;
+
+			o = o->next;
+			if (old != sub && !old->fresh &&
+			    !str_cmp(old->tkey, sub->tkey) &&
+			    !str_casecmp(old->app, sub->app)) {
+				if (le && le->data == old)
+					le = le->next;
+				sub_gone(old, "replaced by a new SUBSCRIBE");
+			}
+		}
 	}
 	return 0;
 }

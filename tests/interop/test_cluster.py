@@ -931,6 +931,53 @@ def test_cancel_at_any_node(env):
         terms.close()
 
 
+def test_resubscribe_replaces(env):
+    """A terminal subscribes again (its agent restarted: a new dialog) at
+    a node that does not own its user: the owner replaces the old dialog,
+    as one node does (one dialog per terminal and application)"""
+    from test_agent import Agent
+    nodes, url = cluster(env, "c10", ["q1", "q2"], "--trust",
+                         "10.200.0.0/16")
+    wait_settled(env, "c10", ["q1", "q2"])
+    own = {int(s): o for s, o, e in leases(env, "c10")}
+    user = next("ru%d" % i for i in range(200)
+                if own[shard("sip:ru%d@example.com" % i)] == "q1")
+    aor = "sip:%s@example.com" % user
+    req = urllib.request.Request(
+        nodes[1].base + "/v1/users/%s/credentials" % aor,
+        data=json.dumps({"password": "pw"}).encode(), method="PUT")
+    req.add_header("Content-Type", "application/json")
+    req.add_header("Authorization", "Bearer " + TOKEN)
+    urllib.request.urlopen(req, timeout=5).close()
+    a = Agent(env, user, nodes[1].sip_port, "--subscribe",
+              "sip:push@localhost", "--vendor", "v", "--model", "m",
+              "--ua-version", "1", "--auth-user", user, "--auth-pass",
+              "pw").start()
+
+    def dialogs():
+        return [r[0] for r in env.pg.psql(
+            "SELECT call_id FROM subs WHERE aor='%s'" % aor, "c10")]
+    wait_until(lambda: len(dialogs()) == 1, 15, "the first dialog")
+    first = dialogs()[0]
+    a.proc.kill()
+    a.proc.wait(5)
+    a.start()                  # same state: same instance, a new dialog
+    wait_until(lambda: dialogs() and dialogs() != [first], 15,
+               "the second dialog")
+    wait_until(lambda: first not in dialogs(), 10,
+               "the first dialog replaced by the owner")
+    check(len(dialogs()) == 1, "dialogs: %s" % dialogs())
+    # and a push goes in the new one
+    st, doc = nodes[1].post({"to": aor, "app": "mms.ua", "content_type":
+                             "text/plain", "body": "x", "method": "notify"})
+    check(st == 202, "push: %s" % st)
+    d = wait_until(lambda: (lambda v: v if v["state"] != "pending" else
+                            None)(nodes[1].get("/v1/pushes/" + doc["id"])),
+                   15, "the push final")
+    check(d["state"] == "delivered" and
+          d["deliveries"][0]["method"] == "notify", "push: %s" % d)
+
+
 def test_cluster_needs_postgresql(env):
     """--cluster on SQLite: a one-line error, exit non-zero"""
     import subprocess
@@ -954,4 +1001,5 @@ if __name__ == "__main__":
          test_stopped_node_fenced, test_file_push_taken_over,
          test_subscription_dialog_survives, test_events_cluster_wide,
          test_reg_watch_by_owner, test_session_cut_by_node_death,
-         test_database_restart, test_cancel_at_any_node])
+         test_database_restart, test_cancel_at_any_node,
+         test_resubscribe_replaces])
