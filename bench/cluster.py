@@ -20,46 +20,14 @@ import sys
 import threading
 import time
 
-from benchlib import harness, pct, proc_cpu, uas_scenario
+from benchlib import harness, pct, proc_cpu, tree_cpu, uas_scenario
+from push_e2e import LUA   # the same POST, the token from SIPPUSH_TOKEN
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tests"))
 import test_cluster as tc  # noqa: E402  (its Node, Terminals, leases)
 
 Env, free_port = harness.Env, harness.free_port
-
-LUA = """
-local n = 0
-request = function()
-  n = n + 1
-  local u = math.random(0, %d)
-  local body = string.format('{"to":"sip:u%%d@example.com","app":"mms.ua",'
-    .. '"content_type":"text/plain","body":"push %%d"}', u, n)
-  return wrk.format("POST", "/v1/pushes",
-                    {["Content-Type"] = "application/json",
-                     ["Authorization"] = "Bearer %s"}, body)
-end
-"""
-
-
-def pg_cpu(pg):
-    """CPU seconds of the PostgreSQL server and all its processes"""
-    total = 0.0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(pid) == pg.proc.pid or int(fields[1]) == pg.proc.pid:
-            try:
-                total += proc_cpu(int(pid))
-            except OSError:
-                pass   # a backend that ended meanwhile
-    return total
-
 
 def pending(env, db):
     return int(env.pg.psql("SELECT count(*) FROM pushes WHERE final_ms=0",
@@ -78,10 +46,10 @@ def run_load(env, n, secs, users, conns, uas_ports):
     time.sleep(1.0)
     lua = env.path("push.lua")
     with open(lua, "w") as f:
-        f.write(LUA % (users - 1, tc.TOKEN))
+        f.write(LUA % (users - 1))
 
     cpu0 = [proc_cpu(x.proc.pid) for x in nodes]
-    pg0 = pg_cpu(env.pg)
+    pg0 = tree_cpu(env.pg.proc.pid)
     outs = [None] * n
     per = max(1, conns // n)
 
@@ -89,7 +57,8 @@ def run_load(env, n, secs, users, conns, uas_ports):
         outs[k] = subprocess.run(
             ["wrk", "-t", "1", "-c", str(per), "-d", "%ds" % secs, "-s",
              lua, nodes[k].base], capture_output=True, text=True,
-            timeout=secs + 60).stdout
+            timeout=secs + 60,
+            env=dict(os.environ, SIPPUSH_TOKEN=tc.TOKEN)).stdout
     t0 = time.time()
     ths = [threading.Thread(target=wrk, args=(k,)) for k in range(n)]
     for t in ths:
@@ -102,7 +71,7 @@ def run_load(env, n, secs, users, conns, uas_ports):
         time.sleep(0.1)
     t_all = time.time() - t0
     cpu = [proc_cpu(x.proc.pid) - c for x, c in zip(nodes, cpu0)]
-    pgc = pg_cpu(env.pg) - pg0
+    pgc = tree_cpu(env.pg.proc.pid) - pg0
     rows = dict(env.pg.psql("SELECT state, count(*) FROM pushes GROUP BY "
                             "state", db))
     lat = [int(r[0]) for r in env.pg.psql(

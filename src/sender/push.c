@@ -1440,15 +1440,20 @@ int push_load_shards(struct sender *s, const bool *mask)
 }
 
 
-/** Another node stored a push of a shard this node holds */
-int push_load_one(struct sender *s, const char *id)
+/* Another node's news of a push of a shard this node holds: the push
+ * itself (whole: store_push_encode()'s text, nothing read back) or its
+ * id (read from the store) */
+static int take_news(struct sender *s, const char *arg, bool whole)
 {
 	struct list loaded = LIST_INIT;
 	int err;
 
 	s->loading = &loaded;
 	s->load_news = true;
-	err = store_push_get(s->st, id, load_push_h, load_dlv_h, s);
+	s->load_announced = whole;
+	err = whole ? store_push_decode(arg, load_push_h, s) :
+		store_push_get(s->st, arg, load_push_h, load_dlv_h, s);
+	s->load_announced = false;
 	s->load_news = false;
 	s->loading = NULL;
 	start_loaded(&loaded);
@@ -1456,22 +1461,17 @@ int push_load_one(struct sender *s, const char *id)
 }
 
 
-/** Another node stored a push of a shard this node holds and announced
- *  it whole (store_push_encode()): nothing to read back */
+/** Another node stored a push of a shard this node holds */
+int push_load_one(struct sender *s, const char *id)
+{
+	return take_news(s, id, false);
+}
+
+
+/** ... and announced it whole: nothing to read back */
 int push_take(struct sender *s, const char *txt)
 {
-	struct list loaded = LIST_INIT;
-	int err;
-
-	s->loading = &loaded;
-	s->load_announced = true;
-	s->load_news = true;
-	err = store_push_decode(txt, load_push_h, s);
-	s->load_news = false;
-	s->load_announced = false;
-	s->loading = NULL;
-	start_loaded(&loaded);
-	return err;
+	return take_news(s, txt, true);
 }
 
 

@@ -764,10 +764,26 @@ static void watch_h(void *arg)
 }
 
 
+/* A turn's Sync was queued: h gets its outcome (err, when not 0, in
+ * place of the server's), a silent server is watched for */
+static int sync_sent(struct pg *pg, store_done_h *h, void *arg, int err)
+{
+	struct op *op = op_new(pg, OP_SYNC);
+
+	if (!op)
+		return ENOMEM;
+	op->err = err;
+	op->h = h;
+	op->arg = arg;
+	if (!tmr_isrunning(&pg->tmr_watch))
+		tmr_start(&pg->tmr_watch, 1000, watch_h, pg);
+	return flush(pg);
+}
+
+
 static int pg_commit(void *be, bool txn, store_done_h *h, void *arg)
 {
 	struct pg *pg = be;
-	struct op *op;
 
 	pg->in_txn = false;
 	if (pg->broken || (txn && pg->txn_gen != pg->gen))
@@ -782,14 +798,7 @@ static int pg_commit(void *be, bool txn, store_done_h *h, void *arg)
 		broken(pg, ECONNRESET);
 		return ECONNRESET;
 	}
-	op = op_new(pg, OP_SYNC);
-	if (!op)
-		return ENOMEM;
-	op->h = h;
-	op->arg = arg;
-	if (!tmr_isrunning(&pg->tmr_watch))
-		tmr_start(&pg->tmr_watch, 1000, watch_h, pg);
-	return flush(pg);
+	return sync_sent(pg, h, arg, 0);
 }
 
 
@@ -799,7 +808,6 @@ static int pg_commit(void *be, bool txn, store_done_h *h, void *arg)
 static int pg_abandon(void *be, store_done_h *h, void *arg)
 {
 	struct pg *pg = be;
-	struct op *op;
 
 	pg->in_txn = false;
 	if (pg->broken || pg->txn_gen != pg->gen)
@@ -812,15 +820,7 @@ static int pg_abandon(void *be, store_done_h *h, void *arg)
 		broken(pg, ECONNRESET);
 		return ECONNRESET;
 	}
-	op = op_new(pg, OP_SYNC);
-	if (!op)
-		return ENOMEM;
-	op->err = ECANCELED;
-	op->h = h;
-	op->arg = arg;
-	if (!tmr_isrunning(&pg->tmr_watch))
-		tmr_start(&pg->tmr_watch, 1000, watch_h, pg);
-	return flush(pg);
+	return sync_sent(pg, h, arg, ECANCELED);
 }
 
 

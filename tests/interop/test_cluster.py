@@ -99,6 +99,33 @@ class Node:
         except OSError:
             return None, None
 
+    def wait_final(self, pid, timeout=20, what="the push final"):
+        """GET the push until it is no longer pending"""
+        return wait_until(lambda: (lambda d: d if d["state"] != "pending"
+                                   else None)(self.get("/v1/pushes/" +
+                                                       pid)),
+                          timeout, what)
+
+    def put_credentials(self, aor, password):
+        req = urllib.request.Request(
+            self.base + "/v1/users/%s/credentials" % aor,
+            data=json.dumps({"password": password}).encode(), method="PUT")
+        req.add_header("Content-Type", "application/json")
+        req.add_header("Authorization", "Bearer " + TOKEN)
+        with urllib.request.urlopen(req, timeout=5) as r:
+            check(r.status == 202, "credentials: %s" % r.status)
+
+    def send_file(self, aor, path):
+        """sippush send --file ... --method session at this node: the id"""
+        out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"),
+                              "--server", self.base, "--token", TOKEN,
+                              "send", "--to", aor, "--app", "mms.ua",
+                              "--file", path, "--method", "session"],
+                             capture_output=True, text=True, timeout=120)
+        check(out.returncode == 0, "sippush send: %s %s" % (out.stdout,
+                                                           out.stderr))
+        return out.stdout.split()[0]
+
     def get_text(self, path):
         req = urllib.request.Request(self.base + path)
         req.add_header("Authorization", "Bearer " + TOKEN)
@@ -206,6 +233,13 @@ def register(node, user, port, expires=3600):
     s.close()
     check(data.startswith(b"SIP/2.0 200"), "REGISTER %s at %s: %r" %
           (user, node.name, data[:80]))
+
+
+def owned(env, db, node, prefix, n=200):
+    """The first i whose user sip:PREFIXi@example.com the node owns"""
+    own = {int(sh): o for sh, o, e in leases(env, db)}
+    return next(i for i in range(n)
+                if own[shard("sip:%s%d@example.com" % (prefix, i))] == node)
 
 
 def leases(env, db):
@@ -466,28 +500,15 @@ def test_file_push_taken_over(env):
     """A file uploaded to node A for a user A owns, A killed before the
     user is online: node B takes A's shards and delivers the file (from
     the spool the nodes share) in a session, byte for byte"""
-    import hashlib
-    import subprocess
     from test_agent import Agent
+    from test_session import big_file, data_files, sha1_of
     nodes, url = cluster(env, "c3", ["f1", "f2"], "--msrp-allow",
                          "127.0.0.1/32")
     wait_settled(env, "c3", ["f1", "f2"])
-    own = {int(s): o for s, o, e in leases(env, "c3")}
-    user = next("fu%d" % i for i in range(200)
-                if own[shard("sip:fu%d@example.com" % i)] == "f1")
+    user = "fu%d" % owned(env, "c3", "f1", "fu")
     aor = "sip:%s@example.com" % user
-    blob = os.urandom(3 << 20)
-    path = env.path("upload.bin")
-    with open(path, "wb") as f:
-        f.write(blob)
-    out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"), "--server",
-                          nodes[0].base, "--token", TOKEN, "send", "--to",
-                          aor, "--app", "mms.ua", "--file", path,
-                          "--method", "session"],
-                         capture_output=True, text=True, timeout=60)
-    check(out.returncode == 0, "sippush send: %s %s" % (out.stdout,
-                                                       out.stderr))
-    pid = out.stdout.split()[0]
+    path, digest = big_file(env, 3, "upload.bin")
+    pid = nodes[0].send_file(aor, path)
     spooled = os.listdir(env.path("spool"))
     check(any(n.startswith(pid) for n in spooled),
           "the file is not in the shared spool: %s" % spooled)
@@ -498,19 +519,13 @@ def test_file_push_taken_over(env):
     a = Agent(env, user, nodes[1].sip_port, "--msrp",
               "127.0.0.1:%d" % mport).start()
 
-    def data():
-        return [f for f in a.files() if not f.endswith(".meta")]
-    wait_until(data, 40, "the file at the agent, from f2")
-    with open(os.path.join(a.inbox, data()[0]), "rb") as f:
-        got = f.read()
-    check(hashlib.sha1(got).digest() == hashlib.sha1(blob).digest(),
-          "SHA-1 differs (%d of %d bytes)" % (len(got), len(blob)))
+    wait_until(lambda: data_files(a), 40, "the file at the agent, from f2")
+    check(sha1_of(os.path.join(a.inbox, data_files(a)[0])) == digest,
+          "SHA-1 differs")
     print("  the file (3 MiB) uploaded to f1 delivered by f2 %.1f s after "
           "f1's kill -9" % (time.time() - kill_t))
     # its outcome is committed just after the agent has the file
-    st = wait_until(lambda: (lambda d: d if d["state"] != "pending" else
-                             None)(nodes[1].get("/v1/pushes/" + pid)), 10,
-                    "the push final")
+    st = nodes[1].wait_final(pid, 10)
     check(st["state"] == "delivered" and
           st["deliveries"][0]["method"] == "session", "status: %s" % st)
 
@@ -528,17 +543,9 @@ def test_subscription_dialog_survives(env):
     nodes, url = cluster(env, "c4", ["d1", "d2", "d3"], "--trust",
                          "10.200.0.0/16")
     wait_settled(env, "c4", ["d1", "d2", "d3"])
-    own = {int(s): o for s, o, e in leases(env, "c4")}
-    user = next("su%d" % i for i in range(200)
-                if own[shard("sip:su%d@example.com" % i)] == "d1")
+    user = "su%d" % owned(env, "c4", "d1", "su")
     aor = "sip:%s@example.com" % user
-    req = urllib.request.Request(
-        nodes[2].base + "/v1/users/%s/credentials" % aor,
-        data=json.dumps({"password": "pw"}).encode(), method="PUT")
-    req.add_header("Content-Type", "application/json")
-    req.add_header("Authorization", "Bearer " + TOKEN)
-    with urllib.request.urlopen(req, timeout=5) as r:
-        check(r.status == 202, "credentials: %s" % r.status)
+    nodes[2].put_credentials(aor, "pw")
 
     # the agent talks to d2; d1 owns its user
     a = Agent(env, user, nodes[1].sip_port, "--subscribe",
@@ -564,22 +571,17 @@ def test_subscription_dialog_survives(env):
         check(st == 202, "push: %s" % st)
         return doc["id"]
 
-    def final(pid):
-        d = nodes[1].get("/v1/pushes/" + pid)
-        return d if d["state"] != "pending" else None
-
     p1 = push(nodes[2], "before")
-    d1 = wait_until(lambda: final(p1), 20, "the first push final")
+    d1 = nodes[1].wait_final(p1, 20, "the first push final")
     check(d1["state"] == "delivered" and
           d1["deliveries"][0]["method"] == "notify", "first: %s" % d1)
     wait_until(lambda: len(inbox()) == 1, 10, "the first in the inbox")
-    check("NOTIFY" in nodes[0].log() or True, "")
 
     # the owner dies; a survivor goes on in the same dialog
     nodes[0].kill9()
     kill_t = time.time()
     p2 = push(nodes[2], "after")
-    d2 = wait_until(lambda: final(p2), 30, "the second push final")
+    d2 = nodes[1].wait_final(p2, 30, "the second push final")
     check(d2["state"] == "delivered" and
           d2["deliveries"][0]["method"] == "notify" and
           d2["deliveries"][0]["sip_status"] == 200, "second: %s" % d2)
@@ -623,9 +625,7 @@ def test_events_cluster_wide(env):
     on e1 for a user e2 owns, its delivery event (node e2) read on e1"""
     nodes, url = cluster(env, "c5", ["e1", "e2"])
     wait_settled(env, "c5", ["e1", "e2"])
-    own = {int(s): o for s, o, e in leases(env, "c5")}
-    user = next(i for i in range(200)
-                if own[shard("sip:cu%d@example.com" % i)] == "e2")
+    user = owned(env, "c5", "e2", "cu")
     terms = Terminals(1)
     try:
         register(nodes[0], "cu%d" % user, terms.ports[0])
@@ -756,35 +756,20 @@ def test_session_cut_by_node_death(env):
     the survivor that takes the shard sends the push again in a new
     session, from the shared spool; the agent hands the whole file to its
     handler exactly once"""
-    import hashlib
     from test_agent import Agent
+    from test_session import big_file, data_files, sha1_of
     nodes, url = cluster(env, "c7", ["m1", "m2"], "--msrp-allow",
                          "127.0.0.1/32", "--retry-base", "500",
                          "--retry-max", "1000")
     wait_settled(env, "c7", ["m1", "m2"])
-    own = {int(s): o for s, o, e in leases(env, "c7")}
-    user = next("mu%d" % i for i in range(200)
-                if own[shard("sip:mu%d@example.com" % i)] == "m1")
+    user = "mu%d" % owned(env, "c7", "m1", "mu")
     aor = "sip:%s@example.com" % user
     a = Agent(env, user, nodes[1].sip_port).start()
     wait_until(lambda: env.pg.psql("SELECT 1 FROM terminals WHERE aor="
                                    "'%s'" % aor, "c7"), 10, "registered")
     size = 64 << 20
-    path = env.path("big.bin")
-    h = hashlib.sha1()
-    with open(path, "wb") as f:
-        chunk = os.urandom(1 << 20)
-        for i in range(size >> 20):
-            block = chunk[i:] + chunk[:i]
-            h.update(block)
-            f.write(block)
-    out = subprocess.run([os.path.join(BUILD, "cmd", "sippush"), "--server",
-                          nodes[1].base, "--token", TOKEN, "send", "--to",
-                          aor, "--app", "mms.ua", "--file", path,
-                          "--method", "session"],
-                         capture_output=True, text=True, timeout=120)
-    check(out.returncode == 0, "sippush send: %s" % out.stderr)
-    pid = out.stdout.split()[0]
+    path, digest = big_file(env, size >> 20)
+    pid = nodes[1].send_file(aor, path)
 
     def temp_files():
         return [f for f in os.listdir(a.state) if f.startswith(".msrp-")]
@@ -798,22 +783,13 @@ def test_session_cut_by_node_death(env):
     finally:
         a.proc.send_signal(signal.SIGCONT)
 
-    def final():
-        d = nodes[1].get("/v1/pushes/" + pid)
-        return d if d["state"] != "pending" else None
-    st = wait_until(final, 60, "the push final, from m2")
+    st = nodes[1].wait_final(pid, 60, "the push final, from m2")
     check(st["state"] == "delivered", "status: %s" % st)
-
-    def data():
-        return [f for f in a.files() if not f.endswith(".meta")]
-    wait_until(lambda: len(data()) == 1, 10, "the file")
-    with open(os.path.join(a.inbox, data()[0]), "rb") as f:
-        got = hashlib.sha1()
-        for block in iter(lambda: f.read(1 << 20), b""):
-            got.update(block)
-    check(got.digest() == h.digest(), "the file differs")
+    wait_until(lambda: len(data_files(a)) == 1, 10, "the file")
+    check(sha1_of(os.path.join(a.inbox, data_files(a)[0])) == digest,
+          "the file differs")
     time.sleep(0.5)
-    check(len(data()) == 1, "exactly once: %s" % data())
+    check(len(data_files(a)) == 1, "exactly once: %s" % data_files(a))
     lg = a.log()
     check(lg.count("files taken") == 2 or "file not received" in lg,
           "a broken transfer, then a second session: %s" % lg[-1500:])
@@ -878,9 +854,7 @@ def test_cancel_at_any_node(env):
     nodes, url = cluster(env, "c9", ["x1", "x2"], "--retry-base", "500",
                          "--retry-max", "500")
     wait_settled(env, "c9", ["x1", "x2"])
-    own = {int(s): o for s, o, e in leases(env, "c9")}
-    user = next(i for i in range(200)
-                if own[shard("sip:cu%d@example.com" % i)] == "x2")
+    user = owned(env, "c9", "x2", "cu")
     terms = Terminals(1)
     terms.refuse = True      # 480: the push stays pending, retried
     try:
@@ -939,16 +913,9 @@ def test_resubscribe_replaces(env):
     nodes, url = cluster(env, "c10", ["q1", "q2"], "--trust",
                          "10.200.0.0/16")
     wait_settled(env, "c10", ["q1", "q2"])
-    own = {int(s): o for s, o, e in leases(env, "c10")}
-    user = next("ru%d" % i for i in range(200)
-                if own[shard("sip:ru%d@example.com" % i)] == "q1")
+    user = "ru%d" % owned(env, "c10", "q1", "ru")
     aor = "sip:%s@example.com" % user
-    req = urllib.request.Request(
-        nodes[1].base + "/v1/users/%s/credentials" % aor,
-        data=json.dumps({"password": "pw"}).encode(), method="PUT")
-    req.add_header("Content-Type", "application/json")
-    req.add_header("Authorization", "Bearer " + TOKEN)
-    urllib.request.urlopen(req, timeout=5).close()
+    nodes[1].put_credentials(aor, "pw")
     a = Agent(env, user, nodes[1].sip_port, "--subscribe",
               "sip:push@localhost", "--vendor", "v", "--model", "m",
               "--ua-version", "1", "--auth-user", user, "--auth-pass",
@@ -971,9 +938,7 @@ def test_resubscribe_replaces(env):
     st, doc = nodes[1].post({"to": aor, "app": "mms.ua", "content_type":
                              "text/plain", "body": "x", "method": "notify"})
     check(st == 202, "push: %s" % st)
-    d = wait_until(lambda: (lambda v: v if v["state"] != "pending" else
-                            None)(nodes[1].get("/v1/pushes/" + doc["id"])),
-                   15, "the push final")
+    d = nodes[1].wait_final(doc["id"], 15)
     check(d["state"] == "delivered" and
           d["deliveries"][0]["method"] == "notify", "push: %s" % d)
 
