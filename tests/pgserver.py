@@ -16,14 +16,15 @@ Exit 77 (skipped) when no PostgreSQL server is installed.
 import glob
 import os
 import pwd
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import freeport  # noqa: E402
 
 SKIP = 77
 
@@ -36,18 +37,7 @@ def bindir():
 
 
 def _port():
-    rnd = random.Random()
-    for _ in range(200):
-        port = rnd.randrange(20000, 32768)
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            s.close()
-    raise RuntimeError("no free port")
+    return freeport.free_port(udp=False)
 
 
 class PgServer:

@@ -6,7 +6,6 @@ test's temporary directory.
 """
 import json
 import os
-import random
 import shutil
 import signal
 import socket
@@ -26,6 +25,7 @@ BUILD = os.environ.get("SIPPUSH_BUILD", os.path.join(HERE, "..", "..", "build"))
 # test's own, tests/pgserver.py; ctest runs some tests on both)
 STORE = os.environ.get("SIPPUSH_TEST_STORE", "sqlite")
 sys.path.insert(0, os.path.join(HERE, ".."))
+import freeport  # noqa: E402
 
 
 class Fail(Exception):
@@ -37,33 +37,12 @@ def check(cond, msg):
         raise Fail(msg)
 
 
-_given = set()
-
-
 def free_port():
-    """A port free on 127.0.0.1 for both UDP and TCP. Taken from 20000-
-    32767, below the kernel's ephemeral range (32768-60999 here), so no
-    outgoing connection of a peer can take it between now and its use;
-    never the same one twice in a process; random, so that tests running
-    side by side (ctest -j) seldom try the same one."""
-    rnd = random.Random()
-    for _ in range(200):
-        port = rnd.randrange(20000, 32768)
-        if port in _given:
-            continue
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            t.bind(("127.0.0.1", port))
-            u.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-        _given.add(port)
-        return port
-    raise Fail("no free port")
+    """A free loopback port, reserved machine-wide (tests/freeport.py)"""
+    try:
+        return freeport.free_port()
+    except RuntimeError as e:
+        raise Fail(str(e))
 
 
 def wait_until(pred, timeout, what, step=0.05):
