@@ -17,6 +17,7 @@
 #include "sender/clock.h"
 #include "api/views.h"
 #include "store/store.h"
+#include "core/jsonr.h"
 #include "api/pushjson.h"
 #include "api/api.h"
 #include "upload.h"
@@ -595,10 +596,11 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 	};
 	struct pushjson *pjv = NULL;
 	struct push_req *prv = NULL;
-	json_t *doc, *ids = NULL;
-	json_error_t jerr;
+	const struct jsonr_val *root, *el;
+	struct jsonr *doc = NULL;
+	json_t *ids = NULL;
 	size_t n, i;
-	char why[192], id[32];
+	char why[192], jwhy[128], id[32];
 	bool batch, bad;
 	const char *ikey = idem_key(r, &bad);
 	const char *iown = r->in ? r->in->name : "";
@@ -611,16 +613,18 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 	if (idem_repeat(api, r, ikey, iown, bad, &ret))
 		return ret;
 
-	doc = json_loadb((const char *)r->body->buf, r->body->end,
-			 JSON_REJECT_DUPLICATES, &jerr);
-	if (!doc) {
-		re_snprintf(why, sizeof(why), "body: invalid JSON (%s, line "
-			    "%d)", jerr.text, jerr.line);
+	err = jsonr_parse(&doc, (const char *)r->body->buf, r->body->end,
+			  jwhy, sizeof(jwhy));
+	if (err == ENOMEM)
+		return reply_error(r->conn, 503, "out of memory");
+	if (err) {
+		re_snprintf(why, sizeof(why), "body: invalid JSON (%s)", jwhy);
 		return reply_error(r->conn, 400, why);
 	}
 
-	batch = json_is_array(doc);
-	n = batch ? json_array_size(doc) : 1;
+	root = jsonr_root(doc);
+	batch = root->type == JSONR_ARRAY;
+	n = batch ? root->n : 1;
 	if (batch && (n == 0 || n > api->conf.max_batch)) {
 		re_snprintf(why, sizeof(why), "body: a batch holds 1..%zu "
 			    "pushes", api->conf.max_batch);
@@ -639,12 +643,12 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 	}
 
 	/* validate all first: a batch is accepted whole or not at all */
-	for (i = 0; i < n; i++) {
+	el = batch ? jsonr_first(doc, root) : root;
+	for (i = 0; i < n; i++, el = batch ? jsonr_next(doc, root, el) : NULL) {
 		char one[160];
 
-		err = pushjson_decode(&prv[i], &pjv[i], batch ?
-				      json_array_get(doc, i) : doc, &lim,
-				      one, sizeof(one));
+		err = pushjson_decode(&prv[i], &pjv[i], doc, el, &lim, one,
+				      sizeof(one));
 		if (err) {
 			if (batch)
 				re_snprintf(why, sizeof(why), "[%zu].%s", i,
@@ -710,33 +714,33 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 	mem_deref(pjv);
 	mem_deref(prv);
 	json_decref(ids);
-	json_decref(doc);
+	mem_deref(doc);
 	return ret;
 }
 
 
 /* Per-file dispositions: "dispositions": ["render", "attachment"] */
-static int dispositions(struct push_file *fv, size_t n, json_t *doc,
+static int dispositions(struct push_file *fv, size_t n,
+			const struct jsonr *doc, const struct jsonr_val *obj,
 			const char **why)
 {
-	json_t *a = json_object_get(doc, "dispositions");
+	const struct jsonr_val *a = jsonr_get(doc, obj, "dispositions"), *v;
+	size_t i = 0;
 
 	if (!a)
 		return 0;
-	if (!json_is_array(a) || json_array_size(a) != n) {
+	if (a->type != JSONR_ARRAY || a->n != n) {
 		*why = "dispositions: one per file part";
 		return EINVAL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const char *v = json_string_value(json_array_get(a, i));
-
-		if (!v || (strcmp(v, "render") && strcmp(v, "attachment"))) {
+	JSONR_EACH(doc, a, v) {
+		if (v->type != JSONR_STRING || (strcmp(v->u.s, "render") &&
+						strcmp(v->u.s, "attachment"))) {
 			*why = "dispositions: render or attachment";
 			return EINVAL;
 		}
-		fv[i].disposition = v;
+		fv[i++].disposition = v->u.s;
 	}
-	json_object_del(doc, "dispositions");
 	return 0;
 }
 
@@ -757,9 +761,10 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 	};
 	const char *json, *why = NULL;
 	size_t n = 0, jlen = 0;
-	json_t *doc = NULL, *ans;
-	json_error_t jerr;
-	char msg[192], id[32];
+	struct jsonr *doc = NULL;
+	const struct jsonr_val *root = NULL;
+	json_t *ans;
+	char msg[192], jwhy[128], id[32];
 	unsigned st;
 	bool bad;
 	const char *ikey = idem_key(r, &bad);
@@ -777,20 +782,25 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 	if (idem_repeat(api, r, ikey, iown, bad, &ret))
 		return ret;
 
-	doc = json_loadb(json, jlen, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(doc)) {
+	err = jsonr_parse(&doc, json, jlen, jwhy, sizeof(jwhy));
+	if (err == ENOMEM) {
+		ret = reply_error(r->conn, 503, "out of memory");
+		goto out;
+	}
+	root = jsonr_root(doc);
+	if (err || root->type != JSONR_OBJECT) {
 		re_snprintf(msg, sizeof(msg), "push: invalid JSON object (%s)",
-			    doc ? "not an object" : jerr.text);
+			    err ? jwhy : "not an object");
 		ret = reply_error(r->conn, 400, msg);
 		goto out;
 	}
-	if (dispositions(fv, n, doc, &why)) {
+	if (dispositions(fv, n, doc, root, &why)) {
 		ret = reply_error(r->conn, 400, why);
 		goto out;
 	}
 
 	lim.files = n;
-	err = pushjson_decode(&pr, &pj, doc, &lim, msg, sizeof(msg));
+	err = pushjson_decode(&pr, &pj, doc, root, &lim, msg, sizeof(msg));
 	if (err) {
 		ret = reply_error(r->conn, err == EINVAL ? 400 : 503,
 				  err == EINVAL ? msg : "out of memory");
@@ -836,7 +846,7 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 
  out:
 	mem_deref(pj.body);
-	json_decref(doc);
+	mem_deref(doc);
 	return ret;
 }
 

@@ -4,10 +4,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
-#include <jansson.h>
 #include "../re_nojson.h"
 #include <re_base64.h>
 #include "core/appid.h"
+#include "core/jsonr.h"
 #include "core/param.h"
 #include "core/imshdr.h"
 #include "core/outcome.h"
@@ -85,34 +85,34 @@ static bool ctype_ok(const char *ct)
 }
 
 
-static int get_str(const char **v, json_t *obj, const char *name,
+static int get_str(const char **v, const struct jsonr *j,
+		   const struct jsonr_val *obj, const char *name,
 		   bool required, char *why, size_t sz)
 {
-	json_t *j = json_object_get(obj, name);
+	const struct jsonr_val *m = jsonr_get(j, obj, name);
 
 	*v = NULL;
-	if (!j || json_is_null(j))
+	if (!m || m->type == JSONR_NULL)
 		return required ? fail(why, sz, name, "missing") : 0;
-	if (!json_is_string(j))
+	if (m->type != JSONR_STRING)
 		return fail(why, sz, name, "must be a string");
-	if (json_string_length(j) != strlen(json_string_value(j)))
-		return fail(why, sz, name, "contains NUL");
-	*v = json_string_value(j);
+	*v = m->u.s;   /* no NUL inside: the reader refuses \u0000 */
 	return 0;
 }
 
 
-static int get_int(json_int_t *v, bool *set, json_t *obj, const char *name,
-		   json_int_t min, json_int_t max, char *why, size_t sz)
+static int get_int(int64_t *v, bool *set, const struct jsonr *j,
+		   const struct jsonr_val *obj, const char *name,
+		   int64_t min, int64_t max, char *why, size_t sz)
 {
-	json_t *j = json_object_get(obj, name);
+	const struct jsonr_val *m = jsonr_get(j, obj, name);
 
 	*set = false;
-	if (!j || json_is_null(j))
+	if (!m || m->type == JSONR_NULL)
 		return 0;
-	if (!json_is_integer(j))
+	if (m->type != JSONR_INT)
 		return fail(why, sz, name, "must be an integer");
-	*v = json_integer_value(j);
+	*v = m->u.i;
 	if (*v < min || *v > max) {
 		char msg[64];
 		re_snprintf(msg, sizeof(msg), "must be in %lld..%lld",
@@ -124,19 +124,18 @@ static int get_int(json_int_t *v, bool *set, json_t *obj, const char *name,
 }
 
 
-static int check_fields(json_t *obj, char *why, size_t sz)
+static int check_fields(const struct jsonr *j, const struct jsonr_val *obj,
+			char *why, size_t sz)
 {
-	const char *key;
-	json_t *val;
+	const struct jsonr_val *m;
 
-	json_object_foreach(obj, key, val) {
+	JSONR_EACH(j, obj, m) {
 		bool known = false;
 
-		(void)val;
 		for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-			known |= !strcmp(key, fields[i]);
+			known |= !strcmp(m->key, fields[i]);
 		if (!known)
-			return fail(why, sz, key, "unknown field");
+			return fail(why, sz, m->key, "unknown field");
 	}
 	return 0;
 }
@@ -164,15 +163,16 @@ static bool b64_strict(const char *s, size_t n)
 }
 
 
-static int content(struct push_req *r, struct pushjson *pj, json_t *obj,
+static int content(struct push_req *r, struct pushjson *pj,
+		   const struct jsonr *j, const struct jsonr_val *obj,
 		   const struct pushjson_limits *lim, char *why, size_t sz)
 {
 	const char *body, *b64, *url;
 	int n = 0, err;
 
-	err  = get_str(&body, obj, "body", false, why, sz);
-	err = err ? err : get_str(&b64, obj, "body_base64", false, why, sz);
-	err = err ? err : get_str(&url, obj, "url", false, why, sz);
+	err  = get_str(&body, j, obj, "body", false, why, sz);
+	err = err ? err : get_str(&b64, j, obj, "body_base64", false, why, sz);
+	err = err ? err : get_str(&url, j, obj, "url", false, why, sz);
 	if (err)
 		return err;
 
@@ -224,12 +224,13 @@ static int content(struct push_req *r, struct pushjson *pj, json_t *obj,
  * Validate one push object. EINVAL with *why naming the field;
  * the caller frees pj->body with mem_deref().
  */
-int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
+int pushjson_decode(struct push_req *r, struct pushjson *pj,
+		    const struct jsonr *j, const struct jsonr_val *obj,
 		    const struct pushjson_limits *lim, char *why,
 		    size_t whysz)
 {
 	const char *to, *app, *ct, *method, *target, *topic;
-	json_int_t v;
+	int64_t v;
 	bool set;
 	struct pl in, norm;
 	int err;
@@ -239,11 +240,11 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 
 	memset(r, 0, sizeof(*r));
 	memset(pj, 0, sizeof(*pj));
-	if (!json_is_object(obj))
+	if (!obj || obj->type != JSONR_OBJECT)
 		return fail(why, whysz, "push", "must be a JSON object");
 
-	err = check_fields(obj, why, whysz);
-	err = err ? err : get_str(&to, obj, "to", true, why, whysz);
+	err = check_fields(j, obj, why, whysz);
+	err = err ? err : get_str(&to, j, obj, "to", true, why, whysz);
 	if (err)
 		return err;
 	if (pushjson_aor(pj->aor, sizeof(pj->aor), to))
@@ -252,7 +253,7 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 	r->aor = pj->aor;
 	r->aor_canonical = true;   /* pushjson_aor() printed it */
 
-	err = get_str(&app, obj, "app", true, why, whysz);
+	err = get_str(&app, j, obj, "app", true, why, whysz);
 	if (err)
 		return err;
 	pl_set_str(&in, app);
@@ -263,7 +264,7 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 	r->app = pj->app;
 
 	/* with file parts it defaults to the first file's type */
-	err = get_str(&ct, obj, "content_type", !lim->files, why, whysz);
+	err = get_str(&ct, j, obj, "content_type", !lim->files, why, whysz);
 	if (err)
 		return err;
 	if (ct && !ctype_ok(ct))
@@ -271,11 +272,11 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 			    "(type/subtype)");
 	r->ctype = ct;
 
-	err = content(r, pj, obj, lim, why, whysz);
+	err = content(r, pj, j, obj, lim, why, whysz);
 	if (err)
 		return err;
 
-	err = get_str(&method, obj, "method", false, why, whysz);
+	err = get_str(&method, j, obj, "method", false, why, whysz);
 	if (err)
 		return err;
 	if (method) {
@@ -290,7 +291,7 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 	}
 	r->method = method ? method : "auto";
 
-	err = get_str(&target, obj, "terminals", false, why, whysz);
+	err = get_str(&target, j, obj, "terminals", false, why, whysz);
 	if (err)
 		return err;
 	if (target && (!*target || strlen(target) > MAX_TARGET ||
@@ -299,7 +300,7 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 			    "or a +sip.instance");
 	r->target = target;
 
-	err = get_str(&topic, obj, "topic", false, why, whysz);
+	err = get_str(&topic, j, obj, "topic", false, why, whysz);
 	if (err)
 		return err;
 	if (topic && (!*topic || strlen(topic) > MAX_TOPIC ||
@@ -308,7 +309,7 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 			    "characters");
 	r->topic = topic;
 
-	err = get_str(&r->privacy, obj, "privacy", false, why, whysz);
+	err = get_str(&r->privacy, j, obj, "privacy", false, why, whysz);
 	if (err)
 		return err;
 	if (r->privacy && !ims_privacy_valid(r->privacy))
@@ -317,13 +318,13 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 			    "critical, id (RFC 3323)");
 
 	/* session mode: the file-selector name and Content-Disposition */
-	err = get_str(&r->filename, obj, "filename", false, why, whysz);
+	err = get_str(&r->filename, j, obj, "filename", false, why, whysz);
 	if (err)
 		return err;
 	if (r->filename && !pushjson_name_ok(r->filename))
 		return fail(why, whysz, "filename", "must be 1..255 printable "
 			    "characters without '\"' or '/'");
-	err = get_str(&r->disposition, obj, "disposition", false, why,
+	err = get_str(&r->disposition, j, obj, "disposition", false, why,
 		      whysz);
 	if (err)
 		return err;
@@ -332,12 +333,12 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 		return fail(why, whysz, "disposition", "must be render or "
 			    "attachment");
 
-	err = get_int(&v, &set, obj, "ttl", 1, lim->max_ttl, why, whysz);
+	err = get_int(&v, &set, j, obj, "ttl", 1, lim->max_ttl, why, whysz);
 	if (err)
 		return err;
 	r->ttl = set ? (uint32_t)v : 0;
 
-	err = get_int(&v, &set, obj, "priority", 0, 9, why, whysz);
+	err = get_int(&v, &set, j, obj, "priority", 0, 9, why, whysz);
 	if (err)
 		return err;
 	r->priority = set ? (int)v : 0;

@@ -9,7 +9,8 @@
  */
 
 struct push_req;
-struct json_t;
+struct jsonr;
+struct jsonr_val;
 
 struct pushjson_limits {
 	size_t max_body;          /**< --max-push-size                     */
@@ -27,8 +28,9 @@ struct pushjson {
 };
 
 int pushjson_decode(struct push_req *r, struct pushjson *pj,
-		    struct json_t *obj, const struct pushjson_limits *lim,
-		    char *why, size_t whysz);
+		    const struct jsonr *j, const struct jsonr_val *obj,
+		    const struct pushjson_limits *lim, char *why,
+		    size_t whysz);
 int pushjson_aor(char *buf, size_t sz, const char *uri);
 bool pushjson_ctype_ok(const char *ct);
 bool pushjson_name_ok(const char *name);
