@@ -63,6 +63,9 @@ enum { MAX_BODY_BYTES = 256u << 20 };
 /* While delivery is behind, new writes are taken (refused) this often */
 enum { BEHIND_MS = 10 };
 
+/* libmicrohttpd's pool per connection: request headers, read buffer */
+enum { HTTP_CONN_MEMORY = 16384 };
+
 /* One request in progress */
 struct req {
 	struct api *api;
@@ -1712,6 +1715,12 @@ int api_alloc(struct api **ap, struct sender *s, struct store *st,
 				    MHD_OPTION_CONNECTION_TIMEOUT,
 				    (unsigned)(conf->timeout_s ? conf->timeout_s :
 					       30),
+				    /* libmicrohttpd clears a connection's whole
+				     * pool after each request: 32 KiB by
+				     * default, half of it is room enough for
+				     * the headers and the read buffer */
+				    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				    (size_t)HTTP_CONN_MEMORY,
 				    MHD_OPTION_LISTEN_BACKLOG_SIZE,
 				    (unsigned)1024,
 				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, api,

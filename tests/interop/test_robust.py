@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """sippushd: durability across kill -9, bad input, identity (digest,
 trust, third-party REGISTER), Require handling, and the sippush CLI."""
+import http.client
 import os
 import re
 import subprocess
@@ -132,6 +133,16 @@ def test_bad_input(env):
     check(st == 405, "wrong method: %s" % st)
     st, doc, _ = d.http("GET", "/v1/pushes/0123")
     check(st == 404, "unknown push: %s" % st)
+    # request headers: 12 KB served; past the connection's 16 KiB pool
+    # (HTTP_CONN_MEMORY), 431, and the daemon goes on
+    for size, want in ((12000, 404), (20000, 431)):
+        c = http.client.HTTPConnection("127.0.0.1", d.http_port, timeout=10)
+        c.request("GET", "/v1/pushes/0123",
+                  headers={"Authorization": "Bearer " + d.token,
+                           "X-Long": "a" * size})
+        st = c.getresponse().status
+        c.close()
+        check(st == want, "%d bytes of headers: %s, not %d" % (size, st, want))
     st, doc, _ = d.http("GET", "/v1/users/nobody/terminals")
     check(st == 400 and doc["error"].startswith("aor:"), "bad aor: %s" % doc)
 
