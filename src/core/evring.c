@@ -13,9 +13,11 @@
 /* A slot keeps its buffer from one event to the next: once the ring has
  * gone round, adding an event allocates nothing */
 struct slot {
-	char *buf;        /**< the line, NUL, then the scope and NUL     */
+	char *buf;        /**< the line (or record), NUL, the scope, NUL */
 	size_t size;      /**< of buf                                    */
+	size_t len;       /**< of the line or record                     */
 	size_t scope;     /**< offset of the scope in buf, 0: none       */
+	bool rec;         /**< a record, for the render handler          */
 };
 
 struct evring {
@@ -23,6 +25,7 @@ struct evring {
 	size_t cap;
 	size_t max_line;
 	uint64_t head;      /**< the last number given, 0 before any        */
+	evring_render_h *rh;
 };
 
 
@@ -66,27 +69,14 @@ int evring_add(struct evring *er, const char *json, uint64_t *seqp)
 }
 
 
-/** Append one event with a scope (copied; NULL: none), which readers'
- *  filters see */
-int evring_add_scoped(struct evring *er, const char *json,
-		      const char *scope, uint64_t *seqp)
+/* Copy n bytes and the scope into the next slot, number it */
+static int put(struct evring *er, const void *data, size_t len,
+	       const char *scope, bool rec, uint64_t *seqp)
 {
-	size_t len, slen, need;
-	struct slot *sl;
+	const size_t slen = scope ? strlen(scope) : 0;
+	const size_t need = len + 1 + (scope ? slen + 1 : 0);
+	struct slot *sl = &er->slot[er->head % er->cap];
 
-	if (!er || !json)
-		return EINVAL;
-
-	/* an object, on one line: it is spliced into a JSON array */
-	len = strlen(json);
-	if (len < 4 || len > er->max_line || json[0] != '{' ||
-	    json[1] != '"' || json[len - 1] != '}' ||
-	    memchr(json, '\n', len))
-		return EINVAL;
-
-	slen = scope ? strlen(scope) : 0;
-	need = len + 1 + (scope ? slen + 1 : 0);
-	sl = &er->slot[er->head % er->cap];
 	if (need > sl->size) {
 		/* rounded up: lines of one kind differ by a few bytes */
 		size_t size = (need + 127) & ~(size_t)127;
@@ -98,7 +88,10 @@ int evring_add_scoped(struct evring *er, const char *json,
 		sl->buf = buf;
 		sl->size = size;
 	}
-	memcpy(sl->buf, json, len + 1);
+	memcpy(sl->buf, data, len);
+	sl->buf[len] = '\0';
+	sl->len = len;
+	sl->rec = rec;
 	sl->scope = scope ? len + 1 : 0;
 	if (scope)
 		memcpy(sl->buf + len + 1, scope, slen + 1);
@@ -106,6 +99,47 @@ int evring_add_scoped(struct evring *er, const char *json,
 	if (seqp)
 		*seqp = er->head;
 	return 0;
+}
+
+
+/** Append one event with a scope (copied; NULL: none), which readers'
+ *  filters see */
+int evring_add_scoped(struct evring *er, const char *json,
+		      const char *scope, uint64_t *seqp)
+{
+	size_t len;
+
+	if (!er || !json)
+		return EINVAL;
+
+	/* an object, on one line: it is spliced into a JSON array */
+	len = strlen(json);
+	if (len < 4 || len > er->max_line || json[0] != '{' ||
+	    json[1] != '"' || json[len - 1] != '}' ||
+	    memchr(json, '\n', len))
+		return EINVAL;
+
+	return put(er, json, len, scope, false, seqp);
+}
+
+
+/** Append one event as a record (len bytes, copied), made a line by the
+ *  render handler when it is read */
+int evring_add_rec(struct evring *er, const void *rec, size_t len,
+		   const char *scope, uint64_t *seqp)
+{
+	if (!er || !rec || !len || len > er->max_line || !er->rh)
+		return EINVAL;
+
+	return put(er, rec, len, scope, true, seqp);
+}
+
+
+/** How records become lines (evring_add_rec) */
+void evring_set_render(struct evring *er, evring_render_h *rh)
+{
+	if (er)
+		er->rh = rh;
 }
 
 
@@ -176,6 +210,7 @@ int evring_print_if(struct re_printf *pf, const struct evring *er,
 	uint64_t first, last, missed, n;
 	size_t shown = 0;
 	struct mbuf *mb;
+	char *line = NULL;
 	int err = 0;
 
 	if (!pf || !er)
@@ -188,11 +223,27 @@ int evring_print_if(struct re_printf *pf, const struct evring *er,
 		return ENOMEM;
 
 	for (n = first; !err && n <= er->head && shown < max; n++) {
-		const char *l = er->slot[(n - 1) % er->cap].buf;
+		const struct slot *sl = &er->slot[(n - 1) % er->cap];
+		const char *l = sl->buf;
 
 		last = n;
 		if (!seen(er, n, fh, arg))
 			continue;
+		if (sl->rec) {
+			/* a line that cannot be written (a string not UTF-8,
+			 * too long) is passed over */
+			if (!line) {
+				line = mem_alloc(er->max_line + 1, NULL);
+				if (!line) {
+					err = ENOMEM;
+					break;
+				}
+			}
+			if (er->rh(line, er->max_line + 1, sl->buf, sl->len) ||
+			    line[0] != '{' || line[1] != '"')
+				continue;
+			l = line;
+		}
 		/* each line gets its number as its first member */
 		err = mbuf_printf(mb, "%s{\"seq\":%llu,%s", shown ? "," : "",
 				  (unsigned long long)n, l + 1);
@@ -205,6 +256,7 @@ int evring_print_if(struct re_printf *pf, const struct evring *er,
 				     (unsigned long long)missed, mb->buf,
 				     mb->end);
 	mem_deref(mb);
+	mem_deref(line);
 	if (!err && nextp)
 		*nextp = last;
 	return err;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/jsonw.h"
 
@@ -129,11 +130,42 @@ void jsonw_begin(struct jsonw *w, char *buf, size_t sz)
 }
 
 
+/** Start a record in buf: members kept as given, for jsonw_replay() */
+void jsonw_begin_rec(struct jsonw *w, char *buf, size_t sz)
+{
+	jsonw_begin(w, buf, sz);
+	w->rec = true;
+}
+
+
+/* A record's member: its tag ('s' or 'i'), its key's address, then a
+ * string's length (2 bytes) and bytes, or an integer's 8 bytes */
+static void put_rec(struct jsonw *w, char tag, const char *key,
+		    const void *val, size_t n)
+{
+	const uint16_t len = (uint16_t)n;
+
+	if (tag == 's' && n > UINT16_MAX) {
+		w->err = ENOSPC;
+		return;
+	}
+	put(w, &tag, 1);
+	put(w, (const char *)&key, sizeof(key));
+	if (tag == 's')
+		put(w, (const char *)&len, sizeof(len));
+	put(w, val, n);
+}
+
+
 /** A string member; val NULL: none (as json_pack's "s?") */
 void jsonw_str(struct jsonw *w, const char *key, const char *val)
 {
 	if (!val)
 		return;
+	if (w->rec) {
+		put_rec(w, 's', key, val, strlen(val));
+		return;
+	}
 	put_key(w, key);
 	put_string(w, val);
 }
@@ -149,6 +181,10 @@ void jsonw_int(struct jsonw *w, const char *key, int64_t val)
 		d[--i] = (char)('0' + u % 10);
 		u /= 10;
 	} while (u);
+	if (w->rec) {
+		put_rec(w, 'i', key, &val, sizeof(val));
+		return;
+	}
 	if (val < 0)
 		d[--i] = '-';
 	put_key(w, key);
@@ -156,12 +192,72 @@ void jsonw_int(struct jsonw *w, const char *key, int64_t val)
 }
 
 
-/** Close the object (NUL-terminated): 0, or why the text is no JSON */
+/** Close the object (NUL-terminated): 0, or why the text is no JSON.
+ *  A record ends as it is: w->len bytes. */
 int jsonw_end(struct jsonw *w)
 {
+	if (w->rec)
+		return w->err;
 	put(w, w->members ? "}" : "{}", w->members ? 1 : 2);
 	if (w->err)
 		return w->err;
 	w->buf[w->len] = '\0';
 	return 0;
+}
+
+
+/**
+ * The object a record (jsonw_begin_rec) holds, written into w (begun with
+ * jsonw_begin) and ended: 0, or why it cannot be (EBADMSG: not a record)
+ */
+int jsonw_replay(struct jsonw *w, const char *rec, size_t len)
+{
+	const char *p = rec, *e = rec + len;
+
+	while (p < e && !w->err) {
+		const char tag = *p++;
+		const char *key;
+
+		if ((size_t)(e - p) < sizeof(key))
+			return EBADMSG;
+		memcpy(&key, p, sizeof(key));
+		p += sizeof(key);
+
+		if (tag == 's') {
+			char s[256], *big = NULL;
+			uint16_t n;
+
+			if ((size_t)(e - p) < sizeof(n))
+				return EBADMSG;
+			memcpy(&n, p, sizeof(n));
+			p += sizeof(n);
+			if ((size_t)(e - p) < n)
+				return EBADMSG;
+			/* a NUL-terminated copy, as the writer wants one */
+			if (n >= sizeof(s)) {
+				big = malloc((size_t)n + 1);
+				if (!big)
+					return ENOMEM;
+			}
+			memcpy(big ? big : s, p, n);
+			(big ? big : s)[n] = '\0';
+			put_key(w, key);
+			put_string(w, big ? big : s);
+			free(big);
+			p += n;
+		}
+		else if (tag == 'i') {
+			int64_t v;
+
+			if ((size_t)(e - p) < sizeof(v))
+				return EBADMSG;
+			memcpy(&v, p, sizeof(v));
+			p += sizeof(v);
+			jsonw_int(w, key, v);
+		}
+		else {
+			return EBADMSG;
+		}
+	}
+	return jsonw_end(w);
 }

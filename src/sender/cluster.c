@@ -200,6 +200,18 @@ static void ev_tmr(void *arg)
 
 /** An event happened here: to the other nodes too while one of them has
  *  a reader (batched: one NOTIFY per EV_BATCH_MS or per payload) */
+/** Whether another node reads events: ours go to it (cluster_event_out) */
+bool cluster_events_wanted(const struct sender *s)
+{
+#ifdef SIPPUSH_HAVE_PG
+	return s && s->cl && s->cl->forward;
+#else
+	(void)s;
+	return false;
+#endif
+}
+
+
 void cluster_event_out(struct sender *s, const char *scope, const char *line)
 {
 #ifdef SIPPUSH_HAVE_PG
@@ -555,6 +567,9 @@ static void round_tmr(void *arg)
 	/* the connection was made again: news sent meanwhile are lost, what
 	 * it holds is read again */
 	if (clusterdb_reconnected(cl->db)) {
+		/* the store's own connection, lost too, need not wait out
+		 * its backoff (up to 5 s) with the shards claimed */
+		store_retry(cl->s->st);
 		for (uint32_t i = 0; i < LEASE_SHARDS; i++) {
 			nload += cl->owned[i] && !load[i];
 			load[i] = load[i] || cl->owned[i];

@@ -24,5 +24,6 @@ const bool *cluster_mask(const struct sender *s);
 int cluster_metrics_print(struct re_printf *pf, const struct sender *s);
 const char *cluster_node(const struct sender *s);
 void cluster_watched(struct sender *s);
+bool cluster_events_wanted(const struct sender *s);
 void cluster_event_out(struct sender *s, const char *scope,
 		       const char *line);

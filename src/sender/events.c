@@ -19,30 +19,67 @@ enum { EVENTS_KEPT = 4096 };
 
 
 
-int events_init(struct sender *s)
+/* A record of events_emit() as its line */
+static int render_h(char *buf, size_t sz, const void *rec, size_t len)
 {
-	/* numbers restart with the daemon: readers tell runs apart by this */
-	(void)re_snprintf(s->boot, sizeof(s->boot), "%016llx",
-			  (unsigned long long)rand_u64());
-	return evring_alloc(&s->events, EVENTS_KEPT, EVENT_MAX_LINE);
+	struct jsonw w;
+
+	jsonw_begin(&w, buf, sz);
+	return jsonw_replay(&w, rec, len);
 }
 
 
-/* Adds "type" and "time_ms" to the members written in w, keeps the line
- * with its scope (who may read it: events_scope_h), wakes the readers. A
- * line that cannot be written (too long, a string not UTF-8) is dropped. */
+int events_init(struct sender *s)
+{
+	int err;
+
+	/* numbers restart with the daemon: readers tell runs apart by this */
+	(void)re_snprintf(s->boot, sizeof(s->boot), "%016llx",
+			  (unsigned long long)rand_u64());
+	err = evring_alloc(&s->events, EVENTS_KEPT, EVENT_MAX_LINE);
+	if (!err)
+		evring_set_render(s->events, render_h);
+	return err;
+}
+
+
+/* Adds "type" and "time_ms" to the members recorded in w (begun with
+ * jsonw_begin_rec), keeps the record with its scope (who may read it:
+ * events_scope_h), wakes the readers. Three or four events a push, most
+ * never read: the JSON is written when one is (a line that cannot be,
+ * too long or a string not UTF-8, is passed over then). */
 void events_emit(struct sender *s, const char *type, struct jsonw *w,
 		 const char *scope)
 {
+	char line[EVENT_MAX_LINE];
+
 	jsonw_str(w, "type", type);
 	jsonw_int(w, "time_ms", (int64_t)sender_now_ms(s));
 	if (cluster_node(s))
 		jsonw_str(w, "node", cluster_node(s));
 	if (jsonw_end(w))
 		return;
-	if (!evring_add_scoped(s->events, w->buf, scope, NULL) && s->evh)
+	if (!evring_add_rec(s->events, w->buf, w->len, scope, NULL) &&
+	    s->evh)
 		s->evh(s->evarg);
-	cluster_event_out(s, scope, w->buf);
+	/* another node of a cluster reads: it gets the line now */
+	if (cluster_events_wanted(s) &&
+	    !render_h(line, sizeof(line), w->buf, w->len))
+		cluster_event_out(s, scope, line);
+}
+
+
+/** A scope of two parts, "p:" and an owner say, without a format;
+ *  ENOSPC when it does not fit (the event is not for a cut scope) */
+int events_scope(char *buf, size_t sz, const char *pfx, const char *name)
+{
+	const size_t pl = strlen(pfx), nl = name ? strlen(name) : 0;
+
+	if (pl + nl >= sz)
+		return ENOSPC;
+	memcpy(buf, pfx, pl);
+	memcpy(buf + pl, name ? name : "", nl + 1);
+	return 0;
 }
 
 
@@ -70,10 +107,9 @@ void event_terminal(struct sender *s, const char *aor,
 	struct jsonw w;
 
 	/* seen by whoever may push to one of its applications */
-	if (re_snprintf(scope, sizeof(scope), "t:%s",
-			t->apps ? t->apps : "") < 0)
+	if (events_scope(scope, sizeof(scope), "t:", t->apps))
 		return;
-	jsonw_begin(&w, line, sizeof(line));
+	jsonw_begin_rec(&w, line, sizeof(line));
 	jsonw_str(&w, "user", aor);
 	jsonw_str(&w, "terminal", gruu ? gruu : t->contact);
 	jsonw_str(&w, "instance", t->instance);

@@ -13,3 +13,4 @@ void events_emit(struct sender *s, const char *type, struct jsonw *w,
 void event_terminal(struct sender *s, const char *aor,
 		    const struct terminal *t, const char *gruu, bool gone);
 void events_take(struct sender *s, const char *scope, const char *line);
+int  events_scope(char *buf, size_t sz, const char *pfx, const char *name);

@@ -3,8 +3,8 @@
  *                     each attempt's answer, a delivery or a push final
  *
  * Three or four per push, whether or not anyone watches (a reader may ask
- * for what came before it: `sippush watch --after 0`): each line is
- * written straight into a buffer (jsonw.h), no json_t built and dumped.
+ * for what came before it: `sippush watch --after 0`): each is kept as a
+ * record (jsonw_begin_rec), its JSON written only if someone reads it.
  */
 #include <string.h>
 #include <re.h>
@@ -22,8 +22,8 @@ static void emit_push(const struct push *p, const char *type,
 {
 	char scope[80];
 
-	re_snprintf(scope, sizeof(scope), "p:%s", p->owner ? p->owner : "");
-	events_emit(p->s, type, w, scope);
+	if (!events_scope(scope, sizeof(scope), "p:", p->owner))
+		events_emit(p->s, type, w, scope);
 }
 
 
@@ -33,7 +33,7 @@ void event_accepted(const struct push *p)
 	char line[EVENT_MAX_LINE];
 	struct jsonw w;
 
-	jsonw_begin(&w, line, sizeof(line));
+	jsonw_begin_rec(&w, line, sizeof(line));
 	jsonw_str(&w, "push", p->id);
 	jsonw_str(&w, "to", p->aor);
 	jsonw_str(&w, "app", p->app);
@@ -59,7 +59,7 @@ void event_attempt(const struct delivery *d, uint16_t scode,
 	char line[EVENT_MAX_LINE];
 	struct jsonw w;
 
-	jsonw_begin(&w, line, sizeof(line));
+	jsonw_begin_rec(&w, line, sizeof(line));
 	dlv_members(&w, d);
 	jsonw_int(&w, "attempt", (int)d->attempts);
 	jsonw_int(&w, "sip_status", scode);
@@ -77,7 +77,7 @@ static void delivery_h(const struct delivery *d, void *arg)
 	struct jsonw w;
 	(void)arg;
 
-	jsonw_begin(&w, line, sizeof(line));
+	jsonw_begin_rec(&w, line, sizeof(line));
 	dlv_members(&w, d);
 	jsonw_str(&w, "state", delivery_state_name(d->state));
 	jsonw_int(&w, "sip_status", d->scode);
@@ -93,7 +93,7 @@ static void push_h(const struct push *p, enum push_state ps, void *arg)
 	struct jsonw w;
 	(void)arg;
 
-	jsonw_begin(&w, line, sizeof(line));
+	jsonw_begin_rec(&w, line, sizeof(line));
 	jsonw_str(&w, "push", p->id);
 	jsonw_str(&w, "to", p->aor);
 	jsonw_str(&w, "state", push_state_name(ps));

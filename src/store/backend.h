@@ -77,6 +77,10 @@ struct store_be {
 	/** Give back what is cached in memory (a backlog has drained);
 	 *  NULL: nothing to give */
 	void (*release)(void *be);
+	/** The database answers again (another connection of this process
+	 *  says so): a lost connection is tried now, not at the end of its
+	 *  backoff; NULL: nothing to try */
+	void (*retry)(void *be);
 };
 
 extern const struct store_be store_sqlite;

@@ -1174,6 +1174,19 @@ static int pg_open(void **bep, const char *url, const struct store_opts *opts)
 }
 
 
+/* Another connection got through: this one tries now. A connection
+ * being made already is left to finish; the backoff starts again small */
+static void pg_retry(void *be)
+{
+	struct pg *pg = be;
+
+	if (!pg->broken || !tmr_isrunning(&pg->tmr_conn))
+		return;
+	pg->backoff_ms = 100;
+	tmr_start(&pg->tmr_conn, 0, reconnect, pg);
+}
+
+
 const struct store_be store_pg = {
 	.name    = "postgresql",
 	.open    = pg_open,
@@ -1186,4 +1199,5 @@ const struct store_be store_pg = {
 	.query   = pg_query,
 	.purge   = pg_purge,
 	.note_id = pg_note_id,
+	.retry   = pg_retry,
 };

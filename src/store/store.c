@@ -1509,6 +1509,14 @@ void store_release(struct store *st)
 }
 
 
+/** The database answers again: a lost connection is tried at once */
+void store_retry(struct store *st)
+{
+	if (st && st->be->retry)
+		st->be->retry(st->bed);
+}
+
+
 /** Commit latencies so far (for /metrics) */
 const struct histo *store_commit_histo(const struct store *st)
 {

@@ -253,3 +253,4 @@ bool store_shared(const struct store *st);
 struct histo;
 const struct histo *store_commit_histo(const struct store *st);
 void store_release(struct store *st);
+void store_retry(struct store *st);

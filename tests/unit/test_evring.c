@@ -164,9 +164,55 @@ static void test_evring_reuse(void **state)
 }
 
 
+/* Records become lines only when read: the handler's line, with its
+ * number; one it cannot make is passed over, "next" moves past it */
+static int upper_h(char *buf, size_t sz, const void *rec, size_t len)
+{
+	if (len && ((const char *)rec)[0] == '!')
+		return EILSEQ;
+	return re_snprintf(buf, sz, "{\"r\":\"%b\"}", rec, len) < 0 ?
+		ENOSPC : 0;
+}
+
+
+static void test_evring_records(void **state)
+{
+	struct evring *er = NULL;
+	char buf[512];
+	(void)state;
+
+	assert_int_equal(evring_alloc(&er, 4, 64), 0);
+	/* no handler yet: no record */
+	assert_int_equal(evring_add_rec(er, "a", 1, NULL, NULL), EINVAL);
+	evring_set_render(er, upper_h);
+	assert_int_equal(evring_add_rec(er, "rec1", 4, "a", NULL), 0);
+	assert_int_equal(evring_add_scoped(er, "{\"line\":2}", NULL, NULL),
+			 0);
+	assert_int_equal(evring_add_rec(er, "!bad", 4, NULL, NULL), 0);
+	assert_int_equal(evring_add_rec(er, "rec4", 4, "b", NULL), 0);
+	assert_int_equal(evring_head(er), 4);
+
+	next = 0;
+	PRINT(buf, "%H", print_after, er);
+	assert_string_equal(buf, "{\"next\":2,\"missed\":0,\"events\":["
+			    "{\"seq\":1,\"r\":\"rec1\"},"
+			    "{\"seq\":2,\"line\":2}]}");
+	PRINT(buf, "%H", print_after, er);
+	assert_string_equal(buf, "{\"next\":4,\"missed\":0,\"events\":["
+			    "{\"seq\":4,\"r\":\"rec4\"}]}");
+	assert_true(evring_any(er, 3, mine_h, "b"));
+	assert_false(evring_any(er, 3, mine_h, "a"));
+
+	/* a record longer than a line may be */
+	assert_int_equal(evring_add_rec(er, buf, 65, NULL, NULL), EINVAL);
+	mem_deref(er);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_evring_records),
 		cmocka_unit_test(test_evring),
 		cmocka_unit_test(test_evring_scoped),
 		cmocka_unit_test(test_evring_reuse),

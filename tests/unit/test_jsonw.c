@@ -98,10 +98,82 @@ static void test_too_long(void **state)
 }
 
 
+/* A record replayed is the line written directly; a string that is not
+ * UTF-8 is refused at the replay; a damaged record is not read */
+static void test_record(void **state)
+{
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		char rec[512], line[512], direct[512];
+		struct jsonw w;
+		size_t len;
+
+		jsonw_begin_rec(&w, rec, sizeof(rec));
+		jsonw_str(&w, "key", strs[i]);
+		jsonw_int(&w, "n", INT64_MIN);
+		jsonw_str(&w, "absent", NULL);
+		jsonw_int(&w, "zero", 0);
+		assert_int_equal(jsonw_end(&w), 0);
+		len = w.len;
+
+		jsonw_begin(&w, line, sizeof(line));
+		assert_int_equal(jsonw_replay(&w, rec, len), 0);
+
+		jsonw_begin(&w, direct, sizeof(direct));
+		jsonw_str(&w, "key", strs[i]);
+		jsonw_int(&w, "n", INT64_MIN);
+		jsonw_int(&w, "zero", 0);
+		assert_int_equal(jsonw_end(&w), 0);
+		assert_string_equal(line, direct);
+	}
+
+	/* a long string (past the replay's stack copy), then not UTF-8 */
+	{
+		char big[1000], rec[1200], line[1200];
+		struct jsonw w;
+		size_t len;
+
+		memset(big, 'y', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		jsonw_begin_rec(&w, rec, sizeof(rec));
+		jsonw_str(&w, "big", big);
+		assert_int_equal(jsonw_end(&w), 0);
+		len = w.len;
+		jsonw_begin(&w, line, sizeof(line));
+		assert_int_equal(jsonw_replay(&w, rec, len), 0);
+		assert_int_equal(strlen(line), sizeof(big) - 1 + 10);
+
+		jsonw_begin_rec(&w, rec, sizeof(rec));
+		jsonw_str(&w, "k", "ok");
+		jsonw_str(&w, "bad", "\xed\xa0\x80");
+		assert_int_equal(jsonw_end(&w), 0);
+		len = w.len;
+		jsonw_begin(&w, line, sizeof(line));
+		assert_int_equal(jsonw_replay(&w, rec, len), EILSEQ);
+
+		/* cut anywhere inside its last member: not a record */
+		jsonw_begin_rec(&w, rec, sizeof(rec));
+		jsonw_str(&w, "k", "ok");
+		jsonw_int(&w, "n", 7);
+		assert_int_equal(jsonw_end(&w), 0);
+		len = w.len;
+		for (size_t cut = len - 8 - sizeof(char *); cut < len;
+		     cut++) {
+			jsonw_begin(&w, line, sizeof(line));
+			assert_int_equal(jsonw_replay(&w, rec, cut),
+					 cut == len - 8 - sizeof(char *) - 1 ?
+					 0 : EBADMSG);
+		}
+	}
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_as_jansson),
+		cmocka_unit_test(test_record),
 		cmocka_unit_test(test_not_utf8),
 		cmocka_unit_test(test_too_long),
 	};
