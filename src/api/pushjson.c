@@ -17,10 +17,34 @@
 
 enum { MAX_STR = 1024, MAX_TOPIC = 128, MAX_TARGET = 256 };
 
-static const char *const fields[] = {
-	"to", "app", "content_type", "body", "body_base64", "url", "method",
-	"terminals", "ttl", "topic", "priority", "filename", "disposition",
-	"dispositions", "privacy",
+/* The members a push may have; pushjson_decode() reads each from its
+ * slot, found in one pass over the object */
+enum field {
+	F_TO,
+	F_APP,
+	F_CONTENT_TYPE,
+	F_BODY,
+	F_BODY_BASE64,
+	F_URL,
+	F_METHOD,
+	F_TERMINALS,
+	F_TTL,
+	F_TOPIC,
+	F_PRIORITY,
+	F_FILENAME,
+	F_DISPOSITION,
+	F_DISPOSITIONS,
+	F_PRIVACY,
+	F_N
+};
+
+static const char *const fields[F_N] = {
+	[F_TO] = "to", [F_APP] = "app", [F_CONTENT_TYPE] = "content_type",
+	[F_BODY] = "body", [F_BODY_BASE64] = "body_base64", [F_URL] = "url",
+	[F_METHOD] = "method", [F_TERMINALS] = "terminals", [F_TTL] = "ttl",
+	[F_TOPIC] = "topic", [F_PRIORITY] = "priority",
+	[F_FILENAME] = "filename", [F_DISPOSITION] = "disposition",
+	[F_DISPOSITIONS] = "dispositions", [F_PRIVACY] = "privacy",
 };
 
 
@@ -85,11 +109,11 @@ static bool ctype_ok(const char *ct)
 }
 
 
-static int get_str(const char **v, const struct jsonr *j,
-		   const struct jsonr_val *obj, const char *name,
-		   bool required, char *why, size_t sz)
+static int get_str(const char **v, const struct jsonr_val *const *f,
+		   enum field i, bool required, char *why, size_t sz)
 {
-	const struct jsonr_val *m = jsonr_get(j, obj, name);
+	const struct jsonr_val *m = f[i];
+	const char *name = fields[i];
 
 	*v = NULL;
 	if (!m || m->type == JSONR_NULL)
@@ -101,11 +125,12 @@ static int get_str(const char **v, const struct jsonr *j,
 }
 
 
-static int get_int(int64_t *v, bool *set, const struct jsonr *j,
-		   const struct jsonr_val *obj, const char *name,
-		   int64_t min, int64_t max, char *why, size_t sz)
+static int get_int(int64_t *v, bool *set, const struct jsonr_val *const *f,
+		   enum field i, int64_t min, int64_t max, char *why,
+		   size_t sz)
 {
-	const struct jsonr_val *m = jsonr_get(j, obj, name);
+	const struct jsonr_val *m = f[i];
+	const char *name = fields[i];
 
 	*set = false;
 	if (!m || m->type == JSONR_NULL)
@@ -124,18 +149,21 @@ static int get_int(int64_t *v, bool *set, const struct jsonr *j,
 }
 
 
-static int check_fields(const struct jsonr *j, const struct jsonr_val *obj,
-			char *why, size_t sz)
+/* Each member into its slot; one not known is refused */
+static int members(const struct jsonr_val **f, const struct jsonr *j,
+		   const struct jsonr_val *obj, char *why, size_t sz)
 {
 	const struct jsonr_val *m;
 
+	memset(f, 0, F_N * sizeof(*f));
 	JSONR_EACH(j, obj, m) {
-		bool known = false;
+		size_t i = 0;
 
-		for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-			known |= !strcmp(m->key, fields[i]);
-		if (!known)
+		while (i < F_N && strcmp(m->key, fields[i]))
+			++i;
+		if (i == F_N)
 			return fail(why, sz, m->key, "unknown field");
+		f[i] = m;   /* names are unique: the reader saw to it */
 	}
 	return 0;
 }
@@ -164,15 +192,16 @@ static bool b64_strict(const char *s, size_t n)
 
 
 static int content(struct push_req *r, struct pushjson *pj,
-		   const struct jsonr *j, const struct jsonr_val *obj,
+		   const struct jsonr_val *const *f,
 		   const struct pushjson_limits *lim, char *why, size_t sz)
 {
 	const char *body, *b64, *url;
 	int n = 0, err;
 
-	err  = get_str(&body, j, obj, "body", false, why, sz);
-	err = err ? err : get_str(&b64, j, obj, "body_base64", false, why, sz);
-	err = err ? err : get_str(&url, j, obj, "url", false, why, sz);
+	err  = get_str(&body, f, F_BODY, false, why, sz);
+	err = err ? err : get_str(&b64, f, F_BODY_BASE64, false, why,
+				  sz);
+	err = err ? err : get_str(&url, f, F_URL, false, why, sz);
 	if (err)
 		return err;
 
@@ -230,6 +259,7 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj,
 		    size_t whysz)
 {
 	const char *to, *app, *ct, *method, *target, *topic;
+	const struct jsonr_val *f[F_N];
 	int64_t v;
 	bool set;
 	struct pl in, norm;
@@ -243,8 +273,8 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj,
 	if (!obj || obj->type != JSONR_OBJECT)
 		return fail(why, whysz, "push", "must be a JSON object");
 
-	err = check_fields(j, obj, why, whysz);
-	err = err ? err : get_str(&to, j, obj, "to", true, why, whysz);
+	err = members(f, j, obj, why, whysz);
+	err = err ? err : get_str(&to, f, F_TO, true, why, whysz);
 	if (err)
 		return err;
 	if (pushjson_aor(pj->aor, sizeof(pj->aor), to))
@@ -253,7 +283,7 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj,
 	r->aor = pj->aor;
 	r->aor_canonical = true;   /* pushjson_aor() printed it */
 
-	err = get_str(&app, j, obj, "app", true, why, whysz);
+	err = get_str(&app, f, F_APP, true, why, whysz);
 	if (err)
 		return err;
 	pl_set_str(&in, app);
@@ -264,7 +294,8 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj,
 	r->app = pj->app;
 
 	/* with file parts it defaults to the first file's type */
-	err = get_str(&ct, j, obj, "content_type", !lim->files, why, whysz);
+	err = get_str(&ct, f, F_CONTENT_TYPE, !lim->files, why,
+		      whysz);
 	if (err)
 		return err;
 	if (ct && !ctype_ok(ct))
@@ -272,11 +303,11 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj,
 			    "(type/subtype)");
 	r->ctype = ct;
 
-	err = content(r, pj, j, obj, lim, why, whysz);
+	err = content(r, pj, f, lim, why, whysz);
 	if (err)
 		return err;
 
-	err = get_str(&method, j, obj, "method", false, why, whysz);
+	err = get_str(&method, f, F_METHOD, false, why, whysz);
 	if (err)
 		return err;
 	if (method) {
@@ -291,7 +322,7 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj,
 	}
 	r->method = method ? method : "auto";
 
-	err = get_str(&target, j, obj, "terminals", false, why, whysz);
+	err = get_str(&target, f, F_TERMINALS, false, why, whysz);
 	if (err)
 		return err;
 	if (target && (!*target || strlen(target) > MAX_TARGET ||
@@ -300,7 +331,7 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj,
 			    "or a +sip.instance");
 	r->target = target;
 
-	err = get_str(&topic, j, obj, "topic", false, why, whysz);
+	err = get_str(&topic, f, F_TOPIC, false, why, whysz);
 	if (err)
 		return err;
 	if (topic && (!*topic || strlen(topic) > MAX_TOPIC ||
@@ -309,7 +340,7 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj,
 			    "characters");
 	r->topic = topic;
 
-	err = get_str(&r->privacy, j, obj, "privacy", false, why, whysz);
+	err = get_str(&r->privacy, f, F_PRIVACY, false, why, whysz);
 	if (err)
 		return err;
 	if (r->privacy && !ims_privacy_valid(r->privacy))
@@ -318,13 +349,13 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj,
 			    "critical, id (RFC 3323)");
 
 	/* session mode: the file-selector name and Content-Disposition */
-	err = get_str(&r->filename, j, obj, "filename", false, why, whysz);
+	err = get_str(&r->filename, f, F_FILENAME, false, why, whysz);
 	if (err)
 		return err;
 	if (r->filename && !pushjson_name_ok(r->filename))
 		return fail(why, whysz, "filename", "must be 1..255 printable "
 			    "characters without '\"' or '/'");
-	err = get_str(&r->disposition, j, obj, "disposition", false, why,
+	err = get_str(&r->disposition, f, F_DISPOSITION, false, why,
 		      whysz);
 	if (err)
 		return err;
@@ -333,12 +364,12 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj,
 		return fail(why, whysz, "disposition", "must be render or "
 			    "attachment");
 
-	err = get_int(&v, &set, j, obj, "ttl", 1, lim->max_ttl, why, whysz);
+	err = get_int(&v, &set, f, F_TTL, 1, lim->max_ttl, why, whysz);
 	if (err)
 		return err;
 	r->ttl = set ? (uint32_t)v : 0;
 
-	err = get_int(&v, &set, j, obj, "priority", 0, 9, why, whysz);
+	err = get_int(&v, &set, f, F_PRIORITY, 0, 9, why, whysz);
 	if (err)
 		return err;
 	r->priority = set ? (int)v : 0;

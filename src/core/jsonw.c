@@ -177,14 +177,14 @@ void jsonw_int(struct jsonw *w, const char *key, int64_t val)
 	size_t i = sizeof(d);
 	uint64_t u = val < 0 ? 0 - (uint64_t)val : (uint64_t)val;
 
-	do {
-		d[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
 	if (w->rec) {
 		put_rec(w, 'i', key, &val, sizeof(val));
 		return;
 	}
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
 	if (val < 0)
 		d[--i] = '-';
 	put_key(w, key);
