@@ -1094,6 +1094,7 @@ enum { EVENTS_PER_REPLY = 500, EVENT_WAIT_MAX = 30, WAITERS_MAX = 64 };
 static void wake(struct api *api, struct req *only)
 {
 	struct le *le = api->waiters.head;
+	bool woke = false;
 
 	while (le) {
 		struct req *r = le->data;
@@ -1104,8 +1105,12 @@ static void wake(struct api *api, struct req *only)
 		list_unlink(&r->wle);
 		tmr_cancel(&r->wtmr);
 		MHD_resume_connection(r->conn);
+		woke = true;
 	}
-	kick(api);
+	/* an event nobody waits for (most of them) runs nothing: no
+	 * eventfd written and read for it */
+	if (woke)
+		kick(api);
 }
 
 
