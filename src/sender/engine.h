@@ -68,6 +68,7 @@ struct sub {
 	char *call_id, *ltag, *rtag, *local, *remote, *target, *route;
 	char *accept, *methods;
 	uint32_t lseq, rseq;
+	uint32_t lseq_saved;     /**< the lseq last written to the store    */
 	int64_t expires_at;      /**< unix seconds                         */
 	struct tmr tmr;          /**< expiry                               */
 	struct target *t;        /**< its content NOTIFY queue, if any     */

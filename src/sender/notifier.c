@@ -674,8 +674,10 @@ static struct sub *sub_of_rec(struct sender *s, const struct sub_rec *r)
 	sub->s = s;
 	sub->u = u;
 	/* CSeqs sent after the last save that reached the disk (it is
-	 * lazy) are skipped: the subscriber only needs them to grow */
-	sub->lseq = r->lseq + 1000;
+	 * lazy, and one every CSEQ_SAVE_EVERY) are skipped: the subscriber
+	 * only needs them to grow */
+	sub->lseq = r->lseq + CSEQ_RELOAD_GAP;
+	sub->lseq_saved = r->lseq;
 	sub->rseq = r->rseq;
 	sub->expires_at = r->expires_at;
 	tmr_init(&sub->tmr);

@@ -51,7 +51,7 @@ static void sub_destructor(void *arg)
 }
 
 
-int sub_save(const struct sub *sub)
+int sub_save(struct sub *sub)
 {
 	const struct sub_rec r = {
 		.call_id = sub->call_id, .aor = sub->aor, .tkey = sub->tkey,
@@ -63,6 +63,7 @@ int sub_save(const struct sub *sub)
 		.expires_at = sub->expires_at,
 	};
 
+	sub->lseq_saved = sub->lseq;
 	return store_sub_put(sub->s->st, &r);
 }
 
@@ -315,8 +316,11 @@ static int send_notify(struct sub *sub, struct sip_request **reqp,
 	++sub->lseq;
 	subdlg_of(&dl, sub);
 	ns.dlg = &dl;
-	if (sub->he.list)
-		(void)sub_save(sub);   /* the CSeq goes on after a restart */
+	/* the CSeq goes on after a restart: a load starts 1000 above the
+	 * saved one (notifier.c), so a save every CSEQ_SAVE_EVERY, not a
+	 * row rewritten for every NOTIFY, keeps it growing */
+	if (sub->he.list && sub->lseq - sub->lseq_saved >= CSEQ_SAVE_EVERY)
+		(void)sub_save(sub);
 
 	/* what sip_requestf() would write, without parsing a format */
 	mb = mbuf_alloc(1024);

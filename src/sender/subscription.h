@@ -2,7 +2,13 @@
  * @file subscription.h  An oma-app subscription's dialog: NOTIFYs, end, fallback
  */
 
-int sub_save(const struct sub *sub);
+/* A subscription read back from the store sends its NOTIFYs this far
+ * above the CSeq saved; the CSeq is saved every CSEQ_SAVE_EVERY NOTIFYs
+ * (the save is lazy: a crash may lose the last one, still 2 x 256 below
+ * the gap) */
+enum { CSEQ_RELOAD_GAP = 1000, CSEQ_SAVE_EVERY = 256 };
+
+int sub_save(struct sub *sub);
 struct sub *sub_by_callid(const struct sender *s, const char *cid);
 struct sub *sub_find(const struct user *u, const char *tkey,
 		     const char *app);

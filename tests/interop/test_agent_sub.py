@@ -10,6 +10,7 @@ import re
 import socket
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Capture, Daemon, Sipp, check, free_port, run, scenario,
@@ -239,7 +240,10 @@ def test_uaprof(env):
 def test_restart_keeps_subscription(env):
     """kill -9 of sippushd: the subscription comes back from the store and
     the next push goes by NOTIFY in the same dialog, with a higher CSeq
-    (the agent answers 500 to a lower one)."""
+    (the agent answers 500 to a lower one). 1,200 NOTIFYs go before the
+    kill: more than the 1,000 a reload adds to the CSeq saved, so the
+    saves every 256 NOTIFYs (not every NOTIFY) must have reached the
+    store for the CSeq to go on growing."""
     d = psa(env)
     a = Agent(env, "alice", d.sip_port, "--subscribe", "sip:push@localhost",
               *CAPS, *d.auth["alice"]).start()
@@ -249,6 +253,16 @@ def test_restart_keeps_subscription(env):
                  body="before")
     check(d.wait_final(pid)["deliveries"][0]["method"] == "notify",
           "by notify")
+    many = []
+    for _ in range(2):
+        st, doc, _ = d.http("POST", "/v1/pushes", [
+            {"to": AOR, "app": "mms.ua", "content_type": "text/plain",
+             "body": "n", "method": "notify"}] * 600)
+        check(st == 202, "batch: %s %s" % (st, doc))
+        many += doc["ids"]
+    wait_until(lambda: len(data_files(a)) == 1201, 120, "1,200 NOTIFYs")
+    check(d.wait_final(many[-1])["state"] == "delivered", "the last one")
+    time.sleep(0.2)   # past the lazy commit of the last save (50 ms)
     d.kill9()
     d.start()
     s = subs(d)
@@ -260,9 +274,10 @@ def test_restart_keeps_subscription(env):
     check(st["state"] == "delivered" and
           st["deliveries"][0]["method"] == "notify" and
           st["deliveries"][0]["sip_status"] == 200, "status: %s" % st)
-    wait_until(lambda: len(data_files(a)) == 2, 5, "both pushes")
-    check(sorted(read(a, f) for f in data_files(a)) ==
-          [b"after", b"before"], "inbox")
+    wait_until(lambda: len(data_files(a)) == 1202, 5, "every push")
+    got = sorted(read(a, f) for f in data_files(a))
+    check(got == [b"after", b"before"] + [b"n"] * 1200, "inbox: %d files"
+          % len(got))
 
 
 class MiniCore:
