@@ -413,18 +413,39 @@ static int unique(struct rd *r, uint32_t idx)
 }
 
 
+/* Past '[' or '{': true when the container is empty (its close read) */
+static bool empty(struct rd *r, char close)
+{
+	++r->p;
+	ws(r);
+	if (r->p < r->e && *r->p == close) {
+		++r->p;
+		return true;
+	}
+	return false;
+}
+
+
+/* After an element or member: ',' (another follows) or the close */
+static int next(struct rd *r, char close, bool *more)
+{
+	ws(r);
+	if (r->p < r->e && (*r->p == ',' || *r->p == close)) {
+		*more = *r->p++ == ',';
+		return 0;
+	}
+	return fail(r, r->p, close == '}' ? "',' or '}' expected" :
+		    "',' or ']' expected");
+}
+
+
 static int object(struct rd *r, uint32_t idx)
 {
+	bool more = !empty(r, '}');
 	uint32_t n = 0;
 	int err;
 
-	++r->p;
-	ws(r);
-	if (r->p < r->e && *r->p == '}') {
-		++r->p;
-		return 0;
-	}
-	for (;;) {
+	while (more) {
 		const char *key;
 		uint32_t klen;
 
@@ -439,19 +460,10 @@ static int object(struct rd *r, uint32_t idx)
 			return fail(r, r->p, "':' expected");
 		++r->p;
 		err = value(r, key);
+		err = err ? err : next(r, '}', &more);
 		if (err)
 			return err;
 		++n;
-		ws(r);
-		if (r->p < r->e && *r->p == ',') {
-			++r->p;
-			continue;
-		}
-		if (r->p < r->e && *r->p == '}') {
-			++r->p;
-			break;
-		}
-		return fail(r, r->p, "',' or '}' expected");
 	}
 	r->j->v[idx].n = n;
 	r->j->v[idx].end = r->j->n;
@@ -461,30 +473,16 @@ static int object(struct rd *r, uint32_t idx)
 
 static int array(struct rd *r, uint32_t idx)
 {
+	bool more = !empty(r, ']');
 	uint32_t n = 0;
 	int err;
 
-	++r->p;
-	ws(r);
-	if (r->p < r->e && *r->p == ']') {
-		++r->p;
-		return 0;
-	}
-	for (;;) {
+	while (more) {
 		err = value(r, NULL);
+		err = err ? err : next(r, ']', &more);
 		if (err)
 			return err;
 		++n;
-		ws(r);
-		if (r->p < r->e && *r->p == ',') {
-			++r->p;
-			continue;
-		}
-		if (r->p < r->e && *r->p == ']') {
-			++r->p;
-			break;
-		}
-		return fail(r, r->p, "',' or ']' expected");
 	}
 	r->j->v[idx].n = n;
 	return 0;
