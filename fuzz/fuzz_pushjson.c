@@ -4,15 +4,15 @@
  */
 #include <stdint.h>
 #include <string.h>
+#include <jansson.h>
 #include "../src/re_nojson.h"
-#include "core/jsonr.h"
 #include "sender/sender.h"
 #include "api/pushjson.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
-static void one(const struct jsonr *j, const struct jsonr_val *obj)
+static void one(json_t *obj)
 {
 	const struct pushjson_limits lim = {
 		.max_body = 65536, .max_ttl = 86400, .max_batch = 16,
@@ -23,31 +23,31 @@ static void one(const struct jsonr *j, const struct jsonr_val *obj)
 
 	memset(&r, 0, sizeof(r));
 	memset(&pj, 0, sizeof(pj));
-	(void)pushjson_decode(&r, &pj, j, obj, &lim, why, sizeof(why));
+	(void)pushjson_decode(&r, &pj, obj, &lim, why, sizeof(why));
 	mem_deref(pj.body);
 }
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct jsonr_val *root, *v;
-	struct jsonr *doc = NULL;
-	char why[128];
-	size_t i = 0;
+	json_error_t jerr;
+	json_t *doc = json_loadb((const char *)data, size,
+				 JSON_REJECT_DUPLICATES, &jerr);
+	size_t i;
+	json_t *v;
 
-	if (jsonr_parse(&doc, (const char *)data, size, why, sizeof(why)))
+	if (!doc)
 		return 0;
-	root = jsonr_root(doc);
-	if (root->type == JSONR_ARRAY) {
-		JSONR_EACH(doc, root, v) {
-			if (i++ >= 16)
+	if (json_is_array(doc)) {
+		json_array_foreach(doc, i, v) {
+			if (i >= 16)
 				break;
-			one(doc, v);
+			one(v);
 		}
 	}
 	else {
-		one(doc, root);
+		one(doc);
 	}
-	mem_deref(doc);
+	json_decref(doc);
 	return 0;
 }

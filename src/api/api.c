@@ -17,7 +17,6 @@
 #include "sender/clock.h"
 #include "api/views.h"
 #include "store/store.h"
-#include "core/jsonr.h"
 #include "api/pushjson.h"
 #include "api/api.h"
 #include "upload.h"
@@ -599,11 +598,10 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 	};
 	struct pushjson *pjv = NULL;
 	struct push_req *prv = NULL;
-	const struct jsonr_val *root, *el;
-	struct jsonr *doc = NULL;
-	json_t *ids = NULL;
+	json_t *doc, *ids = NULL;
+	json_error_t jerr;
 	size_t n, i;
-	char why[192], jwhy[128], id[32];
+	char why[192], id[32];
 	bool batch, bad;
 	const char *ikey = idem_key(r, &bad);
 	const char *iown = r->in ? r->in->name : "";
@@ -616,18 +614,16 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 	if (idem_repeat(api, r, ikey, iown, bad, &ret))
 		return ret;
 
-	err = jsonr_parse(&doc, (const char *)r->body->buf, r->body->end,
-			  jwhy, sizeof(jwhy));
-	if (err == ENOMEM)
-		return reply_error(r->conn, 503, "out of memory");
-	if (err) {
-		re_snprintf(why, sizeof(why), "body: invalid JSON (%s)", jwhy);
+	doc = json_loadb((const char *)r->body->buf, r->body->end,
+			 JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc) {
+		re_snprintf(why, sizeof(why), "body: invalid JSON (%s, line "
+			    "%d)", jerr.text, jerr.line);
 		return reply_error(r->conn, 400, why);
 	}
 
-	root = jsonr_root(doc);
-	batch = root->type == JSONR_ARRAY;
-	n = batch ? root->n : 1;
+	batch = json_is_array(doc);
+	n = batch ? json_array_size(doc) : 1;
 	if (batch && (n == 0 || n > api->conf.max_batch)) {
 		re_snprintf(why, sizeof(why), "body: a batch holds 1..%zu "
 			    "pushes", api->conf.max_batch);
@@ -646,12 +642,12 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 	}
 
 	/* validate all first: a batch is accepted whole or not at all */
-	el = batch ? jsonr_first(doc, root) : root;
-	for (i = 0; i < n; i++, el = batch ? jsonr_next(doc, root, el) : NULL) {
+	for (i = 0; i < n; i++) {
 		char one[160];
 
-		err = pushjson_decode(&prv[i], &pjv[i], doc, el, &lim, one,
-				      sizeof(one));
+		err = pushjson_decode(&prv[i], &pjv[i], batch ?
+				      json_array_get(doc, i) : doc, &lim,
+				      one, sizeof(one));
 		if (err) {
 			if (batch)
 				re_snprintf(why, sizeof(why), "[%zu].%s", i,
@@ -717,33 +713,33 @@ static enum MHD_Result post_pushes(struct api *api, struct req *r)
 	mem_deref(pjv);
 	mem_deref(prv);
 	json_decref(ids);
-	mem_deref(doc);
+	json_decref(doc);
 	return ret;
 }
 
 
 /* Per-file dispositions: "dispositions": ["render", "attachment"] */
-static int dispositions(struct push_file *fv, size_t n,
-			const struct jsonr *doc, const struct jsonr_val *obj,
+static int dispositions(struct push_file *fv, size_t n, json_t *doc,
 			const char **why)
 {
-	const struct jsonr_val *a = jsonr_get(doc, obj, "dispositions"), *v;
-	size_t i = 0;
+	json_t *a = json_object_get(doc, "dispositions");
 
 	if (!a)
 		return 0;
-	if (a->type != JSONR_ARRAY || a->n != n) {
+	if (!json_is_array(a) || json_array_size(a) != n) {
 		*why = "dispositions: one per file part";
 		return EINVAL;
 	}
-	JSONR_EACH(doc, a, v) {
-		if (v->type != JSONR_STRING || (strcmp(v->u.s, "render") &&
-						strcmp(v->u.s, "attachment"))) {
+	for (size_t i = 0; i < n; i++) {
+		const char *v = json_string_value(json_array_get(a, i));
+
+		if (!v || (strcmp(v, "render") && strcmp(v, "attachment"))) {
 			*why = "dispositions: render or attachment";
 			return EINVAL;
 		}
-		fv[i++].disposition = v->u.s;
+		fv[i].disposition = v;
 	}
+	json_object_del(doc, "dispositions");
 	return 0;
 }
 
@@ -764,10 +760,9 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 	};
 	const char *json, *why = NULL;
 	size_t n = 0, jlen = 0;
-	struct jsonr *doc = NULL;
-	const struct jsonr_val *root = NULL;
-	json_t *ans;
-	char msg[192], jwhy[128], id[32];
+	json_t *doc = NULL, *ans;
+	json_error_t jerr;
+	char msg[192], id[32];
 	unsigned st;
 	bool bad;
 	const char *ikey = idem_key(r, &bad);
@@ -785,25 +780,20 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 	if (idem_repeat(api, r, ikey, iown, bad, &ret))
 		return ret;
 
-	err = jsonr_parse(&doc, json, jlen, jwhy, sizeof(jwhy));
-	if (err == ENOMEM) {
-		ret = reply_error(r->conn, 503, "out of memory");
-		goto out;
-	}
-	root = jsonr_root(doc);
-	if (err || root->type != JSONR_OBJECT) {
+	doc = json_loadb(json, jlen, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(doc)) {
 		re_snprintf(msg, sizeof(msg), "push: invalid JSON object (%s)",
-			    err ? jwhy : "not an object");
+			    doc ? "not an object" : jerr.text);
 		ret = reply_error(r->conn, 400, msg);
 		goto out;
 	}
-	if (dispositions(fv, n, doc, root, &why)) {
+	if (dispositions(fv, n, doc, &why)) {
 		ret = reply_error(r->conn, 400, why);
 		goto out;
 	}
 
 	lim.files = n;
-	err = pushjson_decode(&pr, &pj, doc, root, &lim, msg, sizeof(msg));
+	err = pushjson_decode(&pr, &pj, doc, &lim, msg, sizeof(msg));
 	if (err) {
 		ret = reply_error(r->conn, err == EINVAL ? 400 : 503,
 				  err == EINVAL ? msg : "out of memory");
@@ -849,7 +839,7 @@ static enum MHD_Result post_multipart(struct api *api, struct req *r)
 
  out:
 	mem_deref(pj.body);
-	mem_deref(doc);
+	json_decref(doc);
 	return ret;
 }
 

@@ -4,10 +4,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
+#include <jansson.h>
 #include "../re_nojson.h"
 #include <re_base64.h>
 #include "core/appid.h"
-#include "core/jsonr.h"
 #include "core/param.h"
 #include "core/imshdr.h"
 #include "core/outcome.h"
@@ -109,35 +109,36 @@ static bool ctype_ok(const char *ct)
 }
 
 
-static int get_str(const char **v, const struct jsonr_val *const *f,
-		   enum field i, bool required, char *why, size_t sz)
+static int get_str(const char **v, json_t *const *f, enum field i,
+		   bool required, char *why, size_t sz)
 {
-	const struct jsonr_val *m = f[i];
+	json_t *m = f[i];
 	const char *name = fields[i];
 
 	*v = NULL;
-	if (!m || m->type == JSONR_NULL)
+	if (!m || json_is_null(m))
 		return required ? fail(why, sz, name, "missing") : 0;
-	if (m->type != JSONR_STRING)
+	if (!json_is_string(m))
 		return fail(why, sz, name, "must be a string");
-	*v = m->u.s;   /* no NUL inside: the reader refuses \u0000 */
+	if (json_string_length(m) != strlen(json_string_value(m)))
+		return fail(why, sz, name, "contains NUL");
+	*v = json_string_value(m);
 	return 0;
 }
 
 
-static int get_int(int64_t *v, bool *set, const struct jsonr_val *const *f,
-		   enum field i, int64_t min, int64_t max, char *why,
-		   size_t sz)
+static int get_int(int64_t *v, bool *set, json_t *const *f, enum field i,
+		   int64_t min, int64_t max, char *why, size_t sz)
 {
-	const struct jsonr_val *m = f[i];
+	json_t *m = f[i];
 	const char *name = fields[i];
 
 	*set = false;
-	if (!m || m->type == JSONR_NULL)
+	if (!m || json_is_null(m))
 		return 0;
-	if (m->type != JSONR_INT)
+	if (!json_is_integer(m))
 		return fail(why, sz, name, "must be an integer");
-	*v = m->u.i;
+	*v = json_integer_value(m);
 	if (*v < min || *v > max) {
 		char msg[64];
 		re_snprintf(msg, sizeof(msg), "must be in %lld..%lld",
@@ -150,20 +151,20 @@ static int get_int(int64_t *v, bool *set, const struct jsonr_val *const *f,
 
 
 /* Each member into its slot; one not known is refused */
-static int members(const struct jsonr_val **f, const struct jsonr *j,
-		   const struct jsonr_val *obj, char *why, size_t sz)
+static int members(json_t **f, json_t *obj, char *why, size_t sz)
 {
-	const struct jsonr_val *m;
+	const char *key;
+	json_t *m;
 
 	memset(f, 0, F_N * sizeof(*f));
-	JSONR_EACH(j, obj, m) {
+	json_object_foreach(obj, key, m) {
 		size_t i = 0;
 
-		while (i < F_N && strcmp(m->key, fields[i]))
+		while (i < F_N && strcmp(key, fields[i]))
 			++i;
 		if (i == F_N)
-			return fail(why, sz, m->key, "unknown field");
-		f[i] = m;   /* names are unique: the reader saw to it */
+			return fail(why, sz, key, "unknown field");
+		f[i] = m;   /* names are unique: JSON_REJECT_DUPLICATES */
 	}
 	return 0;
 }
@@ -192,7 +193,7 @@ static bool b64_strict(const char *s, size_t n)
 
 
 static int content(struct push_req *r, struct pushjson *pj,
-		   const struct jsonr_val *const *f,
+		   json_t *const *f,
 		   const struct pushjson_limits *lim, char *why, size_t sz)
 {
 	const char *body, *b64, *url;
@@ -253,13 +254,12 @@ static int content(struct push_req *r, struct pushjson *pj,
  * Validate one push object. EINVAL with *why naming the field;
  * the caller frees pj->body with mem_deref().
  */
-int pushjson_decode(struct push_req *r, struct pushjson *pj,
-		    const struct jsonr *j, const struct jsonr_val *obj,
+int pushjson_decode(struct push_req *r, struct pushjson *pj, json_t *obj,
 		    const struct pushjson_limits *lim, char *why,
 		    size_t whysz)
 {
 	const char *to, *app, *ct, *method, *target, *topic;
-	const struct jsonr_val *f[F_N];
+	json_t *f[F_N];
 	int64_t v;
 	bool set;
 	struct pl in, norm;
@@ -270,10 +270,10 @@ int pushjson_decode(struct push_req *r, struct pushjson *pj,
 
 	memset(r, 0, sizeof(*r));
 	memset(pj, 0, sizeof(*pj));
-	if (!obj || obj->type != JSONR_OBJECT)
+	if (!json_is_object(obj))
 		return fail(why, whysz, "push", "must be a JSON object");
 
-	err = members(f, j, obj, why, whysz);
+	err = members(f, obj, why, whysz);
 	err = err ? err : get_str(&to, f, F_TO, true, why, whysz);
 	if (err)
 		return err;

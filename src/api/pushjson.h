@@ -9,8 +9,7 @@
  */
 
 struct push_req;
-struct jsonr;
-struct jsonr_val;
+struct json_t;
 
 struct pushjson_limits {
 	size_t max_body;          /**< --max-push-size                     */
@@ -28,9 +27,8 @@ struct pushjson {
 };
 
 int pushjson_decode(struct push_req *r, struct pushjson *pj,
-		    const struct jsonr *j, const struct jsonr_val *obj,
-		    const struct pushjson_limits *lim, char *why,
-		    size_t whysz);
+		    struct json_t *obj, const struct pushjson_limits *lim,
+		    char *why, size_t whysz);
 int pushjson_aor(char *buf, size_t sz, const char *uri);
 bool pushjson_ctype_ok(const char *ct);
 bool pushjson_name_ok(const char *name);
