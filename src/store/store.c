@@ -224,11 +224,14 @@ static int enc_rec(struct mbuf *mb, enum store_q q, const struct sval *v,
 	for (size_t i = 0; i < n && !err; i++) {
 		err |= mbuf_write_u8(mb, (uint8_t)v[i].t);
 		switch (v[i].t) {
-		case SV_TEXT:
-			err |= mbuf_write_u32(mb, (uint32_t)strlen(v[i].s));
+		case SV_TEXT: {
+			const size_t len = strlen(v[i].s);
+
+			err |= mbuf_write_u32(mb, (uint32_t)len);
 			err |= mbuf_write_mem(mb, (const uint8_t *)v[i].s,
-					      strlen(v[i].s) + 1);
+					      len + 1);
 			break;
+		}
 		case SV_INT:
 			err |= mbuf_write_u64(mb, (uint64_t)v[i].i);
 			break;
