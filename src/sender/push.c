@@ -993,19 +993,17 @@ static int push_alloc(struct push **pp, struct sender *s,
 		memcpy(at, in->body, in->body_len);
 		at += in->body_len;
 	}
-	p->aor = str_put(&at, in->aor);
-	p->app = str_put(&at, in->app);
-	p->ctype = str_put(&at, in->ctype);
-	p->method = str_put(&at, in->method);
-	p->url = str_put(&at, in->url);
-	p->target = str_put(&at, in->target);
-	p->topic = str_put(&at, in->topic);
-	p->token = str_put(&at, in->token);
-	p->filename = str_put(&at, in->filename);
-	p->disposition = str_put(&at, in->disposition);
-	p->identity = str_put(&at, in->identity);
-	p->owner = str_put(&at, in->owner);
-	p->privacy = str_put(&at, in->privacy);
+
+	/* strv's order */
+	char **const dstv[] = {
+		&p->aor, &p->app, &p->ctype, &p->method, &p->url, &p->target,
+		&p->topic, &p->token, &p->filename, &p->disposition,
+		&p->identity, &p->owner, &p->privacy,
+	};
+
+	_Static_assert(ARRAY_SIZE(dstv) == ARRAY_SIZE(strv), "one a string");
+	for (size_t i = 0; i < ARRAY_SIZE(strv); i++)
+		*dstv[i] = str_put(&at, strv[i]);
 
 	*pp = p;
 	return 0;
