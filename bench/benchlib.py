@@ -75,15 +75,25 @@ def pct(v, p):
     return v[min(len(v) - 1, int(p / 100.0 * len(v)))]
 
 
+def proc_write_bytes(pid):
+    """Bytes a process had written to storage (/proc/PID/io)."""
+    with open("/proc/%d/io" % pid) as f:
+        for line in f:
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    return 0
+
+
 def wrk_then_drain(d, lua, secs, conns):
     """POST with wrk for secs on conns keep-alive connections (lua: the
     request script), then wait (at most 120 s) until nothing is pending.
     Returns what the benches print: .wrk (the command), .out, .non2xx and
     .errors (from wrk's output), .t_post and .t_all (seconds posting, in
     all), sippushd's .cpu (seconds), .rss0 and .hwm (kB, before and
-    peak), .m (its /metrics after)."""
+    peak), .m (its /metrics after), .wbytes (what it wrote to storage)."""
     r = types.SimpleNamespace(rss0=proc_rss_kb(d.proc.pid))
     cpu0 = proc_cpu(d.proc.pid)
+    wb0 = proc_write_bytes(d.proc.pid)
     t0 = time.time()
     r.wrk = ["wrk", "-t", "1", "-c", str(conns), "-d", "%ds" % secs,
              "--latency", "-s", lua, d.base]
@@ -100,6 +110,7 @@ def wrk_then_drain(d, lua, secs, conns):
     r.t_all = time.time() - t0
     r.m = metrics(d)
     r.cpu = proc_cpu(d.proc.pid) - cpu0
+    r.wbytes = proc_write_bytes(d.proc.pid) - wb0
     r.hwm = proc_rss_kb(d.proc.pid, "VmHWM")
     n = re.search(r"Non-2xx or 3xx responses: (\d+)", r.out)
     e = re.search(r"Socket errors: (.*)", r.out)

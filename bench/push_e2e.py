@@ -127,6 +127,11 @@ def run(store, secs, users, conns, nuas, extra, rate):
         print("  final states in the store: %s" % dict(rows))
         print_delivery(lat, "MESSAGE", r, "at start", accepted, delivered)
         print_cpu_per_push(env, r, delivered, conns)
+        if not d.pg and accepted:
+            # the WAL's frames (whole pages) and the checkpoints' copies
+            print("  store writes: %.0f B per push (sippushd's write_bytes "
+                  "in /proc/PID/io while posting and draining)" % (
+                      r.wbytes / accepted))
         if d.pg and delivered:
             print("  PostgreSQL server CPU (postmaster and its processes): "
                   "%.1f s, %.1f us per push" % (pg_cpu,

@@ -271,6 +271,7 @@ int sender_recent_print(struct re_printf *pf, struct sender *s,
 int sender_push_print(struct re_printf *pf, struct sender *s, const char *id)
 {
 	struct status st = {NULL, NULL};
+	char buf[512];
 	const char *why;
 	int err;
 
@@ -285,7 +286,7 @@ int sender_push_print(struct re_printf *pf, struct sender *s, const char *id)
 	}
 
 	json_object_set_new(st.push, "deliveries", st.dlvs);
-	why = push_waiting(s, id);
+	why = push_waiting(s, id, buf, sizeof(buf));
 	if (why)
 		json_object_set_new(st.push, "waiting", json_string(why));
 	return json_out(pf, st.push);

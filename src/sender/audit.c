@@ -23,7 +23,7 @@
 
 static uint64_t push_size(const struct push *p)
 {
-	uint64_t n = p->body ? p->body->end : 0;
+	uint64_t n = p->body_len;
 
 	for (size_t i = 0; i < p->nfiles; i++)
 		n += p->files[i].size;

@@ -324,8 +324,8 @@ int dlv_content(const struct delivery *d, char **ctype, char **entity,
 	*ctype = NULL;
 	*entity = NULL;
 	if (!d->indirect && p->body && !p->nfiles) {
-		*body = p->body->buf;
-		*body_len = p->body->end;
+		*body = p->body;
+		*body_len = p->body_len;
 		*indirect = false;
 		return 0;
 	}
@@ -342,9 +342,9 @@ int dlv_content(const struct delivery *d, char **ctype, char **entity,
 		return err;
 	re_snprintf(cid, sizeof(cid), "%s@sippush", p->id);
 	if (!p->url && p->body) {
-		SHA1(p->body->buf, p->body->end, sha1);
+		SHA1(p->body, p->body_len, sha1);
 		es.sha1 = sha1;
-		es.size = (int64_t)p->body->end;
+		es.size = (int64_t)p->body_len;
 	}
 	else if (!p->url && p->nfiles) {
 		/* the first file is what /v1/content/{token} serves */

@@ -88,13 +88,18 @@ struct pfile {
 	bool has_sha1;
 };
 
+/*
+ * A push, with its strings and its content in the same allocation
+ * (push_alloc()): a pending push costs one malloc, not twenty. Fields
+ * are ordered largest first so none pads; what only some pushes need
+ * (a deferral's timer) is allocated when one does.
+ */
 struct push {
 	struct le he;            /**< in sender.pushes, by id              */
-	struct le wle;           /**< in user.waiting while offline        */
+	struct le wle;           /**< in user.waiting while offline, or a
+				      cluster's walk over a shard         */
 	struct le tle;           /**< in sender.topics                     */
-	struct le cle;           /**< a cluster's walk over a shard        */
 	struct sender *s;
-	char id[17];
 	uint64_t seq;
 	char *aor, *app, *ctype, *url, *method, *target, *topic, *token;
 	char *filename, *disposition;
@@ -102,21 +107,25 @@ struct push {
 	char *identity;          /**< From of its requests; NULL: ours     */
 	char *owner;             /**< its named initiator; NULL: admin's   */
 	char *privacy;           /**< Privacy of its requests, or NULL     */
-	char *waiting;           /**< why nothing was sent yet, or NULL    */
-	bool asserted;           /**< PAI sent (a trusted initiator)       */
-	struct mbuf *body;
+	uint8_t *body;           /**< its content (NULL: none), body_len   */
+	size_t body_len;
 	struct pfile *files;     /**< mem array of nfiles, or NULL         */
 	size_t nfiles;
-	int priority;
-	uint32_t ttl;
-	uint16_t pap_code;       /**< its deliveries' codes, folded as they
-				      end (outcome_pap_fold)           */
 	int64_t created_ms, expires_ms;
+	int64_t not_before_ms;   /**< 0: at once                           */
 	struct list dlvs;        /**< struct delivery                      */
 	struct tmr tmr;          /**< TTL                                  */
-	struct tmr tmr_defer;    /**< deferred delivery                    */
-	int64_t not_before_ms;   /**< 0: at once                           */
+	struct tmr *defer;       /**< deferred delivery, or NULL           */
+	int priority;
+	uint32_t ttl;
+	uint32_t wait_n;         /**< terminals, for wait (push_waiting())  */
 	enum push_relay relay;
+	uint16_t pap_code;       /**< its deliveries' codes, folded as they
+				      end (outcome_pap_fold)           */
+	uint8_t wait;            /**< why nothing was sent yet (push.c)    */
+	uint8_t wait_why;        /**< the plan's reason, for wait          */
+	char id[17];
+	bool asserted;           /**< PAI sent (a trusted initiator)       */
 	bool committed;
 	bool final;
 	bool orphan;             /**< its shard went to another node: what

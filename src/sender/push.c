@@ -29,6 +29,22 @@
 #define MOD "push"
 
 
+/* Why a push has sent nothing yet (push.wait): push_waiting() prints it
+ * when asked, where a string made at every plan cost each waiting push
+ * an allocation */
+enum { WAIT_NONE = 0, WAIT_NO_PUSH, WAIT_TARGET, WAIT_NOT_NOW };
+
+
+/* What a push is made of, copied into it (push_alloc()) */
+struct push_in {
+	const char *aor, *app, *ctype, *method, *url, *target, *topic;
+	const char *token, *filename, *disposition, *identity, *owner;
+	const char *privacy;
+	const uint8_t *body;     /**< NULL: none */
+	size_t body_len;
+};
+
+
 static void pfile_release(struct pfile *f)
 {
 	mem_deref(f->path);
@@ -46,27 +62,11 @@ static void push_destructor(void *arg)
 		pfile_release(&p->files[i]);
 
 	tmr_cancel(&p->tmr);
-	tmr_cancel(&p->tmr_defer);
+	mem_deref(p->defer);
 	hash_unlink(&p->he);
 	list_unlink(&p->wle);
 	hash_unlink(&p->tle);
-	list_unlink(&p->cle);
 	list_flush(&p->dlvs);
-	mem_deref(p->aor);
-	mem_deref(p->app);
-	mem_deref(p->ctype);
-	mem_deref(p->url);
-	mem_deref(p->method);
-	mem_deref(p->target);
-	mem_deref(p->topic);
-	mem_deref(p->token);
-	mem_deref(p->filename);
-	mem_deref(p->disposition);
-	mem_deref(p->identity);
-	mem_deref(p->owner);
-	mem_deref(p->privacy);
-	mem_deref(p->waiting);
-	mem_deref(p->body);
 	mem_deref(p->files);
 }
 
@@ -244,7 +244,7 @@ static int msg_size(size_t *sz, const struct push *p,
 		.from_tag = "0123456789abcdef", .to = p->aor,
 		.call_id = call_id, .cseq = UINT32_MAX,
 		.pai = push_pai(p), .ac = &ac, .ctype = p->ctype,
-		.body_len = p->body ? p->body->end : 0,
+		.body_len = p->body_len,
 		.software = NULL, .laddr = &laddr, .transport = "UDP",
 		.ims = &ims,
 	};
@@ -466,7 +466,7 @@ static int push_plan(struct push *p, size_t *ndlv, bool resume)
 	int err;
 
 	*ndlv = 0;
-	p->waiting = mem_deref(p->waiting);
+	p->wait = WAIT_NONE;
 	for (struct le *le = u ? u->terms.head : NULL; le; le = le->next) {
 		const struct terminal *t = le->data;
 
@@ -483,10 +483,8 @@ static int push_plan(struct push *p, size_t *ndlv, bool resume)
 	if (!n && resume)
 		return 0;
 	if (!n) {
-		(void)re_sdprintf(&p->waiting, nreg ? "%u terminal(s) "
-				  "registered, none takes push (no "
-				  "+g.oma.pusheventapp)" : "no terminal "
-				  "registered", nreg);
+		p->wait = WAIT_NO_PUSH;
+		p->wait_n = nreg;
 		return 0;
 	}
 
@@ -508,8 +506,7 @@ static int push_plan(struct push *p, size_t *ndlv, bool resume)
 
 	err = method_plan(planv, &nplanned, &ps, tv, n);
 	if (err == ENOENT) {  /* the named terminal is not registered (yet) */
-		(void)re_sdprintf(&p->waiting, "terminal %s not registered",
-				  p->target);
+		p->wait = WAIT_TARGET;
 		return 0;
 	}
 	if (err)
@@ -539,10 +536,11 @@ static int push_plan(struct push *p, size_t *ndlv, bool resume)
 	if (!resume)
 		*ndlv -= to_all_at_once(p);
 
-	if (!*ndlv)
-		(void)re_sdprintf(&p->waiting, "%zu terminal(s) take push, "
-				  "none can have it now: %s (%s)", n,
-				  plan_reason_name(planv[0].reason), p->app);
+	if (!*ndlv) {
+		p->wait = WAIT_NOT_NOW;
+		p->wait_n = (uint32_t)n;
+		p->wait_why = (uint8_t)planv[0].reason;
+	}
 	return 0;
 }
 
@@ -554,6 +552,12 @@ static void dlvs_start(struct push *p, struct le *le);
 static void defer_tmr(void *arg)
 {
 	push_start(arg);
+}
+
+
+static void defer_destructor(void *arg)
+{
+	tmr_cancel(arg);
 }
 
 
@@ -569,7 +573,17 @@ static void push_start(struct push *p)
 
 	/* deferred delivery (PAP deliver-after-timestamp): not yet */
 	if (wait > 0) {
-		tmr_start(&p->tmr_defer, (uint64_t)wait, defer_tmr, p);
+		if (!p->defer) {
+			p->defer = mem_zalloc(sizeof(*p->defer),
+					      defer_destructor);
+			if (!p->defer) {
+				plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot defer "
+				     "(%m)", p->id, ENOMEM);
+				return;
+			}
+			tmr_init(p->defer);
+		}
+		tmr_start(p->defer, (uint64_t)wait, defer_tmr, p);
 		return;
 	}
 
@@ -690,7 +704,7 @@ int dlv_fallback(struct delivery *d, const char *why)
 			return deliver_enqueue(d);
 		}
 		if (t->methods && ftag_value_has(&mets, "INVITE") &&
-		    ((p->body && p->body->end) || p->nfiles)) {
+		    (p->body_len || p->nfiles)) {
 			d->kind = PLAN_SESSION;
 			dlv_step(d, "%s: session", why);
 			(void)dlv_save(d);
@@ -712,7 +726,7 @@ int dlv_fallback(struct delivery *d, const char *why)
 		return no_other(d, why, 2002);
 
 	/* what a session or a NOTIFY carried may not fit a MESSAGE */
-	if (was == PLAN_SESSION || (p->body && p->body->end > PAGEMSG_LIMIT))
+	if (was == PLAN_SESSION || p->body_len > PAGEMSG_LIMIT)
 		d->indirect = true;
 	d->kind = PLAN_MESSAGE;
 	d->ruri = mem_deref(d->ruri);
@@ -924,15 +938,73 @@ static void committed_h(int err, void *arg)
 }
 
 
-static int push_alloc(struct push **pp, struct sender *s)
+static size_t str_size(const char *str)
 {
-	struct push *p = mem_zalloc(sizeof(*p), push_destructor);
+	return str ? strlen(str) + 1 : 0;
+}
 
+
+/* str copied at *at, which moves past it (NULL stays NULL) */
+static char *str_put(char **at, const char *str)
+{
+	const size_t n = str_size(str);
+	char *d = *at;
+
+	if (!n)
+		return NULL;
+	memcpy(d, str, n);
+	*at += n;
+	return d;
+}
+
+
+/*
+ * A push with its strings and content (in: what it is made of) in one
+ * allocation: each malloc costs a header and its rounding, a dozen of
+ * them per push most of what a pending push held.
+ */
+static int push_alloc(struct push **pp, struct sender *s,
+		      const struct push_in *in)
+{
+	const char *const strv[] = {
+		in->aor, in->app, in->ctype, in->method, in->url, in->target,
+		in->topic, in->token, in->filename, in->disposition,
+		in->identity, in->owner, in->privacy,
+	};
+	size_t sz = sizeof(struct push) + in->body_len;
+	struct push *p;
+	char *at;
+
+	for (size_t i = 0; i < ARRAY_SIZE(strv); i++)
+		sz += str_size(strv[i]);
+
+	/* the strings and content are written over at once */
+	p = mem_alloc(sz, push_destructor);
 	if (!p)
 		return ENOMEM;
+	memset(p, 0, sizeof(*p));
 	p->s = s;
 	tmr_init(&p->tmr);
-	tmr_init(&p->tmr_defer);
+
+	at = (char *)(p + 1);
+	if (in->body) {
+		p->body = (uint8_t *)at;
+		p->body_len = in->body_len;
+		memcpy(at, in->body, in->body_len);
+		at += in->body_len;
+	}
+
+	/* strv's order */
+	char **const dstv[] = {
+		&p->aor, &p->app, &p->ctype, &p->method, &p->url, &p->target,
+		&p->topic, &p->token, &p->filename, &p->disposition,
+		&p->identity, &p->owner, &p->privacy,
+	};
+
+	_Static_assert(ARRAY_SIZE(dstv) == ARRAY_SIZE(strv), "one a string");
+	for (size_t i = 0; i < ARRAY_SIZE(strv); i++)
+		*dstv[i] = str_put(&at, strv[i]);
+
 	*pp = p;
 	return 0;
 }
@@ -953,7 +1025,10 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 {
 	struct push *p = NULL;
 	struct push_rec rec;
+	struct push_in in;
 	char token[16 + 32 + 1], aor[256];
+	int64_t created_ms;
+	uint64_t seq;
 	int err;
 
 	if (!s || !r || !r->aor || !r->app || !r->ctype || !id)
@@ -964,28 +1039,41 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	else if (aor_canon(aor, sizeof(aor), r->aor))
 		return EINVAL;
 
-	err = push_alloc(&p, s);
-	if (err)
-		return err;
-
-	p->seq = ++s->seq;
-	p->created_ms = sender_now_ms(s);
+	seq = s->seq + 1;
+	created_ms = sender_now_ms(s);
 
 	/* ids grow with time, so the store's B-trees take inserts and
 	 * updates at their end instead of on random pages; the content
 	 * token adds 128 random bits, so content URLs stay unguessable */
-	hex_put(p->id, (uint64_t)p->created_ms & 0xfffffffffffull, 11);
+	hex_put(token, (uint64_t)created_ms & 0xfffffffffffull, 11);
 	if (cluster_tag(s) >= 0) {
 		/* a cluster's node: its tag, then 4096 ids a millisecond */
-		hex_put(p->id + 11, (uint64_t)cluster_tag(s), 2);
-		hex_put(p->id + 13, p->seq & 0xfff, 3);
+		hex_put(token + 11, (uint64_t)cluster_tag(s), 2);
+		hex_put(token + 13, seq & 0xfff, 3);
 	}
 	else {
-		hex_put(p->id + 11, p->seq & 0xfffff, 5);
+		hex_put(token + 11, seq & 0xfffff, 5);
 	}
-	p->id[16] = '\0';
-	memcpy(token, p->id, 16);
 	rand_hex128(token + 16);
+
+	in = (struct push_in){
+		.aor = aor, .app = r->app, .ctype = r->ctype,
+		.method = r->method ? r->method : "auto", .url = r->url,
+		.target = r->target && str_casecmp(r->target, "all") ?
+			r->target : NULL,
+		.topic = r->topic, .token = token, .filename = r->filename,
+		.disposition = r->disposition, .identity = r->identity,
+		.owner = r->owner, .privacy = r->privacy,
+		.body = r->body, .body_len = r->body ? r->body_len : 0,
+	};
+	err = push_alloc(&p, s, &in);
+	if (err)
+		return err;
+
+	s->seq = p->seq = seq;
+	p->created_ms = created_ms;
+	memcpy(p->id, token, 16);
+	p->id[16] = '\0';
 	p->priority = r->priority;
 	p->ttl = r->ttl ? r->ttl : s->conf.default_ttl;
 	r->ttl = p->ttl;   /* echoed back to the initiator */
@@ -996,34 +1084,6 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	if (!strcmp(p->initiator, "pap"))
 		++s->accepted_pap;
 	p->expires_ms = p->created_ms + (int64_t)p->ttl * 1000;
-
-	err  = str_dup(&p->aor, aor);
-	err |= str_dup(&p->app, r->app);
-	err |= str_dup(&p->ctype, r->ctype);
-	err |= str_dup(&p->method, r->method ? r->method : "auto");
-	err |= dup_opt(&p->url, r->url);
-	err |= dup_opt(&p->topic, r->topic);
-	err |= dup_opt(&p->filename, r->filename);
-	err |= dup_opt(&p->disposition, r->disposition);
-	err |= dup_opt(&p->identity, r->identity);
-	err |= dup_opt(&p->owner, r->owner);
-	err |= dup_opt(&p->privacy, r->privacy);
-	err |= str_dup(&p->token, token);
-	if (r->target && str_casecmp(r->target, "all"))
-		err |= str_dup(&p->target, r->target);
-	if (err) {
-		err = ENOMEM;
-		goto out;
-	}
-
-	if (r->body) {
-		p->body = mbuf_alloc(r->body_len ? r->body_len : 1);
-		if (!p->body) {
-			err = ENOMEM;
-			goto out;
-		}
-		(void)mbuf_write_mem(p->body, r->body, r->body_len);
-	}
 
 	if (r->filen) {
 		if (r->filen > PUSH_FILES_MAX) {
@@ -1278,13 +1338,21 @@ static bool load_wanted(const struct push_rec *r, void *arg)
 static void load_push_h(const struct push_rec *r, void *arg)
 {
 	struct sender *s = arg;
+	const struct push_in in = {
+		.aor = r->aor, .app = r->app, .ctype = r->ctype,
+		.method = r->method, .url = r->url, .target = r->target,
+		.topic = r->topic, .token = r->token, .filename = r->filename,
+		.disposition = r->disposition, .identity = r->identity,
+		.owner = r->owner, .privacy = r->privacy,
+		.body = r->body, .body_len = r->body ? r->body_len : 0,
+	};
 	struct push *p;
-	int err;
+	int err = 0;
 
 	if (!load_wanted(r, arg))
 		return;
 
-	if (push_alloc(&p, s))
+	if (push_alloc(&p, s, &in))
 		return;
 
 	str_ncpy(p->id, r->id, sizeof(p->id));
@@ -1298,26 +1366,8 @@ static void load_push_h(const struct push_rec *r, void *arg)
 	p->relay = r->relay <= RELAY_PENDING ? (enum push_relay)r->relay :
 		RELAY_DEFAULT;
 	p->committed = true;
-	err  = str_dup(&p->aor, r->aor);
-	err |= str_dup(&p->app, r->app);
-	err |= str_dup(&p->ctype, r->ctype);
-	err |= str_dup(&p->method, r->method);
-	err |= dup_opt(&p->url, r->url);
-	err |= dup_opt(&p->target, r->target);
-	err |= dup_opt(&p->topic, r->topic);
-	err |= dup_opt(&p->token, r->token);
-	err |= dup_opt(&p->filename, r->filename);
-	err |= dup_opt(&p->disposition, r->disposition);
-	err |= dup_opt(&p->identity, r->identity);
-	err |= dup_opt(&p->owner, r->owner);
-	err |= dup_opt(&p->privacy, r->privacy);
-	if (!err && r->body) {
-		p->body = mbuf_alloc(r->body_len ? r->body_len : 1);
-		err = p->body ? mbuf_write_mem(p->body, r->body, r->body_len)
-			: ENOMEM;
-	}
 	/* announced whole by the node that took it: no files, no PAP */
-	if (!err && !s->load_announced)
+	if (!s->load_announced)
 		err = files_load(p);
 	if (err) {
 		plog(SIPPUSH_LOG_WARN, MOD, "%s: cannot load (%m)", r->id, err);
@@ -1407,9 +1457,9 @@ static bool idle_h(struct le *le, void *arg)
 	struct list *l = arg;
 
 	if (p->committed && !p->orphan && !p->final && !p->dlvs.head &&
-	    !p->wle.list && !tmr_isrunning(&p->tmr_defer) &&
+	    !p->wle.list && !(p->defer && tmr_isrunning(p->defer)) &&
 	    cluster_owns(p->s, p->aor))
-		list_append(l, &p->cle, mem_ref(p));
+		list_append(l, &p->wle, mem_ref(p));
 	return false;
 }
 
@@ -1432,7 +1482,7 @@ int push_load_shards(struct sender *s, const bool *mask)
 	while (idle.head) {
 		struct push *p = idle.head->data;
 
-		list_unlink(&p->cle);
+		list_unlink(&p->wle);
 		push_start(p);
 		mem_deref(p);
 	}
@@ -1515,7 +1565,8 @@ int sender_push_adopt(struct sender *s, const char *id)
 
 struct shard_walk {
 	uint32_t shard;
-	struct list l;
+	struct push **v;   /**< collect_h(): NULL while it counts */
+	size_t n;
 	bool busy;
 };
 
@@ -1554,8 +1605,11 @@ static bool collect_h(struct le *le, void *arg)
 	struct shard_walk *w = arg;
 	struct push *p = le->data;
 
-	if (lease_shard_of(p->aor) == w->shard && !p->orphan)
-		list_append(&w->l, &p->cle, mem_ref(p));
+	if (lease_shard_of(p->aor) != w->shard || p->orphan)
+		return false;
+	if (w->v)
+		w->v[w->n] = mem_ref(p);
+	++w->n;
 	return false;
 }
 
@@ -1566,23 +1620,62 @@ void push_forget_shard(struct sender *s, uint32_t shard)
 {
 	struct shard_walk w = {.shard = shard};
 
+	/* counted, then collected: a push has no list element to spare
+	 * for a walk this rare (its wle may be in a user's list) */
 	(void)hash_apply(s->pushes, collect_h, &w);
-	while (w.l.head) {
-		struct push *p = w.l.head->data;
-
-		list_unlink(&p->cle);
-		push_forget(p);
-		mem_deref(p);
+	if (!w.n)
+		return;
+	w.v = mem_alloc(w.n * sizeof(*w.v), NULL);
+	if (!w.v) {
+		plog(SIPPUSH_LOG_WARN, MOD, "shard %u: cannot forget its "
+		     "pushes (%m)", shard, ENOMEM);
+		return;
 	}
+	w.n = 0;
+	(void)hash_apply(s->pushes, collect_h, &w);
+	for (size_t i = 0; i < w.n; i++) {
+		push_forget(w.v[i]);
+		mem_deref(w.v[i]);
+	}
+	mem_deref(w.v);
 }
 
 
-/** Why a pending push has sent nothing yet (NULL: it has, or unknown) */
-const char *push_waiting(struct sender *s, const char *id)
+/** Why a pending push has sent nothing yet, printed in buf (NULL: it
+ *  has, or unknown) */
+const char *push_waiting(struct sender *s, const char *id, char *buf,
+			 size_t sz)
 {
 	struct le *le = hash_lookup(s->pushes, hash_joaat_str(id), id_cmp,
 				    (void *)id);
 	const struct push *p = le ? le->data : NULL;
 
-	return p && !p->dlvs.head ? p->waiting : NULL;
+	if (!p || p->dlvs.head)
+		return NULL;
+
+	switch (p->wait) {
+
+	case WAIT_NO_PUSH:
+		if (!p->wait_n)
+			return "no terminal registered";
+		(void)re_snprintf(buf, sz, "%u terminal(s) registered, none "
+				  "takes push (no +g.oma.pusheventapp)",
+				  p->wait_n);
+		return buf;
+
+	case WAIT_TARGET:
+		(void)re_snprintf(buf, sz, "terminal %s not registered",
+				  p->target);
+		return buf;
+
+	case WAIT_NOT_NOW:
+		(void)re_snprintf(buf, sz, "%u terminal(s) take push, none "
+				  "can have it now: %s (%s)", p->wait_n,
+				  plan_reason_name((enum plan_reason)
+						   p->wait_why), p->app);
+		return buf;
+
+	default:
+		return NULL;
+	}
 }

@@ -469,8 +469,8 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 			p->disposition ? p->disposition : "attachment";
 		char cdisp[320], path[512];
 		struct msrp_out_spec o = {
-			.data = f ? NULL : p->body->buf, .fd = ps->fd[i],
-			.size = f ? f->size : p->body->end,
+			.data = f ? NULL : p->body, .fd = ps->fd[i],
+			.size = f ? f->size : p->body_len,
 			.ctype = f ? f->ctype : p->ctype,
 			.success_report = true, .cdisp = cdisp,
 		};
@@ -640,7 +640,7 @@ static int offer_make(struct psess *ps)
 	    !msrp_listener_laddr(ps->t->s->msrp_lsn, &la))
 		lport = sa_port(&la);
 	if (!p->nfiles)
-		SHA1(p->body->buf, p->body->end, sha);
+		SHA1(p->body, p->body_len, sha);
 	re_snprintf(addr, sizeof(addr), "%j", &ps->laddr);
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct pfile *pf = p->nfiles ? &p->files[i] : NULL;
@@ -651,7 +651,7 @@ static int offer_make(struct psess *ps)
 		f[i] = (struct msrpsdp_file){
 			.name = pf ? pf->filename : p->filename,
 			.type = pf ? pf->ctype : p->ctype,
-			.size = pf ? pf->size : p->body->end,
+			.size = pf ? pf->size : p->body_len,
 			.sha1 = pf ? (pf->has_sha1 ? pf->sha1 : NULL) : sha,
 			.ftid = ftid[i],
 			.disposition = pf && pf->disposition ?
@@ -754,7 +754,7 @@ int session_start(struct target *t, struct delivery *d)
 	struct psess *ps;
 	int err;
 
-	if ((!p->nfiles && (!p->body || !p->body->end)) || !s->sess_sock ||
+	if ((!p->nfiles && !p->body_len) || !s->sess_sock ||
 	    p->nfiles > MSRPSDP_MAX)
 		return EINVAL;
 

@@ -69,7 +69,12 @@ static const char *stmt_sql[S_COUNT] = {
 	/* ?1 NULL: everyone's */
 	[Q_PUSH_RECENT] = "SELECT " PUSH_COLS " FROM pushes WHERE ?1 IS NULL "
 			  "OR owner=?1 ORDER BY seq DESC LIMIT ?2",
-	[Q_PUSH_TOKEN] = "SELECT " PUSH_COLS " FROM pushes WHERE token=?",
+	/* a token of 48 is its push's id and 32 random digits (push.c):
+	 * found by the id; older ones (32) by their own index (14) */
+	[Q_PUSH_TOKEN] = "SELECT " PUSH_COLS " FROM pushes WHERE "
+			 "length(?1)=48 AND id=substr(?1,1,16) AND token=?1 "
+			 "UNION ALL SELECT " PUSH_COLS " FROM pushes WHERE "
+			 "length(token)<>48 AND token=?1",
 	[Q_DLV_PUT] = "INSERT OR REPLACE INTO deliveries(push_id,tkey,"
 		      "terminal,ruri,route,method,state,last_error,call_id,"
 		      "sip_status,pap_code,attempts,cseq,indirect,steps) "
@@ -211,6 +216,13 @@ static const char *migrations[] = {
 	" status INTEGER NOT NULL, answer TEXT NOT NULL,"
 	" created_ms INTEGER NOT NULL, PRIMARY KEY(owner, key));"
 	"CREATE INDEX idem_created ON idem(created_ms);",
+
+	/* 14: a token of 48 starts with its push's id, which finds it: only
+	 * older tokens (32, some random) keep an index. One B-tree less to
+	 * write at every push (a page a commit, some 4 kB of WAL) */
+	("DROP INDEX IF EXISTS pushes_token;"
+	 "CREATE UNIQUE INDEX IF NOT EXISTS pushes_token_old ON pushes(token)"
+	 " WHERE length(token)<>48;"),
 };
 
 
@@ -444,6 +456,26 @@ static int check_integrity(struct sq *q)
 }
 
 
+/*
+ * SQLite's global mutexes and memory statistics cost the hot path some
+ * 100 mutex calls a push (a pthread lock at every allocation, for the
+ * statistics). One thread uses SQLite here: the event loop's (the HTTP
+ * API runs in it too, libmicrohttpd without a thread of its own). Set
+ * before SQLite initialises, so at the first open; later it answers
+ * SQLITE_MISUSE and stays as it was (only slower).
+ */
+static void sq_config(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	(void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+
 /* url: "sqlite:PATH" or a plain path */
 static int sq_open(void **bep, const char *url, const struct store_opts *opts)
 {
@@ -469,6 +501,7 @@ static int sq_open(void **bep, const char *url, const struct store_opts *opts)
 			(void)close(fd);
 	}
 
+	sq_config();
 	rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
 			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -480,6 +513,12 @@ static int sq_open(void **bep, const char *url, const struct store_opts *opts)
 	sqlite3_busy_timeout(q->db, 200);
 
 	err = exec(q, "PRAGMA locking_mode=EXCLUSIVE");
+	/* A commit writes each page it touched whole to the WAL, some six
+	 * (B-tree ends) for a few pushes: small pages write less for the
+	 * same rows (bytes per push 30k -> 14k at one push a commit). Only
+	 * a new file takes it (before WAL mode); one made before keeps its
+	 * own */
+	err = err ? err : exec(q, "PRAGMA page_size=1024");
 	err = err ? err : exec(q, "PRAGMA journal_mode=WAL");
 	err = err ? err : exec(q, (opts && opts->sync == STORE_SYNC_NORMAL)
 			      ? "PRAGMA synchronous=NORMAL"

@@ -26,7 +26,7 @@ struct fix {
 };
 
 /* the schema version each backend's history has reached */
-#define SCHEMA_SQLITE 13
+#define SCHEMA_SQLITE 14
 #define SCHEMA_PG 3
 
 static const char *pg_url;
