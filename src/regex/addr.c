@@ -18,37 +18,6 @@
 #include "regex/scan.h"
 
 
-/* libre's "[~ \t\r\n<]*": up to space or '<' outside quoted strings and
- * backslash escapes, then stripped of one pair of quotes around it */
-static struct pl scan_dname(struct scan *sc)
-{
-	bool quote = false, esc = false;
-	struct pl v;
-	size_t n;
-
-	for (n = 0; n < sc->l; n++) {
-		const char c = sc->p[n];
-
-		if (esc)
-			esc = false;
-		else if (c == '\\')
-			esc = true;
-		else if (c == '"')
-			quote = !quote;
-		else if (!quote && (scan_cls[(uint8_t)c] & (SC_WS | SC_LT)))
-			break;
-	}
-
-	v = scan_take(sc, n);
-	if (v.l > 1 && v.p[0] == '"' && v.p[v.l - 1] == '"') {
-		++v.p;
-		v.l -= 2;
-	}
-
-	return v;
-}
-
-
 /* name-addr: "[~ \t\r\n<]*[ \t\r\n]*<[^>]+>[^]*" */
 static int addr_name(struct sip_addr *addr, const struct pl *pl)
 {
@@ -59,7 +28,7 @@ static int addr_name(struct sip_addr *addr, const struct pl *pl)
 		struct scan sc = {pl->p + s, pl->l - s};
 		struct pl v;
 
-		addr->dname = scan_dname(&sc);
+		addr->dname = scan_quoted(&sc, SC_WS | SC_LT);
 		(void)scan_in(&sc, SC_WS);
 
 		if (!sc.l)

@@ -1,5 +1,6 @@
 /**
- * @file scan.c  The byte classes of libre's SIP expressions (scan.h)
+ * @file scan.c  The byte classes of libre's SIP expressions and the
+ *               helpers of more than one decoder (scan.h)
  */
 #include <re_types.h>
 #include <re_fmt.h>
@@ -19,6 +20,8 @@ const uint16_t scan_cls[256] = {
 	['\t'] = SC_WS, ['\r'] = SC_WS, ['\n'] = SC_WS,
 	['<']  = SC_LT,
 	['>']  = SC_GT,
+	['=']  = SC_EQ,
+	['.']  = SC_DOT,
 	['0'] = SC_HEX | SC_DIGIT, ['1'] = SC_HEX | SC_DIGIT,
 	['2'] = SC_HEX | SC_DIGIT, ['3'] = SC_HEX | SC_DIGIT,
 	['4'] = SC_HEX | SC_DIGIT, ['5'] = SC_HEX | SC_DIGIT,
@@ -35,3 +38,51 @@ const uint16_t scan_cls[256] = {
 	ALPHA('Q'), ALPHA('R'), ALPHA('S'), ALPHA('T'), ALPHA('U'),
 	ALPHA('V'), ALPHA('W'), ALPHA('X'), ALPHA('Y'), ALPHA('Z'),
 };
+
+
+/* libre's quote-escaping class "[~...]*": up to a byte in stop outside
+ * quoted strings and backslash escapes, then stripped of one pair of
+ * quotes around it */
+struct pl scan_quoted(struct scan *sc, unsigned stop)
+{
+	bool quote = false, esc = false;
+	struct pl v;
+	size_t n;
+
+	for (n = 0; n < sc->l; n++) {
+		const char c = sc->p[n];
+
+		if (esc)
+			esc = false;
+		else if (c == '\\')
+			esc = true;
+		else if (c == '"')
+			quote = !quote;
+		else if (!quote && (scan_cls[(uint8_t)c] & stop))
+			break;
+	}
+
+	v = scan_take(sc, n);
+	if (v.l > 1 && v.p[0] == '"' && v.p[v.l - 1] == '"') {
+		++v.p;
+		v.l -= 2;
+	}
+
+	return v;
+}
+
+
+/* false when sa_set() cannot take this host, which spares it the call:
+ * inet_pton() takes hex digits, ':' and '.' only, and sa_set() reads
+ * the host as a C string of at most 63 bytes */
+bool scan_maybe_ip(const struct pl *host)
+{
+	const size_t n = host->l < 63 ? host->l : 63;
+
+	for (size_t i = 0; i < n && host->p[i]; i++) {
+		if (!(scan_cls[(uint8_t)host->p[i]] & (SC_HEX | SC_DOT)))
+			return false;
+	}
+
+	return true;
+}

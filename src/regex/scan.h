@@ -27,6 +27,8 @@ enum {
 	SC_ALPHA = 1 << 9,   /* [A-Z], either case      */
 	SC_LT    = 1 << 10,  /* '<'                     */
 	SC_GT    = 1 << 11,  /* '>'                     */
+	SC_EQ    = 1 << 12,  /* '='                     */
+	SC_DOT   = 1 << 13,  /* '.'                     */
 };
 
 extern const uint16_t scan_cls[256];
@@ -84,20 +86,25 @@ static inline struct pl scan_rest(struct scan *sc)
 }
 
 
-/* literals, ASCII lower case in lit (libre lowers both sides) */
+static inline char scan_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
+
+/* literals: libre lowers both sides (ASCII only, in the C locale) */
 static inline enum scan_lit scan_lit(struct scan *sc, const char *lit)
 {
 	for (; *lit; ++lit) {
-		char c;
-
 		if (!sc->l)
 			return LIT_END;
-		c = *sc->p;
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + ('a' - 'A'));
-		if (c != *lit)
+		if (scan_lower(*sc->p) != scan_lower(*lit))
 			return LIT_DIFF;
 		(void)scan_take(sc, 1);
 	}
 	return LIT_OK;
 }
+
+
+struct pl scan_quoted(struct scan *sc, unsigned stop);
+bool scan_maybe_ip(const struct pl *host);

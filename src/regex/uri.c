@@ -28,12 +28,16 @@ static int hostport_ipv6(const struct pl *hp, struct pl *host,
 		return EINVAL;
 
 	for (size_t s = 0; s < hp->l; s++) {
-		struct scan sc = {hp->p + s, hp->l - s};
+		const char *b = memchr(hp->p + s, '[', hp->l - s);
+		struct scan sc;
 		struct pl h;
 
-		if (*sc.p != '[')
-			continue;
-		(void)scan_take(&sc, 1);
+		/* the start positions before a '[' fail at once */
+		if (!b)
+			break;
+		s = (size_t)(b - hp->p);
+		sc.p = b + 1;
+		sc.l = hp->l - s - 1;
 
 		h = scan_in(&sc, SC_HEX);
 		if (!h.l)
@@ -198,7 +202,10 @@ int uri_decode(struct uri *uri, const struct pl *pl)
 		return err;
 
  out:
-	uri->af = sa_set(&addr, &uri->host, 0) ? AF_UNSPEC : sa_af(&addr);
+	if (scan_maybe_ip(&uri->host) && !sa_set(&addr, &uri->host, 0))
+		uri->af = sa_af(&addr);
+	else
+		uri->af = AF_UNSPEC;
 	if (pl_isset(&port))
 		uri->port = (uint16_t)pl_u32(&port);
 

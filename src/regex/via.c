@@ -92,7 +92,8 @@ int sip_via_decode(struct sip_via *via, const struct pl *pl)
 		return err;
 
 	sa_init(&via->addr, AF_INET);
-	(void)sa_set(&via->addr, &host, 0);
+	if (scan_maybe_ip(&host))
+		(void)sa_set(&via->addr, &host, 0);
 	if (pl_isset(&port))
 		sa_set_port(&via->addr, pl_u32(&port));
 

@@ -30,6 +30,10 @@ int libre_uri_headers_apply(const struct pl *pl, uri_apply_h *ah,
 int libre_sip_via_decode(struct sip_via *via, const struct pl *pl);
 int libre_sip_addr_decode(struct sip_addr *addr, const struct pl *pl);
 int libre_sip_cseq_decode(struct sip_cseq *cseq, const struct pl *pl);
+int libre_msg_param_decode(const struct pl *pl, const char *name,
+			   struct pl *val);
+int libre_msg_param_exists(const struct pl *pl, const char *name,
+			   struct pl *val);
 
 static unsigned long ncheck;
 
@@ -129,6 +133,15 @@ static void same_uri_rest(const struct pl *in, const struct uri *u)
 }
 
 
+/* the names of the parameters looked up with msg_param_*(): plain ones
+ * (walked by hand) and one with an escape (libre's expression; one
+ * with a class would take arguments neither passes) */
+static const char *const pnames[] = {
+	"branch", "tag", "lr", "", "2.0",
+	"a\\b",
+};
+
+
 /* Every decoder, ours and libre's, on one input */
 static void check(const char *p, size_t l)
 {
@@ -154,6 +167,21 @@ static void check(const char *p, size_t l)
 	SAME("sip_via_decode", &in, sip_via_decode, va, vb);
 	SAME("sip_addr_decode", &in, sip_addr_decode, aa, ab);
 	SAME("sip_cseq_decode", &in, sip_cseq_decode, ca, cb);
+
+	for (size_t i = 0; i < ARRAY_SIZE(pnames); i++) {
+		struct pl a = PL_STR("unset"), b = PL_STR("unset");
+
+		ea = msg_param_decode(&in, pnames[i], &a);
+		eb = libre_msg_param_decode(&in, pnames[i], &b);
+		if (ea != eb || a.p != b.p || a.l != b.l)
+			differ(pnames[i], &in, ea, eb);
+
+		a = b = PL_STR("unset");
+		ea = msg_param_exists(&in, pnames[i], &a);
+		eb = libre_msg_param_exists(&in, pnames[i], &b);
+		if (ea != eb || a.p != b.p || a.l != b.l)
+			differ(pnames[i], &in, ea, eb);
+	}
 	++ncheck;
 }
 
