@@ -22,6 +22,7 @@ const uint16_t scan_cls[256] = {
 	['>']  = SC_GT,
 	['=']  = SC_EQ,
 	['.']  = SC_DOT,
+	['"']  = SC_QESC, ['\\'] = SC_QESC,
 	['0'] = SC_HEX | SC_DIGIT, ['1'] = SC_HEX | SC_DIGIT,
 	['2'] = SC_HEX | SC_DIGIT, ['3'] = SC_HEX | SC_DIGIT,
 	['4'] = SC_HEX | SC_DIGIT, ['5'] = SC_HEX | SC_DIGIT,
@@ -45,21 +46,33 @@ const uint16_t scan_cls[256] = {
  * quotes around it */
 struct pl scan_quoted(struct scan *sc, unsigned stop)
 {
-	bool quote = false, esc = false;
+	const char *p = sc->p;
+	const size_t l = sc->l;
+	size_t n = 0;
 	struct pl v;
-	size_t n;
 
-	for (n = 0; n < sc->l; n++) {
-		const char c = sc->p[n];
-
-		if (esc)
-			esc = false;
-		else if (c == '\\')
-			esc = true;
-		else if (c == '"')
-			quote = !quote;
-		else if (!quote && (scan_cls[(uint8_t)c] & stop))
+	for (;;) {
+		/* the plain bytes at once: the most of any value */
+		while (n < l && !(scan_cls[(uint8_t)p[n]] & (stop | SC_QESC)))
+			++n;
+		if (n == l)
 			break;
+
+		if (p[n] == '\\') {
+			/* an escape takes the next byte, whatever it is */
+			n = n + 2 < l ? n + 2 : l;
+		}
+		else if (p[n] == '"') {
+			/* a quoted string: to its closing quote, escapes
+			 * inside, or the end */
+			for (++n; n < l && p[n] != '"'; ++n) {
+				if (p[n] == '\\' && n + 1 < l)
+					++n;
+			}
+			n = n < l ? n + 1 : l;
+		}
+		else
+			break;   /* a byte of stop */
 	}
 
 	v = scan_take(sc, n);

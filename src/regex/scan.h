@@ -29,6 +29,7 @@ enum {
 	SC_GT    = 1 << 11,  /* '>'                     */
 	SC_EQ    = 1 << 12,  /* '='                     */
 	SC_DOT   = 1 << 13,  /* '.'                     */
+	SC_QESC  = 1 << 14,  /* '"' and '\\'            */
 };
 
 extern const uint16_t scan_cls[256];
