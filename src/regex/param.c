@@ -59,37 +59,66 @@ static bool name_plain(const char *name, const char *post)
 }
 
 
-/* ";[ \t\r\n]*NAME": the start of both expressions, at the next ';'
- * from *s on; LIT_OK with the optional space in *ws */
-static enum scan_lit param_name(const struct pl *pl, size_t *s,
-				const char *name, struct scan *sc,
-				struct pl *ws)
+/* after NAME in ";[ \t\r\n]*NAME[ \t\r\n;=]*" (ws: the optional space
+ * before it): 0, or ENOENT */
+static int exists_tail(const struct pl *pl, struct scan *sc,
+		       const struct pl *ws, struct pl *val)
 {
-	const char *semi = memchr(pl->p + *s, ';', pl->l - *s);
+	const struct pl tail = scan_in(sc, SC_WS | SC_SEMI | SC_EQ);
 
-	/* the start positions before a ';' fail at once */
-	if (!semi) {
-		*s = pl->l;
-		return LIT_DIFF;
-	}
-	*s = (size_t)(semi - pl->p);
+	/* the name must end the parameter (as below) */
+	if (!tail.l && tail.p < pl->p + pl->l)
+		return ENOENT;
 
-	sc->p = semi + 1;
-	sc->l = pl->l - *s - 1;
-	*ws = scan_in(sc, SC_WS);
-
-	return scan_lit(sc, name);
+	val->p = ws->p - 1;
+	val->l = (size_t)(tail.p - val->p);
+	return 0;
 }
 
 
-static int exists_plain(const struct pl *pl, const char *name,
-			struct pl *val)
+/* after NAME in ";[ \t\r\n]*NAME[ \t\r\n]*=[ \t\r\n]*[~ \t\r\n;]+":
+ * 0, ENOENT, or EAGAIN for the next start position */
+static int decode_tail(struct scan *sc, struct pl *val)
 {
-	for (size_t s = 0; s < pl->l; s++) {
-		struct pl ws, tail;
-		struct scan sc;
+	struct pl v;
 
-		switch (param_name(pl, &s, name, &sc, &ws)) {
+	(void)scan_in(sc, SC_WS);
+	if (!sc->l)
+		return ENOENT;
+	if (*sc->p != '=')
+		return EAGAIN;
+	(void)scan_take(sc, 1);
+	(void)scan_in(sc, SC_WS);
+
+	/* a value of "" is stripped to nothing: too few */
+	v = scan_quoted(sc, SC_WS | SC_SEMI);
+	if (!v.l)
+		return EAGAIN;
+
+	*val = v;
+	return 0;
+}
+
+
+/* either expression of a plain name, from each ';' in turn (the start
+ * positions before one fail at once) */
+static int param_plain(const struct pl *pl, const char *name, bool decode,
+		       struct pl *val)
+{
+	const char *semi;
+	size_t s;
+
+	for (s = 0; (semi = memchr(pl->p + s, ';', pl->l - s)); ) {
+		struct scan sc;
+		struct pl ws;
+		int err;
+
+		s = (size_t)(semi - pl->p) + 1;
+		sc.p = semi + 1;
+		sc.l = pl->l - s;
+		ws = scan_in(&sc, SC_WS);
+
+		switch (scan_lit(&sc, name)) {
 
 		case LIT_END:
 			return ENOENT;
@@ -101,56 +130,10 @@ static int exists_plain(const struct pl *pl, const char *name,
 			break;
 		}
 
-		tail = scan_in(&sc, SC_WS | SC_SEMI | SC_EQ);
-
-		/* the name must end the parameter (as below) */
-		if (!tail.l && tail.p < pl->p + pl->l)
-			return ENOENT;
-
-		val->p = ws.p - 1;
-		val->l = (size_t)(tail.p - val->p);
-		return 0;
-	}
-
-	return ENOENT;
-}
-
-
-static int decode_plain(const struct pl *pl, const char *name,
-			struct pl *val)
-{
-	for (size_t s = 0; s < pl->l; s++) {
-		struct pl ws, v;
-		struct scan sc;
-
-		switch (param_name(pl, &s, name, &sc, &ws)) {
-
-		case LIT_END:
-			return ENOENT;
-
-		case LIT_DIFF:
-			continue;
-
-		case LIT_OK:
-			break;
-		}
-
-		(void)scan_in(&sc, SC_WS);
-		if (!sc.l)
-			return ENOENT;
-		if (*sc.p != '=')
-			continue;
-		(void)scan_take(&sc, 1);
-		(void)scan_in(&sc, SC_WS);
-
-		/* "[~ \t\r\n;]+": a value of "" is stripped to nothing,
-		 * too few */
-		v = scan_quoted(&sc, SC_WS | SC_SEMI);
-		if (!v.l)
-			continue;
-
-		*val = v;
-		return 0;
+		err = decode ? decode_tail(&sc, val) :
+			exists_tail(pl, &sc, &ws, val);
+		if (err != EAGAIN)
+			return err;
 	}
 
 	return ENOENT;
@@ -168,7 +151,7 @@ int msg_param_exists(const struct pl *pl, const char *name, struct pl *val)
 		return ENOENT;    /* re_regex()'s EINVAL */
 
 	if (name_plain(name, EXISTS_POST))
-		return exists_plain(pl, name, val);
+		return param_plain(pl, name, false, val);
 
 	XPR_PUT(xpr, PRE, name, EXISTS_POST);
 	if (re_regex(pl->p, pl->l, xpr, &v1, &v2))
@@ -196,7 +179,7 @@ int msg_param_decode(const struct pl *pl, const char *name, struct pl *val)
 		return ENOENT;    /* re_regex()'s EINVAL */
 
 	if (name_plain(name, DECODE_POST))
-		return decode_plain(pl, name, val);
+		return param_plain(pl, name, true, val);
 
 	XPR_PUT(xpr, PRE, name, DECODE_POST);
 	if (re_regex(pl->p, pl->l, xpr, NULL, NULL, NULL, &v))

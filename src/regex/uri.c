@@ -95,19 +95,11 @@ int uri_decode_hostport(const struct pl *hostport, struct pl *host,
 }
 
 
-/* what follows the host and port: "[^;? ]*[^?]*[^]*" */
-static void uri_tail(struct uri *uri, struct scan *sc)
-{
-	uri->path    = scan_out(sc, SC_SEMI | SC_QUEST | SC_SP);
-	uri->params  = scan_out(sc, SC_QUEST);
-	uri->headers = scan_rest(sc);
-}
-
-
-/* with a user part:
- * "[^:]+:[^@:]*[:]*[^@]*@[^/;? ]+" then the tail */
-static int uri_with_user(struct uri *uri, const struct pl *pl,
-			 struct pl *hostport)
+/* libre's two expressions of a URI, with a user part or without:
+ * "[^:]+:[^@:]*[:]*[^@]*@[^/;? ]+[^;? ]*[^?]*[^]*"
+ * "[^:]+:[^/;? ]+[^;? ]*[^?]*[^]*" */
+static int uri_match(struct uri *uri, const struct pl *pl, bool userinfo,
+		     struct pl *hostport)
 {
 	if (!pl->p)
 		return EINVAL;
@@ -125,53 +117,24 @@ static int uri_with_user(struct uri *uri, const struct pl *pl,
 			return ENOENT;
 		(void)scan_take(&sc, 1);           /* the ':' */
 
-		uri->user = scan_out(&sc, SC_AT | SC_COLON);
-		(void)scan_in(&sc, SC_COLON);
-		uri->password = scan_out(&sc, SC_AT);
+		if (userinfo) {
+			uri->user = scan_out(&sc, SC_AT | SC_COLON);
+			(void)scan_in(&sc, SC_COLON);
+			uri->password = scan_out(&sc, SC_AT);
 
-		if (!sc.l)
-			return ENOENT;
-		(void)scan_take(&sc, 1);           /* the '@' */
-
-		v = scan_out(&sc, SC_SLASH | SC_SEMI | SC_QUEST | SC_SP);
-		if (!v.l)
-			continue;
-		*hostport = v;
-
-		uri_tail(uri, &sc);
-		return 0;
-	}
-
-	return ENOENT;
-}
-
-
-/* without: "[^:]+:[^/;? ]+" then the tail */
-static int uri_without_user(struct uri *uri, const struct pl *pl,
-			    struct pl *hostport)
-{
-	if (!pl->p)
-		return EINVAL;
-
-	for (size_t s = 0; s < pl->l; s++) {
-		struct scan sc = {pl->p + s, pl->l - s};
-		struct pl v;
-
-		v = scan_out(&sc, SC_COLON);
-		if (!v.l)
-			continue;
-		uri->scheme = v;
-
-		if (!sc.l)
-			return ENOENT;
-		(void)scan_take(&sc, 1);           /* the ':' */
+			if (!sc.l)
+				return ENOENT;
+			(void)scan_take(&sc, 1);   /* the '@' */
+		}
 
 		v = scan_out(&sc, SC_SLASH | SC_SEMI | SC_QUEST | SC_SP);
 		if (!v.l)
 			continue;
 		*hostport = v;
 
-		uri_tail(uri, &sc);
+		uri->path    = scan_out(&sc, SC_SEMI | SC_QUEST | SC_SP);
+		uri->params  = scan_out(&sc, SC_QUEST);
+		uri->headers = scan_rest(&sc);
 		return 0;
 	}
 
@@ -189,13 +152,13 @@ int uri_decode(struct uri *uri, const struct pl *pl)
 		return EINVAL;
 
 	memset(uri, 0, sizeof(*uri));
-	if (!uri_with_user(uri, pl, &hostport) &&
+	if (!uri_match(uri, pl, true, &hostport) &&
 	    !uri_decode_hostport(&hostport, &uri->host, &port))
 		goto out;
 
 	/* not a user part and a host after all: from the start again */
 	memset(uri, 0, sizeof(*uri));
-	err = uri_without_user(uri, pl, &hostport);
+	err = uri_match(uri, pl, false, &hostport);
 	if (!err)
 		err = uri_decode_hostport(&hostport, &uri->host, &port);
 	if (err)
@@ -249,76 +212,69 @@ int uri_encode(struct re_printf *pf, const struct uri *uri)
 }
 
 
-/* The lookups by name put the name into their expression, cut at
+/* The lookups by name put the name into their expression (fmt), cut at
  * libre's 128 bytes, and leave the matching to re_regex(). */
+static int lookup(const struct pl *pl, const char *fmt,
+		  const struct pl *name, struct pl *val)
+{
+	char xpr[128];
+
+	if (!pl || !name || !val)
+		return EINVAL;
+
+	(void)re_snprintf(xpr, sizeof(xpr), fmt, name);
+	return re_regex(pl->p, pl->l, xpr, NULL, val);
+}
+
 
 int uri_param_get(const struct pl *pl, const struct pl *pname,
 		  struct pl *pvalue)
 {
-	char xpr[128];
-
-	if (!pl || !pname || !pvalue)
-		return EINVAL;
-
-	(void)re_snprintf(xpr, sizeof(xpr), ";%r[=]*[^;]*", pname);
-	return re_regex(pl->p, pl->l, xpr, NULL, pvalue);
+	return lookup(pl, ";%r[=]*[^;]*", pname, pvalue);
 }
 
 
 int uri_header_get(const struct pl *pl, const struct pl *hname,
 		   struct pl *hvalue)
 {
-	char xpr[128];
-
-	if (!pl || !hname || !hvalue)
-		return EINVAL;
-
-	(void)re_snprintf(xpr, sizeof(xpr), "[?&]1%r=[^&]+", hname);
-	return re_regex(pl->p, pl->l, xpr, NULL, hvalue);
+	return lookup(pl, "[?&]1%r=[^&]+", hname, hvalue);
 }
 
 
+/* each match of xpr in turn, its three pieces in v[]: the name is v[nv],
+ * the value v[2], the match one byte more than the three from the
+ * start of what is left (as libre's, even when it began further on) */
+static int apply(const struct pl *pl, const char *xpr, int nv,
+		 uri_apply_h *ah, void *arg)
+{
+	struct pl rest, v[3];
+	int err = 0;
+
+	if (!pl || !ah)
+		return EINVAL;
+
+	for (rest = *pl; rest.l && !err; ) {
+		err = re_regex(rest.p, rest.l, xpr, &v[0], &v[1], &v[2]);
+		if (err)
+			break;
+
+		pl_advance(&rest, 1 + v[0].l + v[1].l + v[2].l);
+		err = ah(&v[nv], &v[2], arg);
+	}
+
+	return err;
+}
+
+
+/* ";name=value": name, '=', value */
 int uri_params_apply(const struct pl *pl, uri_apply_h *ah, void *arg)
 {
-	struct pl rest, name, eq, val;
-	int err = 0;
-
-	if (!pl || !ah)
-		return EINVAL;
-
-	for (rest = *pl; rest.l && !err; ) {
-		err = re_regex(rest.p, rest.l, ";[^;=]+[=]*[^;]*",
-			       &name, &eq, &val);
-		if (err)
-			break;
-
-		/* by the match's length from rest.p, as libre's, even
-		 * when the match began further on */
-		pl_advance(&rest, 1 + name.l + eq.l + val.l);
-		err = ah(&name, &val, arg);
-	}
-
-	return err;
+	return apply(pl, ";[^;=]+[=]*[^;]*", 0, ah, arg);
 }
 
 
+/* "?name=value&...": '?' or '&', name, value */
 int uri_headers_apply(const struct pl *pl, uri_apply_h *ah, void *arg)
 {
-	struct pl rest, sep, name, val;
-	int err = 0;
-
-	if (!pl || !ah)
-		return EINVAL;
-
-	for (rest = *pl; rest.l && !err; ) {
-		err = re_regex(rest.p, rest.l, "[?&]1[^=]+=[^&]+",
-			       &sep, &name, &val);
-		if (err)
-			break;
-
-		pl_advance(&rest, sep.l + name.l + 1 + val.l);
-		err = ah(&name, &val, arg);
-	}
-
-	return err;
+	return apply(pl, "[?&]1[^=]+=[^&]+", 1, ah, arg);
 }

@@ -83,8 +83,10 @@ static void same_uri_rest(const struct pl *in, const struct uri *u)
 {
 	static const char *const names[] = {
 		"transport", "lr", "maddr", "user", "", "a", "Route", "x[",
-		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
-		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
+		/* cut at libre's 128 bytes */
+		("nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		 "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		 "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"),
 	};
 	char ba[512], bb[512];
 	int ea, eb;
@@ -288,6 +290,20 @@ static void pool_add(const char *p, size_t l)
 }
 
 
+/* the pieces between sep bytes */
+static void pool_split(const char *a, const char *e, char sep)
+{
+	while (a < e) {
+		const char *b = memchr(a, sep, (size_t)(e - a));
+
+		if (!b)
+			b = e;
+		pool_add(a, (size_t)(b - a));
+		a = b + 1;
+	}
+}
+
+
 /* a line: whole, its value after ':', the value's pieces between commas,
  * between '<' and '>', and between spaces */
 static void pool_line(const char *p, size_t l)
@@ -300,15 +316,9 @@ static void pool_line(const char *p, size_t l)
 	else
 		++v;
 	pool_add(v, (size_t)(e - v));
+	pool_split(v, e, ',');
+	pool_split(p, e, ' ');
 
-	for (const char *a = v; a < e; ) {
-		const char *b = memchr(a, ',', (size_t)(e - a));
-
-		if (!b)
-			b = e;
-		pool_add(a, (size_t)(b - a));
-		a = b + 1;
-	}
 	for (const char *a = v; (a = memchr(a, '<', (size_t)(e - a))); ) {
 		const char *b = memchr(a, '>', (size_t)(e - a));
 
@@ -316,14 +326,6 @@ static void pool_line(const char *p, size_t l)
 		if (!b)
 			break;
 		pool_add(a, (size_t)(b - a));
-	}
-	for (const char *a = p; a < e; ) {
-		const char *b = memchr(a, ' ', (size_t)(e - a));
-
-		if (!b)
-			b = e;
-		pool_add(a, (size_t)(b - a));
-		a = b + 1;
 	}
 }
 
