@@ -26,6 +26,9 @@
 
 #define MOD "store"
 
+/* A lost connection is tried again after 0.1 s, doubling up to this */
+enum { BACKOFF_MAX_MS = 1000 };
+
 /* Type OIDs of the result columns this schema uses (pg_type.h) */
 enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21,
        OID_INT4 = 23 };
@@ -338,7 +341,8 @@ static void reconnect(void *arg);
 static void ready_tmr(void *arg);
 
 /* Gone: what awaited results fails (its waiters answer 503), and a new
- * connection is tried after a backoff (0.1 s doubling up to 5 s) */
+ * connection is tried after a backoff (0.1 s doubling up to 1 s: a
+ * promoted standby or a restarted server is found within a second) */
 static void broken(struct pg *pg, int err)
 {
 	if (!pg->broken)
@@ -351,7 +355,7 @@ static void broken(struct pg *pg, int err)
 	tmr_start(&pg->tmr, 0, ready_tmr, pg);
 	if (!tmr_isrunning(&pg->tmr_conn)) {
 		pg->backoff_ms = pg->backoff_ms ?
-			min(pg->backoff_ms * 2, 5000) : 100;
+			min(pg->backoff_ms * 2, BACKOFF_MAX_MS) : 100;
 		tmr_start(&pg->tmr_conn, pg->backoff_ms, reconnect, pg);
 	}
 }
@@ -1098,7 +1102,7 @@ static void conn_step(struct pg *pg, PostgresPollingStatusType ps)
 	}
 
 	pg->fd = -1;
-	pg->backoff_ms = min(pg->backoff_ms * 2, 5000);
+	pg->backoff_ms = min(pg->backoff_ms * 2, BACKOFF_MAX_MS);
 	tmr_start(&pg->tmr_conn, pg->backoff_ms, reconnect, pg);
 }
 
@@ -1126,7 +1130,7 @@ static void reconnect(void *arg)
 	PQfinish(pg->conn);
 	pg->conn = connect_to(pg->url, true);
 	if (!pg->conn || PQstatus(pg->conn) == CONNECTION_BAD) {
-		pg->backoff_ms = min(pg->backoff_ms * 2, 5000);
+		pg->backoff_ms = min(pg->backoff_ms * 2, BACKOFF_MAX_MS);
 		tmr_start(&pg->tmr_conn, pg->backoff_ms, reconnect, pg);
 		return;
 	}

@@ -115,9 +115,18 @@ def test_failover(env):
             await asyncio.to_thread(standby.psql,
                                     "SELECT pg_promote(true, 30)")
             marks["promoted"] = len(acked(http))
+            # the load goes on until sippushd has found the new primary
+            # and a few hundred more are acknowledged (at most 15 s: a
+            # promotion slowed by a loaded machine must not end the run
+            # before sippushd's next try)
+            end = time.monotonic() + 15
+            while (time.monotonic() < end and
+                   len(acked(http)) < marks["promoted"] + 300):
+                await asyncio.sleep(0.1)
+            http.stop()
 
         async def main():
-            await asyncio.gather(killer(), http.run(6))
+            await asyncio.gather(killer(), http.run(40))
         asyncio.run(main())
 
         got = acked(http)
