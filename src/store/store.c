@@ -846,22 +846,38 @@ int store_term_load(struct store *st, store_term_h *h, void *arg)
 }
 
 
-int store_push_add(struct store *st, const struct push_rec *p)
-{
-	if (!st || !p || !p->id || !p->aor || !p->app || !p->ctype ||
-	    !p->method || !p->state)
-		return EINVAL;
+/* A push's values in a row's order (PUSH_COLS); final_ms at FINAL_AT */
+enum { PUSH_NVALS = 25, FINAL_AT = 16 };
 
-	const struct sval v[] = {
+static void push_vals(struct sval *v, const struct push_rec *p)
+{
+	const struct sval w[PUSH_NVALS] = {
 		T(p->id), I(p->seq), T(p->aor), T(p->app), T(p->ctype),
 		B(p->body, p->body_len), T(p->url), T(p->method),
 		T(p->target), T(p->topic), T(p->token), T(p->state),
 		I(p->priority), I(p->ttl), I(p->created_ms),
-		I(p->expires_ms), T(p->filename), T(p->disposition),
-		I(p->not_before_ms), T(p->identity), I(p->unasserted),
-		I(p->relay), T(p->owner), T(p->privacy),
+		I(p->expires_ms), I(p->final_ms), T(p->filename),
+		T(p->disposition), I(p->not_before_ms), T(p->identity),
+		I(p->unasserted), I(p->relay), T(p->owner), T(p->privacy),
 	};
-	return put(st, Q_PUSH_ADD, v, ARRAY_SIZE(v));
+
+	memcpy(v, w, sizeof(w));
+}
+
+
+int store_push_add(struct store *st, const struct push_rec *p)
+{
+	struct sval v[PUSH_NVALS];
+
+	if (!st || !p || !p->id || !p->aor || !p->app || !p->ctype ||
+	    !p->method || !p->state)
+		return EINVAL;
+
+	/* Q_PUSH_ADD writes final_ms (0) itself */
+	push_vals(v, p);
+	memmove(&v[FINAL_AT], &v[FINAL_AT + 1],
+		(PUSH_NVALS - FINAL_AT - 1) * sizeof(*v));
+	return put(st, Q_PUSH_ADD, v, PUSH_NVALS - 1);
 }
 
 
@@ -966,6 +982,7 @@ static void push_row(const struct sval *c, size_t n, void *arg)
  */
 int store_push_encode(char **txtp, const struct push_rec *p, size_t max)
 {
+	struct sval v[PUSH_NVALS];
 	struct mbuf *mb;
 	char *txt = NULL;
 	size_t len;
@@ -974,15 +991,7 @@ int store_push_encode(char **txtp, const struct push_rec *p, size_t max)
 	if (!txtp || !p || !p->id)
 		return EINVAL;
 
-	const struct sval v[] = {
-		T(p->id), I(p->seq), T(p->aor), T(p->app), T(p->ctype),
-		B(p->body, p->body_len), T(p->url), T(p->method),
-		T(p->target), T(p->topic), T(p->token), T(p->state),
-		I(p->priority), I(p->ttl), I(p->created_ms),
-		I(p->expires_ms), I(p->final_ms), T(p->filename),
-		T(p->disposition), I(p->not_before_ms), T(p->identity),
-		I(p->unasserted), I(p->relay), T(p->owner), T(p->privacy),
-	};
+	push_vals(v, p);
 	mb = mbuf_alloc(256 + p->body_len);
 	if (!mb)
 		return ENOMEM;
@@ -1026,7 +1035,8 @@ int store_push_decode(const char *txt, store_push_h *ph, void *arg)
 	if (!err) {
 		mb->end = len;
 		mb->pos = 0;
-		if (!dec_rec(mb, &q, v, &n) || q != Q_PUSH_ADD || n != 25)
+		if (!dec_rec(mb, &q, v, &n) || q != Q_PUSH_ADD ||
+		    n != PUSH_NVALS)
 			err = EBADMSG;
 	}
 	if (!err)

@@ -757,7 +757,8 @@ def test_session_cut_by_node_death(env):
     session, from the shared spool; the agent hands the whole file to its
     handler exactly once"""
     from test_agent import Agent
-    from test_session import big_file, data_files, sha1_of
+    from test_session import (big_file, data_files,
+                              paused_mid_transfer, sha1_of)
     nodes, url = cluster(env, "c7", ["m1", "m2"], "--msrp-allow",
                          "127.0.0.1/32", "--retry-base", "500",
                          "--retry-max", "1000")
@@ -771,17 +772,9 @@ def test_session_cut_by_node_death(env):
     path, digest = big_file(env, size >> 20)
     pid = nodes[1].send_file(aor, path)
 
-    def temp_files():
-        return [f for f in os.listdir(a.state) if f.startswith(".msrp-")]
-    wait_until(temp_files, 30, "the transfer to start", step=0.001)
-    a.proc.send_signal(signal.SIGSTOP)
-    try:
-        part = os.path.getsize(os.path.join(a.state, temp_files()[0]))
-        check(part < size, "the transfer was already complete")
+    with paused_mid_transfer(a, size) as part:
         nodes[0].kill9()      # m1 owns the user: its session dies
         kill_t = time.time()
-    finally:
-        a.proc.send_signal(signal.SIGCONT)
 
     st = nodes[1].wait_final(pid, 60, "the push final, from m2")
     check(st["state"] == "delivered", "status: %s" % st)

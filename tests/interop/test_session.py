@@ -8,9 +8,11 @@ an agent nobody can dial connects to sippushd's MSRP listener, and one
 its registrar sees behind a NAT chooses to. tshark decodes the SIP, SDP
 and MSRP."""
 import base64
+import contextlib
 import hashlib
 import os
 import re
+import signal
 import socket
 import sys
 import time
@@ -626,6 +628,26 @@ def test_files_streamed_200mib(env):
 
 
 
+def msrp_temp_files(a):
+    """The agent's files of transfers under way"""
+    return [f for f in os.listdir(a.state) if f.startswith(".msrp-")]
+
+
+@contextlib.contextmanager
+def paused_mid_transfer(a, size):
+    """The agent stopped (SIGSTOP) part-way through a transfer of size
+    bytes; yields the bytes it had by then; continued (SIGCONT) on leaving"""
+    wait_until(lambda: msrp_temp_files(a), 30, "the transfer to start",
+               step=0.001)
+    a.proc.send_signal(signal.SIGSTOP)
+    try:
+        part = os.path.getsize(os.path.join(a.state, msrp_temp_files(a)[0]))
+        check(part < size, "the transfer was already complete")
+        yield part
+    finally:
+        a.proc.send_signal(signal.SIGCONT)
+
+
 def test_kill9_mid_transfer(env):
     """sippushd is SIGKILLed in the middle of an MSRP transfer (the agent
     held with SIGSTOP once its temp file exists, so the transfer is
@@ -634,7 +656,6 @@ def test_kill9_mid_transfer(env):
     session at once, and hands the whole file to its handler exactly
     once. A partial file left by a crash of the agent goes at its next
     start."""
-    import signal
     d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32", "--retry-base", "500", "--retry-max", "1000").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals(AOR), 10, "registered")
@@ -642,16 +663,8 @@ def test_kill9_mid_transfer(env):
     big, digest = big_file(env, size >> 20)
     pid = send_file(d, big)
 
-    def temp_files():
-        return [f for f in os.listdir(a.state) if f.startswith(".msrp-")]
-    wait_until(temp_files, 30, "the transfer to start", step=0.001)
-    a.proc.send_signal(signal.SIGSTOP)
-    try:
-        part = os.path.getsize(os.path.join(a.state, temp_files()[0]))
-        check(part < size, "the transfer was already complete")
+    with paused_mid_transfer(a, size) as part:
         d.kill9()
-    finally:
-        a.proc.send_signal(signal.SIGCONT)
     d.start()
     st = d.wait_final(pid, timeout=60)
     check(st["state"] == "delivered", "status: %s" % st)
@@ -662,7 +675,8 @@ def test_kill9_mid_transfer(env):
     wait_until(lambda: len(data_files(a)) == 1, 10, "the file")
     check(sha1_of(os.path.join(a.inbox, data_files(a)[0])) == digest,
           "the file differs")
-    wait_until(lambda: not temp_files(), 10, "the partial file removed")
+    wait_until(lambda: not msrp_temp_files(a), 10,
+               "the partial file removed")
     time.sleep(0.5)
     check(len(data_files(a)) == 1, "exactly once: %s" % data_files(a))
     check("session ends (transfer failed)" in a.log(),
@@ -688,26 +702,24 @@ def test_agent_killed_mid_transfer(env):
     reset, tries the session again once the terminal is back, and the
     file reaches the handler once, byte for byte; the partial file of the
     killed run is removed at the new start."""
-    import signal
     d = Daemon(env, "--trust-udp", "--msrp-allow", "127.0.0.1/32", "--retry-base", "500", "--retry-max", "1000").start()
     a = Agent(env, "alice", d.sip_port).start()
     wait_until(lambda: d.terminals(AOR), 10, "registered")
     big, digest = big_file(env, 64)
     pid = send_file(d, big)
 
-    def temp_files():
-        return [f for f in os.listdir(a.state) if f.startswith(".msrp-")]
-    wait_until(temp_files, 30, "the transfer to start", step=0.001)
+    wait_until(lambda: msrp_temp_files(a), 30, "the transfer to start",
+               step=0.001)
     a.proc.send_signal(signal.SIGKILL)
     a.proc.wait(10)
-    check(temp_files(), "a partial file left by the kill")
+    check(msrp_temp_files(a), "a partial file left by the kill")
     a.start()
     st = d.wait_final(pid, timeout=60)
     check(st["state"] == "delivered", "status: %s" % st)
     wait_until(lambda: len(data_files(a)) == 1, 10, "the file")
     check(sha1_of(os.path.join(a.inbox, data_files(a)[0])) == digest,
           "the file differs")
-    check(not temp_files(), "partial files: %s" % temp_files())
+    check(not msrp_temp_files(a), "partial files: %s" % msrp_temp_files(a))
     check(os.listdir(d.db + ".spool") == [], "spool not empty")
 
 
