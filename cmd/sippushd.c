@@ -496,6 +496,7 @@ int main(int argc, char *argv[])
 	struct tls *tls = NULL;
 	char *http_cert = NULL, *http_key = NULL;
 	char secret[33];
+	char appname[80];
 	int err, got = 0;
 
 	cf = calloc(1, sizeof(*cf));
@@ -535,6 +536,9 @@ int main(int argc, char *argv[])
 	cf->so.cluster = cf->cluster;
 	cf->sc.cluster_store = cf->cluster ? cf->store : NULL;
 	cf->sc.node = cf->node_name;
+	re_snprintf(appname, sizeof(appname), "sippushd store%s%s",
+		    cf->cluster ? " " : "", cf->cluster ? cf->node_name : "");
+	cf->so.name = appname;
 	err = store_open(&st, cf->store, &cf->so);
 	if (err) {
 		/* a conninfo may hold a password: not printed */

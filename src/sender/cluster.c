@@ -48,6 +48,10 @@ struct cluster {
 					 ended: sends nothing new        */
 	uint64_t epoch[LEASE_SHARDS];
 	uint64_t deadline[LEASE_SHARDS];   /* tmr_jiffies() */
+	bool unread[LEASE_SHARDS];    /* taken, but the store could not be
+					 read (its own connection not back
+					 yet): read again next round     */
+	uint32_t unread_run;          /* rounds in a row: said once       */
 	uint32_t rounds;
 	uint32_t rounds_failed;
 	uint32_t rounds_failed_run;   /* in a row: said when it begins/ends */
@@ -577,10 +581,35 @@ static void round_tmr(void *arg)
 	}
 
 	cl->taken += nload;
-	if (nload) {
+	if (nload)
 		plog(SIPPUSH_LOG_INFO, MOD, "%zu shard(s) taken, %u held",
 		     nload, cluster_owned(cl->s));
-		(void)cl->s->up.shards_taken(cl->s, load);
+
+	/* those whose reading failed before: again, with the new ones */
+	for (uint32_t i = 0; i < LEASE_SHARDS; i++) {
+		if (cl->unread[i] && cl->owned[i] && !load[i]) {
+			load[i] = true;
+			++nload;
+		}
+		cl->unread[i] = false;
+	}
+
+	if (nload) {
+		/* a failed read has forgotten the shards' users: until it
+		 * succeeds nothing of theirs would be sent */
+		err = cl->s->up.shards_taken(cl->s, load);
+		if (err) {
+			if (!cl->unread_run++)
+				plog(SIPPUSH_LOG_WARN, MOD, "%zu shard(s) not "
+				     "read (%m): again each round", nload,
+				     err);
+			memcpy(cl->unread, load, sizeof(cl->unread));
+		}
+		else if (cl->unread_run) {
+			plog(SIPPUSH_LOG_INFO, MOD, "shards read, after %u "
+			     "failed round(s)", cl->unread_run);
+			cl->unread_run = 0;
+		}
 	}
 	else if (cl->rounds % SWEEP_ROUNDS == 0) {
 		(void)cl->s->up.shards_taken(cl->s, NULL);

@@ -12,6 +12,7 @@
 #include "core/noncecount.h"
 #include "fetch/fetch.h"
 #include "msrp/msrpsess.h"
+#include "core/lease.h"
 #include "core/param.h"
 #include "core/reqcheck.h"
 #include "rt/sipconn.h"
@@ -143,6 +144,18 @@ static void sess_conn_h(const struct sip_msg *msg, void *arg)
 }
 
 
+/* What waits for a user may go (mask: only the users of those shards) */
+static bool user_wake(struct le *le, void *arg)
+{
+	struct user *u = le->data;
+	const bool *mask = arg;
+
+	if (!mask || mask[lease_shard_of(u->aor)])
+		push_user_ready(u);
+	return false;
+}
+
+
 /* A cluster's shards taken (mask; NULL: a sweep of those held): their
  * users' terminals and subscriptions read again, then their pending
  * pushes this node lacks */
@@ -157,7 +170,12 @@ static int shards_taken(struct sender *s, const bool *mask)
 		regwatch_start_all(s);
 		regwatch_loaded(s);
 	}
-	return err ? err : push_load_shards(s, mask ? mask : cluster_mask(s));
+	err = err ? err : push_load_shards(s, mask ? mask : cluster_mask(s));
+	/* a push taken while the terminals were not read (a failed read
+	 * forgot them) waits in memory: it may go now */
+	if (!err && mask)
+		(void)hash_apply(s->users, user_wake, (void *)mask);
+	return err;
 }
 
 
@@ -440,14 +458,6 @@ uint32_t sender_drain(struct sender *s)
  * preferences, ICSI names of applications, the audit log's path. Addresses, identity, the store and
  * the fetch limits need a restart.
  */
-static bool user_wake(struct le *le, void *arg)
-{
-	(void)arg;
-	push_user_ready(le->data);
-	return false;
-}
-
-
 int sender_reload(struct sender *s, const struct sender_conf *nc)
 {
 	struct sender_conf *c;

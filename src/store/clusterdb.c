@@ -213,11 +213,15 @@ static int connect_db(struct clusterdb *c)
 	static const char *const kw[] = {
 		"connect_timeout", "keepalives", "keepalives_idle",
 		"keepalives_interval", "keepalives_count", "tcp_user_timeout",
-		"dbname", NULL};
-	const char *const val[] = {"2", "1", "2", "1", "2", "3000", c->url,
-				   NULL};
+		"application_name", "dbname", NULL};
+	char app[64];
+	const char *const val[] = {"2", "1", "2", "1", "2", "3000", app,
+				   c->url, NULL};
 	PGresult *r;
 	int err = 0;
+
+	/* pg_stat_activity tells the nodes' connections apart */
+	(void)re_snprintf(app, sizeof(app), "sippushd cluster %s", c->node);
 
 	if (c->fd >= 0)
 		fd_close(c->fd);

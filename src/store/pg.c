@@ -271,6 +271,7 @@ struct pg {
 	uint32_t gen;            /**< connections so far                   */
 	uint32_t txn_gen;        /**< the connection the open turn is on   */
 	char *url;
+	char *appname;           /**< application_name, or NULL           */
 	bool sync_normal;        /**< --sync normal                        */
 	bool cluster;            /**< shared by nodes: no exclusive lock   */
 	uint32_t backoff_ms;     /**< before the next reconnection         */
@@ -370,6 +371,7 @@ static void destructor(void *arg)
 	tmr_cancel(&pg->tmr_watch);
 	fail_all(pg, ESHUTDOWN);
 	mem_deref(pg->url);
+	mem_deref(pg->appname);
 	run_ready(pg);
 	if (pg->conn)
 		PQfinish(pg->conn);
@@ -973,11 +975,13 @@ static int migrate(struct pg *pg)
 
 
 /* Connection parameters: the URL or conninfo as given, a connect timeout
- * unless it names one */
-static PGconn *connect_to(const char *url, bool async)
+ * and an application name unless it names them (later keywords win) */
+static PGconn *connect_to(const char *url, const char *appname, bool async)
 {
-	static const char *const kw[] = {"connect_timeout", "dbname", NULL};
-	const char *const val[] = {"3", url, NULL};
+	static const char *const kw[] = {"connect_timeout",
+		"application_name", "dbname", NULL};
+	const char *const val[] = {"3", appname ? appname : "sippushd", url,
+				   NULL};
 
 	return async ? PQconnectStartParams(kw, val, 1) :
 		PQconnectdbParams(kw, val, 1);
@@ -1128,7 +1132,7 @@ static void reconnect(void *arg)
 	if (pg->conn && PQbackendPID(pg->conn))
 		pg->old_pid = PQbackendPID(pg->conn);
 	PQfinish(pg->conn);
-	pg->conn = connect_to(pg->url, true);
+	pg->conn = connect_to(pg->url, pg->appname, true);
 	if (!pg->conn || PQstatus(pg->conn) == CONNECTION_BAD) {
 		pg->backoff_ms = min(pg->backoff_ms * 2, BACKOFF_MAX_MS);
 		tmr_start(&pg->tmr_conn, pg->backoff_ms, reconnect, pg);
@@ -1155,11 +1159,13 @@ static int pg_open(void **bep, const char *url, const struct store_opts *opts)
 	pg->sync_normal = opts && opts->sync == STORE_SYNC_NORMAL;
 	pg->cluster = opts && opts->cluster;
 	err = str_dup(&pg->url, url);
+	if (!err && opts && opts->name)
+		err = str_dup(&pg->appname, opts->name);
 	if (err)
 		goto out;
 
 	/* start-up: blocking is harmless here */
-	pg->conn = connect_to(url, false);
+	pg->conn = connect_to(url, pg->appname, false);
 	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
 		plog(SIPPUSH_LOG_WARN, MOD, "postgresql: %s", pg->conn ?
 		     PQerrorMessage(pg->conn) : "out of memory");

@@ -31,6 +31,9 @@ struct store_opts {
 	uint32_t timeout_ms;     /**< a synchronous wait at most (5000)     */
 	bool cluster;            /**< shared by several sippushd (--cluster):
 				      no exclusive lock; PostgreSQL only */
+	const char *name;        /**< PostgreSQL's application_name (what
+				      pg_stat_activity shows); the URL's
+				      own wins */
 };
 
 /** A write made for a shard's owner: dropped by the store unless node

@@ -840,6 +840,58 @@ def test_database_restart(env):
         terms.close()
 
 
+def test_shards_read_again(env):
+    """The cluster's connection back while the store's is not: the shards
+    taken then cannot be read (their users' terminals were forgotten
+    first). They are read again each round until the store answers, and
+    a push to a user of theirs is delivered after."""
+    import threading
+    nodes, url = cluster(env, "c11", ["g1"])
+    wait_settled(env, "c11", ["g1"])
+    terms = Terminals(1)
+    try:
+        register(nodes[0], "gu0", terms.ports[0])
+        st, doc = nodes[0].post({"to": "sip:gu0@example.com", "app":
+                                 "mms.ua", "content_type": "text/plain",
+                                 "body": "before"})
+        check(st == 202, "push: %s" % st)
+        wait_until(lambda: len(terms.records()) == 1, 10, "delivered")
+
+        # for 9 s the store's connection is ended as soon as it is made
+        # (server-side, every 2 ms: pg_stat_activity by application_name)
+        killer = threading.Thread(target=env.pg.psql, args=(
+            "DO $$ DECLARE t timestamptz := clock_timestamp(); BEGIN "
+            "WHILE clock_timestamp() < t + interval '9 s' LOOP "
+            "PERFORM pg_stat_clear_snapshot(); "
+            "PERFORM pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'sippushd store g1'; "
+            "PERFORM pg_sleep(0.002); END LOOP; END $$", "c11"))
+        killer.start()
+        time.sleep(0.5)
+        # the cluster's once: it is made again about 5 s later, and the
+        # shards it holds are read again then, while the store's is away
+        ended = env.pg.psql("SELECT count(pg_terminate_backend(pid)) FROM "
+                            "pg_stat_activity WHERE application_name = "
+                            "'sippushd cluster g1'", "c11")
+        check(ended == [("1",)], "the cluster's connection: %s" % ended)
+        killer.join(30)
+        check(not killer.is_alive(), "the killer did not end")
+
+        def accepted():
+            st, doc = nodes[0].post({"to": "sip:gu0@example.com", "app":
+                                     "mms.ua", "content_type": "text/plain",
+                                     "body": "after"})
+            return doc["id"] if st == 202 else None
+        pid = wait_until(accepted, 15, "a push accepted again", 0.2)
+        wait_until(lambda: pid in {r[2] for r in terms.records()}, 15,
+                   "the push after the store came back delivered")
+        log = nodes[0].log()
+        check("not read" in log and "shards read, after" in log,
+              "the shards were never unreadable: the test tried nothing")
+    finally:
+        terms.close()
+
+
 def test_cancel_at_any_node(env):
     """DELETE /v1/pushes/{id} at a node that does not own the user: 202,
     the owner cancels it (no attempt after), the store says cancelled;
@@ -959,5 +1011,6 @@ if __name__ == "__main__":
          test_stopped_node_fenced, test_file_push_taken_over,
          test_subscription_dialog_survives, test_events_cluster_wide,
          test_reg_watch_by_owner, test_session_cut_by_node_death,
-         test_database_restart, test_cancel_at_any_node,
+         test_database_restart, test_shards_read_again,
+         test_cancel_at_any_node,
          test_resubscribe_replaces])
