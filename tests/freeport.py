@@ -27,25 +27,40 @@ def _reserve(port):
     return True
 
 
-def free_port(udp=True):
+def free_port(udp=True, span=1):
     """A port free on 127.0.0.1 for TCP (and UDP, unless udp=False),
-    never handed out twice at once on this machine by this module."""
+    never handed out twice at once on this machine by this module. With
+    span > 1, the first of that many consecutive ports, each of them so
+    (a peer that binds the next port too: baresip's TLS)."""
     rnd = random.Random()
     for _ in range(400):
-        port = rnd.randrange(20000, 32768)
-        if port in _held:
+        port = rnd.randrange(20000, 32768 - span)
+        run = range(port, port + span)
+        if any(p in _held for p in run) or not all(_free(p, udp)
+                                                      for p in run):
             continue
-        socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM)]
-        if udp:
-            socks.append(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
-        try:
-            for s in socks:
-                s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-        if _reserve(port):
+        got = []
+        for p in run:
+            if not _reserve(p):
+                break
+            got.append(p)
+        if len(got) == span:
             return port
+        for p in got:
+            _held.pop(p).close()
     raise RuntimeError("no free port")
+
+
+def _free(port, udp):
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM)]
+    if udp:
+        socks.append(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        for s in socks:
+            s.close()

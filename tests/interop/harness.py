@@ -37,10 +37,11 @@ def check(cond, msg):
         raise Fail(msg)
 
 
-def free_port():
-    """A free loopback port, reserved machine-wide (tests/freeport.py)"""
+def free_port(span=1):
+    """A free loopback port, reserved machine-wide (tests/freeport.py);
+    span: that many consecutive ones, the first returned"""
     try:
-        return freeport.free_port()
+        return freeport.free_port(span=span)
     except RuntimeError as e:
         raise Fail(str(e))
 

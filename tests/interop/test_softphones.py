@@ -26,10 +26,10 @@ class Softphone:
     """One softphone process on its own config directory; stdin stays
     open (both quit on EOF) and is how it is told to quit."""
 
-    def __init__(self, env, name):
+    def __init__(self, env, name, span=1):
         self.env = env
         self.name = name
-        self.port = free_port()
+        self.port = free_port(span)
         self.home = env.path(name)
         os.makedirs(self.home)
         self.out = env.path(name + ".out")
@@ -112,7 +112,9 @@ class Baresip(Softphone):
     tags: baresip 1.0 has no way to add one)."""
 
     def __init__(self, env, name, user, registrar_port, password=None):
-        super().__init__(env, name)
+        # baresip 1.0 listens for TLS on the next port too, whatever
+        # sip_transports says
+        super().__init__(env, name, span=2)
         with open(os.path.join(self.home, "config"), "w") as f:
             f.write("sip_listen 127.0.0.1:%d\nsip_transports udp\n"
                     "module_path /usr/lib/baresip/modules\n"
