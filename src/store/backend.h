@@ -32,6 +32,16 @@ enum store_q {
 	Q_COUNT
 };
 
+/* A delivery written again is updated where it is: its row keeps its
+ * place (and its creation order), its key's index entry is left alone */
+#define DLV_UPSERT " ON CONFLICT(push_id,tkey) DO UPDATE SET " \
+	"terminal=EXCLUDED.terminal,ruri=EXCLUDED.ruri,route=EXCLUDED.route,"\
+	"method=EXCLUDED.method,state=EXCLUDED.state," \
+	"last_error=EXCLUDED.last_error,call_id=EXCLUDED.call_id," \
+	"sip_status=EXCLUDED.sip_status,pap_code=EXCLUDED.pap_code," \
+	"attempts=EXCLUDED.attempts,cseq=EXCLUDED.cseq," \
+	"indirect=EXCLUDED.indirect,steps=EXCLUDED.steps"
+
 enum sval_type { SV_NULL = 0, SV_TEXT, SV_INT, SV_BLOB };
 
 /** A value in or out: a view, valid only during the call */

@@ -54,15 +54,6 @@ enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21,
 #define TERM_COLS "aor,tkey,instance,contact,pub_gruu,temp_gruu,apps," \
 		  "methods,path,source,expires_at,push,charging"
 
-/* a delivery's row replaced by its newer outcome */
-#define DLV_UPSERT " ON CONFLICT(push_id,tkey) DO UPDATE SET " \
-	"terminal=EXCLUDED.terminal,ruri=EXCLUDED.ruri,route=EXCLUDED.route,"\
-	"method=EXCLUDED.method,state=EXCLUDED.state," \
-	"last_error=EXCLUDED.last_error,call_id=EXCLUDED.call_id," \
-	"sip_status=EXCLUDED.sip_status,pap_code=EXCLUDED.pap_code," \
-	"attempts=EXCLUDED.attempts,cseq=EXCLUDED.cseq," \
-	"indirect=EXCLUDED.indirect,steps=EXCLUDED.steps"
-
 /* the server's clock in ms, read at each use (not the transaction's) */
 #define NOW_MS "(extract(epoch FROM clock_timestamp())*1000)::bigint"
 /* node $n holds shard $s's lease of epoch $e, unexpired */

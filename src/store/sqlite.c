@@ -75,10 +75,10 @@ static const char *stmt_sql[S_COUNT] = {
 			 "length(?1)=48 AND id=substr(?1,1,16) AND token=?1 "
 			 "UNION ALL SELECT " PUSH_COLS " FROM pushes WHERE "
 			 "length(token)<>48 AND token=?1",
-	[Q_DLV_PUT] = "INSERT OR REPLACE INTO deliveries(push_id,tkey,"
+	[Q_DLV_PUT] = "INSERT INTO deliveries(push_id,tkey,"
 		      "terminal,ruri,route,method,state,last_error,call_id,"
 		      "sip_status,pap_code,attempts,cseq,indirect,steps) "
-		      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" DLV_UPSERT,
 	[Q_MAX_SEQ] = "SELECT COALESCE(MAX(seq),0) FROM pushes",
 	[S_PURGE_DLV] = "DELETE FROM deliveries WHERE push_id IN (SELECT id "
 			"FROM pushes WHERE final_ms>0 AND final_ms<?)",

@@ -143,6 +143,7 @@ struct seen {
 	int dlvs;
 	char last_id[32];
 	char dstate[32];
+	char dorder[64];         /**< the deliveries' tkeys, as read       */
 	size_t body_len;
 	int relay;
 	int64_t not_before_ms;
@@ -171,6 +172,10 @@ static void dlv_h(const struct dlv_rec *d, void *arg)
 
 	++s->dlvs;
 	str_ncpy(s->dstate, d->state, sizeof(s->dstate));
+	if (strlen(s->dorder) + strlen(d->tkey) + 2 < sizeof(s->dorder)) {
+		strcat(s->dorder, d->tkey);
+		strcat(s->dorder, ";");
+	}
 }
 
 
@@ -206,14 +211,28 @@ static void test_schema_and_records(void **state)
 		assert_int_equal(err, EEXIST);
 	}
 	assert_int_equal(store_dlv_put(st, &d), 0);
+	d.tkey = "urn:uuid:2";
+	assert_int_equal(store_dlv_put(st, &d), 0);
+	d.tkey = "urn:uuid:1";
 	d.state = "delivered";
 	d.sip_status = 200;
-	assert_int_equal(store_dlv_put(st, &d), 0);         /* replaces */
+	assert_int_equal(store_dlv_put(st, &d), 0);         /* updates */
 	assert_int_equal(store_flush(st), 0);
 
+	/* in the order they were made, whatever was written last (the
+	 * status page and the API show them so, on every backend) */
 	assert_int_equal(store_push_get(st, "p1", push_h, dlv_h, &seen), 0);
 	assert_int_equal(seen.pushes, 1);
-	assert_int_equal(seen.dlvs, 1);
+	assert_int_equal(seen.dlvs, 2);
+	assert_string_equal(seen.dorder, "urn:uuid:1;urn:uuid:2;");
+	seen.dlvs = 0;
+	seen.dorder[0] = '\0';
+	d.tkey = "urn:uuid:2";
+	assert_int_equal(store_dlv_put(st, &d), 0);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_push_get(st, "p1", push_h, dlv_h, &seen), 0);
+	assert_int_equal(seen.dlvs, 2);
+	assert_string_equal(seen.dorder, "urn:uuid:1;urn:uuid:2;");
 	assert_string_equal(seen.dstate, "delivered");
 	assert_int_equal(seen.body_len, 4);
 	assert_int_equal(seen.relay, 2);
