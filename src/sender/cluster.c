@@ -445,6 +445,7 @@ static void round_tmr(void *arg)
 	uint16_t held[LEASE_SHARDS];
 	bool load[LEASE_SHARDS] = {false};
 	size_t nheld = 0, nload = 0;
+	bool flushed = false;
 	/* sends stop before the store lets another node claim: counted
 	 * from before the renewal went, minus a request in flight */
 	const uint64_t until = (uint64_t)lease_send_deadline(
@@ -533,7 +534,8 @@ static void round_tmr(void *arg)
 		}
 	}
 
-	/* give up what another node now heads, once its work ended */
+	/* give up what another node now heads, once its work ended and its
+	 * progress is committed (fenced: written only under the lease) */
 	for (uint32_t k = 0; k < plan.nrelease; k++) {
 		const uint16_t sh = plan.release[k];
 
@@ -542,6 +544,10 @@ static void round_tmr(void *arg)
 		cl->leaving[sh] = true;
 		if (cl->s->up.shard_busy(cl->s, sh))
 			continue;
+		if (!flushed) {
+			flushed = true;
+			(void)store_flush(cl->s->st);
+		}
 		cl->s->up.shard_lost(cl->s, sh);
 		if (!clusterdb_release(cl->db, sh, cl->epoch[sh])) {
 			cl->owned[sh] = false;
@@ -659,6 +665,8 @@ void cluster_leave(struct cluster *cl)
 	if (!cl)
 		return;
 	tmr_cancel(&cl->tmr);
+	/* the delivery progress held commits while the leases fence it */
+	(void)store_flush(cl->s->st);
 	(void)clusterdb_leave(cl->db);
 	memset(cl->owned, 0, sizeof(cl->owned));
 }

@@ -25,12 +25,24 @@ static const double commit_le[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
 #define UNSAVED_RETRY_MS 200
 #define UNSAVED_RETRY_MAX_MS 5000
 
+/* At most this many progress records held for their batch (beyond: the
+ * batch is written at once) */
+#define DEFER_MAX 16384
+
 /* One kept progress record: its statement and values, encoded */
 struct unsaved {
 	struct le he;
 	struct le le;
-	char *key;
 	struct mbuf *rec;
+	char key[];
+};
+
+/* Records kept by key (a delivery, a push's final state), the newest of
+ * each, oldest first in the list */
+struct kept {
+	struct hash *h;
+	struct list l;
+	uint32_t n;
 };
 
 struct waiter {
@@ -59,9 +71,10 @@ struct store {
 	struct list waiters;
 	struct tmr tmr_commit;
 	struct mbuf *prog;       /**< the open turn's progress records     */
-	struct hash *unsaved;    /**< key -> struct unsaved                */
-	struct list unsavedl;    /**< the same, oldest first               */
-	uint32_t nunsaved;
+	struct kept unsaved;     /**< progress a failed commit left        */
+	struct kept deferred;    /**< progress held for its batch          */
+	uint32_t defer_ms;       /**< 0: progress written at once          */
+	struct tmr tmr_defer;
 	uint32_t unsaved_drop;   /**< not kept: over the bound             */
 	uint32_t unsaved_ms;     /**< the retry timer's delay              */
 	struct tmr tmr_unsaved;
@@ -76,16 +89,19 @@ static void destructor(void *arg)
 
 	tmr_cancel(&st->tmr_commit);
 	tmr_cancel(&st->tmr_unsaved);
+	tmr_cancel(&st->tmr_defer);
 	if (st->bed)
 		(void)store_flush(st);
-	if (st->nunsaved)
+	if (st->unsaved.n)
 		plog(SIPPUSH_LOG_WARN, MOD, "%u delivery progress records "
 		     "never written (the store is away): those deliveries "
 		     "are repeated, with their identity, after a restart",
-		     st->nunsaved);
+		     st->unsaved.n);
 	list_flush(&st->waiters);
-	hash_flush(st->unsaved);
-	mem_deref(st->unsaved);
+	hash_flush(st->unsaved.h);
+	mem_deref(st->unsaved.h);
+	hash_flush(st->deferred.h);
+	mem_deref(st->deferred.h);
 	mem_deref(st->prog);
 	mem_deref(st->bed);
 }
@@ -106,7 +122,6 @@ static void unsaved_destructor(void *arg)
 
 	hash_unlink(&u->he);
 	list_unlink(&u->le);
-	mem_deref(u->key);
 	mem_deref(u->rec);
 }
 
@@ -163,13 +178,17 @@ int store_open(struct store **stp, const char *url,
 	st->be = be;
 	tmr_init(&st->tmr_commit);
 	tmr_init(&st->tmr_unsaved);
-	err = hash_alloc(&st->unsaved, 256);
+	tmr_init(&st->tmr_defer);
+	err = hash_alloc(&st->unsaved.h, 256);
+	err = err ? err : hash_alloc(&st->deferred.h, 4096);
 	if (err) {
 		mem_deref(st);
 		return err;
 	}
 	histo_init(&st->commit, commit_le, ARRAY_SIZE(commit_le));
 	st->lazy_ms = opts && opts->lazy_ms ? opts->lazy_ms : 50;
+	st->defer_ms = !opts || !opts->progress_ms ? 25 :
+		opts->progress_ms == UINT32_MAX ? 0 : opts->progress_ms;
 
 	if (opts && opts->cluster && be == &store_sqlite) {
 		plog(SIPPUSH_LOG_WARN, MOD, "a cluster shares a PostgreSQL "
@@ -326,32 +345,71 @@ static bool unsaved_cmp(struct le *le, void *arg)
 }
 
 
-static struct unsaved *unsaved_find(struct store *st, const char *key)
+static struct unsaved *kept_find(struct kept *k, const char *key)
 {
-	struct le *le = hash_lookup(st->unsaved, hash_joaat_str(key),
-				    unsaved_cmp, (void *)key);
+	struct le *le = hash_lookup(k->h, hash_joaat_str(key), unsaved_cmp,
+				    (void *)key);
 
 	return le ? le->data : NULL;
 }
 
 
+static void kept_drop(struct kept *k, const char *key)
+{
+	struct unsaved *u = kept_find(k, key);
+
+	if (u) {
+		mem_deref(u);
+		--k->n;
+	}
+}
+
+
+/* Hold a record; it replaces an older one of the same key in its place
+ * (rows are made in the order they were first held). ENOSPC when max
+ * are held already */
+static int kept_put(struct kept *k, const char *key, enum store_q q,
+		    const struct sval *v, size_t n, uint32_t max)
+{
+	const size_t klen = strlen(key);
+	struct unsaved *u = kept_find(k, key);
+
+	if (u) {
+		mbuf_rewind(u->rec);
+		if (!enc_rec(u->rec, q, v, n))
+			return 0;
+		kept_drop(k, key);
+	}
+	if (k->n >= max)
+		return ENOSPC;
+	u = mem_zalloc(sizeof(*u) + klen + 1, unsaved_destructor);
+	if (!u)
+		return ENOMEM;
+	memcpy(u->key, key, klen + 1);
+	u->rec = mbuf_alloc(256);
+	if (!u->rec || enc_rec(u->rec, q, v, n)) {
+		mem_deref(u);
+		return ENOMEM;
+	}
+	hash_append(k->h, hash_joaat_str(u->key), &u->he, u);
+	list_append(&k->l, &u->le, u);
+	++k->n;
+	return 0;
+}
+
+
 static void unsaved_tmr(void *arg);
 
-/* Keep a record (it replaces an older one of the same delivery) */
+/* Keep a record a commit could not write (it replaces an older one of
+ * the same delivery) */
 static void keep_rec(struct store *st, enum store_q q, const struct sval *v,
 		     size_t n)
 {
-	struct unsaved *u;
 	char key[600];
 
 	if (rec_key(key, sizeof(key), q, v, n))
 		return;
-	u = unsaved_find(st, key);
-	if (u) {
-		mem_deref(u);
-		--st->nunsaved;
-	}
-	if (st->nunsaved >= UNSAVED_MAX) {
+	if (kept_put(&st->unsaved, key, q, v, n, UNSAVED_MAX) == ENOSPC) {
 		if (!st->unsaved_drop++)
 			plog(SIPPUSH_LOG_WARN, MOD, "%u delivery progress "
 			     "records wait for the store already: more are "
@@ -359,15 +417,6 @@ static void keep_rec(struct store *st, enum store_q q, const struct sval *v,
 			     UNSAVED_MAX);
 		return;
 	}
-	u = mem_zalloc(sizeof(*u), unsaved_destructor);
-	if (!u || str_dup(&u->key, key) || !(u->rec = mbuf_alloc(128)) ||
-	    enc_rec(u->rec, q, v, n)) {
-		mem_deref(u);
-		return;
-	}
-	hash_append(st->unsaved, hash_joaat_str(key), &u->he, u);
-	list_append(&st->unsavedl, &u->le, u);
-	++st->nunsaved;
 	if (!tmr_isrunning(&st->tmr_unsaved)) {
 		st->unsaved_ms = UNSAVED_RETRY_MS;
 		tmr_start(&st->tmr_unsaved, st->unsaved_ms, unsaved_tmr, st);
@@ -391,30 +440,49 @@ static void progress_done(struct store *st, struct mbuf *prog, int err)
 		     "store refused its turn (%m)", err);
 		return;
 	}
-	if (!err && !st->nunsaved)
+	if (!err && !st->unsaved.n)
 		return;
 
 	prog->pos = 0;
 	while (dec_rec(prog, &q, v, &n)) {
-		struct unsaved *u;
-
 		if (err) {
 			keep_rec(st, q, v, n);
 			continue;
 		}
 		if (rec_key(key, sizeof(key), q, v, n))
 			continue;
-		u = unsaved_find(st, key);
-		if (u) {
-			mem_deref(u);
-			--st->nunsaved;
-		}
+		kept_drop(&st->unsaved, key);
 	}
 }
 
 
-/* A turn begins: the kept records go first in it (and in its progress,
- * so that they are kept again if it fails too) */
+/* Write what k holds into the open turn (and its progress, so that it
+ * is kept again if the commit fails); k empties */
+static void write_kept(struct store *st, struct kept *k)
+{
+	while (k->l.head) {
+		struct unsaved *u = k->l.head->data;
+		struct sval v[32];
+		enum store_q q;
+		size_t n;
+
+		u->rec->pos = 0;
+		if (dec_rec(u->rec, &q, v, &n)) {
+			if (!st->prog)
+				st->prog = mbuf_alloc(4096);
+			if (st->prog)
+				(void)enc_rec(st->prog, q, v, n);
+			if (st->be->write(st->bed, q, v, n) &&
+			    k != &st->unsaved)
+				keep_rec(st, q, v, n);
+		}
+		mem_deref(u);
+		--k->n;
+	}
+}
+
+
+/* A turn begins: the kept records go first in it */
 static int turn_begin(struct store *st)
 {
 	int err;
@@ -424,26 +492,10 @@ static int turn_begin(struct store *st)
 		return err;
 	st->in_txn = true;
 
-	if (st->nunsaved)
+	if (st->unsaved.n)
 		plog(SIPPUSH_LOG_INFO, MOD, "writing %u delivery progress "
-		     "records kept while the store was away", st->nunsaved);
-	while (st->unsavedl.head) {
-		struct unsaved *u = st->unsavedl.head->data;
-		struct sval v[32];
-		enum store_q q;
-		size_t n;
-
-		u->rec->pos = 0;
-		if (dec_rec(u->rec, &q, v, &n)) {
-			if (!st->prog)
-				st->prog = mbuf_alloc(1024);
-			if (st->prog)
-				(void)enc_rec(st->prog, q, v, n);
-			(void)st->be->write(st->bed, q, v, n);
-		}
-		mem_deref(u);
-		--st->nunsaved;
-	}
+		     "records kept while the store was away", st->unsaved.n);
+	write_kept(st, &st->unsaved);
 	st->unsaved_drop = 0;
 	return 0;
 }
@@ -451,13 +503,44 @@ static int turn_begin(struct store *st)
 
 static void schedule(struct store *st);
 
+/* The progress held for its batch goes into the open turn (one is begun;
+ * if none can be, it is kept as a failed commit's would be) */
+static int progress_flush(struct store *st)
+{
+	int err = 0;
+
+	tmr_cancel(&st->tmr_defer);
+	if (!st->deferred.n)
+		return 0;
+	if (!st->in_txn)
+		err = turn_begin(st);
+	if (err) {
+		while (st->deferred.l.head) {
+			struct unsaved *u = st->deferred.l.head->data;
+			struct sval v[32];
+			enum store_q q;
+			size_t n;
+
+			u->rec->pos = 0;
+			if (dec_rec(u->rec, &q, v, &n))
+				keep_rec(st, q, v, n);
+			mem_deref(u);
+			--st->deferred.n;
+		}
+		return err;
+	}
+	write_kept(st, &st->deferred);
+	schedule(st);
+	return 0;
+}
+
 /* Records wait and no turn is open: begin one (the store may be back);
  * while they keep waiting, less often (a full disk fails every commit) */
 static void unsaved_tmr(void *arg)
 {
 	struct store *st = arg;
 
-	if (!st->nunsaved)
+	if (!st->unsaved.n)
 		return;
 	if (!st->in_txn && !turn_begin(st))
 		schedule(st);
@@ -563,6 +646,7 @@ int store_flush(struct store *st)
 	w->arg = st;
 	list_append(&st->waiters, &w->le, w);
 	st->flush_err = 0;
+	(void)progress_flush(st);
 
 	err = end_turn(st);
 	err = err ? err : st->be->wait(st->bed);
@@ -637,12 +721,38 @@ int store_sync(struct store *st, store_sync_h *h, void *arg)
 }
 
 
+static void defer_tmr(void *arg)
+{
+	(void)progress_flush(arg);
+}
+
+
+/* Progress held for its batch (the newest of each delivery or push);
+ * false: it is written now */
+static bool defer_rec(struct store *st, enum store_q q, const struct sval *v,
+		      size_t n)
+{
+	char key[600];
+
+	if (!st->defer_ms || rec_key(key, sizeof(key), q, v, n) ||
+	    kept_put(&st->deferred, key, q, v, n, DEFER_MAX))
+		return false;
+	if (st->deferred.n >= DEFER_MAX)
+		(void)progress_flush(st);
+	else if (!tmr_isrunning(&st->tmr_defer))
+		tmr_start(&st->tmr_defer, st->defer_ms, defer_tmr, st);
+	return true;
+}
+
+
 /* Every write joins the turn's transaction and makes sure it commits */
 static int put(struct store *st, enum store_q q, const struct sval *v,
 		 size_t n)
 {
 	int err = 0;
 
+	if (is_progress(q) && defer_rec(st, q, v, n))
+		return 0;
 	if (!st->in_txn)
 		err = turn_begin(st);
 	if (!err) {
@@ -663,6 +773,15 @@ static int put(struct store *st, enum store_q q, const struct sval *v,
 	if (st->prog)
 		(void)enc_rec(st->prog, q, v, n);
 	return 0;
+}
+
+
+/* A read sees the progress held for its batch: written first */
+static int query(struct store *st, enum store_q q, const struct sval *v,
+		 size_t n, store_row_h *rowh, void *arg)
+{
+	(void)progress_flush(st);
+	return st->be->query(st->bed, q, v, n, rowh, arg);
 }
 
 
@@ -721,7 +840,7 @@ int store_user_ha1(struct store *st, const char *aor, char *ha1hex,
 		return EINVAL;
 
 	const struct sval v[] = {T(aor)};
-	err = st->be->query(st->bed, Q_USER_GET, v, 1, ha1_h, &h);
+	err = query(st, Q_USER_GET, v, 1, ha1_h, &h);
 	return err ? err : h.found ? 0 : ENOENT;
 }
 
@@ -789,7 +908,7 @@ static int rows_of(struct store *st, enum store_q q, const char *key,
 		return EINVAL;
 
 	const struct sval v[] = {T(key)};
-	return st->be->query(st->bed, q, v, 1, rowh, &r);
+	return query(st, q, v, 1, rowh, &r);
 }
 
 
@@ -842,7 +961,7 @@ int store_term_load(struct store *st, store_term_h *h, void *arg)
 
 	if (!st || !h)
 		return EINVAL;
-	return st->be->query(st->bed, Q_TERM_LOAD, NULL, 0, term_row, &r);
+	return query(st, Q_TERM_LOAD, NULL, 0, term_row, &r);
 }
 
 
@@ -969,7 +1088,7 @@ static void push_row(const struct sval *c, size_t n, void *arg)
 	if (r->dh) {
 		const struct sval v[] = {T(p.id)};
 
-		r->err = r->st->be->query(r->st->bed, Q_DLV_BY_PUSH, v, 1,
+		r->err = query(r->st, Q_DLV_BY_PUSH, v, 1,
 					  dlv_row, r);
 	}
 }
@@ -1053,7 +1172,7 @@ static int push_rows(struct store *st, enum store_q q, const struct sval *v,
 	struct rows r = {.h = ph, .dh = dh, .arg = arg, .st = st};
 	int err;
 
-	err = st->be->query(st->bed, q, v, n, push_row, &r);
+	err = query(st, q, v, n, push_row, &r);
 	if (found)
 		*found = r.found;
 	return err ? err : r.err;
@@ -1079,7 +1198,7 @@ int store_push_load_pending_if(struct store *st, store_push_want_h *want,
 	if (!st || !ph)
 		return EINVAL;
 
-	err = st->be->query(st->bed, Q_PUSH_PENDING, NULL, 0, push_row, &r);
+	err = query(st, Q_PUSH_PENDING, NULL, 0, push_row, &r);
 	return err ? err : r.err;
 }
 
@@ -1138,7 +1257,7 @@ uint64_t store_max_seq(struct store *st)
 {
 	int64_t v = 0;
 
-	if (!st || st->be->query(st->bed, Q_MAX_SEQ, NULL, 0, int_h, &v))
+	if (!st || query(st, Q_MAX_SEQ, NULL, 0, int_h, &v))
 		return 0;
 	return (uint64_t)v;
 }
@@ -1152,6 +1271,7 @@ int store_purge(struct store *st, int64_t before_ms, uint32_t *npurged)
 	if (!st)
 		return EINVAL;
 
+	(void)progress_flush(st);
 	if (!st->in_txn) {
 		err = turn_begin(st);
 		if (err)
@@ -1221,7 +1341,7 @@ int store_sub_load(struct store *st, store_sub_h *h, void *arg)
 
 	if (!st || !h)
 		return EINVAL;
-	return st->be->query(st->bed, Q_SUB_LOAD, NULL, 0, sub_row, &r);
+	return query(st, Q_SUB_LOAD, NULL, 0, sub_row, &r);
 }
 
 
@@ -1247,7 +1367,7 @@ int store_sub_get(struct store *st, const char *call_id, store_sub_h *h,
 
 	const struct sval v[] = {T(call_id)};
 	r.st = st;
-	err = st->be->query(st->bed, Q_SUB_GET, v, 1, sub_found_row, &r);
+	err = query(st, Q_SUB_GET, v, 1, sub_found_row, &r);
 	return err ? err : r.found ? 0 : ENOENT;
 }
 
@@ -1288,7 +1408,7 @@ int store_caps_load(struct store *st, store_caps_h *h, void *arg)
 
 	if (!st || !h)
 		return EINVAL;
-	return st->be->query(st->bed, Q_CAPS_LOAD, NULL, 0, caps_row, &r);
+	return query(st, Q_CAPS_LOAD, NULL, 0, caps_row, &r);
 }
 
 
@@ -1330,7 +1450,7 @@ int store_files_of(struct store *st, const char *push_id, store_file_h *h,
 		return EINVAL;
 
 	const struct sval v[] = {T(push_id)};
-	return st->be->query(st->bed, Q_FILES_OF, v, 1, file_row, &r);
+	return query(st, Q_FILES_OF, v, 1, file_row, &r);
 }
 
 
@@ -1341,7 +1461,7 @@ int store_files_final(struct store *st, store_file_h *h, void *arg)
 
 	if (!st || !h)
 		return EINVAL;
-	return st->be->query(st->bed, Q_FILES_FINAL, NULL, 0, file_row, &r);
+	return query(st, Q_FILES_FINAL, NULL, 0, file_row, &r);
 }
 
 
@@ -1385,7 +1505,7 @@ int store_pap_get(struct store *st, const char *pap_id, store_pap_h *h,
 		return EINVAL;
 
 	const struct sval v[] = {T(pap_id)};
-	err = st->be->query(st->bed, Q_PAP_GET, v, 1, pap_row, &r);
+	err = query(st, Q_PAP_GET, v, 1, pap_row, &r);
 	return err ? err : r.found ? 0 : ENOENT;
 }
 
@@ -1399,7 +1519,7 @@ int store_pap_by_push(struct store *st, const char *push_id, store_pap_h *h,
 		return EINVAL;
 
 	const struct sval v[] = {T(push_id)};
-	return st->be->query(st->bed, Q_PAP_BY_PUSH, v, 1, pap_row, &r);
+	return query(st, Q_PAP_BY_PUSH, v, 1, pap_row, &r);
 }
 
 
@@ -1462,7 +1582,7 @@ int store_note_load(struct store *st, store_note_h *h, void *arg)
 
 	if (!st || !h)
 		return EINVAL;
-	return st->be->query(st->bed, Q_NOTE_LOAD, NULL, 0, note_row, &r);
+	return query(st, Q_NOTE_LOAD, NULL, 0, note_row, &r);
 }
 
 
@@ -1509,7 +1629,7 @@ int store_idem_get(struct store *st, const char *owner, const char *key,
 		return EINVAL;
 
 	const struct sval v[] = {T(owner), T(key)};
-	err = st->be->query(st->bed, Q_IDEM_GET, v, 2, idem_row, &r);
+	err = query(st, Q_IDEM_GET, v, 2, idem_row, &r);
 	return err ? err : r.found ? 0 : ENOENT;
 }
 

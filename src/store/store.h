@@ -28,6 +28,9 @@ enum store_sync_mode {
 struct store_opts {
 	enum store_sync_mode sync;
 	uint32_t lazy_ms;        /**< commit delay when nobody waits (50)   */
+	uint32_t progress_ms;    /**< delivery progress held and written in
+				      one go this often (0: 100; UINT32_MAX:
+				      written at once)                      */
 	uint32_t timeout_ms;     /**< a synchronous wait at most (5000)     */
 	bool cluster;            /**< shared by several sippushd (--cluster):
 				      no exclusive lock; PostgreSQL only */
