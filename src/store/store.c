@@ -457,7 +457,8 @@ static void progress_done(struct store *st, struct mbuf *prog, int err)
 
 
 /* Write what k holds into the open turn (and its progress, so that it
- * is kept again if the commit fails); k empties */
+ * is kept again if the commit fails); with no turn open, what is held for
+ * its batch is kept as a failed commit's would be. k empties */
 static void write_kept(struct store *st, struct kept *k)
 {
 	while (k->l.head) {
@@ -468,12 +469,16 @@ static void write_kept(struct store *st, struct kept *k)
 
 		u->rec->pos = 0;
 		if (dec_rec(u->rec, &q, v, &n)) {
-			if (!st->prog)
-				st->prog = mbuf_alloc(4096);
-			if (st->prog)
-				(void)enc_rec(st->prog, q, v, n);
-			if (st->be->write(st->bed, q, v, n) &&
-			    k != &st->unsaved)
+			bool written = false;
+
+			if (st->in_txn) {
+				if (!st->prog)
+					st->prog = mbuf_alloc(4096);
+				if (st->prog)
+					(void)enc_rec(st->prog, q, v, n);
+				written = !st->be->write(st->bed, q, v, n);
+			}
+			if (!written && k != &st->unsaved)
 				keep_rec(st, q, v, n);
 		}
 		mem_deref(u);
@@ -514,24 +519,10 @@ static int progress_flush(struct store *st)
 		return 0;
 	if (!st->in_txn)
 		err = turn_begin(st);
-	if (err) {
-		while (st->deferred.l.head) {
-			struct unsaved *u = st->deferred.l.head->data;
-			struct sval v[32];
-			enum store_q q;
-			size_t n;
-
-			u->rec->pos = 0;
-			if (dec_rec(u->rec, &q, v, &n))
-				keep_rec(st, q, v, n);
-			mem_deref(u);
-			--st->deferred.n;
-		}
-		return err;
-	}
 	write_kept(st, &st->deferred);
-	schedule(st);
-	return 0;
+	if (!err)
+		schedule(st);
+	return err;
 }
 
 /* Records wait and no turn is open: begin one (the store may be back);
