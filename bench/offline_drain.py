@@ -188,11 +188,13 @@ def sippushd(store, total, users, nuas):
 
         uas = start_uas(env, ports, "sippush")
         sent0 = metrics(d)["sippush_messages_sent_total"]
+        cpu1 = proc_cpu(d.proc.pid)
         t1 = time.time()
         t_reg, nreg = register_all(env, d.sip_port, users, ports)
         wait_until(lambda: metrics(d)["sippush_pushes_pending"] == 0, 300,
                    "the queue to drain", 0.05)
         t_drain = time.time() - t1
+        cpu_drain = proc_cpu(d.proc.pid) - cpu1
         cpu = proc_cpu(d.proc.pid) - cpu0
         pg_cpu = tree_cpu(d.pg.proc.pid) - pg0 if d.pg else 0.0
         m = metrics(d)
@@ -226,6 +228,8 @@ def sippushd(store, total, users, nuas):
         print("    CPU per push (accepted and delivered): sippushd %.1f us%s"
               % (cpu * 1e6 / max(accepted, 1), "; PostgreSQL server %.1f us"
                  % (pg_cpu * 1e6 / max(accepted, 1)) if d.pg else ""))
+        print("    of it, registering and draining: %.1f us per delivered "
+              "push" % (cpu_drain * 1e6 / max(states.get("delivered", 0), 1)))
         print("    RSS: idle %.1f MB, %d pushes pending %.1f MB (%.0f B per "
               "pending push), drained %.1f MB, 7 s later %.1f MB" % (
                   rss_idle / 1024, accepted, rss_acc / 1024,

@@ -9,6 +9,7 @@
 #include <re.h>
 #include "store/store.h"
 #include "store/backend.h"
+#include "store/held.h"
 #include "core/histo.h"
 
 #include <sippush/log.h>
@@ -29,22 +30,6 @@ static const double commit_le[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
  * batch is written at once) */
 #define DEFER_MAX 16384
 
-/* One kept progress record: its statement and values, encoded */
-struct unsaved {
-	struct le he;
-	struct le le;
-	struct mbuf *rec;
-	char key[];
-};
-
-/* Records kept by key (a delivery, a push's final state), the newest of
- * each, oldest first in the list */
-struct kept {
-	struct hash *h;
-	struct list l;
-	uint32_t n;
-};
-
 struct waiter {
 	struct le le;
 	store_sync_h *h;
@@ -56,7 +41,7 @@ struct batch {
 	struct store *st;
 	struct list waiters;
 	struct timespec t0;
-	struct mbuf *prog;       /**< its progress records, encoded        */
+	struct list prog;        /**< its progress records (struct held)   */
 	bool txn;
 };
 
@@ -70,9 +55,9 @@ struct store {
 	struct histo commit;     /**< commit latency, seconds              */
 	struct list waiters;
 	struct tmr tmr_commit;
-	struct mbuf *prog;       /**< the open turn's progress records     */
-	struct kept unsaved;     /**< progress a failed commit left        */
-	struct kept deferred;    /**< progress held for its batch          */
+	struct list prog;        /**< the open turn's progress records     */
+	struct held_set unsaved; /**< progress a failed commit left        */
+	struct held_set deferred;/**< progress held for its batch          */
 	uint32_t defer_ms;       /**< 0: progress written at once          */
 	struct tmr tmr_defer;
 	uint32_t unsaved_drop;   /**< not kept: over the bound             */
@@ -102,7 +87,7 @@ static void destructor(void *arg)
 	mem_deref(st->unsaved.h);
 	hash_flush(st->deferred.h);
 	mem_deref(st->deferred.h);
-	mem_deref(st->prog);
+	list_flush(&st->prog);
 	mem_deref(st->bed);
 }
 
@@ -112,17 +97,7 @@ static void batch_destructor(void *arg)
 	struct batch *b = arg;
 
 	list_flush(&b->waiters);
-	mem_deref(b->prog);
-}
-
-
-static void unsaved_destructor(void *arg)
-{
-	struct unsaved *u = arg;
-
-	hash_unlink(&u->he);
-	list_unlink(&u->le);
-	mem_deref(u->rec);
+	list_flush(&b->prog);
 }
 
 
@@ -321,95 +296,14 @@ static bool dec_rec(struct mbuf *mb, enum store_q *q, struct sval *v,
 }
 
 
-/* A delivery is (push id, terminal key), a push's final state its id */
-static int rec_key(char *key, size_t sz, enum store_q q,
-		   const struct sval *v, size_t n)
-{
-	if ((q == Q_DLV_PUT || q == Q_DLV_PUT_FENCED) && n > 1 &&
-	    v[0].t == SV_TEXT &&
-	    v[1].t == SV_TEXT)
-		return re_snprintf(key, sz, "d %s %s", v[0].s, v[1].s) < 0 ?
-			ENOMEM : 0;
-	if ((q == Q_PUSH_FINAL || q == Q_PUSH_FINAL_FENCED) && n > 2 &&
-	    v[2].t == SV_TEXT)
-		return re_snprintf(key, sz, "f %s", v[2].s) < 0 ? ENOMEM : 0;
-	return EINVAL;
-}
-
-
-static bool unsaved_cmp(struct le *le, void *arg)
-{
-	const struct unsaved *u = le->data;
-
-	return !strcmp(u->key, arg);
-}
-
-
-static struct unsaved *kept_find(struct kept *k, const char *key)
-{
-	struct le *le = hash_lookup(k->h, hash_joaat_str(key), unsaved_cmp,
-				    (void *)key);
-
-	return le ? le->data : NULL;
-}
-
-
-static void kept_drop(struct kept *k, const char *key)
-{
-	struct unsaved *u = kept_find(k, key);
-
-	if (u) {
-		mem_deref(u);
-		--k->n;
-	}
-}
-
-
-/* Hold a record; it replaces an older one of the same key in its place
- * (rows are made in the order they were first held). ENOSPC when max
- * are held already */
-static int kept_put(struct kept *k, const char *key, enum store_q q,
-		    const struct sval *v, size_t n, uint32_t max)
-{
-	const size_t klen = strlen(key);
-	struct unsaved *u = kept_find(k, key);
-
-	if (u) {
-		mbuf_rewind(u->rec);
-		if (!enc_rec(u->rec, q, v, n))
-			return 0;
-		kept_drop(k, key);
-	}
-	if (k->n >= max)
-		return ENOSPC;
-	u = mem_zalloc(sizeof(*u) + klen + 1, unsaved_destructor);
-	if (!u)
-		return ENOMEM;
-	memcpy(u->key, key, klen + 1);
-	u->rec = mbuf_alloc(256);
-	if (!u->rec || enc_rec(u->rec, q, v, n)) {
-		mem_deref(u);
-		return ENOMEM;
-	}
-	hash_append(k->h, hash_joaat_str(u->key), &u->he, u);
-	list_append(&k->l, &u->le, u);
-	++k->n;
-	return 0;
-}
-
-
 static void unsaved_tmr(void *arg);
 
 /* Keep a record a commit could not write (it replaces an older one of
- * the same delivery) */
-static void keep_rec(struct store *st, enum store_q q, const struct sval *v,
-		     size_t n)
+ * the same delivery); h is the store's then */
+static void keep(struct store *st, struct held *h)
 {
-	char key[600];
-
-	if (rec_key(key, sizeof(key), q, v, n))
-		return;
-	if (kept_put(&st->unsaved, key, q, v, n, UNSAVED_MAX) == ENOSPC) {
+	if (held_put(&st->unsaved, h, UNSAVED_MAX) == ENOSPC) {
+		mem_deref(h);
 		if (!st->unsaved_drop++)
 			plog(SIPPUSH_LOG_WARN, MOD, "%u delivery progress "
 			     "records wait for the store already: more are "
@@ -428,13 +322,8 @@ static void keep_rec(struct store *st, enum store_q q, const struct sval *v,
  * the turn (not for a record the database refuses: that would fail
  * every turn after it), and when it committed they are newer than what
  * an earlier failed commit left, which is dropped */
-static void progress_done(struct store *st, struct mbuf *prog, int err)
+static void progress_done(struct store *st, struct list *prog, int err)
 {
-	struct sval v[32];
-	enum store_q q;
-	size_t n;
-	char key[600];
-
 	if (err == EIO || err == EINVAL) {
 		plog(SIPPUSH_LOG_WARN, MOD, "delivery progress not kept: the "
 		     "store refused its turn (%m)", err);
@@ -443,46 +332,36 @@ static void progress_done(struct store *st, struct mbuf *prog, int err)
 	if (!err && !st->unsaved.n)
 		return;
 
-	prog->pos = 0;
-	while (dec_rec(prog, &q, v, &n)) {
+	while (prog->head) {
+		struct held *h = prog->head->data;
+
+		list_unlink(&h->le);
 		if (err) {
-			keep_rec(st, q, v, n);
+			keep(st, h);
 			continue;
 		}
-		if (rec_key(key, sizeof(key), q, v, n))
-			continue;
-		kept_drop(&st->unsaved, key);
+		held_drop(&st->unsaved, h->key);
+		mem_deref(h);
 	}
 }
 
 
-/* Write what k holds into the open turn (and its progress, so that it
- * is kept again if the commit fails); with no turn open, what is held for
- * its batch is kept as a failed commit's would be. k empties */
-static void write_kept(struct store *st, struct kept *k)
+/* Write what hs holds into the open turn (and remember it with the turn,
+ * so that it is kept again if the commit fails); with no turn open, what
+ * is held for its batch is kept as a failed commit's would be. hs
+ * empties; a record the database refuses is dropped */
+static void write_kept(struct store *st, struct held_set *hs)
 {
-	while (k->l.head) {
-		struct unsaved *u = k->l.head->data;
-		struct sval v[32];
-		enum store_q q;
-		size_t n;
+	while (hs->l.head) {
+		struct held *h = hs->l.head->data;
 
-		u->rec->pos = 0;
-		if (dec_rec(u->rec, &q, v, &n)) {
-			bool written = false;
-
-			if (st->in_txn) {
-				if (!st->prog)
-					st->prog = mbuf_alloc(4096);
-				if (st->prog)
-					(void)enc_rec(st->prog, q, v, n);
-				written = !st->be->write(st->bed, q, v, n);
-			}
-			if (!written && k != &st->unsaved)
-				keep_rec(st, q, v, n);
-		}
-		mem_deref(u);
-		--k->n;
+		held_take(hs, h);
+		if (st->in_txn && !st->be->write(st->bed, h->q, h->v, h->n))
+			list_append(&st->prog, &h->le, h);
+		else if (!st->in_txn && hs != &st->unsaved)
+			keep(st, h);
+		else
+			mem_deref(h);
 	}
 }
 
@@ -556,8 +435,7 @@ static void commit_done(int err, void *arg)
 	else if (err && b->txn)
 		plog(SIPPUSH_LOG_ERROR, MOD, "commit failed (%m): what it held "
 		     "is refused (503), nothing acknowledged is lost", err);
-	if (b->prog)
-		progress_done(b->st, b->prog, err);
+	progress_done(b->st, &b->prog, err);
 
 	while (b->waiters.head) {
 		struct waiter *w = b->waiters.head->data;
@@ -597,8 +475,12 @@ static int end_turn(struct store *st)
 	}
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &b->t0);
-	b->prog = st->prog;
-	st->prog = NULL;
+	while (st->prog.head) {
+		struct le *le = st->prog.head;
+
+		list_unlink(le);
+		list_append(&b->prog, le, le->data);
+	}
 	st->in_txn = false;
 	if (st->abandon && b->txn)
 		err = st->be->abandon(st->bed, commit_done, b);
@@ -720,13 +602,9 @@ static void defer_tmr(void *arg)
 
 /* Progress held for its batch (the newest of each delivery or push);
  * false: it is written now */
-static bool defer_rec(struct store *st, enum store_q q, const struct sval *v,
-		      size_t n)
+static bool defer_rec(struct store *st, struct held *h)
 {
-	char key[600];
-
-	if (!st->defer_ms || rec_key(key, sizeof(key), q, v, n) ||
-	    kept_put(&st->deferred, key, q, v, n, DEFER_MAX))
+	if (!st->defer_ms || held_put(&st->deferred, h, DEFER_MAX))
 		return false;
 	if (st->deferred.n >= DEFER_MAX)
 		(void)progress_flush(st);
@@ -736,34 +614,35 @@ static bool defer_rec(struct store *st, enum store_q q, const struct sval *v,
 }
 
 
-/* Every write joins the turn's transaction and makes sure it commits */
+/* Every write joins the turn's transaction and makes sure it commits;
+ * progress is held for its batch, or remembered with the turn that
+ * writes it (kept for the next turn if it cannot go in this one) */
 static int put(struct store *st, enum store_q q, const struct sval *v,
 		 size_t n)
 {
+	struct held *h = NULL;
 	int err = 0;
 
-	if (is_progress(q) && defer_rec(st, q, v, n))
-		return 0;
+	if (is_progress(q)) {
+		if (held_alloc(&h, q, v, n) == ENOMEM)
+			return ENOMEM;
+		if (h && defer_rec(st, h))
+			return 0;
+	}
 	if (!st->in_txn)
 		err = turn_begin(st);
 	if (!err) {
 		schedule(st);
 		err = st->be->write(st->bed, q, v, n);
 	}
-	if (!is_progress(q))
+	if (!h)
 		return err;
 
-	/* progress: kept for the next turn if it cannot go in this one,
-	 * remembered with this turn if it can */
-	if (err) {
-		keep_rec(st, q, v, n);
-		return err;
-	}
-	if (!st->prog)
-		st->prog = mbuf_alloc(1024);
-	if (st->prog)
-		(void)enc_rec(st->prog, q, v, n);
-	return 0;
+	if (err)
+		keep(st, h);
+	else
+		list_append(&st->prog, &h->le, h);
+	return err;
 }
 
 
