@@ -177,6 +177,7 @@ int dlv_new(struct delivery **dp, struct push *p,
 		       t->contact);
 	err |= str_dup(&d->ruri, dlv_dest_ruri(t, p->aor));
 	err |= dup_opt(&d->route, t->path);
+	d->route_gen = p->s->route_gen;
 	err |= str_dup(&d->call_id, cid);
 	if (err) {
 		mem_deref(d);
@@ -373,10 +374,17 @@ int dlv_content(const struct delivery *d, char **ctype, char **entity,
  */
 void dlv_route_refresh(struct delivery *d)
 {
-	struct terminal *t = term_find(user_find(d->p->s, d->p->aor),
-				       d->tkey);
+	struct sender *s = d->p->s;
+	struct terminal *t;
 	char *route = NULL;
 
+	/* no terminal came and no Path changed since it looked: its route
+	 * holds (the look-up was 2 % of an offline drain's CPU) */
+	if (d->route_gen == s->route_gen)
+		return;
+	d->route_gen = s->route_gen;
+
+	t = term_find(user_find(s, d->p->aor), d->tkey);
 	if (!t || (t->path && d->route ? !strcmp(t->path, d->route) :
 		   t->path == d->route))
 		return;

@@ -13,6 +13,7 @@ struct delivery {
 	enum delivery_state state;
 	uint16_t scode, pap;
 	uint32_t attempts, cseq;
+	uint64_t route_gen;      /**< sender.route_gen its route is of     */
 	char *steps;             /**< methods tried, for the status        */
 	char refer_ltag[17];     /**< our tag of the last REFER (random)   */
 	char *refer_rtag;        /**< the terminal's, from its 2xx         */

@@ -247,6 +247,8 @@ struct sender {
 	double tokens;
 	uint64_t pace_last;
 	uint64_t seq;
+	uint64_t route_gen;      /**< + 1 when a terminal came or its Path
+				      changed: deliveries look again       */
 	bool sync_pending;
 	struct list *loading;    /**< push_load() collects here          */
 	const bool *load_mask;   /**< and only these shards' (a cluster)  */

@@ -244,6 +244,7 @@ int sender_alloc(struct sender **sp, struct sip *sip, struct store *st,
 	err |= events_init(s);
 	err |= pushevents_init(s);
 	err |= papnotify_init(s);
+	s->route_gen = 1;   /* a delivery loaded (0) looks at once */
 	err |= hash_alloc(&s->users, 4096);
 	err |= hash_alloc(&s->pushes, 65536);
 	err |= hash_alloc(&s->targets, 4096);

@@ -229,6 +229,8 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 	err = term_fill(t, r);
 	if (err)
 		return err;
+	if (fresh || moved)
+		++s->route_gen;
 
 	/* the same contact was known only at AoR level from the reg
 	 * event: this record, with its instance, replaces it */
@@ -347,6 +349,7 @@ static void load_h(const struct term_rec *r, void *arg)
 	t->u = u;
 	list_append(&u->terms, &t->le, t);
 	++s->stats.terminals;
+	++s->route_gen;
 	arm(t, now);
 }
 

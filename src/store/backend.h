@@ -50,7 +50,7 @@ struct sval {
 	const char *s;           /**< SV_TEXT                             */
 	int64_t i;               /**< SV_INT                              */
 	const uint8_t *b;        /**< SV_BLOB                             */
-	size_t len;              /**< SV_BLOB                             */
+	size_t len;              /**< SV_BLOB; SV_TEXT's if known, else 0 */
 };
 
 typedef void (store_row_h)(const struct sval *col, size_t ncol, void *arg);

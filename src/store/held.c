@@ -98,6 +98,7 @@ int held_alloc(struct held **hp, enum store_q q, const struct sval *v,
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].t == SV_TEXT) {
 			h->v[i].s = p;
+			h->v[i].len = lens[i];
 			p = put_str(p, v[i].s, lens[i]);
 		}
 		else if (v[i].t == SV_BLOB) {

@@ -651,6 +651,7 @@ static void col_of(struct sval *c, const PGresult *r, int row, int col)
 	default:   /* text: libpq ends every value with a NUL */
 		c->t = SV_TEXT;
 		c->s = v;
+		c->len = (size_t)len;
 		break;
 	}
 }
