@@ -12,7 +12,13 @@ Printed: instructions (Ir) per push, the share of each object file,
 the functions costing most (self), and the allocations per push
 (calls to malloc, calloc and realloc as callgrind counted them).
 
-usage: bench/push_ir.py [PUSHES] [CONNECTIONS] [USERS] ["sippushd options"]
+With --drain the measured pushes go to USERS who are offline; once all
+are accepted the counters are zeroed, the users register, and the queue
+drains: Ir per delivered push of an offline drain (bench/offline_drain.py's
+second half), REGISTERs included.
+
+usage: bench/push_ir.py [--drain] [PUSHES] [CONNECTIONS] [USERS]
+                        ["sippushd options"]
   SIPPUSH_IR_KEEP=DIR keeps the callgrind file there (for
   callgrind_annotate).
 """
@@ -32,7 +38,7 @@ Daemon, Env, free_port = harness.Daemon, harness.Env, harness.free_port
 ALLOC = ("malloc", "calloc", "realloc")
 
 
-def post_all(d, n, conns, users, first):
+def post_all(d, n, conns, users, first, prefix="u"):
     """n pushes, one per POST, on conns keep-alive connections; each
     waits for its 202 before the next (so a loop turn sees at most conns)"""
     bad = []
@@ -45,9 +51,9 @@ def post_all(d, n, conns, users, first):
                                        timeout=120)
         for k in range(count):
             m = first + i * 100000 + k
-            body = ('{"to":"sip:u%d@example.com","app":"mms.ua",'
+            body = ('{"to":"sip:%s%d@example.com","app":"mms.ua",'
                     '"content_type":"text/plain","body":"push %d from '
-                    'push_ir"}' % (m % users, m))
+                    'push_ir"}' % (prefix, m % users, m))
             c.request("POST", "/v1/pushes", body, hdr)
             r = c.getresponse()
             r.read()
@@ -185,7 +191,20 @@ def floor_ir(env, n, conns):
     return (tot[1] - tot[0]) / n
 
 
+def pending(d, want, timeout=600):
+    end = time.time() + timeout
+    while time.time() < end:
+        if metrics(d).get("sippush_pushes_pending", 0) >= want:
+            return
+        time.sleep(0.5)
+    raise harness.Fail("not %d pending within %d s" % (want, timeout))
+
+
 def main():
+    cmd = " ".join(sys.argv)
+    drain = "--drain" in sys.argv[1:]
+    if drain:
+        sys.argv.remove("--drain")
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     conns = int(sys.argv[2]) if len(sys.argv) > 2 else 8
     users = int(sys.argv[3]) if len(sys.argv) > 3 else 100
@@ -209,16 +228,28 @@ def main():
         port = free_port()
         env.spawn(["sipp", "-sf", env.path("uas.xml"), "-i", "127.0.0.1",
                    "-p", str(port), "-nostdin"], "uas.out")
+        # the warm-up's users; with --drain the measured ones register
+        # only after their pushes are accepted
         for i in range(users):
             harness.register_udp(d, "u%d" % i, port,
                                  "urn:uuid:00000000-0000-4000-8000-%012d"
                                  % i, timeout=30)
         post_all(d, warm, conns, users, 0)
         drained(d, warm)
+        if drain:
+            post_all(d, n, conns, users, 10 ** 7, "o")
+            pending(d, n)
         subprocess.run(["callgrind_control", "-z", str(d.proc.pid)],
                        check=True, capture_output=True, timeout=60)
         t0 = time.time()
-        post_all(d, n, conns, users, 10 ** 7)
+        if drain:
+            for i in range(users):
+                harness.register_udp(
+                    d, "o%d" % i, port,
+                    "urn:uuid:00000000-0000-4000-8000-1%011d" % i,
+                    timeout=30)
+        else:
+            post_all(d, n, conns, users, 10 ** 7)
         drained(d, warm + n)
         took = time.time() - t0
         subprocess.run(["callgrind_control", "-d", str(d.proc.pid)],
@@ -230,11 +261,19 @@ def main():
         total, self_ir, calls, edges = parse(path)
         d.stop()
 
-        print("bench/push-ir: %d pushes (after %d warm-up) POSTed one per "
-              "request on %d keep-alive connections to %d users, each "
-              "delivered as a MESSAGE to a SIPp terminal answering 200; "
-              "sippushd under callgrind (%.0f s)" % (n, warm, conns, users,
-                                                     took))
+        if drain:
+            print("bench/push-ir --drain: %d pushes (after %d warm-up) "
+                  "accepted for %d offline users, then measured: the users "
+                  "register and the queue drains, each push delivered as "
+                  "a MESSAGE to a SIPp terminal answering 200; sippushd "
+                  "under callgrind (%.0f s); per push below: per delivered "
+                  "push of the drain" % (n, warm, users, took))
+        else:
+            print("bench/push-ir: %d pushes (after %d warm-up) POSTed one "
+                  "per request on %d keep-alive connections to %d users, "
+                  "each delivered as a MESSAGE to a SIPp terminal "
+                  "answering 200; sippushd under callgrind (%.0f s)" % (
+                      n, warm, conns, users, took))
         print("  Ir per push: %.0f" % (total / n))
         sq = sum(ir for (ob, _), ir in self_ir.items()
                  if "libsqlite3" in os.path.basename(ob or ""))
@@ -264,7 +303,7 @@ def main():
         print("  most called (calls per push):")
         for fn, c in calls.most_common(15):
             print("    %8.1f  %s" % (c / n, fn))
-        fl = floor_ir(env, n, conns)
+        fl = None if drain else floor_ir(env, n, conns)
         if fl:
             print("  floor (bench-floor: an HTTP pair, a UDP pair, an INSERT "
                   "and an UPDATE per push, a transaction per %d, in a "
@@ -277,7 +316,7 @@ def main():
             os.makedirs(keep, exist_ok=True)
             shutil.copy(path, os.path.join(keep, "callgrind.out.push_ir"))
             print("  kept: %s" % os.path.join(keep, "callgrind.out.push_ir"))
-        print("  command: %s" % " ".join(sys.argv))
+        print("  command: %s" % cmd)
     finally:
         env.close()
 

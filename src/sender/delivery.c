@@ -378,7 +378,8 @@ void dlv_route_refresh(struct delivery *d)
 	struct terminal *t;
 	char *route = NULL;
 
-	/* no terminal came and no Path changed since it looked: its route
+	/* a route comes from a terminal (dlv_new) or the store (dlv_load,
+	 * generation 0): while no terminal went and no Path changed, it
 	 * holds (the look-up was 2 % of an offline drain's CPU) */
 	if (d->route_gen == s->route_gen)
 		return;

@@ -247,7 +247,7 @@ struct sender {
 	double tokens;
 	uint64_t pace_last;
 	uint64_t seq;
-	uint64_t route_gen;      /**< + 1 when a terminal came or its Path
+	uint64_t route_gen;      /**< + 1 when a terminal went or its Path
 				      changed: deliveries look again       */
 	bool sync_pending;
 	struct list *loading;    /**< push_load() collects here          */

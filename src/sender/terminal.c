@@ -79,6 +79,9 @@ static void term_destructor(void *arg)
 {
 	struct terminal *t = arg;
 
+	/* its deliveries' route may now be another terminal's of that key */
+	if (t->u)
+		++t->u->s->route_gen;
 	tmr_cancel(&t->tmr);
 	list_unlink(&t->le);
 	mem_deref(t->tkey);
@@ -229,7 +232,7 @@ int term_upsert(struct sender *s, const struct term_rec *r, bool *became)
 	err = term_fill(t, r);
 	if (err)
 		return err;
-	if (fresh || moved)
+	if (moved)
 		++s->route_gen;
 
 	/* the same contact was known only at AoR level from the reg
@@ -349,7 +352,6 @@ static void load_h(const struct term_rec *r, void *arg)
 	t->u = u;
 	list_append(&u->terms, &t->le, t);
 	++s->stats.terminals;
-	++s->route_gen;
 	arm(t, now);
 }
 
