@@ -20,7 +20,8 @@ import sys
 import threading
 import time
 
-from benchlib import harness, pct, proc_cpu, tree_cpu, uas_scenario
+from benchlib import (SIPP_BUF, harness, pct, proc_cpu, tree_cpu,
+                      uas_scenario)
 from push_e2e import LUA   # the same POST, the token from SIPPUSH_TOKEN
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -157,7 +158,7 @@ def main():
         ports = [free_port() for _ in range(2)]
         for p in ports:
             env.spawn(["sipp", "-sf", env.path("uas.xml"), "-i",
-                       "127.0.0.1", "-p", str(p), "-nostdin"],
+                       "127.0.0.1", "-p", str(p), "-nostdin"] + SIPP_BUF,
                       "uas-%d.out" % p)
         print("bench/cluster: %d s of POST /v1/pushes per run, %d users, %d "
               "keep-alive connections spread over the nodes; one PostgreSQL "

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import harness, proc_cpu, uas_scenario
+from benchlib import SIPP_BUF, harness, proc_cpu, uas_scenario
 
 BUILD, Env, free_port = harness.BUILD, harness.Env, harness.free_port
 
@@ -101,8 +101,9 @@ def main():
         with open(env.path("uas.xml"), "w") as f:
             f.write(uas_scenario())
         uas = env.spawn(["sipp", "-sf", env.path("uas.xml"), "-i",
-                         "127.0.0.1", "-p", str(uas_port), "-nostdin",
-                         "-trace_err", "-error_file", env.path("uas.err")],
+                         "127.0.0.1", "-p", str(uas_port), "-nostdin"] +
+                        SIPP_BUF + ["-trace_err", "-error_file",
+                                    env.path("uas.err")],
                         "uas.out")
         time.sleep(0.5)
         ruri = "sip:user@127.0.0.1:%d" % uas_port

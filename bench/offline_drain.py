@@ -26,8 +26,9 @@ import sys
 import threading
 import time
 
-from benchlib import (HERE, harness, metrics, proc_cpu, proc_rss_kb,
-                      store_arg, store_daemon, tree_cpu, uas_scenario)
+from benchlib import (HERE, SIPP_BUF, harness, metrics, proc_cpu,
+                      proc_rss_kb, store_arg, store_daemon, tree_cpu,
+                      uas_scenario, udp_drops)
 
 BUILD, Daemon, Env = harness.BUILD, harness.Daemon, harness.Env
 free_port, wait_until = harness.free_port, harness.wait_until
@@ -119,7 +120,7 @@ def start_uas(env, ports, tag):
     for p in ports:
         procs.append(env.spawn(
             ["sipp", "-sf", env.path("uas.xml"), "-i", "127.0.0.1", "-p",
-             str(p), "-nostdin", "-trace_logs", "-log_file",
+             str(p), "-nostdin"] + SIPP_BUF + ["-trace_logs", "-log_file",
              env.path("uas-%s-%d.log" % (tag, p)), "-trace_err",
              "-error_file", env.path("uas-%s-%d.err" % (tag, p))],
             "uas-%s-%d.out" % (tag, p)))
@@ -189,12 +190,14 @@ def sippushd(store, total, users, nuas):
         uas = start_uas(env, ports, "sippush")
         sent0 = metrics(d)["sippush_messages_sent_total"]
         cpu1 = proc_cpu(d.proc.pid)
+        drops0 = udp_drops()
         t1 = time.time()
         t_reg, nreg = register_all(env, d.sip_port, users, ports)
         wait_until(lambda: metrics(d)["sippush_pushes_pending"] == 0, 300,
                    "the queue to drain", 0.05)
         t_drain = time.time() - t1
         cpu_drain = proc_cpu(d.proc.pid) - cpu1
+        drops = udp_drops() - drops0
         cpu = proc_cpu(d.proc.pid) - cpu0
         pg_cpu = tree_cpu(d.pg.proc.pid) - pg0 if d.pg else 0.0
         m = metrics(d)
@@ -229,7 +232,10 @@ def sippushd(store, total, users, nuas):
               % (cpu * 1e6 / max(accepted, 1), "; PostgreSQL server %.1f us"
                  % (pg_cpu * 1e6 / max(accepted, 1)) if d.pg else ""))
         print("    of it, registering and draining: %.1f us per delivered "
-              "push" % (cpu_drain * 1e6 / max(states.get("delivered", 0), 1)))
+              "push (%.0f %% of one core); UDP datagrams dropped for a full "
+              "receive buffer meanwhile (machine-wide): %d" % (
+                  cpu_drain * 1e6 / max(states.get("delivered", 0), 1),
+                  100 * cpu_drain / t_drain, drops))
         print("    RSS: idle %.1f MB, %d pushes pending %.1f MB (%.0f B per "
               "pending push), drained %.1f MB, 7 s later %.1f MB" % (
                   rss_idle / 1024, accepted, rss_acc / 1024,

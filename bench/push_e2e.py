@@ -25,7 +25,7 @@ import time
 
 import os
 
-from benchlib import (harness, metrics, pct, print_cpu_per_push,
+from benchlib import (SIPP_BUF, harness, metrics, pct, print_cpu_per_push,
                       print_delivery, store_arg, store_daemon, tree_cpu,
                       uas_scenario,
                       wrk_then_drain)
@@ -67,7 +67,8 @@ def run(store, secs, users, conns, nuas, extra, rate):
         ports = [free_port() for _ in range(nuas)]
         for p in ports:
             env.spawn(["sipp", "-sf", env.path("uas.xml"), "-i",
-                       "127.0.0.1", "-p", str(p), "-nostdin", "-trace_err",
+                       "127.0.0.1", "-p", str(p), "-nostdin"] + SIPP_BUF + [
+                       "-trace_err",
                        "-error_file", env.path("uas-%d.err" % p)],
                       "uas-%d.out" % p)
         for i in range(users):

@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 
-from benchlib import harness, metrics, uas_scenario
+from benchlib import SIPP_BUF, harness, metrics, uas_scenario
 
 Daemon, Env, free_port = harness.Daemon, harness.Env, harness.free_port
 ALLOC = ("malloc", "calloc", "realloc")
@@ -227,7 +227,7 @@ def main():
             f.write(uas_scenario())
         port = free_port()
         env.spawn(["sipp", "-sf", env.path("uas.xml"), "-i", "127.0.0.1",
-                   "-p", str(port), "-nostdin"], "uas.out")
+                   "-p", str(port), "-nostdin"] + SIPP_BUF, "uas.out")
         # the warm-up's users; with --drain the measured ones register
         # only after their pushes are accepted
         for i in range(users):
