@@ -347,9 +347,11 @@ static void progress_done(struct store *st, struct list *prog, int err)
 
 
 /* Write what hs holds into the open turn (and remember it with the turn,
- * so that it is kept again if the commit fails); with no turn open, what
- * is held for its batch is kept as a failed commit's would be. hs
- * empties; a record the database refuses is dropped */
+ * so that it is kept again if the commit fails). What is held for its
+ * batch and cannot be written (no turn open, the database away) is kept
+ * as a failed commit's would be; what a failed commit left and still
+ * cannot be written is dropped (the database refuses it: it would fail
+ * every turn after). hs empties */
 static void write_kept(struct store *st, struct held_set *hs)
 {
 	while (hs->l.head) {
@@ -358,7 +360,7 @@ static void write_kept(struct store *st, struct held_set *hs)
 		held_take(hs, h);
 		if (st->in_txn && !st->be->write(st->bed, h->q, h->v, h->n))
 			list_append(&st->prog, &h->le, h);
-		else if (!st->in_txn && hs != &st->unsaved)
+		else if (hs != &st->unsaved)
 			keep(st, h);
 		else
 			mem_deref(h);

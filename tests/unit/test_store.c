@@ -858,6 +858,24 @@ static void test_progress_kept(void **state)
 }
 
 
+#ifdef SIPPUSH_HAVE_PG
+/* The server ends every other connection to the test's database */
+static void kill_backends(const struct fix *f)
+{
+	PGconn *c = PQconnectdb(f->path);
+	PGresult *r = PQexec(c, "SELECT pg_terminate_backend(pid) "
+			     "FROM pg_stat_activity WHERE datname="
+			     "current_database() AND "
+			     "pid<>pg_backend_pid()");
+
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_int_equal(PQntuples(r), 1);
+	PQclear(r);
+	PQfinish(c);
+}
+#endif
+
+
 /*
  * PostgreSQL: the server ends the connection under an open turn. Its
  * waiter is told the commit failed (it is never acknowledged), the write
@@ -878,18 +896,7 @@ static void test_connection_lost(void **state)
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_push_add(st, &p), 0);
 	assert_int_equal(store_sync(st, err_h, &got), 0);
-	{
-		PGconn *c = PQconnectdb(f->path);
-		PGresult *r = PQexec(c, "SELECT pg_terminate_backend(pid) "
-				     "FROM pg_stat_activity WHERE datname="
-				     "current_database() AND "
-				     "pid<>pg_backend_pid()");
-
-		assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-		assert_int_equal(PQntuples(r), 1);
-		PQclear(r);
-		PQfinish(c);
-	}
+	kill_backends(f);
 	for (int i = 0; i < 100 && !got; i++)
 		run_loop(10);
 	assert_true(got > 0);    /* an error, not success (-1) */
@@ -904,6 +911,71 @@ static void test_connection_lost(void **state)
 	assert_int_equal(store_push_get(st, "after", push_h, NULL, &seen), 0);
 	assert_int_equal(store_push_get(st, "lost", push_h, NULL, &seen),
 			 ENOENT);
+	mem_deref(st);
+#endif
+}
+
+
+/*
+ * PostgreSQL: progress held for its batch meets a turn already open on a
+ * connection the server has ended: its writes fail there, and it is kept
+ * and written once the store is back, not dropped (a push delivered
+ * then stayed pending in the store: CI's test_pg_failover).
+ */
+static void test_progress_kept_broken(void **state)
+{
+	const struct store_opts so = {.lazy_ms = 60000,
+				      .progress_ms = 60000};
+	struct fix *f = *state;
+	struct store *st = NULL;
+	struct seen seen = {0};
+	struct push_rec p = push("hk", 1);
+	struct dlv_rec d = {
+		.push_id = "hk", .tkey = "urn:uuid:1", .terminal = "sip:g",
+		.ruri = "sip:c", .method = "message", .state = "delivered",
+		.call_id = "c1@x", .sip_status = 200, .attempts = 1,
+		.cseq = 1,
+	};
+	int i, err = 0;
+
+	if (!f->pg)
+		skip();
+#ifdef SIPPUSH_HAVE_PG
+	assert_int_equal(store_open(&st, f->path, &so), 0);
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_flush(st), 0);
+
+	/* a turn open (a write nobody is told of), the progress held */
+	p = push("open", 2);
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_dlv_put(st, &d), 0);
+	assert_int_equal(store_push_final(st, "hk", "delivered", 7000), 0);
+
+	/* the connection ends; the store sees it (a write fails) */
+	kill_backends(f);
+	for (i = 0; i < 100 && !err; i++) {
+		run_loop(10);
+		err = store_user_set(st, "sip:x@y", "y", "00");
+	}
+	assert_int_not_equal(err, 0);
+
+	/* a read writes the held batch first: into the broken turn */
+	(void)store_push_get(st, "hk", push_h, dlv_h, &seen);
+
+	/* back: what was held is written */
+	for (i = 0; i < 30; i++) {
+		run_loop(100);
+		memset(&seen, 0, sizeof(seen));
+		if (!store_flush(st) &&
+		    !store_push_get(st, "hk", push_h, dlv_h, &seen) &&
+		    seen.dlvs)
+			break;
+	}
+	assert_int_equal(seen.dlvs, 1);
+	assert_string_equal(seen.dstate, "delivered");
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_push_load_pending(st, push_h, NULL, &seen), 0);
+	assert_int_equal(seen.pushes, 0);      /* hk is final */
 	mem_deref(st);
 #endif
 }
@@ -1151,6 +1223,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abandon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_progress_kept, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_progress_kept_broken,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fence, setup, teardown),
 		cmocka_unit_test(test_push_encode),
 	};
