@@ -72,11 +72,12 @@ static void destructor(void *arg)
 {
 	struct store *st = arg;
 
+	/* the timers after the flush: it may start them again */
+	if (st->bed)
+		(void)store_flush(st);
 	tmr_cancel(&st->tmr_commit);
 	tmr_cancel(&st->tmr_unsaved);
 	tmr_cancel(&st->tmr_defer);
-	if (st->bed)
-		(void)store_flush(st);
 	if (st->unsaved.n)
 		plog(SIPPUSH_LOG_WARN, MOD, "%u delivery progress records "
 		     "never written (the store is away): those deliveries "
@@ -346,19 +347,23 @@ static void progress_done(struct store *st, struct list *prog, int err)
 }
 
 
-/* Write what hs holds into the open turn (and remember it with the turn,
- * so that it is kept again if the commit fails). What is held for its
+/* Write what hs holds into the open turn and remember it with the turn:
+ * the commit's outcome decides (progress_done). What is held for its
  * batch and cannot be written (no turn open, the database away) is kept
- * as a failed commit's would be; what a failed commit left and still
- * cannot be written is dropped (the database refuses it: it would fail
- * every turn after). hs empties */
+ * as a failed commit's would be. What a failed commit left goes with the
+ * turn even if its write failed: the turn's commit fails too, and keeps
+ * it, unless the database refused the turn (or committed it without the
+ * record, which it refused: it would fail every turn after). hs empties */
 static void write_kept(struct store *st, struct held_set *hs)
 {
 	while (hs->l.head) {
 		struct held *h = hs->l.head->data;
+		bool written;
 
 		held_take(hs, h);
-		if (st->in_txn && !st->be->write(st->bed, h->q, h->v, h->n))
+		written = st->in_txn &&
+			!st->be->write(st->bed, h->q, h->v, h->n);
+		if (written || (st->in_txn && hs == &st->unsaved))
 			list_append(&st->prog, &h->le, h);
 		else if (hs != &st->unsaved)
 			keep(st, h);
@@ -625,12 +630,9 @@ static int put(struct store *st, enum store_q q, const struct sval *v,
 	struct held *h = NULL;
 	int err = 0;
 
-	if (is_progress(q)) {
-		if (held_alloc(&h, q, v, n) == ENOMEM)
-			return ENOMEM;
-		if (h && defer_rec(st, h))
-			return 0;
-	}
+	/* without memory for a copy it is written at once, not kept */
+	if (is_progress(q) && !held_alloc(&h, q, v, n) && defer_rec(st, h))
+		return 0;
 	if (!st->in_txn)
 		err = turn_begin(st);
 	if (!err) {

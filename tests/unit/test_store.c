@@ -981,6 +981,40 @@ static void test_progress_kept_broken(void **state)
 }
 
 
+/*
+ * A store freed while progress is held: its last flush writes it, and no
+ * timer of the freed store is left running (the flush started the commit
+ * timer again after the destructor had stopped it: a use after free
+ * under ASan when the loop ran next)
+ */
+static void test_free_with_held(void **state)
+{
+	struct fix *f = *state;
+	struct store *st = NULL;
+	struct seen seen = {0};
+	struct push_rec p = push("fh", 1);
+	struct dlv_rec d = {
+		.push_id = "fh", .tkey = "urn:uuid:1", .terminal = "sip:g",
+		.ruri = "sip:c", .method = "message", .state = "delivered",
+		.call_id = "c1@x", .sip_status = 200, .attempts = 1,
+		.cseq = 1,
+	};
+
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_dlv_put(st, &d), 0);   /* held */
+	mem_deref(st);
+	run_loop(100);
+
+	assert_int_equal(store_open(&st, f->path, NULL), 0);
+	assert_int_equal(store_push_get(st, "fh", push_h, dlv_h, &seen), 0);
+	assert_int_equal(seen.dlvs, 1);
+	assert_string_equal(seen.dstate, "delivered");
+	mem_deref(st);
+}
+
+
 static void test_corrupt(void **state)
 {
 	struct fix *f = *state;
@@ -1222,6 +1256,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_abandon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_progress_kept, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_free_with_held, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_progress_kept_broken,
 						setup, teardown),
