@@ -124,6 +124,19 @@ static int teardown(void **state)
 }
 
 
+/* A first attempt's record of push id to terminal urn:uuid:1 */
+static struct dlv_rec dlv(const char *id, const char *state,
+			  uint16_t sip_status)
+{
+	return (struct dlv_rec){
+		.push_id = id, .tkey = "urn:uuid:1", .terminal = "sip:g",
+		.ruri = "sip:c", .method = "message", .state = state,
+		.call_id = "c1@x", .sip_status = sip_status, .attempts = 1,
+		.cseq = 1,
+	};
+}
+
+
 static struct push_rec push(const char *id, uint64_t seq)
 {
 	static const uint8_t body[] = {'h', 'i', 0, 1};
@@ -185,11 +198,7 @@ static void test_schema_and_records(void **state)
 	struct store *st = NULL;
 	struct seen seen = {0};
 	struct push_rec p = push("p1", 1);
-	struct dlv_rec d = {
-		.push_id = "p1", .tkey = "urn:uuid:1", .terminal = "sip:g",
-		.ruri = "sip:c", .method = "message", .state = "pending",
-		.call_id = "c1@x", .attempts = 1, .cseq = 1,
-	};
+	struct dlv_rec d = dlv("p1", "pending", 0);
 	int ver = 0;
 	uint32_t n = 0;
 
@@ -815,11 +824,7 @@ static void test_progress_kept(void **state)
 	struct store *st = NULL;
 	struct seen seen = {0};
 	struct push_rec p = push("pk", 1);
-	struct dlv_rec d = {
-		.push_id = "pk", .tkey = "urn:uuid:1", .terminal = "sip:g",
-		.ruri = "sip:c", .method = "message", .state = "pending",
-		.call_id = "c1@x", .attempts = 1, .cseq = 1,
-	};
+	struct dlv_rec d = dlv("pk", "pending", 0);
 	int got = 0;
 
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
@@ -930,12 +935,7 @@ static void test_progress_kept_broken(void **state)
 	struct store *st = NULL;
 	struct seen seen = {0};
 	struct push_rec p = push("hk", 1);
-	struct dlv_rec d = {
-		.push_id = "hk", .tkey = "urn:uuid:1", .terminal = "sip:g",
-		.ruri = "sip:c", .method = "message", .state = "delivered",
-		.call_id = "c1@x", .sip_status = 200, .attempts = 1,
-		.cseq = 1,
-	};
+	struct dlv_rec d = dlv("hk", "delivered", 200);
 	int i, err = 0;
 
 	if (!f->pg)
@@ -993,12 +993,7 @@ static void test_free_with_held(void **state)
 	struct store *st = NULL;
 	struct seen seen = {0};
 	struct push_rec p = push("fh", 1);
-	struct dlv_rec d = {
-		.push_id = "fh", .tkey = "urn:uuid:1", .terminal = "sip:g",
-		.ruri = "sip:c", .method = "message", .state = "delivered",
-		.call_id = "c1@x", .sip_status = 200, .attempts = 1,
-		.cseq = 1,
-	};
+	struct dlv_rec d = dlv("fh", "delivered", 200);
 
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_push_add(st, &p), 0);
