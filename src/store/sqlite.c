@@ -11,6 +11,7 @@
 #include "core/aor.h"
 #include "store/store.h"
 #include "store/backend.h"
+#include "store/walbuf.h"
 
 #include <sippush/log.h>
 
@@ -485,6 +486,7 @@ static void sq_config(void)
 static int sq_open(void **bep, const char *url, const struct store_opts *opts)
 {
 	const char *path = url;
+	bool gather;
 	struct sq *q;
 	int rc, err;
 
@@ -507,8 +509,13 @@ static int sq_open(void **bep, const char *url, const struct store_opts *opts)
 	}
 
 	sq_config();
+	/* with FULL a commit syncs the WAL: its frames are gathered until
+	 * then and written in one call, not two per page (walbuf.h) */
+	gather = !(opts && opts->sync == STORE_SYNC_NORMAL) &&
+		!walbuf_register(NULL);
 	rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
-			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     gather ? WALBUF_VFS : NULL);
 	if (rc != SQLITE_OK) {
 		err = q->db ? db_err(q, rc) : ENOMEM;
 		goto out;
