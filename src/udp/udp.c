@@ -38,6 +38,7 @@ struct udp_sock {
 	udp_recv_h *rh;
 	udp_error_h *eh;
 	void *arg;
+	bool *gone;            /* set by the destructor; a burst holds it */
 	uint8_t *scratch;      /* rxsz bytes, allocated at the first read */
 	size_t scratch_sz;
 	size_t rxsz;
@@ -75,6 +76,9 @@ static void sock_destructor(void *arg)
 	close_fd(&us->fd);
 	close_fd(&us->fd6);
 	mem_deref(us->scratch);
+	if (us->gone)
+		*us->gone = true;
+	mem_deref(us->gone);
 }
 
 
@@ -137,19 +141,21 @@ static bool read_one(struct udp_sock *us, int fd)
 
 
 /*
- * Up to UDP_BURST datagrams. A handler may release the socket or take it
- * out of the loop: the burst holds a reference and stops as soon as it is
- * the only holder or the socket left the loop.
+ * Up to UDP_BURST datagrams. A handler may free the socket (its sockets
+ * close at once, as libre's do: the handler may bind the port again) or
+ * take it out of the loop: the burst holds the socket's "gone" flag, not
+ * the socket, and stops at either.
  */
 static void read_burst(struct udp_sock *us, const int *fdp)
 {
-	mem_ref(us);
+	bool *gone = mem_ref(us->gone);
+
 	for (int i = 0; i < UDP_BURST; i++) {
-		if (*fdp < 0 || !read_one(us, *fdp) || !us->attached ||
-		    mem_nrefs(us) == 1)
+		if (*fdp < 0 || !read_one(us, *fdp) || *gone ||
+		    !us->attached)
 			break;
 	}
-	mem_deref(us);
+	mem_deref(gone);
 }
 
 
@@ -171,8 +177,12 @@ static void readable6_h(int flags, void *arg)
 }
 
 
-/* A non-blocking socket bound to addr; an IPv6 one takes no IPv4 */
-static int bound_socket(int *fdp, const struct sa *addr)
+/*
+ * A non-blocking socket bound to addr. v6only: an IPv6 one takes no IPv4
+ * (the any-address pair); else an IPv6 socket keeps the system's default,
+ * as libre's do (on Linux "::" takes IPv4 too)
+ */
+static int bound_socket(int *fdp, const struct sa *addr, bool v6only)
 {
 	const int af = sa_af(addr);
 	int fd, err;
@@ -181,7 +191,7 @@ static int bound_socket(int *fdp, const struct sa *addr)
 	if (fd < 0)
 		return errno;
 
-	if (af == AF_INET6) {
+	if (af == AF_INET6 && v6only) {
 		const int on = 1;
 
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
@@ -218,21 +228,27 @@ int udp_listen(struct udp_sock **usp, const struct sa *local,
 	us = mem_zalloc(sizeof(*us), sock_destructor);
 	if (!us)
 		return ENOMEM;
+	us->gone = mem_zalloc(sizeof(*us->gone), NULL);
 	us->fd = -1;
 	us->fd6 = -1;
 	us->rxsz = RXSZ_DEFAULT;
 	us->rh = rh;
 	us->arg = arg;
 
+	if (!us->gone) {
+		err = ENOMEM;
+		goto out;
+	}
+
 	if (local) {
 		err = bound_socket(sa_af(local) == AF_INET6 ? &us->fd6 :
-				   &us->fd, local);
+				   &us->fd, local, false);
 	}
 	else {
 		(void)sa_set_str(&any, "0.0.0.0", 0);
-		err = bound_socket(&us->fd, &any);
+		err = bound_socket(&us->fd, &any, true);
 		(void)sa_set_str(&any, "::", 0);
-		if (bound_socket(&us->fd6, &any) == 0)
+		if (bound_socket(&us->fd6, &any, true) == 0)
 			err = 0;
 	}
 	if (err)
@@ -278,9 +294,10 @@ static int send_from(struct udp_sock *us, const struct sa *dst,
 		sa_cpy(&hdst, dst);
 		dst = &hdst;
 	}
-	for (; le; le = le->prev) {
+	while (le) {
 		struct udp_helper *uh = le->data;
 
+		le = le->prev;   /* a helper may free itself */
 		if (uh->sendh(&err, &hdst, mb, uh->arg) || err)
 			return err;
 	}

@@ -27,6 +27,8 @@ struct rx {
 	size_t release_at;        /* mem_deref(us) at this one (0: never) */
 	size_t detach_at;         /* udp_thread_detach() at this one */
 	struct mbuf *kept;        /* the last one, referenced */
+	struct udp_sock *rebound; /* the released one's port, bound again */
+	int rebind_err;
 };
 
 
@@ -58,8 +60,14 @@ static void recv_h(const struct sa *src, struct mbuf *mb, void *arg)
 	mem_deref(rx->kept);
 	rx->kept = mem_ref(mb);
 
-	if (rx->seen == rx->release_at)
+	if (rx->seen == rx->release_at) {
+		struct sa laddr;
+
+		assert_int_equal(udp_local_get(rx->us, &laddr), 0);
 		rx->us = mem_deref(rx->us);
+		/* its port is free again at once, as with libre's */
+		rx->rebind_err = udp_listen(&rx->rebound, &laddr, NULL, NULL);
+	}
 	if (rx->seen == rx->detach_at)
 		udp_thread_detach(rx->us);
 	if (rx->seen == rx->want)
@@ -155,6 +163,8 @@ static void test_release_in_burst(void **state)
 	(void)re_main(NULL);
 	assert_int_equal(rx.seen, 2);
 	assert_null(rx.us);
+	assert_int_equal(rx.rebind_err, 0);
+	mem_deref(rx.rebound);
 	rx_close(&rx);
 
 	rx_listen(&rx);
@@ -207,6 +217,7 @@ struct hl {
 	struct udp_helper *uh;
 	struct udp_sock *us;
 	bool pass_down;            /* its send calls udp_send_helper() */
+	bool release_self;         /* its send releases it */
 };
 
 
@@ -228,6 +239,10 @@ static bool h_send(int *err, struct sa *dst, struct mbuf *mb, void *arg)
 	struct hl *h = arg;
 
 	h->tr->s[h->tr->n++] = (char)(h->name - 'a' + 'A');
+	if (h->release_self) {
+		h->uh = mem_deref(h->uh);
+		return false;
+	}
 	if (h->pass_down) {
 		*err = udp_send_helper(h->us, dst, mb, h->uh);
 		return true;
@@ -276,7 +291,18 @@ static void test_helpers(void **state)
 	assert_int_equal(rx.seen, 1);
 	assert_int_equal(rx.first[0], 'h');
 
-	for (int i = 0; i < 3; i++)
+	/* a send helper may release itself: the rest still run */
+	memset(&tr, 0, sizeof(tr));
+	h[0].pass_down = false;
+	h[2].release_self = true;
+	rx.want = 2;
+	mb->pos = 0;
+	assert_int_equal(udp_send(rx.us, &to, mb), 0);
+	run();
+	assert_string_equal(tr.s, "CBAab");
+	assert_null(udp_helper_find(rx.us, 3));
+
+	for (int i = 0; i < 2; i++)
 		mem_deref(h[i].uh);
 	assert_null(udp_helper_find(rx.us, 1));
 	mem_deref(mb);
@@ -311,6 +337,28 @@ static void test_address(void **state)
 	run();
 	assert_int_equal(peer.seen, 1);
 	assert_int_equal(peer.first[0], 'c');
+
+	/* "::" takes IPv4 too (Linux's default, libre's behaviour) */
+	{
+		struct rx any6;
+		struct sa six;
+
+		memset(&any6, 0, sizeof(any6));
+		tmr_init(&any6.turn);
+		assert_int_equal(sa_set_str(&six, "::", 0), 0);
+		if (udp_listen(&any6.us, &six, recv_h, &any6) == 0) {
+			struct sa to4;
+
+			assert_int_equal(udp_local_get(any6.us, &six), 0);
+			assert_int_equal(sa_set_str(&to4, "127.0.0.1",
+						    sa_port(&six)), 0);
+			any6.want = 1;
+			assert_int_equal(udp_send(peer.us, &to4, mb), 0);
+			run();
+			assert_int_equal(any6.seen, 1);
+		}
+		rx_close(&any6);
+	}
 
 	assert_int_equal(udp_listen(NULL, NULL, NULL, NULL), EINVAL);
 	assert_int_equal(udp_send(NULL, &b, mb), EINVAL);
