@@ -236,6 +236,11 @@ static void test_large_and_checkpoint(void **state)
 	assert_int_equal(one_int(f->db, "SELECT count(*) FROM t WHERE "
 				 "length(v)=310"), 1000 - 1000 / 7);
 	assert_int_equal(rows_after_crash(f), 3000 - 3000 / 7);
+	/* a spilled transaction rolled back leaves nothing of itself */
+	exec(f->db, "BEGIN");
+	exec(f->db, "INSERT INTO t(k,v) SELECT 'r'||id, zeroblob(300) FROM t");
+	exec(f->db, "ROLLBACK");
+	assert_int_equal(rows_after_crash(f), 3000 - 3000 / 7);
 	exec(f->db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	insert_txn(f->db, 5000, 5);
 	assert_int_equal(rows_after_crash(f), 3000 - 3000 / 7 + 5);
