@@ -24,7 +24,7 @@
 enum { GATHER_MAX = 64 * 1024, OS_PAGE = 4096 };
 
 struct wfile {
-	sqlite3_file base;       /* its pMethods: &wal_io */
+	sqlite3_file base;       /* its pMethods: io_v1 or io_v3 */
 	sqlite3_file *real;      /* the base VFS's file, after this struct */
 	uint8_t *buf;            /* gathered bytes, GATHER_MAX allocated */
 	size_t len;
@@ -79,9 +79,8 @@ static int x_read(sqlite3_file *f, void *p, int amt, sqlite3_int64 ofs)
 	struct wfile *w = (struct wfile *)f;
 	const int rc = flush(w);
 
-	if (rc != SQLITE_OK)
-		return rc;
-	return w->real->pMethods->xRead(w->real, p, amt, ofs);
+	return rc != SQLITE_OK ? rc :
+		w->real->pMethods->xRead(w->real, p, amt, ofs);
 }
 
 
@@ -123,9 +122,8 @@ static int x_truncate(sqlite3_file *f, sqlite3_int64 size)
 	struct wfile *w = (struct wfile *)f;
 	const int rc = flush(w);
 
-	if (rc != SQLITE_OK)
-		return rc;
-	return w->real->pMethods->xTruncate(w->real, size);
+	return rc != SQLITE_OK ? rc :
+		w->real->pMethods->xTruncate(w->real, size);
 }
 
 
@@ -134,9 +132,8 @@ static int x_sync(sqlite3_file *f, int flags)
 	struct wfile *w = (struct wfile *)f;
 	const int rc = flush(w);
 
-	if (rc != SQLITE_OK)
-		return rc;
-	return w->real->pMethods->xSync(w->real, flags);
+	return rc != SQLITE_OK ? rc :
+		w->real->pMethods->xSync(w->real, flags);
 }
 
 
@@ -145,9 +142,8 @@ static int x_file_size(sqlite3_file *f, sqlite3_int64 *size)
 	struct wfile *w = (struct wfile *)f;
 	const int rc = flush(w);
 
-	if (rc != SQLITE_OK)
-		return rc;
-	return w->real->pMethods->xFileSize(w->real, size);
+	return rc != SQLITE_OK ? rc :
+		w->real->pMethods->xFileSize(w->real, size);
 }
 
 
@@ -177,9 +173,8 @@ static int x_file_control(sqlite3_file *f, int op, void *arg)
 	struct wfile *w = (struct wfile *)f;
 	const int rc = flush(w);
 
-	if (rc != SQLITE_OK)
-		return rc;
-	return w->real->pMethods->xFileControl(w->real, op, arg);
+	return rc != SQLITE_OK ? rc :
+		w->real->pMethods->xFileControl(w->real, op, arg);
 }
 
 
@@ -231,9 +226,8 @@ static int x_fetch(sqlite3_file *f, sqlite3_int64 ofs, int amt, void **pp)
 	struct wfile *w = (struct wfile *)f;
 	const int rc = flush(w);
 
-	if (rc != SQLITE_OK)
-		return rc;
-	return w->real->pMethods->xFetch(w->real, ofs, amt, pp);
+	return rc != SQLITE_OK ? rc :
+		w->real->pMethods->xFetch(w->real, ofs, amt, pp);
 }
 
 
