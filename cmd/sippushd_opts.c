@@ -181,10 +181,12 @@ static int sync_set(struct opts_ctx *ctx, const char *v)
 
 	if (!v || !strcmp(v, "full"))
 		cf->so.sync = STORE_SYNC_FULL;
+	else if (!strcmp(v, "full-inline"))
+		cf->so.sync = STORE_SYNC_FULL_INLINE;
 	else if (!strcmp(v, "normal"))
 		cf->so.sync = STORE_SYNC_NORMAL;
 	else {
-		ctx->why = "full or normal";
+		ctx->why = "full, full-inline or normal";
 		return EINVAL;
 	}
 	return 0;
@@ -313,9 +315,10 @@ const struct opt sippushd_opts[] = {
 	 .arg = "URL", .help = "the store: sqlite:PATH, or PostgreSQL "
 	 "(postgresql://... or a libpq conninfo)", .defhelp = "sqlite:<db>"},
 	{"sync", .type = OPTS_FUNC, .set = sync_set, .def = "full",
-	 .arg = "full|normal", .help = "durability of a commit (full "
-	 "survives power loss, normal only process crashes; PostgreSQL: "
-	 "synchronous_commit on or local)"},
+	 .arg = "full|full-inline|normal", .help = "durability of a "
+	 "commit (full survives power loss, normal only process crashes; "
+	 "full-inline: as full, SQLite's fsync on the loop, not its own "
+	 "thread; PostgreSQL: synchronous_commit on or local)"},
 	{"identity", .type = OPTS_STR, CF(identity), .check = sip_uri,
 	 .def = "sip:push@localhost", .arg = "URI",
 	 .help = "From and P-Asserted-Identity"},

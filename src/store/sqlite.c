@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "store/backend.h"
 #include "store/walbuf.h"
+#include "store/walsync.h"
 
 #include <sippush/log.h>
 
@@ -230,6 +231,10 @@ static const char *migrations[] = {
 struct sq {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
+	struct walsync *ws;      /* --sync full: commits made durable off
+				    the loop; NULL: SQLite syncs in COMMIT */
+	int ws_fd;               /* the WAL descriptor ws syncs */
+	bool deferring;          /* the COMMIT's WAL sync is left to ws */
 };
 
 
@@ -237,6 +242,9 @@ static void destructor(void *arg)
 {
 	struct sq *q = arg;
 
+	/* every handler has run before the WAL's descriptor goes */
+	(void)walsync_wait(q->ws);
+	q->ws = mem_deref(q->ws);
 	for (size_t i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(q->stmt[i]);
 	sqlite3_close(q->db);
@@ -482,6 +490,42 @@ static void sq_config(void)
 }
 
 
+/* A checkpoint every CKPT_FRAMES of WAL (SQLite's autocheckpoint, which
+ * this hook replaces), with its syncs made here: it copies frames into
+ * the database, so they must be durable first, deferred or not */
+enum { CKPT_FRAMES = 8192 };
+
+static int wal_h(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct sq *q = arg;
+
+	if (frames < CKPT_FRAMES)
+		return SQLITE_OK;
+	(void)walbuf_defer(db, false);
+	(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+					NULL, NULL);
+	(void)walbuf_defer(db, q->deferring);
+	return SQLITE_OK;
+}
+
+
+/* --sync full over walbuf: the WAL's fdatasync on walsync's thread */
+static int sync_off_loop(struct sq *q, const struct store_opts *opts)
+{
+	int err;
+
+	q->ws_fd = walbuf_fd(q->db);
+	if (q->ws_fd < 0)
+		return 0;      /* no WAL of ours: SQLite syncs in COMMIT */
+	err = walsync_alloc(&q->ws, q->ws_fd, opts ? opts->fsync : NULL,
+			    opts ? opts->fsync_arg : NULL);
+	if (err)
+		return err;
+	sqlite3_wal_hook(q->db, wal_h, q);
+	return 0;
+}
+
+
 /* url: "sqlite:PATH" or a plain path */
 static int sq_open(void **bep, const char *url, const struct store_opts *opts)
 {
@@ -513,6 +557,7 @@ static int sq_open(void **bep, const char *url, const struct store_opts *opts)
 	 * then and written in one call, not two per page (walbuf.h) */
 	gather = !(opts && opts->sync == STORE_SYNC_NORMAL) &&
 		!walbuf_register(NULL);
+	q->ws_fd = -1;
 	rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
 			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			     gather ? WALBUF_VFS : NULL);
@@ -551,6 +596,9 @@ static int sq_open(void **bep, const char *url, const struct store_opts *opts)
 	err = err ? err : exec(q, "PRAGMA wal_autocheckpoint=8192");
 	err = err ? err : check_integrity(q);
 	err = err ? err : migrate(q);
+	/* after the pragma, which would replace the hook */
+	if (!err && gather && !(opts && opts->sync == STORE_SYNC_FULL_INLINE))
+		err = sync_off_loop(q, opts);
 	if (err)
 		goto out;
 
@@ -589,19 +637,40 @@ static int sq_write(void *be, enum store_q id, const struct sval *v,
 }
 
 
-/* SQLite commits here and now: the outcome is known on return */
+/*
+ * SQLite commits here. Without walsync the outcome is known on return.
+ * With it, COMMIT writes the frames (a failed write fails it here, as
+ * before) and h runs once walsync's fdatasync has them on disk; a turn
+ * without writes still waits for the commits before it, which it may
+ * have read.
+ */
 static int sq_commit(void *be, bool txn, store_done_h *h, void *arg)
 {
 	struct sq *q = be;
 	int err = 0;
 
 	if (txn) {
+		/* the WAL is the one walsync syncs (never reopened here) */
+		q->deferring = q->ws && walbuf_fd(q->db) == q->ws_fd &&
+			!walbuf_defer(q->db, true);
 		err = step_done(q, q->stmt[S_COMMIT]);
+		if (q->deferring)
+			(void)walbuf_defer(q->db, false);
 		/* SQLite rolls a failed COMMIT back itself when it can */
 		if (err && !sqlite3_get_autocommit(q->db))
 			(void)exec(q, "ROLLBACK");
 	}
-	h(err, arg);
+	if (err)
+		;
+	else if (q->deferring)
+		err = walsync_commit(q->ws, h, arg);
+	else if (q->ws)
+		err = walsync_after(q->ws, h, arg);
+	else
+		h(0, arg);
+	q->deferring = false;
+	if (err)
+		h(err, arg);
 	return 0;
 }
 
@@ -618,8 +687,9 @@ static int sq_abandon(void *be, store_done_h *h, void *arg)
 
 static int sq_wait(void *be)
 {
-	(void)be;
-	return 0;
+	struct sq *q = be;
+
+	return q->ws ? walsync_wait(q->ws) : 0;
 }
 
 

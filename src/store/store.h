@@ -22,7 +22,9 @@ struct store;
 
 enum store_sync_mode {
 	STORE_SYNC_NORMAL = 1,
-	STORE_SYNC_FULL   = 2,
+	STORE_SYNC_FULL   = 2,   /**< SQLite: fdatasync off the loop      */
+	STORE_SYNC_FULL_INLINE = 3, /**< SQLite: synced inside COMMIT, on
+					 the loop (PostgreSQL: as FULL) */
 };
 
 struct store_opts {
@@ -34,6 +36,10 @@ struct store_opts {
 	uint32_t timeout_ms;     /**< a synchronous wait at most (5000)     */
 	bool cluster;            /**< shared by several sippushd (--cluster):
 				      no exclusive lock; PostgreSQL only */
+	/** Tests: what syncs SQLite's WAL with STORE_SYNC_FULL, on its
+	 *  thread (NULL: fdatasync); 0 or an errno */
+	int (*fsync)(int fd, void *arg);
+	void *fsync_arg;
 	const char *name;        /**< PostgreSQL's application_name (what
 				      pg_stat_activity shows); the URL's
 				      own wins */

@@ -11,10 +11,12 @@
  * through.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include "store/walbuf.h"
 
@@ -30,6 +32,8 @@ struct wfile {
 	size_t len;
 	sqlite3_int64 off;       /* where buf[0] goes in the file */
 	bool gather;             /* a WAL file */
+	bool defer;              /* a sync only flushes (walbuf_defer) */
+	int fd;                  /* a WAL's own descriptor, for walsync */
 };
 
 static sqlite3_vfs *base_vfs;
@@ -68,6 +72,9 @@ static int x_close(sqlite3_file *f)
 	int rc = flush(w);
 	const int rc2 = w->real->pMethods->xClose(w->real);
 
+	if (w->fd >= 0)
+		(void)close(w->fd);
+	w->fd = -1;
 	free(w->buf);
 	w->buf = NULL;
 	return rc != SQLITE_OK ? rc : rc2;
@@ -127,12 +134,14 @@ static int x_truncate(sqlite3_file *f, sqlite3_int64 size)
 }
 
 
+/* Deferred, the frames are written and the caller makes them durable
+ * (walsync) before it tells anyone they are */
 static int x_sync(sqlite3_file *f, int flags)
 {
 	struct wfile *w = (struct wfile *)f;
 	const int rc = flush(w);
 
-	return rc != SQLITE_OK ? rc :
+	return rc != SQLITE_OK || w->defer ? rc :
 		w->real->pMethods->xSync(w->real, flags);
 }
 
@@ -261,6 +270,7 @@ static int v_open(sqlite3_vfs *v, sqlite3_filename name, sqlite3_file *f,
 
 	(void)v;
 	memset(w, 0, sizeof(*w));
+	w->fd = -1;
 	w->real = (sqlite3_file *)(w + 1);
 	rc = base_vfs->xOpen(base_vfs, name, w->real, flags, out_flags);
 	if (!w->real->pMethods) {
@@ -272,6 +282,15 @@ static int v_open(sqlite3_vfs *v, sqlite3_filename name, sqlite3_file *f,
 	w->gather = (flags & SQLITE_OPEN_WAL) != 0;
 	w->base.pMethods = w->real->pMethods->iVersion >= 3 ? &io_v3 :
 		&io_v1;
+	if (rc != SQLITE_OK || !w->gather || !name)
+		return rc;
+
+	/* A new WAL's name in its directory is made durable at its first
+	 * sync (the unix VFS's dirsync): a deferred commit never gets
+	 * there, so it is done now, on the empty file. The descriptor of
+	 * our own is what walsync syncs: fdatasync acts on the file */
+	rc = w->real->pMethods->xSync(w->real, SQLITE_SYNC_NORMAL);
+	w->fd = open(name, O_RDONLY | O_CLOEXEC);
 	return rc;
 }
 
@@ -360,6 +379,38 @@ static int v_current_time64(sqlite3_vfs *v, sqlite3_int64 *t)
 {
 	(void)v;
 	return base_vfs->xCurrentTimeInt64(base_vfs, t);
+}
+
+
+/* The connection's WAL, if it is one of ours */
+static struct wfile *wal_of(sqlite3 *db)
+{
+	sqlite3_file *f = NULL;
+
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+				 &f) != SQLITE_OK || !f ||
+	    (f->pMethods != &io_v1 && f->pMethods != &io_v3))
+		return NULL;
+	return ((struct wfile *)f)->gather ? (struct wfile *)f : NULL;
+}
+
+
+int walbuf_defer(sqlite3 *db, bool on)
+{
+	struct wfile *w = wal_of(db);
+
+	if (!w)
+		return ENOENT;
+	w->defer = on;
+	return 0;
+}
+
+
+int walbuf_fd(sqlite3 *db)
+{
+	const struct wfile *w = wal_of(db);
+
+	return w ? w->fd : -1;
 }
 
 

@@ -8,7 +8,15 @@
  * file. With synchronous=FULL SQLite syncs the WAL at every commit, so a
  * commit's frames are written (and made durable) before COMMIT returns;
  * use it only then (with NORMAL nothing would write them at a commit).
+ *
+ * Deferred (walbuf_defer), a sync of the WAL only writes what is gathered:
+ * the caller makes the frames durable itself (walsync.h, fdatasync on
+ * walbuf_fd()) before it tells anyone they are. Defer only the COMMIT's
+ * own sync, never a checkpoint's: a checkpoint copies frames into the
+ * database, which must not hold what the WAL may still lose.
  */
+#include <stdbool.h>
+#include <sqlite3.h>
 
 /** The VFS's name, for sqlite3_open_v2() */
 #define WALBUF_VFS "sippush-walbuf"
@@ -18,3 +26,14 @@
  * call after sqlite3_config(). Returns 0 or an errno.
  */
 int walbuf_register(const char *base);
+
+/**
+ * While on, a sync of db's WAL writes what is gathered and returns; the
+ * frames are not yet durable. Returns 0, or ENOENT when db has no WAL of
+ * this VFS open.
+ */
+int walbuf_defer(sqlite3 *db, bool on);
+
+/** A descriptor of db's WAL for fdatasync (valid while the WAL is open),
+ *  or -1 */
+int walbuf_fd(sqlite3 *db);

@@ -6,6 +6,8 @@
  */
 #include "testutil.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -554,6 +556,157 @@ static void test_commit_answers_only_its_writes(void **state)
 	assert_int_equal(store_push_get(st, "first", push_h, NULL, &seen), 0);
 	assert_int_equal(store_push_get(st, "second", push_h, NULL, &seen), 0);
 	mem_deref(st);
+}
+
+
+/*
+ * With --sync full, SQLite's WAL is synced on a thread of its own
+ * (walsync.c). The test's sync waits until the test lets it go, then
+ * copies the database and its WAL (what was written before the sync
+ * began: what its return makes durable) and syncs. A waiter must not run
+ * while the sync is held, and once it ran, what it waited for must be in
+ * that copy, opened through SQLite's own VFS: a commit whose frames were
+ * still gathered in memory when the sync began would be missing there.
+ */
+struct held_sync {
+	pthread_mutex_t mtx;
+	pthread_cond_t cond;
+	unsigned calls, permits;
+	char db[1024];           /* the store's file */
+	char img[1100];          /* its copy at the last sync */
+};
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	const int in = open(from, O_RDONLY | O_CLOEXEC);
+	const int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			     0600);
+	ssize_t n;
+
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	(void)close(in);
+	(void)close(out);
+}
+
+static int held_fsync(int fd, void *arg)
+{
+	struct held_sync *h = arg;
+	char from[1200], to[1200];
+
+	pthread_mutex_lock(&h->mtx);
+	++h->calls;
+	while (!h->permits)
+		pthread_cond_wait(&h->cond, &h->mtx);
+	--h->permits;
+	copy_file(h->db, h->img);
+	re_snprintf(from, sizeof(from), "%s-wal", h->db);
+	re_snprintf(to, sizeof(to), "%s-wal", h->img);
+	copy_file(from, to);
+	pthread_mutex_unlock(&h->mtx);
+	return fdatasync(fd) ? errno : 0;
+}
+
+static unsigned held_calls(struct held_sync *h)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&h->mtx);
+	n = h->calls;
+	pthread_mutex_unlock(&h->mtx);
+	return n;
+}
+
+static void held_permit(struct held_sync *h, unsigned n)
+{
+	pthread_mutex_lock(&h->mtx);
+	h->permits += n;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->mtx);
+}
+
+static int64_t img_count(const char *img, const char *id)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_open_v2(img, &db, SQLITE_OPEN_READONLY,
+					 NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM "
+					    "pushes WHERE id=?", -1, &s,
+					    NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+static void test_ack_after_fsync(void **state)
+{
+	struct fix *f = *state;
+	struct held_sync h = {.calls = 0};
+	struct store_opts so = {.fsync = held_fsync, .fsync_arg = &h};
+	struct store *st = NULL;
+	struct push_rec p = push("a", 1);
+	int done = 0;
+	char id[8];
+
+	if (f->pg)
+		skip();          /* SQLite's own */
+	pthread_mutex_init(&h.mtx, NULL);
+	pthread_cond_init(&h.cond, NULL);
+	str_ncpy(h.db, f->path, sizeof(h.db));
+	re_snprintf(h.img, sizeof(h.img), "%s.img", f->path);
+
+	assert_int_equal(store_open(&st, f->path, &so), 0);
+	assert_int_equal(store_push_add(st, &p), 0);
+	assert_int_equal(store_sync(st, sync_h, &done), 0);
+	/* the commit runs from a 0 ms timer; its sync is held */
+	for (int i = 0; i < 100 && !held_calls(&h); i++)
+		run_loop(10);
+	assert_int_equal(held_calls(&h), 1);
+	run_loop(50);
+	assert_int_equal(done, 0);
+
+	/* pushes b..f, each its own turn, while the first sync is held:
+	 * the next sync covers them all */
+	for (int i = 0; i < 5; i++) {
+		re_snprintf(id, sizeof(id), "%c", 'b' + i);
+		p = push(id, 2 + (uint64_t)i);
+		assert_int_equal(store_push_add(st, &p), 0);
+		assert_int_equal(store_sync(st, sync_h, &done), 0);
+		run_loop(5);
+	}
+	assert_int_equal(done, 0);
+
+	held_permit(&h, 1);
+	for (int i = 0; i < 100 && done < 1; i++)
+		run_loop(10);
+	assert_int_equal(done, 1);
+	assert_int_equal(img_count(h.img, "a"), 1);
+
+	held_permit(&h, 1);
+	for (int i = 0; i < 100 && done < 6; i++)
+		run_loop(10);
+	assert_int_equal(done, 6);
+	assert_int_equal(held_calls(&h), 2);
+	for (int i = 0; i < 5; i++) {
+		re_snprintf(id, sizeof(id), "%c", 'b' + i);
+		assert_int_equal(img_count(h.img, id), 1);
+	}
+
+	held_permit(&h, 100);    /* the close's own syncs */
+	mem_deref(st);
+	(void)unlink(h.img);
+	re_snprintf(h.img, sizeof(h.img), "%s.img-wal", f->path);
+	(void)unlink(h.img);
+	pthread_cond_destroy(&h.cond);
+	pthread_mutex_destroy(&h.mtx);
 }
 
 
@@ -1236,6 +1389,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_commit_answers_only_its_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_after_fsync, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_second_opener,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
