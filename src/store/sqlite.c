@@ -660,16 +660,12 @@ static int sq_commit(void *be, bool txn, store_done_h *h, void *arg)
 		if (err && !sqlite3_get_autocommit(q->db))
 			(void)exec(q, "ROLLBACK");
 	}
-	if (err)
-		;
-	else if (q->deferring)
+	if (!err && q->deferring)
 		err = walsync_commit(q->ws, h, arg);
-	else if (q->ws)
-		err = walsync_after(q->ws, h, arg);
-	else
-		h(0, arg);
+	else if (q->ws)   /* in order: a failure after earlier successes */
+		err = walsync_after(q->ws, err, h, arg);
 	q->deferring = false;
-	if (err)
+	if (err || !q->ws)
 		h(err, arg);
 	return 0;
 }
@@ -680,7 +676,10 @@ static int sq_abandon(void *be, store_done_h *h, void *arg)
 	struct sq *q = be;
 	int err = exec(q, "ROLLBACK");
 
-	h(err ? err : ECANCELED, arg);
+	err = err ? err : ECANCELED;
+	if (q->ws && !walsync_after(q->ws, err, h, arg))
+		return 0;
+	h(err, arg);
 	return 0;
 }
 

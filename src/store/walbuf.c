@@ -33,6 +33,7 @@ struct wfile {
 	sqlite3_int64 off;       /* where buf[0] goes in the file */
 	bool gather;             /* a WAL file */
 	bool defer;              /* a sync only flushes (walbuf_defer) */
+	bool restart;            /* the header written since the last sync */
 	int fd;                  /* a WAL's own descriptor, for walsync */
 };
 
@@ -99,6 +100,8 @@ static int x_write(sqlite3_file *f, const void *p, int amt,
 
 	if (!w->gather || amt <= 0)
 		return w->real->pMethods->xWrite(w->real, p, amt, ofs);
+	if (ofs == 0)
+		w->restart = true;
 
 	if (w->len && ofs == w->off + (sqlite3_int64)w->len &&
 	    w->len + (size_t)amt <= GATHER_MAX) {
@@ -134,15 +137,26 @@ static int x_truncate(sqlite3_file *f, sqlite3_int64 size)
 }
 
 
-/* Deferred, the frames are written and the caller makes them durable
- * (walsync) before it tells anyone they are */
+/*
+ * Deferred, the frames are written and the caller makes them durable
+ * (walsync) before it tells anyone they are. Never the sync after a new
+ * header (the WAL restarted, or was made): until the header is on disk
+ * the old one still validates the old frames, and a power loss that kept
+ * some new frames but not the header would replay a prefix of old,
+ * checkpointed commits over the database (SQLite syncs it even with
+ * synchronous=NORMAL; wal.c, sqlite3WalFrames)
+ */
 static int x_sync(sqlite3_file *f, int flags)
 {
 	struct wfile *w = (struct wfile *)f;
-	const int rc = flush(w);
+	int rc = flush(w);
 
-	return rc != SQLITE_OK || w->defer ? rc :
-		w->real->pMethods->xSync(w->real, flags);
+	if (rc != SQLITE_OK || (w->defer && !w->restart))
+		return rc;
+	rc = w->real->pMethods->xSync(w->real, flags);
+	if (rc == SQLITE_OK)
+		w->restart = false;
+	return rc;
 }
 
 

@@ -26,6 +26,7 @@ struct pend {
 	walsync_done_h *h;
 	void *arg;
 	uint64_t gen;            /* the newest commit it waits for */
+	int err;                 /* its own outcome (walsync_after) */
 };
 
 struct walsync {
@@ -117,13 +118,14 @@ static void answer(struct walsync *ws, uint64_t gen)
 		struct pend *p = ws->pend.head->data;
 		walsync_done_h *h = p->h;
 		void *arg = p->arg;
+		const int err = ws->err ? ws->err : p->err;
 
 		if (!ws->err && p->gen > gen)
 			break;
 		list_unlink(&p->le);
 		--ws->n;
 		mem_deref(p);
-		h(ws->err, arg);
+		h(err, arg);
 	}
 }
 
@@ -149,8 +151,10 @@ static void settle(struct walsync *ws)
 	if (err && !ws->err) {
 		ws->err = err;
 		plog(SIPPUSH_LOG_ERROR, MOD, "fdatasync of the WAL failed (%m): "
-		     "the commits it covered are refused, and so is every "
-		     "later one; restart sippushd", err);
+		     "the requests of the commits it covered are refused, and "
+		     "so are those of every later one (SQLite keeps what they "
+		     "wrote: a refused push may still be delivered); restart "
+		     "sippushd", err);
 	}
 	answer(ws, gen);
 	if (ws->pend.head && !ws->inflight && !ws->err)
@@ -221,7 +225,7 @@ int walsync_alloc(struct walsync **wsp, int fd, walsync_fsync_h *fsync,
 
 
 static int add(struct walsync *ws, walsync_done_h *h, void *arg,
-	       uint64_t gen)
+	       uint64_t gen, int err)
 {
 	struct pend *p = mem_zalloc(sizeof(*p), NULL);
 
@@ -230,6 +234,7 @@ static int add(struct walsync *ws, walsync_done_h *h, void *arg,
 	p->h = h;
 	p->arg = arg;
 	p->gen = gen;
+	p->err = err;
 	list_append(&ws->pend, &p->le, p);
 	++ws->n;
 	return 0;
@@ -242,12 +247,12 @@ int walsync_commit(struct walsync *ws, walsync_done_h *h, void *arg)
 
 	if (!ws || !h)
 		return EINVAL;
-	if (ws->err) {
-		h(ws->err, arg);
-		return 0;
-	}
+	/* failed: at once, unless older handlers wait (one of them runs
+	 * this); they go first */
+	if (ws->err)
+		return walsync_after(ws, ws->err, h, arg);
 
-	err = add(ws, h, arg, ws->written + 1);
+	err = add(ws, h, arg, ws->written + 1, 0);
 	if (err)
 		return err;
 	++ws->written;
@@ -257,15 +262,16 @@ int walsync_commit(struct walsync *ws, walsync_done_h *h, void *arg)
 }
 
 
-int walsync_after(struct walsync *ws, walsync_done_h *h, void *arg)
+int walsync_after(struct walsync *ws, int err, walsync_done_h *h,
+		  void *arg)
 {
 	if (!ws || !h)
 		return EINVAL;
 	if (!ws->pend.head) {
-		h(ws->err, arg);
+		h(ws->err ? ws->err : err, arg);
 		return 0;
 	}
-	return add(ws, h, arg, ws->written);
+	return add(ws, h, arg, ws->written, err);
 }
 
 

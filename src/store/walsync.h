@@ -26,13 +26,17 @@ int  walsync_alloc(struct walsync **wsp, int fd, walsync_fsync_h *fsync,
 /**
  * A commit was written: h runs once it is durable (err 0) or once its
  * sync failed (err the errno; every later commit fails with it too: what
- * failed to sync may be lost whatever is synced after it).
+ * failed to sync may be lost whatever is synced after it, though SQLite
+ * keeps it and later reads see it).
  */
 int  walsync_commit(struct walsync *ws, walsync_done_h *h, void *arg);
 
-/** Nothing written: h runs after every earlier commit's handler, at once
- *  when none waits */
-int  walsync_after(struct walsync *ws, walsync_done_h *h, void *arg);
+/** Nothing written (err 0), or a commit that failed (err): h runs with
+ *  err after every earlier commit's handler, at once when none waits. A
+ *  failure never overtakes an earlier success: whoever keeps what failed
+ *  must learn it after what succeeded before it */
+int  walsync_after(struct walsync *ws, int err, walsync_done_h *h,
+		   void *arg);
 
 /** Block until every commit given has had its handler */
 int  walsync_wait(struct walsync *ws);

@@ -193,12 +193,12 @@ static void test_after(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(walsync_after(f->ws, done_h, (void *)1), 0);
+	assert_int_equal(walsync_after(f->ws, 0, done_h, (void *)1), 0);
 	assert_int_equal(f->n, 1);
 	assert_int_equal(calls(&f->g), 0);
 
 	assert_int_equal(walsync_commit(f->ws, done_h, (void *)2), 0);
-	assert_int_equal(walsync_after(f->ws, done_h, (void *)3), 0);
+	assert_int_equal(walsync_after(f->ws, 0, done_h, (void *)3), 0);
 	wait_calls(f, 1);
 	run_loop(30);
 	assert_int_equal(f->n, 1);
@@ -207,6 +207,65 @@ static void test_after(void **state)
 	assert_int_equal(f->n, 3);
 	assert_int_equal(f->order[1], 2);
 	assert_int_equal(f->order[2], 3);
+}
+
+
+/* A commit that failed (its COMMIT, or the turn abandoned) is told after
+ * the earlier commits still waiting: store.c keeps what failed and drops
+ * it when an earlier success comes later, which would lose the newer */
+static void test_failure_in_order(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(walsync_commit(f->ws, done_h, (void *)1), 0);
+	assert_int_equal(walsync_after(f->ws, ENOSPC, done_h, (void *)2), 0);
+	wait_calls(f, 1);
+	run_loop(30);
+	assert_int_equal(f->n, 0);
+	permit(&f->g, 1);
+	run_until(f, 2);
+	assert_int_equal(f->n, 2);
+	assert_int_equal(f->order[0], 1);
+	assert_int_equal(f->errs[0], 0);
+	assert_int_equal(f->order[1], 2);
+	assert_int_equal(f->errs[1], ENOSPC);
+	/* nothing waits: at once */
+	assert_int_equal(walsync_after(f->ws, ECANCELED, done_h, (void *)3),
+			 0);
+	assert_int_equal(f->n, 3);
+	assert_int_equal(f->errs[2], ECANCELED);
+}
+
+
+/* After a failed sync, a commit made by a handler of the failure still
+ * runs after the older handlers waiting behind it */
+static struct walsync *fail_ws;
+
+static void fail_chain_h(int err, void *arg)
+{
+	done_h(err, arg);
+	if ((intptr_t)arg == 1)
+		assert_int_equal(walsync_commit(fail_ws, done_h, (void *)7),
+				 0);
+}
+
+static void test_failure_keeps_order(void **state)
+{
+	struct fx *f = *state;
+
+	fail_ws = f->ws;
+	f->g.err = EIO;
+	assert_int_equal(walsync_commit(f->ws, fail_chain_h, (void *)1), 0);
+	wait_calls(f, 1);
+	assert_int_equal(walsync_commit(f->ws, done_h, (void *)2), 0);
+	permit(&f->g, 1);
+	run_until(f, 3);
+	assert_int_equal(f->n, 3);
+	assert_int_equal(f->order[0], 1);
+	assert_int_equal(f->order[1], 2);
+	assert_int_equal(f->order[2], 7);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(f->errs[i], EIO);
 }
 
 
@@ -228,7 +287,7 @@ static void test_failure(void **state)
 
 	f->g.err = 0;            /* a later sync would succeed: too late */
 	assert_int_equal(walsync_commit(f->ws, done_h, (void *)3), 0);
-	assert_int_equal(walsync_after(f->ws, done_h, (void *)4), 0);
+	assert_int_equal(walsync_after(f->ws, 0, done_h, (void *)4), 0);
 	assert_int_equal(f->n, 4);
 	assert_int_equal(f->errs[2], EIO);
 	assert_int_equal(f->errs[3], EIO);
@@ -294,6 +353,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_failure_in_order, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_failure_keeps_order,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handler_commits, setup,
 						teardown),
