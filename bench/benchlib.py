@@ -1,6 +1,7 @@
 """What the benchmarks share: the interop harness, a SIPp terminal that
 answers 200 to every MESSAGE, and readings of a process and of sippushd."""
 import os
+import shlex
 import re
 import subprocess
 import sys
@@ -230,13 +231,19 @@ def tree_cpu(pid):
 
 def store_daemon(env, store, *args):
     """A sippushd for a bench on SQLite (harness default) or on a durable
-    PostgreSQL of the bench's own; .pg is the server or None"""
+    PostgreSQL of the bench's own; .pg is the server or None. It runs
+    under SIPPUSHD_WRAP if set (a command and its arguments, e.g. "env
+    LD_PRELOAD=build/bench/libslowsync.so SLOWSYNC_US=1000": a slower
+    disk, bench/slowsync.c)"""
+    wrap = shlex.split(os.environ.get("SIPPUSHD_WRAP", ""))
+    if wrap:
+        print("  sippushd runs under: %s" % " ".join(wrap))
     if store == "sqlite":
-        d = harness.Daemon(env, *args)
+        d = harness.Daemon(env, *args, wrap=wrap)
         d.pg = None
         return d
     pg, url = pg_durable(env, "bench")
-    d = harness.Daemon(env, "--store", url, *args)
+    d = harness.Daemon(env, "--store", url, *args, wrap=wrap)
     d.store = url                     # db_rows through psql
     d.pg = pg
     return d

@@ -12,10 +12,13 @@ p50/p99 accept->delivered latency from the store, the method every
 delivery used (all must be notify), sippushd's CPU and peak RSS.
 
 usage: bench/notify_e2e.py [SECONDS] [SUBSCRIBERS] [CONNECTIONS]
+                          ["sippushd options"]
+(sippushd runs under SIPPUSHD_WRAP if set: benchlib.store_daemon)
 """
 import sys
 
-from benchlib import harness, metrics, print_delivery, wrk_then_drain
+from benchlib import (harness, metrics, print_delivery, store_daemon,
+                      wrk_then_drain)
 
 Daemon, Env, wait_until = harness.Daemon, harness.Env, harness.wait_until
 
@@ -79,7 +82,9 @@ def main():
     conns = int(sys.argv[3]) if len(sys.argv) > 3 else 16
     env = Env("bench-notify-e2e")
     try:
-        d = Daemon(env, "--trust-udp", "--log-level", "warn").start()
+        extra = sys.argv[4].split() if len(sys.argv) > 4 else []
+        d = store_daemon(env, "sqlite", "--trust-udp", "--log-level",
+                         "warn", *extra).start()
         with open(env.path("sub.xml"), "w") as f:
             f.write(SUBSCRIBER)
         with open(env.path("push.lua"), "w") as f:
