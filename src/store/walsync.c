@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -214,7 +215,15 @@ int walsync_alloc(struct walsync **wsp, int fd, walsync_fsync_h *fsync,
 	ws->inited = !err;
 
 	err = err ? err : mqueue_alloc(&ws->mq, done_h, ws);
-	err = err ? err : pthread_create(&ws->thr, NULL, thread_main, ws);
+	if (!err) {
+		/* signals go to the loop's thread (its epoll_wait wakes) */
+		sigset_t all, old;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		err = pthread_create(&ws->thr, NULL, thread_main, ws);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 	ws->started = !err;
 	if (err)
 		mem_deref(ws);
