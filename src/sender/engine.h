@@ -239,7 +239,9 @@ struct sender {
 	struct fetcher *notifier;/**< PAP result notifications            */
 	struct list notes;       /**< their queue (papnotify.c)           */
 	FILE *audit;             /**< --audit-log, or NULL                */
-	struct list uncommitted; /**< accepted this turn, not yet durable  */
+	struct accepted *accepted; /**< this store turn's pushes, waiting for
+				    its commit (push.c)              */
+	uint64_t accepted_turn;  /**< that turn (store_turn())           */
 	struct list paced;       /**< targets waiting for a pacing token   */
 	struct list awaiting;    /**< deliveries whose REFER was accepted  */
 	struct tmr tmr_pace;
@@ -249,7 +251,6 @@ struct sender {
 	uint64_t seq;
 	uint64_t route_gen;      /**< + 1 when a terminal went or its Path
 				      changed: deliveries look again       */
-	bool sync_pending;
 	struct list *loading;    /**< push_load() collects here          */
 	const bool *load_mask;   /**< and only these shards' (a cluster)  */
 	bool load_announced;     /**< a push another node sent whole      */

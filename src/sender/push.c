@@ -911,13 +911,26 @@ static void push_forget(struct push *p)
 }
 
 
+/*
+ * The pushes accepted in one store turn. They start when that turn's
+ * commit is durable: a commit is answered after its sync, by then later
+ * turns have accepted more, and those wait for their own commit (which
+ * may yet fail, its requests answered 503)
+ */
+struct accepted {
+	struct sender *s;
+	struct list pushes;
+};
+
 static void committed_h(int err, void *arg)
 {
-	struct sender *s = arg;
+	struct accepted *a = arg;
+	struct sender *s = a->s;
 
-	s->sync_pending = false;
-	while (s->uncommitted.head) {
-		struct push *p = s->uncommitted.head->data;
+	if (s->accepted == a)
+		s->accepted = NULL;
+	while (a->pushes.head) {
+		struct push *p = a->pushes.head->data;
 
 		list_unlink(&p->wle);
 		if (err) {
@@ -935,6 +948,35 @@ static void committed_h(int err, void *arg)
 		}
 		push_start(p);
 	}
+	mem_deref(a);
+}
+
+
+/* The batch of this store turn, made (with its commit's waiter) by its
+ * first push */
+static int accepted_get(struct accepted **ap, struct sender *s)
+{
+	struct accepted *a;
+	int err;
+
+	if (s->accepted && s->accepted_turn == store_turn(s->st)) {
+		*ap = s->accepted;
+		return 0;
+	}
+
+	a = mem_zalloc(sizeof(*a), NULL);
+	if (!a)
+		return ENOMEM;
+	a->s = s;
+	err = store_sync(s->st, committed_h, a);
+	if (err) {
+		mem_deref(a);
+		return err;
+	}
+	s->accepted = a;
+	s->accepted_turn = store_turn(s->st);
+	*ap = a;
+	return 0;
 }
 
 
@@ -1023,6 +1065,7 @@ static void push_arm(struct push *p)
 int sender_push_accept(struct sender *s, struct push_req *r,
 		       char *id, size_t idsz)
 {
+	struct accepted *batch;
 	struct push *p = NULL;
 	struct push_rec rec;
 	struct push_in in;
@@ -1141,14 +1184,11 @@ int sender_push_accept(struct sender *s, struct push_req *r,
 	cluster_push_accepted(s, &rec, p->nfiles == 0 &&
 			      strcmp(p->initiator, "pap"));
 
-	if (!s->sync_pending) {
-		err = store_sync(s->st, committed_h, s);
-		if (err)
-			goto out;
-		s->sync_pending = true;
-	}
+	err = accepted_get(&batch, s);
+	if (err)
+		goto out;
 
-	list_append(&s->uncommitted, &p->wle, p);
+	list_append(&batch->pushes, &p->wle, p);
 	push_arm(p);
 	if (p->topic)
 		topic_replace(p);

@@ -665,6 +665,9 @@ static int sq_commit(void *be, bool txn, store_done_h *h, void *arg)
 	else if (q->ws)   /* in order: a failure after earlier successes */
 		err = walsync_after(q->ws, err, h, arg);
 	q->deferring = false;
+	/* no memory to queue it: what waits is answered first, in order */
+	if (err && q->ws)
+		(void)walsync_wait(q->ws);
 	if (err || !q->ws)
 		h(err, arg);
 	return 0;
@@ -679,6 +682,8 @@ static int sq_abandon(void *be, store_done_h *h, void *arg)
 	err = err ? err : ECANCELED;
 	if (q->ws && !walsync_after(q->ws, err, h, arg))
 		return 0;
+	if (q->ws)   /* no memory to queue it: what waits goes first */
+		(void)walsync_wait(q->ws);
 	h(err, arg);
 	return 0;
 }

@@ -51,6 +51,7 @@ struct store {
 	uint32_t lazy_ms;
 	bool in_txn;
 	bool abandon;            /**< the open turn commits nothing        */
+	uint64_t turns;          /**< turns ended (store_turn())           */
 	int flush_err;           /**< the outcome store_flush() waited for */
 	struct histo commit;     /**< commit latency, seconds              */
 	struct list waiters;
@@ -72,9 +73,13 @@ static void destructor(void *arg)
 {
 	struct store *st = arg;
 
-	/* the timers after the flush: it may start them again */
-	if (st->bed)
+	/* the timers after the flush: it may start them again. Every commit
+	 * answered before what its handlers use goes (a flush that failed
+	 * for memory has not waited) */
+	if (st->bed) {
 		(void)store_flush(st);
+		(void)st->be->wait(st->bed);
+	}
 	tmr_cancel(&st->tmr_commit);
 	tmr_cancel(&st->tmr_unsaved);
 	tmr_cancel(&st->tmr_defer);
@@ -472,6 +477,7 @@ static int end_turn(struct store *st)
 	if (!b)
 		return ENOMEM;
 
+	++st->turns;
 	b->st = st;
 	b->txn = st->in_txn;
 	while (st->waiters.head) {
@@ -1525,6 +1531,14 @@ void store_retry(struct store *st)
 
 
 /** Commit latencies so far (for /metrics) */
+/** The turn a write or store_sync() joins now: it changes when the turn
+ *  ends (its waiters then answer for that turn's commit alone) */
+uint64_t store_turn(const struct store *st)
+{
+	return st ? st->turns : 0;
+}
+
+
 const struct histo *store_commit_histo(const struct store *st)
 {
 	return st ? &st->commit : NULL;

@@ -264,5 +264,6 @@ bool store_shared(const struct store *st);
 
 struct histo;
 const struct histo *store_commit_histo(const struct store *st);
+uint64_t store_turn(const struct store *st);
 void store_release(struct store *st);
 void store_retry(struct store *st);

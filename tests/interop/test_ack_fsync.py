@@ -67,8 +67,9 @@ def parse(path, wal):
     return out
 
 
-def violations(events, wal):
-    """202s not preceded by a sync of the WAL begun after their commit"""
+def violations(events, wal, loop_tid):
+    """202s not preceded by a sync of the WAL begun after their commit
+    (loop_tid: sippushd's own pid, its loop's thread)"""
     is_wal = lambda e: e[4].endswith(wal)
     syncs = sorted((e[0], e[1]) for e in events
                    if e[3] in ("fdatasync", "fsync") and is_wal(e))
@@ -76,7 +77,6 @@ def violations(events, wal):
     # the loop's WAL writes grouped into runs (a COMMIT's frames): a run
     # ends at the loop's next call that is not a WAL write
     runs, cur = [], None
-    loop_tid = min(e[2] for e in events)
     for e in events:
         if e[2] != loop_tid:
             continue
@@ -124,6 +124,7 @@ def stop_traced(d):
     os.kill(kids[0], signal.SIGTERM)
     rc = d.proc.wait(20)
     check(rc == 0, "sippushd (under strace) exited %s on SIGTERM" % rc)
+    return kids[0]
 
 
 def traced_round(env, sync, tag):
@@ -134,9 +135,10 @@ def traced_round(env, sync, tag):
                      "-yy", "-s", "24", "-e", TRACE, "-o", trace]).start()
     http = loadgen.Http(d.http_port, 16, push_req, d.token)
     asyncio.run(http.run(3.0))
-    stop_traced(d)
+    pid = stop_traced(d)
     events = parse(trace, os.path.basename(d.db) + "-wal")
-    answered, bad = violations(events, os.path.basename(d.db) + "-wal")
+    answered, bad = violations(events, os.path.basename(d.db) + "-wal",
+                               pid)
     got = sum(1 for _, st, _ in http.answers if st == 202)
     print("--sync %s: %d pushes answered 202 (%d seen in the trace), %d "
           "without a sync of the WAL between their commit and the 202"

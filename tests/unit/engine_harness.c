@@ -50,6 +50,7 @@ struct harness {
 	uint64_t ntx, nrx, lost;     /* datagrams over every stack here   */
 	struct tmr tmr_step;
 	struct list terms;
+	struct store_opts so;
 	bool trace;
 };
 
@@ -257,6 +258,7 @@ int h_alloc(struct harness **hp)
 		return ENOMEM;
 
 	h->mono = MONO_START;
+	h->so = (struct store_opts){.sync = STORE_SYNC_NORMAL, .lazy_ms = 50};
 	h->trace = getenv("SIPPUSH_ENGTEST_TRACE") != NULL;
 	log_level_set(h->trace ? SIPPUSH_LOG_INFO : SIPPUSH_LOG_WARN);
 	tmr_init(&h->tmr_step);
@@ -302,10 +304,15 @@ struct sender_conf *h_conf(struct harness *h)
 }
 
 
+/* The store's options, changed before h_start() (NORMAL by default) */
+struct store_opts *h_store_opts(struct harness *h)
+{
+	return &h->so;
+}
+
+
 int h_start(struct harness *h)
 {
-	const struct store_opts so = {.sync = STORE_SYNC_NORMAL,
-				      .lazy_ms = 50};
 	const char *tmp = getenv("TMPDIR");
 	int err;
 
@@ -315,7 +322,7 @@ int h_start(struct harness *h)
 		return errno;
 	re_snprintf(h->db, sizeof(h->db), "%s/engine.db", h->dir);
 
-	err = store_open(&h->st, h->db, &so);
+	err = store_open(&h->st, h->db, &h->so);
 	if (err)
 		return err;
 

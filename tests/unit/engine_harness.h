@@ -23,6 +23,7 @@ typedef bool (h_cond_h)(void *arg);
 /* The harness */
 int  h_alloc(struct harness **hp);
 struct sender_conf *h_conf(struct harness *h);
+struct store_opts *h_store_opts(struct harness *h);
 int  h_start(struct harness *h);
 struct sender *h_sender(const struct harness *h);
 const char *h_uri(const struct harness *h);

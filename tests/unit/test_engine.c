@@ -7,7 +7,11 @@
  * on one fake clock, so every assertion on time is exact (fake ms).
  */
 #include "testutil.h"
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include "store/store.h"
 #include "tmr/tmrset.h"
 #include "rand/randstream.h"
 #include "sender/sender.h"
@@ -269,6 +273,104 @@ static void test_smoke(void **state)
 	mem_deref(st);
 	assert_dlv(h, id, 0, &(struct want){"delivered", "message", 200, 1000,
 					    1});
+}
+
+
+/*
+ * The store's WAL sync (--sync full) held by the test: a push starts only
+ * once its own turn's commit is durable. Push A's commit waits for a held
+ * sync; push B is accepted in a later turn. When A's sync returns, A goes
+ * out and B must not: B's commit is not yet synced (and might still fail,
+ * its request answered 503). Static: the store's thread may sync after
+ * the test returned, while the harness is freed.
+ */
+static struct {
+	pthread_mutex_t mtx;
+	pthread_cond_t cond;
+	unsigned calls, permits;
+} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static int gate_fsync(int fd, void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&gate.mtx);
+	++gate.calls;
+	while (!gate.permits)
+		pthread_cond_wait(&gate.cond, &gate.mtx);
+	--gate.permits;
+	pthread_mutex_unlock(&gate.mtx);
+	return fdatasync(fd) ? errno : 0;
+}
+
+static void gate_set(unsigned permits)
+{
+	pthread_mutex_lock(&gate.mtx);
+	gate.permits = permits;
+	pthread_cond_broadcast(&gate.cond);
+	pthread_mutex_unlock(&gate.mtx);
+}
+
+static unsigned gate_calls(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&gate.mtx);
+	n = gate.calls;
+	pthread_mutex_unlock(&gate.mtx);
+	return n;
+}
+
+static bool gate_reached(void *arg)
+{
+	return gate_calls() >= *(unsigned *)arg;
+}
+
+/* open, whatever the test left: the store's last flush waits for it */
+static int teardown_gate(void **state)
+{
+	gate_set(100000);
+	return teardown(state);
+}
+
+static void test_start_after_own_commit(void **state)
+{
+	struct harness *h = *state;
+	struct store_opts *so = h_store_opts(h);
+	struct term *t;
+	char a[17], b[17];
+	unsigned want;
+
+	so->sync = STORE_SYNC_FULL;
+	so->fsync = gate_fsync;
+	gate_set(100000);        /* open while the terminal registers */
+	assert_int_equal(h_start(h), 0);
+	t = terminal(h, "alice", 1);
+	assert_int_equal(term_register(t, "mms.ua", 600), 0);
+	assert_int_equal(h_run_for(h, 500), 0);
+
+	gate_set(0);
+	want = gate_calls() + 1;
+	push(h, term_aor(t), "A", a);
+	assert_int_equal(h_run_until(h, gate_reached, &want, 5000), 0);
+	assert_int_equal(h_run_for(h, 200), 0);
+	assert_int_equal(term_count(t, "MESSAGE"), 0);   /* not durable */
+
+	push(h, term_aor(t), "B", b);   /* a later turn, its own commit */
+	assert_int_equal(h_run_for(h, 200), 0);
+	assert_int_equal(term_count(t, "MESSAGE"), 0);
+
+	gate_set(1);             /* A's sync returns; B's begins, held */
+	++want;
+	assert_int_equal(term_wait_rx(t, "MESSAGE", 1, 5000), 0);
+	assert_body(term_rx(t, "MESSAGE", 0), "A");
+	assert_int_equal(h_run_until(h, gate_reached, &want, 5000), 0);
+	assert_int_equal(h_run_for(h, 500), 0);
+	assert_int_equal(term_count(t, "MESSAGE"), 1);   /* not B: held */
+
+	gate_set(100000);
+	assert_int_equal(h_wait_final(h, b, 10000), 0);
+	assert_int_equal(term_count(t, "MESSAGE"), 2);
+	assert_body(term_rx(t, "MESSAGE", 1), "B");
 }
 
 
@@ -1140,6 +1242,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_smoke, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_after_own_commit,
+						setup, teardown_gate),
 		cmocka_unit_test_setup_teardown(test_random_ids, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_retry_backoff, setup,
