@@ -468,6 +468,7 @@ static void commit_done(int err, void *arg)
 static int end_turn(struct store *st)
 {
 	struct batch *b;
+	bool abandon;
 	int err;
 
 	if (!st->in_txn && !st->waiters.head)
@@ -495,11 +496,13 @@ static int end_turn(struct store *st)
 		list_append(&b->prog, le, le->data);
 	}
 	st->in_txn = false;
-	if (st->abandon && b->txn)
+	/* cleared first: a handler run from the call may abandon a new turn */
+	abandon = st->abandon && b->txn;
+	st->abandon = false;
+	if (abandon)
 		err = st->be->abandon(st->bed, commit_done, b);
 	else
 		err = st->be->commit(st->bed, b->txn, commit_done, b);
-	st->abandon = false;
 	if (err)
 		commit_done(err, b);
 

@@ -967,6 +967,53 @@ static void test_abandon(void **state)
 
 
 /*
+ * A commit's handler that writes and abandons the new turn (a request
+ * read while answering fails half-way): the abandon holds for that turn,
+ * even when the handler ran from inside the commit call (SQLite without
+ * walsync answers at once). The turn's end cleared the flag after the
+ * call, so the half-written turn committed.
+ */
+struct inner {
+	struct store *st;
+	int ran;
+};
+
+static void abandon_inner_h(int err, void *arg)
+{
+	struct inner *in = arg;
+	struct push_rec p = push("inner", 9);
+
+	++in->ran;
+	assert_int_equal(err, 0);
+	assert_int_equal(store_push_add(in->st, &p), 0);
+	assert_int_equal(store_abandon(in->st), 0);
+}
+
+static void test_abandon_from_handler(void **state)
+{
+	struct fix *f = *state;
+	const struct store_opts so = {.sync = STORE_SYNC_NORMAL};
+	struct seen seen = {0};
+	struct push_rec p = push("outer", 1);
+	struct inner in = {0};
+
+	assert_int_equal(store_open(&in.st, f->path, &so), 0);
+	assert_int_equal(store_push_add(in.st, &p), 0);
+	assert_int_equal(store_sync(in.st, abandon_inner_h, &in), 0);
+	for (int i = 0; i < 100 && !in.ran; i++)
+		run_loop(10);
+	assert_int_equal(in.ran, 1);
+	run_loop(100);           /* the inner turn ends */
+	assert_int_equal(store_flush(in.st), 0);
+	assert_int_equal(store_push_get(in.st, "outer", push_h, NULL, &seen),
+			 0);
+	assert_int_equal(store_push_get(in.st, "inner", push_h, NULL, &seen),
+			 ENOENT);
+	mem_deref(in.st);
+}
+
+
+/*
  * Delivery progress (a delivery's record, a push's final state) in a turn
  * that commits nothing is kept and written at the head of the next turn;
  * the acknowledged writes of that turn are not (their writers were told).
@@ -1405,6 +1452,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idempotency, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_abandon, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abandon_from_handler,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_progress_kept, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_free_with_held, setup,
