@@ -33,7 +33,6 @@ struct pend {
 struct walsync {
 	/* the loop's */
 	struct list pend;        /* oldest first */
-	unsigned n;
 	uint64_t written;        /* the newest commit's generation */
 	bool inflight;           /* a sync asked for and not yet settled */
 	int err;                 /* a sync failed: every commit fails */
@@ -124,7 +123,6 @@ static void answer(struct walsync *ws, uint64_t gen)
 		if (!ws->err && p->gen > gen)
 			break;
 		list_unlink(&p->le);
-		--ws->n;
 		mem_deref(p);
 		h(err, arg);
 	}
@@ -245,7 +243,6 @@ static int add(struct walsync *ws, walsync_done_h *h, void *arg,
 	p->gen = gen;
 	p->err = err;
 	list_append(&ws->pend, &p->le, p);
-	++ws->n;
 	return 0;
 }
 
@@ -304,5 +301,5 @@ int walsync_wait(struct walsync *ws)
 
 unsigned walsync_pending(const struct walsync *ws)
 {
-	return ws ? ws->n : 0;
+	return ws ? list_count(&ws->pend) : 0;
 }

@@ -73,25 +73,6 @@ static int setup(void **state)
 }
 
 
-static void loop_stop(void *arg)
-{
-	(void)arg;
-	re_cancel();
-}
-
-
-/* Run the loop (timers and sockets, as in the daemon) for ms */
-static void run_loop(uint32_t ms)
-{
-	struct tmr t;
-
-	tmr_init(&t);
-	tmr_start(&t, ms, loop_stop, NULL);
-	(void)re_main(NULL);
-	tmr_cancel(&t);
-}
-
-
 /* A second opener fails while the first one lives; a dead one's lock
  * goes with its connection, which the server may see a moment later */
 static int open_retry(struct store **stp, const char *path)
@@ -473,7 +454,7 @@ static void crash_child(const char *path)
 		_exit(11);
 	/* the commit runs from a 0 ms timer, like in the daemon */
 	for (int i = 0; i < 100 && !done; i++)
-		run_loop(10);
+		run_loop_ms(10);
 	if (done != 1)
 		_exit(12);
 	p = push("unacked", 2);
@@ -543,7 +524,7 @@ static void chain_child(const char *path)
 	if (store_flush(st) || c.first != 1 || c.second != 0)
 		_exit(12);
 	for (int i = 0; i < 100; i++)
-		run_loop(10);
+		run_loop_ms(10);
 	_exit(13);   /* the second wait was never answered */
 }
 
@@ -668,9 +649,9 @@ static void test_ack_after_fsync(void **state)
 	assert_int_equal(store_sync(st, sync_h, &done), 0);
 	/* the commit runs from a 0 ms timer; its sync is held */
 	for (int i = 0; i < 100 && !held_calls(&h); i++)
-		run_loop(10);
+		run_loop_ms(10);
 	assert_int_equal(held_calls(&h), 1);
-	run_loop(50);
+	run_loop_ms(50);
 	assert_int_equal(done, 0);
 
 	/* pushes b..f, each its own turn, while the first sync is held:
@@ -680,19 +661,19 @@ static void test_ack_after_fsync(void **state)
 		p = push(id, 2 + (uint64_t)i);
 		assert_int_equal(store_push_add(st, &p), 0);
 		assert_int_equal(store_sync(st, sync_h, &done), 0);
-		run_loop(5);
+		run_loop_ms(5);
 	}
 	assert_int_equal(done, 0);
 
 	held_permit(&h, 1);
 	for (int i = 0; i < 100 && done < 1; i++)
-		run_loop(10);
+		run_loop_ms(10);
 	assert_int_equal(done, 1);
 	assert_int_equal(img_count(h.img, "a"), 1);
 
 	held_permit(&h, 1);
 	for (int i = 0; i < 100 && done < 6; i++)
-		run_loop(10);
+		run_loop_ms(10);
 	assert_int_equal(done, 6);
 	assert_int_equal(held_calls(&h), 2);
 	for (int i = 0; i < 5; i++) {
@@ -852,7 +833,7 @@ static void lazy_child(const char *path)
 
 	if (store_open(&st, path, NULL) || store_push_add(st, &p))
 		_exit(10);
-	run_loop(300);   /* lazy_ms is 50: committed by now */
+	run_loop_ms(300);   /* lazy_ms is 50: committed by now */
 	_exit(0);
 }
 
@@ -1001,9 +982,9 @@ static void test_abandon_from_handler(void **state)
 	assert_int_equal(store_push_add(in.st, &p), 0);
 	assert_int_equal(store_sync(in.st, abandon_inner_h, &in), 0);
 	for (int i = 0; i < 100 && !in.ran; i++)
-		run_loop(10);
+		run_loop_ms(10);
 	assert_int_equal(in.ran, 1);
-	run_loop(100);           /* the inner turn ends */
+	run_loop_ms(100);           /* the inner turn ends */
 	assert_int_equal(store_flush(in.st), 0);
 	assert_int_equal(store_push_get(in.st, "outer", push_h, NULL, &seen),
 			 0);
@@ -1103,13 +1084,13 @@ static void test_connection_lost(void **state)
 	assert_int_equal(store_sync(st, err_h, &got), 0);
 	kill_backends(f);
 	for (int i = 0; i < 100 && !got; i++)
-		run_loop(10);
+		run_loop_ms(10);
 	assert_true(got > 0);    /* an error, not success (-1) */
 
 	/* connected again within the backoff (0.1 s, then 0.2 s, ...) */
 	p = push("after", 2);
 	for (int i = 0; i < 30; i++) {
-		run_loop(100);
+		run_loop_ms(100);
 		if (!store_push_add(st, &p) && !store_flush(st))
 			break;
 	}
@@ -1154,7 +1135,7 @@ static void test_progress_kept_broken(void **state)
 	/* the connection ends; the store sees it (a write fails) */
 	kill_backends(f);
 	for (i = 0; i < 100 && !err; i++) {
-		run_loop(10);
+		run_loop_ms(10);
 		err = store_user_set(st, "sip:x@y", "y", "00");
 	}
 	assert_int_not_equal(err, 0);
@@ -1164,7 +1145,7 @@ static void test_progress_kept_broken(void **state)
 
 	/* back: what was held is written */
 	for (i = 0; i < 30; i++) {
-		run_loop(100);
+		run_loop_ms(100);
 		memset(&seen, 0, sizeof(seen));
 		if (!store_flush(st) &&
 		    !store_push_get(st, "hk", push_h, dlv_h, &seen) &&
@@ -1200,7 +1181,7 @@ static void test_free_with_held(void **state)
 	assert_int_equal(store_flush(st), 0);
 	assert_int_equal(store_dlv_put(st, &d), 0);   /* held */
 	mem_deref(st);
-	run_loop(100);
+	run_loop_ms(100);
 
 	assert_int_equal(store_open(&st, f->path, NULL), 0);
 	assert_int_equal(store_push_get(st, "fh", push_h, dlv_h, &seen), 0);

@@ -168,17 +168,24 @@ static long writes_so_far(void)
 }
 
 
-/* n rows of 300 bytes each, in one transaction */
-static void insert_txn(sqlite3 *db, int from, int n)
+/* n rows of 300 bytes each, into the open transaction */
+static void insert_rows(sqlite3 *db, int from, int n)
 {
 	char sql[160];
 
-	exec(db, "BEGIN");
 	for (int i = from; i < from + n; i++) {
 		snprintf(sql, sizeof(sql), "INSERT INTO t(k,v) VALUES('k%d',"
 			 "zeroblob(300))", i);
 		exec(db, sql);
 	}
+}
+
+
+/* n rows of 300 bytes each, in one transaction */
+static void insert_txn(sqlite3 *db, int from, int n)
+{
+	exec(db, "BEGIN");
+	insert_rows(db, from, n);
 	exec(db, "COMMIT");
 }
 
@@ -326,14 +333,8 @@ int fsync(int fd)
 /* COMMIT with its WAL sync deferred, as sippushd's store makes it */
 static void deferred_txn(sqlite3 *db, int from, int n)
 {
-	char sql[160];
-
 	exec(db, "BEGIN");
-	for (int i = from; i < from + n; i++) {
-		snprintf(sql, sizeof(sql), "INSERT INTO t(k,v) VALUES('k%d',"
-			 "zeroblob(300))", i);
-		exec(db, sql);
-	}
+	insert_rows(db, from, n);
 	assert_int_equal(walbuf_defer(db, true), 0);
 	exec(db, "COMMIT");
 	assert_int_equal(walbuf_defer(db, false), 0);

@@ -69,29 +69,11 @@ static unsigned calls(struct gate *g)
 }
 
 
-static void loop_stop(void *arg)
-{
-	(void)arg;
-	re_cancel();
-}
-
-
-static void run_loop(uint32_t ms)
-{
-	struct tmr t;
-
-	tmr_init(&t);
-	tmr_start(&t, ms, loop_stop, NULL);
-	(void)re_main(NULL);
-	tmr_cancel(&t);
-}
-
-
 /* the loop runs until n handlers ran (2 s at most) */
 static void run_until(struct fx *f, unsigned n)
 {
 	for (int i = 0; i < 200 && f->n < n; i++)
-		run_loop(10);
+		run_loop_ms(10);
 }
 
 
@@ -157,13 +139,13 @@ static void test_group(void **state)
 
 	assert_int_equal(walsync_commit(f->ws, done_h, (void *)1), 0);
 	wait_calls(f, 1);
-	run_loop(30);
+	run_loop_ms(30);
 	assert_int_equal(f->n, 0);           /* not durable: not answered */
 
 	assert_int_equal(walsync_commit(f->ws, done_h, (void *)2), 0);
 	assert_int_equal(walsync_commit(f->ws, done_h, (void *)3), 0);
 	assert_int_equal(walsync_pending(f->ws), 3);
-	run_loop(30);
+	run_loop_ms(30);
 	assert_int_equal(calls(&f->g), 1);   /* one sync at a time */
 
 	permit(&f->g, 1);
@@ -174,7 +156,7 @@ static void test_group(void **state)
 	assert_int_equal(f->errs[0], 0);
 
 	wait_calls(f, 2);
-	run_loop(30);
+	run_loop_ms(30);
 	assert_int_equal(f->n, 1);
 	permit(&f->g, 1);
 	run_until(f, 3);
@@ -182,7 +164,7 @@ static void test_group(void **state)
 	assert_int_equal(f->order[1], 2);
 	assert_int_equal(f->order[2], 3);
 	assert_int_equal(walsync_pending(f->ws), 0);
-	run_loop(30);
+	run_loop_ms(30);
 	assert_int_equal(calls(&f->g), 2);   /* nothing left: no third */
 }
 
@@ -200,7 +182,7 @@ static void test_after(void **state)
 	assert_int_equal(walsync_commit(f->ws, done_h, (void *)2), 0);
 	assert_int_equal(walsync_after(f->ws, 0, done_h, (void *)3), 0);
 	wait_calls(f, 1);
-	run_loop(30);
+	run_loop_ms(30);
 	assert_int_equal(f->n, 1);
 	permit(&f->g, 1);
 	run_until(f, 3);
@@ -220,7 +202,7 @@ static void test_failure_in_order(void **state)
 	assert_int_equal(walsync_commit(f->ws, done_h, (void *)1), 0);
 	assert_int_equal(walsync_after(f->ws, ENOSPC, done_h, (void *)2), 0);
 	wait_calls(f, 1);
-	run_loop(30);
+	run_loop_ms(30);
 	assert_int_equal(f->n, 0);
 	permit(&f->g, 1);
 	run_until(f, 2);
@@ -308,7 +290,7 @@ static void test_wait(void **state)
 	assert_int_equal(walsync_wait(f->ws), 0);
 	assert_int_equal(f->n, 2);
 	assert_int_equal(walsync_pending(f->ws), 0);
-	run_loop(30);
+	run_loop_ms(30);
 	assert_int_equal(f->n, 2);
 	assert_true(calls(&f->g) <= 2);
 }
@@ -337,7 +319,7 @@ static void test_handler_commits(void **state)
 	run_until(f, 1);
 	assert_int_equal(f->n, 1);
 	wait_calls(f, 2);
-	run_loop(30);
+	run_loop_ms(30);
 	assert_int_equal(f->n, 1);
 	permit(&f->g, 1);
 	run_until(f, 2);

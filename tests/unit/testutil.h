@@ -23,3 +23,20 @@
 		int _e = re_snprintf((buf), sizeof(buf), __VA_ARGS__);	\
 		assert_true(_e > 0);					\
 	} while (0)
+
+static inline void testutil_loop_stop(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+/* Run the loop (timers and sockets, as in the daemon) for ms */
+static inline void run_loop_ms(uint32_t ms)
+{
+	struct tmr t;
+
+	tmr_init(&t);
+	tmr_start(&t, ms, testutil_loop_stop, NULL);
+	(void)re_main(NULL);
+	tmr_cancel(&t);
+}
