@@ -13,6 +13,7 @@
 #include <string.h>
 #include <re.h>
 #include "api/api.h"
+#include "api/jsonmem.h"
 #include "core/appid.h"
 #include "core/initiator.h"
 #include "core/param.h"
@@ -498,6 +499,9 @@ int main(int argc, char *argv[])
 	char secret[33];
 	char appname[80];
 	int err, got = 0;
+
+	/* first: jansson takes its allocator before anything else of it */
+	jsonmem_install();
 
 	cf = calloc(1, sizeof(*cf));
 	if (!cf)

@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "api/pushjson.h"
 #include "api/api.h"
+#include "api/jsonmem.h"
 #include "upload.h"
 #include "papapi.h"
 #include "statuspage.h"
@@ -182,7 +183,7 @@ static enum MHD_Result reply_error(struct MHD_Connection *conn,
 	if (!txt)
 		return MHD_NO;
 	ret = reply_json(conn, status, txt);
-	free(txt);
+	jsonmem_free(txt);
 	return ret;
 }
 
@@ -441,7 +442,7 @@ static enum MHD_Result answer_json_after_commit(struct api *api,
 
 	json_decref(ans);
 	ret = answer_after_commit(api, r, txt);
-	free(txt);
+	jsonmem_free(txt);
 	return ret;
 }
 
@@ -566,7 +567,7 @@ static int idem_keep(struct api *api, const char *owner, const char *key,
 	};
 	int err = txt ? store_idem_put(api->st, &k) : ENOMEM;
 
-	free(txt);
+	jsonmem_free(txt);
 	return err;
 }
 

@@ -17,6 +17,7 @@
 #include "sender/subscription.h"
 #include "sender/terminal.h"
 #include "api/views.h"
+#include "api/jsonmem.h"
 
 
 static json_t *jstr(const char *v)
@@ -55,7 +56,7 @@ static int json_out(struct re_printf *pf, json_t *j)
 	if (!txt)
 		return ENOMEM;
 	err = re_hprintf(pf, "%s", txt);
-	free(txt);
+	jsonmem_free(txt);
 	return err;
 }
 

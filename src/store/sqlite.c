@@ -13,6 +13,7 @@
 #include "store/backend.h"
 #include "store/walbuf.h"
 #include "store/walsync.h"
+#include "store/sqmem.h"
 
 #include <sippush/log.h>
 
@@ -485,8 +486,12 @@ static void sq_config(void)
 	if (done)
 		return;
 	done = true;
-	(void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+	if (sqlite3_config(SQLITE_CONFIG_SINGLETHREAD) != SQLITE_OK)
+		return;
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* single-threaded, so SQLite's allocations may come from our
+	 * unlocked free lists (its lookaside is compiled out: sqmem.h) */
+	(void)sqlite3_config(SQLITE_CONFIG_MALLOC, sqmem_methods());
 }
 
 
