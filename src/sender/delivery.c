@@ -28,6 +28,26 @@ static int dup_opt(char **dst, const char *src)
 }
 
 
+/* A delivery's first key, terminal, Request-URI and Call-ID sit after
+ * it, in its own allocation (one, not five, per push); one replaced later
+ * is a string of its own (dlv_set_str) */
+static bool in_block(const struct delivery *d, const char *str)
+{
+	uintptr_t b = (uintptr_t)(d + 1), u = (uintptr_t)str;
+
+	return u >= b && u < b + d->strs_len;
+}
+
+
+/** Replaces one of those four (str a mem string, taken, or NULL) */
+void dlv_set_str(struct delivery *d, char **field, char *str)
+{
+	if (*field && !in_block(d, *field))
+		mem_deref(*field);
+	*field = str;
+}
+
+
 static void dlv_destructor(void *arg)
 {
 	struct delivery *d = arg;
@@ -36,14 +56,55 @@ static void dlv_destructor(void *arg)
 	dlv_dequeue(d);
 	list_unlink(&d->ale);
 	tmr_cancel(&d->tmr);
-	mem_deref(d->tkey);
-	mem_deref(d->terminal);
-	mem_deref(d->ruri);
+	dlv_set_str(d, &d->tkey, NULL);
+	dlv_set_str(d, &d->terminal, NULL);
+	dlv_set_str(d, &d->ruri, NULL);
 	mem_deref(d->route);
-	mem_deref(d->call_id);
+	dlv_set_str(d, &d->call_id, NULL);
 	mem_deref(d->last_error);
 	mem_deref(d->steps);
 	mem_deref(d->refer_rtag);
+}
+
+
+static char *put_str(char **at, const char *str)
+{
+	char *s = *at;
+	size_t n;
+
+	if (!str)
+		return NULL;
+	n = strlen(str) + 1;
+	memcpy(s, str, n);
+	*at += n;
+	return s;
+}
+
+
+static struct delivery *dlv_alloc(struct push *p, const char *tkey,
+				  const char *terminal, const char *ruri,
+				  const char *call_id)
+{
+	const char *v[] = {tkey, terminal, ruri, call_id};
+	struct delivery *d;
+	size_t len = 0;
+	char *at;
+
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+		len += v[i] ? strlen(v[i]) + 1 : 0;
+
+	d = mem_zalloc(sizeof(*d) + len, dlv_destructor);
+	if (!d)
+		return NULL;
+
+	d->p = p;
+	d->strs_len = len;
+	at = (char *)(d + 1);
+	d->tkey = put_str(&at, tkey);
+	d->terminal = put_str(&at, terminal);
+	d->ruri = put_str(&at, ruri);
+	d->call_id = put_str(&at, call_id);
+	return d;
 }
 
 
@@ -154,15 +215,14 @@ int dlv_new(struct delivery **dp, struct push *p,
 	struct delivery *d;
 	int err;
 
-	d = mem_zalloc(sizeof(*d), dlv_destructor);
-	if (!d)
-		return ENOMEM;
-
-	d->p = p;
-
 	/* derived, not drawn: a delivery planned again after a crash keeps
 	 * the Call-ID its first attempt may already have carried */
 	dlv_call_id(cid, sizeof(cid), p, t->tkey);
+
+	d = dlv_alloc(p, t->tkey, term_gruu(t, NULL) ? term_gruu(t, NULL) :
+		      t->contact, dlv_dest_ruri(t, p->aor), cid);
+	if (!d)
+		return ENOMEM;
 
 	/* A push accepted but not yet planned in the store when we crashed
 	 * is planned again with the same Call-ID and From tag: if its first
@@ -172,13 +232,8 @@ int dlv_new(struct delivery **dp, struct push *p,
 	 * a later plan starts higher (and stays below 2^31). */
 	d->cseq = (uint32_t)((sender_now_ms(p->s) / 10) % 100000000);
 
-	err  = str_dup(&d->tkey, t->tkey);
-	err |= str_dup(&d->terminal, term_gruu(t, NULL) ? term_gruu(t, NULL) :
-		       t->contact);
-	err |= str_dup(&d->ruri, dlv_dest_ruri(t, p->aor));
-	err |= dup_opt(&d->route, t->path);
+	err = dup_opt(&d->route, t->path);
 	d->route_gen = p->s->route_gen;
-	err |= str_dup(&d->call_id, cid);
 	if (err) {
 		mem_deref(d);
 		return ENOMEM;
@@ -203,16 +258,13 @@ int dlv_load(struct delivery **dp, struct push *p, const struct dlv_rec *r)
 	struct delivery *d;
 	int err;
 
-	d = mem_zalloc(sizeof(*d), dlv_destructor);
+	if (!r->tkey || !r->ruri || !r->call_id)
+		return EINVAL;
+	d = dlv_alloc(p, r->tkey, r->terminal, r->ruri, r->call_id);
 	if (!d)
 		return ENOMEM;
 
-	d->p = p;
-	err  = str_dup(&d->tkey, r->tkey);
-	err |= dup_opt(&d->terminal, r->terminal);
-	err |= str_dup(&d->ruri, r->ruri);
-	err |= dup_opt(&d->route, r->route);
-	err |= str_dup(&d->call_id, r->call_id);
+	err  = dup_opt(&d->route, r->route);
 	err |= dup_opt(&d->last_error, r->last_error);
 	if (err) {
 		mem_deref(d);

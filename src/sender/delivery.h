@@ -23,6 +23,7 @@ struct delivery {
 	bool awaiting_sub;       /**< REFER accepted: waits for SUBSCRIBE  */
 	struct psess *ps;        /**< its INVITE session, while one runs   */
 	bool relayed;            /**< 202: out of the queue, ends at the TTL */
+	size_t strs_len;         /**< its first strings, after it          */
 };
 
 const char *dlv_dest_ruri(const struct terminal *t, const char *aor);
@@ -33,6 +34,7 @@ int dlv_new(struct delivery **dp, struct push *p,
 	    const struct terminal *t, const struct plan *pl);
 int dlv_load(struct delivery **dp, struct push *p, const struct dlv_rec *r);
 void dlv_step(struct delivery *d, const char *fmt, ...);
+void dlv_set_str(struct delivery *d, char **field, char *str);
 int dlv_save(struct delivery *d);
 int dlv_content(const struct delivery *d, char **ctype, char **entity,
 		const uint8_t **body, size_t *body_len, bool *indirect);

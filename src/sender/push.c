@@ -364,12 +364,9 @@ static void rekey_to_aor(struct delivery *d, size_t n)
 		mem_deref(callid);
 		return;
 	}
-	mem_deref(d->tkey);
-	mem_deref(d->terminal);
-	mem_deref(d->call_id);
-	d->tkey = tkey;
-	d->terminal = term;
-	d->call_id = callid;
+	dlv_set_str(d, &d->tkey, tkey);
+	dlv_set_str(d, &d->terminal, term);
+	dlv_set_str(d, &d->call_id, callid);
 	dlv_step(d, "%zu terminals behind the core: the public identity (the "
 		 "core forks)", n);
 }
@@ -729,7 +726,7 @@ int dlv_fallback(struct delivery *d, const char *why)
 	if (was == PLAN_SESSION || p->body_len > PAGEMSG_LIMIT)
 		d->indirect = true;
 	d->kind = PLAN_MESSAGE;
-	d->ruri = mem_deref(d->ruri);
+	dlv_set_str(d, &d->ruri, NULL);
 	d->route = mem_deref(d->route);
 	if (str_dup(&d->ruri, dlv_dest_ruri(t, p->aor)) ||
 	    dup_opt(&d->route, t->path))
@@ -801,8 +798,7 @@ static int to_public_identity(struct delivery *d, const char *why)
 
 	if (str_dup(&ruri, d->p->aor))
 		return ENOMEM;
-	mem_deref(d->ruri);
-	d->ruri = ruri;
+	dlv_set_str(d, &d->ruri, ruri);
 	dlv_step(d, "%s: public identity", why);
 	(void)dlv_save(d);
 	return deliver_enqueue(d);

@@ -12,15 +12,8 @@
 #include <string.h>
 #include <sqlite3.h>
 #include "store/sqmem.h"
+#include "rt/poison.h"
 
-#ifdef __SANITIZE_ADDRESS__
-#include <sanitizer/asan_interface.h>
-#define POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
-#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
-#define POISON(p, n)   ((void)(p), (void)(n))
-#define UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
 
 enum { GRAIN = 16, CLASSES = SQMEM_SMALL_MAX / GRAIN };
 
