@@ -4,8 +4,8 @@
  * A block is a header (its size class, or 0 and its size for the C
  * library's) and what SQLite asked for. A freed small block goes on its
  * class's list while the lists hold less than SQMEM_CACHE_MAX bytes.
- * Under AddressSanitizer a listed block is poisoned, header and all: a
- * use after free or a second free still fails there.
+ * Under AddressSanitizer a listed block's content is poisoned: a use
+ * after free still fails there; a second free aborts, as glibc's does.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,19 +17,20 @@
 
 enum { GRAIN = 16, CLASSES = SQMEM_SMALL_MAX / GRAIN };
 
-/* 16 bytes: what follows keeps malloc()'s alignment */
+/* 16 bytes: what follows keeps malloc()'s alignment. A listed block's
+ * link is here, outside what is poisoned: LeakSanitizer still finds the
+ * blocks through it */
 struct hdr {
 	uint32_t cls;       /* 1..CLASSES; 0: the C library's           */
-	uint32_t pad;
-	uint64_t size;      /* cls 0: the size asked                    */
-};
-
-struct blk {
-	struct blk *next;
+	uint32_t listed;    /* on a list: a second free is caught       */
+	union {
+		uint64_t size;      /* cls 0: the size asked            */
+		struct hdr *next;   /* listed: the next on its list     */
+	} u;
 };
 
 static struct {
-	struct blk *list[CLASSES + 1];
+	struct hdr *list[CLASSES + 1];
 	size_t cached;
 	uint64_t reused;
 	uint64_t fresh;
@@ -51,7 +52,6 @@ static struct hdr *hdr_of(void *p)
 static void *sq_malloc(int n)
 {
 	struct hdr *h;
-	struct blk *b;
 	uint32_t cls;
 
 	if (n <= 0)
@@ -62,26 +62,29 @@ static void *sq_malloc(int n)
 		if (!h)
 			return NULL;
 		h->cls = 0;
-		h->size = (uint64_t)n;
+		h->listed = 0;
+		h->u.size = (uint64_t)n;
 		return h + 1;
 	}
 
 	cls = (uint32_t)((n + GRAIN - 1) / GRAIN);
-	b = pool.list[cls];
-	if (b) {
-		h = hdr_of(b);
-		UNPOISON(h, blk_bytes(cls));
-		pool.list[cls] = b->next;
+	h = pool.list[cls];
+	if (h) {
+		pool.list[cls] = h->u.next;
 		pool.cached -= blk_bytes(cls);
+		h->listed = 0;
+		h->u.next = NULL;
+		UNPOISON(h + 1, (size_t)cls * GRAIN);
 		++pool.reused;
-		return b;
+		return h + 1;
 	}
 
 	h = malloc(blk_bytes(cls));
 	if (!h)
 		return NULL;
 	h->cls = cls;
-	h->size = 0;
+	h->listed = 0;
+	h->u.next = NULL;
 	++pool.fresh;
 	return h + 1;
 }
@@ -90,21 +93,23 @@ static void *sq_malloc(int n)
 static void sq_free(void *p)
 {
 	struct hdr *h;
-	struct blk *b = p;
 
 	if (!p)
 		return;
 
 	h = hdr_of(p);
+	if (h->listed)
+		abort();    /* freed twice: as glibc's free() would */
 	if (!h->cls || pool.cached + blk_bytes(h->cls) > SQMEM_CACHE_MAX) {
 		free(h);
 		return;
 	}
 
-	b->next = pool.list[h->cls];
-	pool.list[h->cls] = b;
+	h->listed = 1;
+	h->u.next = pool.list[h->cls];
+	pool.list[h->cls] = h;
 	pool.cached += blk_bytes(h->cls);
-	POISON(h, blk_bytes(h->cls));
+	POISON(h + 1, (size_t)h->cls * GRAIN);
 }
 
 
@@ -115,7 +120,7 @@ static int sq_size(void *p)
 	if (!p)
 		return 0;
 	h = hdr_of(p);
-	return h->cls ? (int)h->cls * GRAIN : (int)h->size;
+	return h->cls ? (int)h->cls * GRAIN : (int)h->u.size;
 }
 
 
@@ -136,7 +141,7 @@ static void *sq_realloc(void *p, int n)
 		h = realloc(h, sizeof(*h) + (size_t)n);
 		if (!h)
 			return NULL;
-		h->size = (uint64_t)n;
+		h->u.size = (uint64_t)n;
 		return h + 1;
 	}
 
@@ -194,11 +199,10 @@ void sqmem_trim(void)
 	for (uint32_t cls = 1; cls <= CLASSES; cls++) {
 
 		while (pool.list[cls]) {
-			struct blk *b = pool.list[cls];
-			struct hdr *h = hdr_of(b);
+			struct hdr *h = pool.list[cls];
 
-			UNPOISON(h, blk_bytes(cls));
-			pool.list[cls] = b->next;
+			pool.list[cls] = h->u.next;
+			UNPOISON(h + 1, (size_t)cls * GRAIN);
 			free(h);
 		}
 	}
