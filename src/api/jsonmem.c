@@ -2,19 +2,28 @@
  * @file jsonmem.c  jansson's allocations from an arena while they last
  *
  * Each block has a 16-byte header holding its length, so that a freed
- * block can be poisoned under AddressSanitizer: a use after free, or a
- * second free, of arena memory still fails there.
+ * block can be poisoned under AddressSanitizer (a use after free of arena
+ * memory still fails there), and whether it was freed.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <jansson.h>
 #include "api/jsonmem.h"
 #include "rt/poison.h"
 
 
+/* Before each block: its length, and whether it was freed (a second
+ * free aborts, as glibc's does, rather than reset the arena early) */
+struct hdr {
+	size_t need;
+	size_t freed;
+};
+
 enum { HDR = 16 };
+_Static_assert(sizeof(struct hdr) <= HDR, "a block's header fits its 16 bytes");
 
 static struct {
 	_Alignas(16) unsigned char buf[JSONMEM_ARENA];
@@ -48,7 +57,7 @@ static void *jm_malloc(size_t n)
 
 	h = A.buf + A.top;
 	UNPOISON(h, need);
-	*(size_t *)(void *)h = need;
+	memcpy(h, &(struct hdr){need, 0}, sizeof(struct hdr));
 	A.top += need;
 	++A.live;
 	++A.arena;
@@ -59,6 +68,7 @@ static void *jm_malloc(size_t n)
 static void jm_free(void *p)
 {
 	unsigned char *h;
+	struct hdr hd;
 
 	if (!in_arena(p)) {
 		free(p);
@@ -66,7 +76,12 @@ static void jm_free(void *p)
 	}
 
 	h = (unsigned char *)p - HDR;
-	POISON(h, *(size_t *)(void *)h);
+	memcpy(&hd, h, sizeof(hd));
+	if (hd.freed)
+		abort();
+	hd.freed = 1;
+	memcpy(h, &hd, sizeof(hd));
+	POISON(h, hd.need);
 	if (--A.live == 0)
 		A.top = 0;
 }

@@ -13,6 +13,9 @@
  * do not cross threads in sippushd).
  */
 
+#include <stddef.h>
+#include <stdint.h>
+
 enum { JSONMEM_ARENA = 32768 };
 
 struct jsonmem_stats {

@@ -211,6 +211,7 @@ void dlv_call_id(char *cid, size_t sz, const struct push *p, const char *key)
 int dlv_new(struct delivery **dp, struct push *p,
 		   const struct terminal *t, const struct plan *pl)
 {
+	const char *term, *ruri;
 	char cid[40];
 	struct delivery *d;
 	int err;
@@ -219,8 +220,11 @@ int dlv_new(struct delivery **dp, struct push *p,
 	 * the Call-ID its first attempt may already have carried */
 	dlv_call_id(cid, sizeof(cid), p, t->tkey);
 
-	d = dlv_alloc(p, t->tkey, term_gruu(t, NULL) ? term_gruu(t, NULL) :
-		      t->contact, dlv_dest_ruri(t, p->aor), cid);
+	term = term_gruu(t, NULL) ? term_gruu(t, NULL) : t->contact;
+	ruri = dlv_dest_ruri(t, p->aor);
+	if (!t->tkey || !term || !ruri)
+		return EINVAL;
+	d = dlv_alloc(p, t->tkey, term, ruri, cid);
 	if (!d)
 		return ENOMEM;
 

@@ -10,6 +10,9 @@
  * single-thread mode (SQLITE_CONFIG_SINGLETHREAD), as sippushd runs it.
  */
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct sqlite3_mem_methods;
 
 enum {
