@@ -21,6 +21,10 @@ usage: bench/push_ir.py [--drain] [PUSHES] [CONNECTIONS] [USERS]
                         ["sippushd options"]
   SIPPUSH_IR_KEEP=DIR keeps the callgrind file there (for
   callgrind_annotate).
+  SIPPUSH_IR_CACHE=1 adds callgrind's cache simulation (about twice as
+  slow): first-level and last-level misses per push, and callgrind's
+  estimate of cycles (Ir + 10 x L1 misses + 100 x LL misses), a model of
+  what memory costs that does not depend on this machine's load either.
 """
 import collections
 import http.client
@@ -88,6 +92,7 @@ def parse(path):
     calls = collections.Counter()
     edges = collections.Counter()
     total = 0
+    totals = {}
     ob = fn = cfn = None
     pending_call = None
     events = None
@@ -135,9 +140,25 @@ def parse(path):
                 events = line.split()[1:]
             elif line.startswith("summary:") or line.startswith("totals:"):
                 total = int(line.split()[1])
+                totals = dict(zip(events or [], map(int, line.split()[1:])))
     if events and events[0] != "Ir":
         raise harness.Fail("no Ir in %s" % path)
+    parse.totals = totals
     return total, self_ir, calls, edges
+
+
+def print_cache(totals, n):
+    """callgrind's cache simulation, per push (SIPPUSH_IR_CACHE=1)"""
+    l1 = sum(totals.get(e, 0) for e in ("I1mr", "D1mr", "D1mw"))
+    ll = sum(totals.get(e, 0) for e in ("ILmr", "DLmr", "DLmw"))
+    if not l1 and not ll:
+        return
+    print("  cache (callgrind's simulation, per push): L1 misses %.0f "
+          "(data %.0f), last-level misses %.1f (data %.1f); estimated "
+          "cycles %.0f" % (
+              l1 / n, (totals.get("D1mr", 0) + totals.get("D1mw", 0)) / n,
+              ll / n, (totals.get("DLmr", 0) + totals.get("DLmw", 0)) / n,
+              (totals.get("Ir", 0) + 10 * l1 + 100 * ll) / n))
 
 
 # wrappers whose callers are the ones to name
@@ -218,10 +239,12 @@ def main():
         return
     env = Env("bench-push-ir")
     out = env.path("callgrind.out")
+    cache = (["--cache-sim=yes"] if os.environ.get("SIPPUSH_IR_CACHE")
+             else [])
     try:
         d = Daemon(env, "--trust-udp", "--log-level", "warn", *extra,
                    wrap=["valgrind", "--tool=callgrind",
-                         "--callgrind-out-file=" + out]).start()
+                         "--callgrind-out-file=" + out] + cache).start()
         harness.wait_until(lambda: metrics(d) is not None, 60, "metrics")
         with open(env.path("uas.xml"), "w") as f:
             f.write(uas_scenario())
@@ -275,6 +298,7 @@ def main():
                   "answering 200; sippushd under callgrind (%.0f s)" % (
                       n, warm, conns, users, took))
         print("  Ir per push: %.0f" % (total / n))
+        print_cache(parse.totals, n)
         sq = sum(ir for (ob, _), ir in self_ir.items()
                  if "libsqlite3" in os.path.basename(ob or ""))
         # sq_commit: the SQLite backend's COMMIT (src/store/sqlite.c)
