@@ -59,6 +59,7 @@ bench: deps-test build
 	$(BUILD)/bench/bench-tmr-stock
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/message_uac.py 10 200 1
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/push_ir.py 2000 8 100
+	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/cpu_owners.py 12 32 4
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/push_e2e.py 60 1000 16 1
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/push_e2e.py 30 1000 32 1 "" 7000
 	SIPPUSH_BUILD=$(abspath $(BUILD)) python3 bench/offline_drain.py 100000 1000 2
