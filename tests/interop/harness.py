@@ -4,6 +4,7 @@ Every peer listens on a free loopback port, every wait is bounded, only
 processes started here are stopped (by PID), and every file lives in the
 test's temporary directory.
 """
+import glob
 import json
 import os
 import shutil
@@ -56,6 +57,39 @@ def wait_until(pred, timeout, what, step=0.05):
     raise Fail("timed out after %.1f s waiting for %s" % (timeout, what))
 
 
+def process_tree(pid):
+    """pid and the pids of its descendants now (from /proc)"""
+    parent = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                # "pid (comm) state ppid ...": comm may hold spaces
+                parent[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, grew = {pid}, True
+    while grew:
+        more = {c for c, pp in parent.items() if pp in tree} - tree
+        grew = bool(more)
+        tree |= more
+    return tree
+
+
+def remove_cdp_fifos(pids):
+    """Kamailio's cdp module (the S-CSCF's Diameter) makes its FIFOs as
+    /tmp/cdp_send_<pid>_..., a path fixed in cdp.so that TMPDIR does not
+    move: those of the processes a test started go with them"""
+    for path in glob.glob("/tmp/cdp_send_*"):
+        parts = os.path.basename(path).split("_")
+        if len(parts) > 2 and parts[2].isdigit() and int(parts[2]) in pids:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
 class Env:
     """One test's temporary directory and the processes it started."""
 
@@ -81,8 +115,11 @@ class Env:
 
     def spawn(self, args, log):
         f = open(self.path(log), "ab")
+        # TMPDIR: what a peer makes in the temporary directory (Chromium's
+        # profile copies, PulseAudio's runtime directory) stays in ours
         p = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, cwd=self.dir)
+                             stdin=subprocess.DEVNULL, cwd=self.dir,
+                             env=dict(os.environ, TMPDIR=self.dir))
         f.close()
         self.procs.append(p)
         return p
@@ -95,6 +132,10 @@ class Env:
         # while its registrar (sippushd, maybe restarted since) answers
         def agent(p):
             return os.path.basename(str(p.args[0])) == "sippush-agent"
+        started = set()
+        for p in self.procs:
+            if p.poll() is None:
+                started |= process_tree(p.pid)
         for p in [p for p in reversed(self.procs) if agent(p)] + \
                 [p for p in reversed(self.procs) if not agent(p)]:
             if p.poll() is None:
@@ -104,6 +145,7 @@ class Env:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait(5)
+        remove_cdp_fifos(started)
         if self.pg is not None:
             self.pg.stop(remove=not keep)
             self.pg = None

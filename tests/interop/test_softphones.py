@@ -39,7 +39,8 @@ class Softphone:
         f = open(self.out, "ab")
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=f,
                                      stderr=subprocess.STDOUT, cwd=self.home,
-                                     env=dict(os.environ, HOME=self.home))
+                                     env=dict(os.environ, HOME=self.home,
+                                              TMPDIR=self.home))
         f.close()
         self.env.procs.append(self.proc)
 
