@@ -15,6 +15,7 @@
 #include "core/appid.h"
 #include "core/imshdr.h"
 #include "core/param.h"
+#include "core/strpack.h"
 #include "engine.h"
 #include "cluster.h"
 #include "delivery.h"
@@ -67,20 +68,6 @@ static void dlv_destructor(void *arg)
 }
 
 
-static char *put_str(char **at, const char *str)
-{
-	char *s = *at;
-	size_t n;
-
-	if (!str)
-		return NULL;
-	n = strlen(str) + 1;
-	memcpy(s, str, n);
-	*at += n;
-	return s;
-}
-
-
 static struct delivery *dlv_alloc(struct push *p, const char *tkey,
 				  const char *terminal, const char *ruri,
 				  const char *call_id)
@@ -91,7 +78,7 @@ static struct delivery *dlv_alloc(struct push *p, const char *tkey,
 	char *at;
 
 	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
-		len += v[i] ? strlen(v[i]) + 1 : 0;
+		len += strpack_size(v[i]);
 
 	d = mem_zalloc(sizeof(*d) + len, dlv_destructor);
 	if (!d)
@@ -100,10 +87,10 @@ static struct delivery *dlv_alloc(struct push *p, const char *tkey,
 	d->p = p;
 	d->strs_len = len;
 	at = (char *)(d + 1);
-	d->tkey = put_str(&at, tkey);
-	d->terminal = put_str(&at, terminal);
-	d->ruri = put_str(&at, ruri);
-	d->call_id = put_str(&at, call_id);
+	d->tkey = strpack_put(&at, tkey);
+	d->terminal = strpack_put(&at, terminal);
+	d->ruri = strpack_put(&at, ruri);
+	d->call_id = strpack_put(&at, call_id);
 	return d;
 }
 

@@ -11,6 +11,7 @@
 #include "core/featuretag.h"
 #include "core/appid.h"
 #include "core/imshdr.h"
+#include "core/strpack.h"
 #include "engine.h"
 #include "delivery.h"
 #include "caps.h"
@@ -976,26 +977,6 @@ static int accepted_get(struct accepted **ap, struct sender *s)
 }
 
 
-static size_t str_size(const char *str)
-{
-	return str ? strlen(str) + 1 : 0;
-}
-
-
-/* str copied at *at, which moves past it (NULL stays NULL) */
-static char *str_put(char **at, const char *str)
-{
-	const size_t n = str_size(str);
-	char *d = *at;
-
-	if (!n)
-		return NULL;
-	memcpy(d, str, n);
-	*at += n;
-	return d;
-}
-
-
 /*
  * A push with its strings and content (in: what it is made of) in one
  * allocation: each malloc costs a header and its rounding, a dozen of
@@ -1014,7 +995,7 @@ static int push_alloc(struct push **pp, struct sender *s,
 	char *at;
 
 	for (size_t i = 0; i < ARRAY_SIZE(strv); i++)
-		sz += str_size(strv[i]);
+		sz += strpack_size(strv[i]);
 
 	/* the strings and content are written over at once */
 	p = mem_alloc(sz, push_destructor);
@@ -1041,7 +1022,7 @@ static int push_alloc(struct push **pp, struct sender *s,
 
 	_Static_assert(ARRAY_SIZE(dstv) == ARRAY_SIZE(strv), "one a string");
 	for (size_t i = 0; i < ARRAY_SIZE(strv); i++)
-		*dstv[i] = str_put(&at, strv[i]);
+		*dstv[i] = strpack_put(&at, strv[i]);
 
 	*pp = p;
 	return 0;

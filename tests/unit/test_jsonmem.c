@@ -54,6 +54,17 @@ static void check_push(json_t *j)
 }
 
 
+/* every arena block freed: it starts again from its beginning */
+static void assert_arena_empty(void)
+{
+	struct jsonmem_stats st;
+
+	jsonmem_stats(&st);
+	assert_int_equal(st.live, 0);
+	assert_int_equal(st.used, 0);
+}
+
+
 static void test_parse_in_arena(void **state)
 {
 	struct jsonmem_stats a, b;
@@ -71,9 +82,7 @@ static void test_parse_in_arena(void **state)
 	json_decref(j);
 
 	/* all freed: the arena starts again */
-	jsonmem_stats(&b);
-	assert_int_equal(b.live, 0);
-	assert_int_equal(b.used, 0);
+	assert_arena_empty();
 }
 
 
@@ -93,9 +102,7 @@ static void test_out_of_order(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 					json_array_get(y, 2), "a")), "b");
 	json_decref(y);
-	jsonmem_stats(&st);
-	assert_int_equal(st.live, 0);
-	assert_int_equal(st.used, 0);
+	assert_arena_empty();
 }
 
 
@@ -120,9 +127,7 @@ static void test_kept_pins(void **state)
 	check_push(kept);
 	json_decref(kept);
 
-	jsonmem_stats(&b);
-	assert_int_equal(b.live, 0);
-	assert_int_equal(b.used, 0);
+	assert_arena_empty();
 	jsonmem_stats(&a);
 	json_decref(parse(PUSH));
 	jsonmem_stats(&b);
