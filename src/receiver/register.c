@@ -150,10 +150,16 @@ static void ka_h(int err, void *arg)
 /*
  * RFC 5626 §4.4: with reg-id, keep the flow to the registrar open (STUN
  * over UDP, CRLF over TCP) at the registrar's Flow-Timer, if it gave one.
+ * STUN only to a registrar that said outbound (Require: outbound or a
+ * Flow-Timer), as libre's own sipreg does: to any other it is a datagram
+ * it cannot parse, and unanswered it would fail the flow each interval.
+ * Over TCP and TLS always: RFC 3261 §7.5 has a server skip a CRLF, and the
+ * keep-alive is what reports the connection gone.
  */
 static void keepalive(struct reg *reg, const struct sip_msg *msg)
 {
 	const struct sip_hdr *ft = sip_msg_xhdr(msg, "Flow-Timer");
+	bool ob = sip_msg_hdr_has_value(msg, SIP_HDR_REQUIRE, "outbound");
 	uint32_t interval = 0;
 	int err;
 
@@ -161,13 +167,20 @@ static void keepalive(struct reg *reg, const struct sip_msg *msg)
 		return;
 	if (ft)
 		interval = pl_u32(&ft->val);
+	if (msg->tp == SIP_TRANSP_UDP && !ob && !ft) {
+		plog(SIPPUSH_LOG_INFO, MOD, "no flow keep-alive: the registrar "
+		     "did not say outbound (no Require: outbound, no "
+		     "Flow-Timer)");
+		reg->ka = mem_deref(reg->ka);
+		return;
+	}
 	if (interval)
 		plog(SIPPUSH_LOG_INFO, MOD,
 		     "flow keep-alive every %u s (Flow-Timer)", interval);
 	else
 		plog(SIPPUSH_LOG_INFO, MOD, "flow keep-alive at libre's "
 		     "default interval (no Flow-Timer)");
-	if (sip_msg_hdr_has_value(msg, SIP_HDR_REQUIRE, "outbound"))
+	if (ob)
 		plog(SIPPUSH_LOG_INFO, MOD,
 		     "the registrar keeps this flow (outbound)");
 

@@ -450,7 +450,8 @@ class Capture:
 
     def _started(self):
         if self.proc.poll() is not None:
-            raise Fail("tshark exited: " + open(self.env.path("tshark.log")).read())
+            raise Fail("tshark exited: " +
+                       read_text(self.env.path("tshark.log")))
         # "Capturing on" is printed before dumpcap really captures;
         # "Capture started" after
         with open(self.env.path("tshark.log"), errors="replace") as f:
@@ -547,6 +548,13 @@ def register_udp(daemon, user, contact_port, instance, apps="mms.ua",
                                                                 data[:80]))
 
 
+def read_text(path):
+    """A peer's log as text: peers log bytes they received (Kamailio quotes
+    a message it could not parse), which need not be UTF-8."""
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
 def start_kamailio(env, cfg, shm_mb=64, pkg_mb=8):
     """Kamailio on a config text, in the foreground; fails if it exits."""
     path = env.path("kamailio.cfg")
@@ -557,7 +565,7 @@ def start_kamailio(env, cfg, shm_mb=64, pkg_mb=8):
                    "-M", str(pkg_mb), "-P", env.path("kamailio.pid")],
                   "kamailio.log")
     wait_until(lambda: p.poll() is not None or
-               "Listening on" in open(log).read(), 15, "kamailio")
-    check(p.poll() is None, "kamailio exited: " + open(log).read()[-2000:])
+               "Listening on" in read_text(log), 15, "kamailio")
+    check(p.poll() is None, "kamailio exited: " + read_text(log)[-2000:])
     time.sleep(0.5)
     return p

@@ -10,8 +10,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BUILD, Capture, Daemon, Sipp, check, free_port, run,
-                     scenario, udp_request, wait_until)
+from harness import (BUILD, Capture, Daemon, Sipp, check, free_port,
+                     read_text, run, scenario, udp_request, wait_until)
 
 AGENT = os.path.join(BUILD, "cmd", "sippush-agent")
 
@@ -165,6 +165,8 @@ def test_agent_registrar_checks(env):
           "the 420 retry is logged")
     check("GRUU sip:tom@example.com;gr=urn:uuid:" in a.log(),
           "GRUU read from the 200")
+    check("no flow keep-alive: the registrar did not say outbound" in
+          a.log(), "no STUN to a UDP registrar without outbound")
     # the registrar's check_it_inverse failed the call if Require came
     check(re.search(r"RETRY +<sip:tom@127\.0\.0\.1:%d>" % a.port, r.log()),
           "retry without Require: " + r.log())
@@ -433,7 +435,7 @@ def test_example_program(env):
     pid = d.push(to="sip:yan@example.com", app="mms.ua",
                  content_type="text/plain", body="hi example")
     check(d.wait_final(pid)["state"] == "delivered", "delivered")
-    wait_until(lambda: "hi example" in open(env.path("example.log")).read(),
+    wait_until(lambda: "hi example" in read_text(env.path("example.log")),
                5, "the example to print the push")
     p.terminate()
     check(p.wait(10) == 0, "example exit status")

@@ -14,7 +14,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BUILD, Daemon, check, free_port, run, wait_until
+from harness import (BUILD, Daemon, check, free_port, read_text, run,
+                     wait_until)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -83,7 +84,7 @@ def test_embed_installed(env):
     pid = d.push(to="sip:emma@example.com", app="mms.ua",
                  content_type="text/plain", body="hi embedder")
     check(d.wait_final(pid)["state"] == "delivered", "delivered")
-    wait_until(lambda: "hi embedder" in open(env.path("example.log")).read(),
+    wait_until(lambda: "hi embedder" in read_text(env.path("example.log")),
                5, "the program to print the push")
     p.terminate()
     check(p.wait(10) == 0, "exit status")

@@ -18,8 +18,8 @@ import sys
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Daemon, check, free_port, run, start_kamailio,
-                     wait_until)
+from harness import (Daemon, check, free_port, read_text, run,
+                     start_kamailio, wait_until)
 from test_agent import Agent
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -294,7 +294,7 @@ def test_through_kamailio_edge(env):
         check(st["state"] == "delivered", "push: %s" % st)
     finally:
         f.close()
-    klog = open(env.path("kamailio.log")).read()
+    klog = read_text(env.path("kamailio.log"))
     check(re.search(r"edge: MESSAGE sip:edge@127\.0\.0\.1:%d\S* over the "
                     r"flow to sip:127\.0\.0\.1:%d\b" % (dead, f.local), klog),
           klog[-1500:])
@@ -312,7 +312,7 @@ def test_through_kamailio_edge(env):
     wait_until(lambda: [x for x in a.files() if not x.endswith(".meta")],
                10, "the push at the agent")
     check(re.search(r"edge: MESSAGE sip:bob@127\.0\.0\.1:%d\S* over the "
-                    r"flow" % a.port, open(env.path("kamailio.log")).read()),
+                    r"flow" % a.port, read_text(env.path("kamailio.log"))),
           "the agent's push went down its flow")
     a.proc.terminate()   # it de-registers through the edge, still up
     check(a.proc.wait(10) == 0, "the agent stopped")

@@ -18,8 +18,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Capture, Daemon, Sipp, check, free_port, register, run,
-                     scenario, tok, wait_until)
+from harness import (Capture, Daemon, Sipp, check, free_port, read_text,
+                     register, run, scenario, tok, wait_until)
 from test_agent import Agent
 
 AOR = "sip:alice@example.com"
@@ -152,7 +152,7 @@ def test_session_488(env):
     check(st["state"] == "undeliverable" and dl["sip_status"] == 488 and
           "invite 488" in dl["steps"], "status: %s" % st)
     check(data_files(a) == [], "nothing arrived")
-    check("no acceptable file" in open(env.path("agent.log")).read(),
+    check("no acceptable file" in read_text(env.path("agent.log")),
           "the agent's reason")
 
 

@@ -12,8 +12,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BUILD, Daemon, Sipp, check, free_port, register, run,
-                     scenario, wait_until)
+from harness import (BUILD, Daemon, Sipp, check, free_port, read_text,
+                     register, run, scenario, wait_until)
 
 CLI = os.path.join(BUILD, "cmd", "sippush")
 INST = "<urn:uuid:00000000-0000-0000-0000-0000000000b1>"
@@ -172,14 +172,14 @@ def test_watch_survives_a_restart(env):
                    content_type="text/plain", body="one")
     wait_until(lambda: find(lines(env), push=first), 10, "first event")
     d.kill9()
-    wait_until(lambda: "not answering" in open(env.path("watch.err")).read(),
+    wait_until(lambda: "not answering" in read_text(env.path("watch.err")),
                10, "the watcher noticing")
     d.start()
     second = d.push(to="sip:erin@example.com", app="mms.ua",
                     content_type="text/plain", body="two")
     wait_until(lambda: find(lines(env), push=second, type="accepted"), 15,
                "the event after the restart")
-    check("back" in open(env.path("watch.err")).read() and
+    check("back" in read_text(env.path("watch.err")) and
           w.poll() is None, "watcher still running")
     w.terminate()
     w.wait(10)
