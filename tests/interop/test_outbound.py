@@ -57,6 +57,15 @@ class Flow:
         self.local = self.s.getsockname()[1]
         self.buf = b""
 
+    @classmethod
+    def accepted(cls, sock):
+        """The registrar's end of a connection a terminal opened"""
+        f = cls.__new__(cls)
+        f.tcp, f.s, f.buf = True, sock, b""
+        f.s.settimeout(10)
+        f.local = f.s.getsockname()[1]
+        return f
+
     def send(self, data):
         self.s.sendall(data)
 
@@ -218,6 +227,38 @@ def test_agent_tcp_flow(env):
                10, "the push at the agent")
 
 
+def test_agent_tcp_without_outbound(env):
+    """A plain RFC 3261 registrar over TCP: no Require: outbound, no
+    Flow-Timer. The agent sends it no keep-alive (libre's sipreg neither):
+    it would not answer the CRLF ping, and the agent used to close its
+    connection and register again every 2 minutes."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    ls.settimeout(10)
+    a = tcp_agent(env, "plain", ls.getsockname()[1])
+    try:
+        conn, _ = ls.accept()
+    finally:
+        ls.close()
+    f = Flow.accepted(conn)
+    try:
+        req = f.recv()
+        check(req.startswith("REGISTER ") and "reg-id=" in req and
+              "outbound" in (header(req, "Supported") or ""),
+              "a REGISTER asking for outbound: %s" % req)
+        ok = answer_200(req).replace(
+            b"Content-Length:", b"Contact: %s;expires=3600\r\nContent-Length:"
+            % header(req, "Contact").encode())
+        f.send(ok)
+        wait_until(lambda: "registered sip:plain@example.com" in a.log(), 10,
+                   "the agent to take the 200")
+        check("no flow keep-alive: the registrar did not say outbound" in
+              a.log() and "flow keep-alive at" not in a.log(), a.log())
+    finally:
+        f.close()
+
+
 def test_agent_flow_lost(env):
     """A TCP flow dies with sippushd (kill -9). The push made after the
     restart first fails on the old flow and waits out a long retry delay
@@ -322,5 +363,6 @@ def test_through_kamailio_edge(env):
 
 if __name__ == "__main__":
     run([test_udp_flow, test_tcp_flow, test_without_outbound,
-         test_agent_tcp_flow, test_agent_flow_lost,
+         test_agent_tcp_flow, test_agent_tcp_without_outbound,
+         test_agent_flow_lost,
          test_through_kamailio_edge])
