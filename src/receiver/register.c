@@ -29,6 +29,7 @@ struct reg {
 	struct trust *trust;     /**< the flow is set                     */
 	struct sip_request *req;
 	struct sip_keepalive *ka;  /**< RFC 5626 flow keep-alive          */
+	bool ka_watch;           /**< ka only watches for a close        */
 	struct tmr tmr;
 	receiver_reg_h *rh;
 	reg_ok_h *okh;
@@ -131,7 +132,8 @@ static void ka_h(int err, void *arg)
 {
 	struct reg *reg = arg;
 
-	plog(SIPPUSH_LOG_WARN, MOD,
+	plog(SIPPUSH_LOG_WARN, MOD, reg->ka_watch ?
+	     "connection to the registrar closed (%m): registering again" :
 	     "flow keep-alive failed (%m): registering again", err);
 	reg->ka = mem_deref(reg->ka);
 	reg->trust->flow.set = false;   /* nothing comes on it any more */
@@ -148,14 +150,25 @@ static void ka_h(int err, void *arg)
 
 
 /*
+ * A keep-alive that never pings: libre tells a keep-alive when its TCP or
+ * TLS connection closes (the registrar's close, or libre's own after 15 min
+ * idle), which is all we want of a registrar that did not say outbound.
+ * libre's sip_keepalive_wait() multiplies the interval by up to 1000 in 32
+ * bits: 30 days stays below that.
+ */
+enum { KA_WATCH_ONLY_S = 30 * 86400 };
+
+
+/*
  * RFC 5626 §4.4: with reg-id, keep the flow to the registrar open (STUN
  * over UDP, CRLF over TCP) at the registrar's Flow-Timer, if it gave one.
- * Only to a registrar that said outbound (Require: outbound or a
- * Flow-Timer), as libre's own sipreg does. Any other reads STUN as a SIP
- * message it cannot parse and answers neither STUN nor a CRLF ping, so the
- * flow would fail every interval and the terminal register again (40 s
- * over UDP, 2 min over TCP). Nor does it route to us over the flow: it
- * reaches the Contact, so a lost connection needs no new REGISTER.
+ * Pings only to a registrar that said outbound: Require: outbound (libre's
+ * own sipreg's test) or a Flow-Timer (asking for them). Any other reads
+ * STUN as a SIP message it cannot parse and need not answer a CRLF ping,
+ * so the flow failed every interval and the terminal registered again
+ * (40 s over UDP, 2 min over TCP). Over TCP and TLS we still watch the
+ * connection: a push must come on the REGISTER's flow (--pushes-via-flow),
+ * so once it is gone we register on a new one.
  */
 static void keepalive(struct reg *reg, const struct sip_msg *msg)
 {
@@ -168,14 +181,21 @@ static void keepalive(struct reg *reg, const struct sip_msg *msg)
 		return;
 	if (ft)
 		interval = pl_u32(&ft->val);
-	if (!ob && !ft) {
+	reg->ka = mem_deref(reg->ka);
+	reg->ka_watch = !ob && !ft;
+	if (reg->ka_watch && msg->tp == SIP_TRANSP_UDP) {
 		plog(SIPPUSH_LOG_INFO, MOD, "no flow keep-alive: the registrar "
 		     "did not say outbound (no Require: outbound, no "
 		     "Flow-Timer)");
-		reg->ka = mem_deref(reg->ka);
 		return;
 	}
-	if (interval)
+	if (reg->ka_watch) {
+		plog(SIPPUSH_LOG_INFO, MOD, "no flow keep-alive: the registrar "
+		     "did not say outbound (no Require: outbound, no "
+		     "Flow-Timer); watching the connection for a close");
+		interval = KA_WATCH_ONLY_S;
+	}
+	else if (interval)
 		plog(SIPPUSH_LOG_INFO, MOD,
 		     "flow keep-alive every %u s (Flow-Timer)", interval);
 	else
@@ -185,7 +205,6 @@ static void keepalive(struct reg *reg, const struct sip_msg *msg)
 		plog(SIPPUSH_LOG_INFO, MOD,
 		     "the registrar keeps this flow (outbound)");
 
-	reg->ka = mem_deref(reg->ka);
 	err = sip_keepalive_start(&reg->ka, reg->sip, msg, interval, ka_h,
 				  reg);
 	if (err)
@@ -249,7 +268,8 @@ static void resp_h(int err, const struct sip_msg *msg, void *arg)
 		return;
 	}
 
-	/* pushes come on this flow (RFC 5626: the registrar keeps it) */
+	/* pushes come on this flow: with outbound the registrar keeps it
+	 * (RFC 5626); without, one that reuses our connection sends on it */
 	trust_flow_set(&reg->trust->flow, msg);
 	if (vianat_behind(&msg->via) != reg->c->behind_nat) {
 		reg->c->behind_nat = !reg->c->behind_nat;

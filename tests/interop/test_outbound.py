@@ -63,7 +63,7 @@ class Flow:
         f = cls.__new__(cls)
         f.tcp, f.s, f.buf = True, sock, b""
         f.s.settimeout(10)
-        f.local = f.s.getsockname()[1]
+        f.local = f.s.getpeername()[1]   # the terminal's port
         return f
 
     def send(self, data):
@@ -227,36 +227,57 @@ def test_agent_tcp_flow(env):
                10, "the push at the agent")
 
 
+def plain_register(f, what):
+    """Answer the agent's REGISTER on f as a registrar without outbound
+    (no Require: outbound, no Flow-Timer); the REGISTER"""
+    req = f.recv()
+    check(req.startswith("REGISTER ") and "reg-id=" in req and
+          "outbound" in (header(req, "Supported") or ""),
+          "%s: a REGISTER asking for outbound: %s" % (what, req))
+    f.send(answer_200(req).replace(
+        b"Content-Length:", b"Contact: %s;expires=3600\r\nContent-Length:"
+        % header(req, "Contact").encode()))
+    return req
+
+
 def test_agent_tcp_without_outbound(env):
     """A plain RFC 3261 registrar over TCP: no Require: outbound, no
     Flow-Timer. The agent sends it no keep-alive (libre's sipreg neither):
-    it would not answer the CRLF ping, and the agent used to close its
-    connection and register again every 2 minutes."""
+    it need not answer a CRLF ping, and the agent used to close its
+    connection and register again every 2 minutes. It still watches the
+    connection: pushes must come on it (--pushes-via-flow yes), so when the
+    registrar closes it the agent registers again on a new one."""
     ls = socket.socket()
     ls.bind(("127.0.0.1", 0))
-    ls.listen(1)
+    ls.listen(2)
     ls.settimeout(10)
-    a = tcp_agent(env, "plain", ls.getsockname()[1])
     try:
-        conn, _ = ls.accept()
+        a = tcp_agent(env, "plain", ls.getsockname()[1])
+        f = Flow.accepted(ls.accept()[0])
+        try:
+            first = plain_register(f, "first")
+            wait_until(lambda: "no flow keep-alive: the registrar did not "
+                       "say outbound" in a.log(), 10,
+                       "the agent to take the 200 without outbound")
+            check("flow keep-alive at" not in a.log() and
+                  "flow keep-alive every" not in a.log(), a.log())
+        finally:
+            f.close()
+        try:
+            g = Flow.accepted(ls.accept()[0])
+        except socket.timeout:
+            check(False, "no new connection after the close: %s" % a.log())
+        try:
+            again = plain_register(g, "after the close")
+            check(header(again, "Call-ID") == header(first, "Call-ID"),
+                  "the same registration, refreshed: %s" % again)
+            wait_until(lambda: a.log().count("watching the connection") == 2,
+                       10, "registered on the new connection")
+            check("connection to the registrar closed" in a.log(), a.log())
+        finally:
+            g.close()
     finally:
         ls.close()
-    f = Flow.accepted(conn)
-    try:
-        req = f.recv()
-        check(req.startswith("REGISTER ") and "reg-id=" in req and
-              "outbound" in (header(req, "Supported") or ""),
-              "a REGISTER asking for outbound: %s" % req)
-        ok = answer_200(req).replace(
-            b"Content-Length:", b"Contact: %s;expires=3600\r\nContent-Length:"
-            % header(req, "Contact").encode())
-        f.send(ok)
-        wait_until(lambda: "registered sip:plain@example.com" in a.log(), 10,
-                   "the agent to take the 200")
-        check("no flow keep-alive: the registrar did not say outbound" in
-              a.log() and "flow keep-alive at" not in a.log(), a.log())
-    finally:
-        f.close()
 
 
 def test_agent_flow_lost(env):
