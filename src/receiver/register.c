@@ -183,16 +183,15 @@ static void keepalive(struct reg *reg, const struct sip_msg *msg)
 		interval = pl_u32(&ft->val);
 	reg->ka = mem_deref(reg->ka);
 	reg->ka_watch = !ob && !ft;
-	if (reg->ka_watch && msg->tp == SIP_TRANSP_UDP) {
-		plog(SIPPUSH_LOG_INFO, MOD, "no flow keep-alive: the registrar "
-		     "did not say outbound (no Require: outbound, no "
-		     "Flow-Timer)");
-		return;
-	}
 	if (reg->ka_watch) {
+		bool udp = msg->tp == SIP_TRANSP_UDP;
+
 		plog(SIPPUSH_LOG_INFO, MOD, "no flow keep-alive: the registrar "
 		     "did not say outbound (no Require: outbound, no "
-		     "Flow-Timer); watching the connection for a close");
+		     "Flow-Timer)%s",
+		     udp ? "" : "; watching the connection for a close");
+		if (udp)
+			return;   /* no connection to watch */
 		interval = KA_WATCH_ONLY_S;
 	}
 	else if (interval)
